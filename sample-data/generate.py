@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Generates the bundled sample exports in this folder, deterministically (fixed seed, stdlib only).
+
+    python3 sample-data/generate.py            # rewrites sample-data/*.csv
+
+The story: a B2B company with 10 sales reps and a shared pool (公海) hands new leads to reps,
+takes back the ones a rep neglects, and lets other reps claim them. Customers who convert buy
+repeatedly (a BG/NBD-like process: a purchase rate and a chance to drop out after each purchase)
+with a customer-level spend level (Gamma-Gamma-like). Some orders are refunded or cancelled.
+
+Files:
+  customers.csv   one row per lead/customer
+  events.csv      ownership log: assign, claim, recycle, transfer, release
+  followups.csv   follow-up activities by the owning rep
+  orders.csv      order lines; refunds are extra rows with status "refunded" and the same order_id
+  surveys.csv     NPS (0-10) and CSAT (1-5) responses
+  orders_gbk.csv  the same orders as a Chinese CRM would export them: GBK, Chinese headers,
+                  2024/1/5 dates, ￥1,234.50 amounts, Chinese statuses
+"""
+
+import csv
+import datetime as dt
+import math
+import os
+import random
+
+SEED = 20240601
+START = dt.date(2022, 1, 1)
+END = dt.date(2024, 12, 31)  # last day with data
+N_CUSTOMERS = 5000
+
+OWNERS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷"]
+# Reps differ in how quickly and how often they follow up, and how well they close.
+OWNER_SKILL = {o: s for o, s in zip(OWNERS, [1.5, 1.3, 1.2, 1.1, 1.0, 0.95, 0.9, 0.8, 0.7, 0.55])}
+SOURCES = [("website", 0.30), ("referral", 0.15), ("trade_show", 0.15), ("cold_call", 0.20), ("ads", 0.12), ("partner", 0.08)]
+SOURCE_QUALITY = {"website": 1.0, "referral": 1.6, "trade_show": 1.2, "cold_call": 0.6, "ads": 0.8, "partner": 1.3}
+REGIONS = ["华东", "华南", "华北", "西南", "华中", "东北", "西北"]
+INDUSTRIES = ["manufacturing", "retail", "software", "education", "healthcare", "logistics"]
+CHANNELS = ["phone", "wechat", "visit", "email"]
+RECYCLE_REASONS = ["no_followup", "no_deal", "owner_left", "customer_request"]
+POOLS = ["华东公海", "华南公海", "全国公海"]
+
+
+def weighted(rng, pairs):
+    x = rng.random() * sum(w for _, w in pairs)
+    for value, w in pairs:
+        x -= w
+        if x <= 0:
+            return value
+    return pairs[-1][0]
+
+
+def at(day, rng, start_hour=9, end_hour=19):
+    """A datetime on `day` during working hours."""
+    seconds = rng.randrange(start_hour * 3600, end_hour * 3600)
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
+
+
+def main():
+    rng = random.Random(SEED)
+    here = os.path.dirname(os.path.abspath(__file__))
+    customers, events, followups, orders, surveys = [], [], [], [], []
+    order_seq = 0
+    span = (END - START).days
+
+    for i in range(1, N_CUSTOMERS + 1):
+        cid = f"C{i:05d}"
+        created = START + dt.timedelta(days=int(span * rng.random() ** 0.9))
+        source = weighted(rng, SOURCES)
+        region = rng.choice(REGIONS)
+        industry = rng.choice(INDUSTRIES)
+        pool = rng.choice(POOLS)
+        quality = SOURCE_QUALITY[source] * rng.lognormvariate(0, 0.5)
+        # Spend level per customer (Gamma-Gamma: mean order value varies across customers).
+        spend_level = rng.gammavariate(4.0, 300.0)
+        # Purchase rate per day once converted, and the chance of dropping out after a purchase.
+        rate = rng.gammavariate(0.8, 1 / 60)
+        dropout = rng.betavariate(1.0, 4.0)
+
+        owner = None
+        assigned_at = None
+        converted = False
+        t = at(created, rng)
+        first_owner_time = None
+        # Ownership spells until the data ends or the customer converts.
+        while True:
+            # A lead waits in the pool for a while unless assigned at once.
+            if owner is None:
+                wait = 0 if not events else int(rng.expovariate(1 / 20))
+                t = t + dt.timedelta(days=wait, hours=rng.randrange(0, 8))
+                if t.date() > END:
+                    break
+                owner = rng.choice(OWNERS)
+                kind = "assign" if rng.random() < 0.6 or first_owner_time is None and rng.random() < 0.8 else "claim"
+                events.append([cid, t, kind, owner, "", pool])
+                assigned_at = assigned_at or t
+                first_owner_time = first_owner_time or t
+            skill = OWNER_SKILL[owner]
+            spell_start = t
+            # Follow-ups: the first after a skill-dependent delay (hours), then every few days.
+            ft = spell_start + dt.timedelta(hours=rng.expovariate(skill / 30))
+            n_follow = 0
+            spell_end = None
+            while ft.date() <= END and n_follow < 12:
+                followups.append([cid, ft.replace(microsecond=0), owner, rng.choice(CHANNELS)])
+                n_follow += 1
+                # Each follow-up may close the deal.
+                if rng.random() < 0.06 * skill * quality:
+                    converted = True
+                    break
+                gap = rng.expovariate(skill / 9)
+                if gap > 30 and rng.random() < 0.7:
+                    # Neglected: the pool rule takes it back after 30 days without follow-up.
+                    spell_end = ft + dt.timedelta(days=30, hours=rng.randrange(0, 24))
+                    break
+                ft = ft + dt.timedelta(days=gap)
+            if converted:
+                t = ft
+                break
+            if spell_end is None:
+                spell_end = ft + dt.timedelta(days=rng.randrange(20, 60))
+            if spell_end.date() > END:
+                break
+            r = rng.random()
+            if r < 0.12:
+                # Rep leaves or the team rebalances: transfer to a colleague.
+                new_owner = rng.choice([o for o in OWNERS if o != owner])
+                events.append([cid, spell_end, "transfer", new_owner, "rebalance", pool])
+                owner = new_owner
+                t = spell_end
+                continue
+            reason = "no_followup" if n_follow < 3 else weighted(rng, [("no_deal", 0.7), ("owner_left", 0.1), ("customer_request", 0.2)])
+            kind = "recycle" if rng.random() < 0.85 else "release"
+            events.append([cid, spell_end, kind, owner, reason, pool])
+            owner = None
+            t = spell_end
+            if rng.random() < 0.25:
+                break  # nobody claims it again
+
+        customers.append([
+            cid,
+            at(created, rng).replace(microsecond=0),
+            source,
+            owner or "",
+            "customer" if converted else ("lead" if owner else "pool"),
+            region,
+            industry,
+            assigned_at.replace(microsecond=0) if assigned_at else "",
+        ])
+        if not converted:
+            continue
+
+        # Purchases: first order on conversion, then a Poisson process with dropout.
+        day = t.date()
+        alive = True
+        n_orders = 0
+        while alive and day <= END:
+            order_seq += 1
+            oid = f"SO{order_seq:06d}"
+            amount = round(max(20.0, rng.gammavariate(6.0, spend_level / 6.0)), 2)
+            when = at(day, rng)
+            r = rng.random()
+            if r < 0.04:
+                orders.append([oid, cid, when, amount, "cancelled", owner, rng.choice(["online", "offline"])])
+            else:
+                channel = rng.choice(["online", "offline"])
+                orders.append([oid, cid, when, amount, "paid", owner, channel])
+                n_orders += 1
+                if r < 0.07:
+                    refund_day = when + dt.timedelta(days=rng.randrange(1, 20))
+                    refund = amount if rng.random() < 0.5 else round(amount * rng.uniform(0.1, 0.5), 2)
+                    if refund_day.date() <= END:
+                        # Half the exports write refunds negative, half positive with a status.
+                        value = -refund if rng.random() < 0.5 else refund
+                        orders.append([oid, cid, refund_day, value, "refunded", owner, channel])
+            if n_orders >= 1 and rng.random() < dropout * 0.5:
+                alive = False
+            day = day + dt.timedelta(days=min(2000, max(1, int(rng.expovariate(rate)) + 1)))
+
+        # Surveys: some customers answer after some orders.
+        if rng.random() < 0.35:
+            base = 7.5 + 1.5 * math.tanh((OWNER_SKILL.get(owner, 1.0) - 1.0) * 2)
+            for _ in range(rng.randrange(1, 3)):
+                when = day - dt.timedelta(days=rng.randrange(1, 200))
+                if when < t.date() or when > END:
+                    continue
+                score = min(10, max(0, round(rng.gauss(base, 2.0))))
+                surveys.append([cid, when, "nps", score, owner])
+                csat = min(5, max(1, round(rng.gauss(3.9 + (score - 7) * 0.25, 0.7))))
+                surveys.append([cid, when, "csat", csat, owner])
+
+    orders.sort(key=lambda r: (r[2], r[0]))
+    events.sort(key=lambda r: (r[1], r[0]))
+    followups.sort(key=lambda r: (r[1], r[0]))
+    surveys.sort(key=lambda r: (r[1], r[0], r[2]))
+
+    def fmt(v):
+        if isinstance(v, dt.datetime):
+            return v.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return v
+
+    def write(name, header, rows):
+        with open(os.path.join(here, name), "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            for row in rows:
+                w.writerow([fmt(v) for v in row])
+
+    write("customers.csv", ["customer_id", "created_at", "source", "owner", "stage", "region", "industry", "assigned_at"], customers)
+    write("events.csv", ["customer_id", "event_time", "event", "owner", "reason", "pool"], events)
+    write("followups.csv", ["customer_id", "followup_time", "owner", "channel"], followups)
+    write("orders.csv", ["order_id", "customer_id", "order_date", "amount", "status", "owner", "channel"], orders)
+    write("surveys.csv", ["customer_id", "response_date", "survey", "score", "owner"], surveys)
+
+    # The Chinese export: GBK, Chinese headers and statuses, 2024/1/5 dates, ￥ amounts.
+    status_cn = {"paid": "已完成", "refunded": "已退款", "cancelled": "已取消"}
+    channel_cn = {"online": "线上", "offline": "线下"}
+    with open(os.path.join(here, "orders_gbk.csv"), "w", newline="", encoding="gbk") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(["订单编号", "客户编号", "下单时间", "实付金额", "订单状态", "负责人", "渠道"])
+        for oid, cid, when, amount, status, owner, channel in orders:
+            sign = "-" if amount < 0 else ""
+            w.writerow([
+                oid,
+                cid,
+                f"{when.year}/{when.month}/{when.day} {when:%H:%M}",
+                f"{sign}￥{abs(amount):,.2f}",
+                status_cn[status],
+                owner,
+                channel_cn[channel],
+            ])
+
+    print(f"customers {len(customers)}, events {len(events)}, followups {len(followups)}, "
+          f"orders {len(orders)}, surveys {len(surveys)}")
+
+
+if __name__ == "__main__":
+    main()

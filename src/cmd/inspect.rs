@@ -1,0 +1,261 @@
+//! `crm-eval inspect FILE`: how crm-eval reads a file — container, encoding, delimiter, which
+//! column plays which role, each column's type, and counts of empty and unreadable cells.
+
+use anyhow::{anyhow, Result};
+use polars::prelude::*;
+
+use crate::cli::Settings;
+use crate::error::usage;
+use crate::input::schema::{self, Role, TableKind, ValueKind};
+use crate::input::source::{self, polars_message};
+use crate::input::{coerce_binding, values};
+use crate::output::{self, column_cells};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The export to inspect (CSV/TSV, .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// Read it as this table (default: guessed from the headers).
+    #[arg(long, value_name = "TABLE", value_parser = ["orders", "customers", "events", "followups", "surveys"])]
+    pub kind: Option<String>,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let given = match &args.kind {
+        Some(k) => Some(TableKind::from_name(k).ok_or_else(|| usage(format!("--kind {k:?}: unknown table")))?),
+        None => None,
+    };
+    let raw = source::open(&args.file, &settings.input.read)?;
+    let headers = raw.headers.clone();
+    let kind = given.or_else(|| schema::guess_kind(&headers));
+    let (bindings, missing) = match kind {
+        Some(k) => schema::resolve_partial(k, &headers, &settings.input.mappings).map_err(|_| {
+            anyhow!(usage(format!(
+                "{}: a --map or config mapping names a column the file does not have (headers: {})",
+                raw.info.display,
+                headers.join(", ")
+            )))
+        })?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let (frame, info) = raw.read(None, &settings.input.read)?;
+
+    let mut col_name = Vec::new();
+    let mut col_role = Vec::new();
+    let mut col_type = Vec::new();
+    let mut non_empty = Vec::new();
+    let mut empty = Vec::new();
+    let mut invalid = Vec::new();
+    let mut distinct = Vec::new();
+    let mut example = Vec::new();
+    let mut min = Vec::new();
+    let mut max = Vec::new();
+    let mut first_problem = Vec::new();
+    let mut coerced_columns: Vec<(Role, Column)> = Vec::new();
+
+    for column in frame.columns() {
+        let name = column.name().to_string();
+        let binding = bindings.iter().find(|b| b.header == name);
+        let nulls = column.null_count();
+        col_name.push(name.clone());
+        col_role.push(binding.map(|b| format!("{} ({})", b.role, b.via)).unwrap_or_default());
+        non_empty.push((column.len() - nulls) as i64);
+        empty.push(nulls as i64);
+        distinct.push(
+            column
+                .as_materialized_series()
+                .n_unique()
+                .map_err(|e| anyhow!("{}: {}", info.display, polars_message(&e)))? as i64,
+        );
+        let cells = column_cells(column).map_err(|e| anyhow!("{}: {}", info.display, polars_message(&e)))?;
+        example.push(cells.iter().map(|c| c.text()).find(|t| !t.is_empty()).unwrap_or_default());
+        match binding {
+            Some(b) => {
+                let coerced = coerce_binding(&frame, b, &settings.input.values, &info)?;
+                col_type.push(kind_name(b.role.kind()).to_string());
+                invalid.push(Some(coerced.invalid as i64));
+                let problem = coerced
+                    .ambiguous_order
+                    .as_ref()
+                    .map(|bad| format!("row {}: {}", info.row_number(bad.index), bad.reason))
+                    .or_else(|| {
+                        coerced.first_invalid.as_ref().map(|bad| {
+                            format!("row {}: {:?} is {}", info.row_number(bad.index), bad.value, bad.reason)
+                        })
+                    });
+                first_problem.push(problem.unwrap_or_default());
+                let (lo, hi) = extremes(&coerced.column)?;
+                min.push(lo);
+                max.push(hi);
+                coerced_columns.push((b.role, coerced.column));
+            }
+            None => {
+                col_type.push(format!("{} (unused)", guess_type(column)));
+                invalid.push(None);
+                first_problem.push(String::new());
+                min.push(String::new());
+                max.push(String::new());
+            }
+        }
+    }
+
+    let columns = DataFrame::new_infer_height(vec![
+        Column::new("column".into(), col_name),
+        Column::new("role".into(), col_role),
+        Column::new("type".into(), col_type),
+        Column::new("non_empty".into(), non_empty),
+        Column::new("empty".into(), empty),
+        Column::new("invalid".into(), invalid),
+        Column::new("distinct".into(), distinct),
+        Column::new("example".into(), example),
+        Column::new("min".into(), min),
+        Column::new("max".into(), max),
+        Column::new("first_problem".into(), first_problem),
+    ])?;
+
+    let mut facts: Vec<(&str, String)> = vec![
+        ("file", info.display.clone()),
+        ("container", info.container.name().to_string()),
+        ("compression", info.compression.unwrap_or("none").to_string()),
+    ];
+    if let Some(e) = info.encoding {
+        facts.push(("encoding", e.to_string()));
+    }
+    if let Some(d) = info.delimiter {
+        facts.push(("delimiter", delimiter_name(d)));
+    }
+    if let Some(s) = &info.sheet {
+        facts.push(("sheet", s.clone()));
+    }
+    facts.push(("rows", frame.height().to_string()));
+    facts.push(("columns", frame.width().to_string()));
+    facts.push((
+        "table",
+        match (kind, given) {
+            (Some(k), Some(_)) => format!("{k} (--kind)"),
+            (Some(k), None) => format!("{k} (guessed from the headers)"),
+            (None, _) => "unknown: no table's required columns all match; use --map or --kind".to_string(),
+        },
+    ));
+    if !missing.is_empty() {
+        facts.push((
+            "missing_required",
+            missing.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+        ));
+    }
+    facts.extend(quality_facts(&coerced_columns, frame.height())?);
+    let source_table = DataFrame::new_infer_height(vec![
+        Column::new("property".into(), facts.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
+        Column::new("value".into(), facts.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()),
+    ])?;
+    output::emit_sheets(&[("source", &source_table), ("columns", &columns)], &settings.output)
+}
+
+fn kind_name(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Id => "id",
+        ValueKind::Text => "text",
+        ValueKind::Date => "date",
+        ValueKind::DateTime => "datetime",
+        ValueKind::Money => "money",
+        ValueKind::Number => "number",
+        ValueKind::Status => "status",
+    }
+}
+
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".to_string(),
+        b',' => "comma".to_string(),
+        b';' => "semicolon".to_string(),
+        b'|' => "pipe".to_string(),
+        other => format!("{:?}", other as char),
+    }
+}
+
+/// What an unused column looks like: number, date or text, judged on its first 1,000 values.
+fn guess_type(column: &Column) -> &'static str {
+    if column.dtype().is_primitive_numeric() {
+        return "number";
+    }
+    if matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _)) {
+        return "date";
+    }
+    let Ok(ca) = column.as_materialized_series().str().cloned() else {
+        return "text";
+    };
+    let sample: Vec<&str> = ca.iter().flatten().take(1000).collect();
+    if sample.is_empty() {
+        return "empty";
+    }
+    if sample.iter().all(|s| values::parse_money(s, false).is_some()) {
+        "number"
+    } else if sample.iter().all(|s| {
+        !matches!(
+            values::parse_date(s, values::DayMonthOrder::DayFirst, values::ExcelEpoch::Excel1900),
+            values::DateParse::Invalid(_)
+        )
+    }) {
+        "date"
+    } else {
+        "text"
+    }
+}
+
+fn extremes(column: &Column) -> Result<(String, String)> {
+    if !(column.dtype().is_primitive_numeric() || matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _))) {
+        return Ok((String::new(), String::new()));
+    }
+    let sorted = column
+        .as_materialized_series()
+        .drop_nulls()
+        .sort(SortOptions::default())
+        .map_err(|e| anyhow!(polars_message(&e)))?;
+    if sorted.is_empty() {
+        return Ok((String::new(), String::new()));
+    }
+    let col = sorted.into_column();
+    let cells = column_cells(&col).map_err(|e| anyhow!(polars_message(&e)))?;
+    let first = cells.first().map(|c| c.text()).unwrap_or_default();
+    let last = cells.last().map(|c| c.text()).unwrap_or_default();
+    Ok((first, last))
+}
+
+/// Data-quality counts that matter for the analyses: customers, order statuses, negative amounts,
+/// repeated order IDs, duplicate rows.
+fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'static str, String)>> {
+    let mut facts = Vec::new();
+    let get = |role: Role| columns.iter().find(|(r, _)| *r == role).map(|(_, c)| c);
+    if let Some(c) = get(Role::CustomerId) {
+        facts.push(("customers", c.as_materialized_series().drop_nulls().n_unique()?.to_string()));
+    }
+    if let Some(c) = get(Role::Amount) {
+        let negative = c.as_materialized_series().f64()?.iter().flatten().filter(|v| *v < 0.0).count();
+        facts.push(("negative_amounts", negative.to_string()));
+    }
+    if let Some(c) = get(Role::Status) {
+        let statuses = c.as_materialized_series().str()?.clone();
+        for (label, name) in [
+            ("status_paid", "paid"),
+            ("status_refunded", "refunded"),
+            ("status_cancelled", "cancelled"),
+            ("status_unpaid", "unpaid"),
+        ] {
+            let n = statuses.iter().filter(|s| *s == Some(name)).count();
+            facts.push((label, n.to_string()));
+        }
+    }
+    if let Some(c) = get(Role::OrderId) {
+        let ids = c.as_materialized_series().drop_nulls();
+        let repeated = ids.len() - ids.n_unique()?;
+        facts.push(("order_id_repeats", repeated.to_string()));
+    }
+    if !columns.is_empty() {
+        let df = DataFrame::new_infer_height(columns.iter().map(|(_, c)| c.clone()).collect())?;
+        let unique = df.unique_stable(None, UniqueKeepStrategy::First, None)?.height();
+        facts.push(("duplicate_rows", (rows - unique).to_string()));
+    }
+    Ok(facts)
+}

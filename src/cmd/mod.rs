@@ -1,0 +1,17 @@
+//! One module per subcommand, each shaped "arguments → run".
+
+pub mod inspect;
+pub mod rfm;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, Settings};
+
+/// Resolves the shared settings, then runs the chosen subcommand.
+pub fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::resolve(&cli.global)?;
+    match cli.command {
+        Command::Rfm(args) => rfm::run(args, &settings),
+        Command::Inspect(args) => inspect::run(args, &settings),
+    }
+}

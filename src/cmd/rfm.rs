@@ -1,0 +1,157 @@
+//! `crm-eval rfm ORDERS`: RFM per customer, or per segment with `--summary`.
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::error::usage;
+use crate::input::schema::TableKind;
+use crate::input::values::{format_days, parse_iso_day};
+use crate::input::{self};
+use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
+use crate::output::{self, note};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS")]
+    pub orders: String,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// What frequency counts: purchases (orders) or distinct purchase days.
+    #[arg(long, value_enum)]
+    pub frequency: Option<FrequencyBasis>,
+
+    /// Number of quantile scores per dimension (2–10, default 5).
+    #[arg(long, value_name = "N")]
+    pub bins: Option<u32>,
+
+    /// Recency breakpoints in days, ascending: ≤ first scores highest, e.g. 30,90,180,365.
+    #[arg(long, value_delimiter = ',', value_name = "DAYS,...", allow_negative_numbers = true)]
+    pub r_breaks: Option<Vec<f64>>,
+
+    /// Frequency breakpoints, ascending: ≤ first scores 1, e.g. 1,2,4,8.
+    #[arg(long, value_delimiter = ',', value_name = "N,...", allow_negative_numbers = true)]
+    pub f_breaks: Option<Vec<f64>>,
+
+    /// Monetary breakpoints, ascending: ≤ first scores 1, e.g. 100,500,2000,10000.
+    #[arg(long, value_delimiter = ',', value_name = "AMOUNT,...", allow_negative_numbers = true)]
+    pub m_breaks: Option<Vec<f64>>,
+
+    /// One row per segment: customers, shares, revenue, mean recency/frequency/monetary.
+    #[arg(long)]
+    pub summary: bool,
+}
+
+/// Validates flags and config into RFM options; every problem is a usage error.
+pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
+    let cfg = &settings.config.rfm;
+    let as_of = match &args.as_of {
+        Some(s) => Some(parse_iso_day(s).ok_or_else(|| {
+            usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
+        })?),
+        None => None,
+    };
+    let bins = args.bins.or(cfg.bins).unwrap_or(5);
+    if !(2..=10).contains(&bins) {
+        return Err(usage(format!("--bins {bins}: expected 2 to 10 scores")));
+    }
+    let scoring = |flag: &str, cli: &Option<Vec<f64>>, conf: &Option<Vec<f64>>| -> Result<Scoring> {
+        match cli.as_ref().or(conf.as_ref()) {
+            None => Ok(Scoring::Quantile { bins }),
+            Some(breaks) => {
+                if breaks.is_empty() || breaks.len() > 9 {
+                    return Err(usage(format!("{flag}: expected 1 to 9 breakpoints")));
+                }
+                if breaks.iter().any(|b| !b.is_finite()) || breaks.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(usage(format!(
+                        "{flag} {breaks:?}: breakpoints must be finite and strictly ascending"
+                    )));
+                }
+                Ok(Scoring::Breaks(breaks.clone()))
+            }
+        }
+    };
+    let (segments, default) = match &cfg.segments {
+        Some(rules) if !rules.is_empty() => {
+            for (i, rule) in rules.iter().enumerate() {
+                for (dim, range) in [("r", rule.r), ("f", rule.f), ("m", rule.m), ("fm", rule.fm)] {
+                    if let Some([lo, hi]) = range {
+                        if lo > hi || lo == 0 {
+                            return Err(usage(format!(
+                                "{}: [[rfm.segments]] #{} ({}): {dim} = [{lo}, {hi}] is not a range of scores from 1",
+                                settings.config.path.as_deref().unwrap_or("config"),
+                                i + 1,
+                                rule.name
+                            )));
+                        }
+                    }
+                }
+            }
+            (rules.clone(), false)
+        }
+        Some(_) => return Err(usage("config [[rfm.segments]] is empty")),
+        None => (default_segments(), true),
+    };
+    Ok(RfmOptions {
+        as_of,
+        frequency: args.frequency.or(cfg.frequency).unwrap_or_default(),
+        r_scoring: scoring("--r-breaks", &args.r_breaks, &cfg.r_breaks)?,
+        f_scoring: scoring("--f-breaks", &args.f_breaks, &cfg.f_breaks)?,
+        m_scoring: scoring("--m-breaks", &args.m_breaks, &cfg.m_breaks)?,
+        segments,
+        default_segments: default,
+    })
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let opts = options(&args, settings)?;
+    let orders = input::load(&args.orders, TableKind::Orders, &settings.input)?;
+    if orders.df.height() == 0 {
+        bail!("{}: no order rows after the header", orders.info.display);
+    }
+    let result = rfm::rfm(&orders.df, &opts)?;
+    if result.customers.height() == 0 {
+        bail!(
+            "{}: no purchases (every order is cancelled, unpaid, refunded or zero)",
+            orders.info.display
+        );
+    }
+    let out = &settings.output;
+    note(
+        out,
+        format!(
+            "{} customers scored from {} order rows, as of {}",
+            result.customers.height(),
+            orders.df.height(),
+            format_days(result.as_of)
+        ),
+    );
+    if result.after_as_of > 0 {
+        note(
+            out,
+            format!(
+                "{} order rows dated on or after {} are left out",
+                result.after_as_of,
+                format_days(result.as_of)
+            ),
+        );
+    }
+    if result.without_purchase > 0 {
+        note(
+            out,
+            format!(
+                "{} customers have orders but no purchase (only cancelled, unpaid or refunded) and are not scored",
+                result.without_purchase
+            ),
+        );
+    }
+    if args.summary {
+        let summary = rfm::segment_summary(&result.customers, &opts.segments)?;
+        output::emit(&summary, out)
+    } else {
+        output::emit(&result.customers, out)
+    }
+}

@@ -1,0 +1,350 @@
+//! Coerces a raw column (text from CSV/Excel, or typed Parquet) into its role's canonical type,
+//! counting every cell that cannot be read instead of stopping at the first, so that the error (or
+//! `inspect`) can say how many there are and show the first.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use super::schema::ValueKind;
+use super::values::{self, DateParse, DayMonthOrder, ExcelEpoch, OrderStatus, Stamp};
+
+/// Settings that change how values are read.
+#[derive(Clone, Debug, Default)]
+pub struct ValueOptions {
+    /// An explicit chrono format for every date column (`--date-format`).
+    pub date_format: Option<String>,
+    pub excel_epoch: ExcelEpoch,
+    pub decimal_comma: bool,
+    /// Fixed UTC offset in seconds that calendar days are counted in (`--tz`); values without an
+    /// offset of their own are taken as already local.
+    pub tz_offset_secs: Option<i32>,
+}
+
+/// The first cell that could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BadCell {
+    /// 0-based data row index.
+    pub index: usize,
+    pub value: String,
+    pub reason: String,
+}
+
+/// A coerced column plus what went wrong on the way.
+pub struct Coerced {
+    pub column: Column,
+    /// Cells that had a value that could not be read (they are null in `column`).
+    pub invalid: usize,
+    pub first_invalid: Option<BadCell>,
+    /// When dates are written `a/b/yyyy` and nothing in the column says which is the day.
+    pub ambiguous_order: Option<BadCell>,
+}
+
+impl Coerced {
+    fn clean(column: Column) -> Self {
+        Coerced {
+            column,
+            invalid: 0,
+            first_invalid: None,
+            ambiguous_order: None,
+        }
+    }
+}
+
+/// Coerces `column` to the canonical type of `kind`, naming the result `name`.
+pub fn coerce(column: &Column, kind: ValueKind, name: &str, opts: &ValueOptions) -> PolarsResult<Coerced> {
+    let name = PlSmallStr::from(name);
+    let dtype = column.dtype().clone();
+    let series = column.as_materialized_series();
+    let mut out = match kind {
+        ValueKind::Id | ValueKind::Text => match dtype {
+            DataType::String => Coerced::clean(trim_text(series.str()?).into_column()),
+            DataType::Float32 | DataType::Float64 => {
+                // A numeric ID column from Parquet/Excel: 1001.0 is the ID "1001".
+                let f = series.cast(&DataType::Float64)?;
+                let text: StringChunked = f
+                    .f64()?
+                    .iter()
+                    .map(|v| {
+                        v.map(|x| {
+                            if x.fract() == 0.0 && x.abs() < 1e15 {
+                                format!("{x:.0}")
+                            } else {
+                                x.to_string()
+                            }
+                        })
+                    })
+                    .collect();
+                Coerced::clean(text.into_column())
+            }
+            _ => Coerced::clean(series.cast(&DataType::String)?.into_column()),
+        },
+        ValueKind::Money | ValueKind::Number => match dtype {
+            DataType::String => parse_money_column(series.str()?, opts.decimal_comma),
+            dt if dt.is_primitive_numeric() => {
+                Coerced::clean(series.cast(&DataType::Float64)?.into_column())
+            }
+            DataType::Boolean => Coerced::clean(series.cast(&DataType::Float64)?.into_column()),
+            other => return Err(polars_err!(ComputeError: "expected a number, the column holds {other}")),
+        },
+        ValueKind::Date | ValueKind::DateTime => {
+            let stamps = match dtype {
+                DataType::String => parse_date_column(series.str()?, opts),
+                DataType::Date => {
+                    let days = series.date()?.physical().clone();
+                    return Ok(Coerced::clean(finish_dates(days, kind, name)?));
+                }
+                DataType::Datetime(_, _) => {
+                    let ms = series
+                        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?
+                        .datetime()?
+                        .physical()
+                        .clone();
+                    return Ok(Coerced::clean(finish_millis(ms, kind, name)?));
+                }
+                dt if dt.is_primitive_numeric() => {
+                    // Excel serial days stored as numbers.
+                    let f = series.cast(&DataType::Float64)?;
+                    let text: StringChunked = f
+                        .f64()?
+                        .iter()
+                        .map(|v| v.map(|x| x.to_string()))
+                        .collect();
+                    parse_date_column(&text, opts)
+                }
+                other => return Err(polars_err!(ComputeError: "expected a date, the column holds {other}")),
+            };
+            let (millis, mut coerced) = stamps;
+            coerced.column = finish_millis(millis, kind, name.clone())?;
+            coerced
+        }
+        ValueKind::Status => match dtype {
+            DataType::String => parse_status_column(series.str()?),
+            _ => parse_status_column(series.cast(&DataType::String)?.str()?),
+        },
+    };
+    out.column.rename(name);
+    Ok(out)
+}
+
+fn finish_dates(days: Int32Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsResult<Column> {
+    match kind {
+        ValueKind::Date => Ok(days.with_name(name).into_date().into_column()),
+        _ => {
+            let ms: Int64Chunked = days
+                .iter()
+                .map(|d| d.map(|d| i64::from(d) * 86_400_000))
+                .collect();
+            finish_millis(ms, kind, name)
+        }
+    }
+}
+
+fn finish_millis(ms: Int64Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsResult<Column> {
+    let ms = ms.with_name(name);
+    match kind {
+        ValueKind::Date => {
+            let days: Int32Chunked = ms
+                .iter()
+                .map(|m| m.map(|m| m.div_euclid(86_400_000) as i32))
+                .collect();
+            Ok(days.with_name(ms.name().clone()).into_date().into_column())
+        }
+        _ => Ok(ms
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column()),
+    }
+}
+
+/// Trims surrounding whitespace; blank cells become null. Returns the column untouched (no copy)
+/// when nothing needs trimming, which is the common case.
+fn trim_text(ca: &StringChunked) -> StringChunked {
+    let needs_work = ca.iter().flatten().any(|s| {
+        s.is_empty()
+            || s.starts_with(char::is_whitespace)
+            || s.ends_with(char::is_whitespace)
+    });
+    if !needs_work {
+        return ca.clone();
+    }
+    ca.iter()
+        .map(|v| v.map(str::trim).filter(|s| !s.is_empty()))
+        .collect::<StringChunked>()
+        .with_name(ca.name().clone())
+}
+
+struct Collector {
+    invalid: usize,
+    first_invalid: Option<BadCell>,
+}
+
+impl Collector {
+    fn new() -> Self {
+        Collector {
+            invalid: 0,
+            first_invalid: None,
+        }
+    }
+
+    fn bad(&mut self, index: usize, value: &str, reason: &str) {
+        self.invalid += 1;
+        if self.first_invalid.is_none() {
+            self.first_invalid = Some(BadCell {
+                index,
+                value: value.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+}
+
+fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
+    let mut errors = Collector::new();
+    let values: Float64Chunked = ca
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let s = v?.trim();
+            if s.is_empty() {
+                return None;
+            }
+            let parsed = values::parse_money(s, decimal_comma);
+            if parsed.is_none() {
+                errors.bad(i, s, "not an amount");
+            }
+            parsed
+        })
+        .collect();
+    Coerced {
+        column: values.into_column(),
+        invalid: errors.invalid,
+        first_invalid: errors.first_invalid,
+        ambiguous_order: None,
+    }
+}
+
+fn parse_status_column(ca: &StringChunked) -> Coerced {
+    let mut errors = Collector::new();
+    let mut seen: HashMap<&str, Option<OrderStatus>> = HashMap::new();
+    let values: StringChunked = ca
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let s = v?.trim();
+            if s.is_empty() {
+                return None;
+            }
+            let status = *seen.entry(s).or_insert_with(|| OrderStatus::parse(s));
+            match status {
+                Some(st) => Some(st.as_str()),
+                None => {
+                    errors.bad(i, s, "not a known order status");
+                    None
+                }
+            }
+        })
+        .collect();
+    Coerced {
+        column: values.into_column(),
+        invalid: errors.invalid,
+        first_invalid: errors.first_invalid,
+        ambiguous_order: None,
+    }
+}
+
+/// Parses a text date column to milliseconds since the epoch (wall clock in the target zone).
+fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, Coerced) {
+    let mut errors = Collector::new();
+    let mut ambiguous: Vec<(usize, DateParse)> = Vec::new();
+    let to_ms = |st: Stamp| st.in_zone(opts.tz_offset_secs).local_millis();
+    let mut millis: Vec<Option<i64>> = ca
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let s = v?.trim();
+            if s.is_empty() {
+                return None;
+            }
+            let parsed = match &opts.date_format {
+                Some(format) => values::parse_with_format(s, format),
+                None => values::parse_date(s, DayMonthOrder::Unknown, opts.excel_epoch),
+            };
+            match parsed {
+                DateParse::Ok(st) => Some(to_ms(st)),
+                DateParse::Ambiguous { .. } => {
+                    ambiguous.push((i, parsed));
+                    None
+                }
+                DateParse::Invalid(reason) => {
+                    errors.bad(i, s, reason);
+                    None
+                }
+            }
+        })
+        .collect();
+
+    let mut ambiguous_order = None;
+    if !ambiguous.is_empty() {
+        // Only a value whose first or second part is above 12 can say which one is the day.
+        let mut day_first = None;
+        let mut month_first = None;
+        for (i, v) in ca.iter().enumerate() {
+            let Some(s) = v else { continue };
+            match values::day_month_evidence(s.trim()) {
+                Some(DayMonthOrder::DayFirst) if day_first.is_none() => day_first = Some((i, s)),
+                Some(DayMonthOrder::MonthFirst) if month_first.is_none() => {
+                    month_first = Some((i, s))
+                }
+                _ => {}
+            }
+            if day_first.is_some() && month_first.is_some() {
+                break;
+            }
+        }
+        let order = match (day_first, month_first) {
+            (Some(_), None) => Some(DayMonthOrder::DayFirst),
+            (None, Some(_)) => Some(DayMonthOrder::MonthFirst),
+            (Some((i, a)), Some((_, b))) => {
+                ambiguous_order = Some(BadCell {
+                    index: i,
+                    value: a.to_string(),
+                    reason: format!(
+                        "the column mixes day-first ({a:?}) and month-first ({b:?}) dates"
+                    ),
+                });
+                None
+            }
+            (None, None) => {
+                let (i, _) = ambiguous[0];
+                let value = ca.get(i).unwrap_or_default().trim().to_string();
+                ambiguous_order = Some(BadCell {
+                    index: i,
+                    reason: format!(
+                        "{value:?} could be day/month or month/day and no value in the column \
+                         decides it"
+                    ),
+                    value,
+                });
+                None
+            }
+        };
+        if let Some(order) = order {
+            for (i, parsed) in ambiguous {
+                match parsed.resolve(order) {
+                    DateParse::Ok(st) => millis[i] = Some(to_ms(st)),
+                    _ => errors.bad(i, ca.get(i).unwrap_or_default(), "not a calendar date"),
+                }
+            }
+        }
+    }
+    let ca_out: Int64Chunked = millis.into_iter().collect();
+    (
+        ca_out,
+        Coerced {
+            column: Column::new_empty(PlSmallStr::EMPTY, &DataType::Null),
+            invalid: errors.invalid,
+            first_invalid: errors.first_invalid,
+            ambiguous_order,
+        },
+    )
+}

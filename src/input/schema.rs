@@ -1,0 +1,672 @@
+//! The canonical tables, their column roles and the header synonyms each role is recognised by.
+//!
+//! A role is what a column means (the customer, the order date, the amount); the header is what a
+//! particular CRM calls it (`客户编号`, `Customer ID`, `owner_user_id`). Headers are compared after
+//! [`normalise_header`], so `Customer ID`, `customer_id` and `CUSTOMER-ID` are one name.
+
+use std::fmt;
+
+/// What a column means, independent of what the export calls it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    CustomerId,
+    OrderId,
+    OrderDate,
+    Amount,
+    Status,
+    Owner,
+    Channel,
+    Margin,
+    Cost,
+    CreatedAt,
+    Source,
+    Stage,
+    Region,
+    Industry,
+    AssignedAt,
+    EventTime,
+    Event,
+    Reason,
+    Pool,
+    FollowupTime,
+    ResponseDate,
+    Score,
+}
+
+/// How a role's cells are coerced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// An identifier: kept as text, trimmed; numbers are written without a decimal part.
+    Id,
+    /// Free text, trimmed.
+    Text,
+    /// A calendar day (polars `Date`).
+    Date,
+    /// A timestamp to the millisecond (polars `Datetime(ms)`).
+    DateTime,
+    /// Money (`f64`), with currency symbols, separators and negatives understood.
+    Money,
+    /// A plain number (`f64`), such as a survey score.
+    Number,
+    /// An order status normalised to paid / refunded / cancelled / unpaid.
+    Status,
+}
+
+pub const ALL_ROLES: [Role; 22] = [
+    Role::CustomerId,
+    Role::OrderId,
+    Role::OrderDate,
+    Role::Amount,
+    Role::Status,
+    Role::Owner,
+    Role::Channel,
+    Role::Margin,
+    Role::Cost,
+    Role::CreatedAt,
+    Role::Source,
+    Role::Stage,
+    Role::Region,
+    Role::Industry,
+    Role::AssignedAt,
+    Role::EventTime,
+    Role::Event,
+    Role::Reason,
+    Role::Pool,
+    Role::FollowupTime,
+    Role::ResponseDate,
+    Role::Score,
+];
+
+impl Role {
+    /// The canonical snake_case column name, used in `--map` and in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::CustomerId => "customer_id",
+            Role::OrderId => "order_id",
+            Role::OrderDate => "order_date",
+            Role::Amount => "amount",
+            Role::Status => "status",
+            Role::Owner => "owner",
+            Role::Channel => "channel",
+            Role::Margin => "margin",
+            Role::Cost => "cost",
+            Role::CreatedAt => "created_at",
+            Role::Source => "source",
+            Role::Stage => "stage",
+            Role::Region => "region",
+            Role::Industry => "industry",
+            Role::AssignedAt => "assigned_at",
+            Role::EventTime => "event_time",
+            Role::Event => "event",
+            Role::Reason => "reason",
+            Role::Pool => "pool",
+            Role::FollowupTime => "followup_time",
+            Role::ResponseDate => "response_date",
+            Role::Score => "score",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Role> {
+        let wanted = name.trim().to_ascii_lowercase();
+        ALL_ROLES.into_iter().find(|r| r.name() == wanted)
+    }
+
+    pub fn kind(self) -> ValueKind {
+        match self {
+            Role::CustomerId | Role::OrderId | Role::Owner => ValueKind::Id,
+            Role::OrderDate | Role::ResponseDate => ValueKind::Date,
+            Role::CreatedAt | Role::AssignedAt | Role::EventTime | Role::FollowupTime => {
+                ValueKind::DateTime
+            }
+            Role::Amount | Role::Margin | Role::Cost => ValueKind::Money,
+            Role::Score => ValueKind::Number,
+            Role::Status => ValueKind::Status,
+            Role::Channel
+            | Role::Source
+            | Role::Stage
+            | Role::Region
+            | Role::Industry
+            | Role::Event
+            | Role::Reason
+            | Role::Pool => ValueKind::Text,
+        }
+    }
+
+    /// Header synonyms in order of preference (already normalised). The customer name comes last
+    /// for `customer_id`: it identifies a customer only when the export has no ID at all.
+    pub fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            Role::CustomerId => &[
+                "customerid",
+                "custid",
+                "customerno",
+                "customernumber",
+                "customercode",
+                "clientid",
+                "accountid",
+                "memberid",
+                "userid",
+                "buyerid",
+                "客户id",
+                "客户编号",
+                "客户代码",
+                "客户号",
+                "客户编码",
+                "会员id",
+                "会员编号",
+                "会员号",
+                "用户id",
+                "买家id",
+                // Last resort: a name is not an identifier, but some exports have nothing else.
+                "customer",
+                "customername",
+                "accountname",
+                "clientname",
+                "客户名称",
+                "客户姓名",
+                "客户",
+            ],
+            Role::OrderId => &[
+                "orderid",
+                "orderno",
+                "ordernumber",
+                "invoiceno",
+                "invoiceid",
+                "invoice",
+                "transactionid",
+                "dealid",
+                "订单号",
+                "订单编号",
+                "订单id",
+                "单号",
+                "合同编号",
+                "交易号",
+            ],
+            Role::OrderDate => &[
+                "orderdate",
+                "ordertime",
+                "orderdatetime",
+                "purchasedate",
+                "invoicedate",
+                "transactiondate",
+                "dealtime",
+                "closedate",
+                "date",
+                "下单时间",
+                "下单日期",
+                "订单日期",
+                "订单时间",
+                "成交日期",
+                "成交时间",
+                "交易日期",
+                "交易时间",
+                "付款时间",
+                "支付时间",
+                "签约日期",
+                "日期",
+            ],
+            Role::Amount => &[
+                "amount",
+                "orderamount",
+                "totalamount",
+                "netamount",
+                "sales",
+                "revenue",
+                "total",
+                "payment",
+                "paidamount",
+                "value",
+                "金额",
+                "订单金额",
+                "实付金额",
+                "实收金额",
+                "成交金额",
+                "交易金额",
+                "支付金额",
+                "付款金额",
+                "销售额",
+                "合同金额",
+            ],
+            Role::Status => &[
+                "status",
+                "orderstatus",
+                "paymentstatus",
+                "financialstatus",
+                "状态",
+                "订单状态",
+                "支付状态",
+                "交易状态",
+                "付款状态",
+            ],
+            Role::Owner => &[
+                "owner",
+                "ownerid",
+                "owneruserid",
+                "ownername",
+                "salesrep",
+                "salesperson",
+                "rep",
+                "assignee",
+                "负责人",
+                "负责人id",
+                "销售",
+                "销售人员",
+                "销售员",
+                "业务员",
+                "归属人",
+                "所属人",
+                "跟进人",
+            ],
+            Role::Channel => &["channel", "saleschannel", "渠道", "销售渠道", "跟进方式"],
+            Role::Margin => &["margin", "profit", "grossmargin", "grossprofit", "毛利", "毛利额", "利润"],
+            Role::Cost => &["cost", "cogs", "成本", "成本金额"],
+            Role::CreatedAt => &[
+                "createdat",
+                "createddate",
+                "createdate",
+                "createtime",
+                "createdtime",
+                "创建时间",
+                "创建日期",
+                "录入时间",
+            ],
+            Role::Source => &[
+                "source",
+                "leadsource",
+                "accountsource",
+                "customersource",
+                "来源",
+                "客户来源",
+                "线索来源",
+            ],
+            Role::Stage => &["stage", "lifecyclestage", "customerstage", "阶段", "客户阶段", "客户状态"],
+            Role::Region => &["region", "area", "province", "地区", "区域", "省份", "所在地区"],
+            Role::Industry => &["industry", "行业", "所属行业"],
+            Role::AssignedAt => &[
+                "assignedat",
+                "assigneddate",
+                "claimedtime",
+                "receivetime",
+                "领取时间",
+                "分配时间",
+                "认领时间",
+            ],
+            Role::EventTime => &[
+                "eventtime",
+                "eventdate",
+                "timestamp",
+                "time",
+                "occurredat",
+                "操作时间",
+                "事件时间",
+                "时间",
+            ],
+            Role::Event => &["event", "eventtype", "action", "type", "操作", "操作类型", "事件", "事件类型"],
+            Role::Reason => &["reason", "backreason", "recyclereason", "原因", "退回原因", "回收原因"],
+            Role::Pool => &["pool", "highseasid", "poolid", "poolname", "公海", "所属公海", "公海名称"],
+            Role::FollowupTime => &[
+                "followuptime",
+                "followupdate",
+                "followedtime",
+                "activitydate",
+                "跟进时间",
+                "跟进日期",
+                "拜访时间",
+            ],
+            Role::ResponseDate => &[
+                "responsedate",
+                "surveydate",
+                "submittedat",
+                "date",
+                "回复时间",
+                "调查时间",
+                "提交时间",
+                "日期",
+            ],
+            Role::Score => &["score", "npsscore", "csatscore", "rating", "评分", "分数", "得分", "满意度"],
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kinds of export crm-eval reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TableKind {
+    Orders,
+    Customers,
+    Events,
+    Followups,
+    Surveys,
+}
+
+pub const ALL_TABLES: [TableKind; 5] = [
+    TableKind::Orders,
+    TableKind::Customers,
+    TableKind::Events,
+    TableKind::Followups,
+    TableKind::Surveys,
+];
+
+impl TableKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::Orders => "orders",
+            TableKind::Customers => "customers",
+            TableKind::Events => "events",
+            TableKind::Followups => "followups",
+            TableKind::Surveys => "surveys",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TableKind> {
+        ALL_TABLES
+            .into_iter()
+            .find(|t| t.name() == name.trim().to_ascii_lowercase())
+    }
+
+    /// Roles without which no analysis of this table can run.
+    pub fn required(self) -> &'static [Role] {
+        match self {
+            TableKind::Orders => &[Role::CustomerId, Role::OrderDate, Role::Amount],
+            TableKind::Customers => &[Role::CustomerId],
+            TableKind::Events => &[Role::CustomerId, Role::EventTime, Role::Event],
+            TableKind::Followups => &[Role::CustomerId, Role::FollowupTime],
+            TableKind::Surveys => &[Role::Score],
+        }
+    }
+
+    /// Roles read when present.
+    pub fn optional(self) -> &'static [Role] {
+        match self {
+            TableKind::Orders => &[
+                Role::OrderId,
+                Role::Status,
+                Role::Owner,
+                Role::Channel,
+                Role::Margin,
+                Role::Cost,
+            ],
+            TableKind::Customers => &[
+                Role::CreatedAt,
+                Role::Source,
+                Role::Owner,
+                Role::Stage,
+                Role::Region,
+                Role::Industry,
+                Role::AssignedAt,
+            ],
+            TableKind::Events => &[Role::Owner, Role::Reason, Role::Pool],
+            TableKind::Followups => &[Role::Owner, Role::Channel],
+            TableKind::Surveys => &[Role::CustomerId, Role::ResponseDate, Role::Owner],
+        }
+    }
+
+    pub fn roles(self) -> impl Iterator<Item = Role> {
+        self.required()
+            .iter()
+            .chain(self.optional().iter())
+            .copied()
+    }
+}
+
+impl fmt::Display for TableKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Lower-cases and drops spaces, underscores, hyphens, dots, slashes and brackets (ASCII and
+/// full-width), so that `Customer ID`, `customer_id` and `客户ID（编号）` compare by their letters.
+pub fn normalise_header(header: &str) -> String {
+    header
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '_' | '-' | '.' | '/' | '(' | ')' | '（' | '）' | '[' | ']' | '【' | '】' | ':' | '：' | '#' | '*'
+                )
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// One role resolved to one header of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub role: Role,
+    pub header: String,
+    /// How the header was chosen: "--map", "config", or "synonym".
+    pub via: &'static str,
+}
+
+/// An explicit role → header assignment from `--map` or the config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapEntry {
+    /// The table it applies to, or every table that has the role.
+    pub table: Option<TableKind>,
+    pub role: Role,
+    pub header: String,
+    pub via: &'static str,
+}
+
+/// Why a table's columns could not be resolved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResolveError {
+    /// A `--map`/config header that is not in the file.
+    MappedHeaderMissing { role: Role, header: String, via: &'static str },
+    /// A required role that no header matched.
+    Missing { role: Role },
+}
+
+/// Resolves every role of `kind` against `headers`. Explicit mappings win; then synonyms in order
+/// of preference. A header serves one role only, given to the role listed first in the table.
+pub fn resolve(
+    kind: TableKind,
+    headers: &[String],
+    mappings: &[MapEntry],
+) -> Result<Vec<Binding>, ResolveError> {
+    let (bindings, missing) = resolve_partial(kind, headers, mappings)?;
+    match missing.first() {
+        Some(&role) => Err(ResolveError::Missing { role }),
+        None => Ok(bindings),
+    }
+}
+
+/// Like [`resolve`], but a required role that nothing matches is returned in the second list
+/// instead of failing (for `inspect`, which shows what it can).
+pub fn resolve_partial(
+    kind: TableKind,
+    headers: &[String],
+    mappings: &[MapEntry],
+) -> Result<(Vec<Binding>, Vec<Role>), ResolveError> {
+    let mut missing = Vec::new();
+    let normalised: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
+    let mut taken = vec![false; headers.len()];
+    let mut bindings = Vec::new();
+
+    // Explicit mappings first, so a synonym can never steal the column the user named.
+    let mut explicit: Vec<(Role, usize, &'static str)> = Vec::new();
+    for role in kind.roles() {
+        // A table-specific entry beats an unqualified one; the last of equals wins, so the
+        // command line (applied after the config file) overrides it.
+        let entry = mappings
+            .iter()
+            .filter(|m| m.role == role && m.table == Some(kind))
+            .last()
+            .or_else(|| {
+                mappings
+                    .iter()
+                    .filter(|m| m.role == role && m.table.is_none())
+                    .last()
+            });
+        let Some(entry) = entry else { continue };
+        let wanted = entry.header.trim();
+        let found = headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}').trim() == wanted)
+            .or_else(|| {
+                let n = normalise_header(wanted);
+                normalised.iter().position(|h| *h == n)
+            });
+        match found {
+            Some(i) => {
+                taken[i] = true;
+                explicit.push((role, i, entry.via));
+            }
+            None if entry.table.is_some() || kind.required().contains(&role) => {
+                return Err(ResolveError::MappedHeaderMissing {
+                    role,
+                    header: entry.header.clone(),
+                    via: entry.via,
+                })
+            }
+            None => {}
+        }
+    }
+
+    for role in kind.roles() {
+        if let Some(&(_, i, via)) = explicit.iter().find(|(r, _, _)| *r == role) {
+            bindings.push(Binding {
+                role,
+                header: headers[i].clone(),
+                via,
+            });
+            continue;
+        }
+        let found = role.synonyms().iter().find_map(|syn| {
+            normalised
+                .iter()
+                .enumerate()
+                .position(|(i, h)| !taken[i] && h == syn)
+        });
+        match found {
+            Some(i) => {
+                taken[i] = true;
+                bindings.push(Binding {
+                    role,
+                    header: headers[i].clone(),
+                    via: "synonym",
+                });
+            }
+            None if kind.required().contains(&role) => missing.push(role),
+            None => {}
+        }
+    }
+    Ok((bindings, missing))
+}
+
+/// Guesses which table a file is from its headers: the kind whose required roles all resolve,
+/// preferring the one that resolves the most roles.
+pub fn guess_kind(headers: &[String]) -> Option<TableKind> {
+    ALL_TABLES
+        .into_iter()
+        .filter_map(|kind| {
+            resolve(kind, headers, &[])
+                .ok()
+                .map(|b| (kind, b.len() * 10 + kind.required().len()))
+        })
+        .max_by_key(|(_, score)| *score)
+        .map(|(kind, _)| kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(hs: &[&str]) -> Vec<String> {
+        hs.iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn synonyms_are_normalised_the_same_way_as_headers() {
+        for role in ALL_ROLES {
+            for syn in role.synonyms() {
+                assert_eq!(normalise_header(syn), *syn, "{role}: {syn}");
+            }
+        }
+    }
+
+    #[test]
+    fn western_and_chinese_exports_resolve() {
+        let b = resolve(
+            TableKind::Orders,
+            &headers(&["Order ID", "Order Date", "Customer ID", "Sales", "Profit"]),
+            &[],
+        )
+        .unwrap();
+        let get = |r: Role| b.iter().find(|x| x.role == r).map(|x| x.header.as_str());
+        assert_eq!(get(Role::CustomerId), Some("Customer ID"));
+        assert_eq!(get(Role::Amount), Some("Sales"));
+        assert_eq!(get(Role::Margin), Some("Profit"));
+
+        let b = resolve(
+            TableKind::Orders,
+            &headers(&["客户名称", "客户编号", "下单时间", "实付金额", "订单状态"]),
+            &[],
+        )
+        .unwrap();
+        let get = |r: Role| b.iter().find(|x| x.role == r).map(|x| x.header.as_str());
+        assert_eq!(get(Role::CustomerId), Some("客户编号"), "ID beats name");
+        assert_eq!(get(Role::Status), Some("订单状态"));
+    }
+
+    #[test]
+    fn explicit_mapping_wins_and_a_missing_one_is_reported() {
+        let hs = headers(&["cid", "when", "paid", "amount"]);
+        let maps = vec![
+            MapEntry {
+                table: None,
+                role: Role::CustomerId,
+                header: "cid".into(),
+                via: "--map",
+            },
+            MapEntry {
+                table: None,
+                role: Role::OrderDate,
+                header: "when".into(),
+                via: "--map",
+            },
+            MapEntry {
+                table: None,
+                role: Role::Amount,
+                header: "paid".into(),
+                via: "--map",
+            },
+        ];
+        let b = resolve(TableKind::Orders, &hs, &maps).unwrap();
+        assert_eq!(b[2].header, "paid");
+        let bad = vec![MapEntry {
+            table: None,
+            role: Role::Amount,
+            header: "nope".into(),
+            via: "--map",
+        }];
+        assert_eq!(
+            resolve(TableKind::Orders, &hs, &bad),
+            Err(ResolveError::MappedHeaderMissing {
+                role: Role::Amount,
+                header: "nope".into(),
+                via: "--map"
+            })
+        );
+    }
+
+    #[test]
+    fn kinds_are_guessed_from_headers() {
+        assert_eq!(
+            guess_kind(&headers(&["customer_id", "order_date", "amount"])),
+            Some(TableKind::Orders)
+        );
+        assert_eq!(
+            guess_kind(&headers(&["customer_id", "event_time", "event", "owner"])),
+            Some(TableKind::Events)
+        );
+    }
+}

@@ -1,0 +1,743 @@
+//! Parsers for the value formats CRM exports actually contain: dates in half a dozen shapes, Excel
+//! serial numbers, money with currency symbols and thousands separators, order statuses in English
+//! and Chinese. Each parser works on one trimmed cell and never panics; the caller turns a failure
+//! into an error that names the file, row and column.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+/// Days from 0001-01-01 (chrono's "common era" day 1) to 1970-01-01, so that
+/// `num_days_from_ce() - UNIX_EPOCH_CE_DAYS` is polars' Date representation.
+pub const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
+
+/// Which Excel date system a bare serial number counts from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExcelEpoch {
+    /// Windows Excel: serial 1 is 1900-01-01 and serial 60 is the fictitious 1900-02-29 (Lotus bug).
+    #[default]
+    Excel1900,
+    /// Old Mac Excel: serial 0 is 1904-01-01.
+    Excel1904,
+}
+
+/// How to read `a/b/yyyy` when both `a` and `b` could be a month.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DayMonthOrder {
+    /// Decide from the data; if nothing in the column decides it, it is an error.
+    #[default]
+    Unknown,
+    DayFirst,
+    MonthFirst,
+}
+
+/// A calendar timestamp as written in the data: local wall-clock time plus the UTC offset if the
+/// value carried one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Days since 1970-01-01 of the wall-clock date.
+    pub days: i32,
+    /// Milliseconds since midnight of the wall-clock time.
+    pub millis: u32,
+    /// Offset from UTC in seconds, when the value said (`Z`, `+08:00`).
+    pub offset_secs: Option<i32>,
+}
+
+impl Stamp {
+    fn from_date(date: NaiveDate) -> Self {
+        Stamp {
+            days: date.num_days_from_ce() - UNIX_EPOCH_CE_DAYS,
+            millis: 0,
+            offset_secs: None,
+        }
+    }
+
+    fn from_datetime(dt: NaiveDateTime) -> Self {
+        let t = dt.time();
+        Stamp {
+            days: dt.date().num_days_from_ce() - UNIX_EPOCH_CE_DAYS,
+            millis: t.num_seconds_from_midnight() * 1000 + t.nanosecond() / 1_000_000,
+            offset_secs: None,
+        }
+    }
+
+    /// Milliseconds since the Unix epoch of the wall-clock reading (no offset applied).
+    pub fn local_millis(&self) -> i64 {
+        i64::from(self.days) * 86_400_000 + i64::from(self.millis)
+    }
+
+    /// Re-expresses the stamp in the given zone when it carries an offset of its own; a stamp
+    /// without one is already in "the data's own" zone and is left alone.
+    pub fn in_zone(self, target_offset_secs: Option<i32>) -> Stamp {
+        match (self.offset_secs, target_offset_secs) {
+            (Some(own), Some(target)) if own != target => {
+                let ms = self.local_millis() + i64::from(target - own) * 1000;
+                Stamp {
+                    days: ms.div_euclid(86_400_000) as i32,
+                    millis: ms.rem_euclid(86_400_000) as u32,
+                    offset_secs: Some(target),
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
+/// The outcome of parsing one date cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateParse {
+    Ok(Stamp),
+    /// `a/b/yyyy` with both `a` and `b` ≤ 12: resolved once the whole column has been seen.
+    Ambiguous {
+        first: u32,
+        second: u32,
+        year: i32,
+        millis: u32,
+        offset_secs: Option<i32>,
+    },
+    Invalid(&'static str),
+}
+
+impl DateParse {
+    /// Resolves an ambiguous day/month value with the order decided for the column.
+    pub fn resolve(self, order: DayMonthOrder) -> DateParse {
+        match self {
+            DateParse::Ambiguous {
+                first,
+                second,
+                year,
+                millis,
+                offset_secs,
+            } => {
+                let (day, month) = match order {
+                    DayMonthOrder::DayFirst => (first, second),
+                    DayMonthOrder::MonthFirst => (second, first),
+                    DayMonthOrder::Unknown => return self,
+                };
+                match NaiveDate::from_ymd_opt(year, month, day) {
+                    Some(d) => DateParse::Ok(Stamp {
+                        millis,
+                        offset_secs,
+                        ..Stamp::from_date(d)
+                    }),
+                    None => DateParse::Invalid("not a calendar date"),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Parses a date or date-time in any of the shapes CRM exports use:
+/// ISO (`2024-01-05`, `2024-01-05T10:30:00+08:00`), slashes and dots (`2024/1/5`, `2024.01.05`),
+/// compact `20240105`, Chinese `2024年1月5日`, `05/01/2024` (day/month order from `order`),
+/// `5 Jan 2024` / `Jan 5, 2024` / `05-Jan-2024`, Excel serial numbers, and Unix seconds or
+/// milliseconds (10 or 13 digits).
+pub fn parse_date(raw: &str, order: DayMonthOrder, epoch: ExcelEpoch) -> DateParse {
+    let s = raw.trim();
+    if s.is_empty() {
+        return DateParse::Invalid("empty");
+    }
+    let bytes = s.as_bytes();
+    if bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+        return parse_numeric_date(s, epoch);
+    }
+    if s.contains('年') {
+        let normalised: String = s
+            .replace('年', "-")
+            .replace('月', "-")
+            .replace('日', " ")
+            .replace('号', " ");
+        return parse_date(normalised.trim(), order, epoch);
+    }
+    match parse_numeric_ymd(bytes) {
+        Some(parsed) => match parsed {
+            DateParse::Ambiguous { .. } => parsed.resolve(order),
+            other => other,
+        },
+        None => parse_named_month(s),
+    }
+}
+
+fn parse_numeric_date(s: &str, epoch: ExcelEpoch) -> DateParse {
+    let digits_only = !s.contains('.');
+    if digits_only && s.len() == 8 && (s.starts_with("19") || s.starts_with("20")) {
+        let (y, m, d) = (&s[0..4], &s[4..6], &s[6..8]);
+        return match (y.parse(), m.parse(), d.parse()) {
+            (Ok(y), Ok(m), Ok(d)) => match NaiveDate::from_ymd_opt(y, m, d) {
+                Some(date) => DateParse::Ok(Stamp::from_date(date)),
+                None => DateParse::Invalid("not a calendar date"),
+            },
+            _ => DateParse::Invalid("not a date"),
+        };
+    }
+    if digits_only && (s.len() == 10 || s.len() == 13) {
+        // Unix epoch seconds or milliseconds: far beyond any Excel serial, so not ambiguous.
+        let Ok(n) = s.parse::<i64>() else {
+            return DateParse::Invalid("not a date");
+        };
+        let ms = if s.len() == 10 { n * 1000 } else { n };
+        return DateParse::Ok(Stamp {
+            days: ms.div_euclid(86_400_000) as i32,
+            millis: ms.rem_euclid(86_400_000) as u32,
+            offset_secs: Some(0),
+        });
+    }
+    let Ok(serial) = s.parse::<f64>() else {
+        return DateParse::Invalid("not a date");
+    };
+    excel_serial(serial, epoch)
+}
+
+/// Converts an Excel serial day number (with an optional time fraction) to a stamp.
+pub fn excel_serial(serial: f64, epoch: ExcelEpoch) -> DateParse {
+    // 2958465 is 9999-12-31, the last day Excel can show.
+    if !serial.is_finite() || !(0.0..2_958_466.0).contains(&serial) {
+        return DateParse::Invalid("number out of the Excel date range");
+    }
+    let mut whole = serial.floor() as i64;
+    let mut millis = ((serial - serial.floor()) * 86_400_000.0).round() as u32;
+    if millis >= 86_400_000 {
+        // A fraction that rounds up to midnight belongs to the next day.
+        whole += 1;
+        millis = 0;
+    }
+    let epoch_day = match epoch {
+        ExcelEpoch::Excel1900 => {
+            if whole == 60 {
+                return DateParse::Invalid("Excel serial 60 is the fictitious 1900-02-29");
+            }
+            if whole == 0 {
+                return DateParse::Invalid("Excel serial 0 is not a date");
+            }
+            // Serials after the fictitious leap day are one day ahead of the true count.
+            let base = if whole > 60 { -25_569 } else { -25_568 };
+            whole + base
+        }
+        ExcelEpoch::Excel1904 => whole - 24_107,
+    };
+    DateParse::Ok(Stamp {
+        days: epoch_day as i32,
+        millis,
+        offset_secs: None,
+    })
+}
+
+/// `y-m-d`, `y/m/d`, `y.m.d`, `a/b/y` with an optional time part.
+fn parse_numeric_ymd(bytes: &[u8]) -> Option<DateParse> {
+    let mut pos = 0;
+    let n1 = read_number(bytes, &mut pos)?;
+    let sep = *bytes.get(pos)?;
+    if !matches!(sep, b'-' | b'/' | b'.') {
+        return None;
+    }
+    pos += 1;
+    let n2 = read_number(bytes, &mut pos)?;
+    if *bytes.get(pos)? != sep {
+        return None;
+    }
+    pos += 1;
+    let n3 = read_number(bytes, &mut pos)?;
+    let (millis, offset_secs) = match parse_time_suffix(&bytes[pos..]) {
+        Some(t) => t,
+        None => return Some(DateParse::Invalid("unreadable time of day")),
+    };
+    let (v1, d1) = n1;
+    let (v2, _) = n2;
+    let (v3, d3) = n3;
+    let ymd = |y: u32, m: u32, d: u32| match NaiveDate::from_ymd_opt(y as i32, m, d) {
+        Some(date) => DateParse::Ok(Stamp {
+            millis,
+            offset_secs,
+            ..Stamp::from_date(date)
+        }),
+        None => DateParse::Invalid("not a calendar date"),
+    };
+    if d1 == 4 {
+        return Some(ymd(v1, v2, v3));
+    }
+    if d3 != 4 || d1 > 2 {
+        return Some(DateParse::Invalid("not a date"));
+    }
+    Some(if v1 > 12 {
+        ymd(v3, v2, v1)
+    } else if v2 > 12 {
+        ymd(v3, v1, v2)
+    } else if v1 == v2 {
+        ymd(v3, v1, v2)
+    } else {
+        DateParse::Ambiguous {
+            first: v1,
+            second: v2,
+            year: v3 as i32,
+            millis,
+            offset_secs,
+        }
+    })
+}
+
+/// Reads up to 4 digits; returns the value and the digit count.
+fn read_number(bytes: &[u8], pos: &mut usize) -> Option<(u32, usize)> {
+    let start = *pos;
+    let mut value = 0u32;
+    while let Some(b) = bytes.get(*pos).filter(|b| b.is_ascii_digit()) {
+        value = value * 10 + u32::from(b - b'0');
+        *pos += 1;
+        if *pos - start > 4 {
+            return None;
+        }
+    }
+    (*pos > start).then_some((value, *pos - start))
+}
+
+/// Parses what follows the date: nothing, or `[T ]HH:MM[:SS[.fff]][ ][AM|PM][Z|±HH[:MM]]`.
+/// Returns milliseconds of the day and the offset, or None when the suffix is not a time.
+fn parse_time_suffix(bytes: &[u8]) -> Option<(u32, Option<i32>)> {
+    if bytes.is_empty() {
+        return Some((0, None));
+    }
+    if !matches!(bytes[0], b'T' | b't' | b' ') {
+        return None;
+    }
+    let mut pos = 1;
+    while bytes.get(pos) == Some(&b' ') {
+        pos += 1;
+    }
+    if pos == bytes.len() {
+        return Some((0, None));
+    }
+    let (hour, _) = read_number(bytes, &mut pos)?;
+    let mut minute = 0;
+    let mut second = 0;
+    let mut millis = 0;
+    if bytes.get(pos) == Some(&b':') {
+        pos += 1;
+        minute = read_number(bytes, &mut pos)?.0;
+        if bytes.get(pos) == Some(&b':') {
+            pos += 1;
+            second = read_number(bytes, &mut pos)?.0;
+            if bytes.get(pos) == Some(&b'.') || bytes.get(pos) == Some(&b',') {
+                pos += 1;
+                let start = pos;
+                let mut frac = 0u32;
+                while let Some(b) = bytes.get(pos).filter(|b| b.is_ascii_digit()) {
+                    if pos - start < 3 {
+                        frac = frac * 10 + u32::from(b - b'0');
+                    }
+                    pos += 1;
+                }
+                let digits = (pos - start).min(3) as u32;
+                millis = frac * 10u32.pow(3 - digits);
+            }
+        }
+    }
+    while bytes.get(pos) == Some(&b' ') {
+        pos += 1;
+    }
+    let mut hour = hour;
+    let rest = &bytes[pos..];
+    let upper: Vec<u8> = rest.iter().take(2).map(|b| b.to_ascii_uppercase()).collect();
+    if upper == b"AM" || upper == b"PM" {
+        if hour == 0 || hour > 12 {
+            return None;
+        }
+        hour = match (upper[0], hour) {
+            (b'A', 12) => 0,
+            (b'P', h) if h < 12 => h + 12,
+            (_, h) => h,
+        };
+        pos += 2;
+        while bytes.get(pos) == Some(&b' ') {
+            pos += 1;
+        }
+    }
+    let offset = match bytes.get(pos) {
+        None => None,
+        Some(b'Z') | Some(b'z') if pos + 1 == bytes.len() => Some(0),
+        Some(&sign @ (b'+' | b'-')) => {
+            pos += 1;
+            let oh = read_two(bytes, &mut pos)?;
+            if bytes.get(pos) == Some(&b':') {
+                pos += 1;
+            }
+            let om = if pos < bytes.len() {
+                read_two(bytes, &mut pos)?
+            } else {
+                0
+            };
+            if pos != bytes.len() || oh > 14 || om > 59 {
+                return None;
+            }
+            let secs = (oh * 3600 + om * 60) as i32;
+            Some(if sign == b'-' { -secs } else { secs })
+        }
+        Some(_) => return None,
+    };
+    NaiveTime::from_hms_milli_opt(hour, minute, second, millis)?;
+    Some((((hour * 60 + minute) * 60 + second) * 1000 + millis, offset))
+}
+
+fn read_two(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let d = bytes.get(*pos..*pos + 2)?;
+    if !d.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    *pos += 2;
+    Some(u32::from(d[0] - b'0') * 10 + u32::from(d[1] - b'0'))
+}
+
+/// `5 Jan 2024`, `Jan 5, 2024`, `05-Jan-2024`, `January 5 2024`, with an optional `HH:MM[:SS]`.
+fn parse_named_month(s: &str) -> DateParse {
+    const DATE_FORMATS: [&str; 6] = [
+        "%d %b %Y", "%b %d, %Y", "%b %d %Y", "%d-%b-%Y", "%d-%b-%y", "%B %d, %Y",
+    ];
+    const TIME_SUFFIXES: [&str; 3] = ["", " %H:%M", " %H:%M:%S"];
+    for date_format in DATE_FORMATS {
+        for time_suffix in TIME_SUFFIXES {
+            let format = format!("{date_format}{time_suffix}");
+            if time_suffix.is_empty() {
+                if let Ok(d) = NaiveDate::parse_from_str(s, &format) {
+                    return DateParse::Ok(Stamp::from_date(d));
+                }
+            } else if let Ok(dt) = NaiveDateTime::parse_from_str(s, &format) {
+                return DateParse::Ok(Stamp::from_datetime(dt));
+            }
+        }
+    }
+    DateParse::Invalid("not a date")
+}
+
+/// For a value written `a/b/yyyy`, which order it proves: a first part above 12 can only be a day,
+/// a second part above 12 can only be a day too. None when the value proves nothing.
+pub fn day_month_evidence(s: &str) -> Option<DayMonthOrder> {
+    let bytes = s.as_bytes();
+    let mut pos = 0;
+    let (a, da) = read_number(bytes, &mut pos)?;
+    let sep = *bytes.get(pos)?;
+    if !matches!(sep, b'-' | b'/' | b'.') || da > 2 {
+        return None;
+    }
+    pos += 1;
+    let (b, _) = read_number(bytes, &mut pos)?;
+    if a > 12 && b <= 12 {
+        Some(DayMonthOrder::DayFirst)
+    } else if b > 12 && a <= 12 {
+        Some(DayMonthOrder::MonthFirst)
+    } else {
+        None
+    }
+}
+
+/// Parses with an explicit chrono format (`--date-format`), as a date-time first, then a date.
+pub fn parse_with_format(raw: &str, format: &str) -> DateParse {
+    let s = raw.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_str(s, format) {
+        let local = dt.naive_local();
+        return DateParse::Ok(Stamp {
+            offset_secs: Some(dt.offset().local_minus_utc()),
+            ..Stamp::from_datetime(local)
+        });
+    }
+    if let Ok(dt) = NaiveDateTime::parse_from_str(s, format) {
+        return DateParse::Ok(Stamp::from_datetime(dt));
+    }
+    match NaiveDate::parse_from_str(s, format) {
+        Ok(d) => DateParse::Ok(Stamp::from_date(d)),
+        Err(_) => DateParse::Invalid("does not match --date-format"),
+    }
+}
+
+/// Formats a polars Date value (days since 1970-01-01) as ISO `YYYY-MM-DD`.
+pub fn format_days(days: i32) -> String {
+    match NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_CE_DAYS) {
+        Some(d) => d.format("%Y-%m-%d").to_string(),
+        None => days.to_string(),
+    }
+}
+
+/// Parses an ISO `YYYY-MM-DD` command-line date into days since 1970-01-01.
+pub fn parse_iso_day(s: &str) -> Option<i32> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .map(|d| d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS)
+}
+
+/// Parses a money amount: `1234.5`, `¥1,234.50`, `￥1234`, `$1,234`, `-$5`, `(33.52)`, `1.2万`,
+/// `RMB 100`, `100元`, and with `decimal_comma` `1.234,56`. Returns None for anything else,
+/// including NaN and infinities.
+pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
+    let s = raw.trim();
+    if !decimal_comma {
+        if let Ok(v) = s.parse::<f64>() {
+            return v.is_finite().then_some(v);
+        }
+    }
+    let mut negative = false;
+    let mut body = s;
+    if body.starts_with('(') && body.ends_with(')') && body.len() >= 2 {
+        negative = true;
+        body = &body[1..body.len() - 1];
+    }
+    let mut multiplier = 1.0;
+    for (suffix, factor) in [("万元", 1e4), ("万", 1e4), ("亿元", 1e8), ("亿", 1e8), ("元", 1.0)] {
+        if let Some(rest) = body.trim_end().strip_suffix(suffix) {
+            body = rest;
+            multiplier = factor;
+            break;
+        }
+    }
+    let mut cleaned = String::with_capacity(body.len());
+    let mut seen_digit = false;
+    for c in body.chars() {
+        match c {
+            '0'..='9' => {
+                seen_digit = true;
+                cleaned.push(c);
+            }
+            '-' | '−' => {
+                if seen_digit {
+                    // A trailing minus (`100-`), as some ERP exports write negatives.
+                    if !cleaned.ends_with(['e', 'E']) {
+                        negative = !negative;
+                        continue;
+                    }
+                    cleaned.push('-');
+                } else {
+                    negative = !negative;
+                }
+            }
+            '+' => {}
+            '.' if decimal_comma => {}
+            ',' if decimal_comma => cleaned.push('.'),
+            '.' => cleaned.push('.'),
+            ',' | '_' | '\'' | ' ' | '\u{a0}' | '\u{202f}' => {}
+            'e' | 'E' if seen_digit => cleaned.push(c),
+            '¥' | '￥' | '$' | '€' | '£' | '₩' | '₹' => {}
+            c if c.is_ascii_alphabetic() && !seen_digit => {} // RMB, CNY, USD, US$
+            _ => return None,
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    let value: f64 = cleaned.parse().ok()?;
+    let value = value * multiplier;
+    if !value.is_finite() {
+        return None;
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// What an order status means for net spend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Paid,
+    Refunded,
+    Cancelled,
+    /// Placed but not paid (pending, 待付款): not revenue yet, so not an order for RFM.
+    Unpaid,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Paid => "paid",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Unpaid => "unpaid",
+        }
+    }
+
+    /// The status words recognised, for error messages.
+    pub const ACCEPTED: &'static str = "paid/completed/已付款/已完成/成交, refunded/returned/已退款/退货, \
+        cancelled/void/已取消/作废, pending/unpaid/待付款";
+
+    pub fn parse(raw: &str) -> Option<OrderStatus> {
+        let s = raw.trim().to_lowercase();
+        let s = s.as_str();
+        Some(match s {
+            "paid" | "completed" | "complete" | "success" | "successful" | "succeeded" | "closed"
+            | "won" | "closed won" | "shipped" | "delivered" | "fulfilled" | "settled" | "ok"
+            | "已付款" | "已支付" | "已完成" | "完成" | "成交" | "已成交" | "交易成功" | "已发货"
+            | "已签收" | "已收货" | "支付成功" | "付款成功" | "已结算" | "赢单" => OrderStatus::Paid,
+            "refunded" | "refund" | "returned" | "return" | "chargeback" | "partially refunded"
+            | "已退款" | "退款" | "退货" | "已退货" | "退款成功" | "退货退款" => {
+                OrderStatus::Refunded
+            }
+            "cancelled" | "canceled" | "cancel" | "void" | "voided" | "failed" | "rejected"
+            | "closed lost" | "lost" | "已取消" | "取消" | "作废" | "已作废" | "交易关闭"
+            | "已关闭" | "关闭" | "失败" | "输单" => OrderStatus::Cancelled,
+            "pending" | "unpaid" | "awaiting payment" | "open" | "draft" | "待付款" | "未付款"
+            | "待支付" | "未支付" | "待审核" | "草稿" => OrderStatus::Unpaid,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> i32 {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce() - UNIX_EPOCH_CE_DAYS
+    }
+
+    fn ok_day(s: &str) -> i32 {
+        match parse_date(s, DayMonthOrder::Unknown, ExcelEpoch::Excel1900) {
+            DateParse::Ok(st) => st.days,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dates_in_every_documented_shape() {
+        let expected = day(2024, 1, 5);
+        for s in [
+            "2024-01-05",
+            "2024-1-5",
+            "2024/1/5",
+            "2024.01.05",
+            "20240105",
+            "2024年1月5日",
+            "2024-01-05 13:45:10",
+            "2024-01-05T13:45:10.123Z",
+            "2024/01/05 1:05 PM",
+            "5 Jan 2024",
+            "Jan 5, 2024",
+            "05-Jan-2024",
+            "45296",
+            "45296.75",
+            " 2024-01-05 ",
+        ] {
+            assert_eq!(ok_day(s), expected, "{s}");
+        }
+    }
+
+    #[test]
+    fn time_of_day_and_offsets() {
+        let DateParse::Ok(st) = parse_date(
+            "2024-01-05T23:30:00+08:00",
+            DayMonthOrder::Unknown,
+            ExcelEpoch::Excel1900,
+        ) else {
+            panic!()
+        };
+        assert_eq!(st.millis, (23 * 3600 + 30 * 60) * 1000);
+        assert_eq!(st.offset_secs, Some(8 * 3600));
+        // 23:30 in Beijing is 15:30 UTC the same day; 20:30 the previous day at UTC-3 is not.
+        assert_eq!(st.in_zone(Some(0)).days, day(2024, 1, 5));
+        assert_eq!(st.in_zone(Some(-11 * 3600)).days, day(2024, 1, 4));
+        let DateParse::Ok(pm) = parse_date(
+            "2024/1/5 12:15 AM",
+            DayMonthOrder::Unknown,
+            ExcelEpoch::Excel1900,
+        ) else {
+            panic!()
+        };
+        assert_eq!(pm.millis, 15 * 60 * 1000);
+    }
+
+    #[test]
+    fn excel_serials_follow_both_date_systems() {
+        // 1900 system: 1 = 1900-01-01, 59 = 1900-02-28, 61 = 1900-03-01, 60 is the phantom leap day.
+        assert_eq!(ok_day("1"), day(1900, 1, 1));
+        assert_eq!(ok_day("59"), day(1900, 2, 28));
+        assert_eq!(ok_day("61"), day(1900, 3, 1));
+        assert!(matches!(
+            parse_date("60", DayMonthOrder::Unknown, ExcelEpoch::Excel1900),
+            DateParse::Invalid(_)
+        ));
+        // 1904 system: 0 = 1904-01-01; the same date is 1462 days less than in the 1900 system.
+        let DateParse::Ok(st) = parse_date("43830", DayMonthOrder::Unknown, ExcelEpoch::Excel1904)
+        else {
+            panic!()
+        };
+        assert_eq!(st.days, day(2024, 1, 1));
+    }
+
+    #[test]
+    fn day_month_order_is_never_guessed() {
+        assert!(matches!(
+            parse_date("05/01/2024", DayMonthOrder::Unknown, ExcelEpoch::Excel1900),
+            DateParse::Ambiguous { .. }
+        ));
+        assert_eq!(
+            parse_date("05/01/2024", DayMonthOrder::DayFirst, ExcelEpoch::Excel1900),
+            DateParse::Ok(Stamp::from_date(NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()))
+        );
+        assert_eq!(
+            parse_date("05/01/2024", DayMonthOrder::MonthFirst, ExcelEpoch::Excel1900),
+            DateParse::Ok(Stamp::from_date(NaiveDate::from_ymd_opt(2024, 5, 1).unwrap()))
+        );
+        // A day above 12 decides by itself.
+        assert_eq!(ok_day("25/12/2024"), day(2024, 12, 25));
+        assert_eq!(ok_day("12/25/2024"), day(2024, 12, 25));
+    }
+
+    #[test]
+    fn impossible_dates_are_rejected() {
+        for s in [
+            "2024-02-30",
+            "2024-13-01",
+            "hello",
+            "2024-01-05 25:00",
+            "31/31/2024",
+            "-5",
+        ] {
+            assert!(
+                matches!(
+                    parse_date(s, DayMonthOrder::Unknown, ExcelEpoch::Excel1900),
+                    DateParse::Invalid(_)
+                ),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn explicit_formats() {
+        assert_eq!(
+            parse_with_format("05.01.24", "%d.%m.%y"),
+            DateParse::Ok(Stamp::from_date(NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()))
+        );
+        assert!(matches!(
+            parse_with_format("2024-01-05", "%d.%m.%y"),
+            DateParse::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn money_in_export_formats() {
+        let cases = [
+            ("1234.5", 1234.5),
+            ("¥1,234.50", 1234.5),
+            ("￥1234", 1234.0),
+            ("$1,234", 1234.0),
+            ("-$5.25", -5.25),
+            ("$-5.25", -5.25),
+            ("(33.52)", -33.52),
+            ("1.2万", 12000.0),
+            ("3亿元", 3e8),
+            ("RMB 100", 100.0),
+            ("100元", 100.0),
+            ("1e3", 1000.0),
+            ("100-", -100.0),
+        ];
+        for (s, v) in cases {
+            assert_eq!(parse_money(s, false), Some(v), "{s}");
+        }
+        assert_eq!(parse_money("1.234,56", true), Some(1234.56));
+        assert_eq!(parse_money("€ 1.234,56", true), Some(1234.56));
+        for s in ["", "abc", "NaN", "inf", "12abc", "1.2.3"] {
+            assert_eq!(parse_money(s, false), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn statuses_in_english_and_chinese() {
+        assert_eq!(OrderStatus::parse("Paid"), Some(OrderStatus::Paid));
+        assert_eq!(OrderStatus::parse("已完成"), Some(OrderStatus::Paid));
+        assert_eq!(OrderStatus::parse("已退款"), Some(OrderStatus::Refunded));
+        assert_eq!(OrderStatus::parse("Canceled"), Some(OrderStatus::Cancelled));
+        assert_eq!(OrderStatus::parse("待付款"), Some(OrderStatus::Unpaid));
+        assert_eq!(OrderStatus::parse("shipped?"), None);
+    }
+}

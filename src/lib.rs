@@ -1,0 +1,10 @@
+//! crm-eval: analytics for CRM exports. The binary (`main.rs`) only parses arguments and maps
+//! errors to exit codes; everything else lives here so tests can call it directly.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod metrics;
+pub mod output;

@@ -1,0 +1,3 @@
+//! The metrics themselves: pure functions from DataFrames to DataFrames, no I/O.
+
+pub mod rfm;

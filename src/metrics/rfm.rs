@@ -1,0 +1,507 @@
+//! RFM: recency, frequency and monetary value per customer, quantile scores and named segments.
+//!
+//! Definitions (SPEC.md, "RFM"):
+//! - an order whose status is cancelled or unpaid is not an order; a refunded one counts negative;
+//! - a *purchase* is an order with positive net amount: with an `order_id`, refund rows of the same
+//!   order net against it (a fully refunded order is no purchase); without one, every positive row
+//!   is a purchase;
+//! - recency_days = as_of − last purchase date; frequency = purchases (or distinct purchase days);
+//!   monetary = net spend, refunds included, rounded to cents;
+//! - scores: see [`quantile_scores`] and [`break_scores`].
+
+use anyhow::{anyhow, Result};
+use polars::prelude::*;
+use serde::Deserialize;
+
+/// What `frequency` counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrequencyBasis {
+    /// Distinct purchases (orders with positive net amount).
+    #[default]
+    Orders,
+    /// Distinct days with a purchase.
+    Days,
+}
+
+/// How one dimension is scored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scoring {
+    /// Quantile scores 1..=bins with ties sharing a score.
+    Quantile { bins: u32 },
+    /// Explicit ascending breakpoints; `breaks.len() + 1` scores.
+    Breaks(Vec<f64>),
+}
+
+impl Scoring {
+    pub fn levels(&self) -> u32 {
+        match self {
+            Scoring::Quantile { bins } => *bins,
+            Scoring::Breaks(b) => b.len() as u32 + 1,
+        }
+    }
+}
+
+/// An inclusive score range, written `[low, high]` in the rules file.
+pub type ScoreRange = [u32; 2];
+
+/// One row of the segment rule table: a customer belongs to the first rule whose ranges all hold.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    pub name: String,
+    pub r: Option<ScoreRange>,
+    pub f: Option<ScoreRange>,
+    pub m: Option<ScoreRange>,
+    /// The rounded mean of F and M: ⌊(f + m + 1) / 2⌋.
+    pub fm: Option<ScoreRange>,
+}
+
+impl SegmentRule {
+    fn new(name: &str, r: ScoreRange, fm: ScoreRange) -> Self {
+        SegmentRule {
+            name: name.to_string(),
+            r: Some(r),
+            f: None,
+            m: None,
+            fm: Some(fm),
+        }
+    }
+
+    pub fn matches(&self, r: u32, f: u32, m: u32) -> bool {
+        let within = |range: &Option<ScoreRange>, v: u32| range.is_none_or(|[lo, hi]| lo <= v && v <= hi);
+        within(&self.r, r) && within(&self.f, f) && within(&self.m, m) && within(&self.fm, fm_score(f, m))
+    }
+}
+
+/// The FM score used by the segment grid: the mean of F and M, rounded half up.
+pub fn fm_score(f: u32, m: u32) -> u32 {
+    (f + m).div_ceil(2)
+}
+
+/// The default 11 segments on the 5 × 5 grid of R against FM. Every one of the 25 cells belongs to
+/// exactly one segment (a unit test checks it):
+///
+/// ```text
+///        FM=1            FM=2                FM=3                FM=4             FM=5
+/// R=5    New             Potential Loyalist  Potential Loyalist  Champions        Champions
+/// R=4    Promising       Potential Loyalist  Potential Loyalist  Loyal            Champions
+/// R=3    About to Sleep  About to Sleep      Need Attention      Loyal            Loyal
+/// R=2    Hibernating     Hibernating         At Risk             At Risk          Can't Lose Them
+/// R=1    Lost            Lost                At Risk             Can't Lose Them  Can't Lose Them
+/// ```
+pub fn default_segments() -> Vec<SegmentRule> {
+    vec![
+        SegmentRule::new("Champions", [5, 5], [4, 5]),
+        SegmentRule::new("Champions", [4, 4], [5, 5]),
+        SegmentRule::new("Loyal", [4, 4], [4, 4]),
+        SegmentRule::new("Loyal", [3, 3], [4, 5]),
+        SegmentRule::new("Potential Loyalist", [4, 5], [2, 3]),
+        SegmentRule::new("New", [5, 5], [1, 1]),
+        SegmentRule::new("Promising", [4, 4], [1, 1]),
+        SegmentRule::new("Need Attention", [3, 3], [3, 3]),
+        SegmentRule::new("About to Sleep", [3, 3], [1, 2]),
+        SegmentRule::new("At Risk", [2, 2], [3, 4]),
+        SegmentRule::new("At Risk", [1, 1], [3, 3]),
+        SegmentRule::new("Can't Lose Them", [2, 2], [5, 5]),
+        SegmentRule::new("Can't Lose Them", [1, 1], [4, 5]),
+        SegmentRule::new("Hibernating", [2, 2], [1, 2]),
+        SegmentRule::new("Lost", [1, 1], [1, 2]),
+    ]
+}
+
+/// The segment name for customers no rule matches (possible only with a custom rule table).
+pub const UNMATCHED_SEGMENT: &str = "Other";
+
+#[derive(Clone, Debug)]
+pub struct RfmOptions {
+    /// Days since 1970-01-01; None means the day after the latest order date in the data.
+    pub as_of: Option<i32>,
+    pub frequency: FrequencyBasis,
+    pub r_scoring: Scoring,
+    pub f_scoring: Scoring,
+    pub m_scoring: Scoring,
+    pub segments: Vec<SegmentRule>,
+    /// True when `segments` is the built-in table, whose ranges are on a 1–5 scale: scores on
+    /// another scale are mapped onto it before matching.
+    pub default_segments: bool,
+}
+
+impl Default for RfmOptions {
+    fn default() -> Self {
+        RfmOptions {
+            as_of: None,
+            frequency: FrequencyBasis::Orders,
+            r_scoring: Scoring::Quantile { bins: 5 },
+            f_scoring: Scoring::Quantile { bins: 5 },
+            m_scoring: Scoring::Quantile { bins: 5 },
+            segments: default_segments(),
+            default_segments: true,
+        }
+    }
+}
+
+/// The result of [`rfm`].
+pub struct Rfm {
+    /// One row per customer with at least one purchase, sorted by customer_id.
+    pub customers: DataFrame,
+    pub as_of: i32,
+    /// Customers that appear in the orders but never made a purchase (only cancelled, unpaid or
+    /// refunded rows); they have no recency and are left out of the scores.
+    pub without_purchase: usize,
+    /// Order rows dated on or after `as_of`, left out.
+    pub after_as_of: usize,
+}
+
+/// Net amount of an order row: refunds count negative whatever sign the export used.
+pub fn net_amount_expr(has_status: bool) -> Expr {
+    if has_status {
+        when(col("status").eq(lit("refunded")).and(col("amount").gt(lit(0.0))))
+            .then(lit(0.0) - col("amount"))
+            .otherwise(col("amount"))
+    } else {
+        col("amount")
+    }
+}
+
+/// Rows that are orders at all: cancelled and unpaid rows are not.
+pub fn counted_rows_expr(has_status: bool) -> Expr {
+    if has_status {
+        col("status")
+            .is_null()
+            .or(col("status").eq(lit("paid")))
+            .or(col("status").eq(lit("refunded")))
+    } else {
+        lit(true)
+    }
+}
+
+/// Per customer: first and last purchase date, frequency and net spend. Lazy; the caller collects.
+///
+/// `orders` has the canonical columns customer_id, order_date (Date), amount, and optionally
+/// order_id and status.
+pub fn purchase_summary(orders: LazyFrame, has_order_id: bool, has_status: bool, basis: FrequencyBasis) -> LazyFrame {
+    let base = orders
+        .filter(counted_rows_expr(has_status))
+        .with_column(net_amount_expr(has_status).alias("net"));
+    let spend = base
+        .clone()
+        .group_by([col("customer_id")])
+        .agg([col("net").sum().alias("monetary")]);
+    let purchases = if has_order_id {
+        base.group_by([col("customer_id"), col("order_id")])
+            .agg([
+                col("net").sum().alias("order_net"),
+                col("order_date")
+                    .filter(col("net").gt(lit(0.0)))
+                    .min()
+                    .alias("order_date"),
+            ])
+            .filter(col("order_net").gt(lit(0.0)))
+            .select([col("customer_id"), col("order_date")])
+    } else {
+        base.filter(col("net").gt(lit(0.0)))
+            .select([col("customer_id"), col("order_date")])
+    };
+    let frequency = match basis {
+        FrequencyBasis::Orders => len(),
+        FrequencyBasis::Days => col("order_date").n_unique(),
+    };
+    purchases
+        .group_by([col("customer_id")])
+        .agg([
+            col("order_date").min().alias("first_order_date"),
+            col("order_date").max().alias("last_order_date"),
+            frequency.cast(DataType::Int64).alias("frequency"),
+        ])
+        .join(
+            spend,
+            [col("customer_id")],
+            [col("customer_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["customer_id"], SortMultipleOptions::default())
+}
+
+/// The default analysis date: the day after the latest order date (so reruns agree).
+pub fn default_as_of(orders: &DataFrame) -> Result<Option<i32>> {
+    let dates = orders.column("order_date")?.as_materialized_series().date()?.physical().clone();
+    Ok(dates.max().map(|d| d + 1))
+}
+
+/// Runs RFM on a loaded orders table.
+pub fn rfm(orders: &DataFrame, opts: &RfmOptions) -> Result<Rfm> {
+    let names = orders.get_column_names();
+    let has = |n: &str| names.iter().any(|c| c.as_str() == n);
+    let as_of = match opts.as_of {
+        Some(d) => d,
+        None => default_as_of(orders)?.ok_or_else(|| anyhow!("the orders table has no rows"))?,
+    };
+    // Orders on or after the analysis date have not happened yet as far as the analysis knows.
+    let known = orders
+        .clone()
+        .lazy()
+        .filter(col("order_date").lt(lit(as_of).cast(DataType::Date)))
+        .collect()?;
+    let all_customers = known.column("customer_id")?.as_materialized_series().n_unique()?;
+    let summary =
+        purchase_summary(known.clone().lazy(), has("order_id"), has("status"), opts.frequency).collect()?;
+    let customers = score_customers(&summary, as_of, opts)?;
+    Ok(Rfm {
+        without_purchase: all_customers - customers.height(),
+        after_as_of: orders.height() - known.height(),
+        customers,
+        as_of,
+    })
+}
+
+/// Adds recency, scores, codes and segments to a purchase summary.
+pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Result<DataFrame> {
+    let last: Vec<i32> = date_values(summary, "last_order_date")?;
+    let recency: Vec<i64> = last.iter().map(|&d| i64::from(as_of) - i64::from(d)).collect();
+    let frequency: Vec<i64> = summary
+        .column("frequency")?
+        .as_materialized_series()
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let monetary: Vec<f64> = summary
+        .column("monetary")?
+        .as_materialized_series()
+        .f64()?
+        .iter()
+        .map(|v| round_to(v.unwrap_or(0.0), 2))
+        .collect();
+
+    // Lower recency is better, so it is scored on its negation.
+    let neg_recency: Vec<f64> = recency.iter().map(|&r| -(r as f64)).collect();
+    let freq_f: Vec<f64> = frequency.iter().map(|&f| f as f64).collect();
+    let r_score = match &opts.r_scoring {
+        Scoring::Quantile { bins } => quantile_scores(&neg_recency, *bins),
+        Scoring::Breaks(b) => {
+            // Recency breaks are days: ≤ first break scores highest.
+            let levels = b.len() as u32 + 1;
+            recency
+                .iter()
+                .map(|&r| levels - b.iter().filter(|&&x| (r as f64) > x).count() as u32)
+                .collect()
+        }
+    };
+    let f_score = score_dimension(&freq_f, &opts.f_scoring);
+    let m_score = score_dimension(&monetary, &opts.m_scoring);
+
+    let to_five = |s: u32, scoring: &Scoring| -> u32 {
+        let levels = scoring.levels();
+        if !opts.default_segments || levels == 5 || levels < 2 {
+            s
+        } else {
+            // Map a score on 1..=levels onto 1..=5 for the built-in grid.
+            1 + ((f64::from(s - 1) * 4.0 / f64::from(levels - 1)).round() as u32)
+        }
+    };
+    let mut codes = Vec::with_capacity(last.len());
+    let mut segments = Vec::with_capacity(last.len());
+    for i in 0..last.len() {
+        codes.push(format!("{}{}{}", r_score[i], f_score[i], m_score[i]));
+        let (r, f, m) = (
+            to_five(r_score[i], &opts.r_scoring),
+            to_five(f_score[i], &opts.f_scoring),
+            to_five(m_score[i], &opts.m_scoring),
+        );
+        let segment = opts
+            .segments
+            .iter()
+            .find(|rule| rule.matches(r, f, m))
+            .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str());
+        segments.push(segment.to_string());
+    }
+    let score_col = |name: &str, s: Vec<u32>| {
+        Column::new(name.into(), s.into_iter().map(|v| v as i32).collect::<Vec<i32>>())
+    };
+    let df = DataFrame::new_infer_height(vec![
+        summary.column("customer_id")?.clone(),
+        summary.column("first_order_date")?.clone(),
+        summary.column("last_order_date")?.clone(),
+        Column::new("recency_days".into(), recency),
+        Column::new("frequency".into(), frequency),
+        Column::new("monetary".into(), monetary),
+        score_col("r_score", r_score),
+        score_col("f_score", f_score),
+        score_col("m_score", m_score),
+        Column::new("rfm_code".into(), codes),
+        Column::new("segment".into(), segments),
+    ])?;
+    Ok(df)
+}
+
+fn score_dimension(values: &[f64], scoring: &Scoring) -> Vec<u32> {
+    match scoring {
+        Scoring::Quantile { bins } => quantile_scores(values, *bins),
+        Scoring::Breaks(b) => break_scores(values, b),
+    }
+}
+
+/// Quantile scores where higher values are better:
+/// `score = 1 + ⌊bins × (number of customers with a strictly lower value) / customers⌋`.
+///
+/// Equal values therefore always share a score (the score depends only on how many are strictly
+/// below), the lowest value scores 1, and with distinct values each score holds ⌊n / bins⌋ or
+/// ⌈n / bins⌉ customers. A heavy tie (many one-time buyers) takes one score and the next value
+/// jumps to where its rank puts it, rather than splitting equal customers across scores.
+pub fn quantile_scores(values: &[f64], bins: u32) -> Vec<u32> {
+    let n = values.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut sorted: Vec<f64> = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    values
+        .iter()
+        .map(|v| {
+            let below = sorted.partition_point(|x| x.total_cmp(v).is_lt());
+            1 + ((u64::from(bins) * below as u64) / n as u64) as u32
+        })
+        .map(|s| s.min(bins))
+        .collect()
+}
+
+/// Scores against ascending breakpoints: a value ≤ the first break scores 1, ≤ the second 2, …,
+/// above the last `breaks.len() + 1`.
+pub fn break_scores(values: &[f64], breaks: &[f64]) -> Vec<u32> {
+    values
+        .iter()
+        .map(|&v| 1 + breaks.iter().filter(|&&b| v > b).count() as u32)
+        .collect()
+}
+
+pub fn round_to(value: f64, decimals: i32) -> f64 {
+    let factor = 10f64.powi(decimals);
+    let rounded = (value * factor).round() / factor;
+    if rounded == 0.0 {
+        0.0
+    } else {
+        rounded
+    }
+}
+
+fn date_values(df: &DataFrame, name: &str) -> Result<Vec<i32>> {
+    Ok(df
+        .column(name)?
+        .as_materialized_series()
+        .date()?
+        .physical()
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// Per segment: customers, share of customers, revenue, share of revenue and mean R/F/M, in the
+/// order of the rule table (each name once), then `Other` if any customer fell through.
+pub fn segment_summary(customers: &DataFrame, rules: &[SegmentRule]) -> Result<DataFrame> {
+    let mut names: Vec<String> = Vec::new();
+    for rule in rules {
+        if !names.contains(&rule.name) {
+            names.push(rule.name.clone());
+        }
+    }
+    let segment: Vec<&str> = customers
+        .column("segment")?
+        .as_materialized_series()
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or(UNMATCHED_SEGMENT))
+        .collect();
+    if segment.contains(&UNMATCHED_SEGMENT) && !names.iter().any(|n| n == UNMATCHED_SEGMENT) {
+        names.push(UNMATCHED_SEGMENT.to_string());
+    }
+    let get_f64 = |name: &str| -> Result<Vec<f64>> {
+        Ok(customers
+            .column(name)?
+            .as_materialized_series()
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect())
+    };
+    let recency = get_f64("recency_days")?;
+    let frequency = get_f64("frequency")?;
+    let monetary = get_f64("monetary")?;
+    let total_customers = segment.len() as f64;
+    let total_revenue: f64 = monetary.iter().sum();
+
+    let mut counts = Vec::new();
+    let mut customer_share = Vec::new();
+    let mut revenue = Vec::new();
+    let mut revenue_share = Vec::new();
+    let mut mean_r = Vec::new();
+    let mut mean_f = Vec::new();
+    let mut mean_m = Vec::new();
+    for name in &names {
+        let idx: Vec<usize> = (0..segment.len()).filter(|&i| segment[i] == name).collect();
+        let n = idx.len() as f64;
+        let rev: f64 = idx.iter().map(|&i| monetary[i]).sum();
+        let mean = |v: &[f64]| (n > 0.0).then(|| round_to(idx.iter().map(|&i| v[i]).sum::<f64>() / n, 2));
+        counts.push(idx.len() as i64);
+        customer_share.push((total_customers > 0.0).then(|| round_to(n / total_customers, 4)));
+        revenue.push(round_to(rev, 2));
+        revenue_share.push((total_revenue > 0.0).then(|| round_to(rev / total_revenue, 4)));
+        mean_r.push(mean(&recency));
+        mean_f.push(mean(&frequency));
+        mean_m.push(mean(&monetary));
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("segment".into(), names),
+        Column::new("customers".into(), counts),
+        Column::new("customer_share".into(), customer_share),
+        Column::new("revenue".into(), revenue),
+        Column::new("revenue_share".into(), revenue_share),
+        Column::new("mean_recency_days".into(), mean_r),
+        Column::new("mean_frequency".into(), mean_f),
+        Column::new("mean_monetary".into(), mean_m),
+    ])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_grid_covers_every_cell_once_by_first_match() {
+        let rules = default_segments();
+        let mut seen = std::collections::BTreeSet::new();
+        for r in 1..=5 {
+            for fm in 1..=5 {
+                // f = m = fm gives that FM score.
+                let hits: Vec<&SegmentRule> = rules.iter().filter(|x| x.matches(r, fm, fm)).collect();
+                assert_eq!(hits.len(), 1, "R={r} FM={fm}: {hits:?}");
+                seen.insert(hits[0].name.clone());
+            }
+        }
+        assert_eq!(seen.len(), 11, "{seen:?}");
+    }
+
+    #[test]
+    fn quantile_scores_share_ties_and_span_the_range() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(quantile_scores(&v, 5), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        // Six one-time buyers tie on the lowest score; the next value jumps by rank.
+        let v = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 9.0];
+        assert_eq!(quantile_scores(&v, 5), vec![1, 1, 1, 1, 1, 1, 4, 4, 5, 5]);
+        assert_eq!(quantile_scores(&[7.0, 7.0, 7.0], 5), vec![1, 1, 1]);
+        assert_eq!(quantile_scores(&[], 5), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn break_scores_are_inclusive_upper_bounds() {
+        assert_eq!(break_scores(&[0.0, 1.0, 1.5, 2.0, 9.0], &[1.0, 2.0, 4.0, 8.0]), vec![1, 1, 2, 2, 5]);
+    }
+
+    #[test]
+    fn fm_rounds_half_up() {
+        assert_eq!(fm_score(4, 5), 5);
+        assert_eq!(fm_score(1, 2), 2);
+        assert_eq!(fm_score(3, 3), 3);
+    }
+}

@@ -1,0 +1,164 @@
+//! The output layer every subcommand shares: one place that decides the format (flag, file
+//! extension, or terminal vs pipe), renders a DataFrame in it, and writes files atomically.
+
+mod cells;
+mod render;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+
+use crate::error::usage;
+pub use cells::{column_cells, Cell};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned table for reading in a terminal.
+    Table,
+    Csv,
+    Tsv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    Parquet,
+    Xlsx,
+    /// GitHub-flavoured Markdown table.
+    #[value(alias = "md")]
+    Markdown,
+}
+
+impl Format {
+    /// The format implied by a file name, if its extension names one.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" => Format::Csv,
+            "tsv" | "tab" => Format::Tsv,
+            "json" => Format::Json,
+            "ndjson" | "jsonl" => Format::Ndjson,
+            "parquet" | "pq" => Format::Parquet,
+            "xlsx" => Format::Xlsx,
+            "md" | "markdown" => Format::Markdown,
+            "txt" => Format::Table,
+            _ => return None,
+        })
+    }
+
+    fn is_binary(self) -> bool {
+        matches!(self, Format::Parquet | Format::Xlsx)
+    }
+}
+
+/// Where and how to write, resolved from the flags before any work starts.
+#[derive(Clone, Debug)]
+pub struct OutputOptions {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+    /// Prefix CSV/TSV with a UTF-8 byte-order mark so Excel opens Chinese text correctly.
+    pub bom: bool,
+    pub quiet: bool,
+}
+
+impl OutputOptions {
+    /// Decides the format: `--format`, else the extension of `-o`, else a table on a terminal and
+    /// CSV in a pipe. A binary format to a terminal is refused rather than garbling the screen.
+    pub fn resolve(
+        format: Option<Format>,
+        path: Option<PathBuf>,
+        bom: bool,
+        quiet: bool,
+    ) -> Result<OutputOptions> {
+        let path = path.filter(|p| p.as_os_str() != "-");
+        let format = match (format, &path) {
+            (Some(f), _) => f,
+            (None, Some(p)) => Format::from_path(p).ok_or_else(|| {
+                usage(format!(
+                    "cannot tell the output format from {:?}; use a .csv, .tsv, .json, .ndjson, \
+                     .parquet, .xlsx or .md name, or pass --format",
+                    p.display()
+                ))
+            })?,
+            (None, None) if io::stdout().is_terminal() => Format::Table,
+            (None, None) => Format::Csv,
+        };
+        if path.is_none() && format.is_binary() && io::stdout().is_terminal() {
+            return Err(usage(format!(
+                "{format:?} output is binary; write it to a file with -o FILE or pipe it"
+            )
+            .to_lowercase()));
+        }
+        if let Some(p) = &path {
+            if p.is_dir() {
+                return Err(usage(format!("-o {}: is a directory", p.display())));
+            }
+        }
+        Ok(OutputOptions {
+            format,
+            path,
+            bom,
+            quiet,
+        })
+    }
+}
+
+/// Writes one table in the chosen format, to the file (atomically) or to stdout.
+pub fn emit(df: &DataFrame, opts: &OutputOptions) -> Result<()> {
+    emit_sheets(&[("result", df)], opts)
+}
+
+/// Writes several named tables. Formats that hold one table (CSV, Parquet, …) write them one after
+/// another with a blank line between; xlsx gives each a sheet; table and markdown add a title.
+pub fn emit_sheets(sheets: &[(&str, &DataFrame)], opts: &OutputOptions) -> Result<()> {
+    match &opts.path {
+        Some(path) => write_atomically(path, |w| render::render(sheets, opts, w)),
+        None => {
+            let stdout = io::stdout();
+            let mut lock = io::BufWriter::new(stdout.lock());
+            render::render(sheets, opts, &mut lock)?;
+            lock.flush().context("cannot write to standard output")?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes through a temporary file in the destination's directory and renames it into place, so a
+/// failure at any point leaves either the old file or nothing, never half a file.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".crm-eval-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("{}: cannot create a file in {}", path.display(), dir.display()))?;
+    {
+        let mut buffered = io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buffered).with_context(|| format!("{}: writing failed", path.display()))?;
+        buffered
+            .flush()
+            .with_context(|| format!("{}: writing failed", path.display()))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("{}: writing failed", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
+    Ok(())
+}
+
+/// Prints a note on stderr unless `--quiet`.
+pub fn note(opts: &OutputOptions, message: impl AsRef<str>) {
+    if !opts.quiet {
+        eprintln!("crm-eval: {}", message.as_ref());
+    }
+}

@@ -1,0 +1,285 @@
+//! Renderers: one function per format, all fed the same cells.
+
+use std::io::Write;
+
+use anyhow::{anyhow, Context, Result};
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use polars::prelude::*;
+use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
+
+use super::cells::{column_cells, Cell};
+use super::{Format, OutputOptions};
+use crate::error::usage;
+
+pub fn render(sheets: &[(&str, &DataFrame)], opts: &OutputOptions, w: &mut dyn Write) -> Result<()> {
+    match opts.format {
+        Format::Table => {
+            for (i, (title, df)) in sheets.iter().enumerate() {
+                if sheets.len() > 1 {
+                    writeln!(w, "{}{title}", if i > 0 { "\n" } else { "" })?;
+                }
+                write_table(df, w)?;
+            }
+            Ok(())
+        }
+        Format::Markdown => {
+            for (i, (title, df)) in sheets.iter().enumerate() {
+                if sheets.len() > 1 {
+                    writeln!(w, "{}## {title}\n", if i > 0 { "\n" } else { "" })?;
+                }
+                write_markdown(df, w)?;
+            }
+            Ok(())
+        }
+        Format::Csv | Format::Tsv => {
+            if opts.bom {
+                w.write_all(b"\xEF\xBB\xBF")?;
+            }
+            let delimiter = if opts.format == Format::Tsv { b'\t' } else { b',' };
+            for (i, (_, df)) in sheets.iter().enumerate() {
+                if i > 0 {
+                    writeln!(w)?;
+                }
+                write_delimited(df, delimiter, w)?;
+            }
+            Ok(())
+        }
+        Format::Json => write_json(sheets, w),
+        Format::Ndjson => {
+            for (title, df) in sheets {
+                let tag = (sheets.len() > 1).then_some(*title);
+                write_ndjson(df, tag, w)?;
+            }
+            Ok(())
+        }
+        Format::Parquet => match sheets {
+            [(_, df)] => {
+                let mut df = (*df).clone();
+                ParquetWriter::new(w)
+                    .finish(&mut df)
+                    .map_err(|e| anyhow!("cannot write Parquet: {e}"))?;
+                Ok(())
+            }
+            _ => Err(usage(
+                "this command produces several tables; Parquet holds one, so choose xlsx, json or csv",
+            )),
+        },
+        Format::Xlsx => write_xlsx(sheets, w),
+    }
+}
+
+fn columns_cells(df: &DataFrame) -> Result<Vec<Vec<Cell<'_>>>> {
+    df.columns()
+        .iter()
+        .map(|c| column_cells(c).map_err(|e| anyhow!("cannot render column {}: {e}", c.name())))
+        .collect()
+}
+
+fn numeric_column(cells: &[Cell<'_>], dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || cells.iter().any(Cell::is_numeric)
+}
+
+fn write_table(df: &DataFrame, w: &mut dyn Write) -> Result<()> {
+    let cells = columns_cells(df)?;
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(df.get_column_names().iter().map(|n| n.as_str()));
+    for row in 0..df.height() {
+        table.add_row(cells.iter().map(|col| col[row].text()));
+    }
+    for (i, column) in df.columns().iter().enumerate() {
+        if numeric_column(&cells[i], column.dtype()) {
+            if let Some(c) = table.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+    }
+    writeln!(w, "{table}")?;
+    Ok(())
+}
+
+fn write_markdown(df: &DataFrame, w: &mut dyn Write) -> Result<()> {
+    let cells = columns_cells(df)?;
+    let escape = |s: String| s.replace('|', "\\|").replace('\n', " ");
+    let names = df.get_column_names();
+    writeln!(
+        w,
+        "| {} |",
+        names
+            .iter()
+            .map(|n| escape(n.to_string()))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    )?;
+    let rule: Vec<&str> = df
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if numeric_column(&cells[i], c.dtype()) {
+                "---:"
+            } else {
+                "---"
+            }
+        })
+        .collect();
+    writeln!(w, "|{}|", rule.join("|"))?;
+    for row in 0..df.height() {
+        let line: Vec<String> = cells.iter().map(|c| escape(c[row].text())).collect();
+        writeln!(w, "| {} |", line.join(" | "))?;
+    }
+    Ok(())
+}
+
+fn write_delimited(df: &DataFrame, delimiter: u8, w: &mut dyn Write) -> Result<()> {
+    let cells = columns_cells(df)?;
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(w);
+    writer.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
+    let mut record: Vec<String> = Vec::with_capacity(cells.len());
+    for row in 0..df.height() {
+        record.clear();
+        record.extend(cells.iter().map(|c| c[row].text()));
+        writer.write_record(&record)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+fn json_value(cell: &Cell<'_>) -> String {
+    match cell {
+        Cell::Null => "null".to_string(),
+        Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) => cell.text(),
+        Cell::Text(s) => serde_json::to_string(s).unwrap_or_else(|_| "null".to_string()),
+        Cell::Date(_) | Cell::DateTime(_) => format!("\"{}\"", cell.text()),
+    }
+}
+
+fn write_json_rows(df: &DataFrame, tag: Option<&str>, w: &mut dyn Write, ndjson: bool) -> Result<()> {
+    let cells = columns_cells(df)?;
+    let keys: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| serde_json::to_string(n.as_str()).unwrap_or_default())
+        .collect();
+    let tag = tag.map(|t| serde_json::to_string(t).unwrap_or_default());
+    for row in 0..df.height() {
+        if !ndjson {
+            w.write_all(if row == 0 { b"\n  " } else { b",\n  " })?;
+        }
+        w.write_all(b"{")?;
+        if let Some(t) = &tag {
+            write!(w, "\"table\":{t},")?;
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            write!(w, "{key}:{}", json_value(&cells[i][row]))?;
+        }
+        w.write_all(b"}")?;
+        if ndjson {
+            w.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_ndjson(df: &DataFrame, tag: Option<&str>, w: &mut dyn Write) -> Result<()> {
+    write_json_rows(df, tag, w, true)
+}
+
+fn write_json(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
+    if let [(_, df)] = sheets {
+        w.write_all(b"[")?;
+        write_json_rows(df, None, w, false)?;
+        w.write_all(b"\n]\n")?;
+        return Ok(());
+    }
+    w.write_all(b"{")?;
+    for (i, (title, df)) in sheets.iter().enumerate() {
+        let key = serde_json::to_string(title)?;
+        write!(w, "{}\n{key}: [", if i > 0 { "," } else { "" })?;
+        write_json_rows(df, None, w, false)?;
+        w.write_all(b"\n]")?;
+    }
+    w.write_all(b"\n}\n")?;
+    Ok(())
+}
+
+/// Column names that hold fractions (0–1) and are shown as percentages in Excel.
+fn is_share(name: &str) -> bool {
+    name.ends_with("_share") || name.ends_with("_rate") || name.starts_with("share_") || name.ends_with("_pct")
+}
+
+fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
+    let mut workbook = Workbook::new();
+    let header = XlsxFormat::new().set_bold();
+    let date = XlsxFormat::new().set_num_format("yyyy-mm-dd");
+    let datetime = XlsxFormat::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let money = XlsxFormat::new().set_num_format("#,##0.00");
+    let percent = XlsxFormat::new().set_num_format("0.0%");
+    for (title, df) in sheets {
+        let cells = columns_cells(df)?;
+        let sheet = workbook.add_worksheet();
+        // Excel sheet names: at most 31 characters, none of []:*?/\ .
+        let name: String = title
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        sheet.set_name(if name.is_empty() { "sheet" } else { &name })?;
+        for (c, column) in df.columns().iter().enumerate() {
+            let col = c as u16;
+            sheet.write_string_with_format(0, col, column.name().as_str(), &header)?;
+            let float_format = if is_share(column.name()) {
+                Some(&percent)
+            } else if column.dtype().is_float() {
+                Some(&money)
+            } else {
+                None
+            };
+            for (r, cell) in cells[c].iter().enumerate() {
+                let row = r as u32 + 1;
+                match *cell {
+                    Cell::Null => {}
+                    Cell::Text(s) => {
+                        sheet.write_string(row, col, s)?;
+                    }
+                    Cell::Int(i) => {
+                        sheet.write_number(row, col, i as f64)?;
+                    }
+                    Cell::Float(f) => match float_format {
+                        Some(fmt) => {
+                            sheet.write_number_with_format(row, col, f, fmt)?;
+                        }
+                        None => {
+                            sheet.write_number(row, col, f)?;
+                        }
+                    },
+                    // Excel's 1900 date system: 1970-01-01 is serial 25569.
+                    Cell::Date(d) => {
+                        sheet.write_number_with_format(row, col, f64::from(d) + 25_569.0, &date)?;
+                    }
+                    Cell::DateTime(ms) => {
+                        sheet.write_number_with_format(
+                            row,
+                            col,
+                            ms as f64 / 86_400_000.0 + 25_569.0,
+                            &datetime,
+                        )?;
+                    }
+                    Cell::Bool(b) => {
+                        sheet.write_boolean(row, col, b)?;
+                    }
+                }
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofit();
+    }
+    let bytes = workbook.save_to_buffer().context("cannot build the xlsx workbook")?;
+    w.write_all(&bytes)?;
+    Ok(())
+}
