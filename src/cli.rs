@@ -47,7 +47,12 @@ pub struct GlobalArgs {
     pub encoding: Option<EncodingChoice>,
 
     /// Name the column for a role, e.g. --map customer_id=客户编号 or --map orders.amount=实付金额.
-    #[arg(long = "map", global = true, value_name = "[TABLE.]ROLE=HEADER", help_heading = "Input")]
+    #[arg(
+        long = "map",
+        global = true,
+        value_name = "[TABLE.]ROLE=HEADER",
+        help_heading = "Input"
+    )]
     pub map: Vec<String>,
 
     /// chrono format for every date column, e.g. %d/%m/%Y (needed when day/month order is ambiguous).
@@ -83,7 +88,13 @@ pub struct GlobalArgs {
     pub format: Option<Format>,
 
     /// Write to FILE (atomically) instead of standard output.
-    #[arg(long, short = 'o', global = true, value_name = "FILE", help_heading = "Output")]
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
     pub output: Option<PathBuf>,
 
     /// Start CSV/TSV output with a UTF-8 byte-order mark, so Excel shows Chinese text correctly.
@@ -118,7 +129,10 @@ impl Settings {
             None => None,
             Some(tz) => Some(parse_offset(tz)?),
         };
-        let date_format = global.date_format.clone().or_else(|| cfg.date_format.clone());
+        let date_format = global
+            .date_format
+            .clone()
+            .or_else(|| cfg.date_format.clone());
         if let Some(f) = &date_format {
             validate_date_format(f)?;
         }
@@ -139,7 +153,6 @@ impl Settings {
                 encoding,
                 delimiter,
                 sheet: global.sheet.clone().or_else(|| cfg.sheet.clone()),
-                decimal_comma,
             },
             values: ValueOptions {
                 date_format,
@@ -149,7 +162,12 @@ impl Settings {
             },
             mappings,
         };
-        let output = OutputOptions::resolve(global.format, global.output.clone(), global.bom, global.quiet)?;
+        let output = OutputOptions::resolve(
+            global.format,
+            global.output.clone(),
+            global.bom,
+            global.quiet,
+        )?;
         Ok(Settings {
             input,
             output,
@@ -275,7 +293,10 @@ mod tests {
     #[test]
     fn maps() {
         let m = parse_map("orders.amount=实付金额", "--map").unwrap();
-        assert_eq!((m.table, m.role, m.header.as_str()), (Some(TableKind::Orders), Role::Amount, "实付金额"));
+        assert_eq!(
+            (m.table, m.role, m.header.as_str()),
+            (Some(TableKind::Orders), Role::Amount, "实付金额")
+        );
         assert!(parse_map("amount", "--map").is_err());
         assert!(parse_map("amout=x", "--map").is_err());
         assert!(parse_map("events.amount=x", "--map").is_err());

@@ -73,7 +73,8 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))?;
-        let mut config = Config::parse(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        let mut config =
+            Config::parse(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
         config.path = Some(path.display().to_string());
         Ok(config)
     }
@@ -88,19 +89,23 @@ impl Config {
         let mut out = Vec::new();
         for (key, value) in &self.map {
             match value {
-                toml::Value::String(header) => out.push(parse_map(&format!("{key}={header}"), "config")?),
+                toml::Value::String(header) => {
+                    out.push(parse_map(&format!("{key}={header}"), "config")?)
+                }
                 toml::Value::Table(table) => {
                     for (role, header) in table {
                         let header = header.as_str().ok_or_else(|| {
-                            usage(format!("config [map.{key}] {role}: expected a header name in quotes"))
+                            usage(format!(
+                                "config [map.{key}] {role}: expected a header name in quotes"
+                            ))
                         })?;
                         out.push(parse_map(&format!("{key}.{role}={header}"), "config")?);
                     }
                 }
                 _ => {
                     return Err(usage(format!(
-                        "config [map] {key}: expected a header name in quotes or a [map.{key}] table"
-                    )))
+                    "config [map] {key}: expected a header name in quotes or a [map.{key}] table"
+                )))
                 }
             }
         }

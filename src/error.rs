@@ -23,7 +23,10 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 
 /// The process exit status for an error chain.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.chain().any(|e| e.downcast_ref::<UsageError>().is_some()) {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<UsageError>().is_some())
+    {
         2
     } else {
         1

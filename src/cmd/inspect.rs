@@ -24,20 +24,24 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let given = match &args.kind {
-        Some(k) => Some(TableKind::from_name(k).ok_or_else(|| usage(format!("--kind {k:?}: unknown table")))?),
+        Some(k) => Some(
+            TableKind::from_name(k).ok_or_else(|| usage(format!("--kind {k:?}: unknown table")))?,
+        ),
         None => None,
     };
     let raw = source::open(&args.file, &settings.input.read)?;
     let headers = raw.headers.clone();
     let kind = given.or_else(|| schema::guess_kind(&headers));
     let (bindings, missing) = match kind {
-        Some(k) => schema::resolve_partial(k, &headers, &settings.input.mappings).map_err(|_| {
-            anyhow!(usage(format!(
+        Some(k) => {
+            schema::resolve_partial(k, &headers, &settings.input.mappings).map_err(|_| {
+                anyhow!(usage(format!(
                 "{}: a --map or config mapping names a column the file does not have (headers: {})",
                 raw.info.display,
                 headers.join(", ")
             )))
-        })?,
+            })?
+        }
         None => (Vec::new(), Vec::new()),
     };
     let (frame, info) = raw.read(None, &settings.input.read)?;
@@ -60,17 +64,29 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let binding = bindings.iter().find(|b| b.header == name);
         let nulls = column.null_count();
         col_name.push(name.clone());
-        col_role.push(binding.map(|b| format!("{} ({})", b.role, b.via)).unwrap_or_default());
+        col_role.push(
+            binding
+                .map(|b| format!("{} ({})", b.role, b.via))
+                .unwrap_or_default(),
+        );
         non_empty.push((column.len() - nulls) as i64);
         empty.push(nulls as i64);
         distinct.push(
             column
                 .as_materialized_series()
                 .n_unique()
-                .map_err(|e| anyhow!("{}: {}", info.display, polars_message(&e)))? as i64,
+                .map_err(|e| anyhow!("{}: {}", info.display, polars_message(&e)))?
+                as i64,
         );
-        let cells = column_cells(column).map_err(|e| anyhow!("{}: {}", info.display, polars_message(&e)))?;
-        example.push(cells.iter().map(|c| c.text()).find(|t| !t.is_empty()).unwrap_or_default());
+        let cells = column_cells(column)
+            .map_err(|e| anyhow!("{}: {}", info.display, polars_message(&e)))?;
+        example.push(
+            cells
+                .iter()
+                .map(|c| c.text())
+                .find(|t| !t.is_empty())
+                .unwrap_or_default(),
+        );
         match binding {
             Some(b) => {
                 let coerced = coerce_binding(&frame, b, &settings.input.values, &info)?;
@@ -82,7 +98,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                     .map(|bad| format!("row {}: {}", info.row_number(bad.index), bad.reason))
                     .or_else(|| {
                         coerced.first_invalid.as_ref().map(|bad| {
-                            format!("row {}: {:?} is {}", info.row_number(bad.index), bad.value, bad.reason)
+                            format!(
+                                "row {}: {:?} is {}",
+                                info.row_number(bad.index),
+                                bad.value,
+                                bad.reason
+                            )
                         })
                     });
                 first_problem.push(problem.unwrap_or_default());
@@ -118,7 +139,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let mut facts: Vec<(&str, String)> = vec![
         ("file", info.display.clone()),
         ("container", info.container.name().to_string()),
-        ("compression", info.compression.unwrap_or("none").to_string()),
+        (
+            "compression",
+            info.compression.unwrap_or("none").to_string(),
+        ),
     ];
     if let Some(e) = info.encoding {
         facts.push(("encoding", e.to_string()));
@@ -136,21 +160,36 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         match (kind, given) {
             (Some(k), Some(_)) => format!("{k} (--kind)"),
             (Some(k), None) => format!("{k} (guessed from the headers)"),
-            (None, _) => "unknown: no table's required columns all match; use --map or --kind".to_string(),
+            (None, _) => {
+                "unknown: no table's required columns all match; use --map or --kind".to_string()
+            }
         },
     ));
     if !missing.is_empty() {
         facts.push((
             "missing_required",
-            missing.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         ));
     }
     facts.extend(quality_facts(&coerced_columns, frame.height())?);
     let source_table = DataFrame::new_infer_height(vec![
-        Column::new("property".into(), facts.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
-        Column::new("value".into(), facts.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()),
+        Column::new(
+            "property".into(),
+            facts.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "value".into(),
+            facts.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        ),
     ])?;
-    output::emit_sheets(&[("source", &source_table), ("columns", &columns)], &settings.output)
+    output::emit_sheets(
+        &[("source", &source_table), ("columns", &columns)],
+        &settings.output,
+    )
 }
 
 fn kind_name(kind: ValueKind) -> &'static str {
@@ -190,11 +229,18 @@ fn guess_type(column: &Column) -> &'static str {
     if sample.is_empty() {
         return "empty";
     }
-    if sample.iter().all(|s| values::parse_money(s, false).is_some()) {
+    if sample
+        .iter()
+        .all(|s| values::parse_money(s, false).is_some())
+    {
         "number"
     } else if sample.iter().all(|s| {
         !matches!(
-            values::parse_date(s, values::DayMonthOrder::DayFirst, values::ExcelEpoch::Excel1900),
+            values::parse_date(
+                s,
+                values::DayMonthOrder::DayFirst,
+                values::ExcelEpoch::Excel1900
+            ),
             values::DateParse::Invalid(_)
         )
     }) {
@@ -205,7 +251,9 @@ fn guess_type(column: &Column) -> &'static str {
 }
 
 fn extremes(column: &Column) -> Result<(String, String)> {
-    if !(column.dtype().is_primitive_numeric() || matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _))) {
+    if !(column.dtype().is_primitive_numeric()
+        || matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _)))
+    {
         return Ok((String::new(), String::new()));
     }
     let sorted = column
@@ -229,10 +277,22 @@ fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'stati
     let mut facts = Vec::new();
     let get = |role: Role| columns.iter().find(|(r, _)| *r == role).map(|(_, c)| c);
     if let Some(c) = get(Role::CustomerId) {
-        facts.push(("customers", c.as_materialized_series().drop_nulls().n_unique()?.to_string()));
+        facts.push((
+            "customers",
+            c.as_materialized_series()
+                .drop_nulls()
+                .n_unique()?
+                .to_string(),
+        ));
     }
     if let Some(c) = get(Role::Amount) {
-        let negative = c.as_materialized_series().f64()?.iter().flatten().filter(|v| *v < 0.0).count();
+        let negative = c
+            .as_materialized_series()
+            .f64()?
+            .iter()
+            .flatten()
+            .filter(|v| *v < 0.0)
+            .count();
         facts.push(("negative_amounts", negative.to_string()));
     }
     if let Some(c) = get(Role::Status) {
@@ -254,7 +314,9 @@ fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'stati
     }
     if !columns.is_empty() {
         let df = DataFrame::new_infer_height(columns.iter().map(|(_, c)| c.clone()).collect())?;
-        let unique = df.unique_stable(None, UniqueKeepStrategy::First, None)?.height();
+        let unique = df
+            .unique_stable(None, UniqueKeepStrategy::First, None)?
+            .height();
         facts.push(("duplicate_rows", (rows - unique).to_string()));
     }
     Ok(facts)

@@ -29,15 +29,30 @@ pub struct Args {
     pub bins: Option<u32>,
 
     /// Recency breakpoints in days, ascending: ≤ first scores highest, e.g. 30,90,180,365.
-    #[arg(long, value_delimiter = ',', value_name = "DAYS,...", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "DAYS,...",
+        allow_negative_numbers = true
+    )]
     pub r_breaks: Option<Vec<f64>>,
 
     /// Frequency breakpoints, ascending: ≤ first scores 1, e.g. 1,2,4,8.
-    #[arg(long, value_delimiter = ',', value_name = "N,...", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "N,...",
+        allow_negative_numbers = true
+    )]
     pub f_breaks: Option<Vec<f64>>,
 
     /// Monetary breakpoints, ascending: ≤ first scores 1, e.g. 100,500,2000,10000.
-    #[arg(long, value_delimiter = ',', value_name = "AMOUNT,...", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "AMOUNT,...",
+        allow_negative_numbers = true
+    )]
     pub m_breaks: Option<Vec<f64>>,
 
     /// One row per segment: customers, shares, revenue, mean recency/frequency/monetary.
@@ -49,31 +64,35 @@ pub struct Args {
 pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
     let cfg = &settings.config.rfm;
     let as_of = match &args.as_of {
-        Some(s) => Some(parse_iso_day(s).ok_or_else(|| {
-            usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
-        })?),
+        Some(s) => Some(
+            parse_iso_day(s)
+                .ok_or_else(|| usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD")))?,
+        ),
         None => None,
     };
     let bins = args.bins.or(cfg.bins).unwrap_or(5);
     if !(2..=10).contains(&bins) {
         return Err(usage(format!("--bins {bins}: expected 2 to 10 scores")));
     }
-    let scoring = |flag: &str, cli: &Option<Vec<f64>>, conf: &Option<Vec<f64>>| -> Result<Scoring> {
-        match cli.as_ref().or(conf.as_ref()) {
-            None => Ok(Scoring::Quantile { bins }),
-            Some(breaks) => {
-                if breaks.is_empty() || breaks.len() > 9 {
-                    return Err(usage(format!("{flag}: expected 1 to 9 breakpoints")));
+    let scoring =
+        |flag: &str, cli: &Option<Vec<f64>>, conf: &Option<Vec<f64>>| -> Result<Scoring> {
+            match cli.as_ref().or(conf.as_ref()) {
+                None => Ok(Scoring::Quantile { bins }),
+                Some(breaks) => {
+                    if breaks.is_empty() || breaks.len() > 9 {
+                        return Err(usage(format!("{flag}: expected 1 to 9 breakpoints")));
+                    }
+                    if breaks.iter().any(|b| !b.is_finite())
+                        || breaks.windows(2).any(|w| w[0] >= w[1])
+                    {
+                        return Err(usage(format!(
+                            "{flag} {breaks:?}: breakpoints must be finite and strictly ascending"
+                        )));
+                    }
+                    Ok(Scoring::Breaks(breaks.clone()))
                 }
-                if breaks.iter().any(|b| !b.is_finite()) || breaks.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(usage(format!(
-                        "{flag} {breaks:?}: breakpoints must be finite and strictly ascending"
-                    )));
-                }
-                Ok(Scoring::Breaks(breaks.clone()))
             }
-        }
-    };
+        };
     let (segments, default) = match &cfg.segments {
         Some(rules) if !rules.is_empty() => {
             for (i, rule) in rules.iter().enumerate() {

@@ -52,7 +52,12 @@ impl Coerced {
 }
 
 /// Coerces `column` to the canonical type of `kind`, naming the result `name`.
-pub fn coerce(column: &Column, kind: ValueKind, name: &str, opts: &ValueOptions) -> PolarsResult<Coerced> {
+pub fn coerce(
+    column: &Column,
+    kind: ValueKind,
+    name: &str,
+    opts: &ValueOptions,
+) -> PolarsResult<Coerced> {
     let name = PlSmallStr::from(name);
     let dtype = column.dtype().clone();
     let series = column.as_materialized_series();
@@ -85,7 +90,11 @@ pub fn coerce(column: &Column, kind: ValueKind, name: &str, opts: &ValueOptions)
                 Coerced::clean(series.cast(&DataType::Float64)?.into_column())
             }
             DataType::Boolean => Coerced::clean(series.cast(&DataType::Float64)?.into_column()),
-            other => return Err(polars_err!(ComputeError: "expected a number, the column holds {other}")),
+            other => {
+                return Err(
+                    polars_err!(ComputeError: "expected a number, the column holds {other}"),
+                )
+            }
         },
         ValueKind::Date | ValueKind::DateTime => {
             let stamps = match dtype {
@@ -105,14 +114,15 @@ pub fn coerce(column: &Column, kind: ValueKind, name: &str, opts: &ValueOptions)
                 dt if dt.is_primitive_numeric() => {
                     // Excel serial days stored as numbers.
                     let f = series.cast(&DataType::Float64)?;
-                    let text: StringChunked = f
-                        .f64()?
-                        .iter()
-                        .map(|v| v.map(|x| x.to_string()))
-                        .collect();
+                    let text: StringChunked =
+                        f.f64()?.iter().map(|v| v.map(|x| x.to_string())).collect();
                     parse_date_column(&text, opts)
                 }
-                other => return Err(polars_err!(ComputeError: "expected a date, the column holds {other}")),
+                other => {
+                    return Err(
+                        polars_err!(ComputeError: "expected a date, the column holds {other}"),
+                    )
+                }
             };
             let (millis, mut coerced) = stamps;
             coerced.column = finish_millis(millis, kind, name.clone())?;
@@ -150,9 +160,7 @@ fn finish_millis(ms: Int64Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsR
                 .collect();
             Ok(days.with_name(ms.name().clone()).into_date().into_column())
         }
-        _ => Ok(ms
-            .into_datetime(TimeUnit::Milliseconds, None)
-            .into_column()),
+        _ => Ok(ms.into_datetime(TimeUnit::Milliseconds, None).into_column()),
     }
 }
 
@@ -160,9 +168,7 @@ fn finish_millis(ms: Int64Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsR
 /// when nothing needs trimming, which is the common case.
 fn trim_text(ca: &StringChunked) -> StringChunked {
     let needs_work = ca.iter().flatten().any(|s| {
-        s.is_empty()
-            || s.starts_with(char::is_whitespace)
-            || s.ends_with(char::is_whitespace)
+        s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace)
     });
     if !needs_work {
         return ca.clone();
@@ -253,9 +259,16 @@ fn parse_status_column(ca: &StringChunked) -> Coerced {
 }
 
 /// Parses a text date column to milliseconds since the epoch (wall clock in the target zone).
+///
+/// Values written `a/b/yyyy` are checked for consistency across the whole column: a first part
+/// above 12 proves day-first, a second part above 12 proves month-first. Proof both ways is an
+/// error; values that could be either are resolved by the proof, and without any it is an error
+/// that asks for `--date-format`. The order is never guessed.
 fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, Coerced) {
     let mut errors = Collector::new();
     let mut ambiguous: Vec<(usize, DateParse)> = Vec::new();
+    let mut day_first: Option<(usize, &str)> = None;
+    let mut month_first: Option<(usize, &str)> = None;
     let to_ms = |st: Stamp| st.in_zone(opts.tz_offset_secs).local_millis();
     let mut millis: Vec<Option<i64>> = ca
         .iter()
@@ -267,7 +280,23 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
             }
             let parsed = match &opts.date_format {
                 Some(format) => values::parse_with_format(s, format),
-                None => values::parse_date(s, DayMonthOrder::Unknown, opts.excel_epoch),
+                None => {
+                    // Only a value that does not start with a 4-digit year can be a/b/yyyy.
+                    let starts_with_year =
+                        s.len() >= 4 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+                    if !starts_with_year {
+                        match values::day_month_evidence(s) {
+                            Some(DayMonthOrder::DayFirst) if day_first.is_none() => {
+                                day_first = Some((i, s))
+                            }
+                            Some(DayMonthOrder::MonthFirst) if month_first.is_none() => {
+                                month_first = Some((i, s))
+                            }
+                            _ => {}
+                        }
+                    }
+                    values::parse_date(s, DayMonthOrder::Unknown, opts.excel_epoch)
+                }
             };
             match parsed {
                 DateParse::Ok(st) => Some(to_ms(st)),
@@ -284,58 +313,41 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
         .collect();
 
     let mut ambiguous_order = None;
-    if !ambiguous.is_empty() {
-        // Only a value whose first or second part is above 12 can say which one is the day.
-        let mut day_first = None;
-        let mut month_first = None;
-        for (i, v) in ca.iter().enumerate() {
-            let Some(s) = v else { continue };
-            match values::day_month_evidence(s.trim()) {
-                Some(DayMonthOrder::DayFirst) if day_first.is_none() => day_first = Some((i, s)),
-                Some(DayMonthOrder::MonthFirst) if month_first.is_none() => {
-                    month_first = Some((i, s))
-                }
-                _ => {}
-            }
-            if day_first.is_some() && month_first.is_some() {
-                break;
+    let order = match (day_first, month_first) {
+        (Some((i, a)), Some((j, b))) => {
+            let (index, first, second) = if i < j { (j, a, b) } else { (i, b, a) };
+            ambiguous_order = Some(BadCell {
+                index,
+                value: second.to_string(),
+                reason: format!(
+                    "the column mixes day-first ({:?}) and month-first ({:?}) dates",
+                    if i < j { first } else { second },
+                    if i < j { second } else { first },
+                ),
+            });
+            None
+        }
+        (Some(_), None) => Some(DayMonthOrder::DayFirst),
+        (None, Some(_)) => Some(DayMonthOrder::MonthFirst),
+        (None, None) => None,
+    };
+    if let (Some(order), false) = (order, ambiguous.is_empty()) {
+        for (i, parsed) in ambiguous {
+            match parsed.resolve(order) {
+                DateParse::Ok(st) => millis[i] = Some(to_ms(st)),
+                _ => errors.bad(i, ca.get(i).unwrap_or_default(), "not a calendar date"),
             }
         }
-        let order = match (day_first, month_first) {
-            (Some(_), None) => Some(DayMonthOrder::DayFirst),
-            (None, Some(_)) => Some(DayMonthOrder::MonthFirst),
-            (Some((i, a)), Some((_, b))) => {
-                ambiguous_order = Some(BadCell {
-                    index: i,
-                    value: a.to_string(),
-                    reason: format!(
-                        "the column mixes day-first ({a:?}) and month-first ({b:?}) dates"
-                    ),
-                });
-                None
-            }
-            (None, None) => {
-                let (i, _) = ambiguous[0];
-                let value = ca.get(i).unwrap_or_default().trim().to_string();
-                ambiguous_order = Some(BadCell {
-                    index: i,
-                    reason: format!(
-                        "{value:?} could be day/month or month/day and no value in the column \
-                         decides it"
-                    ),
-                    value,
-                });
-                None
-            }
-        };
-        if let Some(order) = order {
-            for (i, parsed) in ambiguous {
-                match parsed.resolve(order) {
-                    DateParse::Ok(st) => millis[i] = Some(to_ms(st)),
-                    _ => errors.bad(i, ca.get(i).unwrap_or_default(), "not a calendar date"),
-                }
-            }
-        }
+    } else if ambiguous_order.is_none() && !ambiguous.is_empty() {
+        let (i, _) = ambiguous[0];
+        let value = ca.get(i).unwrap_or_default().trim().to_string();
+        ambiguous_order = Some(BadCell {
+            index: i,
+            reason: format!(
+                "{value:?} could be day/month or month/day and no value in the column decides it"
+            ),
+            value,
+        });
     }
     let ca_out: Int64Chunked = millis.into_iter().collect();
     (

@@ -258,7 +258,15 @@ impl Role {
                 "跟进人",
             ],
             Role::Channel => &["channel", "saleschannel", "渠道", "销售渠道", "跟进方式"],
-            Role::Margin => &["margin", "profit", "grossmargin", "grossprofit", "毛利", "毛利额", "利润"],
+            Role::Margin => &[
+                "margin",
+                "profit",
+                "grossmargin",
+                "grossprofit",
+                "毛利",
+                "毛利额",
+                "利润",
+            ],
             Role::Cost => &["cost", "cogs", "成本", "成本金额"],
             Role::CreatedAt => &[
                 "createdat",
@@ -279,8 +287,23 @@ impl Role {
                 "客户来源",
                 "线索来源",
             ],
-            Role::Stage => &["stage", "lifecyclestage", "customerstage", "阶段", "客户阶段", "客户状态"],
-            Role::Region => &["region", "area", "province", "地区", "区域", "省份", "所在地区"],
+            Role::Stage => &[
+                "stage",
+                "lifecyclestage",
+                "customerstage",
+                "阶段",
+                "客户阶段",
+                "客户状态",
+            ],
+            Role::Region => &[
+                "region",
+                "area",
+                "province",
+                "地区",
+                "区域",
+                "省份",
+                "所在地区",
+            ],
             Role::Industry => &["industry", "行业", "所属行业"],
             Role::AssignedAt => &[
                 "assignedat",
@@ -301,9 +324,33 @@ impl Role {
                 "事件时间",
                 "时间",
             ],
-            Role::Event => &["event", "eventtype", "action", "type", "操作", "操作类型", "事件", "事件类型"],
-            Role::Reason => &["reason", "backreason", "recyclereason", "原因", "退回原因", "回收原因"],
-            Role::Pool => &["pool", "highseasid", "poolid", "poolname", "公海", "所属公海", "公海名称"],
+            Role::Event => &[
+                "event",
+                "eventtype",
+                "action",
+                "type",
+                "操作",
+                "操作类型",
+                "事件",
+                "事件类型",
+            ],
+            Role::Reason => &[
+                "reason",
+                "backreason",
+                "recyclereason",
+                "原因",
+                "退回原因",
+                "回收原因",
+            ],
+            Role::Pool => &[
+                "pool",
+                "highseasid",
+                "poolid",
+                "poolname",
+                "公海",
+                "所属公海",
+                "公海名称",
+            ],
             Role::FollowupTime => &[
                 "followuptime",
                 "followupdate",
@@ -323,7 +370,16 @@ impl Role {
                 "提交时间",
                 "日期",
             ],
-            Role::Score => &["score", "npsscore", "csatscore", "rating", "评分", "分数", "得分", "满意度"],
+            Role::Score => &[
+                "score",
+                "npsscore",
+                "csatscore",
+                "rating",
+                "评分",
+                "分数",
+                "得分",
+                "满意度",
+            ],
         }
     }
 }
@@ -430,7 +486,21 @@ pub fn normalise_header(header: &str) -> String {
             !c.is_whitespace()
                 && !matches!(
                     c,
-                    '_' | '-' | '.' | '/' | '(' | ')' | '（' | '）' | '[' | ']' | '【' | '】' | ':' | '：' | '#' | '*'
+                    '_' | '-'
+                        | '.'
+                        | '/'
+                        | '('
+                        | ')'
+                        | '（'
+                        | '）'
+                        | '['
+                        | ']'
+                        | '【'
+                        | '】'
+                        | ':'
+                        | '：'
+                        | '#'
+                        | '*'
                 )
         })
         .flat_map(char::to_lowercase)
@@ -460,7 +530,11 @@ pub struct MapEntry {
 #[derive(Debug, PartialEq, Eq)]
 pub enum ResolveError {
     /// A `--map`/config header that is not in the file.
-    MappedHeaderMissing { role: Role, header: String, via: &'static str },
+    MappedHeaderMissing {
+        role: Role,
+        header: String,
+        via: &'static str,
+    },
     /// A required role that no header matched.
     Missing { role: Role },
 }
@@ -498,13 +572,11 @@ pub fn resolve_partial(
         // command line (applied after the config file) overrides it.
         let entry = mappings
             .iter()
-            .filter(|m| m.role == role && m.table == Some(kind))
-            .last()
+            .rfind(|m| m.role == role && m.table == Some(kind))
             .or_else(|| {
                 mappings
                     .iter()
-                    .filter(|m| m.role == role && m.table.is_none())
-                    .last()
+                    .rfind(|m| m.role == role && m.table.is_none())
             });
         let Some(entry) = entry else { continue };
         let wanted = entry.header.trim();

@@ -75,7 +75,6 @@ pub struct ReadOptions {
     pub encoding: EncodingChoice,
     pub delimiter: Option<u8>,
     pub sheet: Option<String>,
-    pub decimal_comma: bool,
 }
 
 /// A source read into memory: its headers, then the data for the columns asked for.
@@ -133,7 +132,8 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
     } else {
         let mut f = File::open(path).with_context(|| format!("{display}: cannot open"))?;
         let mut magic = vec![0u8; 8];
-        let n = read_up_to(&mut f, &mut magic).with_context(|| format!("{display}: cannot read"))?;
+        let n =
+            read_up_to(&mut f, &mut magic).with_context(|| format!("{display}: cannot read"))?;
         magic.truncate(n);
         (magic, None)
     };
@@ -161,7 +161,8 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
     if magic.starts_with(b"PK\x03\x04") || magic.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         info.container = Container::Excel;
         let bytes = read_all(whole)?;
-        let (frame, headers, sheet, header_row) = read_excel(bytes, opts.sheet.as_deref(), &display)?;
+        let (frame, headers, sheet, header_row) =
+            read_excel(bytes, opts.sheet.as_deref(), &display)?;
         info.sheet = Some(sheet);
         info.first_row_number = header_row + 1;
         return Ok(RawSource {
@@ -185,7 +186,8 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
     {
         // Fast path: a UTF-8 file is handed to polars by path, so it is memory-mapped and parsed in
         // parallel without a copy. Only a prefix is read here, for the header and the delimiter.
-        let prefix = read_prefix(path, 256 * 1024).with_context(|| format!("{display}: cannot read"))?;
+        let prefix =
+            read_prefix(path, 256 * 1024).with_context(|| format!("{display}: cannot read"))?;
         let prefix_text = valid_utf8_prefix(&prefix);
         if let Some(text) = prefix_text {
             info.encoding = Some(if text.starts_with('\u{feff}') {
@@ -289,9 +291,7 @@ fn decode_text(
                     s.into_bytes(),
                     if has_bom { "utf-8 (BOM)" } else { "utf-8" },
                 )),
-                Err(e) if choice == EncodingChoice::Auto => {
-                    decode_gb18030(e.into_bytes(), display)
-                }
+                Err(e) if choice == EncodingChoice::Auto => decode_gb18030(e.into_bytes(), display),
                 Err(e) => {
                     let at = e.utf8_error().valid_up_to();
                     bail!(
@@ -350,7 +350,9 @@ pub fn sniff_delimiter(text: &str) -> u8 {
             .iter()
             .map(|line| count_unquoted(line, candidate))
             .collect();
-        let Some(&first) = counts.first() else { continue };
+        let Some(&first) = counts.first() else {
+            continue;
+        };
         if first == 0 {
             continue;
         }
@@ -407,7 +409,12 @@ fn parquet_headers(body: &Body, display: &str) -> Result<Vec<String>> {
         }
         _ => unreachable!("parquet_headers is only called for Parquet bodies"),
     }
-    .map_err(|e| anyhow!("{display}: not a readable Parquet file: {}", polars_message(&e)))?;
+    .map_err(|e| {
+        anyhow!(
+            "{display}: not a readable Parquet file: {}",
+            polars_message(&e)
+        )
+    })?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
@@ -502,7 +509,11 @@ fn excel_cell_text(cell: &calamine::Data) -> Option<String> {
 impl RawSource {
     /// Reads the named columns (all of them when `columns` is None) as a DataFrame. CSV columns are
     /// read as text, so that the value parsers see exactly what the export wrote.
-    pub fn read(self, columns: Option<&[String]>, opts: &ReadOptions) -> Result<(DataFrame, SourceInfo)> {
+    pub fn read(
+        self,
+        columns: Option<&[String]>,
+        opts: &ReadOptions,
+    ) -> Result<(DataFrame, SourceInfo)> {
         let display = self.info.display.clone();
         let csv_options = || {
             let separator = self.info.delimiter.unwrap_or(b',');
@@ -515,7 +526,6 @@ impl RawSource {
                     p.with_separator(separator)
                         .with_quote_char(Some(b'"'))
                         .with_missing_is_null(true)
-                        .with_decimal_comma(opts.decimal_comma)
                 });
             if let Some(cols) = columns {
                 let names: Arc<[PlSmallStr]> =
@@ -533,7 +543,8 @@ impl RawSource {
                     // The prefix was UTF-8 but something further on is not: decode the whole file
                     // (GB18030 under `auto`) and read it from memory instead.
                     Err(e) if is_utf8_error(&e) && opts.encoding == EncodingChoice::Auto => {
-                        let bytes = std::fs::read(p).with_context(|| format!("{display}: cannot read"))?;
+                        let bytes =
+                            std::fs::read(p).with_context(|| format!("{display}: cannot read"))?;
                         let (text, _) = decode_text(bytes, opts.encoding, &display)?;
                         csv_options()
                             .into_reader_with_file_handle(Cursor::new(text))
@@ -586,7 +597,10 @@ mod tests {
     fn delimiters_are_sniffed() {
         assert_eq!(sniff_delimiter("a,b,c\n1,2,3\n4,5,6\n"), b',');
         assert_eq!(sniff_delimiter("a\tb\tc\n1\t2,5\t3\n"), b'\t');
-        assert_eq!(sniff_delimiter("a;b;c\n1;\"2;x\";3\n4;5,1;6\n7;8;9\n"), b';');
+        assert_eq!(
+            sniff_delimiter("a;b;c\n1;\"2;x\";3\n4;5,1;6\n7;8;9\n"),
+            b';'
+        );
         assert_eq!(sniff_delimiter("a|b\n1|2\n"), b'|');
         assert_eq!(sniff_delimiter("single\n1\n"), b',');
     }

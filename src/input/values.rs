@@ -137,15 +137,12 @@ pub fn parse_date(raw: &str, order: DayMonthOrder, epoch: ExcelEpoch) -> DatePar
         return DateParse::Invalid("empty");
     }
     let bytes = s.as_bytes();
-    if bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+    let dots = bytes.iter().filter(|b| **b == b'.').count();
+    if dots <= 1 && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
         return parse_numeric_date(s, epoch);
     }
     if s.contains('年') {
-        let normalised: String = s
-            .replace('年', "-")
-            .replace('月', "-")
-            .replace('日', " ")
-            .replace('号', " ");
+        let normalised: String = s.replace(['年', '月'], "-").replace(['日', '号'], " ");
         return parse_date(normalised.trim(), order, epoch);
     }
     match parse_numeric_ymd(bytes) {
@@ -259,9 +256,8 @@ fn parse_numeric_ymd(bytes: &[u8]) -> Option<DateParse> {
     }
     Some(if v1 > 12 {
         ymd(v3, v2, v1)
-    } else if v2 > 12 {
-        ymd(v3, v1, v2)
-    } else if v1 == v2 {
+    } else if v2 > 12 || v1 == v2 {
+        // Month first is proven by a day above 12; equal parts read the same either way.
         ymd(v3, v1, v2)
     } else {
         DateParse::Ambiguous {
@@ -334,7 +330,11 @@ fn parse_time_suffix(bytes: &[u8]) -> Option<(u32, Option<i32>)> {
     }
     let mut hour = hour;
     let rest = &bytes[pos..];
-    let upper: Vec<u8> = rest.iter().take(2).map(|b| b.to_ascii_uppercase()).collect();
+    let upper: Vec<u8> = rest
+        .iter()
+        .take(2)
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     if upper == b"AM" || upper == b"PM" {
         if hour == 0 || hour > 12 {
             return None;
@@ -387,7 +387,12 @@ fn read_two(bytes: &[u8], pos: &mut usize) -> Option<u32> {
 /// `5 Jan 2024`, `Jan 5, 2024`, `05-Jan-2024`, `January 5 2024`, with an optional `HH:MM[:SS]`.
 fn parse_named_month(s: &str) -> DateParse {
     const DATE_FORMATS: [&str; 6] = [
-        "%d %b %Y", "%b %d, %Y", "%b %d %Y", "%d-%b-%Y", "%d-%b-%y", "%B %d, %Y",
+        "%d %b %Y",
+        "%b %d, %Y",
+        "%b %d %Y",
+        "%d-%b-%Y",
+        "%d-%b-%y",
+        "%B %d, %Y",
     ];
     const TIME_SUFFIXES: [&str; 3] = ["", " %H:%M", " %H:%M:%S"];
     for date_format in DATE_FORMATS {
@@ -477,7 +482,13 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
         body = &body[1..body.len() - 1];
     }
     let mut multiplier = 1.0;
-    for (suffix, factor) in [("万元", 1e4), ("万", 1e4), ("亿元", 1e8), ("亿", 1e8), ("元", 1.0)] {
+    for (suffix, factor) in [
+        ("万元", 1e4),
+        ("万", 1e4),
+        ("亿元", 1e8),
+        ("亿", 1e8),
+        ("元", 1.0),
+    ] {
         if let Some(rest) = body.trim_end().strip_suffix(suffix) {
             body = rest;
             multiplier = factor;
@@ -547,17 +558,19 @@ impl OrderStatus {
     }
 
     /// The status words recognised, for error messages.
-    pub const ACCEPTED: &'static str = "paid/completed/已付款/已完成/成交, refunded/returned/已退款/退货, \
+    pub const ACCEPTED: &'static str =
+        "paid/completed/已付款/已完成/成交, refunded/returned/已退款/退货, \
         cancelled/void/已取消/作废, pending/unpaid/待付款";
 
     pub fn parse(raw: &str) -> Option<OrderStatus> {
         let s = raw.trim().to_lowercase();
         let s = s.as_str();
         Some(match s {
-            "paid" | "completed" | "complete" | "success" | "successful" | "succeeded" | "closed"
-            | "won" | "closed won" | "shipped" | "delivered" | "fulfilled" | "settled" | "ok"
-            | "已付款" | "已支付" | "已完成" | "完成" | "成交" | "已成交" | "交易成功" | "已发货"
-            | "已签收" | "已收货" | "支付成功" | "付款成功" | "已结算" | "赢单" => OrderStatus::Paid,
+            "paid" | "completed" | "complete" | "success" | "successful" | "succeeded"
+            | "closed" | "won" | "closed won" | "shipped" | "delivered" | "fulfilled"
+            | "settled" | "ok" | "已付款" | "已支付" | "已完成" | "完成" | "成交" | "已成交"
+            | "交易成功" | "已发货" | "已签收" | "已收货" | "支付成功" | "付款成功" | "已结算"
+            | "赢单" => OrderStatus::Paid,
             "refunded" | "refund" | "returned" | "return" | "chargeback" | "partially refunded"
             | "已退款" | "退款" | "退货" | "已退货" | "退款成功" | "退货退款" => {
                 OrderStatus::Refunded
@@ -622,9 +635,10 @@ mod tests {
         };
         assert_eq!(st.millis, (23 * 3600 + 30 * 60) * 1000);
         assert_eq!(st.offset_secs, Some(8 * 3600));
-        // 23:30 in Beijing is 15:30 UTC the same day; 20:30 the previous day at UTC-3 is not.
+        // 23:30 in Beijing is 15:30 UTC the same day, and 01:30 the next day at UTC+10.
         assert_eq!(st.in_zone(Some(0)).days, day(2024, 1, 5));
-        assert_eq!(st.in_zone(Some(-11 * 3600)).days, day(2024, 1, 4));
+        assert_eq!(st.in_zone(Some(0)).millis, (15 * 3600 + 30 * 60) * 1000);
+        assert_eq!(st.in_zone(Some(10 * 3600)).days, day(2024, 1, 6));
         let DateParse::Ok(pm) = parse_date(
             "2024/1/5 12:15 AM",
             DayMonthOrder::Unknown,
@@ -661,11 +675,19 @@ mod tests {
         ));
         assert_eq!(
             parse_date("05/01/2024", DayMonthOrder::DayFirst, ExcelEpoch::Excel1900),
-            DateParse::Ok(Stamp::from_date(NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()))
+            DateParse::Ok(Stamp::from_date(
+                NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()
+            ))
         );
         assert_eq!(
-            parse_date("05/01/2024", DayMonthOrder::MonthFirst, ExcelEpoch::Excel1900),
-            DateParse::Ok(Stamp::from_date(NaiveDate::from_ymd_opt(2024, 5, 1).unwrap()))
+            parse_date(
+                "05/01/2024",
+                DayMonthOrder::MonthFirst,
+                ExcelEpoch::Excel1900
+            ),
+            DateParse::Ok(Stamp::from_date(
+                NaiveDate::from_ymd_opt(2024, 5, 1).unwrap()
+            ))
         );
         // A day above 12 decides by itself.
         assert_eq!(ok_day("25/12/2024"), day(2024, 12, 25));
@@ -696,7 +718,9 @@ mod tests {
     fn explicit_formats() {
         assert_eq!(
             parse_with_format("05.01.24", "%d.%m.%y"),
-            DateParse::Ok(Stamp::from_date(NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()))
+            DateParse::Ok(Stamp::from_date(
+                NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()
+            ))
         );
         assert!(matches!(
             parse_with_format("2024-01-05", "%d.%m.%y"),

@@ -69,8 +69,12 @@ impl SegmentRule {
     }
 
     pub fn matches(&self, r: u32, f: u32, m: u32) -> bool {
-        let within = |range: &Option<ScoreRange>, v: u32| range.is_none_or(|[lo, hi]| lo <= v && v <= hi);
-        within(&self.r, r) && within(&self.f, f) && within(&self.m, m) && within(&self.fm, fm_score(f, m))
+        let within =
+            |range: &Option<ScoreRange>, v: u32| range.is_none_or(|[lo, hi]| lo <= v && v <= hi);
+        within(&self.r, r)
+            && within(&self.f, f)
+            && within(&self.m, m)
+            && within(&self.fm, fm_score(f, m))
     }
 }
 
@@ -156,9 +160,13 @@ pub struct Rfm {
 /// Net amount of an order row: refunds count negative whatever sign the export used.
 pub fn net_amount_expr(has_status: bool) -> Expr {
     if has_status {
-        when(col("status").eq(lit("refunded")).and(col("amount").gt(lit(0.0))))
-            .then(lit(0.0) - col("amount"))
-            .otherwise(col("amount"))
+        when(
+            col("status")
+                .eq(lit("refunded"))
+                .and(col("amount").gt(lit(0.0))),
+        )
+        .then(lit(0.0) - col("amount"))
+        .otherwise(col("amount"))
     } else {
         col("amount")
     }
@@ -180,7 +188,12 @@ pub fn counted_rows_expr(has_status: bool) -> Expr {
 ///
 /// `orders` has the canonical columns customer_id, order_date (Date), amount, and optionally
 /// order_id and status.
-pub fn purchase_summary(orders: LazyFrame, has_order_id: bool, has_status: bool, basis: FrequencyBasis) -> LazyFrame {
+pub fn purchase_summary(
+    orders: LazyFrame,
+    has_order_id: bool,
+    has_status: bool,
+    basis: FrequencyBasis,
+) -> LazyFrame {
     let base = orders
         .filter(counted_rows_expr(has_status))
         .with_column(net_amount_expr(has_status).alias("net"));
@@ -225,7 +238,12 @@ pub fn purchase_summary(orders: LazyFrame, has_order_id: bool, has_status: bool,
 
 /// The default analysis date: the day after the latest order date (so reruns agree).
 pub fn default_as_of(orders: &DataFrame) -> Result<Option<i32>> {
-    let dates = orders.column("order_date")?.as_materialized_series().date()?.physical().clone();
+    let dates = orders
+        .column("order_date")?
+        .as_materialized_series()
+        .date()?
+        .physical()
+        .clone();
     Ok(dates.max().map(|d| d + 1))
 }
 
@@ -243,9 +261,17 @@ pub fn rfm(orders: &DataFrame, opts: &RfmOptions) -> Result<Rfm> {
         .lazy()
         .filter(col("order_date").lt(lit(as_of).cast(DataType::Date)))
         .collect()?;
-    let all_customers = known.column("customer_id")?.as_materialized_series().n_unique()?;
-    let summary =
-        purchase_summary(known.clone().lazy(), has("order_id"), has("status"), opts.frequency).collect()?;
+    let all_customers = known
+        .column("customer_id")?
+        .as_materialized_series()
+        .n_unique()?;
+    let summary = purchase_summary(
+        known.clone().lazy(),
+        has("order_id"),
+        has("status"),
+        opts.frequency,
+    )
+    .collect()?;
     let customers = score_customers(&summary, as_of, opts)?;
     Ok(Rfm {
         without_purchase: all_customers - customers.height(),
@@ -258,7 +284,10 @@ pub fn rfm(orders: &DataFrame, opts: &RfmOptions) -> Result<Rfm> {
 /// Adds recency, scores, codes and segments to a purchase summary.
 pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Result<DataFrame> {
     let last: Vec<i32> = date_values(summary, "last_order_date")?;
-    let recency: Vec<i64> = last.iter().map(|&d| i64::from(as_of) - i64::from(d)).collect();
+    let recency: Vec<i64> = last
+        .iter()
+        .map(|&d| i64::from(as_of) - i64::from(d))
+        .collect();
     let frequency: Vec<i64> = summary
         .column("frequency")?
         .as_materialized_series()
@@ -317,7 +346,10 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         segments.push(segment.to_string());
     }
     let score_col = |name: &str, s: Vec<u32>| {
-        Column::new(name.into(), s.into_iter().map(|v| v as i32).collect::<Vec<i32>>())
+        Column::new(
+            name.into(),
+            s.into_iter().map(|v| v as i32).collect::<Vec<i32>>(),
+        )
     };
     let df = DataFrame::new_infer_height(vec![
         summary.column("customer_id")?.clone(),
@@ -442,7 +474,8 @@ pub fn segment_summary(customers: &DataFrame, rules: &[SegmentRule]) -> Result<D
         let idx: Vec<usize> = (0..segment.len()).filter(|&i| segment[i] == name).collect();
         let n = idx.len() as f64;
         let rev: f64 = idx.iter().map(|&i| monetary[i]).sum();
-        let mean = |v: &[f64]| (n > 0.0).then(|| round_to(idx.iter().map(|&i| v[i]).sum::<f64>() / n, 2));
+        let mean =
+            |v: &[f64]| (n > 0.0).then(|| round_to(idx.iter().map(|&i| v[i]).sum::<f64>() / n, 2));
         counts.push(idx.len() as i64);
         customer_share.push((total_customers > 0.0).then(|| round_to(n / total_customers, 4)));
         revenue.push(round_to(rev, 2));
@@ -474,7 +507,8 @@ mod tests {
         for r in 1..=5 {
             for fm in 1..=5 {
                 // f = m = fm gives that FM score.
-                let hits: Vec<&SegmentRule> = rules.iter().filter(|x| x.matches(r, fm, fm)).collect();
+                let hits: Vec<&SegmentRule> =
+                    rules.iter().filter(|x| x.matches(r, fm, fm)).collect();
                 assert_eq!(hits.len(), 1, "R={r} FM={fm}: {hits:?}");
                 seen.insert(hits[0].name.clone());
             }
@@ -495,7 +529,10 @@ mod tests {
 
     #[test]
     fn break_scores_are_inclusive_upper_bounds() {
-        assert_eq!(break_scores(&[0.0, 1.0, 1.5, 2.0, 9.0], &[1.0, 2.0, 4.0, 8.0]), vec![1, 1, 2, 2, 5]);
+        assert_eq!(
+            break_scores(&[0.0, 1.0, 1.5, 2.0, 9.0], &[1.0, 2.0, 4.0, 8.0]),
+            vec![1, 1, 2, 2, 5]
+        );
     }
 
     #[test]

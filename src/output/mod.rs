@@ -73,6 +73,11 @@ impl OutputOptions {
         quiet: bool,
     ) -> Result<OutputOptions> {
         let path = path.filter(|p| p.as_os_str() != "-");
+        if let Some(p) = &path {
+            if p.is_dir() {
+                return Err(usage(format!("-o {}: is a directory", p.display())));
+            }
+        }
         let format = match (format, &path) {
             (Some(f), _) => f,
             (None, Some(p)) => Format::from_path(p).ok_or_else(|| {
@@ -86,15 +91,10 @@ impl OutputOptions {
             (None, None) => Format::Csv,
         };
         if path.is_none() && format.is_binary() && io::stdout().is_terminal() {
-            return Err(usage(format!(
-                "{format:?} output is binary; write it to a file with -o FILE or pipe it"
-            )
-            .to_lowercase()));
-        }
-        if let Some(p) = &path {
-            if p.is_dir() {
-                return Err(usage(format!("-o {}: is a directory", p.display())));
-            }
+            return Err(usage(
+                format!("{format:?} output is binary; write it to a file with -o FILE or pipe it")
+                    .to_lowercase(),
+            ));
         }
         Ok(OutputOptions {
             format,
@@ -139,7 +139,13 @@ pub fn write_atomically(
         .prefix(".crm-eval-")
         .suffix(".tmp")
         .tempfile_in(&dir)
-        .with_context(|| format!("{}: cannot create a file in {}", path.display(), dir.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: cannot create a file in {}",
+                path.display(),
+                dir.display()
+            )
+        })?;
     {
         let mut buffered = io::BufWriter::new(tmp.as_file_mut());
         write(&mut buffered).with_context(|| format!("{}: writing failed", path.display()))?;
@@ -150,9 +156,12 @@ pub fn write_atomically(
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("{}: writing failed", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
+    tmp.persist(path).map_err(|e| e.error).with_context(|| {
+        format!(
+            "{}: cannot move the finished file into place",
+            path.display()
+        )
+    })?;
     Ok(())
 }
 

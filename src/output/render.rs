@@ -11,7 +11,11 @@ use super::cells::{column_cells, Cell};
 use super::{Format, OutputOptions};
 use crate::error::usage;
 
-pub fn render(sheets: &[(&str, &DataFrame)], opts: &OutputOptions, w: &mut dyn Write) -> Result<()> {
+pub fn render(
+    sheets: &[(&str, &DataFrame)],
+    opts: &OutputOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
     match opts.format {
         Format::Table => {
             for (i, (title, df)) in sheets.iter().enumerate() {
@@ -135,7 +139,9 @@ fn write_markdown(df: &DataFrame, w: &mut dyn Write) -> Result<()> {
 
 fn write_delimited(df: &DataFrame, delimiter: u8, w: &mut dyn Write) -> Result<()> {
     let cells = columns_cells(df)?;
-    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(w);
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(w);
     writer.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
     let mut record: Vec<String> = Vec::with_capacity(cells.len());
     for row in 0..df.height() {
@@ -156,7 +162,12 @@ fn json_value(cell: &Cell<'_>) -> String {
     }
 }
 
-fn write_json_rows(df: &DataFrame, tag: Option<&str>, w: &mut dyn Write, ndjson: bool) -> Result<()> {
+fn write_json_rows(
+    df: &DataFrame,
+    tag: Option<&str>,
+    w: &mut dyn Write,
+    ndjson: bool,
+) -> Result<()> {
     let cells = columns_cells(df)?;
     let keys: Vec<String> = df
         .get_column_names()
@@ -172,11 +183,11 @@ fn write_json_rows(df: &DataFrame, tag: Option<&str>, w: &mut dyn Write, ndjson:
         if let Some(t) = &tag {
             write!(w, "\"table\":{t},")?;
         }
-        for (i, key) in keys.iter().enumerate() {
+        for (i, (key, column)) in keys.iter().zip(&cells).enumerate() {
             if i > 0 {
                 w.write_all(b",")?;
             }
-            write!(w, "{key}:{}", json_value(&cells[i][row]))?;
+            write!(w, "{key}:{}", json_value(&column[row]))?;
         }
         w.write_all(b"}")?;
         if ndjson {
@@ -210,7 +221,10 @@ fn write_json(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
 
 /// Column names that hold fractions (0–1) and are shown as percentages in Excel.
 fn is_share(name: &str) -> bool {
-    name.ends_with("_share") || name.ends_with("_rate") || name.starts_with("share_") || name.ends_with("_pct")
+    name.ends_with("_share")
+        || name.ends_with("_rate")
+        || name.starts_with("share_")
+        || name.ends_with("_pct")
 }
 
 fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
@@ -279,7 +293,9 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
         sheet.set_freeze_panes(1, 0)?;
         sheet.autofit();
     }
-    let bytes = workbook.save_to_buffer().context("cannot build the xlsx workbook")?;
+    let bytes = workbook
+        .save_to_buffer()
+        .context("cannot build the xlsx workbook")?;
     w.write_all(&bytes)?;
     Ok(())
 }

@@ -1,0 +1,8 @@
+//! Integration tests: the real binary, run in a temporary directory per test, its output read back.
+
+mod common;
+mod input;
+mod inspect;
+mod output;
+mod properties;
+mod rfm;

@@ -1,0 +1,207 @@
+//! The shared output layer: format selection, every format read back, atomic files, pipes.
+
+use crate::common::{records, sample, Workdir};
+use crate::rfm::WORKED;
+
+#[test]
+fn piped_output_is_csv_by_default() {
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    let out = w.stdout(&["rfm", "orders.csv", "-q"]);
+    assert!(out.starts_with("customer_id,first_order_date,last_order_date,recency_days,frequency,monetary,r_score,f_score,m_score,rfm_code,segment\n"), "{out}");
+}
+
+#[test]
+fn table_markdown_tsv_and_bom() {
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    let table = w.stdout(&["rfm", "orders.csv", "-q", "--format", "table"]);
+    assert!(table.contains("┆ Potential Loyalist │"), "{table}");
+    assert!(
+        table.contains("┆      400 ┆"),
+        "numbers are right-aligned: {table}"
+    );
+    let md = w.stdout(&["rfm", "orders.csv", "-q", "--format", "markdown"]);
+    let lines: Vec<&str> = md.lines().collect();
+    assert!(
+        lines[0].starts_with("| customer_id | first_order_date |"),
+        "{md}"
+    );
+    assert!(lines[1].starts_with("|---|---|---|---:|---:|---:|"), "{md}");
+    assert_eq!(lines.len(), 2 + 4);
+    let tsv = w.stdout(&["rfm", "orders.csv", "-q", "--format", "tsv"]);
+    assert!(
+        tsv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("A\t2024-01-01\t2024-03-01\t20\t3\t180\t"),
+        "{tsv}"
+    );
+    let bom = w.stdout(&["rfm", "orders.csv", "-q", "--bom"]);
+    assert!(bom.starts_with('\u{feff}'));
+}
+
+#[test]
+fn json_and_ndjson_parse_back() {
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    let json: serde_json::Value =
+        serde_json::from_str(&w.stdout(&["rfm", "orders.csv", "-q", "--format", "json"])).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["customer_id"], "A");
+    assert_eq!(rows[0]["monetary"], 180);
+    assert_eq!(rows[0]["last_order_date"], "2024-03-01");
+    let nd = w.stdout(&["rfm", "orders.csv", "-q", "--format", "ndjson"]);
+    let lines: Vec<serde_json::Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[3]["segment"], "Lost");
+    // Several tables (inspect) become one object keyed by table.
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.stdout(&["inspect", "orders.csv", "--format", "json"])).unwrap();
+    assert!(inspect["source"].is_array() && inspect["columns"].is_array());
+}
+
+#[test]
+fn files_take_their_format_from_the_extension() {
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    let stdout = w.stdout(&["rfm", "orders.csv", "-q", "-o", "out.csv"]);
+    assert!(stdout.is_empty());
+    let csv = std::fs::read_to_string(w.path("out.csv")).unwrap();
+    assert_eq!(csv, w.stdout(&["rfm", "orders.csv", "-q"]));
+
+    w.stdout(&["rfm", "orders.csv", "-q", "-o", "out.parquet"]);
+    use polars::prelude::SerReader;
+    let file = std::fs::File::open(w.path("out.parquet")).unwrap();
+    let df = polars::prelude::ParquetReader::new(file).finish().unwrap();
+    assert_eq!(df.height(), 4);
+    assert_eq!(
+        df.column("monetary").unwrap().f64().unwrap().get(2),
+        Some(400.0)
+    );
+    assert_eq!(
+        df.column("last_order_date").unwrap().dtype(),
+        &polars::prelude::DataType::Date
+    );
+
+    w.stdout(&["rfm", "orders.csv", "-q", "-o", "out.md"]);
+    assert!(std::fs::read_to_string(w.path("out.md"))
+        .unwrap()
+        .starts_with("| customer_id |"));
+}
+
+#[test]
+fn xlsx_opens_back_with_headers_and_numbers() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    w.stdout(&[
+        "rfm",
+        "orders.csv",
+        "--as-of",
+        "2024-03-21",
+        "-q",
+        "-o",
+        "rfm.xlsx",
+    ]);
+    let mut book: Xlsx<_> = open_workbook(w.path("rfm.xlsx")).unwrap();
+    let range = book.worksheet_range("result").unwrap();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(header[0], "customer_id");
+    assert_eq!(header[10], "segment");
+    let row = range.rows().nth(3).unwrap();
+    assert_eq!(row[0], Data::String("C".into()));
+    assert_eq!(row[5], Data::Float(400.0));
+    // Dates are real Excel dates, not text.
+    match &row[2] {
+        Data::DateTime(d) => assert_eq!(d.as_f64(), 45366.0), // 2024-03-15
+        other => panic!("expected a date cell, got {other:?}"),
+    }
+}
+
+#[test]
+fn failed_run_leaves_the_old_file_and_no_temporary_files() {
+    let w = Workdir::new();
+    w.write(
+        "bad.csv",
+        "customer_id,order_date,amount\nA,2024-01-01,oops\n",
+    );
+    w.write("out.csv", "previous result\n");
+    w.fails(&["rfm", "bad.csv", "-o", "out.csv"], 1);
+    assert_eq!(
+        std::fs::read_to_string(w.path("out.csv")).unwrap(),
+        "previous result\n"
+    );
+    w.fails(&["rfm", "bad.csv", "-o", "new.csv"], 1);
+    assert!(!w.path("new.csv").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn output_usage_errors() {
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    let err = w.fails(&["rfm", "orders.csv", "-o", "out.docx"], 2);
+    assert!(err.contains("--format"), "{err}");
+    std::fs::create_dir(w.path("dir")).unwrap();
+    let err = w.fails(&["rfm", "orders.csv", "-o", "dir"], 2);
+    assert!(err.contains("is a directory"), "{err}");
+    let err = w.fails(&["rfm", "orders.csv", "-o", "missing/dir/out.csv"], 1);
+    assert!(err.contains("missing/dir/out.csv"), "{err}");
+    let err = w.fails(&["rfm", "orders.csv", "--format", "pdf"], 2);
+    assert!(err.contains("pdf"), "{err}");
+    let err = w.fails(&["rfm"], 2);
+    assert!(err.contains("ORDERS"), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let w = Workdir::new();
+    let bin = assert_cmd::cargo::cargo_bin("crm-eval");
+    let script = format!(
+        "set -o pipefail; '{}' rfm '{}' -q | head -n 1",
+        bin.display(),
+        sample("orders.csv")
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn quiet_silences_notes_only() {
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    let out = w.cmd(&["rfm", "orders.csv", "--quiet"]).output().unwrap();
+    assert!(out.stderr.is_empty());
+    assert_eq!(records(&String::from_utf8(out.stdout).unwrap()).len(), 4);
+}
