@@ -306,3 +306,16 @@ fn only_cancelled_orders_is_a_data_error() {
     let err = w.fails(&["rfm", "orders.csv"], 1);
     assert!(err.contains("no purchases"), "{err}");
 }
+
+#[test]
+fn the_example_config_spells_out_the_built_in_segments() {
+    let w = Workdir::new();
+    let orders = crate::common::sample("orders.csv");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/crm-eval.toml")
+        .display()
+        .to_string();
+    let built_in = w.stdout(&["rfm", &orders, "-q"]);
+    let from_file = w.stdout(&["rfm", &orders, "-q", "--config", &config]);
+    assert_eq!(built_in, from_file);
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Benchmark: `crm-eval rfm` beside the same query in DuckDB, on CSV and on Parquet.
+
+    pip install duckdb
+    cargo build --release
+    python3 bench/rfm.py                 # 10 million orders (default)
+    python3 bench/rfm.py --rows 1000000  # quicker
+
+It generates the orders once (with DuckDB, deterministic hashes, into bench/data/), then for each
+format runs crm-eval and DuckDB three times each and keeps the fastest wall-clock time. Both
+write the per-customer RFM table (about a million rows) to a CSV file, and both implement the
+same definitions: cancelled rows dropped, refunds negative, purchases = orders with positive net,
+scores 1 + floor(5 × strictly-worse / n), the default segment grid. The two outputs are then
+compared row by row, so the timing is of two programs that agree.
+
+Peak memory is the maximum resident set size of each process (from wait4). DuckDB runs in a
+fresh Python process; its time is the query alone (the `import duckdb` is excluded), which
+favours DuckDB slightly. crm-eval's time is the whole process.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(HERE, "data")
+
+# The default segment grid of crm-eval (src/metrics/rfm.rs), first match wins.
+SEGMENTS = [
+    ("Champions", (5, 5), (4, 5)),
+    ("Champions", (4, 4), (5, 5)),
+    ("Loyal", (4, 4), (4, 4)),
+    ("Loyal", (3, 3), (4, 5)),
+    ("Potential Loyalist", (4, 5), (2, 3)),
+    ("New", (5, 5), (1, 1)),
+    ("Promising", (4, 4), (1, 1)),
+    ("Need Attention", (3, 3), (3, 3)),
+    ("About to Sleep", (3, 3), (1, 2)),
+    ("At Risk", (2, 2), (3, 4)),
+    ("At Risk", (1, 1), (3, 3)),
+    ("Can't Lose Them", (2, 2), (5, 5)),
+    ("Can't Lose Them", (1, 1), (4, 5)),
+    ("Hibernating", (2, 2), (1, 2)),
+    ("Lost", (1, 1), (1, 2)),
+]
+
+
+def segment_case():
+    arms = []
+    for name, (r_lo, r_hi), (fm_lo, fm_hi) in SEGMENTS:
+        quoted = name.replace("'", "''")
+        arms.append(
+            f"WHEN r_score BETWEEN {r_lo} AND {r_hi} AND fm BETWEEN {fm_lo} AND {fm_hi} THEN '{quoted}'"
+        )
+    return "CASE " + " ".join(arms) + " ELSE 'Other' END"
+
+
+def rfm_sql(source, out):
+    return f"""
+COPY (
+  WITH raw AS (SELECT * FROM {source}),
+  as_of AS (SELECT max(order_date) + 1 AS d FROM raw),
+  base AS (
+    SELECT customer_id, order_id, order_date,
+           CASE WHEN status = 'refunded' AND amount > 0 THEN -amount ELSE amount END AS net
+    FROM raw, as_of
+    WHERE (status IS NULL OR status IN ('paid', 'refunded')) AND order_date < as_of.d
+  ),
+  spend AS (SELECT customer_id, sum(net) AS monetary FROM base GROUP BY customer_id),
+  purchases AS (
+    SELECT customer_id, order_id, min(order_date) FILTER (WHERE net > 0) AS order_date
+    FROM base GROUP BY customer_id, order_id HAVING sum(net) > 0
+  ),
+  per_customer AS (
+    SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+           count(*) AS frequency
+    FROM purchases GROUP BY customer_id
+  ),
+  joined AS (
+    SELECT p.*, (SELECT d FROM as_of) - p.last_order_date AS recency_days,
+           round(s.monetary, 2) AS monetary
+    FROM per_customer p JOIN spend s USING (customer_id)
+  ),
+  n AS (SELECT count(*) AS n FROM joined),
+  scored AS (
+    SELECT joined.*,
+      (1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1) / n))::INT AS r_score,
+      (1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1) / n))::INT AS f_score,
+      (1 + floor(5 * (rank() OVER (ORDER BY monetary) - 1) / n))::INT AS m_score
+    FROM joined, n
+  ),
+  graded AS (SELECT *, (f_score + m_score + 1) // 2 AS fm FROM scored)
+  SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary,
+         r_score, f_score, m_score,
+         r_score::VARCHAR || f_score::VARCHAR || m_score::VARCHAR AS rfm_code,
+         {segment_case()} AS segment
+  FROM graded ORDER BY customer_id
+) TO '{out}' (HEADER, DELIMITER ',');
+"""
+
+
+def generate(rows):
+    import duckdb
+
+    os.makedirs(DATA, exist_ok=True)
+    csv_path = os.path.join(DATA, f"orders_{rows}.csv")
+    parquet_path = os.path.join(DATA, f"orders_{rows}.parquet")
+    if os.path.exists(csv_path) and os.path.exists(parquet_path):
+        return csv_path, parquet_path
+    customers = max(1, rows // 10)
+    print(f"generating {rows:,} orders for {customers:,} customers in {DATA} ...", flush=True)
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        CREATE TABLE orders AS
+        SELECT 'O' || lpad(i::VARCHAR, 10, '0') AS order_id,
+               'C' || lpad((hash(i) % {customers})::VARCHAR, 8, '0') AS customer_id,
+               DATE '2022-01-01' + (hash(i * 7 + 1) % 1096)::INT AS order_date,
+               round(10 + (hash(i * 13 + 5) % 100000) / 100.0, 2) AS amount,
+               CASE WHEN hash(i * 31 + 7) % 100 < 93 THEN 'paid'
+                    WHEN hash(i * 31 + 7) % 100 < 96 THEN 'refunded'
+                    ELSE 'cancelled' END AS status
+        FROM range({rows}) t(i)
+        """
+    )
+    con.execute(f"COPY orders TO '{csv_path}' (HEADER, DELIMITER ',')")
+    con.execute(f"COPY orders TO '{parquet_path}' (FORMAT PARQUET)")
+    return csv_path, parquet_path
+
+
+def measure(argv):
+    """Wall time and peak RSS of one process, via os.wait4."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"{' '.join(argv)} failed with status {status}")
+    return elapsed, usage.ru_maxrss / 1024.0, stdout
+
+
+DUCKDB_RUNNER = """
+import sys, time, duckdb
+sql = open(sys.argv[1]).read()
+con = duckdb.connect()
+start = time.perf_counter()
+con.execute(sql)
+print(time.perf_counter() - start)
+"""
+
+
+def compare(crm_out, duck_out):
+    import duckdb
+
+    con = duckdb.connect()
+    cols = "customer_id, first_order_date, last_order_date, recency_days, frequency, r_score, f_score, m_score, rfm_code, segment"
+    load = lambda p: f"(SELECT {cols}, monetary FROM read_csv('{p}', header=true, all_varchar=true))"
+    diff = con.execute(
+        f"""
+        SELECT count(*) FROM {load(crm_out)} a FULL OUTER JOIN {load(duck_out)} b USING (customer_id)
+        WHERE a.segment IS DISTINCT FROM b.segment OR a.rfm_code IS DISTINCT FROM b.rfm_code
+           OR a.recency_days IS DISTINCT FROM b.recency_days OR a.frequency IS DISTINCT FROM b.frequency
+           OR a.last_order_date IS DISTINCT FROM b.last_order_date
+           OR a.first_order_date IS DISTINCT FROM b.first_order_date
+           OR abs(a.monetary::DOUBLE - b.monetary::DOUBLE) > 0.005
+           OR a.monetary IS NULL OR b.monetary IS NULL
+        """
+    ).fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {load(crm_out)}").fetchone()[0]
+    return total, diff
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bin", default=os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/crm-eval-target")), "release", "crm-eval"))
+    args = parser.parse_args()
+    if not os.path.exists(args.bin):
+        sys.exit(f"{args.bin} not found: run `cargo build --release` first (or pass --bin)")
+
+    csv_path, parquet_path = generate(args.rows)
+    work = tempfile.mkdtemp(prefix="crm-eval-bench-")
+    print(f"crm-eval: {args.bin}\nrows: {args.rows:,}  runs: best of {args.runs}  cores: {os.cpu_count()}\n")
+    print(f"{'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
+    for label, path, source in [
+        ("csv", csv_path, f"read_csv('{csv_path}', header=true)"),
+        ("parquet", parquet_path, f"read_parquet('{parquet_path}')"),
+    ]:
+        crm_out = os.path.join(work, f"crm_{label}.csv")
+        duck_out = os.path.join(work, f"duck_{label}.csv")
+        sql_path = os.path.join(work, f"rfm_{label}.sql")
+        with open(sql_path, "w") as f:
+            f.write(rfm_sql(source, duck_out))
+        crm_times, crm_mem, duck_times, duck_mem = [], [], [], []
+        for _ in range(args.runs):
+            t, mem, _ = measure([args.bin, "rfm", path, "-q", "-o", crm_out])
+            crm_times.append(t)
+            crm_mem.append(mem)
+            _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
+            duck_times.append(float(out.decode().strip()))
+            duck_mem.append(mem)
+        total, diff = compare(crm_out, duck_out)
+        verdict = f"{total:,} customers, {diff} differ"
+        ratio = min(crm_times) / min(duck_times)
+        print(f"{label:8} {min(crm_times):11.2f} {min(duck_times):9.2f} {ratio:6.2f} {max(crm_mem):13.0f} {max(duck_mem):11.0f}  {verdict}")
+        if diff:
+            sys.exit(f"outputs differ: compare {crm_out} and {duck_out}")
+
+
+if __name__ == "__main__":
+    main()
