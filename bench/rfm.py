@@ -148,6 +148,7 @@ DUCKDB_RUNNER = """
 import sys, time, duckdb
 sql = open(sys.argv[1]).read()
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 start = time.perf_counter()
 con.execute(sql)
 print(time.perf_counter() - start)
@@ -204,7 +205,7 @@ def main():
             crm_times.append(t)
             crm_mem.append(mem)
             _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
-            duck_times.append(float(out.decode().strip()))
+            duck_times.append(float(out.decode().strip().splitlines()[-1]))
             duck_mem.append(mem)
         total, diff = compare(crm_out, duck_out)
         verdict = f"{total:,} customers, {diff} differ"

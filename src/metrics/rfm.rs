@@ -187,53 +187,66 @@ pub fn counted_rows_expr(has_status: bool) -> Expr {
 /// Per customer: first and last purchase date, frequency and net spend. Lazy; the caller collects.
 ///
 /// `orders` has the canonical columns customer_id, order_date (Date), amount, and optionally
-/// order_id and status.
+/// order_id and status. Every customer with an order row appears once; one that never made a
+/// purchase has a null `first_order_date`.
+///
+/// Two aggregations at most, each a plain sum/min/max/count over precomputed columns (no filter
+/// inside an aggregation, no join), which polars runs on its vectorised fast path: with an
+/// `order_id`, rows are first netted per (customer, order); then one pass per customer.
 pub fn purchase_summary(
     orders: LazyFrame,
     has_order_id: bool,
     has_status: bool,
     basis: FrequencyBasis,
 ) -> LazyFrame {
-    let base = orders
-        .filter(counted_rows_expr(has_status))
-        .with_column(net_amount_expr(has_status).alias("net"));
-    let spend = base
-        .clone()
-        .group_by([col("customer_id")])
-        .agg([col("net").sum().alias("monetary")]);
-    let purchases = if has_order_id {
-        base.group_by([col("customer_id"), col("order_id")])
+    let counted = counted_rows_expr(has_status);
+    let rows = orders.select([
+        col("customer_id"),
+        col("order_date"),
+        when(counted)
+            .then(net_amount_expr(has_status))
+            .otherwise(lit(0.0))
+            .alias("net"),
+        if has_order_id {
+            col("order_id")
+        } else {
+            lit(NULL).alias("order_id")
+        },
+    ]);
+    // One row per order: its net amount and the date of its first positive row.
+    let orders = if has_order_id {
+        rows.with_column(positive_date("net", "order_date"))
+            .group_by([col("customer_id"), col("order_id")])
             .agg([
-                col("net").sum().alias("order_net"),
-                col("order_date")
-                    .filter(col("net").gt(lit(0.0)))
-                    .min()
-                    .alias("order_date"),
+                col("net").sum().alias("net"),
+                col("purchase_date").min().alias("order_date"),
             ])
-            .filter(col("order_net").gt(lit(0.0)))
-            .select([col("customer_id"), col("order_date")])
     } else {
-        base.filter(col("net").gt(lit(0.0)))
-            .select([col("customer_id"), col("order_date")])
+        rows
     };
     let frequency = match basis {
-        FrequencyBasis::Orders => len(),
-        FrequencyBasis::Days => col("order_date").n_unique(),
+        // `count` skips nulls: the purchase dates of non-purchases are null.
+        FrequencyBasis::Orders => col("purchase_date").count(),
+        FrequencyBasis::Days => col("purchase_date").drop_nulls().n_unique(),
     };
-    purchases
+    orders
+        .with_column(positive_date("net", "order_date"))
         .group_by([col("customer_id")])
         .agg([
-            col("order_date").min().alias("first_order_date"),
-            col("order_date").max().alias("last_order_date"),
+            col("purchase_date").min().alias("first_order_date"),
+            col("purchase_date").max().alias("last_order_date"),
             frequency.cast(DataType::Int64).alias("frequency"),
+            col("net").sum().alias("monetary"),
         ])
-        .join(
-            spend,
-            [col("customer_id")],
-            [col("customer_id")],
-            JoinArgs::new(JoinType::Left),
-        )
         .sort(["customer_id"], SortMultipleOptions::default())
+}
+
+/// `date` where `net` is positive (a purchase), else null.
+fn positive_date(net: &str, date: &str) -> Expr {
+    when(col(net).gt(lit(0.0)))
+        .then(col(date))
+        .otherwise(lit(NULL).cast(DataType::Date))
+        .alias("purchase_date")
 }
 
 /// The default analysis date: the day after the latest order date (so reruns agree).
@@ -256,26 +269,30 @@ pub fn rfm(orders: &DataFrame, opts: &RfmOptions) -> Result<Rfm> {
         None => default_as_of(orders)?.ok_or_else(|| anyhow!("the orders table has no rows"))?,
     };
     // Orders on or after the analysis date have not happened yet as far as the analysis knows.
-    let known = orders
-        .clone()
-        .lazy()
-        .filter(col("order_date").lt(lit(as_of).cast(DataType::Date)))
-        .collect()?;
-    let all_customers = known
-        .column("customer_id")?
+    let before = col("order_date").lt(lit(as_of).cast(DataType::Date));
+    let after_as_of = orders
+        .column("order_date")?
         .as_materialized_series()
-        .n_unique()?;
-    let summary = purchase_summary(
-        known.clone().lazy(),
-        has("order_id"),
-        has("status"),
-        opts.frequency,
-    )
-    .collect()?;
+        .date()?
+        .physical()
+        .iter()
+        .filter(|d| d.is_some_and(|d| d >= as_of))
+        .count();
+    let known = orders.clone().lazy().filter(before);
+    // The streaming engine aggregates in parallel partitions; on 10 million rows it is about
+    // twice as fast as the in-memory one here (bench/rfm.py).
+    let all = purchase_summary(known, has("order_id"), has("status"), opts.frequency)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let customers_seen = all.height();
+    let summary = all
+        .lazy()
+        .filter(col("first_order_date").is_not_null())
+        .collect()?;
     let customers = score_customers(&summary, as_of, opts)?;
     Ok(Rfm {
-        without_purchase: all_customers - customers.height(),
-        after_as_of: orders.height() - known.height(),
+        without_purchase: customers_seen - customers.height(),
+        after_as_of,
         customers,
         as_of,
     })
