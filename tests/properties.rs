@@ -127,7 +127,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
         std::fs::write(&path, format!("customer_id,order_date,amount\n{body}")).unwrap();
-        let _ = load(path.to_str().unwrap(), TableKind::Orders, &InputOptions::default());
+        let _ = load(path.to_str().unwrap(), TableKind::Orders, None, &InputOptions::default());
     }
 
     #[test]
@@ -135,6 +135,6 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
         std::fs::write(&path, &bytes).unwrap();
-        let _ = load(path.to_str().unwrap(), TableKind::Orders, &InputOptions::default());
+        let _ = load(path.to_str().unwrap(), TableKind::Orders, None, &InputOptions::default());
     }
 }

@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::Settings;
 use crate::error::usage;
-use crate::input::schema::TableKind;
+use crate::input::schema::{Role, TableKind};
 use crate::input::values::{format_days, parse_iso_day};
 use crate::input::{self};
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
@@ -127,7 +127,12 @@ pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let opts = options(&args, settings)?;
-    let orders = input::load(&args.orders, TableKind::Orders, &settings.input)?;
+    let orders = input::load(
+        &args.orders,
+        TableKind::Orders,
+        Some(&[Role::OrderId, Role::Status]),
+        &settings.input,
+    )?;
     if orders.df.height() == 0 {
         bail!("{}: no order rows after the header", orders.info.display);
     }

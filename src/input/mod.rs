@@ -37,15 +37,43 @@ impl Table {
     }
 }
 
-/// Loads `path` as a table of `kind`.
-pub fn load(path: &str, kind: TableKind, opts: &InputOptions) -> Result<Table> {
+/// Loads `path` as a table of `kind`, with its required roles and those optional roles of
+/// `optional` that the file has (None: every optional role). Columns nobody asked for are
+/// neither read nor checked.
+pub fn load(
+    path: &str,
+    kind: TableKind,
+    optional: Option<&[Role]>,
+    opts: &InputOptions,
+) -> Result<Table> {
     let raw = source::open(path, &opts.read)?;
-    let bindings = resolve_or_explain(kind, &raw.headers, opts, &raw.info.display)?;
+    let mut bindings = resolve_or_explain(kind, &raw.headers, opts, &raw.info.display)?;
+    if let Some(wanted) = optional {
+        bindings.retain(|b| kind.required().contains(&b.role) || wanted.contains(&b.role));
+    }
     let wanted: Vec<String> = bindings.iter().map(|b| b.header.clone()).collect();
     let (frame, info) = raw.read(Some(&wanted), &opts.read)?;
+    // Columns are coerced in parallel (the value parsers are plain Rust loops); errors are then
+    // reported in column order, so the message does not depend on thread timing.
+    let coerced_all: Vec<Result<Coerced>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bindings
+            .iter()
+            .map(|binding| {
+                let (frame, info) = (&frame, &info);
+                scope.spawn(move || coerce_binding(frame, binding, &opts.values, info))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut columns = Vec::with_capacity(bindings.len());
-    for binding in &bindings {
-        let coerced = coerce_binding(&frame, binding, &opts.values, &info)?;
+    for (binding, coerced) in bindings.iter().zip(coerced_all) {
+        let coerced = coerced?;
         check_coerced(&coerced, binding, &info)?;
         let column = coerced.column;
         if kind.required().contains(&binding.role) && column.null_count() > 0 {

@@ -3,7 +3,9 @@
 
 use polars::prelude::*;
 
-use crate::input::values::format_days;
+use chrono::Datelike;
+
+use crate::input::values::UNIX_EPOCH_CE_DAYS;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell<'a> {
@@ -21,15 +23,44 @@ pub enum Cell<'a> {
 impl Cell<'_> {
     /// The cell as text; floats use the shortest representation that reads back exactly.
     pub fn text(&self) -> String {
-        match *self {
-            Cell::Null => String::new(),
-            Cell::Text(s) => s.to_string(),
-            Cell::Int(i) => i.to_string(),
-            Cell::Float(f) => format_float(f),
-            Cell::Date(d) => format_days(d),
-            Cell::DateTime(ms) => format_millis(ms),
-            Cell::Bool(b) => b.to_string(),
-        }
+        let mut s = String::new();
+        self.write_to(&mut s);
+        s
+    }
+
+    /// Appends the cell's text to `buf` without allocating (the CSV writer's hot path).
+    pub fn write_to(&self, buf: &mut String) {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = match *self {
+            Cell::Null => Ok(()),
+            Cell::Text(s) => {
+                buf.push_str(s);
+                Ok(())
+            }
+            Cell::Int(i) => write!(buf, "{i}"),
+            // Never print "-0" (the pattern matches -0.0 too); non-finite values are shown empty.
+            Cell::Float(0.0) => {
+                buf.push('0');
+                Ok(())
+            }
+            Cell::Float(f) if f.is_finite() => write!(buf, "{f}"),
+            Cell::Float(_) => Ok(()),
+            Cell::Date(d) => write_days(buf, d),
+            Cell::DateTime(ms) => {
+                let secs = ms.rem_euclid(86_400_000) / 1000;
+                write_days(buf, ms.div_euclid(86_400_000) as i32).and_then(|_| {
+                    write!(
+                        buf,
+                        " {:02}:{:02}:{:02}",
+                        secs / 3600,
+                        secs / 60 % 60,
+                        secs % 60
+                    )
+                })
+            }
+            Cell::Bool(b) => write!(buf, "{b}"),
+        };
     }
 
     pub fn is_numeric(&self) -> bool {
@@ -37,27 +68,12 @@ impl Cell<'_> {
     }
 }
 
-pub fn format_float(f: f64) -> String {
-    if f == 0.0 {
-        // Never print "-0".
-        "0".to_string()
-    } else if f.is_finite() {
-        format!("{f}")
-    } else {
-        String::new()
+fn write_days(buf: &mut String, days: i32) -> std::fmt::Result {
+    use std::fmt::Write;
+    match chrono::NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_CE_DAYS) {
+        Some(d) => write!(buf, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        None => write!(buf, "{days}"),
     }
-}
-
-pub fn format_millis(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000) as i32;
-    let secs = ms.rem_euclid(86_400_000) / 1000;
-    format!(
-        "{} {:02}:{:02}:{:02}",
-        format_days(days),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
 }
 
 /// The cells of one column. Types polars can hold that crm-eval never produces fall back to their
@@ -108,4 +124,22 @@ pub fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
             vec![Cell::Null; series.len()]
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_as_text() {
+        assert_eq!(Cell::Float(-0.0).text(), "0");
+        assert_eq!(Cell::Float(1234.5).text(), "1234.5");
+        assert_eq!(Cell::Float(f64::NAN).text(), "");
+        assert_eq!(Cell::Date(19_727).text(), "2024-01-05");
+        assert_eq!(
+            Cell::DateTime(19_727 * 86_400_000 + 3_723_000).text(),
+            "2024-01-05 01:02:03"
+        );
+        assert_eq!(Cell::Int(-3).text(), "-3");
+    }
 }

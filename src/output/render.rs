@@ -143,11 +143,14 @@ fn write_delimited(df: &DataFrame, delimiter: u8, w: &mut dyn Write) -> Result<(
         .delimiter(delimiter)
         .from_writer(w);
     writer.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
-    let mut record: Vec<String> = Vec::with_capacity(cells.len());
+    let mut field = String::new();
     for row in 0..df.height() {
-        record.clear();
-        record.extend(cells.iter().map(|c| c[row].text()));
-        writer.write_record(&record)?;
+        for column in &cells {
+            field.clear();
+            column[row].write_to(&mut field);
+            writer.write_field(&field)?;
+        }
+        writer.write_record(None::<&[u8]>)?;
     }
     writer.flush()?;
     Ok(())
