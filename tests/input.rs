@@ -413,3 +413,39 @@ fn ragged_rows_are_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The first rows decide that polars may parse amounts and dates itself; a later cell it cannot
+/// take must still be read (or reported) exactly as crm-eval's own parsers do.
+#[test]
+fn cells_after_the_sampled_rows_are_still_read_exactly() {
+    let w = Workdir::new();
+    let mut text = String::from("customer_id,order_date,amount\n");
+    for i in 0..500 {
+        text.push_str(&format!("C{i},2024-01-{:02},10.5\n", i % 28 + 1));
+    }
+    let clean = text.clone();
+    text.push_str("Z,2024/2/1,\"¥1,000\"\n");
+    w.write("late_formats.csv", &text);
+    let rows = records(&w.stdout(&["rfm", "late_formats.csv", "-q"]));
+    let z = rows.iter().find(|r| r["customer_id"] == "Z").unwrap();
+    assert_eq!(
+        (z["last_order_date"].as_str(), z["monetary"].as_str()),
+        ("2024-02-01", "1000")
+    );
+
+    w.write("late_bad.csv", format!("{clean}Y,2024-02-30,5\n"));
+    let err = w.fails(&["rfm", "late_bad.csv"], 1);
+    assert!(
+        err.contains("row 502") && err.contains("\"2024-02-30\" is not a calendar date"),
+        "{err}"
+    );
+    w.write("late_empty.csv", format!("{clean}X,2024-02-01,\n"));
+    let err = w.fails(&["rfm", "late_empty.csv"], 1);
+    assert!(err.contains("row 502") && err.contains("empty"), "{err}");
+    w.write("late_nan.csv", format!("{clean}W,2024-02-01,NaN\n"));
+    let err = w.fails(&["rfm", "late_nan.csv"], 1);
+    assert!(
+        err.contains("row 502") && err.contains("\"NaN\" is not an amount"),
+        "{err}"
+    );
+}

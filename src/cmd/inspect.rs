@@ -44,7 +44,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         None => (Vec::new(), Vec::new()),
     };
-    let (frame, info) = raw.read(None, &settings.input.read)?;
+    let (frame, info) = raw.read(None, &[], &settings.input.read)?;
 
     let mut col_name = Vec::new();
     let mut col_role = Vec::new();

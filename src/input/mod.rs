@@ -52,7 +52,8 @@ pub fn load(
         bindings.retain(|b| kind.required().contains(&b.role) || wanted.contains(&b.role));
     }
     let wanted: Vec<String> = bindings.iter().map(|b| b.header.clone()).collect();
-    let (frame, info) = raw.read(Some(&wanted), &opts.read)?;
+    let typed = fast_types(&raw, &bindings, &opts.values);
+    let (frame, info) = raw.read(Some(&wanted), &typed, &opts.read)?;
     // Columns are coerced in parallel (the value parsers are plain Rust loops); errors are then
     // reported in column order, so the message does not depend on thread timing.
     let coerced_all: Vec<Result<Coerced>> = std::thread::scope(|scope| {
@@ -100,6 +101,58 @@ pub fn load(
         info,
         bindings,
     })
+}
+
+/// Columns whose sampled cells are all plain numbers (money) or ISO `YYYY-MM-DD` dates, which
+/// polars can then parse itself while reading. Nothing is decided without a sample, and an explicit
+/// `--date-format` or `--decimal-comma` always goes through crm-eval's own parsers.
+fn fast_types(
+    raw: &source::RawSource,
+    bindings: &[Binding],
+    opts: &ValueOptions,
+) -> Vec<(String, DataType)> {
+    let mut typed = Vec::new();
+    for binding in bindings {
+        let Some(index) = raw.headers.iter().position(|h| *h == binding.header) else {
+            continue;
+        };
+        let cells: Vec<&str> = raw
+            .sample
+            .iter()
+            .filter_map(|row| row.get(index))
+            .map(|c| c.as_str())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let plain_number = |c: &&str| {
+            c.bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                && c.parse::<f64>().is_ok_and(f64::is_finite)
+        };
+        let iso_date = |c: &&str| {
+            let b = c.as_bytes();
+            b.len() == 10
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, x)| i == 4 || i == 7 || x.is_ascii_digit())
+        };
+        match binding.role.kind() {
+            ValueKind::Money | ValueKind::Number
+                if !opts.decimal_comma && cells.iter().all(plain_number) =>
+            {
+                typed.push((binding.header.clone(), DataType::Float64));
+            }
+            ValueKind::Date if opts.date_format.is_none() && cells.iter().all(iso_date) => {
+                typed.push((binding.header.clone(), DataType::Date));
+            }
+            _ => {}
+        }
+    }
+    typed
 }
 
 /// Resolves the roles of `kind`, turning a failure into an error that lists what was found and

@@ -81,6 +81,9 @@ pub struct ReadOptions {
 pub struct RawSource {
     pub info: SourceInfo,
     pub headers: Vec<String>,
+    /// The first data rows of a CSV source as text (empty for Parquet and Excel), used to decide
+    /// which columns polars may parse itself.
+    pub sample: Vec<Vec<String>>,
     body: Body,
 }
 
@@ -155,6 +158,7 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         return Ok(RawSource {
             info,
             headers,
+            sample: Vec::new(),
             body,
         });
     }
@@ -168,6 +172,7 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         return Ok(RawSource {
             info,
             headers,
+            sample: Vec::new(),
             body: Body::Frame(frame),
         });
     }
@@ -197,10 +202,12 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
             });
             let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(text));
             info.delimiter = Some(delimiter);
-            let headers = csv_headers(text, delimiter, &display)?;
+            let complete = prefix.len() < 256 * 1024;
+            let (headers, sample) = csv_head(text, delimiter, complete, &display)?;
             return Ok(RawSource {
                 info,
                 headers,
+                sample,
                 body: Body::CsvPath(PathBuf::from(path)),
             });
         }
@@ -226,10 +233,11 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         .delimiter
         .unwrap_or_else(|| sniff_delimiter(&text_str[..floor_char_boundary(text_str, 256 * 1024)]));
     info.delimiter = Some(delimiter);
-    let headers = csv_headers(text_str, delimiter, &display)?;
+    let (headers, sample) = csv_head(text_str, delimiter, true, &display)?;
     Ok(RawSource {
         info,
         headers,
+        sample,
         body: Body::CsvBytes(text),
     })
 }
@@ -382,7 +390,14 @@ fn count_unquoted(line: &str, delimiter: u8) -> usize {
     count
 }
 
-fn csv_headers(text: &str, delimiter: u8, display: &str) -> Result<Vec<String>> {
+/// The header row and up to [`SAMPLE_ROWS`] data rows from the start of a CSV text. `complete`
+/// says whether `text` is the whole file; if not, its last record may be cut off and is dropped.
+fn csv_head(
+    text: &str,
+    delimiter: u8,
+    complete: bool,
+    display: &str,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let text = text.trim_start_matches('\u{feff}');
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -390,15 +405,34 @@ fn csv_headers(text: &str, delimiter: u8, display: &str) -> Result<Vec<String>> 
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
-    loop {
+    let headers = loop {
         match reader.read_record(&mut record) {
             Ok(true) if record.iter().all(|f| f.trim().is_empty()) => continue,
-            Ok(true) => return Ok(record.iter().map(|h| h.trim().to_string()).collect()),
+            Ok(true) => {
+                break record
+                    .iter()
+                    .map(|h| h.trim().to_string())
+                    .collect::<Vec<_>>()
+            }
             Ok(false) => bail!("{display}: the file is empty; expected a header row"),
             Err(e) => bail!("{display}: cannot read the header row: {e}"),
         }
+    };
+    let mut sample = Vec::new();
+    while sample.len() <= SAMPLE_ROWS {
+        match reader.read_record(&mut record) {
+            Ok(true) => sample.push(record.iter().map(str::to_string).collect::<Vec<_>>()),
+            _ => break,
+        }
     }
+    if !complete || sample.len() > SAMPLE_ROWS {
+        sample.pop();
+    }
+    Ok((headers, sample))
 }
+
+/// How many data rows [`RawSource::sample`] holds.
+pub const SAMPLE_ROWS: usize = 200;
 
 fn parquet_headers(body: &Body, display: &str) -> Result<Vec<String>> {
     let schema = match body {
@@ -510,16 +544,60 @@ impl RawSource {
     /// Reads the named columns (all of them when `columns` is None) as a DataFrame. CSV columns are
     /// read as text, so that the value parsers see exactly what the export wrote.
     pub fn read(
-        self,
+        &self,
         columns: Option<&[String]>,
+        typed: &[(String, DataType)],
         opts: &ReadOptions,
     ) -> Result<(DataFrame, SourceInfo)> {
-        let display = self.info.display.clone();
+        let display = &self.info.display;
+        let frame = match &self.body {
+            Body::CsvPath(_) | Body::CsvBytes(_) if !typed.is_empty() => {
+                // Let polars parse the columns the sample showed to be plain numbers or ISO dates
+                // (fast, in parallel, no text copy). Anything it cannot take cleanly — an error, a
+                // null, a non-finite number — sends the whole read back to text, so the value
+                // parsers report the exact cell.
+                match self.read_csv(columns, typed, opts) {
+                    Ok(df) if typed_columns_clean(&df, typed) => Ok(df),
+                    _ => self.read_csv(columns, &[], opts),
+                }
+            }
+            Body::CsvPath(_) | Body::CsvBytes(_) => self.read_csv(columns, &[], opts),
+            Body::Parquet(bytes) => {
+                let cols = columns.map(|c| c.to_vec());
+                ParquetReader::new(Cursor::new(bytes.as_slice()))
+                    .with_columns(cols)
+                    .finish()
+                    .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
+            }
+            Body::ParquetPath(p) => {
+                let cols = columns.map(|c| c.to_vec());
+                let file = File::open(p).with_context(|| format!("{display}: cannot open"))?;
+                ParquetReader::new(file)
+                    .with_columns(cols)
+                    .finish()
+                    .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
+            }
+            Body::Frame(df) => match columns {
+                Some(cols) => df.select(cols.iter().map(|c| PlSmallStr::from(c.as_str()))),
+                None => Ok(df.clone()),
+            }
+            .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e))),
+        }?;
+        Ok((frame, self.info.clone()))
+    }
+
+    fn read_csv(
+        &self,
+        columns: Option<&[String]>,
+        typed: &[(String, DataType)],
+        opts: &ReadOptions,
+    ) -> Result<DataFrame> {
+        let display = &self.info.display;
+        let separator = self.info.delimiter.unwrap_or(b',');
         let csv_options = || {
-            let separator = self.info.delimiter.unwrap_or(b',');
             let mut o = CsvReadOptions::default()
                 .with_has_header(true)
-                // Every column as text: ids keep leading zeros, and our parsers report bad cells.
+                // Every other column as text: ids keep leading zeros, our parsers see every cell.
                 .with_infer_schema_length(Some(0))
                 .with_raise_if_empty(false)
                 .map_parse_options(|p| {
@@ -532,10 +610,17 @@ impl RawSource {
                     cols.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
                 o = o.with_columns(Some(names));
             }
+            if !typed.is_empty() {
+                let schema: Schema = typed
+                    .iter()
+                    .map(|(name, dtype)| Field::new(name.as_str().into(), dtype.clone()))
+                    .collect();
+                o = o.with_schema_overwrite(Some(Arc::new(schema)));
+            }
             o
         };
-        let frame = match self.body {
-            Body::CsvPath(ref p) => {
+        let frame = match &self.body {
+            Body::CsvPath(p) => {
                 let direct = csv_options()
                     .try_into_reader_with_file_path(Some(p.clone()))
                     .and_then(|r| r.finish());
@@ -545,7 +630,7 @@ impl RawSource {
                     Err(e) if is_utf8_error(&e) && opts.encoding == EncodingChoice::Auto => {
                         let bytes =
                             std::fs::read(p).with_context(|| format!("{display}: cannot read"))?;
-                        let (text, _) = decode_text(bytes, opts.encoding, &display)?;
+                        let (text, _) = decode_text(bytes, opts.encoding, display)?;
                         csv_options()
                             .into_reader_with_file_handle(Cursor::new(text))
                             .finish()
@@ -554,27 +639,24 @@ impl RawSource {
                 }
             }
             Body::CsvBytes(bytes) => csv_options()
-                .into_reader_with_file_handle(Cursor::new(bytes))
+                .into_reader_with_file_handle(Cursor::new(bytes.as_slice()))
                 .finish(),
-            Body::Parquet(bytes) => {
-                let cols = columns.map(|c| c.to_vec());
-                ParquetReader::new(Cursor::new(bytes))
-                    .with_columns(cols)
-                    .finish()
-            }
-            Body::ParquetPath(ref p) => {
-                let cols = columns.map(|c| c.to_vec());
-                let file = File::open(p).with_context(|| format!("{display}: cannot open"))?;
-                ParquetReader::new(file).with_columns(cols).finish()
-            }
-            Body::Frame(df) => match columns {
-                Some(cols) => df.select(cols.iter().map(|c| PlSmallStr::from(c.as_str()))),
-                None => Ok(df),
-            },
-        }
-        .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))?;
-        Ok((frame, self.info))
+            _ => unreachable!("read_csv is only called for CSV bodies"),
+        };
+        frame.map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
     }
+}
+
+/// True when every typed column came through without a null or a non-finite number.
+fn typed_columns_clean(df: &DataFrame, typed: &[(String, DataType)]) -> bool {
+    typed.iter().all(|(name, _)| {
+        df.column(name).is_ok_and(|c| {
+            c.null_count() == 0
+                && c.as_materialized_series()
+                    .f64()
+                    .map_or(true, |f| f.iter().all(|v| v.is_some_and(f64::is_finite)))
+        })
+    })
 }
 
 fn is_utf8_error(e: &PolarsError) -> bool {
