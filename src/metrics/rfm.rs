@@ -360,7 +360,7 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
             .iter()
             .find(|rule| rule.matches(r, f, m))
             .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str());
-        segments.push(segment.to_string());
+        segments.push(segment);
     }
     let score_col = |name: &str, s: Vec<u32>| {
         Column::new(
@@ -400,19 +400,23 @@ fn score_dimension(values: &[f64], scoring: &Scoring) -> Vec<u32> {
 /// jumps to where its rank puts it, rather than splitting equal customers across scores.
 pub fn quantile_scores(values: &[f64], bins: u32) -> Vec<u32> {
     let n = values.len();
-    if n == 0 {
-        return Vec::new();
+    // One sort of (value, position); then each run of equal values gets the score of the number
+    // of values before the run.
+    let mut sorted: Vec<(f64, usize)> = values.iter().copied().zip(0..).collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let mut scores = vec![0u32; n];
+    let mut start = 0;
+    while start < n {
+        let value = sorted[start].0;
+        let score = (1 + (u64::from(bins) * start as u64 / n as u64) as u32).min(bins);
+        let mut end = start;
+        while end < n && sorted[end].0.total_cmp(&value).is_eq() {
+            scores[sorted[end].1] = score;
+            end += 1;
+        }
+        start = end;
     }
-    let mut sorted: Vec<f64> = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    values
-        .iter()
-        .map(|v| {
-            let below = sorted.partition_point(|x| x.total_cmp(v).is_lt());
-            1 + ((u64::from(bins) * below as u64) / n as u64) as u32
-        })
-        .map(|s| s.min(bins))
-        .collect()
+    scores
 }
 
 /// Scores against ascending breakpoints: a value ≤ the first break scores 1, ≤ the second 2, …,
