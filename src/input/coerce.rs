@@ -204,9 +204,26 @@ impl Collector {
     }
 }
 
-fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
+impl Collector {
+    fn into_coerced(self, column: Column) -> Coerced {
+        Coerced {
+            column,
+            invalid: self.invalid,
+            first_invalid: self.first_invalid,
+            ambiguous_order: None,
+        }
+    }
+}
+
+/// Runs `parse` over every non-blank trimmed cell; a None result is counted as unreadable with
+/// `reason`. Blank cells stay null without counting.
+fn parse_cells<'a, T>(
+    ca: &'a StringChunked,
+    reason: &str,
+    mut parse: impl FnMut(&'a str) -> Option<T>,
+) -> (Vec<Option<T>>, Collector) {
     let mut errors = Collector::new();
-    let values: Float64Chunked = ca
+    let values = ca
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -214,48 +231,32 @@ fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
             if s.is_empty() {
                 return None;
             }
-            let parsed = values::parse_money(s, decimal_comma);
+            let parsed = parse(s);
             if parsed.is_none() {
-                errors.bad(i, s, "not an amount");
+                errors.bad(i, s, reason);
             }
             parsed
         })
         .collect();
-    Coerced {
-        column: values.into_column(),
-        invalid: errors.invalid,
-        first_invalid: errors.first_invalid,
-        ambiguous_order: None,
-    }
+    (values, errors)
+}
+
+fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
+    let (values, errors) = parse_cells(ca, "not an amount", |s| {
+        values::parse_money(s, decimal_comma)
+    });
+    errors.into_coerced(Float64Chunked::from_iter(values).into_column())
 }
 
 fn parse_status_column(ca: &StringChunked) -> Coerced {
-    let mut errors = Collector::new();
+    // A status column holds a handful of distinct words: parse each once.
     let mut seen: HashMap<&str, Option<OrderStatus>> = HashMap::new();
-    let values: StringChunked = ca
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let s = v?.trim();
-            if s.is_empty() {
-                return None;
-            }
-            let status = *seen.entry(s).or_insert_with(|| OrderStatus::parse(s));
-            match status {
-                Some(st) => Some(st.as_str()),
-                None => {
-                    errors.bad(i, s, "not a known order status");
-                    None
-                }
-            }
-        })
-        .collect();
-    Coerced {
-        column: values.into_column(),
-        invalid: errors.invalid,
-        first_invalid: errors.first_invalid,
-        ambiguous_order: None,
-    }
+    let (values, errors) = parse_cells(ca, "not a known order status", |s| {
+        seen.entry(s)
+            .or_insert_with(|| OrderStatus::parse(s))
+            .map(OrderStatus::as_str)
+    });
+    errors.into_coerced(StringChunked::from_iter(values).into_column())
 }
 
 /// Parses a text date column to milliseconds since the epoch (wall clock in the target zone).
