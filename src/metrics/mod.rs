@@ -1,3 +1,4 @@
 //! The metrics themselves: pure functions from DataFrames to DataFrames, no I/O.
 
+pub mod orders;
 pub mod rfm;

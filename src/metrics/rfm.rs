@@ -9,7 +9,9 @@
 //!   monetary = net spend, refunds included, rounded to cents;
 //! - scores: see [`quantile_scores`] and [`break_scores`].
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
+
+use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of};
 use polars::prelude::*;
 use serde::Deserialize;
 
@@ -157,33 +159,6 @@ pub struct Rfm {
     pub after_as_of: usize,
 }
 
-/// Net amount of an order row: refunds count negative whatever sign the export used.
-pub fn net_amount_expr(has_status: bool) -> Expr {
-    if has_status {
-        when(
-            col("status")
-                .eq(lit("refunded"))
-                .and(col("amount").gt(lit(0.0))),
-        )
-        .then(lit(0.0) - col("amount"))
-        .otherwise(col("amount"))
-    } else {
-        col("amount")
-    }
-}
-
-/// Rows that are orders at all: cancelled and unpaid rows are not.
-pub fn counted_rows_expr(has_status: bool) -> Expr {
-    if has_status {
-        col("status")
-            .is_null()
-            .or(col("status").eq(lit("paid")))
-            .or(col("status").eq(lit("refunded")))
-    } else {
-        lit(true)
-    }
-}
-
 /// Per customer: first and last purchase date, frequency and net spend. Lazy; the caller collects.
 ///
 /// `orders` has the canonical columns customer_id, order_date (Date), amount, and optionally
@@ -199,38 +174,13 @@ pub fn purchase_summary(
     has_status: bool,
     basis: FrequencyBasis,
 ) -> LazyFrame {
-    let counted = counted_rows_expr(has_status);
-    let rows = orders.select([
-        col("customer_id"),
-        col("order_date"),
-        when(counted)
-            .then(net_amount_expr(has_status))
-            .otherwise(lit(0.0))
-            .alias("net"),
-        if has_order_id {
-            col("order_id")
-        } else {
-            lit(NULL).alias("order_id")
-        },
-    ]);
-    // One row per order: its net amount and the date of its first positive row.
-    let orders = if has_order_id {
-        rows.with_column(positive_date("net", "order_date"))
-            .group_by([col("customer_id"), col("order_id")])
-            .agg([
-                col("net").sum().alias("net"),
-                col("purchase_date").min().alias("order_date"),
-            ])
-    } else {
-        rows
-    };
+    let orders = order_level(orders, has_order_id, has_status);
     let frequency = match basis {
         // `count` skips nulls: the purchase dates of non-purchases are null.
         FrequencyBasis::Orders => col("purchase_date").count(),
         FrequencyBasis::Days => col("purchase_date").drop_nulls().n_unique(),
     };
     orders
-        .with_column(positive_date("net", "order_date"))
         .group_by([col("customer_id")])
         .agg([
             col("purchase_date").min().alias("first_order_date"),
@@ -241,49 +191,17 @@ pub fn purchase_summary(
         .sort(["customer_id"], SortMultipleOptions::default())
 }
 
-/// `date` where `net` is positive (a purchase), else null.
-fn positive_date(net: &str, date: &str) -> Expr {
-    when(col(net).gt(lit(0.0)))
-        .then(col(date))
-        .otherwise(lit(NULL).cast(DataType::Date))
-        .alias("purchase_date")
-}
-
-/// The default analysis date: the day after the latest order date (so reruns agree).
-pub fn default_as_of(orders: &DataFrame) -> Result<Option<i32>> {
-    let dates = orders
-        .column("order_date")?
-        .as_materialized_series()
-        .date()?
-        .physical()
-        .clone();
-    Ok(dates.max().map(|d| d + 1))
-}
-
 /// Runs RFM on a loaded orders table.
 pub fn rfm(orders: &DataFrame, opts: &RfmOptions) -> Result<Rfm> {
-    let names = orders.get_column_names();
-    let has = |n: &str| names.iter().any(|c| c.as_str() == n);
-    let as_of = match opts.as_of {
-        Some(d) => d,
-        None => default_as_of(orders)?.ok_or_else(|| anyhow!("the orders table has no rows"))?,
-    };
+    let as_of = resolve_as_of(orders, opts.as_of)?;
     // Orders on or after the analysis date have not happened yet as far as the analysis knows.
-    let before = col("order_date").lt(lit(as_of).cast(DataType::Date));
-    let after_as_of = orders
-        .column("order_date")?
-        .as_materialized_series()
-        .date()?
-        .physical()
-        .iter()
-        .filter(|d| d.is_some_and(|d| d >= as_of))
-        .count();
-    let known = orders.clone().lazy().filter(before);
-    // The streaming engine aggregates in parallel partitions; on 10 million rows it is about
-    // twice as fast as the in-memory one here (bench/rfm.py).
-    let all = purchase_summary(known, has("order_id"), has("status"), opts.frequency)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
+    let (known, after_as_of) = before_as_of(orders, as_of)?;
+    let all = collect(purchase_summary(
+        known,
+        has_column(orders, "order_id"),
+        has_column(orders, "status"),
+        opts.frequency,
+    ))?;
     let customers_seen = all.height();
     let summary = all
         .lazy()

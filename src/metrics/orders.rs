@@ -1,0 +1,128 @@
+//! Order semantics shared by every metric: which rows are orders, what they are worth net of
+//! refunds, and which orders are purchases (SPEC.md, "RFM" and "Inputs").
+
+use anyhow::{anyhow, Result};
+use polars::prelude::*;
+
+/// Net amount of an order row: refunds count negative whatever sign the export used.
+pub fn net_amount_expr(has_status: bool) -> Expr {
+    signed_expr(col("amount"), has_status)
+}
+
+/// `value` negated on refund rows when the export wrote it positive.
+pub fn signed_expr(value: Expr, has_status: bool) -> Expr {
+    if has_status {
+        when(
+            col("status")
+                .eq(lit("refunded"))
+                .and(value.clone().gt(lit(0.0))),
+        )
+        .then(lit(0.0) - value.clone())
+        .otherwise(value)
+    } else {
+        value
+    }
+}
+
+/// Rows that are orders at all: cancelled and unpaid rows are not.
+pub fn counted_rows_expr(has_status: bool) -> Expr {
+    if has_status {
+        col("status")
+            .is_null()
+            .or(col("status").eq(lit("paid")))
+            .or(col("status").eq(lit("refunded")))
+    } else {
+        lit(true)
+    }
+}
+
+/// Net amount of every row: 0 for rows that are not orders (cancelled, unpaid).
+pub fn row_net_expr(has_status: bool) -> Expr {
+    when(counted_rows_expr(has_status))
+        .then(net_amount_expr(has_status))
+        .otherwise(lit(0.0))
+        .alias("net")
+}
+
+/// One row per order: customer_id, net (sum of its rows), and purchase_date — the date of its first
+/// positive row when the order's net is positive (a purchase), else null.
+///
+/// With an `order_id` column, refund rows of the same order net against it, so a fully refunded
+/// order is no purchase; without one, every row is its own order.
+pub fn order_level(orders: LazyFrame, has_order_id: bool, has_status: bool) -> LazyFrame {
+    let rows = orders.select([
+        col("customer_id"),
+        col("order_date"),
+        row_net_expr(has_status),
+        if has_order_id {
+            col("order_id")
+        } else {
+            lit(NULL).alias("order_id")
+        },
+    ]);
+    let per_order = if has_order_id {
+        rows.with_column(positive_date("net", "order_date"))
+            .group_by([col("customer_id"), col("order_id")])
+            .agg([
+                col("net").sum().alias("net"),
+                col("purchase_date").min().alias("order_date"),
+            ])
+    } else {
+        rows
+    };
+    per_order.with_column(positive_date("net", "order_date"))
+}
+
+/// `date` where `net` is positive (a purchase), else null.
+fn positive_date(net: &str, date: &str) -> Expr {
+    when(col(net).gt(lit(0.0)))
+        .then(col(date))
+        .otherwise(lit(NULL).cast(DataType::Date))
+        .alias("purchase_date")
+}
+
+/// The default analysis date: the day after the latest order date (so reruns agree).
+pub fn default_as_of(orders: &DataFrame) -> Result<Option<i32>> {
+    let dates = orders
+        .column("order_date")?
+        .as_materialized_series()
+        .date()?
+        .physical()
+        .clone();
+    Ok(dates.max().map(|d| d + 1))
+}
+
+/// Order rows dated before `as_of` (days since 1970-01-01), and how many were left out.
+pub fn before_as_of(orders: &DataFrame, as_of: i32) -> Result<(LazyFrame, usize)> {
+    let after = orders
+        .column("order_date")?
+        .as_materialized_series()
+        .date()?
+        .physical()
+        .iter()
+        .filter(|d| d.is_some_and(|d| d >= as_of))
+        .count();
+    let kept = orders
+        .clone()
+        .lazy()
+        .filter(col("order_date").lt(lit(as_of).cast(DataType::Date)));
+    Ok((kept, after))
+}
+
+/// Collects on the streaming engine, which aggregates in parallel partitions; on 10 million
+/// rows it is about twice as fast as the in-memory one here (bench/rfm.py).
+pub fn collect(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}
+
+/// `--as-of` when given, else the day after the latest order date.
+pub fn resolve_as_of(orders: &DataFrame, as_of: Option<i32>) -> Result<i32> {
+    match as_of {
+        Some(d) => Ok(d),
+        None => default_as_of(orders)?.ok_or_else(|| anyhow!("the orders table has no rows")),
+    }
+}
+
+pub fn has_column(df: &DataFrame, name: &str) -> bool {
+    df.get_column_names().iter().any(|c| c.as_str() == name)
+}
