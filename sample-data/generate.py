@@ -12,7 +12,7 @@ Files:
   customers.csv   one row per lead/customer
   events.csv      ownership log: assign, claim, recycle, transfer, release
   followups.csv   follow-up activities by the owning rep
-  orders.csv      order lines; refunds are extra rows with status "refunded" and the same order_id
+  orders.csv      order lines with margin; refunds are extra rows with status "refunded" and the same order_id
   surveys.csv     NPS (0-10) and CSAT (1-5) responses
   orders_gbk.csv  the same orders as a Chinese CRM would export them: GBK, Chinese headers,
                   2024/1/5 dates, ￥1,234.50 amounts, Chinese statuses
@@ -37,6 +37,8 @@ SOURCE_QUALITY = {"website": 1.0, "referral": 1.6, "trade_show": 1.2, "cold_call
 REGIONS = ["华东", "华南", "华北", "西南", "华中", "东北", "西北"]
 INDUSTRIES = ["manufacturing", "retail", "software", "education", "healthcare", "logistics"]
 CHANNELS = ["phone", "wechat", "visit", "email"]
+# Gross margin rate by industry (no random draw, so adding it changed no other value).
+MARGIN_RATE = {"manufacturing": 0.22, "retail": 0.18, "software": 0.55, "education": 0.35, "healthcare": 0.30, "logistics": 0.15}
 RECYCLE_REASONS = ["no_followup", "no_deal", "owner_left", "customer_request"]
 POOLS = ["华东公海", "华南公海", "全国公海"]
 
@@ -161,10 +163,10 @@ def main():
             when = at(day, rng)
             r = rng.random()
             if r < 0.04:
-                orders.append([oid, cid, when, amount, "cancelled", owner, rng.choice(["online", "offline"])])
+                orders.append([oid, cid, when, amount, "cancelled", owner, rng.choice(["online", "offline"]), round(amount * MARGIN_RATE[industry], 2)])
             else:
                 channel = rng.choice(["online", "offline"])
-                orders.append([oid, cid, when, amount, "paid", owner, channel])
+                orders.append([oid, cid, when, amount, "paid", owner, channel, round(amount * MARGIN_RATE[industry], 2)])
                 n_orders += 1
                 if r < 0.07:
                     refund_day = when + dt.timedelta(days=rng.randrange(1, 20))
@@ -172,7 +174,7 @@ def main():
                     if refund_day.date() <= END:
                         # Half the exports write refunds negative, half positive with a status.
                         value = -refund if rng.random() < 0.5 else refund
-                        orders.append([oid, cid, refund_day, value, "refunded", owner, channel])
+                        orders.append([oid, cid, refund_day, value, "refunded", owner, channel, round(value * MARGIN_RATE[industry], 2)])
             if n_orders >= 1 and rng.random() < dropout * 0.5:
                 alive = False
             day = day + dt.timedelta(days=min(2000, max(1, int(rng.expovariate(rate)) + 1)))
@@ -213,7 +215,7 @@ def main():
     write("customers.csv", ["customer_id", "created_at", "source", "owner", "stage", "region", "industry", "assigned_at"], customers)
     write("events.csv", ["customer_id", "event_time", "event", "owner", "reason", "pool"], events)
     write("followups.csv", ["customer_id", "followup_time", "owner", "channel"], followups)
-    write("orders.csv", ["order_id", "customer_id", "order_date", "amount", "status", "owner", "channel"], orders)
+    write("orders.csv", ["order_id", "customer_id", "order_date", "amount", "status", "owner", "channel", "margin"], orders)
     write("surveys.csv", ["customer_id", "response_date", "survey", "score", "owner"], surveys)
 
     # The Chinese export: GBK, Chinese headers and statuses, 2024/1/5 dates, ￥ amounts.
@@ -221,8 +223,8 @@ def main():
     channel_cn = {"online": "线上", "offline": "线下"}
     with open(os.path.join(here, "orders_gbk.csv"), "w", newline="", encoding="gbk") as f:
         w = csv.writer(f, lineterminator="\r\n")
-        w.writerow(["订单编号", "客户编号", "下单时间", "实付金额", "订单状态", "负责人", "渠道"])
-        for oid, cid, when, amount, status, owner, channel in orders:
+        w.writerow(["订单编号", "客户编号", "下单时间", "实付金额", "订单状态", "负责人", "渠道", "毛利"])
+        for oid, cid, when, amount, status, owner, channel, margin in orders:
             sign = "-" if amount < 0 else ""
             w.writerow([
                 oid,
@@ -232,6 +234,7 @@ def main():
                 status_cn[status],
                 owner,
                 channel_cn[channel],
+                f"{margin:.2f}",
             ])
 
     print(f"customers {len(customers)}, events {len(events)}, followups {len(followups)}, "

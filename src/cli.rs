@@ -35,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// RFM per customer: recency, frequency, monetary, 1–5 scores and a named segment.
     Rfm(cmd::rfm::Args),
+    /// ABC (Pareto) tiers: A up to 80 % of cumulative value, B up to 95 %, C the rest.
+    Abc(cmd::abc::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
 }

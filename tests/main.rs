@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, run in a temporary directory per test, its output read back.
 
+mod abc;
 mod common;
 mod input;
 mod inspect;

@@ -1,5 +1,6 @@
 //! One module per subcommand, each shaped "arguments → run".
 
+pub mod abc;
 pub mod inspect;
 pub mod rfm;
 
@@ -13,5 +14,6 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Rfm(args) => rfm::run(args, &settings),
         Command::Inspect(args) => inspect::run(args, &settings),
+        Command::Abc(args) => abc::run(args, &settings),
     }
 }

@@ -1,0 +1,246 @@
+//! ABC (Pareto) tiers: customers ranked by value, A up to a cumulative share of value (default
+//! 80 %), B up to the next (95 %), C the rest (SPEC.md, "ABC").
+//!
+//! Rules, stated so every tier can be checked by hand:
+//! - value = net revenue (refunds negative, cancelled/unpaid rows excluded), or with
+//!   `--by margin` the margin column (or amount − cost) with the same signs;
+//! - customers are ranked by value, highest first; equal values are ranked by customer_id;
+//! - shares are of the total positive value, so a customer worth ≤ 0 has share 0 and is C;
+//! - a customer is A when the cumulative share of the customers ranked above it is below the A
+//!   threshold (so the customer that crosses 80 % is still A), B likewise for the B threshold,
+//!   else C; customers with equal value all take the tier of the first of them.
+
+use anyhow::{bail, Result};
+use polars::prelude::*;
+
+use super::orders::{
+    before_as_of, collect, counted_rows_expr, has_column, resolve_as_of, signed_expr,
+};
+use super::rfm::round_to;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AbcBasis {
+    /// Net revenue.
+    #[default]
+    Revenue,
+    /// The margin (or profit) column, or amount − cost.
+    Margin,
+}
+
+#[derive(Clone, Debug)]
+pub struct AbcOptions {
+    pub as_of: Option<i32>,
+    pub basis: AbcBasis,
+    /// Cumulative-share thresholds as fractions, 0 < a < b ≤ 1.
+    pub a: f64,
+    pub b: f64,
+}
+
+impl Default for AbcOptions {
+    fn default() -> Self {
+        AbcOptions {
+            as_of: None,
+            basis: AbcBasis::Revenue,
+            a: 0.80,
+            b: 0.95,
+        }
+    }
+}
+
+pub struct Abc {
+    /// rank, customer_id, value, value_share, cumulative_share, tier; by rank.
+    pub customers: DataFrame,
+    pub as_of: i32,
+    pub after_as_of: usize,
+}
+
+/// The value of each order row under `basis`, 0 for rows that are not orders.
+fn row_value(orders: &DataFrame, basis: AbcBasis) -> Result<Expr> {
+    let has_status = has_column(orders, "status");
+    let raw = match basis {
+        AbcBasis::Revenue => col("amount"),
+        AbcBasis::Margin if has_column(orders, "margin") => col("margin").fill_null(lit(0.0)),
+        AbcBasis::Margin if has_column(orders, "cost") => {
+            col("amount") - col("cost").fill_null(lit(0.0))
+        }
+        AbcBasis::Margin => bail!(
+            "--by margin needs a margin column (margin, profit, 毛利, 利润) or a cost column \
+             (cost, 成本) in the orders, or --map margin=HEADER"
+        ),
+    };
+    Ok(when(counted_rows_expr(has_status))
+        .then(signed_expr(raw, has_status))
+        .otherwise(lit(0.0)))
+}
+
+pub fn abc(orders: &DataFrame, opts: &AbcOptions) -> Result<Abc> {
+    let as_of = resolve_as_of(orders, opts.as_of)?;
+    let (known, after_as_of) = before_as_of(orders, as_of)?;
+    let per_customer = collect(
+        known
+            .with_column(row_value(orders, opts.basis)?.alias("value"))
+            .group_by([col("customer_id")])
+            .agg([col("value").sum()]),
+    )?;
+    let ids: Vec<&str> = per_customer
+        .column("customer_id")?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default())
+        .collect();
+    let values: Vec<f64> = per_customer
+        .column("value")?
+        .f64()?
+        .iter()
+        .map(|v| round_to(v.unwrap_or(0.0), 2))
+        .collect();
+    let tiers = tier_customers(&ids, &values, opts.a, opts.b);
+    let n = tiers.order.len();
+    let mut rank = Vec::with_capacity(n);
+    let mut out_ids = Vec::with_capacity(n);
+    let mut out_values = Vec::with_capacity(n);
+    let mut shares = Vec::with_capacity(n);
+    let mut cumulative = Vec::with_capacity(n);
+    let mut tier = Vec::with_capacity(n);
+    for (r, &i) in tiers.order.iter().enumerate() {
+        rank.push(r as i64 + 1);
+        out_ids.push(ids[i]);
+        out_values.push(values[i]);
+        shares.push(round_to(tiers.share[i], 6));
+        cumulative.push(round_to(tiers.cumulative[i], 6));
+        tier.push(tiers.tier[i]);
+    }
+    let customers = DataFrame::new_infer_height(vec![
+        Column::new("rank".into(), rank),
+        Column::new("customer_id".into(), out_ids),
+        Column::new("value".into(), out_values),
+        Column::new("value_share".into(), shares),
+        Column::new("cumulative_share".into(), cumulative),
+        Column::new("tier".into(), tier),
+    ])?;
+    Ok(Abc {
+        customers,
+        as_of,
+        after_as_of,
+    })
+}
+
+/// Tiers for values, by the rules in the module documentation. Indexes refer to the inputs.
+pub struct Tiers {
+    /// Input indexes in rank order.
+    pub order: Vec<usize>,
+    pub share: Vec<f64>,
+    /// Cumulative share up to and including each customer.
+    pub cumulative: Vec<f64>,
+    pub tier: Vec<&'static str>,
+}
+
+pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
+    let n = values.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&x, &y| {
+        values[y]
+            .total_cmp(&values[x])
+            .then_with(|| ids[x].cmp(ids[y]))
+    });
+    let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
+    let share: Vec<f64> = values
+        .iter()
+        .map(|&v| {
+            if v > 0.0 && total > 0.0 {
+                v / total
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut cumulative = vec![0.0; n];
+    let mut tier = vec!["C"; n];
+    let mut running = 0.0;
+    let mut run_tier = "C";
+    for (position, &i) in order.iter().enumerate() {
+        let same_as_previous = position > 0 && values[order[position - 1]] == values[i];
+        if !same_as_previous {
+            // Tolerance so that 0.8 reached by summing shares counts as reached.
+            run_tier = if values[i] <= 0.0 {
+                "C"
+            } else if running < a - 1e-9 {
+                "A"
+            } else if running < b - 1e-9 {
+                "B"
+            } else {
+                "C"
+            };
+        }
+        running += share[i];
+        cumulative[i] = running;
+        tier[i] = run_tier;
+    }
+    Tiers {
+        order,
+        share,
+        cumulative,
+        tier,
+    }
+}
+
+/// Per tier (A, B, C): customers, customer_share, value, value_share.
+pub fn tier_summary(customers: &DataFrame) -> Result<DataFrame> {
+    let tiers: Vec<&str> = customers
+        .column("tier")?
+        .str()?
+        .iter()
+        .map(|t| t.unwrap_or("C"))
+        .collect();
+    let values: Vec<f64> = customers
+        .column("value")?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+    let shares: Vec<f64> = customers
+        .column("value_share")?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+    let n = tiers.len() as f64;
+    let mut counts = Vec::new();
+    let mut customer_share = Vec::new();
+    let mut value = Vec::new();
+    let mut value_share = Vec::new();
+    for name in ["A", "B", "C"] {
+        let idx: Vec<usize> = (0..tiers.len()).filter(|&i| tiers[i] == name).collect();
+        counts.push(idx.len() as i64);
+        customer_share.push(if n > 0.0 {
+            round_to(idx.len() as f64 / n, 4)
+        } else {
+            0.0
+        });
+        value.push(round_to(idx.iter().map(|&i| values[i]).sum(), 2));
+        value_share.push(round_to(idx.iter().map(|&i| shares[i]).sum(), 4));
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("tier".into(), vec!["A", "B", "C"]),
+        Column::new("customers".into(), counts),
+        Column::new("customer_share".into(), customer_share),
+        Column::new("value".into(), value),
+        Column::new("value_share".into(), value_share),
+    ])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossing_customer_is_a_and_ties_share_a_tier() {
+        // Total 100: 50 (cum before 0 → A), 30 (50 → A), 10 (80 → B), 5 (90 → B), 5 (tie → B), 0 → C.
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let values = [50.0, 30.0, 10.0, 5.0, 5.0, 0.0];
+        let t = tier_customers(&ids, &values, 0.8, 0.95);
+        assert_eq!(t.tier, vec!["A", "A", "B", "B", "B", "C"]);
+        assert_eq!(t.order, vec![0, 1, 2, 3, 4, 5]);
+        assert!((t.cumulative[4] - 1.0).abs() < 1e-12);
+    }
+}
