@@ -37,6 +37,8 @@ pub enum Command {
     Rfm(cmd::rfm::Args),
     /// ABC (Pareto) tiers: A up to 80 % of cumulative value, B up to 95 %, C the rest.
     Abc(cmd::abc::Args),
+    /// Cohort matrix: customers by first-purchase period, retention (or customers, revenue) after.
+    Cohort(cmd::cohort::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand, each shaped "arguments → run".
 
 pub mod abc;
+pub mod cohort;
 pub mod inspect;
 pub mod rfm;
 
@@ -15,5 +16,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rfm(args) => rfm::run(args, &settings),
         Command::Inspect(args) => inspect::run(args, &settings),
         Command::Abc(args) => abc::run(args, &settings),
+        Command::Cohort(args) => cohort::run(args, &settings),
     }
 }

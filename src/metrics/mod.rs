@@ -1,5 +1,7 @@
 //! The metrics themselves: pure functions from DataFrames to DataFrames, no I/O.
 
 pub mod abc;
+pub mod cohort;
 pub mod orders;
+pub mod periods;
 pub mod rfm;

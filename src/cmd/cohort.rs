@@ -1,0 +1,65 @@
+//! `crm-eval cohort ORDERS`: the cohort matrix by first-purchase period.
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::cmd::abc::parse_as_of;
+use crate::input::schema::{Role, TableKind};
+use crate::input::values::format_days;
+use crate::input::{self};
+use crate::metrics::cohort::{self, CohortMetric};
+use crate::metrics::periods::Period;
+use crate::output::{self, note};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS")]
+    pub orders: String,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Cohort and cell period.
+    #[arg(long, value_enum, default_value = "month")]
+    pub period: Period,
+
+    /// Cell value: share of the cohort buying, number buying, or net revenue.
+    #[arg(long, value_enum, default_value = "retention")]
+    pub metric: CohortMetric,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let as_of = parse_as_of(&args.as_of)?;
+    let orders = input::load(
+        &args.orders,
+        TableKind::Orders,
+        Some(&[Role::OrderId, Role::Status]),
+        &settings.input,
+    )?;
+    if orders.df.height() == 0 {
+        bail!("{}: no order rows after the header", orders.info.display);
+    }
+    let result = cohort::cohorts(&orders.df, as_of, args.period, args.metric)?;
+    let out = &settings.output;
+    note(
+        out,
+        format!(
+            "{} cohorts as of {}; cells after the last observed period are empty",
+            result.matrix.height(),
+            format_days(result.as_of)
+        ),
+    );
+    if result.after_as_of > 0 {
+        note(
+            out,
+            format!(
+                "{} order rows dated on or after {} are left out",
+                result.after_as_of,
+                format_days(result.as_of)
+            ),
+        );
+    }
+    output::emit(&result.matrix, out)
+}
