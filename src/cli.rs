@@ -39,6 +39,8 @@ pub enum Command {
     Abc(cmd::abc::Args),
     /// Cohort matrix: customers by first-purchase period, retention (or customers, revenue) after.
     Cohort(cmd::cohort::Args),
+    /// Lifecycle stage per customer (potential, new, active, loyal, at risk, churned), or --rates.
+    Lifecycle(cmd::lifecycle::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
 }

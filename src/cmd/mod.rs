@@ -3,6 +3,7 @@
 pub mod abc;
 pub mod cohort;
 pub mod inspect;
+pub mod lifecycle;
 pub mod rfm;
 
 use anyhow::Result;
@@ -17,5 +18,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(args) => inspect::run(args, &settings),
         Command::Abc(args) => abc::run(args, &settings),
         Command::Cohort(args) => cohort::run(args, &settings),
+        Command::Lifecycle(args) => lifecycle::run(args, &settings),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod abc;
 pub mod cohort;
+pub mod lifecycle;
 pub mod orders;
 pub mod periods;
 pub mod rfm;

@@ -1,0 +1,144 @@
+//! `crm-eval lifecycle ORDERS [--customers FILE]`: the stage of each customer, a per-stage
+//! summary, or churn and retention rates per period.
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::cmd::abc::parse_as_of;
+use crate::error::usage;
+use crate::input::schema::{Role, TableKind};
+use crate::input::values::format_days;
+use crate::input::{self};
+use crate::metrics::lifecycle::{self, LifecycleOptions};
+use crate::metrics::orders::resolve_as_of;
+use crate::metrics::periods::Period;
+use crate::output::{self, note};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS")]
+    pub orders: String,
+
+    /// Customers export: customers in it without a purchase are `potential`.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Days without a purchase after which a customer is churned.
+    #[arg(long, value_name = "DAYS", default_value_t = 180)]
+    pub churn_days: i64,
+
+    /// A first purchase at most this many days ago makes a customer new.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub new_days: i64,
+
+    /// Purchases that make an active customer loyal.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub loyal_orders: i64,
+
+    /// At risk when the days since the last purchase exceed this many typical gaps.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub at_risk_factor: f64,
+
+    /// One row per stage: customers and share.
+    #[arg(long, conflicts_with = "rates")]
+    pub summary: bool,
+
+    /// Churn and retention rates per complete period instead of stages.
+    #[arg(long)]
+    pub rates: bool,
+
+    /// Period for --rates.
+    #[arg(long, value_enum, default_value = "month")]
+    pub period: Period,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    if args.churn_days <= 0
+        || args.new_days < 0
+        || args.loyal_orders < 1
+        || args.at_risk_factor.is_nan()
+        || args.at_risk_factor <= 0.0
+    {
+        return Err(usage(
+            "--churn-days must be above 0, --new-days 0 or more, --loyal-orders 1 or more, --at-risk-factor above 0",
+        ));
+    }
+    let opts = LifecycleOptions {
+        as_of: parse_as_of(&args.as_of)?,
+        churn_days: args.churn_days,
+        new_days: args.new_days,
+        loyal_orders: args.loyal_orders,
+        at_risk_factor: args.at_risk_factor,
+    };
+    let orders = input::load(
+        &args.orders,
+        TableKind::Orders,
+        Some(&[Role::OrderId, Role::Status]),
+        &settings.input,
+    )?;
+    if orders.df.height() == 0 {
+        bail!("{}: no order rows after the header", orders.info.display);
+    }
+    let out = &settings.output;
+    if args.rates {
+        let table = lifecycle::rates(&orders.df, opts.as_of, args.period, opts.churn_days)?;
+        note(
+            out,
+            format!(
+                "{} complete periods as of {}; active = a purchase in the last {} days",
+                table.height(),
+                format_days(resolve_as_of(&orders.df, opts.as_of)?),
+                opts.churn_days
+            ),
+        );
+        return output::emit(&table, out);
+    }
+    let customers = match &args.customers {
+        Some(path) => Some(input::load(
+            path,
+            TableKind::Customers,
+            Some(&[]),
+            &settings.input,
+        )?),
+        None => None,
+    };
+    let ids: Option<Vec<&str>> = match &customers {
+        Some(t) => Some(
+            t.df.column("customer_id")?
+                .str()?
+                .iter()
+                .map(|s| s.unwrap_or_default())
+                .collect(),
+        ),
+        None => None,
+    };
+    let result = lifecycle::lifecycle(&orders.df, ids.as_deref(), &opts)?;
+    note(
+        out,
+        format!(
+            "{} customers as of {}",
+            result.customers.height(),
+            format_days(result.as_of)
+        ),
+    );
+    if result.after_as_of > 0 {
+        note(
+            out,
+            format!(
+                "{} order rows dated on or after {} are left out",
+                result.after_as_of,
+                format_days(result.as_of)
+            ),
+        );
+    }
+    if args.summary {
+        output::emit(&lifecycle::stage_summary(&result.customers)?, out)
+    } else {
+        output::emit(&result.customers, out)
+    }
+}

@@ -1,0 +1,294 @@
+//! Lifecycle stages and churn/retention rates (SPEC.md, "Lifecycle").
+//!
+//! Stage of each customer as of `as_of`, the first rule that holds:
+//! 1. `potential`: listed in the customers file, no purchase;
+//! 2. `churned`: no purchase for more than `churn_days` (recency_days > churn_days);
+//! 3. `new`: first purchase at most `new_days` ago;
+//! 4. `at_risk`: recency_days > `at_risk_factor` × typical gap, where the typical gap is the
+//!    customer's mean days between purchases ((last − first) / (frequency − 1)), or for one-time
+//!    buyers the median of that over all repeat buyers;
+//! 5. `loyal`: at least `loyal_orders` purchases;
+//! 6. `active`: everyone else.
+//!
+//! Rates per period (`--rates`): a customer is *active at day t* when it has a purchase in
+//! (t − churn_days, t]. For each complete period [s, e]: customers_at_start = active at s − 1;
+//! retained = of those, active at e; churned = customers_at_start − retained; won = active at e
+//! but not at s − 1 (new or returning); churn_rate = churned / customers_at_start;
+//! retention_rate = retained / customers_at_start.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of};
+use super::periods::Period;
+use super::rfm::{purchase_summary, round_to, FrequencyBasis};
+
+#[derive(Clone, Debug)]
+pub struct LifecycleOptions {
+    pub as_of: Option<i32>,
+    pub churn_days: i64,
+    pub new_days: i64,
+    pub loyal_orders: i64,
+    pub at_risk_factor: f64,
+}
+
+impl Default for LifecycleOptions {
+    fn default() -> Self {
+        LifecycleOptions {
+            as_of: None,
+            churn_days: 180,
+            new_days: 90,
+            loyal_orders: 3,
+            at_risk_factor: 1.0,
+        }
+    }
+}
+
+pub const STAGES: [&str; 6] = ["potential", "new", "active", "loyal", "at_risk", "churned"];
+
+pub struct Lifecycle {
+    /// customer_id, stage, first_order_date, last_order_date, recency_days, frequency,
+    /// typical_gap_days; sorted by customer_id.
+    pub customers: DataFrame,
+    pub as_of: i32,
+    pub after_as_of: usize,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 0 {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    })
+}
+
+/// Stages per customer. `known_customers` are the IDs of the customers file, if one was given.
+pub fn lifecycle(
+    orders: &DataFrame,
+    known_customers: Option<&[&str]>,
+    opts: &LifecycleOptions,
+) -> Result<Lifecycle> {
+    let as_of = resolve_as_of(orders, opts.as_of)?;
+    let (known, after_as_of) = before_as_of(orders, as_of)?;
+    let summary = collect(
+        purchase_summary(
+            known,
+            has_column(orders, "order_id"),
+            has_column(orders, "status"),
+            FrequencyBasis::Orders,
+        )
+        .filter(col("first_order_date").is_not_null()),
+    )?;
+    let ids: Vec<&str> = summary
+        .column("customer_id")?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default())
+        .collect();
+    let first: Vec<i32> = summary
+        .column("first_order_date")?
+        .date()?
+        .physical()
+        .iter()
+        .map(|d| d.unwrap_or(0))
+        .collect();
+    let last: Vec<i32> = summary
+        .column("last_order_date")?
+        .date()?
+        .physical()
+        .iter()
+        .map(|d| d.unwrap_or(0))
+        .collect();
+    let frequency: Vec<i64> = summary
+        .column("frequency")?
+        .i64()?
+        .iter()
+        .map(|f| f.unwrap_or(0))
+        .collect();
+    let own_gap: Vec<Option<f64>> = (0..ids.len())
+        .map(|i| {
+            (frequency[i] >= 2).then(|| f64::from(last[i] - first[i]) / (frequency[i] - 1) as f64)
+        })
+        .collect();
+    let population_gap =
+        median(own_gap.iter().flatten().copied().collect()).unwrap_or(opts.churn_days as f64);
+
+    let mut rows: BTreeMap<&str, (Option<usize>, &'static str)> = BTreeMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        let recency = i64::from(as_of - last[i]);
+        let tenure = i64::from(as_of - first[i]);
+        let gap = own_gap[i].unwrap_or(population_gap);
+        let stage = if recency > opts.churn_days {
+            "churned"
+        } else if tenure <= opts.new_days {
+            "new"
+        } else if recency as f64 > opts.at_risk_factor * gap {
+            "at_risk"
+        } else if frequency[i] >= opts.loyal_orders {
+            "loyal"
+        } else {
+            "active"
+        };
+        rows.insert(id, (Some(i), stage));
+    }
+    for id in known_customers.unwrap_or_default() {
+        rows.entry(id).or_insert((None, "potential"));
+    }
+    let mut out_ids = Vec::new();
+    let mut stage = Vec::new();
+    let mut out_first = Vec::new();
+    let mut out_last = Vec::new();
+    let mut recency = Vec::new();
+    let mut freq = Vec::new();
+    let mut gap = Vec::new();
+    for (id, (i, s)) in rows {
+        out_ids.push(id);
+        stage.push(s);
+        out_first.push(i.map(|i| first[i]));
+        out_last.push(i.map(|i| last[i]));
+        recency.push(i.map(|i| i64::from(as_of - last[i])));
+        freq.push(Some(i.map_or(0, |i| frequency[i])));
+        gap.push(i.map(|i| round_to(own_gap[i].unwrap_or(population_gap), 1)));
+    }
+    let date_col = |name: &str, v: Vec<Option<i32>>| -> PolarsResult<Column> {
+        Column::new(name.into(), v).cast(&DataType::Date)
+    };
+    let customers = DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), out_ids),
+        Column::new("stage".into(), stage),
+        date_col("first_order_date", out_first)?,
+        date_col("last_order_date", out_last)?,
+        Column::new("recency_days".into(), recency),
+        Column::new("frequency".into(), freq),
+        Column::new("typical_gap_days".into(), gap),
+    ])?;
+    Ok(Lifecycle {
+        customers,
+        as_of,
+        after_as_of,
+    })
+}
+
+/// Per stage: customers and share, in the order potential, new, active, loyal, at_risk, churned.
+pub fn stage_summary(customers: &DataFrame) -> Result<DataFrame> {
+    let stages: Vec<&str> = customers
+        .column("stage")?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default())
+        .collect();
+    let n = stages.len() as f64;
+    let counts: Vec<i64> = STAGES
+        .iter()
+        .map(|s| stages.iter().filter(|x| *x == s).count() as i64)
+        .collect();
+    let shares: Vec<f64> = counts
+        .iter()
+        .map(|&c| {
+            if n > 0.0 {
+                round_to(c as f64 / n, 4)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("stage".into(), STAGES.to_vec()),
+        Column::new("customers".into(), counts),
+        Column::new("customer_share".into(), shares),
+    ])?)
+}
+
+/// Churn and retention per complete period, by the rule in the module documentation.
+pub fn rates(
+    orders: &DataFrame,
+    as_of: Option<i32>,
+    period: Period,
+    churn_days: i64,
+) -> Result<DataFrame> {
+    let as_of = resolve_as_of(orders, as_of)?;
+    let (known, _) = before_as_of(orders, as_of)?;
+    let purchases = collect(
+        order_level(
+            known,
+            has_column(orders, "order_id"),
+            has_column(orders, "status"),
+        )
+        .filter(col("purchase_date").is_not_null())
+        .select([col("customer_id"), col("purchase_date")])
+        .sort(
+            ["customer_id", "purchase_date"],
+            SortMultipleOptions::default(),
+        ),
+    )?;
+    let ids: Vec<&str> = purchases
+        .column("customer_id")?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default())
+        .collect();
+    let dates: Vec<i32> = purchases
+        .column("purchase_date")?
+        .date()?
+        .physical()
+        .iter()
+        .map(|d| d.unwrap_or(0))
+        .collect();
+    // Purchase dates per customer, ascending.
+    let mut per_customer: Vec<&[i32]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=ids.len() {
+        if i == ids.len() || ids[i] != ids[start] {
+            per_customer.push(&dates[start..i]);
+            start = i;
+        }
+    }
+    let active = |days: &[i32], t: i32| {
+        // The latest purchase on or before t, within the window.
+        let upto = days.partition_point(|&d| d <= t);
+        upto > 0 && i64::from(t - days[upto - 1]) < churn_days
+    };
+    let (Some(&first_day), last_day) = (dates.iter().min(), as_of - 1) else {
+        return Ok(DataFrame::new_infer_height(vec![])?);
+    };
+    let mut labels = Vec::new();
+    let (mut at_start, mut retained, mut churned, mut won) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut churn_rate, mut retention_rate) = (Vec::new(), Vec::new());
+    let mut p = period.index(first_day);
+    while period.end(p) <= last_day {
+        let (s, e) = (period.start(p), period.end(p));
+        let (mut n0, mut kept, mut gained) = (0i64, 0i64, 0i64);
+        for days in &per_customer {
+            let before = active(days, s - 1);
+            let after = active(days, e);
+            n0 += i64::from(before);
+            kept += i64::from(before && after);
+            gained += i64::from(!before && after);
+        }
+        labels.push(period.label(p));
+        at_start.push(n0);
+        retained.push(kept);
+        churned.push(n0 - kept);
+        won.push(gained);
+        churn_rate.push((n0 > 0).then(|| round_to((n0 - kept) as f64 / n0 as f64, 4)));
+        retention_rate.push((n0 > 0).then(|| round_to(kept as f64 / n0 as f64, 4)));
+        p += 1;
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("period".into(), labels),
+        Column::new("customers_at_start".into(), at_start),
+        Column::new("retained".into(), retained),
+        Column::new("churned".into(), churned),
+        Column::new("won".into(), won),
+        Column::new("churn_rate".into(), churn_rate),
+        Column::new("retention_rate".into(), retention_rate),
+    ])?)
+}
