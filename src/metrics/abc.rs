@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 use polars::prelude::*;
 
 use super::orders::{
-    before_as_of, collect, counted_rows_expr, has_column, resolve_as_of, signed_expr,
+    before_as_of, collect, counted_rows_expr, has_column, resolve_as_of, signed_expr, str_values,
 };
 use super::rfm::round_to;
 
@@ -82,12 +82,7 @@ pub fn abc(orders: &DataFrame, opts: &AbcOptions) -> Result<Abc> {
             .group_by([col("customer_id")])
             .agg([col("value").sum()]),
     )?;
-    let ids: Vec<&str> = per_customer
-        .column("customer_id")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or_default())
-        .collect();
+    let ids = str_values(&per_customer, "customer_id")?;
     let values: Vec<f64> = per_customer
         .column("value")?
         .f64()?
@@ -186,12 +181,7 @@ pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
 
 /// Per tier (A, B, C): customers, customer_share, value, value_share.
 pub fn tier_summary(customers: &DataFrame) -> Result<DataFrame> {
-    let tiers: Vec<&str> = customers
-        .column("tier")?
-        .str()?
-        .iter()
-        .map(|t| t.unwrap_or("C"))
-        .collect();
+    let tiers = str_values(customers, "tier")?;
     let values: Vec<f64> = customers
         .column("value")?
         .f64()?

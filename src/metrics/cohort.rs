@@ -14,7 +14,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of, row_net_expr};
+use super::orders::{
+    before_as_of, collect, day_values, has_column, order_level, resolve_as_of, row_net_expr,
+    str_values,
+};
 use super::periods::Period;
 use super::rfm::round_to;
 
@@ -31,19 +34,6 @@ pub struct Cohorts {
     pub matrix: DataFrame,
     pub as_of: i32,
     pub after_as_of: usize,
-}
-
-fn days(df: &DataFrame, name: &str) -> Result<Vec<Option<i32>>> {
-    Ok(df.column(name)?.date()?.physical().iter().collect())
-}
-
-fn ids<'a>(df: &'a DataFrame) -> Result<Vec<&'a str>> {
-    Ok(df
-        .column("customer_id")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or_default())
-        .collect())
 }
 
 pub fn cohorts(
@@ -63,8 +53,8 @@ pub fn cohorts(
     let last_period = period.index(as_of - 1);
 
     // Cohort of each customer: the period of its first purchase.
-    let purchase_ids = ids(&purchases)?;
-    let purchase_periods: Vec<i32> = days(&purchases, "purchase_date")?
+    let purchase_ids = str_values(&purchases, "customer_id")?;
+    let purchase_periods: Vec<i32> = day_values(&purchases, "purchase_date")?
         .into_iter()
         .map(|d| period.index(d.unwrap_or(0)))
         .collect();
@@ -96,8 +86,8 @@ pub fn cohorts(
                 col("order_date"),
                 row_net_expr(has_status),
             ]))?;
-            let row_ids = ids(&rows)?;
-            let row_days = days(&rows, "order_date")?;
+            let row_ids = str_values(&rows, "customer_id")?;
+            let row_days = day_values(&rows, "order_date")?;
             let nets: Vec<f64> = rows
                 .column("net")?
                 .f64()?

@@ -21,7 +21,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of};
+use super::orders::{
+    before_as_of, collect, day_values, has_column, order_level, resolve_as_of, str_values,
+};
 use super::periods::Period;
 use super::rfm::{purchase_summary, round_to, FrequencyBasis};
 
@@ -86,24 +88,13 @@ pub fn lifecycle(
         )
         .filter(col("first_order_date").is_not_null()),
     )?;
-    let ids: Vec<&str> = summary
-        .column("customer_id")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or_default())
-        .collect();
-    let first: Vec<i32> = summary
-        .column("first_order_date")?
-        .date()?
-        .physical()
-        .iter()
+    let ids = str_values(&summary, "customer_id")?;
+    let first: Vec<i32> = day_values(&summary, "first_order_date")?
+        .into_iter()
         .map(|d| d.unwrap_or(0))
         .collect();
-    let last: Vec<i32> = summary
-        .column("last_order_date")?
-        .date()?
-        .physical()
-        .iter()
+    let last: Vec<i32> = day_values(&summary, "last_order_date")?
+        .into_iter()
         .map(|d| d.unwrap_or(0))
         .collect();
     let frequency: Vec<i64> = summary
@@ -178,12 +169,7 @@ pub fn lifecycle(
 
 /// Per stage: customers and share, in the order potential, new, active, loyal, at_risk, churned.
 pub fn stage_summary(customers: &DataFrame) -> Result<DataFrame> {
-    let stages: Vec<&str> = customers
-        .column("stage")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or_default())
-        .collect();
+    let stages = str_values(customers, "stage")?;
     let n = stages.len() as f64;
     let counts: Vec<i64> = STAGES
         .iter()
@@ -228,17 +214,9 @@ pub fn rates(
             SortMultipleOptions::default(),
         ),
     )?;
-    let ids: Vec<&str> = purchases
-        .column("customer_id")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or_default())
-        .collect();
-    let dates: Vec<i32> = purchases
-        .column("purchase_date")?
-        .date()?
-        .physical()
-        .iter()
+    let ids = str_values(&purchases, "customer_id")?;
+    let dates: Vec<i32> = day_values(&purchases, "purchase_date")?
+        .into_iter()
         .map(|d| d.unwrap_or(0))
         .collect();
     // Purchase dates per customer, ascending.

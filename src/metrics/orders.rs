@@ -126,3 +126,18 @@ pub fn resolve_as_of(orders: &DataFrame, as_of: Option<i32>) -> Result<i32> {
 pub fn has_column(df: &DataFrame, name: &str) -> bool {
     df.get_column_names().iter().any(|c| c.as_str() == name)
 }
+
+/// A text column as string slices (null as "").
+pub fn str_values<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<&'a str>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|s| s.unwrap_or_default())
+        .collect())
+}
+
+/// A Date column as days since 1970-01-01.
+pub fn day_values(df: &DataFrame, name: &str) -> Result<Vec<Option<i32>>> {
+    Ok(df.column(name)?.date()?.physical().iter().collect())
+}
