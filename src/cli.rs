@@ -20,7 +20,7 @@ use crate::output::{Format, OutputOptions};
 #[command(
     name = "crm-eval",
     version,
-    about = "Analytics for CRM exports: RFM scores and segments, and an inspector for export files.",
+    about = "Analytics for CRM exports: RFM, ABC tiers, lifecycle, cohorts, rating, and an inspector for export files.",
     long_about = None,
     after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error."
 )]
@@ -41,6 +41,8 @@ pub enum Command {
     Cohort(cmd::cohort::Args),
     /// Lifecycle stage per customer (potential, new, active, loyal, at risk, churned), or --rates.
     Lifecycle(cmd::lifecycle::Args),
+    /// Customer rating (客户评级): weighted score over normalised criteria, graded by cut-offs.
+    Rating(cmd::rating::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
 }

@@ -4,6 +4,7 @@ pub mod abc;
 pub mod cohort;
 pub mod inspect;
 pub mod lifecycle;
+pub mod rating;
 pub mod rfm;
 
 use anyhow::Result;
@@ -19,5 +20,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Abc(args) => abc::run(args, &settings),
         Command::Cohort(args) => cohort::run(args, &settings),
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
+        Command::Rating(args) => rating::run(args, &settings),
     }
 }

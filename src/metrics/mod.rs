@@ -5,4 +5,5 @@ pub mod cohort;
 pub mod lifecycle;
 pub mod orders;
 pub mod periods;
+pub mod rating;
 pub mod rfm;

@@ -1,0 +1,86 @@
+//! `crm-eval rating ORDERS [--rules FILE]`: weighted score and grade per customer.
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::cmd::abc::parse_as_of;
+use crate::error::usage;
+use crate::input::schema::{Role, TableKind};
+use crate::input::values::format_days;
+use crate::input::{self};
+use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
+use crate::output::{self, note};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS")]
+    pub orders: String,
+
+    /// Customers export: customers in it without a purchase are rated too (score 0).
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// Rating rules (TOML; default: the built-in rules, the same as examples/rating.toml).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// One row per grade: cut-off, customers, share.
+    #[arg(long)]
+    pub summary: bool,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let rules = match &args.rules {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| usage(format!("--rules {path}: {e}")))?;
+            RatingRules::parse(&text).map_err(|e| usage(format!("{path}: {e}")))?
+        }
+        None => RatingRules::parse(DEFAULT_RULES)
+            .map_err(|e| usage(format!("built-in rating rules: {e}")))?,
+    };
+    let as_of = parse_as_of(&args.as_of)?;
+    let orders = input::load(
+        &args.orders,
+        TableKind::Orders,
+        Some(&[Role::OrderId, Role::Status, Role::Margin, Role::Cost]),
+        &settings.input,
+    )?;
+    if orders.df.height() == 0 {
+        bail!("{}: no order rows after the header", orders.info.display);
+    }
+    let customers = match &args.customers {
+        Some(path) => Some(input::load(
+            path,
+            TableKind::Customers,
+            Some(&[]),
+            &settings.input,
+        )?),
+        None => None,
+    };
+    let ids = match &customers {
+        Some(t) => Some(crate::metrics::orders::str_values(&t.df, "customer_id")?),
+        None => None,
+    };
+    let result = rating::rating(&orders.df, ids.as_deref(), &rules, as_of)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    let out = &settings.output;
+    note(
+        out,
+        format!(
+            "{} customers rated as of {}",
+            result.customers.height(),
+            format_days(result.as_of)
+        ),
+    );
+    if args.summary {
+        output::emit(&rating::grade_summary(&result.customers, &rules)?, out)
+    } else {
+        output::emit(&result.customers, out)
+    }
+}
