@@ -7,3 +7,4 @@ mod inspect;
 mod output;
 mod properties;
 mod rfm;
+mod value;
