@@ -316,3 +316,26 @@ fn rating_on_the_sample_grades_every_customer_once() {
     let built_in = w.stdout(&["rating", &sample("orders.csv"), "-q"]);
     assert_eq!(built_in, with_file);
 }
+
+#[test]
+fn every_value_command_gives_the_same_bytes_twice() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let customers = sample("customers.csv");
+    let runs: [Vec<&str>; 5] = [
+        vec!["abc", &orders, "--by", "margin"],
+        vec!["cohort", &orders, "--metric", "revenue", "--period", "week"],
+        vec!["lifecycle", &orders, "--customers", &customers],
+        vec!["lifecycle", &orders, "--rates"],
+        vec!["rating", &orders, "--customers", &customers],
+    ];
+    for args in runs {
+        let mut args = args.clone();
+        args.push("-q");
+        // Several runs: parallel aggregation must not change a single byte.
+        let first = w.stdout(&args);
+        for _ in 0..3 {
+            assert_eq!(first, w.stdout(&args), "{args:?}");
+        }
+    }
+}

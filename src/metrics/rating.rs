@@ -299,13 +299,16 @@ pub fn rating(
         )
         .sort(["customer_id"], SortMultipleOptions::default()),
     )?;
+    // Sums come from parallel aggregation, whose order (and so the last bits of a float sum)
+    // varies between runs; rounding to cents makes equal amounts equal again, so ties and
+    // percentiles are the same on every run.
     let f64s = |name: &str| -> Result<Vec<f64>> {
         Ok(table
             .column(name)?
             .cast(&DataType::Float64)?
             .f64()?
             .iter()
-            .map(|v| v.unwrap_or(0.0))
+            .map(|v| round_to(v.unwrap_or(0.0), 2))
             .collect())
     };
     let last: Vec<f64> = f64s("last_order_date")?;
