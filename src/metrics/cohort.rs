@@ -9,15 +9,12 @@
 //! Periods after the one containing the last day before `as_of` have not been observed, so their
 //! cells are empty (null), never zero.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::orders::{
-    before_as_of, collect, day_values, has_column, order_level, resolve_as_of, row_net_expr,
-    str_values,
-};
+use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of, row_net_expr};
 use super::periods::Period;
 use super::rfm::round_to;
 
@@ -45,63 +42,87 @@ pub fn cohorts(
     let as_of = resolve_as_of(orders, as_of)?;
     let (known, after_as_of) = before_as_of(orders, as_of)?;
     let has_status = has_column(orders, "status");
+    let with_period = |df: DataFrame, date: &str| -> Result<LazyFrame> {
+        let periods: Int32Chunked = df
+            .column(date)?
+            .date()?
+            .physical()
+            .iter()
+            .map(|d| d.map(|d| period.index(d)))
+            .collect();
+        let mut df = df;
+        df.with_column(periods.with_name("period".into()).into_column())?;
+        Ok(df.lazy())
+    };
     let purchases = collect(
         order_level(known.clone(), has_column(orders, "order_id"), has_status)
             .filter(col("purchase_date").is_not_null())
             .select([col("customer_id"), col("purchase_date")]),
     )?;
     let last_period = period.index(as_of - 1);
-
-    // Cohort of each customer: the period of its first purchase.
-    let purchase_ids = str_values(&purchases, "customer_id")?;
-    let purchase_periods: Vec<i32> = day_values(&purchases, "purchase_date")?
-        .into_iter()
-        .map(|d| period.index(d.unwrap_or(0)))
-        .collect();
-    let mut cohort_of: HashMap<&str, i32> = HashMap::new();
-    for (id, &p) in purchase_ids.iter().zip(&purchase_periods) {
-        let e = cohort_of.entry(id).or_insert(p);
-        *e = (*e).min(p);
-    }
-    let mut size: BTreeMap<i32, i64> = BTreeMap::new();
-    for &c in cohort_of.values() {
-        *size.entry(c).or_default() += 1;
-    }
-
-    // Cell values keyed by (cohort, k).
-    let mut cells: HashMap<(i32, i32), f64> = HashMap::new();
-    match metric {
-        CohortMetric::Retention | CohortMetric::Customers => {
-            let mut seen: HashSet<(&str, i32)> = HashSet::new();
-            for (id, &p) in purchase_ids.iter().zip(&purchase_periods) {
-                if seen.insert((id, p)) {
-                    let c = cohort_of[id];
-                    *cells.entry((c, p - c)).or_default() += 1.0;
-                }
-            }
-        }
+    // (customer, period) pairs with a purchase; the cohort is each customer's first period.
+    let active = with_period(purchases, "purchase_date")?
+        .group_by([col("customer_id"), col("period")])
+        .agg([]);
+    let cohort_of = active
+        .clone()
+        .group_by([col("customer_id")])
+        .agg([col("period").min().alias("cohort")]);
+    let sizes = collect(
+        cohort_of
+            .clone()
+            .group_by([col("cohort")])
+            .agg([len().alias("n")]),
+    )?;
+    let cell_values = match metric {
+        CohortMetric::Retention | CohortMetric::Customers => active
+            .join(
+                cohort_of,
+                [col("customer_id")],
+                [col("customer_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by([col("cohort"), (col("period") - col("cohort")).alias("k")])
+            .agg([len().cast(DataType::Float64).alias("value")]),
         CohortMetric::Revenue => {
             let rows = collect(known.select([
                 col("customer_id"),
                 col("order_date"),
                 row_net_expr(has_status),
             ]))?;
-            let row_ids = str_values(&rows, "customer_id")?;
-            let row_days = day_values(&rows, "order_date")?;
-            let nets: Vec<f64> = rows
-                .column("net")?
-                .f64()?
-                .iter()
-                .map(|v| v.unwrap_or(0.0))
-                .collect();
-            for ((id, d), net) in row_ids.iter().zip(row_days).zip(nets) {
-                if let (Some(&c), Some(d)) = (cohort_of.get(id), d) {
-                    let k = period.index(d) - c;
-                    if k >= 0 {
-                        *cells.entry((c, k)).or_default() += net;
-                    }
-                }
-            }
+            with_period(rows, "order_date")?
+                .join(
+                    cohort_of,
+                    [col("customer_id")],
+                    [col("customer_id")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .with_column((col("period") - col("cohort")).alias("k"))
+                .filter(col("k").gt_eq(lit(0)))
+                .group_by([col("cohort"), col("k")])
+                .agg([col("net").sum().alias("value")])
+        }
+    };
+    let cell_values = collect(cell_values)?;
+    let mut cells: HashMap<(i32, i32), f64> = HashMap::new();
+    let cohort_col = cell_values.column("cohort")?.cast(&DataType::Int32)?;
+    let k_col = cell_values.column("k")?.cast(&DataType::Int32)?;
+    for ((c, k), v) in cohort_col
+        .i32()?
+        .iter()
+        .zip(k_col.i32()?.iter())
+        .zip(cell_values.column("value")?.f64()?.iter())
+    {
+        if let (Some(c), Some(k), Some(v)) = (c, k, v) {
+            cells.insert((c, k), v);
+        }
+    }
+    let mut size: BTreeMap<i32, i64> = BTreeMap::new();
+    let size_cohorts = sizes.column("cohort")?.cast(&DataType::Int32)?;
+    let size_counts = sizes.column("n")?.cast(&DataType::Int64)?;
+    for (c, n) in size_cohorts.i32()?.iter().zip(size_counts.i64()?.iter()) {
+        if let (Some(c), Some(n)) = (c, n) {
+            size.insert(c, n);
         }
     }
 
