@@ -205,3 +205,27 @@ fn quiet_silences_notes_only() {
     assert!(out.stderr.is_empty());
     assert_eq!(records(&String::from_utf8(out.stdout).unwrap()).len(), 4);
 }
+
+#[cfg(unix)]
+#[test]
+fn output_files_are_readable_like_any_other_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Workdir::new();
+    w.write("orders.csv", WORKED);
+    w.stdout(&["rfm", "orders.csv", "-q", "-o", "new.csv"]);
+    let mode = std::fs::metadata(w.path("new.csv"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o644);
+    w.write("kept.csv", "old\n");
+    std::fs::set_permissions(w.path("kept.csv"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    w.stdout(&["rfm", "orders.csv", "-q", "-o", "kept.csv"]);
+    let mode = std::fs::metadata(w.path("kept.csv"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640, "a replaced file keeps its permissions");
+}

@@ -138,3 +138,39 @@ proptest! {
         let _ = load(path.to_str().unwrap(), TableKind::Orders, None, &InputOptions::default());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// ABC: shares of positive value sum to 1, every customer gets exactly one tier, tiers never
+    /// go back up the ranking, and equal values share a tier.
+    #[test]
+    fn abc_tiers_partition_the_customers(
+        values in proptest::collection::vec(-50i32..500, 1..80),
+        a in 1u32..90,
+    ) {
+        use crm_eval::metrics::abc::tier_customers;
+        let b = a + (100 - a) / 2;
+        let ids: Vec<String> = (0..values.len()).map(|i| format!("c{i:03}")).collect();
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let values: Vec<f64> = values.into_iter().map(f64::from).collect();
+        let t = tier_customers(&id_refs, &values, f64::from(a) / 100.0, f64::from(b) / 100.0);
+        let mut seen = t.order.clone();
+        seen.sort_unstable();
+        prop_assert_eq!(seen, (0..values.len()).collect::<Vec<_>>());
+        if values.iter().any(|v| *v > 0.0) {
+            prop_assert!((t.share.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        let rank_of_tier = |x: &str| ["A", "B", "C"].iter().position(|t| *t == x).unwrap();
+        for pair in t.order.windows(2) {
+            prop_assert!(rank_of_tier(t.tier[pair[0]]) <= rank_of_tier(t.tier[pair[1]]));
+            if values[pair[0]] == values[pair[1]] {
+                prop_assert_eq!(t.tier[pair[0]], t.tier[pair[1]]);
+            }
+        }
+        // The highest-valued customer is A whenever it is worth anything.
+        if values[t.order[0]] > 0.0 {
+            prop_assert_eq!(t.tier[t.order[0]], "A");
+        }
+    }
+}

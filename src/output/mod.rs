@@ -153,6 +153,16 @@ pub fn write_atomically(
             .flush()
             .with_context(|| format!("{}: writing failed", path.display()))?;
     }
+    // A temporary file is created private (0600); give the result the permissions of the file it
+    // replaces, or the usual 0644 for a new one, so that others can read it as they could before.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("{}: cannot set permissions", path.display()))?;
+    }
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("{}: writing failed", path.display()))?;
