@@ -1,12 +1,12 @@
 //! `crm-eval abc ORDERS`: ABC (Pareto) tiers per customer, or per tier with `--summary`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::Settings;
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
 use crate::error::usage;
-use crate::input::schema::{Role, TableKind};
-use crate::input::values::{format_days, parse_iso_day};
-use crate::input::{self};
+use crate::input::schema::Role;
+use crate::input::values::format_days;
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
 
@@ -38,16 +38,6 @@ pub struct Args {
     pub summary: bool,
 }
 
-/// Parses `--as-of`, shared by the commands that take one.
-pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<i32>> {
-    match as_of {
-        Some(s) => Ok(Some(parse_iso_day(s).ok_or_else(|| {
-            usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
-        })?)),
-        None => Ok(None),
-    }
-}
-
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let [a, b] = args.thresholds[..] else {
         return Err(usage(format!(
@@ -66,15 +56,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         a: a / 100.0,
         b: b / 100.0,
     };
-    let orders = input::load(
+    let orders = load_orders(
         &args.orders,
-        TableKind::Orders,
-        Some(&[Role::Status, Role::Margin, Role::Cost]),
-        &settings.input,
+        &[Role::Status, Role::Margin, Role::Cost],
+        settings,
     )?;
-    if orders.df.height() == 0 {
-        bail!("{}: no order rows after the header", orders.info.display);
-    }
     let result =
         abc::abc(&orders.df, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
     let out = &settings.output;
@@ -91,16 +77,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    if result.after_as_of > 0 {
-        note(
-            out,
-            format!(
-                "{} order rows dated on or after {} are left out",
-                result.after_as_of,
-                format_days(result.as_of)
-            ),
-        );
-    }
+    note_after_as_of(out, result.after_as_of, result.as_of);
     if args.summary {
         output::emit(&abc::tier_summary(&result.customers)?, out)
     } else {

@@ -1,12 +1,11 @@
 //! `crm-eval cohort ORDERS`: the cohort matrix by first-purchase period.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::abc::parse_as_of;
-use crate::input::schema::{Role, TableKind};
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
+use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::input::{self};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
@@ -32,15 +31,7 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let as_of = parse_as_of(&args.as_of)?;
-    let orders = input::load(
-        &args.orders,
-        TableKind::Orders,
-        Some(&[Role::OrderId, Role::Status]),
-        &settings.input,
-    )?;
-    if orders.df.height() == 0 {
-        bail!("{}: no order rows after the header", orders.info.display);
-    }
+    let orders = load_orders(&args.orders, &[Role::OrderId, Role::Status], settings)?;
     let result = cohort::cohorts(&orders.df, as_of, args.period, args.metric)?;
     let out = &settings.output;
     note(
@@ -51,15 +42,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    if result.after_as_of > 0 {
-        note(
-            out,
-            format!(
-                "{} order rows dated on or after {} are left out",
-                result.after_as_of,
-                format_days(result.as_of)
-            ),
-        );
-    }
+    note_after_as_of(out, result.after_as_of, result.as_of);
     output::emit(&result.matrix, out)
 }

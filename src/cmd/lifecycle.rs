@@ -1,10 +1,10 @@
 //! `crm-eval lifecycle ORDERS [--customers FILE]`: the stage of each customer, a per-stage
 //! summary, or churn and retention rates per period.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::abc::parse_as_of;
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::format_days;
@@ -75,15 +75,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         loyal_orders: args.loyal_orders,
         at_risk_factor: args.at_risk_factor,
     };
-    let orders = input::load(
-        &args.orders,
-        TableKind::Orders,
-        Some(&[Role::OrderId, Role::Status]),
-        &settings.input,
-    )?;
-    if orders.df.height() == 0 {
-        bail!("{}: no order rows after the header", orders.info.display);
-    }
+    let orders = load_orders(&args.orders, &[Role::OrderId, Role::Status], settings)?;
     let out = &settings.output;
     if args.rates {
         let table = lifecycle::rates(&orders.df, opts.as_of, args.period, opts.churn_days)?;
@@ -126,16 +118,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    if result.after_as_of > 0 {
-        note(
-            out,
-            format!(
-                "{} order rows dated on or after {} are left out",
-                result.after_as_of,
-                format_days(result.as_of)
-            ),
-        );
-    }
+    note_after_as_of(out, result.after_as_of, result.as_of);
     if args.summary {
         output::emit(&lifecycle::stage_summary(&result.customers)?, out)
     } else {

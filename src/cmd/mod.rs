@@ -7,9 +7,14 @@ pub mod lifecycle;
 pub mod rating;
 pub mod rfm;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::cli::{Cli, Command, Settings};
+use crate::error::usage;
+use crate::input::schema::{Role, TableKind};
+use crate::input::values::{format_days, parse_iso_day};
+use crate::input::{self, Table};
+use crate::output::{note, OutputOptions};
 
 /// Resolves the shared settings, then runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<()> {
@@ -21,5 +26,38 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cohort(args) => cohort::run(args, &settings),
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),
+    }
+}
+
+/// Loads an orders export with the optional roles a command uses; an export without a single order
+/// row is a data error.
+pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {
+    let orders = input::load(path, TableKind::Orders, Some(optional), &settings.input)?;
+    if orders.df.height() == 0 {
+        bail!("{}: no order rows after the header", orders.info.display);
+    }
+    Ok(orders)
+}
+
+/// Parses `--as-of YYYY-MM-DD` into days since 1970-01-01.
+pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<i32>> {
+    match as_of {
+        Some(s) => Ok(Some(parse_iso_day(s).ok_or_else(|| {
+            usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Says on stderr how many order rows the analysis date left out, if any.
+pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
+    if rows > 0 {
+        note(
+            out,
+            format!(
+                "{rows} order rows dated on or after {} are left out",
+                format_days(as_of)
+            ),
+        );
     }
 }

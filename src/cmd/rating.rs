@@ -1,9 +1,9 @@
 //! `crm-eval rating ORDERS [--rules FILE]`: weighted score and grade per customer.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::abc::parse_as_of;
+use crate::cmd::{load_orders, parse_as_of};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::format_days;
@@ -45,15 +45,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             .map_err(|e| usage(format!("built-in rating rules: {e}")))?,
     };
     let as_of = parse_as_of(&args.as_of)?;
-    let orders = input::load(
+    let orders = load_orders(
         &args.orders,
-        TableKind::Orders,
-        Some(&[Role::OrderId, Role::Status, Role::Margin, Role::Cost]),
-        &settings.input,
+        &[Role::OrderId, Role::Status, Role::Margin, Role::Cost],
+        settings,
     )?;
-    if orders.df.height() == 0 {
-        bail!("{}: no order rows after the header", orders.info.display);
-    }
     let customers = match &args.customers {
         Some(path) => Some(input::load(
             path,

@@ -3,10 +3,10 @@
 use anyhow::{bail, Result};
 
 use crate::cli::Settings;
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
 use crate::error::usage;
-use crate::input::schema::{Role, TableKind};
-use crate::input::values::{format_days, parse_iso_day};
-use crate::input::{self};
+use crate::input::schema::Role;
+use crate::input::values::format_days;
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
 
@@ -63,13 +63,7 @@ pub struct Args {
 /// Validates flags and config into RFM options; every problem is a usage error.
 pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
     let cfg = &settings.config.rfm;
-    let as_of = match &args.as_of {
-        Some(s) => Some(
-            parse_iso_day(s)
-                .ok_or_else(|| usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD")))?,
-        ),
-        None => None,
-    };
+    let as_of = parse_as_of(&args.as_of)?;
     let bins = args.bins.or(cfg.bins).unwrap_or(5);
     if !(2..=10).contains(&bins) {
         return Err(usage(format!("--bins {bins}: expected 2 to 10 scores")));
@@ -127,15 +121,7 @@ pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let opts = options(&args, settings)?;
-    let orders = input::load(
-        &args.orders,
-        TableKind::Orders,
-        Some(&[Role::OrderId, Role::Status]),
-        &settings.input,
-    )?;
-    if orders.df.height() == 0 {
-        bail!("{}: no order rows after the header", orders.info.display);
-    }
+    let orders = load_orders(&args.orders, &[Role::OrderId, Role::Status], settings)?;
     let result = rfm::rfm(&orders.df, &opts)?;
     if result.customers.height() == 0 {
         bail!(
@@ -153,16 +139,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    if result.after_as_of > 0 {
-        note(
-            out,
-            format!(
-                "{} order rows dated on or after {} are left out",
-                result.after_as_of,
-                format_days(result.as_of)
-            ),
-        );
-    }
+    note_after_as_of(out, result.after_as_of, result.as_of);
     if result.without_purchase > 0 {
         note(
             out,
