@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -12,13 +12,8 @@ use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
-    #[arg(value_name = "ORDERS")]
-    pub orders: String,
-
-    /// Analysis date, YYYY-MM-DD: orders on or after it are left out (default: all).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[command(flatten)]
+    pub input: OrdersArgs,
 
     /// Rank by net revenue or by margin (margin column, or amount − cost).
     #[arg(long, value_enum, default_value = "revenue")]
@@ -51,13 +46,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         )));
     }
     let opts = AbcOptions {
-        as_of: parse_as_of(&args.as_of)?,
+        as_of: parse_as_of(&args.input.as_of)?,
         basis: args.by,
         a: a / 100.0,
         b: b / 100.0,
     };
     let orders = load_orders(
-        &args.orders,
+        &args.input.orders,
         &[Role::Status, Role::Margin, Role::Cost],
         settings,
     )?;

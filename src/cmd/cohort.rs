@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::metrics::cohort::{self, CohortMetric};
@@ -12,13 +12,8 @@ use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
-    #[arg(value_name = "ORDERS")]
-    pub orders: String,
-
-    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[command(flatten)]
+    pub input: OrdersArgs,
 
     /// Cohort and cell period.
     #[arg(long, value_enum, default_value = "month")]
@@ -30,8 +25,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let as_of = parse_as_of(&args.as_of)?;
-    let orders = load_orders(&args.orders, &[Role::OrderId, Role::Status], settings)?;
+    let as_of = parse_as_of(&args.input.as_of)?;
+    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
     let result = cohort::cohorts(&orders.df, as_of, args.period, args.metric)?;
     let out = &settings.output;
     note(

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::format_days;
@@ -16,17 +16,12 @@ use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
-    #[arg(value_name = "ORDERS")]
-    pub orders: String,
+    #[command(flatten)]
+    pub input: OrdersArgs,
 
     /// Customers export: customers in it without a purchase are `potential`.
     #[arg(long, value_name = "FILE")]
     pub customers: Option<String>,
-
-    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
 
     /// Days without a purchase after which a customer is churned.
     #[arg(long, value_name = "DAYS", default_value_t = 180)]
@@ -69,13 +64,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ));
     }
     let opts = LifecycleOptions {
-        as_of: parse_as_of(&args.as_of)?,
+        as_of: parse_as_of(&args.input.as_of)?,
         churn_days: args.churn_days,
         new_days: args.new_days,
         loyal_orders: args.loyal_orders,
         at_risk_factor: args.at_risk_factor,
     };
-    let orders = load_orders(&args.orders, &[Role::OrderId, Role::Status], settings)?;
+    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
     let out = &settings.output;
     if args.rates {
         let table = lifecycle::rates(&orders.df, opts.as_of, args.period, opts.churn_days)?;

@@ -29,6 +29,19 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The orders file and analysis date that every order-based subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct OrdersArgs {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS")]
+    pub orders: String,
+
+    /// Analysis date, YYYY-MM-DD: orders on or after it are left out (default: the day after the
+    /// latest order date, so every order counts and reruns agree).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
 /// Loads an orders export with the optional roles a command uses; an export without a single order
 /// row is a data error.
 pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, parse_as_of};
+use crate::cmd::{load_orders, parse_as_of, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::format_days;
@@ -13,9 +13,8 @@ use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
-    #[arg(value_name = "ORDERS")]
-    pub orders: String,
+    #[command(flatten)]
+    pub input: OrdersArgs,
 
     /// Customers export: customers in it without a purchase are rated too (score 0).
     #[arg(long, value_name = "FILE")]
@@ -24,10 +23,6 @@ pub struct Args {
     /// Rating rules (TOML; default: the built-in rules, the same as examples/rating.toml).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<String>,
-
-    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
 
     /// One row per grade: cut-off, customers, share.
     #[arg(long)]
@@ -44,9 +39,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         None => RatingRules::parse(DEFAULT_RULES)
             .map_err(|e| usage(format!("built-in rating rules: {e}")))?,
     };
-    let as_of = parse_as_of(&args.as_of)?;
+    let as_of = parse_as_of(&args.input.as_of)?;
     let orders = load_orders(
-        &args.orders,
+        &args.input.orders,
         &[Role::OrderId, Role::Status, Role::Margin, Role::Cost],
         settings,
     )?;

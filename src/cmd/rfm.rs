@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of};
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -12,13 +12,8 @@ use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
-    #[arg(value_name = "ORDERS")]
-    pub orders: String,
-
-    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[command(flatten)]
+    pub input: OrdersArgs,
 
     /// What frequency counts: purchases (orders) or distinct purchase days.
     #[arg(long, value_enum)]
@@ -63,7 +58,7 @@ pub struct Args {
 /// Validates flags and config into RFM options; every problem is a usage error.
 pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
     let cfg = &settings.config.rfm;
-    let as_of = parse_as_of(&args.as_of)?;
+    let as_of = parse_as_of(&args.input.as_of)?;
     let bins = args.bins.or(cfg.bins).unwrap_or(5);
     if !(2..=10).contains(&bins) {
         return Err(usage(format!("--bins {bins}: expected 2 to 10 scores")));
@@ -121,7 +116,7 @@ pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let opts = options(&args, settings)?;
-    let orders = load_orders(&args.orders, &[Role::OrderId, Role::Status], settings)?;
+    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
     let result = rfm::rfm(&orders.df, &opts)?;
     if result.customers.height() == 0 {
         bail!(
