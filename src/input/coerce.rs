@@ -249,6 +249,13 @@ fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
 }
 
 fn parse_status_column(ca: &StringChunked) -> Coerced {
+    // Already canonical (as crm-eval writes it, or a clean export): keep the column, no copy.
+    let canonical = ca
+        .iter()
+        .all(|v| v.is_none_or(|s| matches!(s, "paid" | "refunded" | "cancelled" | "unpaid")));
+    if canonical {
+        return Coerced::clean(ca.clone().into_column());
+    }
     // A status column holds a handful of distinct words: parse each once.
     let mut seen: HashMap<&str, Option<OrderStatus>> = HashMap::new();
     let (values, errors) = parse_cells(ca, "not a known order status", |s| {
