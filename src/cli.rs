@@ -20,7 +20,7 @@ use crate::output::{Format, OutputOptions};
 #[command(
     name = "crm-eval",
     version,
-    about = "Analytics for CRM exports: RFM, ABC tiers, lifecycle, cohorts, rating, and an inspector for export files.",
+    about = "Analytics for CRM exports: RFM, ABC tiers, lifecycle, cohorts, rating, NPS/CSAT, and an inspector for export files.",
     long_about = None,
     after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error."
 )]
@@ -43,6 +43,8 @@ pub enum Command {
     Lifecycle(cmd::lifecycle::Args),
     /// Customer rating (客户评级): weighted score over normalised criteria, graded by cut-offs.
     Rating(cmd::rating::Args),
+    /// NPS (0–10) and CSAT (1–5) with 95 % intervals, overall, per owner or per month.
+    Nps(cmd::nps::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
 }

@@ -4,6 +4,7 @@ mod abc;
 mod common;
 mod input;
 mod inspect;
+mod nps;
 mod output;
 mod properties;
 mod rfm;

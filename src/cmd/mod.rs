@@ -4,6 +4,7 @@ pub mod abc;
 pub mod cohort;
 pub mod inspect;
 pub mod lifecycle;
+pub mod nps;
 pub mod rating;
 pub mod rfm;
 
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cohort(args) => cohort::run(args, &settings),
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),
+        Command::Nps(args) => nps::run(args, &settings),
     }
 }
 

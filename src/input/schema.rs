@@ -31,6 +31,8 @@ pub enum Role {
     FollowupTime,
     ResponseDate,
     Score,
+    /// Which survey a response belongs to (nps / csat).
+    Survey,
 }
 
 /// How a role's cells are coerced.
@@ -52,7 +54,7 @@ pub enum ValueKind {
     Status,
 }
 
-pub const ALL_ROLES: [Role; 22] = [
+pub const ALL_ROLES: [Role; 23] = [
     Role::CustomerId,
     Role::OrderId,
     Role::OrderDate,
@@ -75,6 +77,7 @@ pub const ALL_ROLES: [Role; 22] = [
     Role::FollowupTime,
     Role::ResponseDate,
     Role::Score,
+    Role::Survey,
 ];
 
 impl Role {
@@ -103,6 +106,7 @@ impl Role {
             Role::FollowupTime => "followup_time",
             Role::ResponseDate => "response_date",
             Role::Score => "score",
+            Role::Survey => "survey",
         }
     }
 
@@ -128,7 +132,8 @@ impl Role {
             | Role::Industry
             | Role::Event
             | Role::Reason
-            | Role::Pool => ValueKind::Text,
+            | Role::Pool
+            | Role::Survey => ValueKind::Text,
         }
     }
 
@@ -370,6 +375,15 @@ impl Role {
                 "提交时间",
                 "日期",
             ],
+            Role::Survey => &[
+                "survey",
+                "surveytype",
+                "surveyname",
+                "questionnaire",
+                "问卷",
+                "问卷类型",
+                "调查类型",
+            ],
             Role::Score => &[
                 "score",
                 "npsscore",
@@ -458,7 +472,12 @@ impl TableKind {
             ],
             TableKind::Events => &[Role::Owner, Role::Reason, Role::Pool],
             TableKind::Followups => &[Role::Owner, Role::Channel],
-            TableKind::Surveys => &[Role::CustomerId, Role::ResponseDate, Role::Owner],
+            TableKind::Surveys => &[
+                Role::CustomerId,
+                Role::ResponseDate,
+                Role::Owner,
+                Role::Survey,
+            ],
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod abc;
 pub mod cohort;
 pub mod lifecycle;
+pub mod nps;
 pub mod orders;
 pub mod periods;
 pub mod rating;
