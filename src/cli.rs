@@ -45,6 +45,8 @@ pub enum Command {
     Rating(cmd::rating::Args),
     /// NPS (0–10) and CSAT (1–5) with 95 % intervals, overall, per owner or per month.
     Nps(cmd::nps::Args),
+    /// Every analysis built so far in one workbook (-o report.xlsx), one sheet each.
+    Report(cmd::report::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
 }

@@ -7,5 +7,6 @@ mod inspect;
 mod nps;
 mod output;
 mod properties;
+mod report;
 mod rfm;
 mod value;

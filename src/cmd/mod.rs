@@ -6,6 +6,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod nps;
 pub mod rating;
+pub mod report;
 pub mod rfm;
 
 use anyhow::{bail, Result};
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),
         Command::Nps(args) => nps::run(args, &settings),
+        Command::Report(args) => report::run(args, &settings),
     }
 }
 
