@@ -4,11 +4,10 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::cmd::{load_customer_ids, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::error::usage;
-use crate::input::schema::{Role, TableKind};
+use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::input::{self};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::orders::resolve_as_of;
 use crate::metrics::periods::Period;
@@ -85,25 +84,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         );
         return output::emit(&table, out);
     }
-    let customers = match &args.customers {
-        Some(path) => Some(input::load(
-            path,
-            TableKind::Customers,
-            Some(&[]),
-            &settings.input,
-        )?),
-        None => None,
-    };
-    let ids: Option<Vec<&str>> = match &customers {
-        Some(t) => Some(
-            t.df.column("customer_id")?
-                .str()?
-                .iter()
-                .map(|s| s.unwrap_or_default())
-                .collect(),
-        ),
-        None => None,
-    };
+    let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
+    let ids: Option<Vec<&str>> = ids_owned
+        .as_ref()
+        .map(|v| v.iter().map(String::as_str).collect());
     let result = lifecycle::lifecycle(&orders.df, ids.as_deref(), &opts)?;
     note(
         out,

@@ -56,6 +56,14 @@ pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result
     Ok(orders)
 }
 
+/// The customer IDs of a `--customers` export, when one was given (the analyses use only the IDs).
+pub fn load_customer_ids(path: Option<&str>, settings: &Settings) -> Result<Option<Vec<String>>> {
+    let Some(path) = path else { return Ok(None) };
+    let customers = input::load(path, TableKind::Customers, Some(&[]), &settings.input)?;
+    let ids = crate::metrics::orders::str_values(&customers.df, "customer_id")?;
+    Ok(Some(ids.into_iter().map(String::from).collect()))
+}
+
 /// Parses `--as-of YYYY-MM-DD` into days since 1970-01-01.
 pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<i32>> {
     match as_of {

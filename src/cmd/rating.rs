@@ -3,11 +3,10 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, parse_as_of, OrdersArgs};
+use crate::cmd::{load_customer_ids, load_orders, parse_as_of, OrdersArgs};
 use crate::error::usage;
-use crate::input::schema::{Role, TableKind};
+use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::input::{self};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
 
@@ -45,19 +44,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         &[Role::OrderId, Role::Status, Role::Margin, Role::Cost],
         settings,
     )?;
-    let customers = match &args.customers {
-        Some(path) => Some(input::load(
-            path,
-            TableKind::Customers,
-            Some(&[]),
-            &settings.input,
-        )?),
-        None => None,
-    };
-    let ids = match &customers {
-        Some(t) => Some(crate::metrics::orders::str_values(&t.df, "customer_id")?),
-        None => None,
-    };
+    let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
+    let ids: Option<Vec<&str>> = ids_owned
+        .as_ref()
+        .map(|v| v.iter().map(String::as_str).collect());
     let result = rating::rating(&orders.df, ids.as_deref(), &rules, as_of)
         .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
     let out = &settings.output;

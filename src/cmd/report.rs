@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use polars::prelude::*;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, parse_as_of};
+use crate::cmd::{load_customer_ids, load_orders, parse_as_of};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::format_days;
@@ -14,7 +14,7 @@ use crate::metrics::abc::{self, AbcOptions};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::nps::{self, NpsGroup, SurveyKind};
-use crate::metrics::orders::{resolve_as_of, str_values};
+use crate::metrics::orders::resolve_as_of;
 use crate::metrics::periods::Period;
 use crate::metrics::rfm::{self, RfmOptions};
 use crate::output::{self, note, Format};
@@ -56,19 +56,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         settings,
     )?;
     let as_of = Some(resolve_as_of(&orders.df, as_of)?);
-    let customer_table = match &args.customers {
-        Some(path) => Some(input::load(
-            path,
-            TableKind::Customers,
-            Some(&[]),
-            &settings.input,
-        )?),
-        None => None,
-    };
-    let customer_ids = match &customer_table {
-        Some(t) => Some(str_values(&t.df, "customer_id")?),
-        None => None,
-    };
+    let customer_ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
+    let customer_ids: Option<Vec<&str>> = customer_ids_owned
+        .as_ref()
+        .map(|v| v.iter().map(String::as_str).collect());
 
     let rfm_opts = RfmOptions {
         as_of,
