@@ -37,6 +37,8 @@ pub enum Command {
     Rfm(cmd::rfm::Args),
     /// ABC (Pareto) tiers: A up to 80 % of cumulative value, B up to 95 %, C the rest.
     Abc(cmd::abc::Args),
+    /// Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma, or historical; --params, --holdout.
+    Clv(cmd::clv::Args),
     /// Cohort matrix: customers by first-purchase period, retention (or customers, revenue) after.
     Cohort(cmd::cohort::Args),
     /// Lifecycle stage per customer (potential, new, active, loyal, at risk, churned), or --rates.

@@ -322,7 +322,9 @@ fn every_value_command_gives_the_same_bytes_twice() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
     let customers = sample("customers.csv");
-    let runs: [Vec<&str>; 5] = [
+    let runs: [Vec<&str>; 7] = [
+        vec!["clv", &orders],
+        vec!["clv", &orders, "--model", "pareto-nbd", "--params"],
         vec!["abc", &orders, "--by", "margin"],
         vec!["cohort", &orders, "--metric", "revenue", "--period", "week"],
         vec!["lifecycle", &orders, "--customers", &customers],

@@ -1,6 +1,7 @@
 //! One module per subcommand, each shaped "arguments → run".
 
 pub mod abc;
+pub mod clv;
 pub mod cohort;
 pub mod inspect;
 pub mod lifecycle;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rfm(args) => rfm::run(args, &settings),
         Command::Inspect(args) => inspect::run(args, &settings),
         Command::Abc(args) => abc::run(args, &settings),
+        Command::Clv(args) => clv::run(args, &settings),
         Command::Cohort(args) => cohort::run(args, &settings),
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),

@@ -73,6 +73,57 @@ pub fn order_level(orders: LazyFrame, has_order_id: bool, has_status: bool) -> L
     per_order.with_column(positive_date("net", "order_date"))
 }
 
+/// Like [`order_level`], for the CLV models: a zero-amount order that was never refunded (a free
+/// item, a 0.00 line in CDNOW) is a purchase with no spend, because the published CLV estimates
+/// count it; a fully refunded or cancelled order is still no purchase. Columns: customer_id, net,
+/// purchase_date (null when no purchase), free (a zero-amount purchase).
+pub fn order_level_with_free(orders: LazyFrame, has_order_id: bool, has_status: bool) -> LazyFrame {
+    let rows = orders.select([
+        col("customer_id"),
+        col("order_date"),
+        row_net_expr(has_status),
+        counted_rows_expr(has_status)
+            .cast(DataType::Int32)
+            .alias("counted"),
+        (row_net_expr(has_status).lt(lit(0.0)))
+            .cast(DataType::Int32)
+            .alias("refunds"),
+        if has_order_id {
+            col("order_id")
+        } else {
+            lit(NULL).alias("order_id")
+        },
+    ]);
+    let per_order = if has_order_id {
+        rows.with_column(positive_date("net", "order_date").alias("positive_date"))
+            .group_by([col("customer_id"), col("order_id")])
+            .agg([
+                col("net").sum().alias("net"),
+                col("positive_date").min().alias("positive_date"),
+                col("order_date").min().alias("order_date"),
+                col("counted").sum().alias("counted"),
+                col("refunds").sum().alias("refunds"),
+            ])
+    } else {
+        rows.with_column(col("order_date").alias("positive_date"))
+    };
+    let free = col("net")
+        .eq(lit(0.0))
+        .and(col("counted").gt(lit(0)))
+        .and(col("refunds").eq(lit(0)));
+    per_order.select([
+        col("customer_id"),
+        col("net"),
+        when(col("net").gt(lit(0.0)))
+            .then(col("positive_date"))
+            .when(free.clone())
+            .then(col("order_date"))
+            .otherwise(lit(NULL).cast(DataType::Date))
+            .alias("purchase_date"),
+        free.alias("free"),
+    ])
+}
+
 /// `date` where `net` is positive (a purchase), else null.
 fn positive_date(net: &str, date: &str) -> Expr {
     when(col(net).gt(lit(0.0)))

@@ -1,0 +1,237 @@
+//! `crm-eval clv ORDERS`: customer lifetime value per customer (BG/NBD or Pareto/NBD with
+//! Gamma-Gamma, or the historical formulas), the fitted parameters, or a holdout validation.
+
+use anyhow::{anyhow, Result};
+
+use crate::cli::Settings;
+use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::error::usage;
+use crate::input::schema::Role;
+use crate::input::values::{format_days, parse_iso_day};
+use crate::metrics::clv::tables::{self, ClvOptions};
+use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
+use crate::output::{self, note, OutputOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: OrdersArgs,
+
+    /// Purchase-count model (with Gamma-Gamma for spend), or the historical formulas.
+    #[arg(long, value_enum, default_value = "bg-nbd")]
+    pub model: Model,
+
+    /// Time unit of recency, T and the rate parameters.
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: TimeUnit,
+
+    /// Count one purchase per calendar week/month instead of per day (times in whole periods).
+    #[arg(long)]
+    pub group_by_period: bool,
+
+    /// Months ahead that expected purchases and CLV cover.
+    #[arg(long, value_name = "MONTHS", default_value_t = 12)]
+    pub horizon: u32,
+
+    /// Monthly discount rate for CLV (0.01 = 1 % a month).
+    #[arg(long, value_name = "RATE", default_value_t = 0.01)]
+    pub discount: f64,
+
+    /// Profit margin applied to spend (1 = CLV in revenue).
+    #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
+    pub margin: f64,
+
+    /// Historical model: expected customer lifespan in months.
+    #[arg(long, value_name = "MONTHS", default_value_t = 36.0)]
+    pub lifespan: f64,
+
+    /// L2 penalty on the parameters (as lifetimes' penalizer_coef); helps a fit that will not converge.
+    #[arg(long, value_name = "COEF", default_value_t = 0.0)]
+    pub penalty: f64,
+
+    /// Show the fitted parameters, standard errors and log-likelihoods instead of customers.
+    #[arg(long, conflicts_with = "holdout")]
+    pub params: bool,
+
+    /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
+    #[arg(long, value_name = "DATE")]
+    pub holdout: Option<String>,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    if args.horizon == 0 || args.horizon > 1200 {
+        return Err(usage("--horizon: expected 1 to 1200 months"));
+    }
+    if !(0.0..1.0).contains(&args.discount) {
+        return Err(usage(format!(
+            "--discount {}: expected a monthly rate from 0 up to (not including) 1",
+            args.discount
+        )));
+    }
+    if !(args.margin > 0.0 && args.margin <= 1.0) {
+        return Err(usage(format!(
+            "--margin {}: expected a share above 0 and at most 1",
+            args.margin
+        )));
+    }
+    if !(args.lifespan > 0.0 && args.lifespan.is_finite()) {
+        return Err(usage("--lifespan: expected a number of months above 0"));
+    }
+    if !(args.penalty >= 0.0 && args.penalty.is_finite()) {
+        return Err(usage("--penalty: expected 0 or more"));
+    }
+    let holdout = match &args.holdout {
+        Some(s) => Some(
+            parse_iso_day(s)
+                .ok_or_else(|| usage(format!("--holdout {s:?}: expected a date as YYYY-MM-DD")))?,
+        ),
+        None => None,
+    };
+    if args.model == Model::Historical && (holdout.is_some() || args.params) {
+        return Err(usage(
+            "--holdout and --params need a fitted model: --model bg-nbd or pareto-nbd",
+        ));
+    }
+    let opts = ClvOptions {
+        model: args.model,
+        grouping: Grouping {
+            unit: args.period,
+            by_period: args.group_by_period,
+        },
+        value: Value {
+            horizon_months: args.horizon,
+            discount: args.discount,
+            margin: args.margin,
+        },
+        lifespan_months: args.lifespan,
+        penalty: args.penalty,
+        as_of: parse_as_of(&args.input.as_of)?,
+        holdout,
+    };
+    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
+    let file = &orders.info.display;
+    let with_file = |e: anyhow::Error| anyhow!("{file}: {e}");
+    let out = &settings.output;
+
+    if args.model == Model::Historical {
+        let h = tables::historical(&orders.df, &opts).map_err(with_file)?;
+        note_purchases(out, &h.purchases);
+        note(
+            out,
+            format!(
+                "historical CLV of {} customers as of {}: lifespan {} months, margin {}, {}",
+                h.table.height(),
+                format_days(h.as_of),
+                args.lifespan,
+                args.margin,
+                match h.retention {
+                    Some(r) => format!(
+                        "yearly retention r = {r:.4} (bought in both of the last two years / in the earlier one)"
+                    ),
+                    None => "no retention_clv: less than two years of purchases".into(),
+                }
+            ),
+        );
+        return output::emit(&h.table, out);
+    }
+
+    if let Some(day) = holdout {
+        let h = tables::holdout(&orders.df, &opts, day).map_err(with_file)?;
+        note_purchases(out, &h.purchases);
+        note(out, describe_fit(args.model, &h.fit));
+        let error = if h.actual > 0.0 {
+            format!(" ({:+.1} %)", (h.predicted / h.actual - 1.0) * 100.0)
+        } else {
+            String::new()
+        };
+        note(
+            out,
+            format!(
+                "holdout {} .. {} ({:.2} {}): {} customers, predicted {:.1} repeat purchases vs {} actual{error}; per customer MAE {:.4}, RMSE {:.4}",
+                format_days(day),
+                format_days(h.purchases.as_of - 1),
+                h.length,
+                args.period.name(),
+                h.customers,
+                h.predicted,
+                h.actual,
+                h.mae,
+                h.rmse
+            ),
+        );
+        return output::emit(&h.table, out);
+    }
+
+    let fitted = tables::fit_all(&orders.df, &opts).map_err(with_file)?;
+    note_purchases(out, &fitted.purchases);
+    note(out, describe_fit(args.model, &fitted.count_model));
+    note(out, describe_fit(Model::Historical, &fitted.spend_model));
+    if args.params {
+        return output::emit(&tables::params_table(&fitted, &opts)?, out);
+    }
+    note(
+        out,
+        format!(
+            "CLV of {} customers as of {}: times in {}, horizon {} months ({:.2} {}), discount {} a month, margin {}",
+            fitted.customers.x.len(),
+            format_days(fitted.purchases.as_of),
+            args.period.name(),
+            args.horizon,
+            f64::from(args.horizon) * args.period.per_month(),
+            args.period.name(),
+            args.discount,
+            args.margin
+        ),
+    );
+    output::emit(&tables::customer_table(&fitted, &opts)?, out)
+}
+
+/// One line per fitted model for stderr. `Model::Historical` stands for the Gamma-Gamma spend model.
+fn describe_fit(model: Model, fit: &Fit) -> String {
+    let name = if model == Model::Historical {
+        "gamma-gamma"
+    } else {
+        model.name()
+    };
+    let params = fit
+        .names
+        .iter()
+        .zip(&fit.params)
+        .map(|(n, p)| format!("{n} {p:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{name}: {params}; log-likelihood {:.2} over {} customers ({} iterations)",
+        fit.ll, fit.customers, fit.iterations
+    )
+}
+
+fn note_purchases(out: &OutputOptions, p: &Purchases) {
+    note_after_as_of(out, p.after_as_of, p.as_of);
+    if p.free_orders > 0 {
+        note(
+            out,
+            format!(
+                "{} zero-amount orders (never refunded) count as purchases with no spend",
+                p.free_orders
+            ),
+        );
+    }
+    if p.non_positive_orders > 0 {
+        note(
+            out,
+            format!(
+                "{} orders with a negative net amount, or zero after a refund, are not purchases{}",
+                p.non_positive_orders,
+                if p.customers_without_purchase > 0 {
+                    format!(
+                        "; {} customers have no purchase left and are not valued",
+                        p.customers_without_purchase
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! Maximum likelihood for the CLV models: L-BFGS (argmin) on log-parameters, so every parameter
+//! stays positive, with Nelder–Mead as the fallback when the line search gives up; standard errors
+//! from the inverse Hessian of the log-likelihood.
+
+use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::neldermead::NelderMead;
+use argmin::solver::quasinewton::LBFGS;
+
+/// A model's log-likelihood over its data, as a function of the natural (positive) parameters.
+pub trait Likelihood: Sync {
+    /// Parameter names in order, e.g. r, alpha, a, b.
+    fn names(&self) -> &'static [&'static str];
+    /// Sum of weights (customers).
+    fn count(&self) -> f64;
+    /// Total log-likelihood, or `None` where it is not finite.
+    fn ll(&self, params: &[f64]) -> Option<f64>;
+    /// Total log-likelihood and its gradient in the natural parameters. The default uses central
+    /// differences of [`Likelihood::ll`]; models with a closed form override it.
+    fn ll_grad(&self, params: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let value = self.ll(params)?;
+        let mut grad = Vec::with_capacity(params.len());
+        for i in 0..params.len() {
+            let h = 1e-6 * params[i].abs().max(1e-8);
+            let mut up = params.to_vec();
+            up[i] += h;
+            let mut down = params.to_vec();
+            down[i] -= h;
+            grad.push((self.ll(&up)? - self.ll(&down)?) / (2.0 * h));
+        }
+        Some((value, grad))
+    }
+}
+
+/// A fitted model: parameters, log-likelihood and standard errors (None when the Hessian is not
+/// negative definite, i.e. the optimum is flat in some direction).
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub names: &'static [&'static str],
+    pub params: Vec<f64>,
+    pub ll: f64,
+    pub std_errors: Option<Vec<f64>>,
+    pub iterations: u64,
+    pub customers: f64,
+}
+
+impl Fit {
+    pub fn get(&self, name: &str) -> f64 {
+        let i = self.names.iter().position(|n| *n == name).unwrap_or(0);
+        self.params[i]
+    }
+}
+
+/// The objective argmin minimises: −LL/n + penalty·Σθ², over φ = ln θ.
+struct Objective<'a> {
+    model: &'a dyn Likelihood,
+    penalty: f64,
+}
+
+impl Objective<'_> {
+    fn value_grad(&self, phi: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let (ll, grad) = self.model.ll_grad(&theta)?;
+        let n = self.model.count();
+        let value = -ll / n + self.penalty * theta.iter().map(|t| t * t).sum::<f64>();
+        let grad = theta
+            .iter()
+            .zip(&grad)
+            .map(|(t, g)| t * (-g / n) + 2.0 * self.penalty * t * t)
+            .collect::<Vec<_>>();
+        (value.is_finite() && grad.iter().all(|g| g.is_finite())).then_some((value, grad))
+    }
+}
+
+impl CostFunction for Objective<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, phi: &Self::Param) -> Result<f64, argmin::core::Error> {
+        let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+        let n = self.model.count();
+        Ok(match self.model.ll(&theta) {
+            Some(ll) => -ll / n + self.penalty * theta.iter().map(|t| t * t).sum::<f64>(),
+            // An infinite cost makes the line search and the simplex step back.
+            None => f64::INFINITY,
+        })
+    }
+}
+
+impl Gradient for Objective<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, phi: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
+        self.value_grad(phi)
+            .map(|(_, g)| g)
+            .ok_or_else(|| argmin::core::Error::msg("the log-likelihood is not finite here"))
+    }
+}
+
+/// Maximises the likelihood from `start` (natural parameters). An error, never NaN, when neither
+/// solver converges.
+pub fn fit(model: &dyn Likelihood, start: &[f64], penalty: f64) -> Result<Fit, String> {
+    let objective = Objective { model, penalty };
+    let phi0: Vec<f64> = start.iter().map(|s| s.ln()).collect();
+    if objective.value_grad(&phi0).is_none() {
+        return Err("the log-likelihood is not finite at the starting values".into());
+    }
+    let (phi, iterations) = match lbfgs(&objective, phi0.clone()) {
+        Some(found) => found,
+        None => nelder_mead(&objective, &phi0).ok_or(
+            "the optimiser did not converge (L-BFGS and Nelder-Mead); try --penalty 0.001",
+        )?,
+    };
+    let params: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
+    let ll = model
+        .ll(&params)
+        .filter(|v| v.is_finite())
+        .ok_or("the fitted log-likelihood is not finite")?;
+    if params
+        .iter()
+        .any(|p| !p.is_finite() || *p <= 0.0 || *p > 1e12)
+    {
+        return Err(format!(
+            "the fit ran off to a boundary ({}); the data may not identify this model, try --penalty 0.001",
+            describe(model.names(), &params)
+        ));
+    }
+    Ok(Fit {
+        names: model.names(),
+        std_errors: standard_errors(model, &params),
+        params,
+        ll,
+        iterations,
+        customers: model.count(),
+    })
+}
+
+fn describe(names: &[&str], params: &[f64]) -> String {
+    names
+        .iter()
+        .zip(params)
+        .map(|(n, p)| format!("{n} = {p:.4e}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn lbfgs(objective: &Objective, phi0: Vec<f64>) -> Option<(Vec<f64>, u64)> {
+    let linesearch = MoreThuenteLineSearch::new();
+    let solver = LBFGS::new(linesearch, 7)
+        .with_tolerance_grad(1e-9)
+        .ok()?
+        .with_tolerance_cost(1e-14)
+        .ok()?;
+    let result = Executor::new(objective_ref(objective), solver)
+        .configure(|state| state.param(phi0).max_iters(500))
+        .run()
+        .ok()?;
+    let state = result.state();
+    converged(state.get_termination_status())?;
+    let phi = state.get_best_param()?.clone();
+    // Accept only a stationary point: the gradient of the mean objective must be small.
+    let (_, grad) = objective.value_grad(&phi)?;
+    (grad.iter().map(|g| g.abs()).fold(0.0, f64::max) < 1e-5).then_some((phi, state.get_iter()))
+}
+
+fn nelder_mead(objective: &Objective, phi0: &[f64]) -> Option<(Vec<f64>, u64)> {
+    let mut simplex = vec![phi0.to_vec()];
+    for i in 0..phi0.len() {
+        let mut vertex = phi0.to_vec();
+        vertex[i] += 0.5;
+        simplex.push(vertex);
+    }
+    let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
+    let result = Executor::new(objective_ref(objective), solver)
+        .configure(|state| state.max_iters(20_000))
+        .run()
+        .ok()?;
+    let state = result.state();
+    converged(state.get_termination_status())?;
+    Some((state.get_best_param()?.clone(), state.get_iter()))
+}
+
+fn converged(status: &TerminationStatus) -> Option<()> {
+    match status {
+        TerminationStatus::Terminated(TerminationReason::SolverConverged) => Some(()),
+        _ => None,
+    }
+}
+
+/// argmin takes the problem by value; a reference wrapper keeps the objective borrowed.
+fn objective_ref<'a, 'b>(objective: &'a Objective<'b>) -> ObjectiveRef<'a, 'b> {
+    ObjectiveRef(objective)
+}
+
+struct ObjectiveRef<'a, 'b>(&'a Objective<'b>);
+
+impl CostFunction for ObjectiveRef<'_, '_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, phi: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        self.0.cost(phi)
+    }
+}
+
+impl Gradient for ObjectiveRef<'_, '_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, phi: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        self.0.gradient(phi)
+    }
+}
+
+/// Standard errors of the natural parameters: the observed information is the negative Hessian of
+/// the total log-likelihood, taken by central differences in φ = ln θ (better conditioned), then
+/// carried to θ by the delta method (Cov θ = D Cov φ D with D = diag θ, exact at the optimum where
+/// the gradient vanishes).
+fn standard_errors(model: &dyn Likelihood, params: &[f64]) -> Option<Vec<f64>> {
+    let k = params.len();
+    let phi: Vec<f64> = params.iter().map(|p| p.ln()).collect();
+    let h = 1e-4;
+    let ll = |p: &[f64]| model.ll(&p.iter().map(|v| v.exp()).collect::<Vec<_>>());
+    let f0 = ll(&phi)?;
+    let mut hess = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in i..k {
+            let at = |di: f64, dj: f64| {
+                let mut p = phi.clone();
+                p[i] += di;
+                p[j] += dj;
+                ll(&p)
+            };
+            let value = if i == j {
+                (at(h, 0.0)? - 2.0 * f0 + at(-h, 0.0)?) / (h * h)
+            } else {
+                (at(h, h)? - at(h, -h)? - at(-h, h)? + at(-h, -h)?) / (4.0 * h * h)
+            };
+            hess[i][j] = -value;
+            hess[j][i] = -value;
+        }
+    }
+    let cov = invert(hess)?;
+    (0..k)
+        .map(|i| {
+            let var = cov[i][i];
+            (var > 0.0 && var.is_finite()).then(|| params[i] * var.sqrt())
+        })
+        .collect()
+}
+
+/// Gauss–Jordan inverse with partial pivoting; `None` for a singular matrix.
+fn invert(mut m: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
+    let k = m.len();
+    let mut inv: Vec<Vec<f64>> = (0..k)
+        .map(|i| (0..k).map(|j| f64::from(u8::from(i == j))).collect())
+        .collect();
+    for col in 0..k {
+        let pivot = (col..k).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[pivot][col].abs() < 1e-300 {
+            return None;
+        }
+        m.swap(col, pivot);
+        inv.swap(col, pivot);
+        let d = m[col][col];
+        for j in 0..k {
+            m[col][j] /= d;
+            inv[col][j] /= d;
+        }
+        for row in 0..k {
+            if row != col {
+                let f = m[row][col];
+                for j in 0..k {
+                    m[row][j] -= f * m[col][j];
+                    inv[row][j] -= f * inv[col][j];
+                }
+            }
+        }
+    }
+    Some(inv)
+}
+
+/// Sums `f(i)` over `0..n` in fixed-size chunks on all cores, adding the chunk sums in chunk order:
+/// the result does not depend on the number of threads, so reruns and machines agree to the bit.
+pub fn parallel_sum<const K: usize>(
+    n: usize,
+    f: impl Fn(usize, &mut [f64; K]) -> bool + Sync,
+) -> Option<[f64; K]> {
+    const CHUNK: usize = 8192;
+    let chunks = n.div_ceil(CHUNK);
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .min(chunks.max(1));
+    let sums: Vec<Option<[f64; K]>> = if threads <= 1 {
+        (0..chunks).map(|c| chunk_sum(c, n, &f)).collect()
+    } else {
+        let mut out = vec![None; chunks];
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = out.chunks_mut(chunks.div_ceil(threads)).collect();
+            let mut first = 0;
+            for part in parts {
+                let start = first;
+                first += part.len();
+                let f = &f;
+                scope.spawn(move || {
+                    for (k, slot) in part.iter_mut().enumerate() {
+                        *slot = chunk_sum(start + k, n, f);
+                    }
+                });
+            }
+        });
+        out
+    };
+    let mut total = [0.0; K];
+    for s in sums {
+        let s = s?;
+        for k in 0..K {
+            total[k] += s[k];
+        }
+    }
+    Some(total)
+}
+
+fn chunk_sum<const K: usize>(
+    chunk: usize,
+    n: usize,
+    f: &impl Fn(usize, &mut [f64; K]) -> bool,
+) -> Option<[f64; K]> {
+    const CHUNK: usize = 8192;
+    let mut acc = [0.0; K];
+    for i in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
+        if !f(i, &mut acc) {
+            return None;
+        }
+    }
+    Some(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inverse_of_a_known_matrix() {
+        let m = vec![vec![4.0, 7.0], vec![2.0, 6.0]];
+        let inv = invert(m).unwrap();
+        let expect = [[0.6, -0.7], [-0.2, 0.4]];
+        for i in 0..2 {
+            for j in 0..2 {
+                assert!((inv[i][j] - expect[i][j]).abs() < 1e-12);
+            }
+        }
+        assert!(invert(vec![vec![1.0, 2.0], vec![2.0, 4.0]]).is_none());
+    }
+
+    #[test]
+    fn parallel_sum_is_exact_for_integers() {
+        let total = parallel_sum::<2>(100_000, |i, acc| {
+            acc[0] += i as f64;
+            acc[1] += 1.0;
+            true
+        })
+        .unwrap();
+        assert_eq!(total, [4_999_950_000.0, 100_000.0]);
+        assert!(parallel_sum::<1>(10, |i, _| i != 7).is_none());
+    }
+}

@@ -1,0 +1,488 @@
+//! Customer lifetime value: the per-customer repeat-purchase summary, the probabilistic models
+//! (BG/NBD, Pareto/NBD, Gamma-Gamma) and the historical formulas (SPEC.md, "CLV").
+//!
+//! Summary convention (as in Fader & Hardie's papers and Python `lifetimes`):
+//! - a *purchase* is a purchase day (or, with `group_by_period`, a purchase period): orders of the
+//!   same customer on the same day are one purchase whose spend is their sum; an order whose net is
+//!   negative, or zero because of a refund, is no purchase; a zero-amount order never refunded is a
+//!   purchase with no spend (CDNOW has such rows, and the published estimates count them);
+//! - frequency x = purchases − 1 (repeat purchases); recency t_x = last − first purchase;
+//!   T = last observed day (as_of − 1) − first purchase; all times in `unit`;
+//! - monetary value m = mean spend of the repeat purchases (the first is left out, as the
+//!   Gamma-Gamma model requires).
+
+pub mod bgnbd;
+pub mod fit;
+pub mod gammagamma;
+pub mod paretonbd;
+pub mod special;
+pub mod tables;
+
+use anyhow::{bail, Result};
+use polars::prelude::*;
+
+use crate::metrics::orders::{self, before_as_of, order_level_with_free, resolve_as_of};
+use crate::metrics::periods::Period;
+use crate::metrics::rfm::round_to;
+
+pub use fit::Fit;
+
+/// The time unit of recency, T, horizons and the rate parameters α, β.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeUnit {
+    Day,
+    Week,
+    Month,
+}
+
+impl TimeUnit {
+    /// Days per unit; a month is 365.25 / 12 = 30.4375 days.
+    pub fn days(self) -> f64 {
+        match self {
+            TimeUnit::Day => 1.0,
+            TimeUnit::Week => 7.0,
+            TimeUnit::Month => 365.25 / 12.0,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Day => "days",
+            TimeUnit::Week => "weeks",
+            TimeUnit::Month => "months",
+        }
+    }
+    fn period(self) -> Option<Period> {
+        match self {
+            TimeUnit::Day => None,
+            TimeUnit::Week => Some(Period::Week),
+            TimeUnit::Month => Some(Period::Month),
+        }
+    }
+    /// Months expressed in this unit.
+    pub fn per_month(self) -> f64 {
+        TimeUnit::Month.days() / self.days()
+    }
+}
+
+/// Every customer's purchases before `as_of`, one entry per order that is a purchase.
+pub struct Purchases {
+    pub ids: Vec<String>,
+    /// Per customer: (day, net spend) of each purchase order, sorted by day.
+    pub orders: Vec<Vec<(i32, f64)>>,
+    pub as_of: i32,
+    pub after_as_of: usize,
+    /// Orders whose net is zero or negative (fully refunded, refund-only): not purchases.
+    pub non_positive_orders: usize,
+    /// Customers whose every order is such an order.
+    pub customers_without_purchase: usize,
+    /// Zero-amount orders never refunded: purchases with no spend.
+    pub free_orders: usize,
+}
+
+/// Collects the purchase orders per customer (one group-by; the per-customer work is in Rust).
+pub fn purchases(orders_df: &DataFrame, as_of: Option<i32>) -> Result<Purchases> {
+    let as_of = resolve_as_of(orders_df, as_of)?;
+    let (kept, after_as_of) = before_as_of(orders_df, as_of)?;
+    let has_id = orders::has_column(orders_df, "order_id");
+    let has_status = orders::has_column(orders_df, "status");
+    let per_order = orders::collect(order_level_with_free(kept, has_id, has_status))?;
+    let non_positive_orders = per_order.column("purchase_date")?.null_count();
+    let free_orders = per_order.column("free")?.bool()?.sum().unwrap_or(0) as usize;
+    let grouped = orders::collect(
+        per_order
+            .lazy()
+            .group_by([col("customer_id")])
+            .agg([
+                col("purchase_date")
+                    .drop_nulls()
+                    .cast(DataType::Int32)
+                    .alias("days"),
+                col("net")
+                    .filter(col("purchase_date").is_not_null())
+                    .alias("nets"),
+            ])
+            .sort(["customer_id"], SortMultipleOptions::default()),
+    )?;
+    let ids = orders::str_values(&grouped, "customer_id")?;
+    let days = grouped.column("days")?.list()?;
+    let nets = grouped.column("nets")?.list()?;
+    let mut out = Purchases {
+        ids: Vec::with_capacity(ids.len()),
+        orders: Vec::with_capacity(ids.len()),
+        as_of,
+        after_as_of,
+        non_positive_orders,
+        customers_without_purchase: 0,
+        free_orders,
+    };
+    for ((id, d), n) in ids
+        .iter()
+        .zip(days.amortized_iter())
+        .zip(nets.amortized_iter())
+    {
+        let (Some(d), Some(n)) = (d, n) else { continue };
+        let d = d.as_ref().i32()?;
+        let n = n.as_ref().f64()?;
+        let mut list: Vec<(i32, f64)> = d
+            .iter()
+            .zip(n.iter())
+            .filter_map(|(d, n)| Some((d?, n?)))
+            .collect();
+        if list.is_empty() {
+            out.customers_without_purchase += 1;
+            continue;
+        }
+        // Same-day orders in a fixed order, so that sums are the same on every run.
+        list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        out.ids.push((*id).to_string());
+        out.orders.push(list);
+    }
+    Ok(out)
+}
+
+/// The per-customer summary the models take.
+#[derive(Debug, Clone, Default)]
+pub struct Customers {
+    pub first: Vec<i32>,
+    /// Repeat purchases.
+    pub x: Vec<u32>,
+    /// Recency t_x and age T in `unit`.
+    pub tx: Vec<f64>,
+    pub t: Vec<f64>,
+    /// Mean spend of the repeat purchases (0 without one).
+    pub m: Vec<f64>,
+    /// Orders and net spend (all purchase orders, for the historical formulas).
+    pub orders: Vec<u32>,
+    pub spend: Vec<f64>,
+}
+
+/// How purchases are grouped and measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Grouping {
+    pub unit: TimeUnit,
+    /// Group purchases into whole periods of `unit` (lifetimes' `freq="W"`) rather than days
+    /// measured in fractional units (`freq="D", freq_multiplier=7`).
+    pub by_period: bool,
+}
+
+impl Grouping {
+    fn key(self, day: i32) -> i32 {
+        match (self.by_period, self.unit.period()) {
+            (true, Some(p)) => p.index(day),
+            _ => day,
+        }
+    }
+    fn span(self, from_key: i32, to_key: i32) -> f64 {
+        let gap = f64::from(to_key - from_key);
+        if self.by_period && self.unit.period().is_some() {
+            gap
+        } else {
+            gap / self.unit.days()
+        }
+    }
+}
+
+/// Summarises the purchases dated before `end` (exclusive) of customers whose first purchase is
+/// before `end`; also returns, per customer, the purchases counted from `end` to `until` (the
+/// holdout actuals). Customers are those of `p` in order; `None` where the first purchase is not
+/// before `end`.
+pub fn summarise(
+    p: &Purchases,
+    grouping: Grouping,
+    end: i32,
+    until: i32,
+) -> (Vec<usize>, Customers, Vec<u32>) {
+    let mut index = Vec::new();
+    let mut c = Customers::default();
+    let mut later = Vec::new();
+    let last_key = grouping.key(end - 1);
+    for (i, list) in p.orders.iter().enumerate() {
+        if list[0].0 >= end {
+            continue;
+        }
+        // Merge orders into purchases: one per key (day or period), spend summed.
+        let mut keys: Vec<(i32, f64)> = Vec::new();
+        let mut orders_n = 0u32;
+        let mut spend = 0.0;
+        let mut holdout_keys = 0u32;
+        let mut last_holdout_key = None;
+        for &(day, net) in list {
+            if day >= end {
+                if day < until {
+                    let k = grouping.key(day);
+                    if last_holdout_key != Some(k) {
+                        holdout_keys += 1;
+                        last_holdout_key = Some(k);
+                    }
+                }
+                continue;
+            }
+            orders_n += 1;
+            spend += net;
+            let k = grouping.key(day);
+            match keys.last_mut() {
+                Some((last, total)) if *last == k => *total += net,
+                _ => keys.push((k, net)),
+            }
+        }
+        let first = keys[0].0;
+        let last = keys[keys.len() - 1].0;
+        let x = (keys.len() - 1) as u32;
+        let repeat_spend: f64 = keys[1..].iter().map(|k| k.1).sum();
+        index.push(i);
+        c.first.push(list[0].0);
+        c.x.push(x);
+        c.tx.push(grouping.span(first, last));
+        c.t.push(grouping.span(first, last_key));
+        c.m.push(if x > 0 {
+            round_to(repeat_spend / f64::from(x), 6)
+        } else {
+            0.0
+        });
+        c.orders.push(orders_n);
+        c.spend.push(round_to(spend, 2));
+        later.push(holdout_keys);
+    }
+    (index, c, later)
+}
+
+/// The (x, t_x, T) triples a likelihood is summed over, with identical triples merged into one
+/// weighted row (customers who never came back share a handful of triples).
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub x: Vec<u32>,
+    pub tx: Vec<f64>,
+    pub t: Vec<f64>,
+    pub w: Vec<f64>,
+    pub weight: f64,
+    pub max_x: u32,
+}
+
+impl Summary {
+    pub fn new(x: &[u32], tx: &[f64], t: &[f64]) -> Summary {
+        let mut rows: Vec<(u32, u64, u64)> = x
+            .iter()
+            .zip(tx)
+            .zip(t)
+            .map(|((&x, &tx), &t)| (x, tx.to_bits(), t.to_bits()))
+            .collect();
+        rows.sort_unstable();
+        let mut s = Summary {
+            x: Vec::new(),
+            tx: Vec::new(),
+            t: Vec::new(),
+            w: Vec::new(),
+            weight: rows.len() as f64,
+            max_x: 0,
+        };
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 && rows[i - 1] == *row {
+                if let Some(w) = s.w.last_mut() {
+                    *w += 1.0;
+                }
+                continue;
+            }
+            s.x.push(row.0);
+            s.tx.push(f64::from_bits(row.1));
+            s.t.push(f64::from_bits(row.2));
+            s.w.push(1.0);
+            s.max_x = s.max_x.max(row.0);
+        }
+        s
+    }
+
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// The same customers with every time multiplied by `c`.
+    fn scaled(&self, c: f64) -> Summary {
+        let mut s = self.clone();
+        s.tx.iter_mut().for_each(|v| *v *= c);
+        s.t.iter_mut().for_each(|v| *v *= c);
+        s
+    }
+}
+
+/// Which purchase-count model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    /// BG/NBD (Fader, Hardie & Lee 2005).
+    #[value(name = "bg-nbd")]
+    BgNbd,
+    /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987).
+    #[value(name = "pareto-nbd")]
+    ParetoNbd,
+    /// Average order value × purchase frequency × margin × lifespan, and the retention form.
+    Historical,
+}
+
+impl Model {
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::BgNbd => "bg-nbd",
+            Model::ParetoNbd => "pareto-nbd",
+            Model::Historical => "historical",
+        }
+    }
+}
+
+/// Fits a purchase-count model. Times are rescaled so the longest T is 10 (as lifetimes does) for
+/// the optimiser; the reported parameters, log-likelihood and standard errors are in `unit`.
+pub fn fit_purchases(model: Model, s: &Summary, penalty: f64) -> Result<Fit> {
+    if s.is_empty() {
+        bail!("no customers to fit the {} model on", model.name());
+    }
+    let max_t = s.t.iter().copied().fold(0.0, f64::max);
+    if max_t <= 0.0 {
+        bail!(
+            "every customer's first purchase is on the last observed day: T = 0 leaves nothing to \
+             fit (set --as-of later, or use more history)"
+        );
+    }
+    let c = 10.0 / max_t;
+    let scaled = s.scaled(c);
+    let (found, unscale): (Result<Fit, String>, [f64; 4]) = match model {
+        Model::BgNbd => (
+            fit::fit(&bgnbd::BgNbd { data: &scaled }, &[1.0; 4], penalty),
+            [1.0, c, 1.0, 1.0],
+        ),
+        Model::ParetoNbd => (
+            fit::fit(&paretonbd::ParetoNbd { data: &scaled }, &[1.0; 4], penalty),
+            [1.0, c, 1.0, c],
+        ),
+        Model::Historical => bail!("the historical model has no parameters to fit"),
+    };
+    let found = found.map_err(|e| anyhow::anyhow!("{} fit: {e}", model.name()))?;
+    let params: Vec<f64> = found
+        .params
+        .iter()
+        .zip(unscale)
+        .map(|(p, k)| p / k)
+        .collect();
+    let raw: Box<dyn fit::Likelihood> = match model {
+        Model::BgNbd => Box::new(bgnbd::BgNbd { data: s }),
+        _ => Box::new(paretonbd::ParetoNbd { data: s }),
+    };
+    let ll = raw
+        .ll(&params)
+        .ok_or_else(|| anyhow::anyhow!("{} fit: log-likelihood not finite", model.name()))?;
+    let std_errors = found
+        .std_errors
+        .map(|se| se.iter().zip(unscale).map(|(e, k)| e / k).collect());
+    Ok(Fit {
+        params,
+        ll,
+        std_errors,
+        ..found
+    })
+}
+
+/// Fits Gamma-Gamma on the repeat buyers (x > 0, m > 0).
+pub fn fit_spend(x: &[u32], m: &[f64], penalty: f64) -> Result<Fit> {
+    let mut data = gammagamma::Spend {
+        x: Vec::new(),
+        m: Vec::new(),
+        max_x: 0,
+    };
+    for (&x, &m) in x.iter().zip(m) {
+        if x > 0 && m > 0.0 {
+            data.x.push(x);
+            data.m.push(m);
+            data.max_x = data.max_x.max(x);
+        }
+    }
+    if data.x.len() < 2 {
+        bail!(
+            "Gamma-Gamma needs repeat buyers, found {}: too little history for a spend model",
+            data.x.len()
+        );
+    }
+    let model = gammagamma::GammaGamma { data: &data };
+    let found = fit::fit(&model, &[1.0, 1.0, 1.0], penalty)
+        .map_err(|e| anyhow::anyhow!("gamma-gamma fit: {e}"))?;
+    if found.get("q") <= 1.0 {
+        bail!(
+            "gamma-gamma fit: q = {:.3} ≤ 1, so the expected spend is not finite; the spend \
+             data does not fit this model (try --penalty 0.001)",
+            found.get("q")
+        );
+    }
+    Ok(found)
+}
+
+/// Per-customer predictions of a fitted purchase model.
+pub fn p_alive(model: Model, params: &[f64], x: u32, tx: f64, t: f64) -> f64 {
+    match model {
+        Model::BgNbd => bgnbd::BgNbd::p_alive(params, x, tx, t),
+        _ => paretonbd::ParetoNbd::p_alive(params, x, tx, t),
+    }
+}
+
+/// E[Y(h) | x, t_x, T].
+pub fn expected(model: Model, params: &[f64], x: u32, tx: f64, t: f64, h: f64) -> f64 {
+    match model {
+        Model::BgNbd => bgnbd::BgNbd::expected(params, x, tx, t, h),
+        _ => paretonbd::ParetoNbd::expected(params, x, tx, t, h),
+    }
+}
+
+/// Settings of the CLV sum.
+#[derive(Debug, Clone, Copy)]
+pub struct Value {
+    pub horizon_months: u32,
+    /// Monthly discount rate.
+    pub discount: f64,
+    pub margin: f64,
+}
+
+/// CLV = Σ_{i=1..H} margin × spend × (E[Y(i months)] − E[Y((i−1) months)]) / (1 + d)^i.
+pub fn clv(
+    model: Model,
+    params: &[f64],
+    unit: TimeUnit,
+    value: Value,
+    (x, tx, t): (u32, f64, f64),
+    spend: f64,
+) -> f64 {
+    let month = unit.per_month();
+    let mut total = 0.0;
+    let mut before = 0.0;
+    for i in 1..=value.horizon_months {
+        let now = expected(model, params, x, tx, t, f64::from(i) * month);
+        total += value.margin * spend * (now - before) / (1.0 + value.discount).powi(i as i32);
+        before = now;
+    }
+    total
+}
+
+/// Runs `f` over `0..n` on all cores, results in order.
+pub fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1);
+    if n < 1024 || threads == 1 {
+        return (0..n).map(f).collect();
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                let f = &f;
+                scope.spawn(move || {
+                    (k * chunk..((k + 1) * chunk).min(n))
+                        .map(f)
+                        .collect::<Vec<T>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

@@ -1,0 +1,385 @@
+//! The CLV analyses as tables: per-customer values, fitted parameters, holdout validation and the
+//! historical formulas. `crm-eval clv` and `crm-eval report` both build on these.
+
+use anyhow::{bail, Result};
+use polars::prelude::*;
+
+use super::{
+    clv, expected, fit_purchases, fit_spend, gammagamma::GammaGamma, p_alive, parallel_map,
+    purchases, summarise, Customers, Fit, Grouping, Model, Purchases, Summary, TimeUnit, Value,
+};
+use crate::metrics::rfm::round_to;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ClvOptions {
+    pub model: Model,
+    pub grouping: Grouping,
+    pub value: Value,
+    /// Historical model: expected lifespan in months.
+    pub lifespan_months: f64,
+    pub penalty: f64,
+    pub as_of: Option<i32>,
+    pub holdout: Option<i32>,
+}
+
+/// Fitted models and the customers they describe.
+pub struct Fitted {
+    pub purchases: Purchases,
+    pub customers: Customers,
+    pub index: Vec<usize>,
+    pub count_model: Fit,
+    pub spend_model: Fit,
+}
+
+/// Loads the purchases and fits the count and spend models on every customer up to `as_of`.
+pub fn fit_all(orders: &DataFrame, opts: &ClvOptions) -> Result<Fitted> {
+    let p = purchases(orders, opts.as_of)?;
+    if p.ids.is_empty() {
+        bail!("no purchases before the analysis date");
+    }
+    let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
+    let summary = Summary::new(&customers.x, &customers.tx, &customers.t);
+    let count_model = fit_purchases(opts.model, &summary, opts.penalty)?;
+    let spend_model = fit_spend(&customers.x, &customers.m, opts.penalty)?;
+    Ok(Fitted {
+        purchases: p,
+        customers,
+        index,
+        count_model,
+        spend_model,
+    })
+}
+
+/// One row per customer, highest CLV first (ties by customer_id): frequency, recency and T in the
+/// unit, monetary value, P(alive), expected purchases over the horizon, expected spend, CLV.
+pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
+    let c = &f.customers;
+    let unit = opts.grouping.unit;
+    let horizon = f64::from(opts.value.horizon_months) * unit.per_month();
+    let cp = &f.count_model.params;
+    let sp = &f.spend_model.params;
+    let rows = parallel_map(c.x.len(), |i| {
+        let (x, tx, t) = (c.x[i], c.tx[i], c.t[i]);
+        let spend = GammaGamma::expected_spend(sp, x, c.m[i]);
+        (
+            p_alive(opts.model, cp, x, tx, t),
+            expected(opts.model, cp, x, tx, t, horizon),
+            spend,
+            clv(opts.model, cp, unit, opts.value, (x, tx, t), spend),
+        )
+    });
+    if let Some(i) = rows
+        .iter()
+        .position(|r| !(r.0.is_finite() && r.1.is_finite() && r.2.is_finite() && r.3.is_finite()))
+    {
+        bail!(
+            "the {} prediction is not finite for customer {} (x = {}, t_x = {}, T = {}); the fitted \
+             parameters may be extreme, try --penalty 0.001",
+            opts.model.name(),
+            f.purchases.ids[f.index[i]],
+            c.x[i],
+            c.tx[i],
+            c.t[i]
+        );
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let clv_cents: Vec<f64> = rows.iter().map(|r| round_to(r.3, 2)).collect();
+    order.sort_by(|&a, &b| {
+        clv_cents[b]
+            .total_cmp(&clv_cents[a])
+            .then_with(|| f.purchases.ids[f.index[a]].cmp(&f.purchases.ids[f.index[b]]))
+    });
+    let pick = |g: &dyn Fn(usize) -> f64| order.iter().map(|&i| g(i)).collect::<Vec<f64>>();
+    let name = |base: &str| format!("{base}_{}", unit.name());
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "customer_id".into(),
+            order
+                .iter()
+                .map(|&i| f.purchases.ids[f.index[i]].as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "frequency".into(),
+            order.iter().map(|&i| c.x[i]).collect::<Vec<_>>(),
+        ),
+        Column::new(name("recency").into(), pick(&|i| round_to(c.tx[i], 4))),
+        Column::new(name("t").into(), pick(&|i| round_to(c.t[i], 4))),
+        Column::new("monetary_value".into(), pick(&|i| round_to(c.m[i], 2))),
+        Column::new("p_alive".into(), pick(&|i| round_to(rows[i].0, 4))),
+        Column::new(
+            "expected_purchases".into(),
+            pick(&|i| round_to(rows[i].1, 4)),
+        ),
+        Column::new(
+            "expected_avg_spend".into(),
+            pick(&|i| round_to(rows[i].2, 2)),
+        ),
+        Column::new("clv".into(), pick(&|i| clv_cents[i])),
+    ])?)
+}
+
+/// The fitted parameters: one row each, with standard errors, then the log-likelihood and the
+/// number of customers per model.
+pub fn params_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
+    let mut model = Vec::new();
+    let mut parameter = Vec::new();
+    let mut estimate = Vec::new();
+    let mut std_error: Vec<Option<f64>> = Vec::new();
+    let mut unit = Vec::new();
+    let time = opts.grouping.unit.name();
+    for (name, fit) in [
+        (opts.model.name(), &f.count_model),
+        ("gamma-gamma", &f.spend_model),
+    ] {
+        for (k, p) in fit.names.iter().enumerate() {
+            model.push(name);
+            parameter.push(p.to_string());
+            estimate.push(round_to(fit.params[k], 6));
+            std_error.push(fit.std_errors.as_ref().map(|se| round_to(se[k], 6)));
+            unit.push(match *p {
+                "alpha" | "beta" => time,
+                "gamma" => "money",
+                _ => "",
+            });
+        }
+        for (p, v) in [("log_likelihood", fit.ll), ("customers", fit.customers)] {
+            model.push(name);
+            parameter.push(p.to_string());
+            estimate.push(round_to(v, 4));
+            std_error.push(None);
+            unit.push("");
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), model),
+        Column::new("parameter".into(), parameter),
+        Column::new("estimate".into(), estimate),
+        Column::new("std_error".into(), std_error),
+        Column::new("unit".into(), unit),
+    ])?)
+}
+
+/// Calibration/holdout validation: fit on purchases before `holdout`, predict the purchases from
+/// `holdout` to `as_of` for the customers known at `holdout`, and compare per calibration
+/// frequency (0 … 6, 7+) and overall.
+pub struct Holdout {
+    pub table: DataFrame,
+    pub fit: Fit,
+    pub length: f64,
+    pub actual: f64,
+    pub predicted: f64,
+    pub mae: f64,
+    pub rmse: f64,
+    pub customers: usize,
+    pub purchases: Purchases,
+}
+
+pub fn holdout(orders: &DataFrame, opts: &ClvOptions, holdout: i32) -> Result<Holdout> {
+    let p = purchases(orders, opts.as_of)?;
+    if holdout >= p.as_of {
+        bail!(
+            "--holdout {} is not before the analysis date {}: nothing left to predict",
+            crate::input::values::format_days(holdout),
+            crate::input::values::format_days(p.as_of)
+        );
+    }
+    let (_, c, actual) = summarise(&p, opts.grouping, holdout, p.as_of);
+    if c.x.is_empty() {
+        bail!(
+            "no customer bought before --holdout {}",
+            crate::input::values::format_days(holdout)
+        );
+    }
+    let summary = Summary::new(&c.x, &c.tx, &c.t);
+    let fit = fit_purchases(opts.model, &summary, opts.penalty)?;
+    let g = opts.grouping;
+    let length = if g.by_period {
+        // Whole periods from the holdout's first to the last observed one.
+        let key = |d: i32| match g.unit {
+            TimeUnit::Week => crate::metrics::periods::Period::Week.index(d),
+            TimeUnit::Month => crate::metrics::periods::Period::Month.index(d),
+            TimeUnit::Day => d,
+        };
+        f64::from(key(p.as_of - 1) - key(holdout - 1))
+    } else {
+        f64::from(p.as_of - holdout) / g.unit.days()
+    };
+    let predicted = parallel_map(c.x.len(), |i| {
+        expected(opts.model, &fit.params, c.x[i], c.tx[i], c.t[i], length)
+    });
+    const TOP: usize = 7;
+    let mut n = [0usize; TOP + 1];
+    let mut act = [0.0f64; TOP + 1];
+    let mut pred = [0.0f64; TOP + 1];
+    let (mut abs, mut sq) = (0.0, 0.0);
+    for i in 0..c.x.len() {
+        let b = (c.x[i] as usize).min(TOP);
+        n[b] += 1;
+        act[b] += f64::from(actual[i]);
+        pred[b] += predicted[i];
+        let err = predicted[i] - f64::from(actual[i]);
+        abs += err.abs();
+        sq += err * err;
+    }
+    let total_n = c.x.len();
+    let mut label = Vec::new();
+    let mut customers = Vec::new();
+    let mut actual_mean = Vec::new();
+    let mut predicted_mean = Vec::new();
+    let mut actual_total = Vec::new();
+    let mut predicted_total = Vec::new();
+    let mut push = |l: String, n: usize, a: f64, p: f64| {
+        label.push(l);
+        customers.push(n as u64);
+        actual_mean.push(if n > 0 {
+            round_to(a / n as f64, 4)
+        } else {
+            0.0
+        });
+        predicted_mean.push(if n > 0 {
+            round_to(p / n as f64, 4)
+        } else {
+            0.0
+        });
+        actual_total.push(a);
+        predicted_total.push(round_to(p, 2));
+    };
+    for b in 0..=TOP {
+        if n[b] > 0 {
+            let l = if b == TOP {
+                format!("{TOP}+")
+            } else {
+                b.to_string()
+            };
+            push(l, n[b], act[b], pred[b]);
+        }
+    }
+    let (a_sum, p_sum) = (act.iter().sum::<f64>(), pred.iter().sum::<f64>());
+    push("all".into(), total_n, a_sum, p_sum);
+    let table = DataFrame::new_infer_height(vec![
+        Column::new("calibration_frequency".into(), label),
+        Column::new("customers".into(), customers),
+        Column::new("actual_mean".into(), actual_mean),
+        Column::new("predicted_mean".into(), predicted_mean),
+        Column::new("actual_purchases".into(), actual_total),
+        Column::new("predicted_purchases".into(), predicted_total),
+    ])?;
+    Ok(Holdout {
+        table,
+        fit,
+        length,
+        actual: a_sum,
+        predicted: p_sum,
+        mae: abs / total_n as f64,
+        rmse: (sq / total_n as f64).sqrt(),
+        customers: total_n,
+        purchases: p,
+    })
+}
+
+/// Historical CLV per customer. With tenure = months from the first purchase to as_of (at least
+/// one month): purchases_per_month = orders / tenure; avg_order_value = net spend / orders;
+/// historical_clv = avg_order_value × purchases_per_month × margin × lifespan; retention_clv =
+/// yearly margin × r / (1 + d − r), r the measured yearly retention, d the yearly discount.
+pub struct Historical {
+    pub table: DataFrame,
+    pub retention: Option<f64>,
+    pub as_of: i32,
+    pub purchases: Purchases,
+}
+
+pub fn historical(orders: &DataFrame, opts: &ClvOptions) -> Result<Historical> {
+    let p = purchases(orders, opts.as_of)?;
+    if p.ids.is_empty() {
+        bail!("no purchases before the analysis date");
+    }
+    let as_of = p.as_of;
+    let day = Grouping {
+        unit: TimeUnit::Day,
+        by_period: false,
+    };
+    let (index, c, _) = summarise(&p, day, as_of, as_of);
+    let retention = yearly_retention(&p, as_of);
+    let yearly_discount = (1.0 + opts.value.discount).powi(12) - 1.0;
+    let month = TimeUnit::Month.days();
+    let mut rows: Vec<(usize, [f64; 5])> = (0..c.x.len())
+        .map(|i| {
+            let tenure = (f64::from(as_of - c.first[i]) / month).max(1.0);
+            let orders_n = f64::from(c.orders[i]);
+            let aov = c.spend[i] / orders_n;
+            let per_month = orders_n / tenure;
+            let hist = aov * per_month * opts.value.margin * opts.lifespan_months;
+            let yearly = aov * per_month * 12.0 * opts.value.margin;
+            let ret = retention
+                .map(|r| yearly * r / (1.0 + yearly_discount - r))
+                .unwrap_or(f64::NAN);
+            (
+                i,
+                [
+                    round_to(tenure, 2),
+                    round_to(aov, 2),
+                    round_to(per_month, 4),
+                    round_to(hist, 2),
+                    round_to(ret, 2),
+                ],
+            )
+        })
+        .collect();
+    let id = |i: usize| p.ids[index[i]].as_str();
+    rows.sort_by(|a, b| b.1[3].total_cmp(&a.1[3]).then_with(|| id(a.0).cmp(id(b.0))));
+    let col = |k: usize| rows.iter().map(|r| r.1[k]).collect::<Vec<f64>>();
+    let table = DataFrame::new_infer_height(vec![
+        Column::new(
+            "customer_id".into(),
+            rows.iter().map(|r| id(r.0)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "orders".into(),
+            rows.iter().map(|r| c.orders[r.0]).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "net_spend".into(),
+            rows.iter().map(|r| c.spend[r.0]).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "first_purchase".into(),
+            rows.iter().map(|r| c.first[r.0]).collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Date)?,
+        Column::new("tenure_months".into(), col(0)),
+        Column::new("avg_order_value".into(), col(1)),
+        Column::new("purchases_per_month".into(), col(2)),
+        Column::new("historical_clv".into(), col(3)),
+        Column::new(
+            "retention_clv".into(),
+            rows.iter()
+                .map(|r| r.1[4].is_finite().then_some(r.1[4]))
+                .collect::<Vec<_>>(),
+        ),
+    ])?;
+    Ok(Historical {
+        table,
+        retention,
+        as_of,
+        purchases: p,
+    })
+}
+
+/// Share of the customers who bought in the year before last (as_of − 730 .. as_of − 365) who
+/// bought again in the last year; `None` without anyone in the earlier year.
+fn yearly_retention(p: &Purchases, as_of: i32) -> Option<f64> {
+    let (mut base, mut kept) = (0u64, 0u64);
+    for list in &p.orders {
+        let earlier = list
+            .iter()
+            .any(|&(d, _)| d >= as_of - 730 && d < as_of - 365);
+        if earlier {
+            base += 1;
+            if list.iter().any(|&(d, _)| d >= as_of - 365 && d < as_of) {
+                kept += 1;
+            }
+        }
+    }
+    (base > 0).then(|| kept as f64 / base as f64)
+}
