@@ -20,7 +20,7 @@ use crate::output::{Format, OutputOptions};
 #[command(
     name = "crm-eval",
     version,
-    about = "Analytics for CRM exports: RFM, ABC tiers, lifecycle, cohorts, rating, NPS/CSAT, and an inspector for export files.",
+    about = "Analytics for CRM exports: RFM, ABC tiers, CLV, lead conversion, recovery, pool rules, lifecycle, cohorts, rating, NPS/CSAT, and an inspector for export files.",
     long_about = None,
     after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error."
 )]
@@ -39,6 +39,12 @@ pub enum Command {
     Abc(cmd::abc::Args),
     /// Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma, or historical; --params, --holdout.
     Clv(cmd::clv::Args),
+    /// Conversion of allocated leads: spells converted within --window days, per owner/source/cohort.
+    Conversion(cmd::conversion::Args),
+    /// Recovery (win-back) of customers recycled to the pool, or churned (--churn-days).
+    Recovery(cmd::recovery::Args),
+    /// Pool (公海) rules as of a date: due back, owner limits, cooldown reclaims, priority, health.
+    Pool(cmd::pool::Args),
     /// Cohort matrix: customers by first-purchase period, retention (or customers, revenue) after.
     Cohort(cmd::cohort::Args),
     /// Lifecycle stage per customer (potential, new, active, loyal, at risk, churned), or --rates.

@@ -3,10 +3,14 @@
 pub mod abc;
 pub mod clv;
 pub mod cohort;
+pub mod conversion;
 pub mod inspect;
 pub mod lifecycle;
 pub mod nps;
+pub mod ownership;
+pub mod pool;
 pub mod rating;
+pub mod recovery;
 pub mod report;
 pub mod rfm;
 
@@ -28,6 +32,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Abc(args) => abc::run(args, &settings),
         Command::Clv(args) => clv::run(args, &settings),
         Command::Cohort(args) => cohort::run(args, &settings),
+        Command::Conversion(args) => conversion::run(args, &settings),
+        Command::Recovery(args) => recovery::run(args, &settings),
+        Command::Pool(args) => pool::run(args, &settings),
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),
         Command::Nps(args) => nps::run(args, &settings),

@@ -94,6 +94,12 @@ pub fn wilson(successes: f64, n: f64) -> (f64, f64, f64) {
     )
 }
 
+/// [`wilson`] as fractions (0–1): rate, low, high.
+pub fn wilson_fraction(successes: f64, n: f64) -> (f64, f64, f64) {
+    let (p, lo, hi) = wilson(successes, n);
+    (p / 100.0, lo / 100.0, hi / 100.0)
+}
+
 #[derive(Default)]
 struct Tally {
     n: f64,

@@ -1,0 +1,90 @@
+//! `crm-eval conversion --events E --orders O`: conversion of ownership spells within a window,
+//! per owner, source or assignment cohort, with a chi-square test of whether owners differ.
+
+use anyhow::Result;
+
+use crate::cli::Settings;
+use crate::cmd::ownership::{load, Files};
+use crate::error::usage;
+use crate::input::values::format_days;
+use crate::metrics::conversion::{self, ConversionGroup, Keys};
+use crate::output::{self, note};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub files: Files,
+
+    /// Days after a spell starts in which a purchase counts as its conversion.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub window: i32,
+
+    /// Group by owner, source (needs --customers) or cohort (month the spell started); several
+    /// comma-separated, e.g. owner,source.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "owner")]
+    pub by: Vec<ConversionGroup>,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    if args.window < 1 {
+        return Err(usage("--window: expected 1 or more days"));
+    }
+    if args.by.contains(&ConversionGroup::Source) && args.files.customers.is_none() {
+        return Err(usage(
+            "--by source needs --customers FILE (the source of each customer)",
+        ));
+    }
+    let data = load(&args.files, true, settings)?;
+    let out = &settings.output;
+    let outcomes = conversion::outcomes(
+        &data.own,
+        &data.orders,
+        data.followups.as_deref(),
+        args.window,
+        data.as_of,
+    );
+    let keys = Keys {
+        strings: &data.strings,
+        source: data.source.as_ref(),
+    };
+    let table = conversion::table(
+        &data.own,
+        &outcomes,
+        &args.by,
+        &keys,
+        data.followups.is_some(),
+    )?;
+    note(
+        out,
+        format!(
+            "{} ownership spells as of {}; converted = a purchase within {} days of the spell's start while held; spells younger than that are immature",
+            data.own.spells.len(),
+            format_days(data.as_of),
+            args.window
+        ),
+    );
+    output::emit(&table, out)?;
+    // The test line comes after the table, as the last thing on stderr.
+    match conversion::owner_test(&data.own, &outcomes) {
+        Some(t) => note(
+            out,
+            format!(
+                "owners differ? Pearson chi-square {:.2} on {} df over {} owners' matured spells: p = {:.4}{}",
+                t.statistic,
+                t.df,
+                t.owners,
+                t.p_value,
+                if t.small_cells > 0 {
+                    format!(" ({} cells expect fewer than 5 spells: approximate)", t.small_cells)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        None => note(
+            out,
+            "owners differ? no test: it needs two owners with matured spells, some converted and some not",
+        ),
+    }
+    Ok(())
+}

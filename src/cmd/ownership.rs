@@ -1,0 +1,242 @@
+//! Loading shared by `conversion`, `recovery` and `pool`: the event log, orders, follow-ups and
+//! customers, interned into one customer index, with every oddity reported on stderr.
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::cmd::{load_orders, note_after_as_of};
+use crate::input::schema::{Role, TableKind};
+use crate::input::{self, Table};
+use crate::metrics::orders::before_as_of;
+use crate::metrics::ownership::{
+    self, followups_by_customer, orders_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
+};
+use crate::output::note;
+
+/// The files a pool-side command may read.
+#[derive(Debug, clap::Args)]
+pub struct Files {
+    /// Ownership event log (assign, claim, transfer, recycle, release).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<String>,
+
+    /// Orders export.
+    #[arg(long, value_name = "FILE")]
+    pub orders: Option<String>,
+
+    /// Follow-up log (customer_id, followup_time).
+    #[arg(long, value_name = "FILE")]
+    pub followups: Option<String>,
+
+    /// Customers export (for `source`).
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// Analysis date, YYYY-MM-DD: rows on or after it are left out (default: the day after the
+    /// latest date in the files read).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+pub struct Loaded {
+    pub own: Ownership,
+    pub orders: CustomerOrders,
+    pub followups: Option<Vec<Vec<i64>>>,
+    pub customers: Interner,
+    pub strings: Interner,
+    /// Source per customer index (with --customers).
+    pub source: Option<HashMap<u32, String>>,
+    pub as_of: i32,
+}
+
+/// Loads what `files` names. `need_events` makes --events required.
+pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loaded> {
+    let out = &settings.output;
+    let Some(orders_path) = &files.orders else {
+        return Err(crate::error::usage("--orders FILE is required"));
+    };
+    if need_events && files.events.is_none() {
+        return Err(crate::error::usage("--events FILE is required"));
+    }
+    let orders = load_orders(
+        orders_path,
+        &[Role::OrderId, Role::Status, Role::Owner],
+        settings,
+    )?;
+    let events = match &files.events {
+        Some(p) => Some(input::load(p, TableKind::Events, None, &settings.input)?),
+        None => None,
+    };
+    let followups = match &files.followups {
+        Some(p) => Some(input::load(
+            p,
+            TableKind::Followups,
+            Some(&[]),
+            &settings.input,
+        )?),
+        None => None,
+    };
+    let customers_table = match &files.customers {
+        Some(p) => Some(input::load(
+            p,
+            TableKind::Customers,
+            Some(&[Role::Source]),
+            &settings.input,
+        )?),
+        None => None,
+    };
+    let as_of = match crate::cmd::parse_as_of(&files.as_of)? {
+        Some(d) => d,
+        None => {
+            let mut cols = vec![(&orders.df, "order_date")];
+            if let Some(e) = &events {
+                cols.push((&e.df, "event_time"));
+            }
+            if let Some(f) = &followups {
+                cols.push((&f.df, "followup_time"));
+            }
+            match ownership::latest_day(&cols)? {
+                Some(d) => d,
+                None => bail!("no dated rows in the files given"),
+            }
+        }
+    };
+    let as_of_ms = i64::from(as_of) * DAY_MS;
+    let (_, after) = before_as_of(&orders.df, as_of)?;
+    note_after_as_of(out, after, as_of);
+
+    let mut customers = Interner::default();
+    let mut strings = Interner::default();
+    let own = match &events {
+        Some(t) => {
+            let (list, issues) =
+                ownership::events_from_frame(&t.df, &mut strings, &mut customers, as_of_ms)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", t.info.display))?;
+            let own = ownership::build(list, issues);
+            for line in own.issues.lines(&t.info.display) {
+                note(out, line);
+            }
+            own
+        }
+        None => Ownership::default(),
+    };
+    let with_events = customers.len();
+    let order_data = orders_by_customer(&orders.df, as_of, &mut customers, &mut strings)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    if let Some(t) = &events {
+        report_orders_without_spell(
+            &own,
+            &order_data,
+            with_events,
+            &customers,
+            (&orders, t),
+            out,
+        );
+    }
+    let followups = match &followups {
+        Some(t) => Some(
+            followups_by_customer(&t.df, as_of_ms, &mut customers)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", t.info.display))?,
+        ),
+        None => None,
+    };
+    let source = match &customers_table {
+        Some(t) => Some(sources(t, &mut customers)?),
+        None => None,
+    };
+    Ok(Loaded {
+        own,
+        orders: order_data,
+        followups,
+        customers,
+        strings,
+        source,
+        as_of,
+    })
+}
+
+fn sources(t: &Table, customers: &mut Interner) -> Result<HashMap<u32, String>> {
+    let ids = t.df.column("customer_id")?.str()?;
+    let mut map = HashMap::new();
+    let source = if t.has(Role::Source) {
+        Some(t.df.column("source")?.str()?.clone())
+    } else {
+        None
+    };
+    for (i, id) in ids.iter().enumerate() {
+        let Some(id) = id else { continue };
+        let s = source
+            .as_ref()
+            .and_then(|s| s.get(i))
+            .unwrap_or("")
+            .to_string();
+        map.insert(customers.id(id.trim()), s);
+    }
+    Ok(map)
+}
+
+/// Orders of customers absent from the event log, and purchases before a customer's first spell:
+/// counted on stderr (they belong to no spell).
+fn report_orders_without_spell(
+    own: &Ownership,
+    orders: &CustomerOrders,
+    with_events: usize,
+    names: &Interner,
+    (orders_table, events_table): (&Table, &Table),
+    out: &crate::output::OutputOptions,
+) {
+    let mut first_spell: HashMap<u32, i32> = HashMap::new();
+    for s in &own.spells {
+        let d = s.start_day();
+        first_spell
+            .entry(s.customer)
+            .and_modify(|x| *x = (*x).min(d))
+            .or_insert(d);
+    }
+    let (mut unknown, mut unknown_examples) = (0usize, Vec::new());
+    let (mut before, mut before_customers) = (0usize, 0usize);
+    for (c, days) in orders.purchases.iter().enumerate() {
+        if days.is_empty() {
+            continue;
+        }
+        if c >= with_events {
+            unknown += 1;
+            if unknown_examples.len() < 3 {
+                unknown_examples.push(c as u32);
+            }
+            continue;
+        }
+        let first = first_spell.get(&(c as u32)).copied().unwrap_or(i32::MAX);
+        let n = days.iter().filter(|&&d| d < first).count();
+        if n > 0 {
+            before += n;
+            before_customers += 1;
+        }
+    }
+    if unknown > 0 {
+        note(
+            out,
+            format!(
+                "{}: {unknown} customers with purchases have no row in {} (e.g. {}); their orders belong to no spell",
+                orders_table.info.display,
+                events_table.info.display,
+                unknown_examples
+                    .iter()
+                    .map(|&c| format!("{:?}", names.name(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    if before > 0 {
+        note(
+            out,
+            format!(
+                "{}: {before} purchases of {before_customers} customers come before the customer's first assignment or claim; they belong to no spell",
+                orders_table.info.display
+            ),
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! `crm-eval pool --events E --followups F --orders O [--rules FILE]`: pool-rule checks as of a
+//! date — customers due back, owners over their limits, reclaims inside the cooldown, the pool
+//! ranked for re-allocation, and pool health.
+
+use anyhow::Result;
+
+use crate::cli::Settings;
+use crate::cmd::ownership::{load, Files};
+use crate::error::usage;
+use crate::input::values::format_days;
+use crate::metrics::conversion;
+use crate::metrics::pool::{self, Inputs, PoolRules, DEFAULT_RULES};
+use crate::output::{self, note};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    Due,
+    Owners,
+    Reclaims,
+    Priority,
+    Health,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub files: Files,
+
+    /// Pool rules (TOML; default: the built-in rules, the same as examples/pool-rules.toml).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+
+    /// Which tables to show (default: all, one after another; one sheet each in xlsx).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub show: Vec<Section>,
+
+    /// Conversion window for the claim-to-win rate, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub window: i32,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let rules = match &args.rules {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| usage(format!("--rules {path}: {e}")))?;
+            PoolRules::parse(&text).map_err(|e| usage(format!("{path}: {e}")))?
+        }
+        None => PoolRules::parse(DEFAULT_RULES)
+            .map_err(|e| usage(format!("built-in pool rules: {e}")))?,
+    };
+    if args.window < 1 {
+        return Err(usage("--window: expected 1 or more days"));
+    }
+    if args.files.followups.is_none() {
+        return Err(usage(
+            "--followups FILE is required (the no-follow-up rule and recent activity use it)",
+        ));
+    }
+    let data = load(&args.files, true, settings)?;
+    let out = &settings.output;
+    let followups = data.followups.as_deref().unwrap_or(&[]);
+    let outcomes = conversion::outcomes(
+        &data.own,
+        &data.orders,
+        Some(followups),
+        args.window,
+        data.as_of,
+    );
+    let report = pool::report(
+        &Inputs {
+            own: &data.own,
+            customers: &data.customers,
+            strings: &data.strings,
+            orders: &data.orders,
+            followups,
+            conversion: &outcomes,
+            as_of: data.as_of,
+        },
+        &rules,
+    )?;
+    note(
+        out,
+        format!(
+            "pool as of {} (start of day): {} due back or due within {} days, {} owners, {} reclaims inside the {}-day cooldown, {} customers in the pool",
+            format_days(data.as_of),
+            report.due.height(),
+            rules.recycle.warn_days,
+            report.owners.height(),
+            report.reclaims.height(),
+            rules.cooldown.reclaim_days,
+            report.priority.height()
+        ),
+    );
+    let all = [
+        (Section::Due, "due", &report.due),
+        (Section::Owners, "owners", &report.owners),
+        (Section::Reclaims, "reclaims", &report.reclaims),
+        (Section::Priority, "priority", &report.priority),
+        (Section::Health, "health", &report.health),
+    ];
+    let sheets: Vec<(&str, &polars::prelude::DataFrame)> = all
+        .iter()
+        .filter(|(s, _, _)| args.show.is_empty() || args.show.contains(s))
+        .map(|(_, name, df)| (*name, *df))
+        .collect();
+    output::emit_sheets(&sheets, out)
+}

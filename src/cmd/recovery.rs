@@ -1,0 +1,95 @@
+//! `crm-eval recovery`: win-back success of customers returned to the pool (--events), or of
+//! churned customers (--churn-days, no event log).
+
+use anyhow::Result;
+
+use crate::cli::Settings;
+use crate::cmd::ownership::{load, Files};
+use crate::error::usage;
+use crate::input::values::format_days;
+use crate::metrics::recovery::{self, RecoveryGroup};
+use crate::output::{self, note};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The orders export (the same as --orders; either form).
+    #[arg(value_name = "ORDERS", conflicts_with = "orders")]
+    pub orders_positional: Option<String>,
+
+    #[command(flatten)]
+    pub files: Files,
+
+    /// Days after the recovery start (next assignment, or churn day) in which a purchase
+    /// recovers the customer; also the loyalty window after it.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub window: i32,
+
+    /// Without an event log: a customer churns this many days after a purchase with no next one.
+    #[arg(long, value_name = "DAYS")]
+    pub churn_days: Option<i32>,
+
+    /// Group by owner (recovering), previous-owner, reason, pool or month; comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "owner")]
+    pub by: Vec<RecoveryGroup>,
+}
+
+pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
+    if args.window < 1 {
+        return Err(usage("--window: expected 1 or more days"));
+    }
+    if let Some(p) = args.orders_positional.take() {
+        args.files.orders = Some(p);
+    }
+    let churn = match (args.churn_days, &args.files.events) {
+        (Some(d), None) if d >= 1 => Some(d),
+        (Some(_), None) => return Err(usage("--churn-days: expected 1 or more days")),
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "give either --events (recycled customers) or --churn-days (churned customers), not both",
+            ))
+        }
+        (None, None) => {
+            return Err(usage(
+                "recovery needs --events FILE (customers recycled to the pool) or --churn-days N",
+            ))
+        }
+        (None, Some(_)) => None,
+    };
+    let mut data = load(&args.files, churn.is_none(), settings)?;
+    let out = &settings.output;
+    let episodes = match churn {
+        Some(days) => {
+            let churned = data.strings.id("churned");
+            recovery::from_churn(&data.orders, days, data.as_of, churned)
+        }
+        None => recovery::from_events(&data.own, data.as_of),
+    };
+    let outcomes = recovery::outcomes(&episodes, &data.orders, args.window, data.as_of);
+    note(
+        out,
+        format!(
+            "{} {} as of {}; recovered = a purchase within {} days of {}",
+            episodes.len(),
+            if churn.is_some() {
+                "churn episodes"
+            } else {
+                "returns to the pool"
+            },
+            format_days(data.as_of),
+            args.window,
+            if churn.is_some() {
+                "the churn day"
+            } else {
+                "the next assignment or claim"
+            }
+        ),
+    );
+    let table = recovery::table(
+        &episodes,
+        &outcomes,
+        &args.by,
+        &data.strings,
+        churn.is_none(),
+    )?;
+    output::emit(&table, out)
+}

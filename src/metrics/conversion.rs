@@ -1,0 +1,314 @@
+//! Conversion of allocated leads (SPEC.md, "Conversion"): per ownership spell, did the customer
+//! make a purchase within `window` days of the spell's start, while the spell held it?
+//!
+//! - A spell *matures* once its whole window is observed: start day + window < as_of. Younger
+//!   spells are counted apart (`immature`), never as failures.
+//! - It *converts* when a purchase (an order with positive net) falls on a day d with
+//!   0 ≤ d − start ≤ window and the spell still covers d (a transfer hands the rest of the window
+//!   to the next owner, whose own spell starts then).
+//! - Days to conversion = first such purchase day − start day; revenue = net of every counted
+//!   order row (refunds negative) the converted spell covers within its window.
+//! - Follow-ups (optional): hours from the start to the first follow-up of the customer during
+//!   the spell; the 24-hour share is over spells at least 24 hours old at as_of.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use polars::prelude::*;
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+use super::nps::wilson_fraction;
+use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell, DAY_MS};
+use super::rfm::round_to;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome {
+    pub matured: bool,
+    pub converted: bool,
+    pub days_to_conversion: Option<i32>,
+    pub revenue: f64,
+    pub first_followup_hours: Option<f64>,
+    /// At least 24 hours old at as_of (so the 24-hour follow-up share can be judged).
+    pub day_old: bool,
+}
+
+pub fn outcomes(
+    own: &Ownership,
+    orders: &CustomerOrders,
+    followups: Option<&[Vec<i64>]>,
+    window: i32,
+    as_of: i32,
+) -> Vec<Outcome> {
+    let as_of_ms = i64::from(as_of) * DAY_MS;
+    own.spells
+        .iter()
+        .map(|s| outcome(s, orders, followups, window, as_of, as_of_ms))
+        .collect()
+}
+
+fn outcome(
+    s: &Spell,
+    orders: &CustomerOrders,
+    followups: Option<&[Vec<i64>]>,
+    window: i32,
+    as_of: i32,
+    as_of_ms: i64,
+) -> Outcome {
+    let start = s.start_day();
+    let until = (start + window + 1).min(s.cover_end(as_of));
+    let matured = start + window < as_of;
+    let first = orders.first_purchase_between(s.customer, start, until);
+    let converted = matured && first.is_some();
+    let revenue = if converted {
+        orders.net_between(s.customer, start, until)
+    } else {
+        0.0
+    };
+    let first_followup_hours = followups.and_then(|f| {
+        let times = f.get(s.customer as usize)?;
+        let t = first_between(times, s.start_ms, s.end_ms.unwrap_or(as_of_ms))?;
+        Some((t - s.start_ms) as f64 / 3_600_000.0)
+    });
+    Outcome {
+        matured,
+        converted,
+        days_to_conversion: if converted {
+            first.map(|d| d - start)
+        } else {
+            None
+        },
+        revenue,
+        first_followup_hours,
+        day_old: as_of_ms - s.start_ms >= DAY_MS,
+    }
+}
+
+/// What a conversion table is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConversionGroup {
+    Owner,
+    Source,
+    /// The month the spell started, YYYY-MM.
+    Cohort,
+}
+
+impl ConversionGroup {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConversionGroup::Owner => "owner",
+            ConversionGroup::Source => "source",
+            ConversionGroup::Cohort => "cohort",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    spells: u64,
+    matured: u64,
+    converted: u64,
+    days: Vec<f64>,
+    revenue: f64,
+    followed: u64,
+    hours: Vec<f64>,
+    day_old: u64,
+    within_24h: u64,
+}
+
+impl Acc {
+    fn add(&mut self, o: &Outcome) {
+        self.spells += 1;
+        self.matured += u64::from(o.matured);
+        self.converted += u64::from(o.converted);
+        if let Some(d) = o.days_to_conversion {
+            self.days.push(f64::from(d));
+        }
+        self.revenue += o.revenue;
+        if let Some(h) = o.first_followup_hours {
+            self.followed += 1;
+            self.hours.push(h);
+        }
+        if o.day_old {
+            self.day_old += 1;
+            if o.first_followup_hours.is_some_and(|h| h <= 24.0) {
+                self.within_24h += 1;
+            }
+        }
+    }
+}
+
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+/// Context for the group keys.
+pub struct Keys<'a> {
+    pub strings: &'a Interner,
+    /// Source per customer index, from the customers export.
+    pub source: Option<&'a HashMap<u32, String>>,
+}
+
+fn key(s: &Spell, g: ConversionGroup, k: &Keys) -> String {
+    match g {
+        ConversionGroup::Owner => k.strings.name(s.owner).to_string(),
+        ConversionGroup::Source => k
+            .source
+            .and_then(|m| m.get(&s.customer))
+            .cloned()
+            .unwrap_or_default(),
+        ConversionGroup::Cohort => crate::metrics::periods::Period::Month
+            .label(crate::metrics::periods::Period::Month.index(s.start_day())),
+    }
+}
+
+/// One row per group (sorted by the group values), then an `all` row.
+pub fn table(
+    own: &Ownership,
+    outcomes: &[Outcome],
+    by: &[ConversionGroup],
+    keys: &Keys,
+    with_followups: bool,
+) -> Result<DataFrame> {
+    let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
+    let mut all = Acc::default();
+    for (s, o) in own.spells.iter().zip(outcomes) {
+        let k: Vec<String> = by.iter().map(|g| key(s, *g, keys)).collect();
+        groups.entry(k).or_default().add(o);
+        all.add(o);
+    }
+    let mut labels: Vec<Vec<String>> = vec![Vec::new(); by.len()];
+    let mut rows: Vec<Acc> = Vec::new();
+    for (k, acc) in groups {
+        for (i, v) in k.into_iter().enumerate() {
+            labels[i].push(v);
+        }
+        rows.push(acc);
+    }
+    if !by.is_empty() {
+        for l in labels.iter_mut() {
+            l.push("all".into());
+        }
+        rows.push(all);
+    } else {
+        rows.push(all);
+    }
+    let mut cols: Vec<Column> = by
+        .iter()
+        .zip(labels)
+        .map(|(g, l)| Column::new(g.name().into(), l))
+        .collect();
+    let mut medians = Vec::new();
+    let mut hours = Vec::new();
+    for a in rows.iter_mut() {
+        medians.push(median(&mut a.days));
+        hours.push(median(&mut a.hours).map(|h| round_to(h, 2)));
+    }
+    let u = |f: &dyn Fn(&Acc) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
+    let intervals: Vec<(f64, f64, f64)> = rows
+        .iter()
+        .map(|a| wilson_fraction(a.converted as f64, a.matured as f64))
+        .collect();
+    let rate = |k: usize| {
+        rows.iter()
+            .zip(&intervals)
+            .map(|(a, i)| {
+                (a.matured > 0).then_some(round_to(
+                    match k {
+                        0 => i.0,
+                        1 => i.1,
+                        _ => i.2,
+                    },
+                    4,
+                ))
+            })
+            .collect::<Vec<Option<f64>>>()
+    };
+    cols.push(Column::new("spells".into(), u(&|a| a.spells)));
+    cols.push(Column::new("matured".into(), u(&|a| a.matured)));
+    cols.push(Column::new("immature".into(), u(&|a| a.spells - a.matured)));
+    cols.push(Column::new("converted".into(), u(&|a| a.converted)));
+    cols.push(Column::new("conversion_rate".into(), rate(0)));
+    cols.push(Column::new("ci_low".into(), rate(1)));
+    cols.push(Column::new("ci_high".into(), rate(2)));
+    cols.push(Column::new("median_days_to_conversion".into(), medians));
+    cols.push(Column::new(
+        "converted_revenue".into(),
+        rows.iter()
+            .map(|a| round_to(a.revenue, 2))
+            .collect::<Vec<f64>>(),
+    ));
+    if with_followups {
+        cols.push(Column::new("followed_up".into(), u(&|a| a.followed)));
+        cols.push(Column::new("median_hours_to_first_followup".into(), hours));
+        cols.push(Column::new(
+            "followed_up_24h_share".into(),
+            rows.iter()
+                .map(|a| {
+                    (a.day_old > 0).then(|| round_to(a.within_24h as f64 / a.day_old as f64, 4))
+                })
+                .collect::<Vec<Option<f64>>>(),
+        ));
+    }
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
+/// Pearson's chi-square test of independence between owner and conversion, on matured spells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChiSquare {
+    pub statistic: f64,
+    pub df: u32,
+    pub p_value: f64,
+    pub owners: usize,
+    /// Cells whose expected count is below 5 (the approximation is then rough).
+    pub small_cells: usize,
+}
+
+pub fn owner_test(own: &Ownership, outcomes: &[Outcome]) -> Option<ChiSquare> {
+    let mut table: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
+    for (s, o) in own.spells.iter().zip(outcomes) {
+        if o.matured {
+            let e = table.entry(s.owner).or_default();
+            if o.converted {
+                e.0 += 1.0;
+            } else {
+                e.1 += 1.0;
+            }
+        }
+    }
+    let n: f64 = table.values().map(|(a, b)| a + b).sum();
+    let yes: f64 = table.values().map(|(a, _)| a).sum();
+    let no = n - yes;
+    if table.len() < 2 || yes == 0.0 || no == 0.0 {
+        return None;
+    }
+    let mut statistic = 0.0;
+    let mut small_cells = 0;
+    for (a, b) in table.values() {
+        let row = a + b;
+        for (observed, column) in [(a, yes), (b, no)] {
+            let expected = row * column / n;
+            if expected < 5.0 {
+                small_cells += 1;
+            }
+            statistic += (observed - expected).powi(2) / expected;
+        }
+    }
+    let df = (table.len() - 1) as u32;
+    let p_value = ChiSquared::new(f64::from(df)).ok()?.sf(statistic);
+    Some(ChiSquare {
+        statistic,
+        df,
+        p_value,
+        owners: table.len(),
+        small_cells,
+    })
+}

@@ -1,0 +1,289 @@
+//! Recovery (win-back) success (SPEC.md, "Recovery").
+//!
+//! An *episode* starts when a customer is recycled or released to the pool (from the event log),
+//! or, without a log, when it churns: `churn_days` pass after a purchase with no next purchase
+//! (the churn day = that purchase + churn_days). It is *recovered* when a purchase falls within
+//! `window` days (0 ≤ d − start ≤ window) of the recovery start: the customer's next spell start
+//! (covered by that spell), or the churn day.
+//! - Matured: start + window < as_of, where start is the next spell (reclaimed) or the return /
+//!   churn day (not reclaimed). Immature episodes are counted apart, never as failures.
+//! - Value added: net of the counted order rows in the recovery window. Loyalty: a recovered
+//!   customer who buys again within `window` days after the recovering purchase; judged once that
+//!   window has closed (`loyalty_base`).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::conversion::median;
+use super::nps::wilson_fraction;
+use super::ownership::{CustomerOrders, Interner, Ownership, DAY_MS, NONE};
+use super::periods::Period;
+use super::rfm::round_to;
+
+#[derive(Debug, Clone)]
+pub struct Episode {
+    pub customer: u32,
+    /// Day the customer left (recycle/release day, or churn day).
+    pub day: i32,
+    /// Recovering owner: the next spell's owner (events), or the order owner of the last
+    /// purchase before churning; NONE when nobody.
+    pub owner: u32,
+    pub previous_owner: u32,
+    pub reason: u32,
+    pub pool: u32,
+    /// Recovery start: the next spell's start day, or the churn day.
+    pub start: Option<i32>,
+    /// First day no longer covered (the next spell's cover end), or None for no limit.
+    pub until: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome {
+    pub matured: bool,
+    pub reclaimed: bool,
+    pub recovered: bool,
+    pub days_to_recovery: Option<i32>,
+    pub value: f64,
+    pub loyalty_judged: bool,
+    pub repurchased: bool,
+}
+
+/// Episodes from the pool returns of the event log.
+pub fn from_events(own: &Ownership, as_of: i32) -> Vec<Episode> {
+    own.returns
+        .iter()
+        .map(|r| {
+            let next = r.next_spell.map(|s| &own.spells[s]);
+            Episode {
+                customer: r.customer,
+                day: r.at_ms.div_euclid(DAY_MS) as i32,
+                owner: next.map_or(NONE, |s| s.owner),
+                previous_owner: r.previous_owner,
+                reason: r.reason,
+                pool: r.pool,
+                start: next.map(|s| s.start_day()),
+                until: next.map(|s| s.cover_end(as_of)),
+            }
+        })
+        .collect()
+}
+
+/// Episodes from purchase gaps longer than `churn_days` (no event log needed).
+pub fn from_churn(
+    orders: &CustomerOrders,
+    churn_days: i32,
+    as_of: i32,
+    churned: u32,
+) -> Vec<Episode> {
+    let mut out = Vec::new();
+    for (c, days) in orders.purchases.iter().enumerate() {
+        for (i, &d) in days.iter().enumerate() {
+            let next = days.get(i + 1).copied().unwrap_or(as_of);
+            let churn = d + churn_days;
+            if next > churn && churn < as_of {
+                out.push(Episode {
+                    customer: c as u32,
+                    day: churn,
+                    owner: orders.purchase_owner[c].get(i).copied().unwrap_or(NONE),
+                    previous_owner: orders.purchase_owner[c].get(i).copied().unwrap_or(NONE),
+                    reason: churned,
+                    pool: NONE,
+                    start: Some(churn),
+                    until: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+pub fn outcomes(
+    episodes: &[Episode],
+    orders: &CustomerOrders,
+    window: i32,
+    as_of: i32,
+) -> Vec<Outcome> {
+    episodes
+        .iter()
+        .map(|e| {
+            let from = e.start.unwrap_or(e.day);
+            let matured = from + window < as_of;
+            let Some(start) = e.start else {
+                return Outcome {
+                    matured,
+                    ..Outcome::default()
+                };
+            };
+            let until = (start + window + 1).min(e.until.unwrap_or(i32::MAX));
+            let first = orders.first_purchase_between(e.customer, start, until);
+            let recovered = matured && first.is_some();
+            let mut o = Outcome {
+                matured,
+                reclaimed: true,
+                recovered,
+                ..Outcome::default()
+            };
+            if let (true, Some(p)) = (recovered, first) {
+                o.days_to_recovery = Some(p - start);
+                o.value = orders.net_between(e.customer, start, until);
+                o.loyalty_judged = p + window < as_of;
+                o.repurchased = o.loyalty_judged
+                    && orders
+                        .first_purchase_between(e.customer, p + 1, p + window + 1)
+                        .is_some();
+            }
+            o
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecoveryGroup {
+    /// The recovering owner (next spell), or the last order's owner for churn.
+    Owner,
+    /// The owner who lost the customer.
+    PreviousOwner,
+    /// The recycle reason (`churned` without an event log).
+    Reason,
+    Pool,
+    /// Month the customer left, YYYY-MM.
+    Month,
+}
+
+impl RecoveryGroup {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecoveryGroup::Owner => "owner",
+            RecoveryGroup::PreviousOwner => "previous_owner",
+            RecoveryGroup::Reason => "reason",
+            RecoveryGroup::Pool => "pool",
+            RecoveryGroup::Month => "month",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    episodes: u64,
+    matured: u64,
+    reclaimed: u64,
+    recovered: u64,
+    days: Vec<f64>,
+    value: f64,
+    loyalty_base: u64,
+    repurchased: u64,
+}
+
+/// One row per group, sorted, then `all`. `with_reclaim` adds the reclaimed column (event log).
+pub fn table(
+    episodes: &[Episode],
+    outcomes: &[Outcome],
+    by: &[RecoveryGroup],
+    strings: &Interner,
+    with_reclaim: bool,
+) -> Result<DataFrame> {
+    let label = |e: &Episode, g: RecoveryGroup| -> String {
+        match g {
+            RecoveryGroup::Owner => {
+                if e.owner == NONE && with_reclaim && e.start.is_none() {
+                    "(pool)".into()
+                } else {
+                    strings.name(e.owner).to_string()
+                }
+            }
+            RecoveryGroup::PreviousOwner => strings.name(e.previous_owner).to_string(),
+            RecoveryGroup::Reason => strings.name(e.reason).to_string(),
+            RecoveryGroup::Pool => strings.name(e.pool).to_string(),
+            RecoveryGroup::Month => Period::Month.label(Period::Month.index(e.day)),
+        }
+    };
+    let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
+    let mut all = Acc::default();
+    for (e, o) in episodes.iter().zip(outcomes) {
+        let k: Vec<String> = by.iter().map(|g| label(e, *g)).collect();
+        for acc in [groups.entry(k).or_default(), &mut all] {
+            acc.episodes += 1;
+            acc.matured += u64::from(o.matured);
+            acc.reclaimed += u64::from(o.matured && o.reclaimed);
+            acc.recovered += u64::from(o.recovered);
+            if let Some(d) = o.days_to_recovery {
+                acc.days.push(f64::from(d));
+            }
+            acc.value += o.value;
+            acc.loyalty_base += u64::from(o.loyalty_judged);
+            acc.repurchased += u64::from(o.repurchased);
+        }
+    }
+    let mut labels: Vec<Vec<String>> = vec![Vec::new(); by.len()];
+    let mut rows: Vec<Acc> = Vec::new();
+    for (k, acc) in groups {
+        for (i, v) in k.into_iter().enumerate() {
+            labels[i].push(v);
+        }
+        rows.push(acc);
+    }
+    for l in labels.iter_mut() {
+        l.push("all".into());
+    }
+    rows.push(all);
+    let mut cols: Vec<Column> = by
+        .iter()
+        .zip(labels)
+        .map(|(g, l)| Column::new(g.name().into(), l))
+        .collect();
+    let medians: Vec<Option<f64>> = rows.iter_mut().map(|a| median(&mut a.days)).collect();
+    let u = |f: &dyn Fn(&Acc) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
+    let ratio = |num: &dyn Fn(&Acc) -> f64, den: &dyn Fn(&Acc) -> f64| {
+        rows.iter()
+            .map(|a| (den(a) > 0.0).then(|| round_to(num(a) / den(a), 4)))
+            .collect::<Vec<Option<f64>>>()
+    };
+    let ci: Vec<(f64, f64, f64)> = rows
+        .iter()
+        .map(|a| wilson_fraction(a.recovered as f64, a.matured as f64))
+        .collect();
+    let interval = |k: usize| {
+        rows.iter()
+            .zip(&ci)
+            .map(|(a, c)| (a.matured > 0).then(|| round_to(if k == 0 { c.1 } else { c.2 }, 4)))
+            .collect::<Vec<Option<f64>>>()
+    };
+    cols.push(Column::new("episodes".into(), u(&|a| a.episodes)));
+    cols.push(Column::new("matured".into(), u(&|a| a.matured)));
+    cols.push(Column::new(
+        "immature".into(),
+        u(&|a| a.episodes - a.matured),
+    ));
+    if with_reclaim {
+        cols.push(Column::new("reclaimed".into(), u(&|a| a.reclaimed)));
+    }
+    cols.push(Column::new("recovered".into(), u(&|a| a.recovered)));
+    cols.push(Column::new(
+        "recovery_rate".into(),
+        ratio(&|a| a.recovered as f64, &|a| a.matured as f64),
+    ));
+    cols.push(Column::new("ci_low".into(), interval(0)));
+    cols.push(Column::new("ci_high".into(), interval(1)));
+    cols.push(Column::new("median_days_to_recovery".into(), medians));
+    cols.push(Column::new(
+        "value_added".into(),
+        rows.iter()
+            .map(|a| round_to(a.value, 2))
+            .collect::<Vec<f64>>(),
+    ));
+    cols.push(Column::new(
+        "value_per_recovered".into(),
+        rows.iter()
+            .map(|a| (a.recovered > 0).then(|| round_to(a.value / a.recovered as f64, 2)))
+            .collect::<Vec<Option<f64>>>(),
+    ));
+    cols.push(Column::new("loyalty_base".into(), u(&|a| a.loyalty_base)));
+    cols.push(Column::new("repurchased".into(), u(&|a| a.repurchased)));
+    cols.push(Column::new(
+        "loyalty_rate".into(),
+        ratio(&|a| a.repurchased as f64, &|a| a.loyalty_base as f64),
+    ));
+    Ok(DataFrame::new_infer_height(cols)?)
+}
