@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, run in a temporary directory per test, its output read back.
 
 mod abc;
+mod allocation;
 mod clv;
 mod common;
 mod input;

@@ -174,3 +174,103 @@ proptest! {
         }
     }
 }
+
+mod ownership_properties {
+    use crm_eval::metrics::conversion::{self, ConversionGroup, Keys};
+    use crm_eval::metrics::ownership::{
+        build, CustomerOrders, Event, EventIssues, EventKind, Interner, DAY_MS, NONE,
+    };
+    use crm_eval::metrics::recovery;
+    use polars::prelude::*;
+    use proptest::prelude::*;
+
+    const KINDS: [EventKind; 5] = [
+        EventKind::Assign,
+        EventKind::Claim,
+        EventKind::Transfer,
+        EventKind::Recycle,
+        EventKind::Release,
+    ];
+
+    fn u64s(df: &DataFrame, name: &str) -> Vec<u64> {
+        df.column(name)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+
+        /// Any event log: a customer's spells never overlap (one owner at a time), every spell has
+        /// one owner, and per group converted ≤ matured ≤ spells with rates in [0, 1]; the same for
+        /// recovery episodes.
+        #[test]
+        fn spells_and_rates_are_consistent(
+            raw in proptest::collection::vec((0u32..6, 0i64..400, 0usize..5, 0u32..4), 0..80),
+            purchases in proptest::collection::vec((0u32..6, 0i32..420), 0..40),
+            window in 1i32..120,
+        ) {
+            let mut owners = Interner::default();
+            let owner_ids: Vec<u32> = ["ann", "bob", "cat"].iter().map(|o| owners.id(o)).collect();
+            let events: Vec<Event> = raw.iter().enumerate().map(|(i, &(c, day, k, o))| Event {
+                customer: c,
+                time_ms: 19_000 * DAY_MS + day * DAY_MS + (i as i64) * 1000,
+                kind: KINDS[k],
+                owner: if o == 3 { NONE } else { owner_ids[o as usize] },
+                reason: NONE,
+                pool: NONE,
+                row: i as u32 + 2,
+            }).collect();
+            let own = build(events, EventIssues::default());
+            let as_of = 19_000 + 420;
+            // No two spells of a customer overlap in time.
+            let mut by_customer: std::collections::BTreeMap<u32, Vec<(i64, i64)>> = Default::default();
+            for s in &own.spells {
+                let end = s.end_ms.unwrap_or(i64::from(as_of) * DAY_MS);
+                prop_assert!(end >= s.start_ms);
+                by_customer.entry(s.customer).or_default().push((s.start_ms, end));
+            }
+            for spans in by_customer.values_mut() {
+                spans.sort();
+                for pair in spans.windows(2) {
+                    prop_assert!(pair[0].1 <= pair[1].0, "{spans:?}");
+                }
+            }
+            let mut orders = CustomerOrders::default();
+            orders.purchases = vec![Vec::new(); 6];
+            orders.rows = vec![Vec::new(); 6];
+            orders.purchase_owner = vec![Vec::new(); 6];
+            for &(c, d) in &purchases {
+                orders.purchases[c as usize].push(19_000 + d);
+                orders.rows[c as usize].push((19_000 + d, 10.0));
+                orders.purchase_owner[c as usize].push(NONE);
+            }
+            for c in 0..6 {
+                orders.purchases[c].sort_unstable();
+                orders.rows[c].sort_by_key(|r| r.0);
+            }
+            let outcomes = conversion::outcomes(&own, &orders, None, window, as_of);
+            let keys = Keys { strings: &owners, source: None };
+            let t = conversion::table(&own, &outcomes, &[ConversionGroup::Owner], &keys, false).unwrap();
+            let (spells, matured, converted) = (u64s(&t, "spells"), u64s(&t, "matured"), u64s(&t, "converted"));
+            for i in 0..t.height() {
+                prop_assert!(converted[i] <= matured[i] && matured[i] <= spells[i]);
+            }
+            prop_assert_eq!(*spells.last().unwrap() as usize, own.spells.len());
+            for name in ["conversion_rate", "ci_low", "ci_high"] {
+                for v in t.column(name).unwrap().f64().unwrap().iter().flatten() {
+                    prop_assert!((0.0..=1.0).contains(&v), "{name} {v}");
+                }
+            }
+            let episodes = recovery::from_events(&own, as_of);
+            let rec = recovery::outcomes(&episodes, &orders, window, as_of);
+            let t = recovery::table(&episodes, &rec, &[], &owners, true).unwrap();
+            let (n, m, r) = (u64s(&t, "episodes")[0], u64s(&t, "matured")[0], u64s(&t, "recovered")[0]);
+            prop_assert!(r <= m && m <= n);
+            prop_assert_eq!(n as usize, own.returns.len());
+        }
+    }
+}

@@ -322,8 +322,37 @@ fn every_value_command_gives_the_same_bytes_twice() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
     let customers = sample("customers.csv");
-    let runs: [Vec<&str>; 7] = [
+    let events = sample("events.csv");
+    let followups = sample("followups.csv");
+    let runs: [Vec<&str>; 10] = [
         vec!["clv", &orders],
+        vec![
+            "conversion",
+            "--events",
+            &events,
+            "--orders",
+            &orders,
+            "--followups",
+            &followups,
+        ],
+        vec![
+            "recovery",
+            "--events",
+            &events,
+            "--orders",
+            &orders,
+            "--by",
+            "reason,owner",
+        ],
+        vec![
+            "pool",
+            "--events",
+            &events,
+            "--orders",
+            &orders,
+            "--followups",
+            &followups,
+        ],
         vec!["clv", &orders, "--model", "pareto-nbd", "--params"],
         vec!["abc", &orders, "--by", "margin"],
         vec!["cohort", &orders, "--metric", "revenue", "--period", "week"],
