@@ -239,10 +239,11 @@ mod ownership_properties {
                     prop_assert!(pair[0].1 <= pair[1].0, "{spans:?}");
                 }
             }
-            let mut orders = CustomerOrders::default();
-            orders.purchases = vec![Vec::new(); 6];
-            orders.rows = vec![Vec::new(); 6];
-            orders.purchase_owner = vec![Vec::new(); 6];
+            let mut orders = CustomerOrders {
+                purchases: vec![Vec::new(); 6],
+                rows: vec![Vec::new(); 6],
+                purchase_owner: vec![Vec::new(); 6],
+            };
             for &(c, d) in &purchases {
                 orders.purchases[c as usize].push(19_000 + d);
                 orders.rows[c as usize].push((19_000 + d, 10.0));
