@@ -4,21 +4,50 @@ use calamine::{open_workbook, Data, Reader, Xlsx};
 
 use crate::common::{sample, Workdir};
 
-#[test]
-fn workbook_has_every_built_analysis() {
-    let w = Workdir::new();
-    w.stdout(&[
+fn full_report_args<'a>(files: &'a [String; 5], out: &'a str) -> Vec<&'a str> {
+    vec![
         "report",
         "--orders",
-        &sample("orders.csv"),
+        &files[0],
         "--customers",
-        &sample("customers.csv"),
+        &files[1],
+        "--events",
+        &files[2],
+        "--followups",
+        &files[3],
         "--surveys",
-        &sample("surveys.csv"),
+        &files[4],
         "-q",
         "-o",
-        "report.xlsx",
-    ]);
+        out,
+    ]
+}
+
+fn sample_files() -> [String; 5] {
+    [
+        sample("orders.csv"),
+        sample("customers.csv"),
+        sample("events.csv"),
+        sample("followups.csv"),
+        sample("surveys.csv"),
+    ]
+}
+
+fn header(range: &calamine::Range<Data>) -> Vec<String> {
+    range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
+#[test]
+fn workbook_has_a_sheet_per_analysis() {
+    let w = Workdir::new();
+    let files = sample_files();
+    w.stdout(&full_report_args(&files, "report.xlsx"));
     let mut book: Xlsx<_> = open_workbook(w.path("report.xlsx")).unwrap();
     assert_eq!(
         book.sheet_names(),
@@ -28,52 +57,185 @@ fn workbook_has_every_built_analysis() {
             "rfm",
             "abc_tiers",
             "abc",
+            "clv",
+            "clv_params",
             "lifecycle_stages",
             "lifecycle_rates",
             "lifecycle",
             "cohort",
-            "nps"
+            "conversion",
+            "conversion_cohorts",
+            "recovery",
+            "recovery_reasons",
+            "pool_health",
+            "pool_due",
+            "pool_owners",
+            "pool_reclaims",
+            "pool_priority",
+            "nps",
+            "nps_by_owner"
         ]
     );
     let segments = book.worksheet_range("segments").unwrap();
-    let header: Vec<String> = segments
-        .rows()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    assert_eq!(header[..3], ["segment", "customers", "customer_share"]);
+    assert_eq!(
+        header(&segments)[..3],
+        ["segment", "customers", "customer_share"]
+    );
     assert_eq!(
         segments.rows().nth(1).unwrap()[0],
         Data::String("Champions".into())
     );
-    // The same numbers as the command on its own.
+    // The same numbers as the commands on their own.
     let summary =
         crate::common::records(&w.stdout(&["rfm", &sample("orders.csv"), "--summary", "-q"]));
     assert_eq!(
         segments.rows().nth(1).unwrap()[1],
         Data::Float(summary[0]["customers"].parse().unwrap())
     );
-    let notes = book.worksheet_range("notes").unwrap();
-    let text: Vec<String> = notes
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join("=")
-        })
-        .collect();
-    assert!(
-        text.iter()
-            .any(|t| t == "clv=not included: this analysis is not built yet"),
-        "{text:?}"
+    let conversion = book.worksheet_range("conversion").unwrap();
+    assert_eq!(header(&conversion)[..2], ["owner", "spells"]);
+    let alone = crate::common::records(&w.stdout(&[
+        "conversion",
+        "--events",
+        &files[2],
+        "--orders",
+        &files[0],
+        "--followups",
+        &files[3],
+        "--as-of",
+        "2025-01-01",
+        "-q",
+    ]));
+    let last = conversion.rows().next_back().unwrap();
+    assert_eq!(last[0], Data::String("all".into()));
+    let all = alone.iter().find(|r| r["owner"] == "all").unwrap();
+    assert_eq!(last[1], Data::Float(all["spells"].parse().unwrap()));
+    assert_eq!(last[4], Data::Float(all["converted"].parse().unwrap()));
+    let clv_params = book.worksheet_range("clv_params").unwrap();
+    assert_eq!(
+        clv_params.rows().nth(1).unwrap()[..2],
+        [Data::String("bg-nbd".into()), Data::String("r".into())]
     );
+    // Nothing is missing, so the notes hold only the date and the file.
+    let notes = book.worksheet_range("notes").unwrap();
+    assert_eq!(notes.rows().count(), 3);
     assert_eq!(
         book.worksheet_range("lifecycle").unwrap().rows().count(),
         5001
     );
+}
+
+#[test]
+fn a_missing_input_leaves_its_analyses_out_with_a_note() {
+    let w = Workdir::new();
+    let out = w
+        .cmd(&[
+            "report",
+            "--orders",
+            &sample("orders.csv"),
+            "-o",
+            "report.xlsx",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("conversion: not included: pass --events FILE"),
+        "{stderr}"
+    );
+    let mut book: Xlsx<_> = open_workbook(w.path("report.xlsx")).unwrap();
+    let names = book.sheet_names();
+    assert!(names.contains(&"clv".to_string()));
+    for absent in ["conversion", "recovery", "pool_health", "nps"] {
+        assert!(!names.contains(&absent.to_string()), "{names:?}");
+    }
+    let notes: Vec<String> = book
+        .worksheet_range("notes")
+        .unwrap()
+        .rows()
+        .map(|r| format!("{}={}", r[0], r[1]))
+        .collect();
+    for line in [
+        "recovery=not included: pass --events FILE (the ownership log)",
+        "nps=not included: pass --surveys FILE",
+    ] {
+        assert!(notes.iter().any(|n| n == line), "{notes:?}");
+    }
+}
+
+#[test]
+fn html_page_is_self_contained_with_every_chart() {
+    let w = Workdir::new();
+    let files = sample_files();
+    let mut args = full_report_args(&files, "report.html");
+    args.extend(["--charts", "charts"]);
+    w.stdout(&args);
+    let html = std::fs::read_to_string(w.path("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // No scripts, stylesheets, images or fonts fetched from anywhere.
+    for banned in ["<script", "<link", "<img", "src=", "url(", "@import"] {
+        assert!(!html.contains(banned), "{banned} in the page");
+    }
+    let charts = [
+        "rfm_heatmap",
+        "segments",
+        "abc_pareto",
+        "clv_distribution",
+        "cohort_retention",
+        "conversion_by_owner",
+    ];
+    assert_eq!(html.matches("<svg").count(), charts.len());
+    for heading in [
+        "RFM segments",
+        "ABC tiers",
+        "Customer lifetime value",
+        "Lifecycle and cohorts",
+        "Conversion of allocated customers",
+        "Recovery from the pool",
+        "Pool rules",
+        "NPS and CSAT",
+    ] {
+        assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
+    }
+    // The headline cards carry the same figures as the commands.
+    assert!(html.contains("<div class=\"label\">Lead conversion</div>"));
+    let nps = crate::common::records(&w.stdout(&["nps", &files[4], "-q"]));
+    let score: f64 = nps[0]["score"].parse().unwrap();
+    assert!(
+        html.contains(&format!("<div class=\"value\">{score:.1}</div>")),
+        "NPS {score}"
+    );
+    // --charts: each chart as SVG (identical to the inline one) and PNG.
+    for name in charts {
+        let svg = std::fs::read_to_string(w.path(&format!("charts/{name}.svg"))).unwrap();
+        assert!(
+            html.contains(svg.trim()),
+            "{name}.svg differs from the page"
+        );
+        let png = std::fs::read(w.path(&format!("charts/{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+    }
+    // Deterministic: the same page again, byte for byte.
+    w.stdout(&full_report_args(&files, "again.html"));
+    assert_eq!(html, std::fs::read_to_string(w.path("again.html")).unwrap());
+}
+
+#[test]
+fn any_command_writes_an_html_table() {
+    let w = Workdir::new();
+    w.stdout(&[
+        "rfm",
+        &sample("orders.csv"),
+        "--summary",
+        "-q",
+        "-o",
+        "s.html",
+    ]);
+    let html = std::fs::read_to_string(w.path("s.html")).unwrap();
+    assert!(html.contains("<th>segment</th>"));
+    assert!(html.contains("<td>Champions</td>"));
+    assert_eq!(html.matches("<tr>").count(), 12, "header and 11 segments");
 }
 
 #[test]

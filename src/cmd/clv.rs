@@ -10,6 +10,7 @@ use crate::input::schema::Role;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
+use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
 
 #[derive(Debug, clap::Args)]
@@ -108,10 +109,17 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         as_of: parse_as_of(&args.input.as_of)?,
         holdout,
     };
+    let out = &settings.output;
+    let progress = Progress::new(3, out.quiet);
+    progress.step(format!("loading {}", args.input.orders));
     let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
+    progress.step(match (args.model, holdout) {
+        (Model::Historical, _) => "historical CLV".to_string(),
+        (m, Some(_)) => format!("fitting {} on the calibration period", m.name()),
+        (m, None) => format!("fitting {} and gamma-gamma", m.name()),
+    });
     let file = &orders.info.display;
     let with_file = |e: anyhow::Error| anyhow!("{file}: {e}");
-    let out = &settings.output;
 
     if args.model == Model::Historical {
         let h = tables::historical(&orders.df, &opts).map_err(with_file)?;
@@ -132,6 +140,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 }
             ),
         );
+        drop(progress);
         return output::emit(&h.table, out);
     }
 
@@ -159,6 +168,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 h.rmse
             ),
         );
+        drop(progress);
         return output::emit(&h.table, out);
     }
 
@@ -167,8 +177,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     note(out, describe_fit(args.model, &fitted.count_model));
     note(out, describe_fit(Model::Historical, &fitted.spend_model));
     if args.params {
+        drop(progress);
         return output::emit(&tables::params_table(&fitted, &opts)?, out);
     }
+    progress.step("predicting per customer");
+    let table = tables::customer_table(&fitted, &opts)?;
+    drop(progress);
     note(
         out,
         format!(
@@ -183,7 +197,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             args.margin
         ),
     );
-    output::emit(&tables::customer_table(&fitted, &opts)?, out)
+    output::emit(&table, out)
 }
 
 /// One line per fitted model for stderr. `Model::Historical` stands for the Gamma-Gamma spend model.

@@ -53,18 +53,29 @@ pub struct Loaded {
 
 /// Loads what `files` names. `need_events` makes --events required.
 pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loaded> {
-    let out = &settings.output;
     let Some(orders_path) = &files.orders else {
         return Err(crate::error::usage("--orders FILE is required"));
     };
     if need_events && files.events.is_none() {
         return Err(crate::error::usage("--events FILE is required"));
     }
-    let orders = load_orders(
-        orders_path,
-        &[Role::OrderId, Role::Status, Role::Owner],
-        settings,
-    )?;
+    let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
+    let as_of = crate::cmd::parse_as_of(&files.as_of)?;
+    load_with(files, &orders, as_of, settings)
+}
+
+/// The optional order columns the spell analyses use.
+pub const ORDER_ROLES: &[Role] = &[Role::OrderId, Role::Status, Role::Owner];
+
+/// Like [`load`], with the orders already loaded (`files.orders` is not read) and the analysis
+/// date, when known, given (`files.as_of` is not read).
+pub fn load_with(
+    files: &Files,
+    orders: &Table,
+    as_of: Option<i32>,
+    settings: &Settings,
+) -> Result<Loaded> {
+    let out = &settings.output;
     let events = match &files.events {
         Some(p) => Some(input::load(p, TableKind::Events, None, &settings.input)?),
         None => None,
@@ -87,7 +98,7 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
         )?),
         None => None,
     };
-    let as_of = match crate::cmd::parse_as_of(&files.as_of)? {
+    let as_of = match as_of {
         Some(d) => d,
         None => {
             let mut cols = vec![(&orders.df, "order_date")];
@@ -126,14 +137,7 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     let order_data = orders_by_customer(&orders.df, as_of, &mut customers, &mut strings)
         .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
     if let Some(t) = &events {
-        report_orders_without_spell(
-            &own,
-            &order_data,
-            with_events,
-            &customers,
-            (&orders, t),
-            out,
-        );
+        report_orders_without_spell(&own, &order_data, with_events, &customers, (orders, t), out);
     }
     let followups = match &followups {
         Some(t) => Some(

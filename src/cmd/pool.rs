@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::ownership::{load, Files};
+use crate::cmd::ownership::{load, Files, Loaded};
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::metrics::conversion;
@@ -39,16 +39,45 @@ pub struct Args {
     pub window: i32,
 }
 
-pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let rules = match &args.rules {
+/// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error.
+pub fn load_rules(path: Option<&str>) -> Result<PoolRules> {
+    match path {
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| usage(format!("--rules {path}: {e}")))?;
-            PoolRules::parse(&text).map_err(|e| usage(format!("{path}: {e}")))?
+            PoolRules::parse(&text).map_err(|e| usage(format!("{path}: {e}")))
         }
-        None => PoolRules::parse(DEFAULT_RULES)
-            .map_err(|e| usage(format!("built-in pool rules: {e}")))?,
-    };
+        None => {
+            PoolRules::parse(DEFAULT_RULES).map_err(|e| usage(format!("built-in pool rules: {e}")))
+        }
+    }
+}
+
+/// The pool checks of loaded data; the claim-to-win rate converts within `window` days.
+pub fn pool_report(
+    data: &Loaded,
+    followups: &[Vec<i64>],
+    window: i32,
+    rules: &PoolRules,
+) -> Result<pool::PoolReport> {
+    let outcomes =
+        conversion::outcomes(&data.own, &data.orders, Some(followups), window, data.as_of);
+    pool::report(
+        &Inputs {
+            own: &data.own,
+            customers: &data.customers,
+            strings: &data.strings,
+            orders: &data.orders,
+            followups,
+            conversion: &outcomes,
+            as_of: data.as_of,
+        },
+        rules,
+    )
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let rules = load_rules(args.rules.as_deref())?;
     if args.window < 1 {
         return Err(usage("--window: expected 1 or more days"));
     }
@@ -60,25 +89,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let data = load(&args.files, true, settings)?;
     let out = &settings.output;
     let followups = data.followups.as_deref().unwrap_or(&[]);
-    let outcomes = conversion::outcomes(
-        &data.own,
-        &data.orders,
-        Some(followups),
-        args.window,
-        data.as_of,
-    );
-    let report = pool::report(
-        &Inputs {
-            own: &data.own,
-            customers: &data.customers,
-            strings: &data.strings,
-            orders: &data.orders,
-            followups,
-            conversion: &outcomes,
-            as_of: data.as_of,
-        },
-        &rules,
-    )?;
+    let report = pool_report(&data, followups, args.window, &rules)?;
     note(
         out,
         format!(

@@ -2,6 +2,9 @@
 //! extension, or terminal vs pipe), renders a DataFrame in it, and writes files atomically.
 
 mod cells;
+pub mod charts;
+pub mod html;
+pub mod progress;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
@@ -29,6 +32,8 @@ pub enum Format {
     /// GitHub-flavoured Markdown table.
     #[value(alias = "md")]
     Markdown,
+    /// A self-contained HTML page (inline CSS, no scripts or network).
+    Html,
 }
 
 impl Format {
@@ -43,6 +48,7 @@ impl Format {
             "parquet" | "pq" => Format::Parquet,
             "xlsx" => Format::Xlsx,
             "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
             "txt" => Format::Table,
             _ => return None,
         })
@@ -83,7 +89,7 @@ impl OutputOptions {
             (None, Some(p)) => Format::from_path(p).ok_or_else(|| {
                 usage(format!(
                     "cannot tell the output format from {:?}; use a .csv, .tsv, .json, .ndjson, \
-                     .parquet, .xlsx or .md name, or pass --format",
+                     .parquet, .xlsx, .md or .html name, or pass --format",
                     p.display()
                 ))
             })?,
@@ -175,9 +181,28 @@ pub fn write_atomically(
     Ok(())
 }
 
-/// Prints a note on stderr unless `--quiet`.
+/// Prints a note on stderr unless `--quiet` (above the progress bar, when one is showing).
 pub fn note(opts: &OutputOptions, message: impl AsRef<str>) {
     if !opts.quiet {
-        eprintln!("crm-eval: {}", message.as_ref());
+        progress::suspend(|| eprintln!("crm-eval: {}", message.as_ref()));
     }
+}
+
+/// Column names that hold fractions (0–1), shown as percentages in Excel and HTML.
+pub(crate) fn is_share(name: &str) -> bool {
+    name.ends_with("_share")
+        || name.ends_with("_rate")
+        || name.starts_with("share_")
+        || name.ends_with("_pct")
+}
+
+/// Per column of `df`: does it hold fractions? The `*_share`/`*_rate` columns, and the interval
+/// bounds `ci_low`/`ci_high` of a table that reports a rate.
+pub(crate) fn share_columns(df: &DataFrame) -> Vec<bool> {
+    let names = df.get_column_names();
+    let has_rate = names.iter().any(|n| n.ends_with("_rate"));
+    names
+        .iter()
+        .map(|n| is_share(n) || (has_rate && matches!(n.as_str(), "ci_low" | "ci_high")))
+        .collect()
 }

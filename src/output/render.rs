@@ -8,7 +8,7 @@ use polars::prelude::*;
 use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
 
 use super::cells::{column_cells, Cell};
-use super::{Format, OutputOptions};
+use super::{share_columns, Format, OutputOptions};
 use crate::error::usage;
 
 pub fn render(
@@ -69,6 +69,7 @@ pub fn render(
             )),
         },
         Format::Xlsx => write_xlsx(sheets, w),
+        Format::Html => super::html::write_sheets(sheets, w),
     }
 }
 
@@ -222,14 +223,6 @@ fn write_json(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Column names that hold fractions (0–1) and are shown as percentages in Excel.
-fn is_share(name: &str) -> bool {
-    name.ends_with("_share")
-        || name.ends_with("_rate")
-        || name.starts_with("share_")
-        || name.ends_with("_pct")
-}
-
 fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
     let mut workbook = Workbook::new();
     let header = XlsxFormat::new().set_bold();
@@ -239,6 +232,7 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
     let percent = XlsxFormat::new().set_num_format("0.0%");
     for (title, df) in sheets {
         let cells = columns_cells(df)?;
+        let shares = share_columns(df);
         let sheet = workbook.add_worksheet();
         // Excel sheet names: at most 31 characters, none of []:*?/\ .
         let name: String = title
@@ -250,7 +244,7 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
         for (c, column) in df.columns().iter().enumerate() {
             let col = c as u16;
             sheet.write_string_with_format(0, col, column.name().as_str(), &header)?;
-            let float_format = if is_share(column.name()) {
+            let float_format = if shares[c] {
                 Some(&percent)
             } else if column.dtype().is_float() {
                 Some(&money)

@@ -1,0 +1,594 @@
+//! Report charts drawn with plotters as SVG text: a heatmap, horizontal bars, a curve, estimates
+//! with intervals and a histogram. Each returns a [`Chart`]: a file stem, a title and the SVG.
+//! The SVG is plain text (no fonts embedded, no external references), so it can be inlined into a
+//! self-contained HTML page or written to a file, and it is byte-for-byte deterministic.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// One finished chart.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// File stem for `--charts DIR` (e.g. `rfm_heatmap`).
+    pub name: String,
+    pub title: String,
+    pub svg: String,
+}
+
+const FONT: &str = "sans-serif";
+const INK: RGBColor = RGBColor(51, 51, 51);
+const ACCENT: RGBColor = RGBColor(33, 102, 172);
+const MUTED: RGBColor = RGBColor(150, 150, 150);
+const WIDTH: u32 = 720;
+
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("cannot draw the chart: {e}")
+}
+
+/// A sequential blue scale: 0 → near white, 1 → dark blue.
+pub fn blue(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (a, b) = ((239.0, 246.0, 255.0), (8.0, 48.0, 107.0));
+    let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// The chart frame every chart shares: white background, title, margins and label areas.
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    y_label_area: u32,
+) -> Result<ChartBuilder<'a, 'b, SVGBackend<'b>>> {
+    root.fill(&WHITE).map_err(err)?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, (FONT, 18).into_font().color(&INK))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_label_area);
+    Ok(builder)
+}
+
+/// Light grid lines and the label fonts every chart shares.
+fn styled<'m, 'a, 'b, 'c, X: Ranged, Y: Ranged>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, SVGBackend<'c>>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, SVGBackend<'c>> {
+    mesh.light_line_style(WHITE)
+        .bold_line_style(RGBColor(230, 230, 230))
+        .label_style((FONT, 12).into_font().color(&INK))
+        .axis_desc_style((FONT, 13).into_font().color(&INK))
+}
+
+/// Text width estimate in pixels, counting CJK characters as wide (label areas are sized by it).
+fn text_width(s: &str, size: f64) -> u32 {
+    let units: f64 = s
+        .chars()
+        .map(|c| if c.len_utf8() > 1 { 1.0 } else { 0.6 })
+        .sum();
+    (units * size).ceil() as u32
+}
+
+fn label_area(labels: &[String], size: f64) -> u32 {
+    labels
+        .iter()
+        .map(|l| text_width(l, size))
+        .max()
+        .unwrap_or(0)
+        .clamp(30, 220)
+        + 12
+}
+
+fn segment_label(labels: &[String]) -> impl Fn(&SegmentValue<i32>) -> String + '_ {
+    move |v| match v {
+        SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// A heatmap: `values[row][col]`, rows listed top to bottom. Empty cells (None) stay blank.
+/// The colour runs from 0 to the largest value; `cell_text` labels each filled cell.
+pub struct Heatmap<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub columns: Vec<String>,
+    pub rows: Vec<String>,
+    pub values: Vec<Vec<Option<f64>>>,
+    pub cell_text: &'a dyn Fn(f64) -> String,
+    /// The value that gets the darkest colour (default: the largest); larger values get it too.
+    pub scale_max: Option<f64>,
+}
+
+pub fn heatmap(h: &Heatmap) -> Result<Chart> {
+    let (nx, ny) = (h.columns.len() as i32, h.rows.len() as i32);
+    let max = h.scale_max.unwrap_or_else(|| {
+        h.values
+            .iter()
+            .flatten()
+            .flatten()
+            .fold(0.0f64, |m, &v| m.max(v))
+    });
+    let cell_h = if ny > 8 { 28 } else { 44 };
+    let height = (ny as u32) * cell_h + 110;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let mut chart = frame(&root, h.title, label_area(&h.rows, 12.0) + 18)?
+            .build_cartesian_2d(
+                (0..(nx - 1).max(0)).into_segmented(),
+                (0..(ny - 1).max(0)).into_segmented(),
+            )
+            .map_err(err)?;
+        let xl = segment_label(&h.columns);
+        let rows_bottom_up: Vec<String> = h.rows.iter().rev().cloned().collect();
+        let yl = segment_label(&rows_bottom_up);
+        styled(&mut chart.configure_mesh())
+            .disable_mesh()
+            .x_labels(h.columns.len() + 1)
+            .y_labels(h.rows.len() + 1)
+            .x_label_formatter(&xl)
+            .y_label_formatter(&yl)
+            .x_desc(h.x_desc)
+            .y_desc(h.y_desc)
+            .draw()
+            .map_err(err)?;
+        for (r, row) in h.values.iter().enumerate() {
+            let y = ny - 1 - r as i32;
+            for (c, v) in row.iter().enumerate() {
+                let Some(v) = *v else { continue };
+                let x = c as i32;
+                let t = if max > 0.0 { (v / max).min(1.0) } else { 0.0 };
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [
+                            (SegmentValue::Exact(x), SegmentValue::Exact(y + 1)),
+                            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y)),
+                        ],
+                        blue(t).filled(),
+                    )))
+                    .map_err(err)?;
+                let ink = if t > 0.55 { WHITE } else { INK };
+                let style = (FONT, 11)
+                    .into_font()
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        (h.cell_text)(v),
+                        (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+                        style,
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        name: h.name.into(),
+        title: h.title.into(),
+        svg,
+    })
+}
+
+/// Horizontal bars, one per label, listed top to bottom, each followed by its `value_labels` entry.
+pub fn bars(
+    name: &str,
+    title: &str,
+    x_desc: &str,
+    labels: &[String],
+    values: &[f64],
+    value_labels: &[String],
+) -> Result<Chart> {
+    let n = labels.len() as i32;
+    let max = values.iter().fold(0.0f64, |m, &v| m.max(v));
+    // Room on the right for the value labels.
+    let top = if max > 0.0 { max * 1.45 } else { 1.0 };
+    let height = (n.max(1) as u32) * 30 + 100;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let mut chart = frame(&root, title, label_area(labels, 12.0))?
+            .build_cartesian_2d(0f64..top, (0..(n - 1).max(0)).into_segmented())
+            .map_err(err)?;
+        let bottom_up: Vec<String> = labels.iter().rev().cloned().collect();
+        let yl = segment_label(&bottom_up);
+        styled(&mut chart.configure_mesh())
+            .disable_y_mesh()
+            .y_labels(labels.len() + 1)
+            .y_label_formatter(&yl)
+            .x_label_formatter(&|v| compact(*v))
+            .x_desc(x_desc)
+            .draw()
+            .map_err(err)?;
+        for (i, &v) in values.iter().enumerate() {
+            let y = n - 1 - i as i32;
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(y + 1)),
+                    (v.max(0.0), SegmentValue::Exact(y)),
+                ],
+                ACCENT.filled(),
+            );
+            bar.set_margin(4, 4, 0, 0);
+            chart.draw_series(std::iter::once(bar)).map_err(err)?;
+            let style = (FONT, 11)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!(" {}", value_labels.get(i).map_or("", String::as_str)),
+                    (v.max(0.0), SegmentValue::CenterOf(y)),
+                    style,
+                )))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        name: name.into(),
+        title: title.into(),
+        svg,
+    })
+}
+
+/// A curve over [0, 1] × [0, 1] (the Pareto curve), with the diagonal for reference and
+/// horizontal guides at `guides` (e.g. the A and B cut-offs) labelled with where the curve meets them.
+pub fn share_curve(
+    name: &str,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    points: &[(f64, f64)],
+    guides: &[(f64, String)],
+) -> Result<Chart> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        let mut chart = frame(&root, title, 56)?
+            .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)
+            .map_err(err)?;
+        styled(&mut chart.configure_mesh())
+            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                MUTED.stroke_width(1),
+            ))
+            .map_err(err)?;
+        for (level, label) in guides {
+            chart
+                .draw_series(LineSeries::new(
+                    [(0.0, *level), (1.0, *level)],
+                    RGBColor(214, 96, 77).stroke_width(1),
+                ))
+                .map_err(err)?;
+            let style = (FONT, 11)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Right, VPos::Bottom));
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (0.99, *level - 0.01),
+                    style,
+                )))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                ACCENT.stroke_width(2),
+            ))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        name: name.into(),
+        title: title.into(),
+        svg,
+    })
+}
+
+/// Estimates with intervals on a 0–1 scale, one row per label (top to bottom), with a dashed
+/// vertical line at `reference` (e.g. the overall rate).
+pub struct Intervals<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub labels: Vec<String>,
+    /// (estimate, low, high) per label.
+    pub values: Vec<(f64, f64, f64)>,
+    pub reference: Option<(f64, String)>,
+}
+
+pub fn intervals(iv: &Intervals) -> Result<Chart> {
+    let n = iv.labels.len() as i32;
+    let hi = iv
+        .values
+        .iter()
+        .map(|v| v.2)
+        .chain(iv.reference.iter().map(|r| r.0))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let top = (hi * 1.1).clamp(0.05, 1.0);
+    let height = (n.max(1) as u32) * 30 + 110;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let mut chart = frame(&root, iv.title, label_area(&iv.labels, 12.0))?
+            .build_cartesian_2d(0f64..top, (0..(n - 1).max(0)).into_segmented())
+            .map_err(err)?;
+        let bottom_up: Vec<String> = iv.labels.iter().rev().cloned().collect();
+        let yl = segment_label(&bottom_up);
+        styled(&mut chart.configure_mesh())
+            .disable_y_mesh()
+            .y_labels(iv.labels.len() + 1)
+            .y_label_formatter(&yl)
+            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_desc(iv.x_desc)
+            .draw()
+            .map_err(err)?;
+        if let Some((r, label)) = &iv.reference {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(*r, SegmentValue::Exact(0)), (*r, SegmentValue::Exact(n))],
+                    4,
+                    3,
+                    RGBColor(214, 96, 77).stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(label.clone())
+                .legend(|(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 16, y)],
+                        RGBColor(214, 96, 77).stroke_width(1),
+                    )
+                });
+        }
+        for (i, &(est, lo, hi)) in iv.values.iter().enumerate() {
+            let y = SegmentValue::CenterOf(n - 1 - i as i32);
+            if lo.is_finite() && hi.is_finite() {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(lo, y.clone()), (hi, y.clone())],
+                        ACCENT.stroke_width(2),
+                    )))
+                    .map_err(err)?;
+            }
+            if est.is_finite() {
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (est, y.clone()),
+                        4,
+                        ACCENT.filled(),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        if iv.reference.is_some() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(MUTED)
+                .label_font((FONT, 11).into_font().color(&INK))
+                .draw()
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        name: iv.name.into(),
+        title: iv.title.into(),
+        svg,
+    })
+}
+
+/// A histogram of `values` in `bins` equal bins from 0 (or the minimum, if negative) to `upper`;
+/// values above `upper` are counted in the last bin.
+pub fn histogram(
+    name: &str,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    values: &[f64],
+    upper: f64,
+    bins: usize,
+) -> Result<Chart> {
+    let lower = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::min);
+    let upper = if upper > lower { upper } else { lower + 1.0 };
+    let bins = bins.max(1);
+    let width = (upper - lower) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for &v in values.iter().filter(|v| v.is_finite()) {
+        let b = (((v - lower) / width).floor() as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 400)).into_drawing_area();
+        let mut chart = frame(&root, title, 60)?
+            .build_cartesian_2d(lower..upper, 0f64..max * 1.08)
+            .map_err(err)?;
+        styled(&mut chart.configure_mesh())
+            .disable_x_mesh()
+            .x_label_formatter(&|v| compact(*v))
+            .y_label_formatter(&|v| compact(*v))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, &c)| {
+                let x0 = lower + i as f64 * width;
+                let mut r = Rectangle::new([(x0, c as f64), (x0 + width, 0.0)], ACCENT.filled());
+                r.set_margin(0, 0, 1, 1);
+                r
+            }))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        name: name.into(),
+        title: title.into(),
+        svg,
+    })
+}
+
+/// Short axis numbers: 1234567 → "1.2M", 25000 → "25k", 0.5 → "0.5".
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if a >= 1e9 {
+        format!("{}B", trim(format!("{:.1}", v / 1e9)))
+    } else if a >= 1e6 {
+        format!("{}M", trim(format!("{:.1}", v / 1e6)))
+    } else if a >= 1e4 {
+        format!("{}k", trim(format!("{:.1}", v / 1e3)))
+    } else if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else {
+        trim(format!("{v:.2}"))
+    }
+}
+
+/// Writes each chart as `DIR/<name>.svg` and `DIR/<name>.png` (atomically, like every output).
+/// The PNG is rasterised at twice the SVG size with the system fonts.
+pub fn write_charts(dir: &Path, charts: &[Chart]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--charts {}: cannot create the directory", dir.display()))?;
+    let options = raster_options();
+    for chart in charts {
+        let svg_path = dir.join(format!("{}.svg", chart.name));
+        super::write_atomically(&svg_path, |w| Ok(w.write_all(chart.svg.as_bytes())?))?;
+        let png = rasterise(&chart.svg, &options)
+            .with_context(|| format!("{}: cannot render the PNG", chart.name))?;
+        let png_path = dir.join(format!("{}.png", chart.name));
+        super::write_atomically(&png_path, |w| Ok(w.write_all(&png)?))?;
+    }
+    Ok(())
+}
+
+/// Rendering options with the system fonts, `sans-serif` mapped to an installed family that covers
+/// Chinese when one is there (owner and segment names are often Chinese).
+fn raster_options() -> resvg::usvg::Options<'static> {
+    let mut options = resvg::usvg::Options::default();
+    let db = options.fontdb_mut();
+    db.load_system_fonts();
+    let installed: std::collections::BTreeSet<String> = db
+        .faces()
+        .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    let preferred = [
+        "Noto Sans CJK SC",
+        "Source Han Sans SC",
+        "WenQuanYi Micro Hei",
+        "DejaVu Sans",
+        "Liberation Sans",
+    ];
+    if let Some(family) = preferred.iter().find(|f| installed.contains(**f)) {
+        db.set_sans_serif_family(*family);
+        options.font_family = (*family).to_string();
+    }
+    options
+}
+
+fn rasterise(svg: &str, options: &resvg::usvg::Options) -> Result<Vec<u8>> {
+    let tree = resvg::usvg::Tree::from_str(svg, options).map_err(err)?;
+    let size = tree.size().to_int_size();
+    let scale = 2.0;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(
+        (size.width() as f32 * scale).ceil() as u32,
+        (size.height() as f32 * scale).ceil() as u32,
+    )
+    .ok_or_else(|| anyhow!("empty image"))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_numbers() {
+        assert_eq!(compact(1_234_567.0), "1.2M");
+        assert_eq!(compact(25_000.0), "25k");
+        assert_eq!(compact(250.0), "250");
+        assert_eq!(compact(0.5), "0.5");
+        assert_eq!(compact(0.0), "0");
+    }
+
+    #[test]
+    fn blue_scale_ends() {
+        assert_eq!(blue(0.0), RGBColor(239, 246, 255));
+        assert_eq!(blue(1.0), RGBColor(8, 48, 107));
+        assert_eq!(blue(f64::NAN), blue(0.0));
+    }
+
+    #[test]
+    fn heatmap_draws_a_labelled_cell_per_value() {
+        let h = Heatmap {
+            name: "h",
+            title: "T",
+            x_desc: "x",
+            y_desc: "y",
+            columns: vec!["a".into(), "b".into()],
+            rows: vec!["r1".into(), "r2".into()],
+            values: vec![vec![Some(1.0), None], vec![Some(3.0), Some(2.0)]],
+            cell_text: &|v| format!("<{v}>"),
+            scale_max: None,
+        };
+        let c = heatmap(&h).unwrap();
+        assert!(c.svg.starts_with("<svg"));
+        // plotters writes each text on a line of its own.
+        for label in ["&lt;1&gt;", "&lt;3&gt;", "&lt;2&gt;", "r1", "r2", "a", "b"] {
+            assert!(c.svg.lines().any(|l| l.trim() == label), "{label} missing");
+        }
+        assert!(!c.svg.contains("&lt;0&gt;"), "the empty cell stays blank");
+        // The largest value gets the darkest colour.
+        assert!(
+            c.svg.contains("#08306B"),
+            "{}",
+            &c.svg[..400.min(c.svg.len())]
+        );
+    }
+
+    #[test]
+    fn histogram_counts_overflow_in_last_bin_and_png_renders() {
+        let c = histogram("h", "T", ("x", "y"), &[0.5, 1.5, 9.0, 100.0], 10.0, 10).unwrap();
+        let opts = resvg::usvg::Options::default();
+        let png = rasterise(&c.svg, &opts).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+}

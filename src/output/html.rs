@@ -1,0 +1,279 @@
+//! Self-contained HTML: inline CSS and inline SVG, no scripts, no network. `-o FILE.html` on any
+//! command writes its tables as one page; `report` adds a headline and charts.
+
+use std::io::Write;
+
+use anyhow::{anyhow, Result};
+use polars::prelude::*;
+
+use super::cells::{column_cells, Cell};
+use super::charts::Chart;
+use super::share_columns;
+
+/// A headline figure: label, value and a line of detail.
+pub struct Card {
+    pub label: String,
+    pub value: String,
+    pub detail: String,
+}
+
+/// A table on the page, with at most `max_rows` rows shown.
+pub struct HtmlTable<'a> {
+    pub title: String,
+    pub df: &'a DataFrame,
+    pub max_rows: usize,
+}
+
+#[derive(Default)]
+pub struct Section<'a> {
+    pub title: String,
+    /// Short paragraphs under the title (definitions, caveats, why a part is missing).
+    pub notes: Vec<String>,
+    pub charts: Vec<&'a Chart>,
+    pub tables: Vec<HtmlTable<'a>>,
+}
+
+pub struct Page<'a> {
+    pub title: String,
+    pub subtitle: String,
+    pub cards: Vec<Card>,
+    pub sections: Vec<Section<'a>>,
+}
+
+const STYLE: &str = r#"
+:root { --ink:#333; --muted:#777; --line:#e3e3e3; --accent:#2166ac; --bg:#fafafa; }
+* { box-sizing: border-box; }
+body { margin:0; font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif;
+       color:var(--ink); background:var(--bg); line-height:1.45; }
+header { background:#fff; border-bottom:1px solid var(--line); padding:20px 32px; }
+header h1 { margin:0; font-size:24px; }
+header p { margin:4px 0 0; color:var(--muted); }
+main { max-width:1180px; margin:0 auto; padding:20px 32px 48px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(200px,1fr)); gap:12px; margin-bottom:12px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 14px; }
+.card .label { color:var(--muted); font-size:13px; }
+.card .value { font-size:24px; font-weight:600; color:var(--accent); }
+.card .detail { color:var(--muted); font-size:12px; }
+section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:16px 20px; margin-top:16px; }
+section h2 { margin:0 0 6px; font-size:19px; }
+section h3 { margin:14px 0 6px; font-size:15px; }
+section p.note { margin:2px 0; color:var(--muted); font-size:13px; }
+.charts { display:flex; flex-wrap:wrap; gap:12px; margin:10px 0; }
+.charts figure { margin:0; flex:1 1 520px; max-width:720px; }
+.charts svg { width:100%; height:auto; }
+.scroll { overflow-x:auto; }
+table { border-collapse:collapse; font-size:13px; margin:4px 0; }
+th, td { padding:3px 10px; border-bottom:1px solid var(--line); white-space:nowrap; }
+th { text-align:left; background:#f3f6fa; position:sticky; top:0; }
+td.num { text-align:right; font-variant-numeric:tabular-nums; }
+p.more { color:var(--muted); font-size:12px; margin:2px 0 0; }
+footer { color:var(--muted); font-size:12px; text-align:center; padding:16px; }
+"#;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// 1234567.891 → "1,234,567.89".
+pub fn grouped(v: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s.as_str(), None),
+    };
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if v < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// How a float reads on the page: shares as percentages, other numbers grouped with 2 decimals
+/// (4 significant digits below 1).
+fn float_text(v: f64, share: bool) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    if share {
+        return format!("{:.1}%", v * 100.0);
+    }
+    if v != 0.0 && v.abs() < 1.0 {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(2, 8) as usize;
+        return format!("{v:.digits$}");
+    }
+    grouped(v, 2)
+}
+
+fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
+    let df = t.df;
+    let cells: Vec<Vec<Cell>> = df
+        .columns()
+        .iter()
+        .map(|c| column_cells(c).map_err(|e| anyhow!("cannot render column {}: {e}", c.name())))
+        .collect::<Result<_>>()?;
+    if !t.title.is_empty() {
+        writeln!(w, "<h3>{}</h3>", escape(&t.title))?;
+    }
+    writeln!(w, "<div class=\"scroll\"><table>\n<thead><tr>")?;
+    for name in df.get_column_names() {
+        write!(w, "<th>{}</th>", escape(name))?;
+    }
+    writeln!(w, "</tr></thead>\n<tbody>")?;
+    let shares = share_columns(df);
+    let shown = df.height().min(t.max_rows);
+    for row in 0..shown {
+        w.write_all(b"<tr>")?;
+        for (c, column) in cells.iter().enumerate() {
+            let cell = &column[row];
+            match *cell {
+                Cell::Float(f) => write!(w, "<td class=\"num\">{}</td>", float_text(f, shares[c]))?,
+                Cell::Int(i) => write!(w, "<td class=\"num\">{}</td>", grouped(i as f64, 0))?,
+                _ => write!(w, "<td>{}</td>", escape(&cell.text()))?,
+            }
+        }
+        w.write_all(b"</tr>\n")?;
+    }
+    writeln!(w, "</tbody></table></div>")?;
+    if shown < df.height() {
+        writeln!(
+            w,
+            "<p class=\"more\">first {shown} of {} rows</p>",
+            grouped(df.height() as f64, 0)
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the whole page.
+pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
+    writeln!(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
+        escape(&page.title)
+    )?;
+    writeln!(
+        w,
+        "<header><h1>{}</h1><p>{}</p></header>\n<main>",
+        escape(&page.title),
+        escape(&page.subtitle)
+    )?;
+    if !page.cards.is_empty() {
+        writeln!(w, "<div class=\"cards\">")?;
+        for c in &page.cards {
+            writeln!(
+                w,
+                "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"detail\">{}</div></div>",
+                escape(&c.label),
+                escape(&c.value),
+                escape(&c.detail)
+            )?;
+        }
+        writeln!(w, "</div>")?;
+    }
+    for s in &page.sections {
+        writeln!(w, "<section>\n<h2>{}</h2>", escape(&s.title))?;
+        for n in &s.notes {
+            writeln!(w, "<p class=\"note\">{}</p>", escape(n))?;
+        }
+        if !s.charts.is_empty() {
+            writeln!(w, "<div class=\"charts\">")?;
+            for c in &s.charts {
+                writeln!(
+                    w,
+                    "<figure aria-label=\"{}\">{}</figure>",
+                    escape(&c.title),
+                    c.svg.trim()
+                )?;
+            }
+            writeln!(w, "</div>")?;
+        }
+        for t in &s.tables {
+            write_table(t, w)?;
+        }
+        writeln!(w, "</section>")?;
+    }
+    writeln!(
+        w,
+        "</main>\n<footer>crm-eval {}</footer>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    Ok(())
+}
+
+/// The generic page for any command's tables (`-o out.html`): one section per table, every row.
+pub fn write_sheets(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
+    let page = Page {
+        title: "crm-eval".into(),
+        subtitle: String::new(),
+        cards: vec![],
+        sections: sheets
+            .iter()
+            .map(|(title, df)| Section {
+                title: if sheets.len() > 1 {
+                    (*title).to_string()
+                } else {
+                    String::new()
+                },
+                tables: vec![HtmlTable {
+                    title: String::new(),
+                    df,
+                    max_rows: usize::MAX,
+                }],
+                ..Section::default()
+            })
+            .collect(),
+    };
+    write_page(&page, w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping_and_escaping() {
+        assert_eq!(grouped(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(grouped(-1234.0, 0), "-1,234");
+        assert_eq!(grouped(-0.001, 2), "0.00");
+        assert_eq!(grouped(999.0, 0), "999");
+        assert_eq!(escape("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
+        assert_eq!(float_text(0.1234, true), "12.3%");
+        assert_eq!(float_text(0.012345, false), "0.01235");
+        assert_eq!(float_text(12.0, false), "12.00");
+    }
+
+    #[test]
+    fn generic_page_has_every_row_and_no_external_reference() {
+        let df = df!("name" => ["<x>", "b"], "revenue_share" => [0.5, 0.25]).unwrap();
+        let mut out = Vec::new();
+        write_sheets(&[("result", &df)], &mut out).unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(html.contains("<td>&lt;x&gt;</td>"));
+        assert!(html.contains("<td class=\"num\">25.0%</td>"));
+        assert!(!html.contains("http://") && !html.contains("https://"));
+    }
+}

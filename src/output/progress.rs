@@ -1,0 +1,86 @@
+//! A progress bar on stderr for long work (loading big files, fitting models). It shows only when
+//! stderr is a terminal and never with `--quiet`; in a pipe, in cron or in tests it draws nothing.
+//! While it is shown, [`super::note`] prints above it instead of through it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// A bar over `steps` named steps; hidden unless stderr is a terminal and not `quiet`.
+/// Dropping it clears the line.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    pub fn new(steps: u64, quiet: bool) -> Progress {
+        let target = if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            // indicatif's stderr target draws nothing when stderr is not a terminal.
+            ProgressDrawTarget::stderr()
+        };
+        let bar = ProgressBar::with_draw_target(Some(steps), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = Some(bar.clone());
+        }
+        Progress { bar }
+    }
+
+    /// Starts the next step: the bar advances past the previous one and shows `message`.
+    pub fn step(&self, message: impl Into<String>) {
+        if self.bar.message().is_empty() && self.bar.position() == 0 {
+            self.bar.set_message(message.into());
+        } else {
+            self.bar.inc(1);
+            self.bar.set_message(message.into());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = None;
+        }
+    }
+}
+
+/// Runs `f` with the active bar (if any) hidden, so that a line printed on stderr stays whole.
+pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
+    let bar = ACTIVE.lock().ok().and_then(|a| a.clone());
+    match bar {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_advance_and_the_bar_unregisters_when_dropped() {
+        {
+            let p = Progress::new(3, true);
+            p.step("one");
+            p.step("two");
+            assert_eq!(p.bar.position(), 1);
+            assert_eq!(p.bar.message(), "two");
+            assert!(ACTIVE.lock().unwrap().is_some());
+            assert_eq!(suspend(|| 7), 7);
+        }
+        assert!(ACTIVE.lock().unwrap().is_none());
+    }
+}
