@@ -35,6 +35,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ));
     }
     let data = load(&args.files, true, settings)?;
+    let watch = crate::output::progress::Stopwatch::new();
     let out = &settings.output;
     let outcomes = conversion::outcomes(
         &data.own,
@@ -54,6 +55,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         &keys,
         data.followups.is_some(),
     )?;
+    watch.lap("conversion outcomes and table");
     note(
         out,
         format!(

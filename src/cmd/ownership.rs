@@ -59,7 +59,9 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     if need_events && files.events.is_none() {
         return Err(crate::error::usage("--events FILE is required"));
     }
+    let watch = crate::output::progress::Stopwatch::new();
     let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
+    watch.lap("loading the orders");
     let as_of = crate::cmd::parse_as_of(&files.as_of)?;
     load_with(files, &orders, as_of, settings)
 }
@@ -76,6 +78,7 @@ pub fn load_with(
     settings: &Settings,
 ) -> Result<Loaded> {
     let out = &settings.output;
+    let watch = crate::output::progress::Stopwatch::new();
     let events = match &files.events {
         Some(p) => Some(input::load(p, TableKind::Events, None, &settings.input)?),
         None => None,
@@ -114,6 +117,7 @@ pub fn load_with(
             }
         }
     };
+    watch.lap("loading the events, follow-ups and customers");
     let as_of_ms = i64::from(as_of) * DAY_MS;
     let (_, after) = before_as_of(&orders.df, as_of)?;
     note_after_as_of(out, after, as_of);
@@ -133,9 +137,11 @@ pub fn load_with(
         }
         None => Ownership::default(),
     };
+    watch.lap("building the spells");
     let with_events = customers.len();
     let order_data = orders_by_customer(&orders.df, as_of, &mut customers, &mut strings)
         .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    watch.lap("orders per customer");
     if let Some(t) = &events {
         report_orders_without_spell(&own, &order_data, with_events, &customers, (orders, t), out);
     }
@@ -150,6 +156,7 @@ pub fn load_with(
         Some(t) => Some(sources(t, &mut customers)?),
         None => None,
     };
+    watch.lap("follow-ups and sources per customer");
     Ok(Loaded {
         own,
         orders: order_data,

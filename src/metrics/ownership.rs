@@ -67,9 +67,13 @@ impl EventKind {
 }
 
 /// Strings shared by many rows (customer IDs, owners, reasons, pools) as small integers.
+///
+/// Millions of rows are looked up, so the map uses foldhash with a fixed seed (SipHash cost
+/// about half of `conversion`'s time on 10 million orders) and numbers are handed out in the order
+/// strings are first seen, which is deterministic.
 #[derive(Debug, Default)]
 pub struct Interner {
-    index: HashMap<String, u32>,
+    index: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
     pub names: Vec<String>,
 }
 
@@ -82,7 +86,7 @@ impl Interner {
         }
         let i = self.names.len() as u32;
         self.names.push(s.to_string());
-        self.index.insert(s.to_string(), i);
+        self.index.insert(s.into(), i);
         i
     }
     pub fn opt(&mut self, s: Option<&str>) -> u32 {
@@ -250,8 +254,10 @@ pub fn events_from_frame(
     customers: &mut Interner,
     as_of_ms: i64,
 ) -> Result<(Vec<Event>, EventIssues)> {
+    let watch = crate::output::progress::Stopwatch::new();
     let mut issues = EventIssues::default();
-    let ids = df.column("customer_id")?.str()?;
+    let customer_of_row = customer_per_row(df, customers)?;
+    watch.lap("  customer per event row");
     let times = df.column("event_time")?.datetime()?.physical().clone();
     let kinds = df.column("event")?.str()?;
     let opt = |name: &str| -> Result<Option<StringChunked>> {
@@ -266,7 +272,7 @@ pub fn events_from_frame(
     let (owners, reasons, pools) = (opt("owner")?, opt("reason")?, opt("pool")?);
     let mut events = Vec::with_capacity(df.height());
     let mut kind_cache: HashMap<&str, Option<EventKind>> = HashMap::new();
-    for i in 0..df.height() {
+    for (i, &customer) in customer_of_row.iter().enumerate() {
         let row = (i + 2) as u32;
         let Some(time) = times.get(i) else {
             issues.missing_time += 1;
@@ -287,11 +293,11 @@ pub fn events_from_frame(
             issues.after_as_of += 1;
             continue;
         }
-        let Some(id) = ids.get(i).filter(|s| !s.trim().is_empty()) else {
+        if customer == NONE {
             continue;
-        };
+        }
         events.push(Event {
-            customer: customers.id(id.trim()),
+            customer,
             time_ms: time,
             kind,
             owner: strings.opt(cell(&owners, i)),
@@ -300,6 +306,7 @@ pub fn events_from_frame(
             row,
         });
     }
+    watch.lap("  events");
     Ok((events, issues))
 }
 
@@ -310,18 +317,21 @@ fn cell(column: &Option<StringChunked>, i: usize) -> Option<&str> {
 /// Builds the spells and pool returns. `events` are in file order.
 pub fn build(mut events: Vec<Event>, mut issues: EventIssues) -> Ownership {
     // Out of order: a row earlier than the same customer's previous row in the file.
-    let mut last: HashMap<u32, i64> = HashMap::new();
+    let customers = events
+        .iter()
+        .map(|e| e.customer as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut last: Vec<i64> = vec![i64::MIN; customers];
     for e in &events {
-        if let Some(&prev) = last.get(&e.customer) {
-            if e.time_ms < prev {
-                issues.out_of_order += 1;
-                if issues.out_of_order_examples.len() < EXAMPLES {
-                    issues.out_of_order_examples.push(e.row);
-                }
+        let prev = &mut last[e.customer as usize];
+        if e.time_ms < *prev {
+            issues.out_of_order += 1;
+            if issues.out_of_order_examples.len() < EXAMPLES {
+                issues.out_of_order_examples.push(e.row);
             }
         }
-        let t = last.entry(e.customer).or_insert(e.time_ms);
-        *t = (*t).max(e.time_ms);
+        *prev = (*prev).max(e.time_ms);
     }
     // Per customer in time order; the sort is stable, so ties keep file order.
     events.sort_by_key(|e| (e.customer, e.time_ms));
@@ -445,6 +455,7 @@ pub fn orders_by_customer(
     use crate::metrics::orders::{
         before_as_of, collect, counted_rows_expr, has_column, order_level, row_net_expr,
     };
+    let watch = crate::output::progress::Stopwatch::new();
     let has_status = has_column(orders, "status");
     let has_owner = has_column(orders, "owner");
     let (kept, _) = before_as_of(orders, as_of)?;
@@ -460,16 +471,27 @@ pub fn orders_by_customer(
         has_column(orders, "order_id"),
         has_status,
     );
+    // Grouped per customer in polars (in parallel), so that each customer ID is interned once
+    // rather than once per row.
     let purchases = collect(
         per_order
             .filter(col("purchase_date").is_not_null())
-            .select([col("customer_id"), col("purchase_date")]),
+            .group_by([col("customer_id")])
+            .agg([col("purchase_date").cast(DataType::Int32)]),
     )?;
-    let rows = collect(kept.filter(counted_rows_expr(has_status)).select([
-        col("customer_id"),
-        col("order_date"),
-        row_net_expr(has_status),
-    ]))?;
+    watch.lap("  purchases per customer (polars)");
+    let rows = collect(
+        kept.filter(counted_rows_expr(has_status))
+            .filter(col("order_date").is_not_null())
+            .select([
+                col("customer_id"),
+                col("order_date").cast(DataType::Int32),
+                row_net_expr(has_status).fill_null(lit(0.0)),
+            ])
+            .group_by([col("customer_id")])
+            .agg([col("order_date"), col("net")]),
+    )?;
+    watch.lap("  order rows per customer (polars)");
     let owners_by_day = if has_owner {
         Some(collect(
             with_owner.filter(counted_rows_expr(has_status)).select([
@@ -490,37 +512,56 @@ pub fn orders_by_customer(
             out.purchase_owner.resize_with(need, Vec::new);
         }
     };
+    // Customers new to the interner are numbered in ID order, not in the (thread-dependent)
+    // order of polars' groups.
+    let group_customers = |ids: &StringChunked, customers: &mut Interner| -> Vec<u32> {
+        let mut new: Vec<(&str, usize)> = Vec::new();
+        let mut of_group: Vec<u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(g, id)| match id {
+                Some(id) => customers.get(id).unwrap_or_else(|| {
+                    new.push((id, g));
+                    NONE
+                }),
+                None => NONE,
+            })
+            .collect();
+        new.sort_unstable();
+        for (id, g) in new {
+            of_group[g] = customers.id(id);
+        }
+        of_group
+    };
     let ids = purchases.column("customer_id")?.str()?;
-    let days = purchases
-        .column("purchase_date")?
-        .date()?
-        .physical()
-        .clone();
-    for (id, day) in ids.iter().zip(days.iter()) {
-        let (Some(id), Some(day)) = (id, day) else {
+    let days = ListValues::<Int32Type>::new(purchases.column("purchase_date")?)?;
+    for (g, &c) in group_customers(ids, customers).iter().enumerate() {
+        if c == NONE {
             continue;
-        };
-        let c = customers.id(id);
+        }
         grow(&mut out, c);
-        out.purchases[c as usize].push(day);
+        let mut list = days.get(g).to_vec();
+        list.sort_unstable();
+        out.purchases[c as usize] = list;
     }
     let ids = rows.column("customer_id")?.str()?;
-    let days = rows.column("order_date")?.date()?.physical().clone();
-    let nets = rows.column("net")?.f64()?;
-    for ((id, day), net) in ids.iter().zip(days.iter()).zip(nets.iter()) {
-        let (Some(id), Some(day)) = (id, day) else {
+    let days = ListValues::<Int32Type>::new(rows.column("order_date")?)?;
+    let nets = ListValues::<Float64Type>::new(rows.column("net")?)?;
+    for (g, &c) in group_customers(ids, customers).iter().enumerate() {
+        if c == NONE {
             continue;
-        };
-        let c = customers.id(id);
+        }
         grow(&mut out, c);
-        out.rows[c as usize].push((day, net.unwrap_or(0.0)));
-    }
-    for list in &mut out.purchases {
-        list.sort_unstable();
-    }
-    for list in &mut out.rows {
+        let mut list: Vec<(i32, f64)> = days
+            .get(g)
+            .iter()
+            .copied()
+            .zip(nets.get(g).iter().copied())
+            .collect();
         list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        out.rows[c as usize] = list;
     }
+    watch.lap("  per-customer lists");
     // The owner of a purchase: the order owner on that day (first in sort order), if exported.
     if let Some(df) = owners_by_day {
         let mut by_day: HashMap<(u32, i32), u32> = HashMap::new();
@@ -556,23 +597,75 @@ pub fn orders_by_customer(
     Ok(out)
 }
 
+/// The interned customer of every row of `df` (NONE for an empty ID). The rows are grouped by ID
+/// in polars (in parallel) so that each distinct ID is hashed here once rather than once per row;
+/// IDs are numbered in the order of their first row, as a row-by-row pass would.
+pub fn customer_per_row(df: &DataFrame, customers: &mut Interner) -> Result<Vec<u32>> {
+    let groups = df
+        .select(["customer_id"])?
+        .lazy()
+        .with_row_index("row", None)
+        .group_by([col("customer_id")])
+        .agg([col("row")])
+        .collect()?;
+    let ids = groups.column("customer_id")?.str()?;
+    let rows = ListValues::<IdxType>::new(groups.column("row")?)?;
+    let mut order: Vec<usize> = (0..groups.height()).collect();
+    order.sort_unstable_by_key(|&g| rows.get(g).first().copied().unwrap_or(IdxSize::MAX));
+    let mut out = vec![NONE; df.height()];
+    for g in order {
+        let c = customers.opt(ids.get(g));
+        for &r in rows.get(g) {
+            out[r as usize] = c;
+        }
+    }
+    Ok(out)
+}
+
+/// The values of a list column without nulls, one contiguous slice per row (list offsets into a
+/// single buffer), read without building a Series per row.
+struct ListValues<T: PolarsNumericType> {
+    offsets: Vec<i64>,
+    values: Vec<T::Native>,
+}
+
+impl<T: PolarsNumericType> ListValues<T> {
+    fn new(column: &Column) -> Result<ListValues<T>> {
+        let list = column.list()?.rechunk();
+        let mut offsets = vec![0i64];
+        let mut values = Vec::new();
+        for array in list.downcast_iter() {
+            let inner = Series::try_from((PlSmallStr::EMPTY, array.values().clone()))?
+                .cast(&T::get_static_dtype())?;
+            let inner = inner.unpack::<T>()?;
+            let base = values.len() as i64;
+            let start = *array.offsets().first();
+            values.extend(inner.iter().map(|v| v.unwrap_or_default()));
+            offsets.extend(array.offsets().iter().skip(1).map(|o| o - start + base));
+        }
+        Ok(ListValues { offsets, values })
+    }
+
+    fn get(&self, row: usize) -> &[T::Native] {
+        &self.values[self.offsets[row] as usize..self.offsets[row + 1] as usize]
+    }
+}
+
 /// Follow-up times (ms) per customer, sorted; rows on or after as_of left out.
 pub fn followups_by_customer(
     df: &DataFrame,
     as_of_ms: i64,
     customers: &mut Interner,
 ) -> Result<Vec<Vec<i64>>> {
-    let ids = df.column("customer_id")?.str()?;
+    let customer_of_row = customer_per_row(df, customers)?;
     let times = df.column("followup_time")?.datetime()?.physical().clone();
     let mut out: Vec<Vec<i64>> = Vec::new();
-    for (id, t) in ids.iter().zip(times.iter()) {
-        let (Some(id), Some(t)) = (id, t) else {
-            continue;
-        };
-        if t >= as_of_ms {
+    for (&c, t) in customer_of_row.iter().zip(times.iter()) {
+        let Some(t) = t else { continue };
+        if t >= as_of_ms || c == NONE {
             continue;
         }
-        let c = customers.id(id.trim()) as usize;
+        let c = c as usize;
         if out.len() <= c {
             out.resize_with(c + 1, Vec::new);
         }

@@ -66,6 +66,38 @@ pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Stage timings on stderr for profiling, when the environment has `CRM_EVAL_TIMINGS=1`:
+/// `let t = Stopwatch::new(); …; t.lap("loading")`.
+pub struct Stopwatch {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Stopwatch {
+    pub fn new() -> Stopwatch {
+        Stopwatch {
+            on: std::env::var_os("CRM_EVAL_TIMINGS").is_some_and(|v| v == "1"),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Prints the time since the previous lap (or since `new`).
+    pub fn lap(&self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            let took = now - self.last.get();
+            self.last.set(now);
+            suspend(|| eprintln!("crm-eval: timing: {stage}: {:.3} s", took.as_secs_f64()));
+        }
+    }
+}
+
+impl Default for Stopwatch {
+    fn default() -> Self {
+        Stopwatch::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
