@@ -106,13 +106,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         },
         lifespan_months: args.lifespan,
         penalty: args.penalty,
+        standard_errors: args.params,
         as_of: parse_as_of(&args.input.as_of)?,
         holdout,
     };
     let out = &settings.output;
     let progress = Progress::new(3, out.quiet);
     progress.step(format!("loading {}", args.input.orders));
+    let watch = crate::output::progress::Stopwatch::new();
     let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
+    watch.lap("loading the orders");
     progress.step(match (args.model, holdout) {
         (Model::Historical, _) => "historical CLV".to_string(),
         (m, Some(_)) => format!("fitting {} on the calibration period", m.name()),
@@ -181,7 +184,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return output::emit(&tables::params_table(&fitted, &opts)?, out);
     }
     progress.step("predicting per customer");
+    let watch = crate::output::progress::Stopwatch::new();
     let table = tables::customer_table(&fitted, &opts)?;
+    watch.lap("predictions");
     drop(progress);
     note(
         out,

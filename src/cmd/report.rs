@@ -261,6 +261,7 @@ fn compute(
         },
         lifespan_months: 36.0,
         penalty: 0.0,
+        standard_errors: true,
         as_of: Some(as_of),
         holdout: None,
     };

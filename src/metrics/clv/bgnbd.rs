@@ -2,7 +2,7 @@
 //! 24(2); likelihood as in section 7 and http://brucehardie.com/notes/004/).
 
 use super::fit::{parallel_sum, Likelihood};
-use super::special::{digamma, ln_gamma, ln_hyp2f1, log_add_exp};
+use super::special::{digamma, ln_gamma, ln_hyp2f1, ln_hyp2f1_many, log_add_exp};
 use super::Summary;
 
 pub struct BgNbd<'a> {
@@ -136,6 +136,35 @@ impl BgNbd<'_> {
     }
 }
 
+impl BgNbd<'_> {
+    /// E[Y(h) | x, t_x, T] for every h in `hs` (each > 0), sharing the series coefficients.
+    pub fn expected_many(p: &[f64], x: u32, tx: f64, t: f64, hs: &[f64]) -> Vec<f64> {
+        let [r, alpha, a, b] = p[..] else {
+            return vec![f64::NAN; hs.len()];
+        };
+        let xf = f64::from(x);
+        let zs: Vec<f64> = hs.iter().map(|h| h / (alpha + t + h)).collect();
+        let mut ln_f = vec![None; hs.len()];
+        ln_hyp2f1_many(r + xf, b + xf, a + b + xf - 1.0, &zs, &mut ln_f);
+        let denominator = if x > 0 {
+            1.0 + (a / (b + xf - 1.0)) * ((r + xf) * ((alpha + t) / (alpha + tx)).ln()).exp()
+        } else {
+            1.0
+        };
+        hs.iter()
+            .zip(ln_f)
+            .map(|(&h, ln_f)| {
+                if h <= 0.0 {
+                    return 0.0;
+                }
+                let Some(ln_f) = ln_f else { return f64::NAN };
+                let ln_ratio = (r + xf) * ((alpha + t) / (alpha + t + h)).ln() + ln_f;
+                (a + b + xf - 1.0) / (a - 1.0) * -ln_ratio.exp_m1() / denominator
+            })
+            .collect()
+    }
+}
+
 impl Likelihood for BgNbd<'_> {
     fn names(&self) -> &'static [&'static str] {
         &["r", "alpha", "a", "b"]
@@ -168,6 +197,11 @@ mod tests {
         assert_eq!(BgNbd::p_alive(&p, 0, 0.0, 38.86), 1.0);
         assert!(BgNbd::p_alive(&p, 2, 10.0, 38.86) < BgNbd::p_alive(&p, 2, 30.43, 38.86));
         assert!(BgNbd::expected(&p, 2, 30.43, 38.86, 52.0) > e);
+        let many = BgNbd::expected_many(&p, 2, 30.43, 38.86, &[13.0, 39.0, 52.0]);
+        for (h, got) in [13.0, 39.0, 52.0].into_iter().zip(many) {
+            let want = BgNbd::expected(&p, 2, 30.43, 38.86, h);
+            assert!((got - want).abs() < 1e-12, "{h}: {got} vs {want}");
+        }
     }
 
     #[test]

@@ -98,7 +98,14 @@ impl Gradient for Objective<'_> {
 
 /// Maximises the likelihood from `start` (natural parameters). An error, never NaN, when neither
 /// solver converges.
-pub fn fit(model: &dyn Likelihood, start: &[f64], penalty: f64) -> Result<Fit, String> {
+/// Maximises the likelihood from `start`; `errors` also computes the standard errors (a numerical
+/// Hessian: 2k² more likelihood evaluations, so skipped when nobody reads them).
+pub fn fit(
+    model: &dyn Likelihood,
+    start: &[f64],
+    penalty: f64,
+    errors: bool,
+) -> Result<Fit, String> {
     let objective = Objective { model, penalty };
     let phi0: Vec<f64> = start.iter().map(|s| s.ln()).collect();
     if objective.value_grad(&phi0).is_none() {
@@ -126,7 +133,11 @@ pub fn fit(model: &dyn Likelihood, start: &[f64], penalty: f64) -> Result<Fit, S
     }
     Ok(Fit {
         names: model.names(),
-        std_errors: standard_errors(model, &params),
+        std_errors: if errors {
+            standard_errors(model, &params)
+        } else {
+            None
+        },
         params,
         ll,
         iterations,

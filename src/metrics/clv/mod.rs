@@ -333,7 +333,7 @@ impl Model {
 
 /// Fits a purchase-count model. Times are rescaled so the longest T is 10 (as lifetimes does) for
 /// the optimiser; the reported parameters, log-likelihood and standard errors are in `unit`.
-pub fn fit_purchases(model: Model, s: &Summary, penalty: f64) -> Result<Fit> {
+pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> Result<Fit> {
     if s.is_empty() {
         bail!("no customers to fit the {} model on", model.name());
     }
@@ -348,11 +348,16 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64) -> Result<Fit> {
     let scaled = s.scaled(c);
     let (found, unscale): (Result<Fit, String>, [f64; 4]) = match model {
         Model::BgNbd => (
-            fit::fit(&bgnbd::BgNbd { data: &scaled }, &[1.0; 4], penalty),
+            fit::fit(&bgnbd::BgNbd { data: &scaled }, &[1.0; 4], penalty, errors),
             [1.0, c, 1.0, 1.0],
         ),
         Model::ParetoNbd => (
-            fit::fit(&paretonbd::ParetoNbd { data: &scaled }, &[1.0; 4], penalty),
+            fit::fit(
+                &paretonbd::ParetoNbd { data: &scaled },
+                &[1.0; 4],
+                penalty,
+                errors,
+            ),
             [1.0, c, 1.0, c],
         ),
         Model::Historical => bail!("the historical model has no parameters to fit"),
@@ -383,7 +388,7 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64) -> Result<Fit> {
 }
 
 /// Fits Gamma-Gamma on the repeat buyers (x > 0, m > 0).
-pub fn fit_spend(x: &[u32], m: &[f64], penalty: f64) -> Result<Fit> {
+pub fn fit_spend(x: &[u32], m: &[f64], penalty: f64, errors: bool) -> Result<Fit> {
     let mut data = gammagamma::Spend {
         x: Vec::new(),
         m: Vec::new(),
@@ -403,7 +408,7 @@ pub fn fit_spend(x: &[u32], m: &[f64], penalty: f64) -> Result<Fit> {
         );
     }
     let model = gammagamma::GammaGamma { data: &data };
-    let found = fit::fit(&model, &[1.0, 1.0, 1.0], penalty)
+    let found = fit::fit(&model, &[1.0, 1.0, 1.0], penalty, errors)
         .map_err(|e| anyhow::anyhow!("gamma-gamma fit: {e}"))?;
     if found.get("q") <= 1.0 {
         bail!(
@@ -441,23 +446,37 @@ pub struct Value {
 }
 
 /// CLV = Σ_{i=1..H} margin × spend × (E[Y(i months)] − E[Y((i−1) months)]) / (1 + d)^i.
-pub fn clv(
+/// Also returns E[Y] over the whole horizon (the last point of the same curve).
+pub fn clv_and_expected(
     model: Model,
     params: &[f64],
     unit: TimeUnit,
     value: Value,
     (x, tx, t): (u32, f64, f64),
     spend: f64,
-) -> f64 {
+) -> (f64, f64) {
     let month = unit.per_month();
+    let hs: Vec<f64> = (1..=value.horizon_months)
+        .map(|i| f64::from(i) * month)
+        .collect();
+    let curve = match model {
+        Model::BgNbd => bgnbd::BgNbd::expected_many(params, x, tx, t, &hs),
+        _ => {
+            // P(alive) does not depend on the horizon: compute it once.
+            let alive = paretonbd::ParetoNbd::p_alive(params, x, tx, t);
+            hs.iter()
+                .map(|&h| paretonbd::ParetoNbd::expected_given_alive(params, x, t, h, alive))
+                .collect()
+        }
+    };
     let mut total = 0.0;
     let mut before = 0.0;
-    for i in 1..=value.horizon_months {
-        let now = expected(model, params, x, tx, t, f64::from(i) * month);
-        total += value.margin * spend * (now - before) / (1.0 + value.discount).powi(i as i32);
+    for (i, &now) in curve.iter().enumerate() {
+        let i = i as i32 + 1;
+        total += value.margin * spend * (now - before) / (1.0 + value.discount).powi(i);
         before = now;
     }
-    total
+    (total, before)
 }
 
 /// Runs `f` over `0..n` on all cores, results in order.

@@ -51,6 +51,11 @@ impl ParetoNbd<'_> {
     /// E[Y(h) | x, t_x, T] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+h))^(s−1)] · P(alive);
     /// at s = 1 the bracket over (s − 1) becomes ln((β+T+h)/(β+T)).
     pub fn expected(p: &[f64], x: u32, tx: f64, t: f64, h: f64) -> f64 {
+        Self::expected_given_alive(p, x, t, h, Self::p_alive(p, x, tx, t))
+    }
+
+    /// [`Self::expected`] with P(alive) already known.
+    pub fn expected_given_alive(p: &[f64], x: u32, t: f64, h: f64, alive: f64) -> f64 {
         let [r, alpha, s, beta] = p[..] else {
             return f64::NAN;
         };
@@ -64,7 +69,7 @@ impl ParetoNbd<'_> {
         } else {
             -(-(s - 1.0) * ln_growth).exp_m1() / (s - 1.0)
         };
-        (r + xf) * (beta + t) / (alpha + t) * shape * Self::p_alive(p, x, tx, t)
+        (r + xf) * (beta + t) / (alpha + t) * shape * alive
     }
 }
 

@@ -5,8 +5,9 @@ use anyhow::{bail, Result};
 use polars::prelude::*;
 
 use super::{
-    clv, expected, fit_purchases, fit_spend, gammagamma::GammaGamma, p_alive, parallel_map,
-    purchases, summarise, Customers, Fit, Grouping, Model, Purchases, Summary, TimeUnit, Value,
+    clv_and_expected, expected, fit_purchases, fit_spend, gammagamma::GammaGamma, p_alive,
+    parallel_map, purchases, summarise, Customers, Fit, Grouping, Model, Purchases, Summary,
+    TimeUnit, Value,
 };
 use crate::metrics::rfm::round_to;
 
@@ -18,6 +19,8 @@ pub struct ClvOptions {
     /// Historical model: expected lifespan in months.
     pub lifespan_months: f64,
     pub penalty: f64,
+    /// Compute the standard errors of the parameters (for `--params`).
+    pub standard_errors: bool,
     pub as_of: Option<i32>,
     pub holdout: Option<i32>,
 }
@@ -33,14 +36,24 @@ pub struct Fitted {
 
 /// Loads the purchases and fits the count and spend models on every customer up to `as_of`.
 pub fn fit_all(orders: &DataFrame, opts: &ClvOptions) -> Result<Fitted> {
+    let watch = crate::output::progress::Stopwatch::new();
     let p = purchases(orders, opts.as_of)?;
+    watch.lap("purchases per customer");
     if p.ids.is_empty() {
         bail!("no purchases before the analysis date");
     }
     let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
     let summary = Summary::new(&customers.x, &customers.tx, &customers.t);
-    let count_model = fit_purchases(opts.model, &summary, opts.penalty)?;
-    let spend_model = fit_spend(&customers.x, &customers.m, opts.penalty)?;
+    watch.lap("summary");
+    let count_model = fit_purchases(opts.model, &summary, opts.penalty, opts.standard_errors)?;
+    watch.lap("purchase model fit");
+    let spend_model = fit_spend(
+        &customers.x,
+        &customers.m,
+        opts.penalty,
+        opts.standard_errors,
+    )?;
+    watch.lap("spend model fit");
     Ok(Fitted {
         purchases: p,
         customers,
@@ -55,18 +68,14 @@ pub fn fit_all(orders: &DataFrame, opts: &ClvOptions) -> Result<Fitted> {
 pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
     let c = &f.customers;
     let unit = opts.grouping.unit;
-    let horizon = f64::from(opts.value.horizon_months) * unit.per_month();
     let cp = &f.count_model.params;
     let sp = &f.spend_model.params;
     let rows = parallel_map(c.x.len(), |i| {
         let (x, tx, t) = (c.x[i], c.tx[i], c.t[i]);
         let spend = GammaGamma::expected_spend(sp, x, c.m[i]);
-        (
-            p_alive(opts.model, cp, x, tx, t),
-            expected(opts.model, cp, x, tx, t, horizon),
-            spend,
-            clv(opts.model, cp, unit, opts.value, (x, tx, t), spend),
-        )
+        let (value, purchases) =
+            clv_and_expected(opts.model, cp, unit, opts.value, (x, tx, t), spend);
+        (p_alive(opts.model, cp, x, tx, t), purchases, spend, value)
     });
     if let Some(i) = rows
         .iter()
@@ -192,7 +201,7 @@ pub fn holdout(orders: &DataFrame, opts: &ClvOptions, holdout: i32) -> Result<Ho
         );
     }
     let summary = Summary::new(&c.x, &c.tx, &c.t);
-    let fit = fit_purchases(opts.model, &summary, opts.penalty)?;
+    let fit = fit_purchases(opts.model, &summary, opts.penalty, opts.standard_errors)?;
     let g = opts.grouping;
     let length = if g.by_period {
         // Whole periods from the holdout's first to the last observed one.
