@@ -14,6 +14,7 @@ use crate::metrics::ownership::{
     self, followups_by_customer, orders_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
 };
 use crate::output::note;
+use crate::output::progress::Progress;
 
 /// The files a pool-side command may read.
 #[derive(Debug, clap::Args)]
@@ -59,10 +60,13 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     if need_events && files.events.is_none() {
         return Err(crate::error::usage("--events FILE is required"));
     }
+    let as_of = crate::cmd::parse_as_of(&files.as_of)?;
+    let progress = Progress::new(2, settings.output.quiet);
+    progress.step(format!("loading {orders_path}"));
     let watch = crate::output::progress::Stopwatch::new();
     let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
     watch.lap("loading the orders");
-    let as_of = crate::cmd::parse_as_of(&files.as_of)?;
+    progress.step("loading the event log, building spells, grouping orders per customer");
     load_with(files, &orders, as_of, settings)
 }
 

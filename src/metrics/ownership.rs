@@ -453,7 +453,7 @@ pub fn orders_by_customer(
     strings: &mut Interner,
 ) -> Result<CustomerOrders> {
     use crate::metrics::orders::{
-        before_as_of, collect, counted_rows_expr, has_column, order_level, row_net_expr,
+        before_as_of, collect, counted_rows_expr, has_column, row_net_expr,
     };
     let watch = crate::output::progress::Stopwatch::new();
     let has_status = has_column(orders, "status");
@@ -465,33 +465,36 @@ pub fn orders_by_customer(
         kept.clone()
             .with_column(lit(NULL).cast(DataType::String).alias("owner"))
     };
-    // Purchases: per order, its owner being that of its first row.
-    let per_order = order_level(
-        with_owner.clone(),
-        has_column(orders, "order_id"),
-        has_status,
-    );
-    // Grouped per customer in polars (in parallel), so that each customer ID is interned once
-    // rather than once per row.
-    let purchases = collect(
-        per_order
-            .filter(col("purchase_date").is_not_null())
-            .group_by([col("customer_id")])
-            .agg([col("purchase_date").cast(DataType::Int32)]),
-    )?;
-    watch.lap("  purchases per customer (polars)");
-    let rows = collect(
-        kept.filter(counted_rows_expr(has_status))
-            .filter(col("order_date").is_not_null())
+    // One group-by per customer (in polars, in parallel) brings each customer's rows together; the
+    // per-order netting is then done per customer here, on a handful of rows at a time, instead
+    // of a second polars group-by over every (customer, order) key. Each customer ID is interned
+    // once, not once per row.
+    let has_order_id = has_column(orders, "order_id");
+    let mut aggs = vec![col("order_date"), col("net"), col("counted")];
+    if has_order_id {
+        aggs.push(col("order_id"));
+    }
+    let grouped = collect(
+        kept.clone()
             .select([
                 col("customer_id"),
                 col("order_date").cast(DataType::Int32),
                 row_net_expr(has_status).fill_null(lit(0.0)),
+                counted_rows_expr(has_status)
+                    .fill_null(lit(false))
+                    .cast(DataType::Int32)
+                    .alias("counted"),
+                if has_order_id {
+                    col("order_id")
+                } else {
+                    lit(NULL).cast(DataType::String).alias("order_id")
+                },
             ])
+            .filter(col("order_date").is_not_null())
             .group_by([col("customer_id")])
-            .agg([col("order_date"), col("net")]),
+            .agg(aggs),
     )?;
-    watch.lap("  order rows per customer (polars)");
+    watch.lap("  rows per customer (polars)");
     let owners_by_day = if has_owner {
         Some(collect(
             with_owner.filter(counted_rows_expr(has_status)).select([
@@ -504,62 +507,81 @@ pub fn orders_by_customer(
         None
     };
     let mut out = CustomerOrders::default();
-    let grow = |out: &mut CustomerOrders, c: u32| {
-        let need = c as usize + 1;
-        if out.purchases.len() < need {
-            out.purchases.resize_with(need, Vec::new);
-            out.rows.resize_with(need, Vec::new);
-            out.purchase_owner.resize_with(need, Vec::new);
-        }
-    };
     // Customers new to the interner are numbered in ID order, not in the (thread-dependent)
     // order of polars' groups.
-    let group_customers = |ids: &StringChunked, customers: &mut Interner| -> Vec<u32> {
-        let mut new: Vec<(&str, usize)> = Vec::new();
-        let mut of_group: Vec<u32> = ids
-            .iter()
-            .enumerate()
-            .map(|(g, id)| match id {
-                Some(id) => customers.get(id).unwrap_or_else(|| {
-                    new.push((id, g));
-                    NONE
-                }),
-                None => NONE,
-            })
-            .collect();
-        new.sort_unstable();
-        for (id, g) in new {
-            of_group[g] = customers.id(id);
-        }
-        of_group
-    };
-    let ids = purchases.column("customer_id")?.str()?;
-    let days = ListValues::<Int32Type>::new(purchases.column("purchase_date")?)?;
-    for (g, &c) in group_customers(ids, customers).iter().enumerate() {
-        if c == NONE {
-            continue;
-        }
-        grow(&mut out, c);
-        let mut list = days.get(g).to_vec();
-        list.sort_unstable();
-        out.purchases[c as usize] = list;
+    let ids = grouped.column("customer_id")?.str()?;
+    let mut new: Vec<(&str, usize)> = Vec::new();
+    let mut of_group: Vec<u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(g, id)| match id {
+            Some(id) => customers.get(id).unwrap_or_else(|| {
+                new.push((id, g));
+                NONE
+            }),
+            None => NONE,
+        })
+        .collect();
+    new.sort_unstable();
+    for (id, g) in new {
+        of_group[g] = customers.id(id);
     }
-    let ids = rows.column("customer_id")?.str()?;
-    let days = ListValues::<Int32Type>::new(rows.column("order_date")?)?;
-    let nets = ListValues::<Float64Type>::new(rows.column("net")?)?;
-    for (g, &c) in group_customers(ids, customers).iter().enumerate() {
+    let size = customers.len();
+    out.purchases.resize_with(size, Vec::new);
+    out.rows.resize_with(size, Vec::new);
+    out.purchase_owner.resize_with(size, Vec::new);
+    let days = ListValues::<Int32Type>::new(grouped.column("order_date")?)?;
+    let nets = ListValues::<Float64Type>::new(grouped.column("net")?)?;
+    let counted = ListValues::<Int32Type>::new(grouped.column("counted")?)?;
+    let order_ids = if has_order_id {
+        Some(ListStrings::new(grouped.column("order_id")?)?)
+    } else {
+        None
+    };
+    watch.lap("  list values");
+    let mut order: Vec<(Option<&str>, usize)> = Vec::new();
+    for (g, &c) in of_group.iter().enumerate() {
         if c == NONE {
             continue;
         }
-        grow(&mut out, c);
-        let mut list: Vec<(i32, f64)> = days
-            .get(g)
-            .iter()
-            .copied()
-            .zip(nets.get(g).iter().copied())
+        let (d, n, k) = (days.get(g), nets.get(g), counted.get(g));
+        let mut rows: Vec<(i32, f64)> = (0..d.len())
+            .filter(|&r| k[r] != 0)
+            .map(|r| (d[r], n[r]))
             .collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        out.rows[c as usize] = list;
+        rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        // Purchases: orders whose net is positive, on the day of their first positive row.
+        let mut purchases: Vec<i32> = Vec::new();
+        match &order_ids {
+            Some(ids) => {
+                let base = ids.start(g);
+                order.clear();
+                order.extend((0..d.len()).map(|r| (ids.get(base + r), r)));
+                order.sort_unstable();
+                let mut start = 0;
+                while start < order.len() {
+                    let id = order[start].0;
+                    let mut end = start;
+                    let (mut net, mut day) = (0.0, i32::MAX);
+                    while end < order.len() && order[end].0 == id {
+                        let r = order[end].1;
+                        net += n[r];
+                        if n[r] > 0.0 {
+                            day = day.min(d[r]);
+                        }
+                        end += 1;
+                    }
+                    if net > 0.0 && day != i32::MAX {
+                        purchases.push(day);
+                    }
+                    start = end;
+                }
+            }
+            None => purchases.extend((0..d.len()).filter(|&r| n[r] > 0.0).map(|r| d[r])),
+        }
+        purchases.sort_unstable();
+        out.purchases[c as usize] = purchases;
+        out.rows[c as usize] = rows;
     }
     watch.lap("  per-customer lists");
     // The owner of a purchase: the order owner on that day (first in sort order), if exported.
@@ -651,6 +673,54 @@ impl<T: PolarsNumericType> ListValues<T> {
     }
 }
 
+/// The values of a list-of-strings column: row `g` holds values `start(g) .. start(g + 1)`.
+struct ListStrings {
+    offsets: Vec<usize>,
+    values: StringChunked,
+}
+
+impl ListStrings {
+    fn new(column: &Column) -> Result<ListStrings> {
+        let list = column.list()?.rechunk();
+        let mut offsets = vec![0usize];
+        let mut parts: Vec<Series> = Vec::new();
+        let mut base = 0usize;
+        for array in list.downcast_iter() {
+            let first = *array.offsets().first() as usize;
+            let last = *array.offsets().last() as usize;
+            let inner = Series::try_from((PlSmallStr::EMPTY, array.values().clone()))?;
+            parts.push(inner.slice(first as i64, last - first));
+            offsets.extend(
+                array
+                    .offsets()
+                    .iter()
+                    .skip(1)
+                    .map(|&o| o as usize - first + base),
+            );
+            base += last - first;
+        }
+        let mut values = match parts.first() {
+            Some(p) => p.str()?.clone(),
+            None => StringChunked::from_iter(std::iter::empty::<Option<&str>>()),
+        };
+        for p in parts.iter().skip(1) {
+            values.append(p.str()?)?;
+        }
+        Ok(ListStrings {
+            offsets,
+            values: values.rechunk().into_owned(),
+        })
+    }
+
+    fn start(&self, row: usize) -> usize {
+        self.offsets[row]
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        self.values.get(i)
+    }
+}
+
 /// Follow-up times (ms) per customer, sorted; rows on or after as_of left out.
 pub fn followups_by_customer(
     df: &DataFrame,
@@ -701,4 +771,67 @@ pub fn latest_day(columns: &[(&DataFrame, &str)]) -> Result<Option<i32>> {
         best = best.max(day);
     }
     Ok(best.map(|d| d + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::values::parse_iso_day;
+
+    fn orders(with_order_id: bool) -> DataFrame {
+        let day = |s: &str| parse_iso_day(s).unwrap();
+        let mut df = df!(
+            "customer_id" => ["A", "A", "A", "A", "B", "B", "B", "C"],
+            "order_id" => [Some("o1"), Some("o1"), Some("o2"), Some("o3"), Some("o4"), None, None, Some("o9")],
+            "order_date" => [day("2024-01-05"), day("2024-01-09"), day("2024-01-07"), day("2024-01-08"),
+                             day("2024-02-01"), day("2024-02-02"), day("2024-02-03"), day("2024-03-01")],
+            "amount" => [100.0, 100.0, 30.0, 40.0, 20.0, 5.0, 6.0, 10.0],
+            "status" => ["paid", "refunded", "paid", "cancelled", "paid", "paid", "refunded", "paid"],
+        )
+        .unwrap();
+        df.apply("order_date", |c| c.cast(&DataType::Date).unwrap())
+            .unwrap();
+        if !with_order_id {
+            df = df.drop("order_id").unwrap();
+        }
+        df
+    }
+
+    fn check(with_order_id: bool) -> (Vec<Vec<i32>>, Vec<Vec<(i32, f64)>>, Interner) {
+        let mut customers = Interner::default();
+        let mut strings = Interner::default();
+        let as_of = parse_iso_day("2024-03-01").unwrap();
+        let o = orders_by_customer(&orders(with_order_id), as_of, &mut customers, &mut strings)
+            .unwrap();
+        (o.purchases, o.rows, customers)
+    }
+
+    #[test]
+    fn orders_net_per_order_id_and_rows_keep_every_counted_line() {
+        let d = |s: &str| parse_iso_day(s).unwrap();
+        let (purchases, rows, customers) = check(true);
+        // New customers are numbered in ID order; C's only order is on as_of, so left out.
+        assert_eq!(customers.names, ["A", "B"]);
+        // A: o1 is refunded in full (no purchase), o2 is one, o3 is cancelled.
+        assert_eq!(purchases[0], [d("2024-01-07")]);
+        assert_eq!(
+            rows[0],
+            [
+                (d("2024-01-05"), 100.0),
+                (d("2024-01-07"), 30.0),
+                (d("2024-01-09"), -100.0)
+            ]
+        );
+        // B: o4, and the two rows without an order ID net as one order (5 − 6 < 0): no purchase.
+        assert_eq!(purchases[1], [d("2024-02-01")]);
+        assert_eq!(rows[1].len(), 3);
+    }
+
+    #[test]
+    fn without_order_ids_every_row_is_its_own_order() {
+        let d = |s: &str| parse_iso_day(s).unwrap();
+        let (purchases, _, _) = check(false);
+        assert_eq!(purchases[0], [d("2024-01-05"), d("2024-01-07")]);
+        assert_eq!(purchases[1], [d("2024-02-01"), d("2024-02-02")]);
+    }
 }
