@@ -797,19 +797,24 @@ mod tests {
         df
     }
 
-    fn check(with_order_id: bool) -> (Vec<Vec<i32>>, Vec<Vec<(i32, f64)>>, Interner) {
+    fn check(with_order_id: bool) -> (CustomerOrders, Interner) {
         let mut customers = Interner::default();
         let mut strings = Interner::default();
         let as_of = parse_iso_day("2024-03-01").unwrap();
         let o = orders_by_customer(&orders(with_order_id), as_of, &mut customers, &mut strings)
             .unwrap();
-        (o.purchases, o.rows, customers)
+        (o, customers)
     }
 
     #[test]
     fn orders_net_per_order_id_and_rows_keep_every_counted_line() {
         let d = |s: &str| parse_iso_day(s).unwrap();
-        let (purchases, rows, customers) = check(true);
+        let (
+            CustomerOrders {
+                purchases, rows, ..
+            },
+            customers,
+        ) = check(true);
         // New customers are numbered in ID order; C's only order is on as_of, so left out.
         assert_eq!(customers.names, ["A", "B"]);
         // A: o1 is refunded in full (no purchase), o2 is one, o3 is cancelled.
@@ -830,7 +835,7 @@ mod tests {
     #[test]
     fn without_order_ids_every_row_is_its_own_order() {
         let d = |s: &str| parse_iso_day(s).unwrap();
-        let (purchases, _, _) = check(false);
+        let (CustomerOrders { purchases, .. }, _) = check(false);
         assert_eq!(purchases[0], [d("2024-01-05"), d("2024-01-07")]);
         assert_eq!(purchases[1], [d("2024-02-01"), d("2024-02-02")]);
     }
