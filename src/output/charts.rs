@@ -87,6 +87,12 @@ fn label_area(labels: &[String], size: f64) -> u32 {
         + 12
 }
 
+/// The range end for `n` categories on a segmented axis: `0..k` makes k + 1 segments. An axis of
+/// one segment (`0..0`) draws nothing in plotters, so one category gets a spare empty segment.
+fn last_segment(n: i32) -> i32 {
+    (n - 1).max(1)
+}
+
 fn segment_label(labels: &[String]) -> impl Fn(&SegmentValue<i32>) -> String + '_ {
     move |v| match v {
         SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
@@ -125,8 +131,8 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         let mut chart = frame(&root, h.title, label_area(&h.rows, 12.0) + 18)?
             .build_cartesian_2d(
-                (0..(nx - 1).max(0)).into_segmented(),
-                (0..(ny - 1).max(0)).into_segmented(),
+                (0..last_segment(nx)).into_segmented(),
+                (0..last_segment(ny)).into_segmented(),
             )
             .map_err(err)?;
         let xl = segment_label(&h.columns);
@@ -198,7 +204,7 @@ pub fn bars(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         let mut chart = frame(&root, title, label_area(labels, 12.0))?
-            .build_cartesian_2d(0f64..top, (0..(n - 1).max(0)).into_segmented())
+            .build_cartesian_2d(0f64..top, (0..last_segment(n)).into_segmented())
             .map_err(err)?;
         let bottom_up: Vec<String> = labels.iter().rev().cloned().collect();
         let yl = segment_label(&bottom_up);
@@ -331,7 +337,7 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         let mut chart = frame(&root, iv.title, label_area(&iv.labels, 12.0))?
-            .build_cartesian_2d(0f64..top, (0..(n - 1).max(0)).into_segmented())
+            .build_cartesian_2d(0f64..top, (0..last_segment(n)).into_segmented())
             .map_err(err)?;
         let bottom_up: Vec<String> = iv.labels.iter().rev().cloned().collect();
         let yl = segment_label(&bottom_up);
@@ -582,6 +588,41 @@ mod tests {
             "{}",
             &c.svg[..400.min(c.svg.len())]
         );
+    }
+
+    /// Width and height of the first `<rect>` filled with `fill`.
+    fn rect_size(svg: &str, fill: &str) -> (f64, f64) {
+        let line = svg
+            .lines()
+            .find(|l| l.starts_with("<rect") && l.contains(&format!("fill=\"{fill}\"")))
+            .unwrap_or_else(|| panic!("no {fill} rect"));
+        let attr = |name: &str| -> f64 {
+            let start = line.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            line[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        (attr("width"), attr("height"))
+    }
+
+    #[test]
+    fn a_single_cell_is_still_drawn() {
+        let h = Heatmap {
+            name: "h",
+            title: "T",
+            x_desc: "x",
+            y_desc: "y",
+            columns: vec!["only".into()],
+            rows: vec!["row".into()],
+            values: vec![vec![Some(7.0)]],
+            cell_text: &|v| format!("{v}"),
+            scale_max: None,
+        };
+        let c = heatmap(&h).unwrap();
+        assert!(c.svg.lines().any(|l| l.trim() == "7"));
+        let (w, h) = rect_size(&c.svg, "#08306B");
+        assert!(w > 100.0 && h > 20.0, "cell {w} x {h}");
+        let b = bars("b", "T", "x", &["one".into()], &[3.0], &["3".into()]).unwrap();
+        let (w, h) = rect_size(&b.svg, "#2166AC");
+        assert!(w > 100.0 && h > 5.0, "bar {w} x {h}");
     }
 
     #[test]
