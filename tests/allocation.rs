@@ -426,3 +426,38 @@ fn sample_data_runs_end_to_end() {
     ]);
     assert_eq!(records(&out).last().unwrap()["pool"], "all");
 }
+
+/// Customers of the event log missing from the customers export are reported, and their spells
+/// still count (with an empty source).
+#[test]
+fn event_customers_without_a_customer_record_are_reported() {
+    let w = workdir();
+    w.write(
+        "customers.csv",
+        "customer_id,source\nA,web\nB,fair\nC,web\n",
+    );
+    let mut args = vec![
+        "conversion",
+        "--customers",
+        "customers.csv",
+        "--by",
+        "source",
+    ];
+    args.extend_from_slice(&BASE[..8]);
+    let out = w.cmd(&args).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // D, E and F have events but no customer row.
+    assert!(
+        stderr.contains(
+            "events.csv: 3 customers have no row in customers.csv (e.g. \"D\", \"E\", \"F\")"
+        ),
+        "{stderr}"
+    );
+    let rows = by_first_column(&String::from_utf8(out.stdout).unwrap());
+    // A has two spells (Ann, then Bob after the transfer), C one; D two, E one, F none.
+    assert_eq!(rows["web"]["spells"], "3");
+    assert_eq!(rows["fair"]["spells"], "2");
+    assert_eq!(rows[""]["spells"], "3");
+    assert_eq!(rows["all"]["spells"], "8");
+}

@@ -160,6 +160,29 @@ pub fn load_with(
         Some(t) => Some(sources(t, &mut customers)?),
         None => None,
     };
+    if let (Some(map), Some(table), Some(events_table)) = (&source, &customers_table, &events) {
+        // Customers of the event log (numbered first) that the customers export does not list.
+        let missing: Vec<u32> = (0..with_events as u32)
+            .filter(|c| !map.contains_key(c))
+            .collect();
+        if !missing.is_empty() {
+            note(
+                out,
+                format!(
+                    "{}: {} customers have no row in {} (e.g. {}); their spells count, with an empty source",
+                    events_table.info.display,
+                    missing.len(),
+                    table.info.display,
+                    missing
+                        .iter()
+                        .take(3)
+                        .map(|&c| format!("{:?}", customers.name(c)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
     watch.lap("follow-ups and sources per customer");
     Ok(Loaded {
         own,
