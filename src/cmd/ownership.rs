@@ -225,13 +225,12 @@ fn report_orders_without_spell(
     (orders_table, events_table): (&Table, &Table),
     out: &crate::output::OutputOptions,
 ) {
-    let mut first_spell: HashMap<u32, i32> = HashMap::new();
+    let mut first_spell: Vec<i32> = vec![i32::MAX; with_events];
     for s in &own.spells {
         let d = s.start_day();
-        first_spell
-            .entry(s.customer)
-            .and_modify(|x| *x = (*x).min(d))
-            .or_insert(d);
+        if let Some(x) = first_spell.get_mut(s.customer as usize) {
+            *x = (*x).min(d);
+        }
     }
     let (mut unknown, mut unknown_examples) = (0usize, Vec::new());
     let (mut before, mut before_customers) = (0usize, 0usize);
@@ -246,7 +245,7 @@ fn report_orders_without_spell(
             }
             continue;
         }
-        let first = first_spell.get(&(c as u32)).copied().unwrap_or(i32::MAX);
+        let first = first_spell[c];
         let n = days.iter().filter(|&&d| d < first).count();
         if n > 0 {
             before += n;

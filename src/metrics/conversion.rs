@@ -19,6 +19,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::nps::wilson_fraction;
 use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell, DAY_MS};
+use super::periods::Period;
 use super::rfm::round_to;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,18 +158,8 @@ pub struct Keys<'a> {
     pub source: Option<&'a HashMap<u32, String>>,
 }
 
-fn key(s: &Spell, g: ConversionGroup, k: &Keys) -> String {
-    match g {
-        ConversionGroup::Owner => k.strings.name(s.owner).to_string(),
-        ConversionGroup::Source => k
-            .source
-            .and_then(|m| m.get(&s.customer))
-            .cloned()
-            .unwrap_or_default(),
-        ConversionGroup::Cohort => crate::metrics::periods::Period::Month
-            .label(crate::metrics::periods::Period::Month.index(s.start_day())),
-    }
-}
+/// Most group-by columns in one table.
+const MAX_GROUPS: usize = 4;
 
 /// One row per group (sorted by the group values), then an `all` row.
 pub fn table(
@@ -178,13 +169,51 @@ pub fn table(
     keys: &Keys,
     with_followups: bool,
 ) -> Result<DataFrame> {
-    let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
+    // Spells are first grouped by small integer keys (owner ID, source number, month index) —
+    // millions of spells, a handful of groups — and the text labels are made once per group.
+    // Each key maps to one label, so no two groups merge.
+    if by.len() > MAX_GROUPS {
+        anyhow::bail!("--by: at most {MAX_GROUPS} groupings");
+    }
+    let mut source_ids: HashMap<&str, u64> = HashMap::new();
+    let mut source_names: Vec<&str> = Vec::new();
+    let mut by_id: HashMap<[u64; MAX_GROUPS], Acc> = HashMap::new();
     let mut all = Acc::default();
     for (s, o) in own.spells.iter().zip(outcomes) {
-        let k: Vec<String> = by.iter().map(|g| key(s, *g, keys)).collect();
-        groups.entry(k).or_default().add(o);
+        let mut k = [0u64; MAX_GROUPS];
+        for (slot, g) in k.iter_mut().zip(by) {
+            *slot = match g {
+                ConversionGroup::Owner => u64::from(s.owner),
+                ConversionGroup::Source => {
+                    let name = keys
+                        .source
+                        .and_then(|m| m.get(&s.customer))
+                        .map_or("", String::as_str);
+                    *source_ids.entry(name).or_insert_with(|| {
+                        source_names.push(name);
+                        source_names.len() as u64 - 1
+                    })
+                }
+                ConversionGroup::Cohort => i64::from(Period::Month.index(s.start_day())) as u64,
+            };
+        }
+        by_id.entry(k).or_default().add(o);
         all.add(o);
     }
+    let label = |g: ConversionGroup, id: u64| -> String {
+        match g {
+            ConversionGroup::Owner => keys.strings.name(id as u32).to_string(),
+            ConversionGroup::Source => source_names[id as usize].to_string(),
+            ConversionGroup::Cohort => Period::Month.label(id as i64 as i32),
+        }
+    };
+    let groups: BTreeMap<Vec<String>, Acc> = by_id
+        .into_iter()
+        .map(|(k, acc)| {
+            let labels = by.iter().zip(k).map(|(g, id)| label(*g, id)).collect();
+            (labels, acc)
+        })
+        .collect();
     let mut labels: Vec<Vec<String>> = vec![Vec::new(); by.len()];
     let mut rows: Vec<Acc> = Vec::new();
     for (k, acc) in groups {

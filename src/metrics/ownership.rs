@@ -260,25 +260,37 @@ pub fn events_from_frame(
     watch.lap("  customer per event row");
     let times = df.column("event_time")?.datetime()?.physical().clone();
     let kinds = df.column("event")?.str()?;
-    let opt = |name: &str| -> Result<Option<StringChunked>> {
-        Ok(
-            if df.get_column_names().iter().any(|c| c.as_str() == name) {
-                Some(df.column(name)?.str()?.clone())
-            } else {
-                None
-            },
-        )
+    let has = |name: &str| df.get_column_names().iter().any(|c| c.as_str() == name);
+    // Sequential iterators: `get(i)` on a many-chunk column searches the chunks every time.
+    let strs = |name: &str| -> Result<Box<dyn Iterator<Item = Option<&str>> + '_>> {
+        Ok(if has(name) {
+            Box::new(df.column(name)?.str()?.iter())
+        } else {
+            Box::new(std::iter::repeat(None))
+        })
     };
-    let (owners, reasons, pools) = (opt("owner")?, opt("reason")?, opt("pool")?);
+    let (mut owners, mut reasons, mut pools) = (strs("owner")?, strs("reason")?, strs("pool")?);
     let mut events = Vec::with_capacity(df.height());
     let mut kind_cache: HashMap<&str, Option<EventKind>> = HashMap::new();
-    for (i, &customer) in customer_of_row.iter().enumerate() {
+    // Interned per distinct text (owners, pools and reasons are few).
+    let mut text_cache: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+    for (i, ((&customer, time), raw)) in customer_of_row
+        .iter()
+        .zip(times.iter())
+        .zip(kinds.iter())
+        .enumerate()
+    {
+        let (owner, reason, pool) = (
+            owners.next().flatten(),
+            reasons.next().flatten(),
+            pools.next().flatten(),
+        );
         let row = (i + 2) as u32;
-        let Some(time) = times.get(i) else {
+        let Some(time) = time else {
             issues.missing_time += 1;
             continue;
         };
-        let raw = kinds.get(i).unwrap_or("");
+        let raw = raw.unwrap_or("");
         let kind = *kind_cache
             .entry(raw)
             .or_insert_with(|| EventKind::parse(raw));
@@ -300,9 +312,9 @@ pub fn events_from_frame(
             customer,
             time_ms: time,
             kind,
-            owner: strings.opt(cell(&owners, i)),
-            reason: strings.opt(cell(&reasons, i)),
-            pool: strings.opt(cell(&pools, i)),
+            owner: intern_cached(&mut text_cache, strings, owner),
+            reason: intern_cached(&mut text_cache, strings, reason),
+            pool: intern_cached(&mut text_cache, strings, pool),
             row,
         });
     }
@@ -310,8 +322,16 @@ pub fn events_from_frame(
     Ok((events, issues))
 }
 
-fn cell(column: &Option<StringChunked>, i: usize) -> Option<&str> {
-    column.as_ref().and_then(|c| c.get(i))
+/// `strings.opt(s)`, remembered per distinct text of the column.
+fn intern_cached<'a>(
+    cache: &mut HashMap<&'a str, u32, foldhash::fast::FixedState>,
+    strings: &mut Interner,
+    s: Option<&'a str>,
+) -> u32 {
+    match s {
+        None => NONE,
+        Some(s) => *cache.entry(s).or_insert_with(|| strings.opt(Some(s))),
+    }
 }
 
 /// Builds the spells and pool returns. `events` are in file order.
