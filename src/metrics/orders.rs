@@ -192,3 +192,32 @@ pub fn str_values<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<&'a str>> {
 pub fn day_values(df: &DataFrame, name: &str) -> Result<Vec<Option<i32>>> {
     Ok(df.column(name)?.date()?.physical().iter().collect())
 }
+
+/// The values of a list column without nulls, one contiguous slice per row (list offsets into a
+/// single buffer), read without building a Series per row.
+pub struct ListValues<T: PolarsNumericType> {
+    offsets: Vec<i64>,
+    values: Vec<T::Native>,
+}
+
+impl<T: PolarsNumericType> ListValues<T> {
+    pub fn new(column: &Column) -> Result<ListValues<T>> {
+        let list = column.list()?.rechunk();
+        let mut offsets = vec![0i64];
+        let mut values = Vec::new();
+        for array in list.downcast_iter() {
+            let inner = Series::try_from((PlSmallStr::EMPTY, array.values().clone()))?
+                .cast(&T::get_static_dtype())?;
+            let inner = inner.unpack::<T>()?;
+            let base = values.len() as i64;
+            let start = *array.offsets().first();
+            values.extend(inner.iter().map(|v| v.unwrap_or_default()));
+            offsets.extend(array.offsets().iter().skip(1).map(|o| o - start + base));
+        }
+        Ok(ListValues { offsets, values })
+    }
+
+    pub fn get(&self, row: usize) -> &[T::Native] {
+        &self.values[self.offsets[row] as usize..self.offsets[row + 1] as usize]
+    }
+}

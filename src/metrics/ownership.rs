@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::metrics::orders::ListValues;
+
 pub const DAY_MS: i64 = 86_400_000;
 
 /// The ownership event types, after synonyms.
@@ -662,35 +664,6 @@ pub fn customer_per_row(df: &DataFrame, customers: &mut Interner) -> Result<Vec<
         }
     }
     Ok(out)
-}
-
-/// The values of a list column without nulls, one contiguous slice per row (list offsets into a
-/// single buffer), read without building a Series per row.
-struct ListValues<T: PolarsNumericType> {
-    offsets: Vec<i64>,
-    values: Vec<T::Native>,
-}
-
-impl<T: PolarsNumericType> ListValues<T> {
-    fn new(column: &Column) -> Result<ListValues<T>> {
-        let list = column.list()?.rechunk();
-        let mut offsets = vec![0i64];
-        let mut values = Vec::new();
-        for array in list.downcast_iter() {
-            let inner = Series::try_from((PlSmallStr::EMPTY, array.values().clone()))?
-                .cast(&T::get_static_dtype())?;
-            let inner = inner.unpack::<T>()?;
-            let base = values.len() as i64;
-            let start = *array.offsets().first();
-            values.extend(inner.iter().map(|v| v.unwrap_or_default()));
-            offsets.extend(array.offsets().iter().skip(1).map(|o| o - start + base));
-        }
-        Ok(ListValues { offsets, values })
-    }
-
-    fn get(&self, row: usize) -> &[T::Native] {
-        &self.values[self.offsets[row] as usize..self.offsets[row + 1] as usize]
-    }
 }
 
 /// The values of a list-of-strings column: row `g` holds values `start(g) .. start(g + 1)`.

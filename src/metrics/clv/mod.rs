@@ -104,8 +104,8 @@ pub fn purchases(orders_df: &DataFrame, as_of: Option<i32>) -> Result<Purchases>
             .sort(["customer_id"], SortMultipleOptions::default()),
     )?;
     let ids = orders::str_values(&grouped, "customer_id")?;
-    let days = grouped.column("days")?.list()?;
-    let nets = grouped.column("nets")?.list()?;
+    let days = orders::ListValues::<Int32Type>::new(grouped.column("days")?)?;
+    let nets = orders::ListValues::<Float64Type>::new(grouped.column("nets")?)?;
     let mut out = Purchases {
         ids: Vec::with_capacity(ids.len()),
         orders: Vec::with_capacity(ids.len()),
@@ -115,18 +115,12 @@ pub fn purchases(orders_df: &DataFrame, as_of: Option<i32>) -> Result<Purchases>
         customers_without_purchase: 0,
         free_orders,
     };
-    for ((id, d), n) in ids
-        .iter()
-        .zip(days.amortized_iter())
-        .zip(nets.amortized_iter())
-    {
-        let (Some(d), Some(n)) = (d, n) else { continue };
-        let d = d.as_ref().i32()?;
-        let n = n.as_ref().f64()?;
-        let mut list: Vec<(i32, f64)> = d
+    for (g, id) in ids.iter().enumerate() {
+        let mut list: Vec<(i32, f64)> = days
+            .get(g)
             .iter()
-            .zip(n.iter())
-            .filter_map(|(d, n)| Some((d?, n?)))
+            .copied()
+            .zip(nets.get(g).iter().copied())
             .collect();
         if list.is_empty() {
             out.customers_without_purchase += 1;
