@@ -58,7 +58,11 @@ pub struct OrdersArgs {
 /// Loads an orders export with the optional roles a command uses; an export without a single order
 /// row is a data error.
 pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {
+    // A spinner for big files (hidden inside a command's own progress bar, in pipes, with -q).
+    let progress = crate::output::progress::Progress::new(1, settings.output.quiet);
+    progress.step(format!("loading {path}"));
     let orders = input::load(path, TableKind::Orders, Some(optional), &settings.input)?;
+    drop(progress);
     if orders.df.height() == 0 {
         bail!("{}: no order rows after the header", orders.info.display);
     }

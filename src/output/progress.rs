@@ -11,13 +11,17 @@ static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// A bar over `steps` named steps; hidden unless stderr is a terminal and not `quiet`.
 /// Dropping it clears the line.
+/// Inside another bar's work (e.g. a file loaded for `report`) a new bar stays hidden, so there is
+/// only ever one line of progress.
 pub struct Progress {
     bar: ProgressBar,
+    nested: bool,
 }
 
 impl Progress {
     pub fn new(steps: u64, quiet: bool) -> Progress {
-        let target = if quiet {
+        let nested = ACTIVE.lock().map(|a| a.is_some()).unwrap_or(false);
+        let target = if quiet || nested {
             ProgressDrawTarget::hidden()
         } else {
             // indicatif's stderr target draws nothing when stderr is not a terminal.
@@ -30,11 +34,14 @@ impl Progress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        if nested {
+            return Progress { bar, nested };
+        }
         bar.enable_steady_tick(Duration::from_millis(120));
         if let Ok(mut active) = ACTIVE.lock() {
             *active = Some(bar.clone());
         }
-        Progress { bar }
+        Progress { bar, nested }
     }
 
     /// Starts the next step: the bar advances past the previous one and shows `message`.
@@ -51,8 +58,10 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
-        if let Ok(mut active) = ACTIVE.lock() {
-            *active = None;
+        if !self.nested {
+            if let Ok(mut active) = ACTIVE.lock() {
+                *active = None;
+            }
         }
     }
 }
@@ -112,6 +121,12 @@ mod tests {
             assert_eq!(p.bar.message(), "two");
             assert!(ACTIVE.lock().unwrap().is_some());
             assert_eq!(suspend(|| 7), 7);
+            // A bar started inside stays hidden and leaves the outer one registered.
+            {
+                let inner = Progress::new(1, false);
+                assert!(inner.nested && inner.bar.is_hidden());
+            }
+            assert!(ACTIVE.lock().unwrap().is_some());
         }
         assert!(ACTIVE.lock().unwrap().is_none());
     }
