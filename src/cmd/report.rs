@@ -110,7 +110,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--window: expected 1 or more days"));
     }
     let rules = crate::cmd::pool::load_rules(args.rules.as_deref())?;
-    let progress = Progress::new(12, out.quiet);
+    // Steps: orders, RFM/ABC, CLV, lifecycle, [events ×2], [surveys], [charts], writing.
+    let steps = 5
+        + 2 * u64::from(args.events.is_some())
+        + u64::from(args.surveys.is_some())
+        + u64::from(out.format == Format::Html || args.charts.is_some());
+    let progress = Progress::new(steps, out.quiet);
     let t = compute(&args, &rules, settings, &progress)?;
 
     let notes = notes_table(&t)?;
