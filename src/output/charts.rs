@@ -24,7 +24,10 @@ const FONT: &str = "sans-serif";
 const INK: RGBColor = RGBColor(51, 51, 51);
 const ACCENT: RGBColor = RGBColor(33, 102, 172);
 const MUTED: RGBColor = RGBColor(150, 150, 150);
+const GUIDE: RGBColor = RGBColor(214, 96, 77);
 const WIDTH: u32 = 720;
+
+type Root<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("cannot draw the chart: {e}")
@@ -40,6 +43,36 @@ pub fn blue(t: f64) -> RGBColor {
     let (a, b) = ((239.0, 246.0, 255.0), (8.0, 48.0, 107.0));
     let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Draws one chart, `height` pixels tall, into SVG text: `paint` draws on the whole area.
+fn draw(
+    name: &str,
+    title: &str,
+    height: u32,
+    paint: impl FnOnce(&Root) -> Result<()>,
+) -> Result<Chart> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        paint(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        name: name.into(),
+        title: title.into(),
+        svg,
+    })
+}
+
+/// Small text in `color`, anchored at (`h`, `v`) of its position.
+fn text_style(color: &RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
+    (FONT, 11).into_font().color(color).pos(Pos::new(h, v))
+}
+
+/// Axis labels of a 0–1 scale as whole percentages.
+fn percent(v: &f64) -> String {
+    format!("{:.0}%", v * 100.0)
 }
 
 /// The chart frame every chart shares: white background, title, margins and label areas.
@@ -126,10 +159,8 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
     });
     let cell_h = if ny > 8 { 28 } else { 44 };
     let height = (ny as u32) * cell_h + 110;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let mut chart = frame(&root, h.title, label_area(&h.rows, 12.0) + 18)?
+    draw(h.name, h.title, height, |root| {
+        let mut chart = frame(root, h.title, label_area(&h.rows, 12.0) + 18)?
             .build_cartesian_2d(
                 (0..last_segment(nx)).into_segmented(),
                 (0..last_segment(ny)).into_segmented(),
@@ -164,10 +195,7 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
                     )))
                     .map_err(err)?;
                 let ink = if t > 0.55 { WHITE } else { INK };
-                let style = (FONT, 11)
-                    .into_font()
-                    .color(&ink)
-                    .pos(Pos::new(HPos::Center, VPos::Center));
+                let style = text_style(&ink, HPos::Center, VPos::Center);
                 chart
                     .draw_series(std::iter::once(Text::new(
                         (h.cell_text)(v),
@@ -177,12 +205,7 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
                     .map_err(err)?;
             }
         }
-        root.present().map_err(err)?;
-    }
-    Ok(Chart {
-        name: h.name.into(),
-        title: h.title.into(),
-        svg,
+        Ok(())
     })
 }
 
@@ -200,10 +223,8 @@ pub fn bars(
     // Room on the right for the value labels.
     let top = if max > 0.0 { max * 1.45 } else { 1.0 };
     let height = (n.max(1) as u32) * 30 + 100;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let mut chart = frame(&root, title, label_area(labels, 12.0))?
+    draw(name, title, height, |root| {
+        let mut chart = frame(root, title, label_area(labels, 12.0))?
             .build_cartesian_2d(0f64..top, (0..last_segment(n)).into_segmented())
             .map_err(err)?;
         let bottom_up: Vec<String> = labels.iter().rev().cloned().collect();
@@ -227,10 +248,7 @@ pub fn bars(
             );
             bar.set_margin(4, 4, 0, 0);
             chart.draw_series(std::iter::once(bar)).map_err(err)?;
-            let style = (FONT, 11)
-                .into_font()
-                .color(&INK)
-                .pos(Pos::new(HPos::Left, VPos::Center));
+            let style = text_style(&INK, HPos::Left, VPos::Center);
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!(" {}", value_labels.get(i).map_or("", String::as_str)),
@@ -239,12 +257,7 @@ pub fn bars(
                 )))
                 .map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
-    Ok(Chart {
-        name: name.into(),
-        title: title.into(),
-        svg,
+        Ok(())
     })
 }
 
@@ -257,15 +270,13 @@ pub fn share_curve(
     points: &[(f64, f64)],
     guides: &[(f64, String)],
 ) -> Result<Chart> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        let mut chart = frame(&root, title, 56)?
+    draw(name, title, 420, |root| {
+        let mut chart = frame(root, title, 56)?
             .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)
             .map_err(err)?;
         styled(&mut chart.configure_mesh())
-            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_label_formatter(&percent)
+            .y_label_formatter(&percent)
             .x_desc(x_desc)
             .y_desc(y_desc)
             .draw()
@@ -280,13 +291,10 @@ pub fn share_curve(
             chart
                 .draw_series(LineSeries::new(
                     [(0.0, *level), (1.0, *level)],
-                    RGBColor(214, 96, 77).stroke_width(1),
+                    GUIDE.stroke_width(1),
                 ))
                 .map_err(err)?;
-            let style = (FONT, 11)
-                .into_font()
-                .color(&INK)
-                .pos(Pos::new(HPos::Right, VPos::Bottom));
+            let style = text_style(&INK, HPos::Right, VPos::Bottom);
             chart
                 .draw_series(std::iter::once(Text::new(
                     label.clone(),
@@ -301,12 +309,7 @@ pub fn share_curve(
                 ACCENT.stroke_width(2),
             ))
             .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Chart {
-        name: name.into(),
-        title: title.into(),
-        svg,
+        Ok(())
     })
 }
 
@@ -333,10 +336,8 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
         .fold(0.0f64, f64::max);
     let top = (hi * 1.1).clamp(0.05, 1.0);
     let height = (n.max(1) as u32) * 30 + 110;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let mut chart = frame(&root, iv.title, label_area(&iv.labels, 12.0))?
+    draw(iv.name, iv.title, height, |root| {
+        let mut chart = frame(root, iv.title, label_area(&iv.labels, 12.0))?
             .build_cartesian_2d(0f64..top, (0..last_segment(n)).into_segmented())
             .map_err(err)?;
         let bottom_up: Vec<String> = iv.labels.iter().rev().cloned().collect();
@@ -345,7 +346,7 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
             .disable_y_mesh()
             .y_labels(iv.labels.len() + 1)
             .y_label_formatter(&yl)
-            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_label_formatter(&percent)
             .x_desc(iv.x_desc)
             .draw()
             .map_err(err)?;
@@ -355,15 +356,12 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
                     [(*r, SegmentValue::Exact(0)), (*r, SegmentValue::Exact(n))],
                     4,
                     3,
-                    RGBColor(214, 96, 77).stroke_width(1),
+                    GUIDE.stroke_width(1),
                 ))
                 .map_err(err)?
                 .label(label.clone())
                 .legend(|(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 16, y)],
-                        RGBColor(214, 96, 77).stroke_width(1),
-                    )
+                    PathElement::new(vec![(x, y), (x + 16, y)], GUIDE.stroke_width(1))
                 });
         }
         for (i, &(est, lo, hi)) in iv.values.iter().enumerate() {
@@ -396,12 +394,7 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
                 .draw()
                 .map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
-    Ok(Chart {
-        name: iv.name.into(),
-        title: iv.title.into(),
-        svg,
+        Ok(())
     })
 }
 
@@ -429,10 +422,8 @@ pub fn histogram(
         counts[b] += 1;
     }
     let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 400)).into_drawing_area();
-        let mut chart = frame(&root, title, 60)?
+    draw(name, title, 400, |root| {
+        let mut chart = frame(root, title, 60)?
             .build_cartesian_2d(lower..upper, 0f64..max * 1.08)
             .map_err(err)?;
         styled(&mut chart.configure_mesh())
@@ -451,12 +442,7 @@ pub fn histogram(
                 r
             }))
             .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Chart {
-        name: name.into(),
-        title: title.into(),
-        svg,
+        Ok(())
     })
 }
 
