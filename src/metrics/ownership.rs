@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::metrics::orders::ListValues;
+use crate::metrics::orders::{flatten_list, ListValues};
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -674,34 +674,10 @@ struct ListStrings {
 
 impl ListStrings {
     fn new(column: &Column) -> Result<ListStrings> {
-        let list = column.list()?.rechunk();
-        let mut offsets = vec![0usize];
-        let mut parts: Vec<Series> = Vec::new();
-        let mut base = 0usize;
-        for array in list.downcast_iter() {
-            let first = *array.offsets().first() as usize;
-            let last = *array.offsets().last() as usize;
-            let inner = Series::try_from((PlSmallStr::EMPTY, array.values().clone()))?;
-            parts.push(inner.slice(first as i64, last - first));
-            offsets.extend(
-                array
-                    .offsets()
-                    .iter()
-                    .skip(1)
-                    .map(|&o| o as usize - first + base),
-            );
-            base += last - first;
-        }
-        let mut values = match parts.first() {
-            Some(p) => p.str()?.clone(),
-            None => StringChunked::from_iter(std::iter::empty::<Option<&str>>()),
-        };
-        for p in parts.iter().skip(1) {
-            values.append(p.str()?)?;
-        }
+        let (offsets, inner) = flatten_list(column)?;
         Ok(ListStrings {
             offsets,
-            values: values.rechunk().into_owned(),
+            values: inner.str()?.clone(),
         })
     }
 
