@@ -54,14 +54,14 @@ pub fn load_rules(path: Option<&str>) -> Result<PoolRules> {
 }
 
 /// The pool checks of loaded data; the claim-to-win rate converts within `window` days.
+/// The pool checks of loaded data, given the conversion outcomes of its spells (for the
+/// claim-to-win rate).
 pub fn pool_report(
     data: &Loaded,
     followups: &[Vec<i64>],
-    window: i32,
+    outcomes: &[conversion::Outcome],
     rules: &PoolRules,
 ) -> Result<pool::PoolReport> {
-    let outcomes =
-        conversion::outcomes(&data.own, &data.orders, Some(followups), window, data.as_of);
     pool::report(
         &Inputs {
             own: &data.own,
@@ -69,7 +69,7 @@ pub fn pool_report(
             strings: &data.strings,
             orders: &data.orders,
             followups,
-            conversion: &outcomes,
+            conversion: outcomes,
             as_of: data.as_of,
         },
         rules,
@@ -89,7 +89,14 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let data = load(&args.files, true, settings)?;
     let out = &settings.output;
     let followups = data.followups.as_deref().unwrap_or(&[]);
-    let report = pool_report(&data, followups, args.window, &rules)?;
+    let outcomes = conversion::outcomes(
+        &data.own,
+        &data.orders,
+        Some(followups),
+        args.window,
+        data.as_of,
+    );
+    let report = pool_report(&data, followups, &outcomes, &rules)?;
     note(
         out,
         format!(

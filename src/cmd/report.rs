@@ -314,32 +314,27 @@ fn compute(
         };
         let data = ownership::load_with(&files, &orders, Some(as_of), settings)?;
         progress.step("conversion, recovery and pool");
-        conversion_tables = Some(conversion_tables_of(&data, args.window)?);
+        // One set of conversion outcomes for the conversion sheets and the pool's claim-to-win
+        // rate (the pool needs follow-ups, and these include them when given).
+        let outcomes = conversion::outcomes(
+            &data.own,
+            &data.orders,
+            data.followups.as_deref(),
+            args.window,
+            data.as_of,
+        );
+        conversion_tables = Some(conversion_tables_of(&data, &outcomes)?);
         let episodes = recovery::from_events(&data.own, data.as_of);
-        let outcomes = recovery::outcomes(&episodes, &data.orders, args.window, data.as_of);
+        let returns = recovery::outcomes(&episodes, &data.orders, args.window, data.as_of);
+        let recovery_by = |g| recovery::table(&episodes, &returns, &[g], &data.strings, true);
         recovery_tables = Some((
-            recovery::table(
-                &episodes,
-                &outcomes,
-                &[RecoveryGroup::Owner],
-                &data.strings,
-                true,
-            )?,
-            recovery::table(
-                &episodes,
-                &outcomes,
-                &[RecoveryGroup::Reason],
-                &data.strings,
-                true,
-            )?,
+            recovery_by(RecoveryGroup::Owner)?,
+            recovery_by(RecoveryGroup::Reason)?,
         ));
         match &data.followups {
             Some(followups) => {
                 pool_report = Some(crate::cmd::pool::pool_report(
-                    &data,
-                    followups,
-                    args.window,
-                    rules,
+                    &data, followups, &outcomes, rules,
                 )?);
             }
             None => missing.push((
@@ -400,41 +395,25 @@ fn compute(
 /// Conversion by owner and by cohort, and the owner test as one line.
 fn conversion_tables_of(
     data: &Loaded,
-    window: i32,
+    outcomes: &[conversion::Outcome],
 ) -> Result<(DataFrame, DataFrame, Option<String>)> {
-    let outcomes = conversion::outcomes(
-        &data.own,
-        &data.orders,
-        data.followups.as_deref(),
-        window,
-        data.as_of,
-    );
     let keys = Keys {
         strings: &data.strings,
         source: None,
     };
-    let followed = data.followups.is_some();
-    let by_owner = conversion::table(
-        &data.own,
-        &outcomes,
-        &[ConversionGroup::Owner],
-        &keys,
-        followed,
-    )?;
-    let by_cohort = conversion::table(
-        &data.own,
-        &outcomes,
-        &[ConversionGroup::Cohort],
-        &keys,
-        followed,
-    )?;
-    let test = conversion::owner_test(&data.own, &outcomes).map(|t| {
+    let table_by =
+        |g| conversion::table(&data.own, outcomes, &[g], &keys, data.followups.is_some());
+    let test = conversion::owner_test(&data.own, outcomes).map(|t| {
         format!(
             "Do owners differ? Pearson chi-square {:.2} on {} df over {} owners: p = {:.4}.",
             t.statistic, t.df, t.owners, t.p_value
         )
     });
-    Ok((by_owner, by_cohort, test))
+    Ok((
+        table_by(ConversionGroup::Owner)?,
+        table_by(ConversionGroup::Cohort)?,
+        test,
+    ))
 }
 
 fn notes_table(t: &Tables) -> Result<DataFrame> {
