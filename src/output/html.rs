@@ -3,11 +3,12 @@
 
 use std::io::Write;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use polars::prelude::*;
 
-use super::cells::{column_cells, Cell};
+use super::cells::Cell;
 use super::charts::Chart;
+use super::render::columns_cells;
 use super::share_columns;
 
 /// A headline figure: label, value and a line of detail.
@@ -128,11 +129,7 @@ fn float_text(v: f64, share: bool) -> String {
 
 fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
     let df = t.df;
-    let cells: Vec<Vec<Cell>> = df
-        .columns()
-        .iter()
-        .map(|c| column_cells(c).map_err(|e| anyhow!("cannot render column {}: {e}", c.name())))
-        .collect::<Result<_>>()?;
+    let cells = columns_cells(df)?;
     if !t.title.is_empty() {
         writeln!(w, "<h3>{}</h3>", escape(&t.title))?;
     }
@@ -195,7 +192,10 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "</div>")?;
     }
     for s in &page.sections {
-        writeln!(w, "<section>\n<h2>{}</h2>", escape(&s.title))?;
+        writeln!(w, "<section>")?;
+        if !s.title.is_empty() {
+            writeln!(w, "<h2>{}</h2>", escape(&s.title))?;
+        }
         for n in &s.notes {
             writeln!(w, "<p class=\"note\">{}</p>", escape(n))?;
         }

@@ -73,7 +73,8 @@ pub fn render(
     }
 }
 
-fn columns_cells(df: &DataFrame) -> Result<Vec<Vec<Cell<'_>>>> {
+/// Every column of `df` as display cells (shared by the text, xlsx and HTML renderers).
+pub(super) fn columns_cells(df: &DataFrame) -> Result<Vec<Vec<Cell<'_>>>> {
     df.columns()
         .iter()
         .map(|c| column_cells(c).map_err(|e| anyhow!("cannot render column {}: {e}", c.name())))
