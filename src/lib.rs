@@ -6,5 +6,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod ledger;
 pub mod metrics;
+pub mod money;
 pub mod output;

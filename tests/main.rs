@@ -6,6 +6,7 @@ mod clv;
 mod common;
 mod input;
 mod inspect;
+mod ledger;
 mod nps;
 mod output;
 mod properties;

@@ -1,11 +1,8 @@
 //! Property tests: invariants that must hold for any input.
 
-use std::collections::BTreeMap;
-
 use crm_eval::input::schema::TableKind;
 use crm_eval::input::{load, InputOptions};
-use crm_eval::metrics::rfm::{quantile_scores, rfm, RfmOptions};
-use polars::prelude::*;
+use crm_eval::metrics::rfm::quantile_scores;
 use proptest::prelude::*;
 
 proptest! {
@@ -26,95 +23,6 @@ proptest! {
                 if a < b { prop_assert!(scores[i] <= scores[j]); }
             }
         }
-    }
-}
-
-/// One generated order row: (customer, order number, day offset, cents, status).
-type Row = (u8, u8, u16, i32, u8);
-
-fn frame(rows: &[Row]) -> DataFrame {
-    let statuses = ["paid", "paid", "paid", "refunded", "cancelled"];
-    let customer: Vec<String> = rows.iter().map(|r| format!("C{}", r.0)).collect();
-    let order: Vec<String> = rows.iter().map(|r| format!("O{}-{}", r.0, r.1)).collect();
-    let day: Vec<i32> = rows.iter().map(|r| 19_000 + i32::from(r.2)).collect();
-    let amount: Vec<f64> = rows.iter().map(|r| f64::from(r.3) / 100.0).collect();
-    let status: Vec<&str> = rows
-        .iter()
-        .map(|r| statuses[usize::from(r.4) % statuses.len()])
-        .collect();
-    DataFrame::new_infer_height(vec![
-        Column::new("customer_id".into(), customer),
-        Column::new("order_date".into(), day)
-            .cast(&DataType::Date)
-            .unwrap(),
-        Column::new("amount".into(), amount),
-        Column::new("order_id".into(), order),
-        Column::new("status".into(), status),
-    ])
-    .unwrap()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// Against an independent computation: every customer with a purchase appears exactly once,
-    /// with the right frequency, net spend, last purchase and recency, and scores within range.
-    #[test]
-    fn rfm_matches_an_independent_computation(
-        rows in proptest::collection::vec((0u8..12, 0u8..6, 0u16..400, -5_000i32..50_000, 0u8..5), 1..120)
-    ) {
-        let df = frame(&rows);
-        let result = rfm(&df, &RfmOptions::default()).unwrap();
-        let statuses = ["paid", "paid", "paid", "refunded", "cancelled"];
-
-        // Independent: net per (customer, order), spend per customer, purchases = orders with net > 0.
-        let as_of = rows.iter().map(|r| 19_000 + i32::from(r.2)).max().unwrap() + 1;
-        let mut order_net: BTreeMap<(u8, u8), (i64, Option<i32>)> = BTreeMap::new();
-        let mut spend: BTreeMap<u8, i64> = BTreeMap::new();
-        for &(c, o, d, cents, s) in &rows {
-            let status = statuses[usize::from(s) % statuses.len()];
-            if status == "cancelled" { continue; }
-            let net = if status == "refunded" { -i64::from(cents.abs()) } else { i64::from(cents) };
-            *spend.entry(c).or_default() += net;
-            let e = order_net.entry((c, o)).or_insert((0, None));
-            e.0 += net;
-            if net > 0 {
-                let day = 19_000 + i32::from(d);
-                e.1 = Some(e.1.map_or(day, |x: i32| x.min(day)));
-            }
-        }
-        let mut expected: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new(); // freq, cents, last
-        for ((c, _), (net, day)) in &order_net {
-            if *net > 0 {
-                let e = expected.entry(format!("C{c}")).or_insert((0, spend[c], i64::MIN));
-                e.0 += 1;
-                e.2 = e.2.max(i64::from(day.unwrap()));
-            }
-        }
-
-        let out = &result.customers;
-        prop_assert_eq!(out.height(), expected.len());
-        let ids: Vec<String> = out.column("customer_id").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
-        let mut sorted = ids.clone();
-        sorted.sort();
-        sorted.dedup();
-        prop_assert_eq!(&sorted, &ids, "sorted by customer_id, no duplicates");
-        let freq = out.column("frequency").unwrap().i64().unwrap().clone();
-        let money = out.column("monetary").unwrap().f64().unwrap().clone();
-        let recency = out.column("recency_days").unwrap().i64().unwrap().clone();
-        for (i, id) in ids.iter().enumerate() {
-            let (f, cents, last) = expected[id];
-            prop_assert_eq!(freq.get(i), Some(f));
-            prop_assert!((money.get(i).unwrap() - cents as f64 / 100.0).abs() < 0.005);
-            prop_assert_eq!(recency.get(i), Some(i64::from(as_of) - last));
-        }
-        for name in ["r_score", "f_score", "m_score"] {
-            let scores = out.column(name).unwrap().i32().unwrap().clone();
-            prop_assert!(scores.iter().all(|s| (1..=5).contains(&s.unwrap())));
-        }
-        // Customers with only cancelled, unpaid or refunded rows are counted apart, not lost.
-        let customers_seen: std::collections::BTreeSet<u8> = rows.iter().map(|r| r.0).collect();
-        prop_assert_eq!(result.without_purchase + expected.len(), customers_seen.len());
     }
 }
 
@@ -177,6 +85,9 @@ proptest! {
 
 mod ownership_properties {
     use crm_eval::metrics::conversion::{self, ConversionGroup, Keys};
+    use std::sync::Arc;
+
+    use crm_eval::ledger::Ledger;
     use crm_eval::metrics::ownership::{
         build, CustomerOrders, Event, EventIssues, EventKind, Interner, DAY_MS, NONE,
     };
@@ -239,20 +150,25 @@ mod ownership_properties {
                     prop_assert!(pair[0].1 <= pair[1].0, "{spans:?}");
                 }
             }
-            let mut orders = CustomerOrders {
-                purchases: vec![Vec::new(); 6],
-                rows: vec![Vec::new(); 6],
-                purchase_owner: vec![Vec::new(); 6],
+            // The purchases as an orders export (one paid order of 10 each), through the ledger.
+            let mut customers = Interner::default();
+            let names: Vec<String> = (0..6).map(|c| format!("c{c}")).collect();
+            for n in &names {
+                customers.id(n);
+            }
+            let df = DataFrame::new_infer_height(vec![
+                Column::new("customer_id".into(), purchases.iter().map(|p| names[p.0 as usize].as_str()).collect::<Vec<_>>()),
+                Column::new("order_date".into(), purchases.iter().map(|p| 19_000 + p.1).collect::<Vec<_>>())
+                    .cast(&DataType::Date).unwrap(),
+                Column::new("amount".into(), vec![100_000i64; purchases.len()]),
+            ]).unwrap();
+            let orders = if purchases.is_empty() {
+                CustomerOrders::default()
+            } else {
+                let ledger = Ledger::build(&df, Some(as_of)).unwrap();
+                CustomerOrders::new(Arc::new(ledger), &mut customers, &mut owners)
             };
-            for &(c, d) in &purchases {
-                orders.purchases[c as usize].push(19_000 + d);
-                orders.rows[c as usize].push((19_000 + d, 10.0));
-                orders.purchase_owner[c as usize].push(NONE);
-            }
-            for c in 0..6 {
-                orders.purchases[c].sort_unstable();
-                orders.rows[c].sort_by_key(|r| r.0);
-            }
+            prop_assert_eq!(customers.len(), 6);
             let outcomes = conversion::outcomes(&own, &orders, None, window, as_of);
             let keys = Keys { strings: &owners, source: None };
             let t = conversion::table(&own, &outcomes, &[ConversionGroup::Owner], &keys, false).unwrap();

@@ -254,3 +254,23 @@ fn a_report_needs_a_format_that_holds_several_tables() {
     assert!(err.contains("report.xlsx"), "{err}");
     assert!(!w.path("report.csv").exists());
 }
+
+#[test]
+fn charts_into_a_file_is_a_usage_error_before_any_work() {
+    let w = Workdir::new();
+    w.write("charts", "not a directory");
+    let err = w.fails(
+        &[
+            "report",
+            "--orders",
+            &sample("orders.csv"),
+            "--charts",
+            "charts",
+            "-o",
+            "report.xlsx",
+        ],
+        2,
+    );
+    assert!(err.contains("--charts charts: is a file"), "{err}");
+    assert!(!w.path("report.xlsx").exists());
+}

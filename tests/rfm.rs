@@ -33,7 +33,7 @@ fn worked_example_values_and_scores() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("as of 2024-03-21"), "{stderr}");
     assert!(
-        stderr.contains("1 customers have orders but no purchase"),
+        stderr.contains("1 customers have order rows but no purchase"),
         "{stderr}"
     );
     let rows = records(&String::from_utf8(out.stdout).unwrap());

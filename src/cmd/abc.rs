@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::cmd::{load_ledger, note_without_purchase, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -46,18 +46,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         )));
     }
     let opts = AbcOptions {
-        as_of: parse_as_of(&args.input.as_of)?,
         basis: args.by,
         a: a / 100.0,
         b: b / 100.0,
     };
-    let orders = load_orders(
-        &args.input.orders,
-        &[Role::Status, Role::Margin, Role::Cost],
-        settings,
-    )?;
+    let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
     let result =
-        abc::abc(&orders.df, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+        abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
     let out = &settings.output;
     note(
         out,
@@ -72,7 +67,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    note_after_as_of(out, result.after_as_of, result.as_of);
+    note_without_purchase(out, &ledger);
     if args.summary {
         output::emit(&abc::tier_summary(&result.customers)?, out)
     } else {

@@ -4,9 +4,8 @@
 use anyhow::{anyhow, Result};
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::cmd::{build_ledger, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::error::usage;
-use crate::input::schema::Role;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
@@ -114,8 +113,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let progress = Progress::new(3, out.quiet);
     progress.step(format!("loading {}", args.input.orders));
     let watch = crate::output::progress::Stopwatch::new();
-    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
+    let orders = load_orders(&args.input.orders, &[], settings)?;
     watch.lap("loading the orders");
+    let ledger = build_ledger(&orders, opts.as_of)?;
     progress.step(match (args.model, holdout) {
         (Model::Historical, _) => "historical CLV".to_string(),
         (m, Some(_)) => format!("fitting {} on the calibration period", m.name()),
@@ -125,7 +125,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let with_file = |e: anyhow::Error| anyhow!("{file}: {e}");
 
     if args.model == Model::Historical {
-        let h = tables::historical(&orders.df, &opts).map_err(with_file)?;
+        let h = tables::historical(&ledger, &opts).map_err(with_file)?;
         note_purchases(out, &h.purchases);
         note(
             out,
@@ -148,7 +148,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
 
     if let Some(day) = holdout {
-        let h = tables::holdout(&orders.df, &opts, day).map_err(with_file)?;
+        let h = tables::holdout(&ledger, &opts, day).map_err(with_file)?;
         note_purchases(out, &h.purchases);
         note(out, describe_fit(args.model, &h.fit));
         let error = if h.actual > 0.0 {
@@ -175,7 +175,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return output::emit(&h.table, out);
     }
 
-    let fitted = tables::fit_all(&orders.df, &opts).map_err(with_file)?;
+    let fitted = tables::fit_all(&ledger, &opts).map_err(with_file)?;
     note_purchases(out, &fitted.purchases);
     note(out, describe_fit(args.model, &fitted.count_model));
     note(out, describe_fit(Model::Historical, &fitted.spend_model));

@@ -3,8 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
-use crate::input::schema::Role;
+use crate::cmd::{load_ledger, OrdersArgs};
 use crate::input::values::format_days;
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
@@ -25,9 +24,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let as_of = parse_as_of(&args.input.as_of)?;
-    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
-    let result = cohort::cohorts(&orders.df, as_of, args.period, args.metric)?;
+    let (_, ledger) = load_ledger(&args.input, &[], settings)?;
+    let result = cohort::cohorts(&ledger, args.period, args.metric)?;
     let out = &settings.output;
     note(
         out,
@@ -37,6 +35,5 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    note_after_as_of(out, result.after_as_of, result.as_of);
     output::emit(&result.matrix, out)
 }

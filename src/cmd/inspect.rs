@@ -107,7 +107,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                         })
                     });
                 first_problem.push(problem.unwrap_or_default());
-                let (lo, hi) = extremes(&coerced.column)?;
+                let shown = if b.role.kind() == ValueKind::Money {
+                    money_as_f64(&coerced.column)?
+                } else {
+                    coerced.column.clone()
+                };
+                let (lo, hi) = extremes(&shown)?;
                 min.push(lo);
                 max.push(hi);
                 coerced_columns.push((b.role, coerced.column));
@@ -250,6 +255,16 @@ fn guess_type(column: &Column) -> &'static str {
     }
 }
 
+/// A Money column (exact Int64 units) as currency amounts, for display.
+fn money_as_f64(column: &Column) -> Result<Column> {
+    let values: Float64Chunked = column
+        .i64()?
+        .iter()
+        .map(|v| v.map(|v| crate::money::Money(v).to_f64()))
+        .collect();
+    Ok(values.with_name(column.name().clone()).into_column())
+}
+
 fn extremes(column: &Column) -> Result<(String, String)> {
     if !(column.dtype().is_primitive_numeric()
         || matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _)))
@@ -288,10 +303,10 @@ fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'stati
     if let Some(c) = get(Role::Amount) {
         let negative = c
             .as_materialized_series()
-            .f64()?
+            .i64()?
             .iter()
             .flatten()
-            .filter(|v| *v < 0.0)
+            .filter(|v| *v < 0)
             .count();
         facts.push(("negative_amounts", negative.to_string()));
     }

@@ -4,12 +4,10 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_customer_ids, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::cmd::{load_customer_ids, load_ledger, OrdersArgs};
 use crate::error::usage;
-use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::metrics::lifecycle::{self, LifecycleOptions};
-use crate::metrics::orders::resolve_as_of;
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
 
@@ -63,22 +61,21 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ));
     }
     let opts = LifecycleOptions {
-        as_of: parse_as_of(&args.input.as_of)?,
         churn_days: args.churn_days,
         new_days: args.new_days,
         loyal_orders: args.loyal_orders,
         at_risk_factor: args.at_risk_factor,
     };
-    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
+    let (_, ledger) = load_ledger(&args.input, &[], settings)?;
     let out = &settings.output;
     if args.rates {
-        let table = lifecycle::rates(&orders.df, opts.as_of, args.period, opts.churn_days)?;
+        let table = lifecycle::rates(&ledger, args.period, opts.churn_days)?;
         note(
             out,
             format!(
                 "{} complete periods as of {}; active = a purchase in the last {} days",
                 table.height(),
-                format_days(resolve_as_of(&orders.df, opts.as_of)?),
+                format_days(ledger.as_of),
                 opts.churn_days
             ),
         );
@@ -88,7 +85,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
-    let result = lifecycle::lifecycle(&orders.df, ids.as_deref(), &opts)?;
+    let result = lifecycle::lifecycle(&ledger, ids.as_deref(), &opts)?;
     note(
         out,
         format!(
@@ -97,7 +94,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    note_after_as_of(out, result.after_as_of, result.as_of);
     if args.summary {
         output::emit(&lifecycle::stage_summary(&result.customers)?, out)
     } else {

@@ -21,6 +21,7 @@ use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::{format_days, parse_iso_day};
 use crate::input::{self, Table};
+use crate::ledger::Ledger;
 use crate::output::{note, OutputOptions};
 
 /// Resolves the shared settings, then runs the chosen subcommand.
@@ -55,18 +56,56 @@ pub struct OrdersArgs {
     pub as_of: Option<String>,
 }
 
-/// Loads an orders export with the optional roles a command uses; an export without a single order
-/// row is a data error.
+/// The optional order columns the purchase rule reads (docs/metrics.md, "Orders and purchases"):
+/// every order-based command loads them.
+pub const LEDGER_ROLES: &[Role] = &[Role::OrderId, Role::Status];
+
+/// Loads an orders export with the columns of the purchase rule and the optional roles a command
+/// uses; an export without a single order row is a data error.
 pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {
     // A spinner for big files (hidden inside a command's own progress bar, in pipes, with -q).
     let progress = crate::output::progress::Progress::new(1, settings.output.quiet);
     progress.step(format!("loading {path}"));
-    let orders = input::load(path, TableKind::Orders, Some(optional), &settings.input)?;
+    let mut roles = LEDGER_ROLES.to_vec();
+    roles.extend(
+        optional
+            .iter()
+            .copied()
+            .filter(|r| !LEDGER_ROLES.contains(r)),
+    );
+    let orders = input::load(path, TableKind::Orders, Some(&roles), &settings.input)?;
     drop(progress);
     if orders.df.height() == 0 {
         bail!("{}: no order rows after the header", orders.info.display);
     }
     Ok(orders)
+}
+
+/// The purchase ledger of loaded orders (built once per run; every order-based analysis reads
+/// it), with the orders file named in its errors.
+pub fn build_ledger(orders: &Table, as_of: Option<i32>) -> Result<Ledger> {
+    let watch = crate::output::progress::Stopwatch::new();
+    let ledger = Ledger::build(&orders.df, as_of)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    watch.lap("purchase ledger");
+    Ok(ledger)
+}
+
+/// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.
+pub fn load_ledger(
+    args: &OrdersArgs,
+    optional: &[Role],
+    settings: &Settings,
+) -> Result<(Table, Ledger)> {
+    let as_of = parse_as_of(&args.as_of)?;
+    let orders = load_orders(&args.orders, optional, settings)?;
+    let ledger = build_ledger(&orders, as_of)?;
+    note_after_as_of(
+        &settings.output,
+        ledger.stats.rows_after_as_of,
+        ledger.as_of,
+    );
+    Ok((orders, ledger))
 }
 
 /// The customer IDs of a `--customers` export, when one was given (the analyses use only the IDs).
@@ -95,6 +134,19 @@ pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
             format!(
                 "{rows} order rows dated on or after {} are left out",
                 format_days(as_of)
+            ),
+        );
+    }
+}
+
+/// Says on stderr how many customers have order rows but no purchase (they are not listed).
+pub fn note_without_purchase(out: &OutputOptions, ledger: &Ledger) {
+    let n = ledger.stats.customers_without_purchase;
+    if n > 0 {
+        note(
+            out,
+            format!(
+                "{n} customers have order rows but no purchase (only cancelled, unpaid or refunded orders) and are not listed"
             ),
         );
     }

@@ -2,16 +2,17 @@
 //! customers, interned into one customer index, with every oddity reported on stderr.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of};
+use crate::cmd::{build_ledger, load_orders, note_after_as_of};
 use crate::input::schema::{Role, TableKind};
 use crate::input::{self, Table};
-use crate::metrics::orders::before_as_of;
+use crate::ledger::Ledger;
 use crate::metrics::ownership::{
-    self, followups_by_customer, orders_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
+    self, followups_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
 };
 use crate::output::note;
 use crate::output::progress::Progress;
@@ -67,17 +68,18 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
     watch.lap("loading the orders");
     progress.step("loading the event log, building spells, grouping orders per customer");
-    load_with(files, &orders, as_of, settings)
+    load_with(files, &orders, None, as_of, settings)
 }
 
 /// The optional order columns the spell analyses use.
-pub const ORDER_ROLES: &[Role] = &[Role::OrderId, Role::Status, Role::Owner];
+pub const ORDER_ROLES: &[Role] = &[Role::Owner];
 
-/// Like [`load`], with the orders already loaded (`files.orders` is not read) and the analysis
-/// date, when known, given (`files.as_of` is not read).
+/// Like [`load`], with the orders already loaded (`files.orders` is not read), their ledger when
+/// already built, and the analysis date, when known, given (`files.as_of` is not read).
 pub fn load_with(
     files: &Files,
     orders: &Table,
+    ledger: Option<Arc<Ledger>>,
     as_of: Option<i32>,
     settings: &Settings,
 ) -> Result<Loaded> {
@@ -123,8 +125,11 @@ pub fn load_with(
     };
     watch.lap("loading the events, follow-ups and customers");
     let as_of_ms = i64::from(as_of) * DAY_MS;
-    let (_, after) = before_as_of(&orders.df, as_of)?;
-    note_after_as_of(out, after, as_of);
+    let ledger = match ledger {
+        Some(l) if l.as_of == as_of => l,
+        _ => Arc::new(build_ledger(orders, Some(as_of))?),
+    };
+    note_after_as_of(out, ledger.stats.rows_after_as_of, as_of);
 
     let mut customers = Interner::default();
     let mut strings = Interner::default();
@@ -143,8 +148,7 @@ pub fn load_with(
     };
     watch.lap("building the spells");
     let with_events = customers.len();
-    let order_data = orders_by_customer(&orders.df, as_of, &mut customers, &mut strings)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    let order_data = CustomerOrders::new(ledger, &mut customers, &mut strings);
     watch.lap("orders per customer");
     if let Some(t) = &events {
         report_orders_without_spell(&own, &order_data, with_events, &customers, (orders, t), out);
@@ -234,18 +238,19 @@ fn report_orders_without_spell(
     }
     let (mut unknown, mut unknown_examples) = (0usize, Vec::new());
     let (mut before, mut before_customers) = (0usize, 0usize);
-    for (c, days) in orders.purchases.iter().enumerate() {
+    for c in orders.customers() {
+        let days = orders.purchases_of(c);
         if days.is_empty() {
             continue;
         }
-        if c >= with_events {
+        if c as usize >= with_events {
             unknown += 1;
             if unknown_examples.len() < 3 {
-                unknown_examples.push(c as u32);
+                unknown_examples.push(c);
             }
             continue;
         }
-        let first = first_spell[c];
+        let first = first_spell[c as usize];
         let n = days.iter().filter(|&&d| d < first).count();
         if n > 0 {
             before += n;

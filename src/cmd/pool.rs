@@ -122,8 +122,5 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         .filter(|(s, _, _)| args.show.is_empty() || args.show.contains(s))
         .map(|(_, name, df)| (*name, *df))
         .collect();
-    let written = output::emit_sheets(&sheets, out);
-    // See conversion: skip freeing millions of small vectors just before the process exits.
-    std::mem::forget(data);
-    written
+    output::emit_sheets(&sheets, out)
 }

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_customer_ids, load_orders, parse_as_of, OrdersArgs};
+use crate::cmd::{load_customer_ids, load_ledger, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -38,17 +38,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         None => RatingRules::parse(DEFAULT_RULES)
             .map_err(|e| usage(format!("built-in rating rules: {e}")))?,
     };
-    let as_of = parse_as_of(&args.input.as_of)?;
-    let orders = load_orders(
-        &args.input.orders,
-        &[Role::OrderId, Role::Status, Role::Margin, Role::Cost],
-        settings,
-    )?;
+    let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
-    let result = rating::rating(&orders.df, ids.as_deref(), &rules, as_of)
+    let result = rating::rating(&ledger, ids.as_deref(), &rules)
         .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
     let out = &settings.output;
     note(

@@ -91,10 +91,5 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
         &data.strings,
         churn.is_none(),
     )?;
-    let written = output::emit(&table, out);
-    // See conversion: skip freeing millions of small vectors just before the process exits.
-    std::mem::forget(data);
-    std::mem::forget(episodes);
-    std::mem::forget(outcomes);
-    written
+    output::emit(&table, out)
 }

@@ -6,12 +6,14 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
 use crate::cli::Settings;
 use crate::cmd::ownership::{self, Files, Loaded};
-use crate::cmd::{load_customer_ids, load_orders, parse_as_of};
+use crate::cmd::{build_ledger, load_customer_ids, load_orders, parse_as_of};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::values::format_days;
@@ -23,7 +25,6 @@ use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::nps::{self, NpsGroup, SurveyKind};
-use crate::metrics::orders::resolve_as_of;
 use crate::metrics::periods::Period;
 use crate::metrics::pool::{self, PoolRules};
 use crate::metrics::recovery::{self, RecoveryGroup};
@@ -108,6 +109,14 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     if args.window < 1 {
         return Err(usage("--window: expected 1 or more days"));
+    }
+    if let Some(dir) = &args.charts {
+        if dir.exists() && !dir.is_dir() {
+            return Err(usage(format!(
+                "--charts {}: is a file; expected a directory (it is created if missing)",
+                dir.display()
+            )));
+        }
     }
     let rules = crate::cmd::pool::load_rules(args.rules.as_deref())?;
     // Steps: orders, RFM/ABC, CLV, lifecycle, [events ×2], [surveys], [charts], writing.
@@ -224,11 +233,12 @@ fn compute(
 ) -> Result<Tables> {
     let as_of = parse_as_of(&args.as_of)?;
     progress.step(format!("loading {}", args.orders));
-    let mut roles = vec![Role::OrderId, Role::Status, Role::Margin, Role::Cost];
+    let mut roles = vec![Role::Margin, Role::Cost];
     roles.extend(ownership::ORDER_ROLES);
-    roles.dedup();
     let orders = load_orders(&args.orders, &roles, settings)?;
-    let as_of = resolve_as_of(&orders.df, as_of)?;
+    // One ledger for every sheet (docs/metrics.md, "Orders and purchases").
+    let ledger = Arc::new(build_ledger(&orders, as_of)?);
+    let as_of = ledger.as_of;
     let customer_ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let customer_ids: Option<Vec<&str>> = customer_ids_owned
         .as_ref()
@@ -236,20 +246,13 @@ fn compute(
     let mut missing: Vec<(String, String)> = Vec::new();
 
     progress.step("RFM and ABC");
-    let rfm_opts = RfmOptions {
-        as_of: Some(as_of),
-        ..RfmOptions::default()
-    };
-    let rfm_result = rfm::rfm(&orders.df, &rfm_opts)?;
+    let rfm_opts = RfmOptions::default();
+    let rfm_result = rfm::rfm(&ledger, &rfm_opts)?;
     if rfm_result.customers.height() == 0 {
         bail!("{}: no purchases to report on", orders.info.display);
     }
     let segments = rfm::segment_summary(&rfm_result.customers, &rfm_opts.segments)?;
-    let abc_opts = AbcOptions {
-        as_of: Some(as_of),
-        ..AbcOptions::default()
-    };
-    let abc_result = abc::abc(&orders.df, &abc_opts)?;
+    let abc_result = abc::abc(&ledger, &AbcOptions::default())?;
     let tiers = abc::tier_summary(&abc_result.customers)?;
 
     progress.step("customer lifetime value");
@@ -270,7 +273,7 @@ fn compute(
         as_of: Some(as_of),
         holdout: None,
     };
-    let clv_tables = clv::fit_all(&orders.df, &clv_opts).and_then(|f| {
+    let clv_tables = clv::fit_all(&ledger, &clv_opts).and_then(|f| {
         Ok((
             clv::customer_table(&f, &clv_opts)?,
             clv::params_table(&f, &clv_opts)?,
@@ -285,19 +288,11 @@ fn compute(
     };
 
     progress.step("lifecycle and cohorts");
-    let life_opts = LifecycleOptions {
-        as_of: Some(as_of),
-        ..LifecycleOptions::default()
-    };
-    let life = lifecycle::lifecycle(&orders.df, customer_ids.as_deref(), &life_opts)?;
+    let life_opts = LifecycleOptions::default();
+    let life = lifecycle::lifecycle(&ledger, customer_ids.as_deref(), &life_opts)?;
     let stages = lifecycle::stage_summary(&life.customers)?;
-    let rates = lifecycle::rates(&orders.df, Some(as_of), Period::Month, life_opts.churn_days)?;
-    let cohorts = cohort::cohorts(
-        &orders.df,
-        Some(as_of),
-        Period::Month,
-        CohortMetric::Retention,
-    )?;
+    let rates = lifecycle::rates(&ledger, Period::Month, life_opts.churn_days)?;
+    let cohorts = cohort::cohorts(&ledger, Period::Month, CohortMetric::Retention)?;
 
     let (mut conversion_tables, mut recovery_tables, mut pool_report) = (None, None, None);
     if args.events.is_some() {
@@ -312,7 +307,8 @@ fn compute(
             customers: None,
             as_of: None,
         };
-        let data = ownership::load_with(&files, &orders, Some(as_of), settings)?;
+        let data =
+            ownership::load_with(&files, &orders, Some(ledger.clone()), Some(as_of), settings)?;
         progress.step("conversion, recovery and pool");
         // One set of conversion outcomes for the conversion sheets and the pool's claim-to-win
         // rate (the pool needs follow-ups, and these include them when given).
@@ -377,7 +373,7 @@ fn compute(
         segments,
         abc: abc_result.customers,
         tiers,
-        abc_cut: (abc_opts.a, abc_opts.b),
+        abc_cut: (AbcOptions::default().a, AbcOptions::default().b),
         life: life.customers,
         stages,
         rates,

@@ -3,9 +3,8 @@
 use anyhow::{bail, Result};
 
 use crate::cli::Settings;
-use crate::cmd::{load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::cmd::{load_ledger, note_without_purchase, parse_as_of, OrdersArgs};
 use crate::error::usage;
-use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
@@ -116,11 +115,13 @@ pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let opts = options(&args, settings)?;
-    let orders = load_orders(&args.input.orders, &[Role::OrderId, Role::Status], settings)?;
-    let result = rfm::rfm(&orders.df, &opts)?;
+    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+    let watch = crate::output::progress::Stopwatch::new();
+    let result = rfm::rfm(&ledger, &opts)?;
+    watch.lap("rfm scores");
     if result.customers.height() == 0 {
         bail!(
-            "{}: no purchases (every order is cancelled, unpaid, refunded or zero)",
+            "{}: no purchases (every order is cancelled, unpaid or refunded)",
             orders.info.display
         );
     }
@@ -134,20 +135,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    note_after_as_of(out, result.after_as_of, result.as_of);
-    if result.without_purchase > 0 {
-        note(
-            out,
-            format!(
-                "{} customers have orders but no purchase (only cancelled, unpaid or refunded) and are not scored",
-                result.without_purchase
-            ),
-        );
-    }
-    if args.summary {
+    note_without_purchase(out, &ledger);
+    let written = if args.summary {
         let summary = rfm::segment_summary(&result.customers, &opts.segments)?;
         output::emit(&summary, out)
     } else {
         output::emit(&result.customers, out)
-    }
+    };
+    watch.lap("writing");
+    written
 }

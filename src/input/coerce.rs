@@ -8,6 +8,7 @@ use polars::prelude::*;
 
 use super::schema::ValueKind;
 use super::values::{self, DateParse, DayMonthOrder, ExcelEpoch, OrderStatus, Stamp};
+use crate::money::Money;
 
 /// Settings that change how values are read.
 #[derive(Clone, Debug, Default)]
@@ -84,8 +85,20 @@ pub fn coerce(
             }
             _ => Coerced::clean(series.cast(&DataType::String)?.into_column()),
         },
-        ValueKind::Money | ValueKind::Number => match dtype {
+        ValueKind::Money => match dtype {
             DataType::String => parse_money_column(series.str()?, opts.decimal_comma),
+            dt if dt.is_integer() => money_from_integers(series)?,
+            dt if dt.is_primitive_numeric() || dt == DataType::Boolean => {
+                money_from_floats(&series.cast(&DataType::Float64)?)?
+            }
+            other => {
+                return Err(
+                    polars_err!(ComputeError: "expected an amount, the column holds {other}"),
+                )
+            }
+        },
+        ValueKind::Number => match dtype {
+            DataType::String => parse_number_column(series.str()?, opts.decimal_comma),
             dt if dt.is_primitive_numeric() => {
                 Coerced::clean(series.cast(&DataType::Float64)?.into_column())
             }
@@ -241,11 +254,82 @@ fn parse_cells<'a, T>(
     (values, errors)
 }
 
-fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
-    let (values, errors) = parse_cells(ca, "not an amount", |s| {
+fn parse_number_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
+    let (values, errors) = parse_cells(ca, "not a number", |s| {
         values::parse_money(s, decimal_comma)
     });
     errors.into_coerced(Float64Chunked::from_iter(values).into_column())
+}
+
+/// Amounts as exact [`Money`] units (Int64), docs/metrics.md "Money".
+fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
+    let mut errors = Collector::new();
+    let values: Vec<Option<i64>> = ca
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let s = v?.trim();
+            if s.is_empty() {
+                return None;
+            }
+            match values::parse_money(s, decimal_comma) {
+                None => {
+                    errors.bad(i, s, "not an amount");
+                    None
+                }
+                Some(x) => {
+                    let m = Money::from_f64(x);
+                    if m.is_none() {
+                        errors.bad(i, s, OUT_OF_RANGE);
+                    }
+                    m.map(|m| m.0)
+                }
+            }
+        })
+        .collect();
+    errors.into_coerced(Int64Chunked::from_iter(values).into_column())
+}
+
+const OUT_OF_RANGE: &str = "not a finite amount below a trillion";
+
+/// A float column (Parquet, Excel, or read by polars' fast path) as Money units; NaN, ±∞ and
+/// amounts of a trillion or more are unreadable cells.
+fn money_from_floats(series: &Series) -> PolarsResult<Coerced> {
+    let mut errors = Collector::new();
+    let values: Vec<Option<i64>> = series
+        .f64()?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = v?;
+            let m = Money::from_f64(x);
+            if m.is_none() {
+                errors.bad(i, &x.to_string(), OUT_OF_RANGE);
+            }
+            m.map(|m| m.0)
+        })
+        .collect();
+    Ok(errors.into_coerced(Int64Chunked::from_iter(values).into_column()))
+}
+
+/// An integer column as whole currency units.
+fn money_from_integers(series: &Series) -> PolarsResult<Coerced> {
+    let mut errors = Collector::new();
+    let values: Vec<Option<i64>> = series
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = v?;
+            let m = Money::from_units(x);
+            if m.is_none() {
+                errors.bad(i, &x.to_string(), OUT_OF_RANGE);
+            }
+            m.map(|m| m.0)
+        })
+        .collect();
+    Ok(errors.into_coerced(Int64Chunked::from_iter(values).into_column()))
 }
 
 fn parse_status_column(ca: &StringChunked) -> Coerced {

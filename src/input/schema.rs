@@ -46,7 +46,7 @@ pub enum ValueKind {
     Date,
     /// A timestamp to the millisecond (polars `Datetime(ms)`).
     DateTime,
-    /// Money (`f64`), with currency symbols, separators and negatives understood.
+    /// Money (exact `Int64` units of 1/10,000, see `crate::money`), with currency symbols, separators and negatives understood.
     Money,
     /// A plain number (`f64`), such as a survey score.
     Number,

@@ -1,9 +1,10 @@
 //! ABC (Pareto) tiers: customers ranked by value, A up to a cumulative share of value (default
-//! 80 %), B up to the next (95 %), C the rest (SPEC.md, "ABC").
+//! 80 %), B up to the next (95 %), C the rest (docs/metrics.md, "ABC").
 //!
 //! Rules, stated so every tier can be checked by hand:
+//! - the customers are those with a purchase (docs/metrics.md, "Orders and purchases");
 //! - value = net revenue (refunds negative, cancelled/unpaid rows excluded), or with
-//!   `--by margin` the margin column (or amount − cost) with the same signs;
+//!   `--by margin` the margin column (or amount − cost) with the same signs, summed exactly;
 //! - customers are ranked by value, highest first; equal values are ranked by customer_id;
 //! - shares are of the total positive value, so a customer worth ≤ 0 has share 0 and is C;
 //! - a customer is A when the cumulative share of the customers ranked above it is below the A
@@ -13,10 +14,9 @@
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
-use super::orders::{
-    before_as_of, collect, counted_rows_expr, has_column, resolve_as_of, signed_expr, str_values,
-};
+use super::orders::str_values;
 use super::rfm::round_to;
+use crate::ledger::Ledger;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum AbcBasis {
@@ -29,7 +29,6 @@ pub enum AbcBasis {
 
 #[derive(Clone, Debug)]
 pub struct AbcOptions {
-    pub as_of: Option<i32>,
     pub basis: AbcBasis,
     /// Cumulative-share thresholds as fractions, 0 < a < b ≤ 1.
     pub a: f64,
@@ -39,7 +38,6 @@ pub struct AbcOptions {
 impl Default for AbcOptions {
     fn default() -> Self {
         AbcOptions {
-            as_of: None,
             basis: AbcBasis::Revenue,
             a: 0.80,
             b: 0.95,
@@ -54,40 +52,23 @@ pub struct Abc {
     pub after_as_of: usize,
 }
 
-/// The value of each order row under `basis`, 0 for rows that are not orders.
-fn row_value(orders: &DataFrame, basis: AbcBasis) -> Result<Expr> {
-    let has_status = has_column(orders, "status");
-    let raw = match basis {
-        AbcBasis::Revenue => col("amount"),
-        AbcBasis::Margin if has_column(orders, "margin") => col("margin").fill_null(lit(0.0)),
-        AbcBasis::Margin if has_column(orders, "cost") => {
-            col("amount") - col("cost").fill_null(lit(0.0))
-        }
-        AbcBasis::Margin => bail!(
+/// Ranks the customers with a purchase by net revenue or margin.
+pub fn abc(ledger: &Ledger, opts: &AbcOptions) -> Result<Abc> {
+    if opts.basis == AbcBasis::Margin && !ledger.has_margin() {
+        bail!(
             "--by margin needs a margin column (margin, profit, 毛利, 利润) or a cost column \
              (cost, 成本) in the orders, or --map margin=HEADER"
-        ),
-    };
-    Ok(when(counted_rows_expr(has_status))
-        .then(signed_expr(raw, has_status))
-        .otherwise(lit(0.0)))
-}
-
-pub fn abc(orders: &DataFrame, opts: &AbcOptions) -> Result<Abc> {
-    let as_of = resolve_as_of(orders, opts.as_of)?;
-    let (known, after_as_of) = before_as_of(orders, as_of)?;
-    let per_customer = collect(
-        known
-            .with_column(row_value(orders, opts.basis)?.alias("value"))
-            .group_by([col("customer_id")])
-            .agg([col("value").sum()]),
-    )?;
-    let ids = str_values(&per_customer, "customer_id")?;
-    let values: Vec<f64> = per_customer
-        .column("value")?
-        .f64()?
+        );
+    }
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    let ids: Vec<&str> = buyers.iter().map(|&c| ledger.id(c)).collect();
+    let values: Vec<f64> = buyers
         .iter()
-        .map(|v| round_to(v.unwrap_or(0.0), 2))
+        .map(|&c| match opts.basis {
+            AbcBasis::Revenue => ledger.net(c),
+            AbcBasis::Margin => ledger.margin(c).unwrap_or_default(),
+        })
+        .map(|m| m.to_f64_cents())
         .collect();
     let tiers = tier_customers(&ids, &values, opts.a, opts.b);
     let n = tiers.order.len();
@@ -115,8 +96,8 @@ pub fn abc(orders: &DataFrame, opts: &AbcOptions) -> Result<Abc> {
     ])?;
     Ok(Abc {
         customers,
-        as_of,
-        after_as_of,
+        as_of: ledger.as_of,
+        after_as_of: ledger.stats.rows_after_as_of,
     })
 }
 

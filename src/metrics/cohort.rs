@@ -1,10 +1,11 @@
-//! Cohort matrix (SPEC.md, "Lifecycle": cohort retention by first-order period).
+//! Cohort matrix (docs/metrics.md, "Cohorts": retention by first-purchase period).
 //!
 //! A customer's cohort is the period of its first purchase. Cell `period_k` of a cohort is, for
 //! the k-th period after the cohort's own (k = 0 is the cohort period):
 //! - `retention`: the share of the cohort's customers with a purchase in that period;
 //! - `customers`: their number;
-//! - `revenue`: the net amount of all the cohort's order rows dated in that period.
+//! - `revenue`: the net amount of all the cohort's order rows dated in that period (summed
+//!   exactly, rounded to cents).
 //!
 //! Periods after the one containing the last day before `as_of` have not been observed, so their
 //! cells are empty (null), never zero.
@@ -14,9 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of, row_net_expr};
 use super::periods::Period;
 use super::rfm::round_to;
+use crate::ledger::Ledger;
+use crate::money::Money;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum CohortMetric {
@@ -33,99 +35,37 @@ pub struct Cohorts {
     pub after_as_of: usize,
 }
 
-pub fn cohorts(
-    orders: &DataFrame,
-    as_of: Option<i32>,
-    period: Period,
-    metric: CohortMetric,
-) -> Result<Cohorts> {
-    let as_of = resolve_as_of(orders, as_of)?;
-    let (known, after_as_of) = before_as_of(orders, as_of)?;
-    let has_status = has_column(orders, "status");
-    let with_period = |df: DataFrame, date: &str| -> Result<LazyFrame> {
-        let periods: Int32Chunked = df
-            .column(date)?
-            .date()?
-            .physical()
-            .iter()
-            .map(|d| d.map(|d| period.index(d)))
-            .collect();
-        let mut df = df;
-        df.with_column(periods.with_name("period".into()).into_column())?;
-        Ok(df.lazy())
-    };
-    let purchases = collect(
-        order_level(known.clone(), has_column(orders, "order_id"), has_status)
-            .filter(col("purchase_date").is_not_null())
-            .select([col("customer_id"), col("purchase_date")]),
-    )?;
+pub fn cohorts(ledger: &Ledger, period: Period, metric: CohortMetric) -> Result<Cohorts> {
+    let as_of = ledger.as_of;
     let last_period = period.index(as_of - 1);
-    // (customer, period) pairs with a purchase; the cohort is each customer's first period.
-    let active = with_period(purchases, "purchase_date")?
-        .group_by([col("customer_id"), col("period")])
-        .agg([]);
-    let cohort_of = active
-        .clone()
-        .group_by([col("customer_id")])
-        .agg([col("period").min().alias("cohort")]);
-    let sizes = collect(
-        cohort_of
-            .clone()
-            .group_by([col("cohort")])
-            .agg([len().alias("n")]),
-    )?;
-    let cell_values = match metric {
-        CohortMetric::Retention | CohortMetric::Customers => active
-            .join(
-                cohort_of,
-                [col("customer_id")],
-                [col("customer_id")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .group_by([col("cohort"), (col("period") - col("cohort")).alias("k")])
-            .agg([len().cast(DataType::Float64).alias("value")]),
-        CohortMetric::Revenue => {
-            let rows = collect(known.select([
-                col("customer_id"),
-                col("order_date"),
-                row_net_expr(has_status),
-            ]))?;
-            with_period(rows, "order_date")?
-                .join(
-                    cohort_of,
-                    [col("customer_id")],
-                    [col("customer_id")],
-                    JoinArgs::new(JoinType::Inner),
-                )
-                .with_column((col("period") - col("cohort")).alias("k"))
-                .filter(col("k").gt_eq(lit(0)))
-                .group_by([col("cohort"), col("k")])
-                .agg([col("net").sum().alias("value")])
-        }
-    };
-    let cell_values = collect(cell_values)?;
-    let mut cells: HashMap<(i32, i32), f64> = HashMap::new();
-    let cohort_col = cell_values.column("cohort")?.cast(&DataType::Int32)?;
-    let k_col = cell_values.column("k")?.cast(&DataType::Int32)?;
-    for ((c, k), v) in cohort_col
-        .i32()?
-        .iter()
-        .zip(k_col.i32()?.iter())
-        .zip(cell_values.column("value")?.f64()?.iter())
-    {
-        if let (Some(c), Some(k), Some(v)) = (c, k, v) {
-            cells.insert((c, k), v);
-        }
-    }
+    // Per cohort: its size, and per k its value (customers active, or revenue in units).
     let mut size: BTreeMap<i32, i64> = BTreeMap::new();
-    let size_cohorts = sizes.column("cohort")?.cast(&DataType::Int32)?;
-    let size_counts = sizes.column("n")?.cast(&DataType::Int64)?;
-    for (c, n) in size_cohorts.i32()?.iter().zip(size_counts.i64()?.iter()) {
-        if let (Some(c), Some(n)) = (c, n) {
-            size.insert(c, n);
+    let mut cells: HashMap<(i32, i32), i64> = HashMap::new();
+    for c in ledger.buyers() {
+        let days = ledger.purchase_days(c);
+        let cohort = period.index(days[0]);
+        *size.entry(cohort).or_default() += 1;
+        match metric {
+            CohortMetric::Retention | CohortMetric::Customers => {
+                let mut previous = None;
+                for &d in days {
+                    let p = period.index(d);
+                    if previous != Some(p) {
+                        *cells.entry((cohort, p - cohort)).or_default() += 1;
+                        previous = Some(p);
+                    }
+                }
+            }
+            CohortMetric::Revenue => {
+                for (&d, net) in ledger.movement_days(c).iter().zip(ledger.movement_nets(c)) {
+                    let k = period.index(d) - cohort;
+                    if k >= 0 {
+                        *cells.entry((cohort, k)).or_default() += net.0;
+                    }
+                }
+            }
         }
     }
-
     let first = size.keys().next().copied().unwrap_or(last_period);
     let width = (last_period - first + 1).max(1) as usize;
     let mut labels = Vec::new();
@@ -139,11 +79,11 @@ pub fn cohorts(
             column.push(if c + k > last_period {
                 None
             } else {
-                let v = cells.get(&(c, k)).copied().unwrap_or(0.0);
+                let v = cells.get(&(c, k)).copied().unwrap_or(0);
                 Some(match metric {
-                    CohortMetric::Retention => round_to(v / n as f64, 4),
-                    CohortMetric::Customers => v,
-                    CohortMetric::Revenue => round_to(v, 2),
+                    CohortMetric::Retention => round_to(v as f64 / n as f64, 4),
+                    CohortMetric::Customers => v as f64,
+                    CohortMetric::Revenue => Money(v).to_f64_cents(),
                 })
             });
         }
@@ -168,6 +108,6 @@ pub fn cohorts(
     Ok(Cohorts {
         matrix: DataFrame::new_infer_height(out)?,
         as_of,
-        after_as_of,
+        after_as_of: ledger.stats.rows_after_as_of,
     })
 }

@@ -1,4 +1,4 @@
-//! Lifecycle stages and churn/retention rates (SPEC.md, "Lifecycle").
+//! Lifecycle stages and churn/retention rates (docs/metrics.md, "Lifecycle").
 //!
 //! Stage of each customer as of `as_of`, the first rule that holds:
 //! 1. `potential`: listed in the customers file, no purchase;
@@ -21,15 +21,13 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::orders::{
-    before_as_of, collect, day_values, has_column, order_level, resolve_as_of, str_values,
-};
+use super::orders::str_values;
 use super::periods::Period;
-use super::rfm::{purchase_summary, round_to, FrequencyBasis};
+use super::rfm::round_to;
+use crate::ledger::Ledger;
 
 #[derive(Clone, Debug)]
 pub struct LifecycleOptions {
-    pub as_of: Option<i32>,
     pub churn_days: i64,
     pub new_days: i64,
     pub loyal_orders: i64,
@@ -39,7 +37,6 @@ pub struct LifecycleOptions {
 impl Default for LifecycleOptions {
     fn default() -> Self {
         LifecycleOptions {
-            as_of: None,
             churn_days: 180,
             new_days: 90,
             loyal_orders: 3,
@@ -73,35 +70,24 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// Stages per customer. `known_customers` are the IDs of the customers file, if one was given.
 pub fn lifecycle(
-    orders: &DataFrame,
+    ledger: &Ledger,
     known_customers: Option<&[&str]>,
     opts: &LifecycleOptions,
 ) -> Result<Lifecycle> {
-    let as_of = resolve_as_of(orders, opts.as_of)?;
-    let (known, after_as_of) = before_as_of(orders, as_of)?;
-    let summary = collect(
-        purchase_summary(
-            known,
-            has_column(orders, "order_id"),
-            has_column(orders, "status"),
-            FrequencyBasis::Orders,
-        )
-        .filter(col("first_order_date").is_not_null()),
-    )?;
-    let ids = str_values(&summary, "customer_id")?;
-    let first: Vec<i32> = day_values(&summary, "first_order_date")?
-        .into_iter()
-        .map(|d| d.unwrap_or(0))
-        .collect();
-    let last: Vec<i32> = day_values(&summary, "last_order_date")?
-        .into_iter()
-        .map(|d| d.unwrap_or(0))
-        .collect();
-    let frequency: Vec<i64> = summary
-        .column("frequency")?
-        .i64()?
+    let as_of = ledger.as_of;
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    let ids: Vec<&str> = buyers.iter().map(|&c| ledger.id(c)).collect();
+    let first: Vec<i32> = buyers
         .iter()
-        .map(|f| f.unwrap_or(0))
+        .map(|&c| ledger.first_purchase(c).unwrap_or_default())
+        .collect();
+    let last: Vec<i32> = buyers
+        .iter()
+        .map(|&c| ledger.last_purchase(c).unwrap_or_default())
+        .collect();
+    let frequency: Vec<i64> = buyers
+        .iter()
+        .map(|&c| ledger.purchase_days(c).len() as i64)
         .collect();
     let own_gap: Vec<Option<f64>> = (0..ids.len())
         .map(|i| {
@@ -163,7 +149,7 @@ pub fn lifecycle(
     Ok(Lifecycle {
         customers,
         as_of,
-        after_as_of,
+        after_as_of: ledger.stats.rows_after_as_of,
     })
 }
 
@@ -193,47 +179,17 @@ pub fn stage_summary(customers: &DataFrame) -> Result<DataFrame> {
 }
 
 /// Churn and retention per complete period, by the rule in the module documentation.
-pub fn rates(
-    orders: &DataFrame,
-    as_of: Option<i32>,
-    period: Period,
-    churn_days: i64,
-) -> Result<DataFrame> {
-    let as_of = resolve_as_of(orders, as_of)?;
-    let (known, _) = before_as_of(orders, as_of)?;
-    let purchases = collect(
-        order_level(
-            known,
-            has_column(orders, "order_id"),
-            has_column(orders, "status"),
-        )
-        .filter(col("purchase_date").is_not_null())
-        .select([col("customer_id"), col("purchase_date")])
-        .sort(
-            ["customer_id", "purchase_date"],
-            SortMultipleOptions::default(),
-        ),
-    )?;
-    let ids = str_values(&purchases, "customer_id")?;
-    let dates: Vec<i32> = day_values(&purchases, "purchase_date")?
-        .into_iter()
-        .map(|d| d.unwrap_or(0))
-        .collect();
+pub fn rates(ledger: &Ledger, period: Period, churn_days: i64) -> Result<DataFrame> {
+    let as_of = ledger.as_of;
     // Purchase dates per customer, ascending.
-    let mut per_customer: Vec<&[i32]> = Vec::new();
-    let mut start = 0;
-    for i in 1..=ids.len() {
-        if i == ids.len() || ids[i] != ids[start] {
-            per_customer.push(&dates[start..i]);
-            start = i;
-        }
-    }
+    let per_customer: Vec<&[i32]> = ledger.buyers().map(|c| ledger.purchase_days(c)).collect();
+    let first_day = per_customer.iter().map(|d| d[0]).min();
     let active = |days: &[i32], t: i32| {
         // The latest purchase on or before t, within the window.
         let upto = days.partition_point(|&d| d <= t);
         upto > 0 && i64::from(t - days[upto - 1]) < churn_days
     };
-    let (Some(&first_day), last_day) = (dates.iter().min(), as_of - 1) else {
+    let (Some(first_day), last_day) = (first_day, as_of - 1) else {
         return Ok(DataFrame::new_infer_height(vec![])?);
     };
     let mut labels = Vec::new();

@@ -1,4 +1,4 @@
-//! Ownership spells from the event log (SPEC.md, "Conversion", "Recovery", "Pool rules").
+//! Ownership spells from the event log (docs/metrics.md, "Conversion", "Recovery", "Pool rules").
 //!
 //! An *ownership spell* runs from an `assign`, `claim` or `transfer` (to the event's owner) of a
 //! customer until the customer's next `recycle`, `release`, `transfer`, `assign` or `claim`, or
@@ -11,7 +11,10 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::metrics::orders::{flatten_list, ListValues};
+use std::sync::Arc;
+
+use crate::ledger::Ledger;
+use crate::metrics::orders::ListValues;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -428,217 +431,85 @@ pub fn build(mut events: Vec<Event>, mut issues: EventIssues) -> Ownership {
     own
 }
 
-/// Each customer's orders: purchase days (orders with positive net, by the shared order rules)
-/// and every counted row's (day, net) for revenue, both sorted by day; indexed by customer.
+/// The purchase ledger seen through the spell analyses' customer numbers: every question about a
+/// customer's orders is answered by the ledger (docs/metrics.md, "Orders and purchases").
 #[derive(Debug, Default)]
 pub struct CustomerOrders {
-    pub purchases: Vec<Vec<i32>>,
-    pub rows: Vec<Vec<(i32, f64)>>,
-    /// Order owner of each purchase (same order as `purchases`), when the export has one.
-    pub purchase_owner: Vec<Vec<u32>>,
+    ledger: Arc<Ledger>,
+    /// Ledger code of each interned customer (NONE for customers without order rows).
+    code: Vec<u32>,
+    /// Interned owner (in the spell analyses' strings) of each ledger owner code.
+    owner: Vec<u32>,
 }
 
 impl CustomerOrders {
+    /// Interns every customer of the ledger (each distinct ID hashed once) and its order owners.
+    pub fn new(ledger: Arc<Ledger>, customers: &mut Interner, strings: &mut Interner) -> Self {
+        let mut code = vec![NONE; customers.len()];
+        for (c, id) in ledger.ids().iter().enumerate() {
+            let i = customers.id(id.unwrap_or_default()) as usize;
+            if code.len() <= i {
+                code.resize(i + 1, NONE);
+            }
+            code[i] = c as u32;
+        }
+        let mut owner = Vec::new();
+        while let Some(name) = ledger.owner_name(owner.len() as u32) {
+            owner.push(strings.id(name));
+        }
+        CustomerOrders {
+            ledger,
+            code,
+            owner,
+        }
+    }
+
+    fn code(&self, customer: u32) -> Option<usize> {
+        self.code
+            .get(customer as usize)
+            .filter(|&&c| c != NONE)
+            .map(|&c| c as usize)
+    }
+
+    /// Interned customers with order rows.
+    pub fn customers(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.code.len() as u32).filter(|&c| self.code(c).is_some())
+    }
+
+    /// Purchase days, ascending.
     pub fn purchases_of(&self, customer: u32) -> &[i32] {
-        self.purchases
-            .get(customer as usize)
-            .map_or(&[], |v| v.as_slice())
+        self.code(customer)
+            .map_or(&[], |c| self.ledger.purchase_days(c))
     }
-    pub fn rows_of(&self, customer: u32) -> &[(i32, f64)] {
-        self.rows
-            .get(customer as usize)
-            .map_or(&[], |v| v.as_slice())
+
+    /// The interned order owner of each purchase (NONE where the export has none).
+    pub fn purchase_owner(&self, customer: u32, i: usize) -> u32 {
+        self.code(customer)
+            .and_then(|c| self.ledger.purchase_owners(c))
+            .and_then(|o| o.get(i))
+            .and_then(|&o| self.owner.get(o as usize).copied())
+            .unwrap_or(NONE)
     }
-    /// Net of the rows dated in [from, to).
+
+    /// Days with order rows in [from, to).
+    pub fn order_days_between(&self, customer: u32, from: i32, to: i32) -> usize {
+        self.code(customer).map_or(0, |c| {
+            let days = self.ledger.movement_days(c);
+            days.partition_point(|&d| d < to) - days.partition_point(|&d| d < from)
+        })
+    }
+
+    /// Net of the rows dated in [from, to), rounded to cents.
     pub fn net_between(&self, customer: u32, from: i32, to: i32) -> f64 {
-        let rows = self.rows_of(customer);
-        let start = rows.partition_point(|r| r.0 < from);
-        rows[start..]
-            .iter()
-            .take_while(|r| r.0 < to)
-            .map(|r| r.1)
-            .sum()
+        self.code(customer)
+            .map_or(0.0, |c| self.ledger.net_between(c, from, to).to_f64_cents())
     }
+
     /// The first purchase day in [from, to).
     pub fn first_purchase_between(&self, customer: u32, from: i32, to: i32) -> Option<i32> {
-        let days = self.purchases_of(customer);
-        let i = days.partition_point(|&d| d < from);
-        days.get(i).copied().filter(|&d| d < to)
+        self.code(customer)
+            .and_then(|c| self.ledger.first_purchase_between(c, from, to))
     }
-}
-
-/// Loads the orders before `as_of` per customer, interning customer IDs into `customers`.
-pub fn orders_by_customer(
-    orders: &DataFrame,
-    as_of: i32,
-    customers: &mut Interner,
-    strings: &mut Interner,
-) -> Result<CustomerOrders> {
-    use crate::metrics::orders::{
-        before_as_of, collect, counted_rows_expr, has_column, row_net_expr,
-    };
-    let watch = crate::output::progress::Stopwatch::new();
-    let has_status = has_column(orders, "status");
-    let has_owner = has_column(orders, "owner");
-    let (kept, _) = before_as_of(orders, as_of)?;
-    let with_owner = if has_owner {
-        kept.clone()
-    } else {
-        kept.clone()
-            .with_column(lit(NULL).cast(DataType::String).alias("owner"))
-    };
-    // One group-by per customer (in polars, in parallel) brings each customer's rows together; the
-    // per-order netting is then done per customer here, on a handful of rows at a time, instead
-    // of a second polars group-by over every (customer, order) key. Each customer ID is interned
-    // once, not once per row.
-    let has_order_id = has_column(orders, "order_id");
-    let mut aggs = vec![col("order_date"), col("net"), col("counted")];
-    if has_order_id {
-        aggs.push(col("order_id"));
-    }
-    let grouped = collect(
-        kept.clone()
-            .select([
-                col("customer_id"),
-                col("order_date").cast(DataType::Int32),
-                row_net_expr(has_status).fill_null(lit(0.0)),
-                counted_rows_expr(has_status)
-                    .fill_null(lit(false))
-                    .cast(DataType::Int32)
-                    .alias("counted"),
-                if has_order_id {
-                    col("order_id")
-                } else {
-                    lit(NULL).cast(DataType::String).alias("order_id")
-                },
-            ])
-            .filter(col("order_date").is_not_null())
-            .group_by([col("customer_id")])
-            .agg(aggs),
-    )?;
-    watch.lap("  rows per customer (polars)");
-    let owners_by_day = if has_owner {
-        Some(collect(
-            with_owner.filter(counted_rows_expr(has_status)).select([
-                col("customer_id"),
-                col("order_date"),
-                col("owner"),
-            ]),
-        )?)
-    } else {
-        None
-    };
-    let mut out = CustomerOrders::default();
-    // Customers new to the interner are numbered in ID order, not in the (thread-dependent)
-    // order of polars' groups.
-    let ids = grouped.column("customer_id")?.str()?;
-    let mut new: Vec<(&str, usize)> = Vec::new();
-    let mut of_group: Vec<u32> = ids
-        .iter()
-        .enumerate()
-        .map(|(g, id)| match id {
-            Some(id) => customers.get(id).unwrap_or_else(|| {
-                new.push((id, g));
-                NONE
-            }),
-            None => NONE,
-        })
-        .collect();
-    new.sort_unstable();
-    for (id, g) in new {
-        of_group[g] = customers.id(id);
-    }
-    let size = customers.len();
-    out.purchases.resize_with(size, Vec::new);
-    out.rows.resize_with(size, Vec::new);
-    out.purchase_owner.resize_with(size, Vec::new);
-    let days = ListValues::<Int32Type>::new(grouped.column("order_date")?)?;
-    let nets = ListValues::<Float64Type>::new(grouped.column("net")?)?;
-    let counted = ListValues::<Int32Type>::new(grouped.column("counted")?)?;
-    let order_ids = if has_order_id {
-        Some(ListStrings::new(grouped.column("order_id")?)?)
-    } else {
-        None
-    };
-    watch.lap("  list values");
-    let mut order: Vec<(Option<&str>, usize)> = Vec::new();
-    for (g, &c) in of_group.iter().enumerate() {
-        if c == NONE {
-            continue;
-        }
-        let (d, n, k) = (days.get(g), nets.get(g), counted.get(g));
-        let mut rows: Vec<(i32, f64)> = (0..d.len())
-            .filter(|&r| k[r] != 0)
-            .map(|r| (d[r], n[r]))
-            .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        // Purchases: orders whose net is positive, on the day of their first positive row.
-        let mut purchases: Vec<i32> = Vec::new();
-        match &order_ids {
-            Some(ids) => {
-                let base = ids.start(g);
-                order.clear();
-                order.extend((0..d.len()).map(|r| (ids.get(base + r), r)));
-                order.sort_unstable();
-                let mut start = 0;
-                while start < order.len() {
-                    let id = order[start].0;
-                    let mut end = start;
-                    let (mut net, mut day) = (0.0, i32::MAX);
-                    while end < order.len() && order[end].0 == id {
-                        let r = order[end].1;
-                        net += n[r];
-                        if n[r] > 0.0 {
-                            day = day.min(d[r]);
-                        }
-                        end += 1;
-                    }
-                    if net > 0.0 && day != i32::MAX {
-                        purchases.push(day);
-                    }
-                    start = end;
-                }
-            }
-            None => purchases.extend((0..d.len()).filter(|&r| n[r] > 0.0).map(|r| d[r])),
-        }
-        purchases.sort_unstable();
-        out.purchases[c as usize] = purchases;
-        out.rows[c as usize] = rows;
-    }
-    watch.lap("  per-customer lists");
-    // The owner of a purchase: the order owner on that day (first in sort order), if exported.
-    if let Some(df) = owners_by_day {
-        let mut by_day: HashMap<(u32, i32), u32> = HashMap::new();
-        let ids = df.column("customer_id")?.str()?;
-        let days = df.column("order_date")?.date()?.physical().clone();
-        let owners = df.column("owner")?.str()?;
-        for ((id, day), owner) in ids.iter().zip(days.iter()).zip(owners.iter()) {
-            let (Some(id), Some(day)) = (id, day) else {
-                continue;
-            };
-            let Some(c) = customers.get(id) else { continue };
-            let o = strings.opt(owner);
-            by_day
-                .entry((c, day))
-                .and_modify(|cur| {
-                    if *cur == NONE || (o != NONE && strings.name(o) < strings.name(*cur)) {
-                        *cur = o;
-                    }
-                })
-                .or_insert(o);
-        }
-        for (c, days) in out.purchases.iter().enumerate() {
-            out.purchase_owner[c] = days
-                .iter()
-                .map(|&d| by_day.get(&(c as u32, d)).copied().unwrap_or(NONE))
-                .collect();
-        }
-    } else {
-        for (c, days) in out.purchases.iter().enumerate() {
-            out.purchase_owner[c] = vec![NONE; days.len()];
-        }
-    }
-    Ok(out)
 }
 
 /// The interned customer of every row of `df` (NONE for an empty ID). The rows are grouped by ID
@@ -664,30 +535,6 @@ pub fn customer_per_row(df: &DataFrame, customers: &mut Interner) -> Result<Vec<
         }
     }
     Ok(out)
-}
-
-/// The values of a list-of-strings column: row `g` holds values `start(g) .. start(g + 1)`.
-struct ListStrings {
-    offsets: Vec<usize>,
-    values: StringChunked,
-}
-
-impl ListStrings {
-    fn new(column: &Column) -> Result<ListStrings> {
-        let (offsets, inner) = flatten_list(column)?;
-        Ok(ListStrings {
-            offsets,
-            values: inner.str()?.clone(),
-        })
-    }
-
-    fn start(&self, row: usize) -> usize {
-        self.offsets[row]
-    }
-
-    fn get(&self, i: usize) -> Option<&str> {
-        self.values.get(i)
-    }
 }
 
 /// Follow-up times (ms) per customer, sorted; rows on or after as_of left out.
@@ -746,66 +593,53 @@ pub fn latest_day(columns: &[(&DataFrame, &str)]) -> Result<Option<i32>> {
 mod tests {
     use super::*;
     use crate::input::values::parse_iso_day;
+    use crate::money::Money;
 
-    fn orders(with_order_id: bool) -> DataFrame {
+    fn orders() -> DataFrame {
         let day = |s: &str| parse_iso_day(s).unwrap();
+        let money = |x: f64| Money::from_f64(x).unwrap().0;
         let mut df = df!(
             "customer_id" => ["A", "A", "A", "A", "B", "B", "B", "C"],
             "order_id" => [Some("o1"), Some("o1"), Some("o2"), Some("o3"), Some("o4"), None, None, Some("o9")],
             "order_date" => [day("2024-01-05"), day("2024-01-09"), day("2024-01-07"), day("2024-01-08"),
                              day("2024-02-01"), day("2024-02-02"), day("2024-02-03"), day("2024-03-01")],
-            "amount" => [100.0, 100.0, 30.0, 40.0, 20.0, 5.0, 6.0, 10.0],
+            "amount" => [money(100.0), money(100.0), money(30.0), money(40.0), money(20.0), money(5.0), money(6.0), money(10.0)],
             "status" => ["paid", "refunded", "paid", "cancelled", "paid", "paid", "refunded", "paid"],
+            "owner" => ["x", "x", "y", "y", "z", "z", "z", "z"],
         )
         .unwrap();
         df.apply("order_date", |c| c.cast(&DataType::Date).unwrap())
             .unwrap();
-        if !with_order_id {
-            df = df.drop("order_id").unwrap();
-        }
         df
     }
 
-    fn check(with_order_id: bool) -> (CustomerOrders, Interner) {
+    #[test]
+    fn the_spell_analyses_read_the_ledger_through_their_own_customer_numbers() {
+        let d = |s: &str| parse_iso_day(s).unwrap();
+        let ledger = Ledger::build(&orders(), Some(d("2024-03-01"))).unwrap();
         let mut customers = Interner::default();
         let mut strings = Interner::default();
-        let as_of = parse_iso_day("2024-03-01").unwrap();
-        let o = orders_by_customer(&orders(with_order_id), as_of, &mut customers, &mut strings)
-            .unwrap();
-        (o, customers)
-    }
-
-    #[test]
-    fn orders_net_per_order_id_and_rows_keep_every_counted_line() {
-        let d = |s: &str| parse_iso_day(s).unwrap();
-        let (
-            CustomerOrders {
-                purchases, rows, ..
-            },
-            customers,
-        ) = check(true);
-        // New customers are numbered in ID order; C's only order is on as_of, so left out.
-        assert_eq!(customers.names, ["A", "B"]);
+        // B is known from an event log first, so it has number 0.
+        customers.id("B");
+        strings.id("someone");
+        let o = CustomerOrders::new(Arc::new(ledger), &mut customers, &mut strings);
+        assert_eq!(customers.names, ["B", "A", "C"]);
         // A: o1 is refunded in full (no purchase), o2 is one, o3 is cancelled.
-        assert_eq!(purchases[0], [d("2024-01-07")]);
+        assert_eq!(o.purchases_of(1), [d("2024-01-07")]);
+        assert_eq!(strings.name(o.purchase_owner(1, 0)), "y");
+        assert_eq!(o.net_between(1, i32::MIN, i32::MAX), 30.0);
+        assert_eq!(o.order_days_between(1, d("2024-01-05"), d("2024-01-09")), 2);
+        // B: o4, and each row without an order ID is an order of its own: 5 is a purchase, the
+        // refund of 6 is not.
+        assert_eq!(o.purchases_of(0), [d("2024-02-01"), d("2024-02-02")]);
+        assert_eq!(o.net_between(0, i32::MIN, i32::MAX), 19.0);
         assert_eq!(
-            rows[0],
-            [
-                (d("2024-01-05"), 100.0),
-                (d("2024-01-07"), 30.0),
-                (d("2024-01-09"), -100.0)
-            ]
+            o.first_purchase_between(0, d("2024-02-02"), d("2024-03-01")),
+            Some(d("2024-02-02"))
         );
-        // B: o4, and the two rows without an order ID net as one order (5 − 6 < 0): no purchase.
-        assert_eq!(purchases[1], [d("2024-02-01")]);
-        assert_eq!(rows[1].len(), 3);
-    }
-
-    #[test]
-    fn without_order_ids_every_row_is_its_own_order() {
-        let d = |s: &str| parse_iso_day(s).unwrap();
-        let (CustomerOrders { purchases, .. }, _) = check(false);
-        assert_eq!(purchases[0], [d("2024-01-05"), d("2024-01-07")]);
-        assert_eq!(purchases[1], [d("2024-02-01"), d("2024-02-02")]);
+        // C's only order is on as_of: no purchase; an unknown customer has none either.
+        assert!(o.purchases_of(2).is_empty());
+        assert!(o.purchases_of(7).is_empty());
+        assert_eq!(o.customers().collect::<Vec<_>>(), [0, 1, 2]);
     }
 }

@@ -56,7 +56,7 @@ pub struct Cooldown {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Priority {
-    /// Weight of recent activity: follow-ups and order rows in the last `activity_days`.
+    /// Weight of recent activity: follow-ups and days with order rows in the last `activity_days`.
     pub recent_activity: f64,
     /// Weight of past value: net spend to date.
     pub past_value: f64,
@@ -365,8 +365,7 @@ fn priority(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
             let f = i.followups.get(r.customer as usize).map_or(0, |t| {
                 t.partition_point(|&x| x < now) - t.partition_point(|&x| x < from_ms)
             });
-            let o = i.orders.rows_of(r.customer);
-            let o = o.partition_point(|x| x.0 < i.as_of) - o.partition_point(|x| x.0 < from_day);
+            let o = i.orders.order_days_between(r.customer, from_day, i.as_of);
             (f + o) as f64
         })
         .collect();

@@ -1,15 +1,13 @@
 //! Customer rating (客户评级): a weighted score over normalised criteria, mapped to grades by
-//! explicit cut-offs from a TOML rules file (SPEC.md, "Rating"; `examples/rating.toml`).
+//! explicit cut-offs from a TOML rules file (docs/metrics.md, "Rating"; `examples/rating.toml`).
 
 use anyhow::Result;
 use polars::prelude::*;
 use serde::Deserialize;
 
-use super::orders::{
-    before_as_of, collect, counted_rows_expr, has_column, resolve_as_of, row_net_expr, signed_expr,
-    str_values,
-};
-use super::rfm::{purchase_summary, round_to, FrequencyBasis};
+use super::orders::str_values;
+use super::rfm::round_to;
+use crate::ledger::Ledger;
 
 /// The built-in rules, the same text as `examples/rating.toml`.
 pub const DEFAULT_RULES: &str = include_str!("../../examples/rating.toml");
@@ -222,120 +220,45 @@ pub struct Rating {
 /// Rates the customers with a purchase; `extra_customers` (the customers file) without one get
 /// score 0 and every criterion 0.
 pub fn rating(
-    orders: &DataFrame,
+    ledger: &Ledger,
     extra_customers: Option<&[&str]>,
     rules: &RatingRules,
-    as_of: Option<i32>,
 ) -> Result<Rating> {
-    let as_of = resolve_as_of(orders, as_of)?;
-    let (known, _) = before_as_of(orders, as_of)?;
-    let has_status = has_column(orders, "status");
+    let as_of = ledger.as_of;
     let needs_margin = rules.weights.iter().any(|(c, _)| *c == Criterion::Margin);
-    if needs_margin && !has_column(orders, "margin") && !has_column(orders, "cost") {
+    if needs_margin && !ledger.has_margin() {
         anyhow::bail!(
             "the rules weight margin, but the orders have no margin or cost column (or --map margin=HEADER)"
         );
     }
-    let date = col("order_date").cast(DataType::Int32);
     let recent_start = as_of - rules.growth_days;
     let prior_start = as_of - 2 * rules.growth_days;
-    let net = row_net_expr(has_status);
-    let margin = if has_column(orders, "margin") {
-        col("margin").fill_null(lit(0.0))
-    } else if has_column(orders, "cost") {
-        col("amount") - col("cost").fill_null(lit(0.0))
-    } else {
-        lit(0.0)
-    };
-    let counted = counted_rows_expr(has_status);
-    let extras = known
-        .clone()
-        .with_columns([net.clone(), date.alias("day")])
-        .group_by([col("customer_id")])
-        .agg([
-            when(col("day").gt_eq(lit(recent_start)))
-                .then(col("net"))
-                .otherwise(lit(0.0))
-                .sum()
-                .alias("recent"),
-            when(
-                col("day")
-                    .gt_eq(lit(prior_start))
-                    .and(col("day").lt(lit(recent_start))),
-            )
-            .then(col("net"))
-            .otherwise(lit(0.0))
-            .sum()
-            .alias("prior"),
-            when(col("net").lt(lit(0.0)))
-                .then(lit(0.0) - col("net"))
-                .otherwise(lit(0.0))
-                .sum()
-                .alias("refunded"),
-            when(col("net").gt(lit(0.0)))
-                .then(col("net"))
-                .otherwise(lit(0.0))
-                .sum()
-                .alias("paid"),
-            when(counted.clone())
-                .then(signed_expr(margin, has_status))
-                .otherwise(lit(0.0))
-                .sum()
-                .alias("margin"),
-        ]);
-    let table = collect(
-        purchase_summary(
-            known,
-            has_column(orders, "order_id"),
-            has_status,
-            FrequencyBasis::Orders,
-        )
-        .filter(col("first_order_date").is_not_null())
-        .join(
-            extras,
-            [col("customer_id")],
-            [col("customer_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .sort(["customer_id"], SortMultipleOptions::default()),
-    )?;
-    // Sums come from parallel aggregation, whose order (and so the last bits of a float sum)
-    // varies between runs; rounding to cents makes equal amounts equal again, so ties and
-    // percentiles are the same on every run.
-    let f64s = |name: &str| -> Result<Vec<f64>> {
-        Ok(table
-            .column(name)?
-            .cast(&DataType::Float64)?
-            .f64()?
-            .iter()
-            .map(|v| round_to(v.unwrap_or(0.0), 2))
-            .collect())
-    };
-    let last: Vec<f64> = f64s("last_order_date")?;
-    let mut ids: Vec<String> = str_values(&table, "customer_id")?
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    let mut ids: Vec<String> = buyers.iter().map(|&c| ledger.id(c).to_string()).collect();
     let mut columns: Vec<(Criterion, Vec<f64>)> = Vec::new();
     for &(criterion, _) in &rules.weights {
-        let raw: Vec<f64> = match criterion {
-            Criterion::Value => f64s("monetary")?,
-            Criterion::Frequency => f64s("frequency")?,
-            Criterion::Recency => last.iter().map(|&d| f64::from(as_of) - d).collect(),
-            Criterion::Growth => {
-                let (recent, prior) = (f64s("recent")?, f64s("prior")?);
-                recent.iter().zip(&prior).map(|(r, p)| r - p).collect()
-            }
-            Criterion::Margin => f64s("margin")?,
-            Criterion::RefundRate => {
-                let (refunded, paid) = (f64s("refunded")?, f64s("paid")?);
-                refunded
-                    .iter()
-                    .zip(&paid)
-                    .map(|(r, p)| if *p > 0.0 { r / p } else { 0.0 })
-                    .collect()
-            }
-        };
+        // Money is exact (docs/metrics.md, "Money"), so equal amounts tie on every run.
+        let raw: Vec<f64> = buyers
+            .iter()
+            .map(|&c| match criterion {
+                Criterion::Value => ledger.net(c).to_f64_cents(),
+                Criterion::Frequency => ledger.purchase_days(c).len() as f64,
+                Criterion::Recency => f64::from(as_of - ledger.last_purchase(c).unwrap_or(as_of)),
+                Criterion::Growth => (ledger.net_between(c, recent_start, as_of)
+                    - ledger.net_between(c, prior_start, recent_start))
+                .to_f64_cents(),
+                Criterion::Margin => ledger.margin(c).unwrap_or_default().to_f64_cents(),
+                Criterion::RefundRate => {
+                    let refunded = ledger.refunded(c);
+                    let paid = ledger.net(c) + refunded;
+                    if paid.is_positive() {
+                        refunded.to_f64() / paid.to_f64()
+                    } else {
+                        0.0
+                    }
+                }
+            })
+            .collect();
         columns.push((
             criterion,
             normalise(&raw, criterion.lower_is_better(), rules.normalise),
@@ -343,8 +266,7 @@ pub fn rating(
     }
     // Customers from the customers file with no purchase: 0 on every criterion.
     if let Some(extra) = extra_customers {
-        let rated: std::collections::HashSet<&str> =
-            str_values(&table, "customer_id")?.into_iter().collect();
+        let rated: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
         let mut missing: Vec<&str> = extra
             .iter()
             .copied()

@@ -78,16 +78,17 @@ pub fn from_churn(
     churned: u32,
 ) -> Vec<Episode> {
     let mut out = Vec::new();
-    for (c, days) in orders.purchases.iter().enumerate() {
+    for c in orders.customers() {
+        let days = orders.purchases_of(c);
         for (i, &d) in days.iter().enumerate() {
             let next = days.get(i + 1).copied().unwrap_or(as_of);
             let churn = d + churn_days;
             if next > churn && churn < as_of {
                 out.push(Episode {
-                    customer: c as u32,
+                    customer: c,
                     day: churn,
-                    owner: orders.purchase_owner[c].get(i).copied().unwrap_or(NONE),
-                    previous_owner: orders.purchase_owner[c].get(i).copied().unwrap_or(NONE),
+                    owner: orders.purchase_owner(c, i),
+                    previous_owner: orders.purchase_owner(c, i),
                     reason: churned,
                     pool: NONE,
                     start: Some(churn),

@@ -1,17 +1,13 @@
 //! RFM: recency, frequency and monetary value per customer, quantile scores and named segments.
 //!
-//! Definitions (SPEC.md, "RFM"):
-//! - an order whose status is cancelled or unpaid is not an order; a refunded one counts negative;
-//! - a *purchase* is an order with positive net amount: with an `order_id`, refund rows of the same
-//!   order net against it (a fully refunded order is no purchase); without one, every positive row
-//!   is a purchase;
+//! Definitions (docs/metrics.md, "RFM"; purchases as in "Orders and purchases", [`crate::ledger`]):
 //! - recency_days = as_of − last purchase date; frequency = purchases (or distinct purchase days);
-//!   monetary = net spend, refunds included, rounded to cents;
+//!   monetary = net spend of every order row before as_of, refunds included, rounded to cents;
 //! - scores: see [`quantile_scores`] and [`break_scores`].
 
 use anyhow::Result;
 
-use super::orders::{before_as_of, collect, has_column, order_level, resolve_as_of};
+use crate::ledger::Ledger;
 use polars::prelude::*;
 use serde::Deserialize;
 
@@ -19,7 +15,7 @@ use serde::Deserialize;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FrequencyBasis {
-    /// Distinct purchases (orders with positive net amount).
+    /// Purchases (orders with positive net, or free orders never refunded).
     #[default]
     Orders,
     /// Distinct days with a purchase.
@@ -159,60 +155,61 @@ pub struct Rfm {
     pub after_as_of: usize,
 }
 
-/// Per customer: first and last purchase date, frequency and net spend. Lazy; the caller collects.
-///
-/// `orders` has the canonical columns customer_id, order_date (Date), amount, and optionally
-/// order_id and status. Every customer with an order row appears once; one that never made a
-/// purchase has a null `first_order_date`.
-///
-/// Two aggregations at most, each a plain sum/min/max/count over precomputed columns (no filter
-/// inside an aggregation, no join), which polars runs on its vectorised fast path: with an
-/// `order_id`, rows are first netted per (customer, order); then one pass per customer.
-pub fn purchase_summary(
-    orders: LazyFrame,
-    has_order_id: bool,
-    has_status: bool,
-    basis: FrequencyBasis,
-) -> LazyFrame {
-    let orders = order_level(orders, has_order_id, has_status);
-    let frequency = match basis {
-        // `count` skips nulls: the purchase dates of non-purchases are null.
-        FrequencyBasis::Orders => col("purchase_date").count(),
-        FrequencyBasis::Days => col("purchase_date").drop_nulls().n_unique(),
-    };
-    orders
-        .group_by([col("customer_id")])
-        .agg([
-            col("purchase_date").min().alias("first_order_date"),
-            col("purchase_date").max().alias("last_order_date"),
-            frequency.cast(DataType::Int64).alias("frequency"),
-            col("net").sum().alias("monetary"),
-        ])
-        .sort(["customer_id"], SortMultipleOptions::default())
+/// Per customer with a purchase, in ledger (customer ID) order: customer_id, first_order_date,
+/// last_order_date, frequency and monetary (net spend in cents, every order row before as_of).
+pub fn purchase_summary(ledger: &Ledger, basis: FrequencyBasis) -> Result<DataFrame> {
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    let first: Vec<i32> = buyers
+        .iter()
+        .map(|&c| ledger.first_purchase(c).unwrap_or_default())
+        .collect();
+    let last: Vec<i32> = buyers
+        .iter()
+        .map(|&c| ledger.last_purchase(c).unwrap_or_default())
+        .collect();
+    let frequency: Vec<i64> = buyers
+        .iter()
+        .map(|&c| match basis {
+            FrequencyBasis::Orders => ledger.purchase_days(c).len() as i64,
+            FrequencyBasis::Days => ledger.purchase_day_count(c) as i64,
+        })
+        .collect();
+    let monetary: Vec<f64> = buyers
+        .iter()
+        .map(|&c| ledger.net(c).to_f64_cents())
+        .collect();
+    let date = |name: &str, v: Vec<i32>| Column::new(name.into(), v).cast(&DataType::Date);
+    Ok(DataFrame::new_infer_height(vec![
+        buyer_ids(ledger, &buyers)?,
+        date("first_order_date", first)?,
+        date("last_order_date", last)?,
+        Column::new("frequency".into(), frequency),
+        Column::new("monetary".into(), monetary),
+    ])?)
 }
 
-/// Runs RFM on a loaded orders table.
-pub fn rfm(orders: &DataFrame, opts: &RfmOptions) -> Result<Rfm> {
-    let as_of = resolve_as_of(orders, opts.as_of)?;
-    // Orders on or after the analysis date have not happened yet as far as the analysis knows.
-    let (known, after_as_of) = before_as_of(orders, as_of)?;
-    let all = collect(purchase_summary(
-        known,
-        has_column(orders, "order_id"),
-        has_column(orders, "status"),
-        opts.frequency,
-    ))?;
-    let customers_seen = all.height();
-    let summary = all
-        .lazy()
-        .filter(col("first_order_date").is_not_null())
-        .collect()?;
-    let customers = score_customers(&summary, as_of, opts)?;
+/// The `customer_id` column of the given customers (ledger codes, ascending).
+pub fn buyer_ids(ledger: &Ledger, codes: &[usize]) -> Result<Column> {
+    let idx = IdxCa::from_vec(
+        PlSmallStr::EMPTY,
+        codes.iter().map(|&c| c as IdxSize).collect(),
+    );
+    Ok(ledger
+        .ids()
+        .take(&idx)?
+        .with_name("customer_id".into())
+        .into_column())
+}
+
+/// Runs RFM on the purchase ledger.
+pub fn rfm(ledger: &Ledger, opts: &RfmOptions) -> Result<Rfm> {
+    let summary = purchase_summary(ledger, opts.frequency)?;
+    let customers = score_customers(&summary, ledger.as_of, opts)?;
     Ok(Rfm {
-        without_purchase: customers_seen - customers.height(),
-        after_as_of,
+        without_purchase: ledger.stats.customers_without_purchase,
+        after_as_of: ledger.stats.rows_after_as_of,
         customers,
-        as_of,
+        as_of: ledger.as_of,
     })
 }
 

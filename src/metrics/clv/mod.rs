@@ -1,10 +1,10 @@
 //! Customer lifetime value: the per-customer repeat-purchase summary, the probabilistic models
-//! (BG/NBD, Pareto/NBD, Gamma-Gamma) and the historical formulas (SPEC.md, "CLV").
+//! (BG/NBD, Pareto/NBD, Gamma-Gamma) and the historical formulas (docs/metrics.md, "CLV").
 //!
 //! Summary convention (as in Fader & Hardie's papers and Python `lifetimes`):
-//! - a *purchase* is a purchase day (or, with `group_by_period`, a purchase period): orders of the
-//!   same customer on the same day are one purchase whose spend is their sum; an order whose net is
-//!   negative, or zero because of a refund, is no purchase; a zero-amount order never refunded is a
+//! - purchases are the ledger's (docs/metrics.md, "Orders and purchases"); the models count
+//!   purchase days (or, with `group_by_period`, purchase periods): purchases of the same customer
+//!   on the same day are one whose spend is their sum; a zero-amount order never refunded is a
 //!   purchase with no spend (CDNOW has such rows, and the published estimates count them);
 //! - frequency x = purchases − 1 (repeat purchases); recency t_x = last − first purchase;
 //!   T = last observed day (as_of − 1) − first purchase; all times in `unit`;
@@ -19,11 +19,11 @@ pub mod special;
 pub mod tables;
 
 use anyhow::{bail, Result};
-use polars::prelude::*;
 
-use crate::metrics::orders::{self, before_as_of, order_level_with_free, resolve_as_of};
+use crate::ledger::Ledger;
 use crate::metrics::periods::Period;
 use crate::metrics::rfm::round_to;
+use crate::money::Money;
 
 pub use fit::Fit;
 
@@ -64,14 +64,15 @@ impl TimeUnit {
     }
 }
 
-/// Every customer's purchases before `as_of`, one entry per order that is a purchase.
-pub struct Purchases {
-    pub ids: Vec<String>,
-    /// Per customer: (day, net spend) of each purchase order, sorted by day.
-    pub orders: Vec<Vec<(i32, f64)>>,
+/// Every customer's purchases before `as_of`, one entry per order that is a purchase, read from
+/// the ledger (docs/metrics.md, "Orders and purchases").
+pub struct Purchases<'a> {
+    ledger: &'a Ledger,
+    /// Ledger codes of the customers with a purchase, ascending (so in customer ID order).
+    buyers: Vec<usize>,
     pub as_of: i32,
     pub after_as_of: usize,
-    /// Orders whose net is zero or negative (fully refunded, refund-only): not purchases.
+    /// Orders whose net is negative, or zero after a refund: not purchases.
     pub non_positive_orders: usize,
     /// Customers whose every order is such an order.
     pub customers_without_purchase: usize,
@@ -79,59 +80,34 @@ pub struct Purchases {
     pub free_orders: usize,
 }
 
-/// Collects the purchase orders per customer (one group-by; the per-customer work is in Rust).
-pub fn purchases(orders_df: &DataFrame, as_of: Option<i32>) -> Result<Purchases> {
-    let as_of = resolve_as_of(orders_df, as_of)?;
-    let (kept, after_as_of) = before_as_of(orders_df, as_of)?;
-    let has_id = orders::has_column(orders_df, "order_id");
-    let has_status = orders::has_column(orders_df, "status");
-    let per_order = orders::collect(order_level_with_free(kept, has_id, has_status))?;
-    let non_positive_orders = per_order.column("purchase_date")?.null_count();
-    let free_orders = per_order.column("free")?.bool()?.sum().unwrap_or(0) as usize;
-    let grouped = orders::collect(
-        per_order
-            .lazy()
-            .group_by([col("customer_id")])
-            .agg([
-                col("purchase_date")
-                    .drop_nulls()
-                    .cast(DataType::Int32)
-                    .alias("days"),
-                col("net")
-                    .filter(col("purchase_date").is_not_null())
-                    .alias("nets"),
-            ])
-            .sort(["customer_id"], SortMultipleOptions::default()),
-    )?;
-    let ids = orders::str_values(&grouped, "customer_id")?;
-    let days = orders::ListValues::<Int32Type>::new(grouped.column("days")?)?;
-    let nets = orders::ListValues::<Float64Type>::new(grouped.column("nets")?)?;
-    let mut out = Purchases {
-        ids: Vec::with_capacity(ids.len()),
-        orders: Vec::with_capacity(ids.len()),
-        as_of,
-        after_as_of,
-        non_positive_orders,
-        customers_without_purchase: 0,
-        free_orders,
-    };
-    for (g, id) in ids.iter().enumerate() {
-        let mut list: Vec<(i32, f64)> = days
-            .get(g)
-            .iter()
-            .copied()
-            .zip(nets.get(g).iter().copied())
-            .collect();
-        if list.is_empty() {
-            out.customers_without_purchase += 1;
-            continue;
-        }
-        // Same-day orders in a fixed order, so that sums are the same on every run.
-        list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        out.ids.push((*id).to_string());
-        out.orders.push(list);
+impl<'a> Purchases<'a> {
+    pub fn len(&self) -> usize {
+        self.buyers.len()
     }
-    Ok(out)
+    pub fn is_empty(&self) -> bool {
+        self.buyers.is_empty()
+    }
+    pub fn id(&self, i: usize) -> &'a str {
+        self.ledger.id(self.buyers[i])
+    }
+    /// Days and nets of customer `i`'s purchases, by day.
+    pub fn orders(&self, i: usize) -> (&'a [i32], &'a [Money]) {
+        let c = self.buyers[i];
+        (self.ledger.purchase_days(c), self.ledger.purchase_nets(c))
+    }
+}
+
+/// The customers with a purchase, from the ledger.
+pub fn purchases(ledger: &Ledger) -> Purchases<'_> {
+    Purchases {
+        ledger,
+        buyers: ledger.buyers().collect(),
+        as_of: ledger.as_of,
+        after_as_of: ledger.stats.rows_after_as_of,
+        non_positive_orders: ledger.stats.orders_not_purchases,
+        customers_without_purchase: ledger.stats.customers_without_purchase,
+        free_orders: ledger.stats.free_purchases,
+    }
 }
 
 /// The per-customer summary the models take.
@@ -190,17 +166,18 @@ pub fn summarise(
     let mut c = Customers::default();
     let mut later = Vec::new();
     let last_key = grouping.key(end - 1);
-    for (i, list) in p.orders.iter().enumerate() {
-        if list[0].0 >= end {
+    for i in 0..p.len() {
+        let (days, nets) = p.orders(i);
+        if days[0] >= end {
             continue;
         }
-        // Merge orders into purchases: one per key (day or period), spend summed.
-        let mut keys: Vec<(i32, f64)> = Vec::new();
+        // Merge orders into purchases: one per key (day or period), spend summed exactly.
+        let mut keys: Vec<(i32, Money)> = Vec::new();
         let mut orders_n = 0u32;
-        let mut spend = 0.0;
+        let mut spend = Money::ZERO;
         let mut holdout_keys = 0u32;
         let mut last_holdout_key = None;
-        for &(day, net) in list {
+        for (&day, &net) in days.iter().zip(nets) {
             if day >= end {
                 if day < until {
                     let k = grouping.key(day);
@@ -222,19 +199,19 @@ pub fn summarise(
         let first = keys[0].0;
         let last = keys[keys.len() - 1].0;
         let x = (keys.len() - 1) as u32;
-        let repeat_spend: f64 = keys[1..].iter().map(|k| k.1).sum();
+        let repeat_spend: Money = keys[1..].iter().map(|k| k.1).sum();
         index.push(i);
-        c.first.push(list[0].0);
+        c.first.push(days[0]);
         c.x.push(x);
         c.tx.push(grouping.span(first, last));
         c.t.push(grouping.span(first, last_key));
         c.m.push(if x > 0 {
-            round_to(repeat_spend / f64::from(x), 6)
+            round_to(repeat_spend.to_f64() / f64::from(x), 6)
         } else {
             0.0
         });
         c.orders.push(orders_n);
-        c.spend.push(round_to(spend, 2));
+        c.spend.push(spend.to_f64_cents());
         later.push(holdout_keys);
     }
     (index, c, later)

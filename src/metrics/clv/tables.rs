@@ -9,6 +9,7 @@ use super::{
     parallel_map, purchases, summarise, Customers, Fit, Grouping, Model, Purchases, Summary,
     TimeUnit, Value,
 };
+use crate::ledger::Ledger;
 use crate::metrics::rfm::round_to;
 
 #[derive(Debug, Clone, Copy)]
@@ -26,8 +27,8 @@ pub struct ClvOptions {
 }
 
 /// Fitted models and the customers they describe.
-pub struct Fitted {
-    pub purchases: Purchases,
+pub struct Fitted<'a> {
+    pub purchases: Purchases<'a>,
     pub customers: Customers,
     pub index: Vec<usize>,
     pub count_model: Fit,
@@ -35,11 +36,11 @@ pub struct Fitted {
 }
 
 /// Loads the purchases and fits the count and spend models on every customer up to `as_of`.
-pub fn fit_all(orders: &DataFrame, opts: &ClvOptions) -> Result<Fitted> {
+pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> {
     let watch = crate::output::progress::Stopwatch::new();
-    let p = purchases(orders, opts.as_of)?;
+    let p = purchases(ledger);
     watch.lap("purchases per customer");
-    if p.ids.is_empty() {
+    if p.is_empty() {
         bail!("no purchases before the analysis date");
     }
     let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
@@ -85,7 +86,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
             "the {} prediction is not finite for customer {} (x = {}, t_x = {}, T = {}); the fitted \
              parameters may be extreme, try --penalty 0.001",
             opts.model.name(),
-            f.purchases.ids[f.index[i]],
+            f.purchases.id(f.index[i]),
             c.x[i],
             c.tx[i],
             c.t[i]
@@ -96,7 +97,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
     order.sort_by(|&a, &b| {
         clv_cents[b]
             .total_cmp(&clv_cents[a])
-            .then_with(|| f.purchases.ids[f.index[a]].cmp(&f.purchases.ids[f.index[b]]))
+            .then_with(|| f.purchases.id(f.index[a]).cmp(f.purchases.id(f.index[b])))
     });
     let pick = |g: &dyn Fn(usize) -> f64| order.iter().map(|&i| g(i)).collect::<Vec<f64>>();
     let name = |base: &str| format!("{base}_{}", unit.name());
@@ -105,7 +106,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
             "customer_id".into(),
             order
                 .iter()
-                .map(|&i| f.purchases.ids[f.index[i]].as_str())
+                .map(|&i| f.purchases.id(f.index[i]))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
@@ -172,7 +173,7 @@ pub fn params_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
 /// Calibration/holdout validation: fit on purchases before `holdout`, predict the purchases from
 /// `holdout` to `as_of` for the customers known at `holdout`, and compare per calibration
 /// frequency (0 … 6, 7+) and overall.
-pub struct Holdout {
+pub struct Holdout<'a> {
     pub table: DataFrame,
     pub fit: Fit,
     pub length: f64,
@@ -181,11 +182,11 @@ pub struct Holdout {
     pub mae: f64,
     pub rmse: f64,
     pub customers: usize,
-    pub purchases: Purchases,
+    pub purchases: Purchases<'a>,
 }
 
-pub fn holdout(orders: &DataFrame, opts: &ClvOptions, holdout: i32) -> Result<Holdout> {
-    let p = purchases(orders, opts.as_of)?;
+pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Result<Holdout<'a>> {
+    let p = purchases(ledger);
     if holdout >= p.as_of {
         bail!(
             "--holdout {} is not before the analysis date {}: nothing left to predict",
@@ -291,16 +292,16 @@ pub fn holdout(orders: &DataFrame, opts: &ClvOptions, holdout: i32) -> Result<Ho
 /// one month): purchases_per_month = orders / tenure; avg_order_value = net spend / orders;
 /// historical_clv = avg_order_value × purchases_per_month × margin × lifespan; retention_clv =
 /// yearly margin × r / (1 + d − r), r the measured yearly retention, d the yearly discount.
-pub struct Historical {
+pub struct Historical<'a> {
     pub table: DataFrame,
     pub retention: Option<f64>,
     pub as_of: i32,
-    pub purchases: Purchases,
+    pub purchases: Purchases<'a>,
 }
 
-pub fn historical(orders: &DataFrame, opts: &ClvOptions) -> Result<Historical> {
-    let p = purchases(orders, opts.as_of)?;
-    if p.ids.is_empty() {
+pub fn historical<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Historical<'a>> {
+    let p = purchases(ledger);
+    if p.is_empty() {
         bail!("no purchases before the analysis date");
     }
     let as_of = p.as_of;
@@ -335,7 +336,7 @@ pub fn historical(orders: &DataFrame, opts: &ClvOptions) -> Result<Historical> {
             )
         })
         .collect();
-    let id = |i: usize| p.ids[index[i]].as_str();
+    let id = |i: usize| p.id(index[i]);
     rows.sort_by(|a, b| b.1[3].total_cmp(&a.1[3]).then_with(|| id(a.0).cmp(id(b.0))));
     let col = |k: usize| rows.iter().map(|r| r.1[k]).collect::<Vec<f64>>();
     let table = DataFrame::new_infer_height(vec![
@@ -379,13 +380,12 @@ pub fn historical(orders: &DataFrame, opts: &ClvOptions) -> Result<Historical> {
 /// bought again in the last year; `None` without anyone in the earlier year.
 fn yearly_retention(p: &Purchases, as_of: i32) -> Option<f64> {
     let (mut base, mut kept) = (0u64, 0u64);
-    for list in &p.orders {
-        let earlier = list
-            .iter()
-            .any(|&(d, _)| d >= as_of - 730 && d < as_of - 365);
+    for i in 0..p.len() {
+        let (days, _) = p.orders(i);
+        let earlier = days.iter().any(|&d| d >= as_of - 730 && d < as_of - 365);
         if earlier {
             base += 1;
-            if list.iter().any(|&(d, _)| d >= as_of - 365 && d < as_of) {
+            if days.iter().any(|&d| d >= as_of - 365 && d < as_of) {
                 kept += 1;
             }
         }

@@ -1,0 +1,760 @@
+//! The purchase ledger: the one place that decides which order rows are purchases
+//! (docs/metrics.md, "Orders and purchases"), built once per run and read by every order-based
+//! command.
+//!
+//! The rule, in the order it is applied (each step has a worked example in the definitions
+//! document):
+//! 1. rows dated on or after `as_of` have not happened yet and are left out;
+//! 2. a row whose status is `cancelled` or `unpaid` is not an order row; every other row is;
+//! 3. a row's *net* is its amount, negated when the status is `refunded` and the amount positive;
+//!    a *refund row* is one with status `refunded` or a negative net;
+//! 4. the rows of a customer that share an `order_id` are one order; a row without an order ID
+//!    (or a file without the column) is an order of its own;
+//! 5. an order is a *purchase* when its net is positive, dated by its earliest positive row; or
+//!    when its net is zero and it has no refund row (a free order: a purchase with no spend),
+//!    dated by its earliest row; any other order (fully refunded, refund-only) is no purchase;
+//! 6. a *purchase day* is a day with at least one purchase; its spend is the sum of their nets.
+//!
+//! Money movements are kept apart from purchases: every order row's net counts on its own date
+//! (a refund dated in March lowers March's revenue), merged per customer and day.
+//!
+//! Layout: customers get dense codes in ascending order of their ID (byte order), the ID string
+//! kept once; per customer, purchases and movements sit in contiguous arrays addressed by
+//! offsets, sorted by day. Grouping rows by customer is one parallel polars hash grouping; the
+//! per-customer work runs on all cores over chunks of customers with reused scratch buffers.
+
+use anyhow::{anyhow, bail, Result};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::money::Money;
+
+/// Code of "no owner" in [`Ledger::purchase_owners`].
+pub const NO_OWNER: u32 = u32::MAX;
+
+/// Counts the notes on stderr report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerStats {
+    pub rows: usize,
+    /// Rows dated on or after `as_of`.
+    pub rows_after_as_of: usize,
+    /// Cancelled and unpaid rows (not orders).
+    pub rows_not_orders: usize,
+    pub orders: usize,
+    pub purchases: usize,
+    /// Purchases with zero net (never refunded).
+    pub free_purchases: usize,
+    /// Orders that are no purchase: fully refunded, refund-only or negative.
+    pub orders_not_purchases: usize,
+    /// Customers with rows before `as_of` (cancelled ones too) but no purchase.
+    pub customers_without_purchase: usize,
+}
+
+/// What went wrong while building, with the 0-based row of the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    /// A customer's net, or a day's, passes what an exact amount can hold.
+    Overflow { row: usize },
+}
+
+/// Offsets into a flat array: customer `c` owns `start[c] .. start[c + 1]`.
+#[derive(Debug, Clone, Default)]
+struct Spans {
+    start: Vec<u32>,
+}
+
+impl Spans {
+    fn range(&self, c: usize) -> std::ops::Range<usize> {
+        self.start[c] as usize..self.start[c + 1] as usize
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    /// Customer IDs in ascending order; the code of a customer is its position.
+    ids: StringChunked,
+    pub as_of: i32,
+    purchases: Spans,
+    purchase_day: Vec<i32>,
+    purchase_net: Vec<Money>,
+    purchase_margin: Option<Vec<Money>>,
+    purchase_owner: Option<Vec<u32>>,
+    movements: Spans,
+    movement_day: Vec<i32>,
+    movement_net: Vec<Money>,
+    movement_margin: Option<Vec<Money>>,
+    /// Per customer: the refunds' total, as a positive amount.
+    refunded: Vec<Money>,
+    /// Owner names of `purchase_owner`, in order of first use.
+    owner_names: Vec<String>,
+    pub stats: LedgerStats,
+}
+
+/// The columns of one order row the rule reads, as plain arrays.
+struct Columns<'a> {
+    day: Vec<i32>,
+    amount: Vec<i64>,
+    margin: Option<Vec<i64>>,
+    /// 0 a plain row, 1 refunded, 2 not an order row.
+    status: Option<Vec<u8>>,
+    order_id: Option<&'a StringChunked>,
+    owner: Option<Vec<u32>>,
+}
+
+const NULL_DAY: i32 = i32::MIN;
+const REFUNDED: u8 = 1;
+const NOT_ORDER: u8 = 2;
+
+/// One kept row of a customer, in the scratch buffer.
+#[derive(Clone, Copy)]
+struct Row {
+    day: i32,
+    net: i64,
+    margin: i64,
+    refund: bool,
+    owner: u32,
+    row: u32,
+}
+
+/// One customer's output, appended to a chunk.
+#[derive(Default)]
+struct Part {
+    purchase_len: Vec<u32>,
+    purchase_day: Vec<i32>,
+    purchase_net: Vec<Money>,
+    purchase_margin: Vec<Money>,
+    purchase_owner: Vec<u32>,
+    movement_len: Vec<u32>,
+    movement_day: Vec<i32>,
+    movement_net: Vec<Money>,
+    movement_margin: Vec<Money>,
+    refunded: Vec<Money>,
+    stats: LedgerStats,
+    error: Option<LedgerError>,
+}
+
+/// Customers per parallel work item.
+const CHUNK: usize = 16_384;
+
+impl Ledger {
+    /// Builds the ledger of an orders table with canonical columns: customer_id, order_date
+    /// (Date), amount (Money units, Int64), and optionally order_id, status, margin or cost
+    /// (Money units) and owner. `as_of` defaults to the day after the latest order date.
+    pub fn build(orders: &DataFrame, as_of: Option<i32>) -> Result<Ledger> {
+        let watch = crate::output::progress::Stopwatch::new();
+        let day_ca = orders.column("order_date")?.date()?.physical().rechunk();
+        let as_of = match as_of {
+            Some(d) => d,
+            None => day_ca
+                .max()
+                .map(|d| d + 1)
+                .ok_or_else(|| anyhow!("the orders table has no dated rows"))?,
+        };
+        let ids = orders.column("customer_id")?.str()?.rechunk().into_owned();
+        let order_ids = match orders.column("order_id") {
+            Ok(c) => Some(c.str()?.rechunk().into_owned()),
+            Err(_) => None,
+        };
+        let (owner, owner_names) = owner_codes(orders)?;
+        let columns = Columns {
+            day: day_ca
+                .iter()
+                .map(|d| d.unwrap_or(NULL_DAY))
+                .collect::<Vec<_>>(),
+            amount: money_values(orders, "amount")?.ok_or_else(|| anyhow!("no amount column"))?,
+            margin: margin_values(orders)?,
+            status: status_codes(orders)?,
+            order_id: order_ids.as_ref(),
+            owner,
+        };
+        watch.lap("  ledger: columns");
+        let groups = ids
+            .clone()
+            .into_series()
+            .group_tuples(true, false)?
+            .into_idx();
+        watch.lap("  ledger: rows per customer (polars)");
+        // Customers in ascending ID order: their codes, and so every output, do not depend on
+        // the (thread-dependent) order of the hash groups.
+        let id_of = |g: u32| ids.get(groups.first()[g as usize] as usize);
+        let mut order: Vec<u32> = (0..groups.first().len() as u32)
+            .filter(|&g| id_of(g).is_some())
+            .collect();
+        order.par_sort_unstable_by(|&a, &b| id_of(a).cmp(&id_of(b)));
+        watch.lap("  ledger: customers sorted by ID");
+        let sorted_ids: StringChunked = order.iter().map(|&g| id_of(g)).collect();
+        let parts: Vec<Part> = order
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut part = Part::default();
+                let mut scratch = Scratch::default();
+                for &g in chunk {
+                    customer(
+                        &columns,
+                        &groups.all()[g as usize],
+                        as_of,
+                        &mut scratch,
+                        &mut part,
+                    );
+                }
+                part
+            })
+            .collect();
+        watch.lap("  ledger: purchases per customer");
+        let mut ledger = Ledger::concat(parts, &columns, sorted_ids, as_of)?;
+        ledger.stats.rows = orders.height();
+        ledger.owner_names = owner_names;
+        watch.lap("  ledger: concatenated");
+        Ok(ledger)
+    }
+
+    fn concat(
+        parts: Vec<Part>,
+        columns: &Columns,
+        ids: StringChunked,
+        as_of: i32,
+    ) -> Result<Ledger> {
+        if let Some(LedgerError::Overflow { row }) = parts.iter().find_map(|p| p.error.clone()) {
+            bail!(
+                "row {}: the amounts of this customer add up past what crm-eval can hold exactly \
+                 (about 9 × 10^14); check the amount column for misplaced values",
+                row + 2
+            );
+        }
+        let n_p: usize = parts.iter().map(|p| p.purchase_day.len()).sum();
+        let n_m: usize = parts.iter().map(|p| p.movement_day.len()).sum();
+        let n_c = ids.len();
+        let mut ledger = Ledger {
+            ids,
+            as_of,
+            purchases: Spans {
+                start: Vec::with_capacity(n_c + 1),
+            },
+            purchase_day: Vec::with_capacity(n_p),
+            purchase_net: Vec::with_capacity(n_p),
+            purchase_margin: columns.margin.as_ref().map(|_| Vec::with_capacity(n_p)),
+            purchase_owner: columns.owner.as_ref().map(|_| Vec::with_capacity(n_p)),
+            movements: Spans {
+                start: Vec::with_capacity(n_c + 1),
+            },
+            movement_day: Vec::with_capacity(n_m),
+            movement_net: Vec::with_capacity(n_m),
+            movement_margin: columns.margin.as_ref().map(|_| Vec::with_capacity(n_m)),
+            refunded: Vec::with_capacity(n_c),
+            owner_names: Vec::new(),
+            stats: LedgerStats::default(),
+        };
+        if n_p > u32::MAX as usize || n_m > u32::MAX as usize {
+            bail!("more than 4 billion purchases: split the orders file");
+        }
+        ledger.purchases.start.push(0);
+        ledger.movements.start.push(0);
+        for part in parts {
+            for len in part.purchase_len {
+                let last = *ledger.purchases.start.last().unwrap_or(&0);
+                ledger.purchases.start.push(last + len);
+            }
+            for len in part.movement_len {
+                let last = *ledger.movements.start.last().unwrap_or(&0);
+                ledger.movements.start.push(last + len);
+            }
+            ledger.purchase_day.extend(part.purchase_day);
+            ledger.purchase_net.extend(part.purchase_net);
+            if let Some(v) = &mut ledger.purchase_margin {
+                v.extend(part.purchase_margin);
+            }
+            if let Some(v) = &mut ledger.purchase_owner {
+                v.extend(part.purchase_owner);
+            }
+            ledger.movement_day.extend(part.movement_day);
+            ledger.movement_net.extend(part.movement_net);
+            if let Some(v) = &mut ledger.movement_margin {
+                v.extend(part.movement_margin);
+            }
+            ledger.refunded.extend(part.refunded);
+            let s = &mut ledger.stats;
+            s.rows_after_as_of += part.stats.rows_after_as_of;
+            s.rows_not_orders += part.stats.rows_not_orders;
+            s.orders += part.stats.orders;
+            s.purchases += part.stats.purchases;
+            s.free_purchases += part.stats.free_purchases;
+            s.orders_not_purchases += part.stats.orders_not_purchases;
+            s.customers_without_purchase += part.stats.customers_without_purchase;
+        }
+        Ok(ledger)
+    }
+
+    /// Customers with any order row (with or without a purchase).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The customer IDs, in code order (ascending).
+    pub fn ids(&self) -> &StringChunked {
+        &self.ids
+    }
+
+    pub fn id(&self, c: usize) -> &str {
+        self.ids.get(c).unwrap_or_default()
+    }
+
+    /// The code of a customer ID (binary search over the sorted IDs).
+    pub fn code(&self, id: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.ids.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.ids.get(mid).unwrap_or_default().cmp(id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// Codes of the customers with at least one purchase, ascending.
+    pub fn buyers(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).filter(|&c| self.has_purchase(c))
+    }
+
+    pub fn has_purchase(&self, c: usize) -> bool {
+        !self.purchases.range(c).is_empty()
+    }
+
+    /// Purchase days of customer `c`, ascending (one entry per purchase; same-day purchases
+    /// repeat the day).
+    pub fn purchase_days(&self, c: usize) -> &[i32] {
+        &self.purchase_day[self.purchases.range(c)]
+    }
+
+    /// Net of each purchase, in the order of [`Ledger::purchase_days`].
+    pub fn purchase_nets(&self, c: usize) -> &[Money] {
+        &self.purchase_net[self.purchases.range(c)]
+    }
+
+    /// Margin of each purchase, when the orders have a margin or cost column.
+    pub fn purchase_margins(&self, c: usize) -> Option<&[Money]> {
+        self.purchase_margin
+            .as_ref()
+            .map(|v| &v[self.purchases.range(c)])
+    }
+
+    /// Owner code of each purchase (the owner on the row that dates it), when exported.
+    pub fn purchase_owners(&self, c: usize) -> Option<&[u32]> {
+        self.purchase_owner
+            .as_ref()
+            .map(|v| &v[self.purchases.range(c)])
+    }
+
+    pub fn owner_name(&self, code: u32) -> Option<&str> {
+        self.owner_names.get(code as usize).map(String::as_str)
+    }
+
+    /// Number of distinct purchase days.
+    pub fn purchase_day_count(&self, c: usize) -> usize {
+        let days = self.purchase_days(c);
+        days.iter()
+            .enumerate()
+            .filter(|&(i, d)| i == 0 || days[i - 1] != *d)
+            .count()
+    }
+
+    pub fn first_purchase(&self, c: usize) -> Option<i32> {
+        self.purchase_days(c).first().copied()
+    }
+
+    pub fn last_purchase(&self, c: usize) -> Option<i32> {
+        self.purchase_days(c).last().copied()
+    }
+
+    /// The first purchase day in [from, to).
+    pub fn first_purchase_between(&self, c: usize, from: i32, to: i32) -> Option<i32> {
+        let days = self.purchase_days(c);
+        let i = days.partition_point(|&d| d < from);
+        days.get(i).copied().filter(|&d| d < to)
+    }
+
+    /// Days with a money movement (any order row) of customer `c`, ascending, each once.
+    pub fn movement_days(&self, c: usize) -> &[i32] {
+        &self.movement_day[self.movements.range(c)]
+    }
+
+    /// Net of each movement day, in the order of [`Ledger::movement_days`].
+    pub fn movement_nets(&self, c: usize) -> &[Money] {
+        &self.movement_net[self.movements.range(c)]
+    }
+
+    /// Net spend of customer `c`: every order row before `as_of`, refunds included.
+    pub fn net(&self, c: usize) -> Money {
+        self.movement_nets(c).iter().sum()
+    }
+
+    /// Net of the rows dated in [from, to).
+    pub fn net_between(&self, c: usize, from: i32, to: i32) -> Money {
+        let days = self.movement_days(c);
+        let nets = self.movement_nets(c);
+        let start = days.partition_point(|&d| d < from);
+        let end = days.partition_point(|&d| d < to);
+        nets[start..end.max(start)].iter().sum()
+    }
+
+    /// Margin of customer `c` (margin column, or amount − cost), when the orders have one.
+    pub fn margin(&self, c: usize) -> Option<Money> {
+        self.movement_margin
+            .as_ref()
+            .map(|v| v[self.movements.range(c)].iter().sum())
+    }
+
+    pub fn has_margin(&self) -> bool {
+        self.movement_margin.is_some()
+    }
+
+    /// Refunds of customer `c` as a positive amount.
+    pub fn refunded(&self, c: usize) -> Money {
+        self.refunded[c]
+    }
+}
+
+#[derive(Default)]
+struct Scratch {
+    rows: Vec<Row>,
+    order: Vec<u32>,
+    purchases: Vec<(i32, Money, Money, u32)>,
+}
+
+/// Applies the purchase rule to one customer's rows (`rows`, ascending row numbers).
+fn customer(cols: &Columns, rows: &[IdxSize], as_of: i32, s: &mut Scratch, part: &mut Part) {
+    s.rows.clear();
+    let mut dated_before_as_of = false;
+    for &r in rows {
+        let r = r as usize;
+        let day = cols.day[r];
+        if day == NULL_DAY {
+            continue;
+        }
+        if day >= as_of {
+            part.stats.rows_after_as_of += 1;
+            continue;
+        }
+        dated_before_as_of = true;
+        let status = cols.status.as_ref().map_or(0, |s| s[r]);
+        if status == NOT_ORDER {
+            part.stats.rows_not_orders += 1;
+            continue;
+        }
+        let sign = |v: i64| if status == REFUNDED && v > 0 { -v } else { v };
+        let net = sign(cols.amount[r]);
+        s.rows.push(Row {
+            day,
+            net,
+            margin: cols.margin.as_ref().map_or(0, |m| sign(m[r])),
+            refund: status == REFUNDED || net < 0,
+            owner: cols.owner.as_ref().map_or(NO_OWNER, |o| o[r]),
+            row: r as u32,
+        });
+    }
+    // Movements: rows merged per day.
+    s.rows.sort_by_key(|x| x.day);
+    let (mut movements, mut refunded) = (0u32, 0i64);
+    let mut overflow = None;
+    for (i, x) in s.rows.iter().enumerate() {
+        if x.net < 0 {
+            refunded = refunded.saturating_sub(x.net);
+        }
+        if i > 0 && s.rows[i - 1].day == x.day {
+            let last = part.movement_net.len() - 1;
+            match part.movement_net[last].0.checked_add(x.net) {
+                Some(v) => part.movement_net[last] = Money(v),
+                None => overflow = Some(x.row as usize),
+            }
+            if cols.margin.is_some() {
+                part.movement_margin[last].0 =
+                    part.movement_margin[last].0.saturating_add(x.margin);
+            }
+        } else {
+            part.movement_day.push(x.day);
+            part.movement_net.push(Money(x.net));
+            if cols.margin.is_some() {
+                part.movement_margin.push(Money(x.margin));
+            }
+            movements += 1;
+        }
+    }
+    part.movement_len.push(movements);
+    part.refunded.push(Money(refunded));
+    // Orders: rows with the same order ID together (rows without one alone), in row order.
+    s.order.clear();
+    s.order.extend(0..s.rows.len() as u32);
+    let key = |i: u32| {
+        let row = s.rows[i as usize].row as usize;
+        cols.order_id
+            .and_then(|ids| ids.get(row))
+            .filter(|id| !id.is_empty())
+    };
+    if cols.order_id.is_some() {
+        s.order.sort_by(|&a, &b| {
+            key(a)
+                .cmp(&key(b))
+                .then(s.rows[a as usize].row.cmp(&s.rows[b as usize].row))
+        });
+    } else {
+        s.order.sort_by_key(|&i| s.rows[i as usize].row);
+    }
+    s.purchases.clear();
+    let mut start = 0;
+    while start < s.order.len() {
+        let id = key(s.order[start]);
+        let mut end = start + 1;
+        if id.is_some() {
+            while end < s.order.len() && key(s.order[end]) == id {
+                end += 1;
+            }
+        }
+        let (mut net, mut margin, mut refund) = (0i64, 0i64, false);
+        let mut dated: Option<Row> = None; // earliest positive row
+        let mut earliest: Option<Row> = None;
+        for &i in &s.order[start..end] {
+            let x = s.rows[i as usize];
+            match net.checked_add(x.net) {
+                Some(v) => net = v,
+                None => overflow = Some(x.row as usize),
+            }
+            margin = margin.saturating_add(x.margin);
+            refund |= x.refund;
+            if x.net > 0 && dated.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
+                dated = Some(x);
+            }
+            if earliest.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
+                earliest = Some(x);
+            }
+        }
+        part.stats.orders += 1;
+        let purchase = if net > 0 {
+            dated
+        } else if net == 0 && !refund {
+            part.stats.free_purchases += 1;
+            earliest
+        } else {
+            None
+        };
+        match purchase {
+            Some(row) => s
+                .purchases
+                .push((row.day, Money(net), Money(margin), row.owner)),
+            None => part.stats.orders_not_purchases += 1,
+        }
+        start = end;
+    }
+    // Same-day purchases in a fixed order (by net, then margin and owner).
+    s.purchases.sort_unstable();
+    part.stats.purchases += s.purchases.len();
+    if s.purchases.is_empty() && dated_before_as_of {
+        part.stats.customers_without_purchase += 1;
+    }
+    part.purchase_len.push(s.purchases.len() as u32);
+    for &(day, net, margin, owner) in &s.purchases {
+        part.purchase_day.push(day);
+        part.purchase_net.push(net);
+        if cols.margin.is_some() {
+            part.purchase_margin.push(margin);
+        }
+        if cols.owner.is_some() {
+            part.purchase_owner.push(owner);
+        }
+    }
+    if let Some(row) = overflow {
+        part.error.get_or_insert(LedgerError::Overflow { row });
+    }
+}
+
+/// A Money column (Int64 units) as plain values, nulls 0; None without the column.
+fn money_values(df: &DataFrame, name: &str) -> Result<Option<Vec<i64>>> {
+    let Ok(column) = df.column(name) else {
+        return Ok(None);
+    };
+    let values = column.cast(&DataType::Int64)?;
+    Ok(Some(values.i64()?.iter().map(|v| v.unwrap_or(0)).collect()))
+}
+
+/// The margin of each row: the margin column, else amount − cost, else none.
+fn margin_values(df: &DataFrame) -> Result<Option<Vec<i64>>> {
+    if let Some(margin) = money_values(df, "margin")? {
+        return Ok(Some(margin));
+    }
+    let (Some(cost), Some(amount)) = (money_values(df, "cost")?, money_values(df, "amount")?)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        amount
+            .iter()
+            .zip(&cost)
+            .map(|(a, c)| a.saturating_sub(*c))
+            .collect(),
+    ))
+}
+
+fn status_codes(df: &DataFrame) -> Result<Option<Vec<u8>>> {
+    let Ok(column) = df.column("status") else {
+        return Ok(None);
+    };
+    Ok(Some(
+        column
+            .str()?
+            .iter()
+            .map(|s| match s {
+                Some("refunded") => REFUNDED,
+                Some("cancelled") | Some("unpaid") => NOT_ORDER,
+                _ => 0,
+            })
+            .collect(),
+    ))
+}
+
+/// Owner codes per row (in order of first appearance) and their names.
+fn owner_codes(df: &DataFrame) -> Result<(Option<Vec<u32>>, Vec<String>)> {
+    let Ok(column) = df.column("owner") else {
+        return Ok((None, Vec::new()));
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<&str, u32, foldhash::fast::FixedState> =
+        Default::default();
+    let ca = column.str()?;
+    let mut codes = Vec::with_capacity(ca.len());
+    for owner in ca.iter() {
+        let code = match owner.map(str::trim).filter(|o| !o.is_empty()) {
+            Some(o) => *index.entry(o).or_insert_with(|| {
+                names.push(o.to_string());
+                names.len() as u32 - 1
+            }),
+            None => NO_OWNER,
+        };
+        codes.push(code);
+    }
+    Ok((Some(codes), names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::values::parse_iso_day;
+
+    fn day(s: &str) -> i32 {
+        parse_iso_day(s).unwrap()
+    }
+
+    fn money(x: f64) -> i64 {
+        Money::from_f64(x).unwrap().0
+    }
+
+    /// customer, order, date, amount, status
+    fn frame(rows: &[(&str, Option<&str>, &str, f64, &str)]) -> DataFrame {
+        let days: Vec<i32> = rows.iter().map(|r| day(r.2)).collect();
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "customer_id".into(),
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "order_id".into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            Column::new("order_date".into(), days)
+                .cast(&DataType::Date)
+                .unwrap(),
+            Column::new(
+                "amount".into(),
+                rows.iter().map(|r| money(r.3)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "status".into(),
+                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn the_purchase_rule_worked_example() {
+        // The example of docs/metrics.md, "Orders and purchases".
+        let df = frame(&[
+            ("A", Some("1"), "2024-01-05", 100.0, "paid"),
+            ("A", Some("1"), "2024-01-20", 40.0, "refunded"), // partial refund of order 1
+            ("A", Some("2"), "2024-02-01", 50.0, "paid"),
+            ("A", Some("2"), "2024-02-03", -50.0, "paid"), // order 2 fully refunded
+            ("A", Some("3"), "2024-02-01", 0.0, "paid"),   // free order
+            ("A", Some("4"), "2024-03-01", 70.0, "cancelled"),
+            ("A", None, "2024-03-02", 20.0, "paid"),
+            ("A", None, "2024-03-02", 30.0, "paid"), // no order ID: its own order
+            ("B", Some("9"), "2024-01-10", 60.0, "refunded"), // refund-only
+            ("C", Some("5"), "2024-04-01", 10.0, "paid"), // on as_of: not yet
+        ]);
+        let l = Ledger::build(&df, Some(day("2024-04-01"))).unwrap();
+        assert_eq!(l.len(), 3);
+        assert_eq!(l.id(0), "A");
+        assert_eq!(
+            l.purchase_days(0),
+            [
+                day("2024-01-05"),
+                day("2024-02-01"),
+                day("2024-03-02"),
+                day("2024-03-02")
+            ]
+        );
+        let nets: Vec<f64> = l.purchase_nets(0).iter().map(|m| m.to_f64()).collect();
+        assert_eq!(nets, [60.0, 0.0, 20.0, 30.0]);
+        assert_eq!(l.purchase_day_count(0), 3);
+        assert_eq!(l.net(0).to_f64(), 110.0);
+        assert_eq!(l.refunded(0).to_f64(), 90.0);
+        assert_eq!(
+            l.net_between(0, day("2024-01-01"), day("2024-02-01"))
+                .to_f64(),
+            60.0
+        );
+        assert!(!l.has_purchase(1));
+        assert_eq!(l.net(1).to_f64(), -60.0);
+        assert!(!l.has_purchase(2));
+        assert_eq!(l.code("B"), Some(1));
+        assert_eq!(l.code("Z"), None);
+        let s = l.stats;
+        assert_eq!(s.rows_after_as_of, 1);
+        assert_eq!(s.rows_not_orders, 1);
+        assert_eq!(s.orders, 6);
+        assert_eq!(s.purchases, 4);
+        assert_eq!(s.free_purchases, 1);
+        assert_eq!(s.orders_not_purchases, 2);
+        assert_eq!(s.customers_without_purchase, 1);
+        assert_eq!(l.buyers().collect::<Vec<_>>(), [0]);
+    }
+
+    #[test]
+    fn without_order_ids_every_row_is_an_order() {
+        let df = frame(&[
+            ("A", None, "2024-01-05", 100.0, "paid"),
+            ("A", None, "2024-01-07", -30.0, "paid"),
+            ("A", None, "2024-01-07", 0.0, "refunded"),
+        ])
+        .drop("order_id")
+        .unwrap();
+        let l = Ledger::build(&df, None).unwrap();
+        assert_eq!(l.as_of, day("2024-01-08"));
+        assert_eq!(l.purchase_days(0), [day("2024-01-05")]);
+        assert_eq!(l.net(0).to_f64(), 70.0);
+        assert_eq!(l.stats.orders_not_purchases, 2);
+    }
+
+    #[test]
+    fn a_refund_dated_before_its_order_still_nets() {
+        let df = frame(&[
+            ("A", Some("1"), "2024-01-03", -10.0, "paid"),
+            ("A", Some("1"), "2024-01-05", 25.5, "paid"),
+        ]);
+        let l = Ledger::build(&df, None).unwrap();
+        assert_eq!(l.purchase_days(0), [day("2024-01-05")]);
+        assert_eq!(l.purchase_nets(0), [Money(155_000)]);
+    }
+}
