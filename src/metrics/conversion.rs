@@ -1,4 +1,4 @@
-//! Conversion of allocated leads (SPEC.md, "Conversion"): per ownership spell, did the customer
+//! Conversion of allocated leads (docs/metrics.md, "Conversion"): per ownership spell, did the customer
 //! make a purchase within `window` days of the spell's start, while the spell held it?
 //!
 //! - A spell *matures* once its whole window is observed: start day + window < as_of. Younger

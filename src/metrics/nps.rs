@@ -1,4 +1,4 @@
-//! NPS and CSAT (SPEC.md, "NPS"), per group, with 95 % intervals.
+//! NPS and CSAT (docs/metrics.md, "NPS and CSAT"), per group, with 95 % intervals.
 //!
 //! - NPS (0–10 scale): promoters score 9–10, passives 7–8, detractors 0–6;
 //!   NPS = 100 × (promoters − detractors) / responses. Interval: NPS ± 1.96 × 100 × √(v / n) with

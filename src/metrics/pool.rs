@@ -1,4 +1,4 @@
-//! Pool rules (公海规则, SPEC.md "Pool rules"): who is due back to the pool, owners over their
+//! Pool rules (公海规则, docs/metrics.md "Pool rules"): who is due back to the pool, owners over their
 //! limits, reclaims inside the cooldown, the pool ranked for re-allocation, and pool health.
 //! "Now" is the start of the `as_of` day.
 

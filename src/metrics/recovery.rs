@@ -1,4 +1,4 @@
-//! Recovery (win-back) success (SPEC.md, "Recovery").
+//! Recovery (win-back) success (docs/metrics.md, "Recovery").
 //!
 //! An *episode* starts when a customer is recycled or released to the pool (from the event log),
 //! or, without a log, when it churns: `churn_days` pass after a purchase with no next purchase
