@@ -9,8 +9,10 @@
 It generates the orders once (with DuckDB, deterministic hashes, into bench/data/), then for each
 format runs crm-eval and DuckDB three times each and keeps the fastest wall-clock time. Both
 write the per-customer RFM table (about a million rows) to a CSV file, and both implement the
-same definitions: cancelled rows dropped, refunds negative, purchases = orders with positive net,
-scores 1 + floor(5 × strictly-worse / n), the default segment grid. The two outputs are then
+same definitions (docs/metrics.md): cancelled rows dropped, refunds negative, rows netted per order,
+purchases = orders with positive net or free orders never refunded, money as exact decimals,
+scores 1 + floor(5 × strictly-worse / n), the default segment grid. Python polars runs the plain
+per-customer group-by (no netting) on the same file, the floor for any polars-based pipeline. The two outputs are then
 compared row by row, so the timing is of two programs that agree.
 
 Peak memory is the maximum resident set size of each process (from wait4). DuckDB runs in a
@@ -66,14 +68,24 @@ COPY (
   as_of AS (SELECT max(order_date) + 1 AS d FROM raw),
   base AS (
     SELECT customer_id, order_id, order_date,
-           CASE WHEN status = 'refunded' AND amount > 0 THEN -amount ELSE amount END AS net
-    FROM raw, as_of
+           CASE WHEN status = 'refunded' AND amount > 0 THEN -amount ELSE amount END AS net,
+           coalesce(status = 'refunded', false) AS refunded_status
+    FROM (SELECT * REPLACE (amount::DECIMAL(18, 4) AS amount) FROM raw) r, as_of
     WHERE (status IS NULL OR status IN ('paid', 'refunded')) AND order_date < as_of.d
   ),
   spend AS (SELECT customer_id, sum(net) AS monetary FROM base GROUP BY customer_id),
+  -- docs/metrics.md "Orders and purchases": net > 0, dated by the earliest positive row; or net
+  -- = 0 with no refund row (a free order), dated by the earliest row.
+  -- A row without an order ID is an order of its own.
   purchases AS (
-    SELECT customer_id, order_id, min(order_date) FILTER (WHERE net > 0) AS order_date
-    FROM base GROUP BY customer_id, order_id HAVING sum(net) > 0
+    SELECT customer_id,
+           CASE WHEN sum(net) > 0 THEN min(order_date) FILTER (WHERE net > 0)
+                ELSE min(order_date) END AS order_date
+    FROM base WHERE order_id IS NOT NULL GROUP BY customer_id, order_id
+    HAVING sum(net) > 0 OR (sum(net) = 0 AND NOT bool_or(refunded_status OR net < 0))
+    UNION ALL
+    SELECT customer_id, order_date FROM base
+    WHERE order_id IS NULL AND (net > 0 OR (net = 0 AND NOT refunded_status))
   ),
   per_customer AS (
     SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
@@ -82,7 +94,7 @@ COPY (
   ),
   joined AS (
     SELECT p.*, (SELECT d FROM as_of) - p.last_order_date AS recency_days,
-           round(s.monetary, 2) AS monetary
+           round(s.monetary, 2)::DOUBLE AS monetary
     FROM per_customer p JOIN spend s USING (customer_id)
   ),
   n AS (SELECT count(*) AS n FROM joined),
@@ -103,20 +115,24 @@ COPY (
 """
 
 
-def generate(rows):
+def generate(rows, kind):
+    """`unique`: one row per order, unique order IDs, statuses paid/refunded/cancelled (a refunded
+    row is a refund-only order). `lines`: invoice lines, about three per order ID, with refund
+    lines of earlier orders (same order ID, a later date, part or all of the line), cancelled
+    lines, zero-amount lines and half-cent amounts."""
     import duckdb
 
     os.makedirs(DATA, exist_ok=True)
-    csv_path = os.path.join(DATA, f"orders_{rows}.csv")
-    parquet_path = os.path.join(DATA, f"orders_{rows}.parquet")
+    suffix = "" if kind == "unique" else "_lines"
+    csv_path = os.path.join(DATA, f"orders{suffix}_{rows}.csv")
+    parquet_path = os.path.join(DATA, f"orders{suffix}_{rows}.parquet")
     if os.path.exists(csv_path) and os.path.exists(parquet_path):
         return csv_path, parquet_path
     customers = max(1, rows // 10)
-    print(f"generating {rows:,} orders for {customers:,} customers in {DATA} ...", flush=True)
+    print(f"generating {rows:,} {kind} order rows for {customers:,} customers in {DATA} ...", flush=True)
     con = duckdb.connect()
-    con.execute(
-        f"""
-        CREATE TABLE orders AS
+    if kind == "unique":
+        select = f"""
         SELECT 'O' || lpad(i::VARCHAR, 10, '0') AS order_id,
                'C' || lpad((hash(i) % {customers})::VARCHAR, 8, '0') AS customer_id,
                DATE '2022-01-01' + (hash(i * 7 + 1) % 1096)::INT AS order_date,
@@ -124,12 +140,44 @@ def generate(rows):
                CASE WHEN hash(i * 31 + 7) % 100 < 93 THEN 'paid'
                     WHEN hash(i * 31 + 7) % 100 < 96 THEN 'refunded'
                     ELSE 'cancelled' END AS status
-        FROM range({rows}) t(i)
-        """
-    )
+        FROM range({rows}) t(i)"""
+    else:
+        # Order o = i // 3 belongs to one customer and one day; 5 % of lines are refunds dated up
+        # to 30 days later (status refunded, amount positive), 3 % cancelled, 1 % free lines.
+        select = f"""
+        SELECT 'O' || lpad((i // 3)::VARCHAR, 10, '0') AS order_id,
+               'C' || lpad((hash(i // 3) % {customers})::VARCHAR, 8, '0') AS customer_id,
+               DATE '2022-01-01' + (hash((i // 3) * 7 + 1) % 1096)::INT
+                 + CASE WHEN hash(i * 31 + 7) % 100 < 5 THEN (hash(i) % 30)::INT ELSE 0 END AS order_date,
+               CASE WHEN hash(i * 31 + 7) % 100 >= 98 THEN 0
+                    ELSE round(1 + (hash(i * 13 + 5) % 1000000) / 10000.0, 4) END AS amount,
+               CASE WHEN hash(i * 31 + 7) % 100 < 5 THEN 'refunded'
+                    WHEN hash(i * 31 + 7) % 100 < 8 THEN 'cancelled'
+                    ELSE 'paid' END AS status
+        FROM range({rows}) t(i)"""
+    con.execute(f"CREATE TABLE orders AS {select}")
     con.execute(f"COPY orders TO '{csv_path}' (HEADER, DELIMITER ',')")
     con.execute(f"COPY orders TO '{parquet_path}' (FORMAT PARQUET)")
     return csv_path, parquet_path
+
+
+# Python polars doing the plain per-customer group-by (no order netting): max/min date, count,
+# sum, three ranks, CSV out. The floor for a polars-based tool on the same file.
+POLARS_RUNNER = """
+import sys, time
+start = time.perf_counter()
+import polars as pl
+path, out = sys.argv[1], sys.argv[2]
+df = pl.read_parquet(path) if path.endswith(".parquet") else pl.read_csv(path, try_parse_dates=True)
+g = df.group_by("customer_id").agg(
+    pl.col("order_date").max().alias("last"), pl.col("order_date").min().alias("first"),
+    pl.len().alias("frequency"), pl.col("amount").sum().alias("monetary"))
+g = g.with_columns(
+    pl.col("last").rank("min").alias("r"), pl.col("frequency").rank("min").alias("f"),
+    pl.col("monetary").rank("min").alias("m")).sort("customer_id")
+g.write_csv(out)
+print(time.perf_counter() - start)
+"""
 
 
 def measure(argv):
@@ -180,39 +228,47 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", default="unique,lines",
+                        help="comma-separated: unique (one row per order) and/or lines (invoice lines with refunds)")
     parser.add_argument("--bin", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/crm-eval-target")), "release", "crm-eval"))
     args = parser.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: run `cargo build --release` first (or pass --bin)")
 
-    csv_path, parquet_path = generate(args.rows)
     work = tempfile.mkdtemp(prefix="crm-eval-bench-")
     print(f"crm-eval: {args.bin}\nrows: {args.rows:,}  runs: best of {args.runs}  cores: {os.cpu_count()}\n")
-    print(f"{'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
-    for label, path, source in [
-        ("csv", csv_path, f"read_csv('{csv_path}', header=true)"),
-        ("parquet", parquet_path, f"read_parquet('{parquet_path}')"),
-    ]:
-        crm_out = os.path.join(work, f"crm_{label}.csv")
-        duck_out = os.path.join(work, f"duck_{label}.csv")
-        sql_path = os.path.join(work, f"rfm_{label}.sql")
-        with open(sql_path, "w") as f:
-            f.write(rfm_sql(source, duck_out))
-        crm_times, crm_mem, duck_times, duck_mem = [], [], [], []
-        for _ in range(args.runs):
-            t, mem, _ = measure([args.bin, "rfm", path, "-q", "-o", crm_out])
-            crm_times.append(t)
-            crm_mem.append(mem)
-            _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
-            duck_times.append(float(out.decode().strip().splitlines()[-1]))
-            duck_mem.append(mem)
-        total, diff = compare(crm_out, duck_out)
-        verdict = f"{total:,} customers, {diff} differ"
-        ratio = min(crm_times) / min(duck_times)
-        print(f"{label:8} {min(crm_times):11.2f} {min(duck_times):9.2f} {ratio:6.2f} {max(crm_mem):13.0f} {max(duck_mem):11.0f}  {verdict}")
-        if diff:
-            sys.exit(f"outputs differ: compare {crm_out} and {duck_out}")
+    print(f"{'data':7} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'polars s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
+    for kind in args.data.split(","):
+        csv_path, parquet_path = generate(args.rows, kind)
+        for label, path, source in [
+            ("csv", csv_path, f"read_csv('{csv_path}', header=true)"),
+            ("parquet", parquet_path, f"read_parquet('{parquet_path}')"),
+        ]:
+            crm_out = os.path.join(work, f"crm_{kind}_{label}.csv")
+            duck_out = os.path.join(work, f"duck_{kind}_{label}.csv")
+            pl_out = os.path.join(work, f"polars_{kind}_{label}.csv")
+            sql_path = os.path.join(work, f"rfm_{kind}_{label}.sql")
+            with open(sql_path, "w") as f:
+                f.write(rfm_sql(source, duck_out))
+            crm_times, crm_mem, duck_times, duck_mem, pl_times = [], [], [], [], []
+            for _ in range(args.runs):
+                t, mem, _ = measure([args.bin, "rfm", path, "-q", "-o", crm_out])
+                crm_times.append(t)
+                crm_mem.append(mem)
+                _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
+                duck_times.append(float(out.decode().strip().splitlines()[-1]))
+                duck_mem.append(mem)
+                _, _, out = measure([sys.executable, "-c", POLARS_RUNNER, path, pl_out])
+                pl_times.append(float(out.decode().strip().splitlines()[-1]))
+            total, diff = compare(crm_out, duck_out)
+            verdict = f"{total:,} customers, {diff} differ"
+            ratio = min(crm_times) / min(duck_times)
+            pl_ratio = min(crm_times) / min(pl_times)
+            print(f"{kind:7} {label:8} {min(crm_times):11.2f} {min(duck_times):9.2f} {ratio:6.2f} "
+                  f"{min(pl_times):9.2f} {pl_ratio:6.2f} {max(crm_mem):13.0f} {max(duck_mem):11.0f}  {verdict}", flush=True)
+            if diff:
+                sys.exit(f"outputs differ: compare {crm_out} and {duck_out}")
 
 
 if __name__ == "__main__":

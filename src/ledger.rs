@@ -107,7 +107,9 @@ const NOT_ORDER: u8 = 2;
 
 /// One kept row of a customer, in the scratch buffer.
 #[derive(Clone, Copy)]
-struct Row {
+struct Row<'a> {
+    /// The order ID (None: the row is an order of its own).
+    order: Option<&'a str>,
     day: i32,
     net: i64,
     margin: i64,
@@ -176,13 +178,17 @@ impl Ledger {
         watch.lap("  ledger: rows per customer (polars)");
         // Customers in ascending ID order: their codes, and so every output, do not depend on
         // the (thread-dependent) order of the hash groups.
-        let id_of = |g: u32| ids.get(groups.first()[g as usize] as usize);
-        let mut order: Vec<u32> = (0..groups.first().len() as u32)
-            .filter(|&g| id_of(g).is_some())
+        let group_ids: Vec<Option<&str>> = groups
+            .first()
+            .iter()
+            .map(|&row| ids.get(row as usize))
             .collect();
-        order.par_sort_unstable_by(|&a, &b| id_of(a).cmp(&id_of(b)));
+        let mut order: Vec<u32> = (0..group_ids.len() as u32)
+            .filter(|&g| group_ids[g as usize].is_some())
+            .collect();
+        order.par_sort_unstable_by(|&a, &b| group_ids[a as usize].cmp(&group_ids[b as usize]));
         watch.lap("  ledger: customers sorted by ID");
-        let sorted_ids: StringChunked = order.iter().map(|&g| id_of(g)).collect();
+        let sorted_ids: StringChunked = order.iter().map(|&g| group_ids[g as usize]).collect();
         let parts: Vec<Part> = order
             .par_chunks(CHUNK)
             .map(|chunk| {
@@ -420,14 +426,20 @@ impl Ledger {
 }
 
 #[derive(Default)]
-struct Scratch {
-    rows: Vec<Row>,
+struct Scratch<'a> {
+    rows: Vec<Row<'a>>,
     order: Vec<u32>,
     purchases: Vec<(i32, Money, Money, u32)>,
 }
 
 /// Applies the purchase rule to one customer's rows (`rows`, ascending row numbers).
-fn customer(cols: &Columns, rows: &[IdxSize], as_of: i32, s: &mut Scratch, part: &mut Part) {
+fn customer<'a>(
+    cols: &Columns<'a>,
+    rows: &[IdxSize],
+    as_of: i32,
+    s: &mut Scratch<'a>,
+    part: &mut Part,
+) {
     s.rows.clear();
     let mut dated_before_as_of = false;
     for &r in rows {
@@ -449,6 +461,10 @@ fn customer(cols: &Columns, rows: &[IdxSize], as_of: i32, s: &mut Scratch, part:
         let sign = |v: i64| if status == REFUNDED && v > 0 { -v } else { v };
         let net = sign(cols.amount[r]);
         s.rows.push(Row {
+            order: cols
+                .order_id
+                .and_then(|ids| ids.get(r))
+                .filter(|id| !id.is_empty()),
             day,
             net,
             margin: cols.margin.as_ref().map_or(0, |m| sign(m[r])),
@@ -489,12 +505,7 @@ fn customer(cols: &Columns, rows: &[IdxSize], as_of: i32, s: &mut Scratch, part:
     // Orders: rows with the same order ID together (rows without one alone), in row order.
     s.order.clear();
     s.order.extend(0..s.rows.len() as u32);
-    let key = |i: u32| {
-        let row = s.rows[i as usize].row as usize;
-        cols.order_id
-            .and_then(|ids| ids.get(row))
-            .filter(|id| !id.is_empty())
-    };
+    let key = |i: u32| s.rows[i as usize].order;
     if cols.order_id.is_some() {
         s.order.sort_by(|&a, &b| {
             key(a)

@@ -5,11 +5,51 @@
 use super::fit::{parallel_sum, Likelihood};
 use super::special::{digamma, ln_gamma};
 
-/// Repeat buyers: x (repeat purchases, > 0), m (mean spend of the repeat purchases, > 0), weight.
+/// Repeat buyers as distinct (x, m) patterns: x (repeat purchases, > 0), m (mean spend of the
+/// repeat purchases, > 0), w (customers with that pattern), so the likelihood is a weighted sum
+/// over patterns rather than customers.
 pub struct Spend {
     pub x: Vec<u32>,
     pub m: Vec<f64>,
+    pub w: Vec<f64>,
     pub max_x: u32,
+}
+
+impl Spend {
+    /// The distinct patterns of the repeat buyers (x > 0, m > 0) among `x`, `m`.
+    pub fn new(x: &[u32], m: &[f64]) -> Spend {
+        let mut rows: Vec<(u32, u64)> = x
+            .iter()
+            .zip(m)
+            .filter(|(&x, &m)| x > 0 && m > 0.0)
+            .map(|(&x, &m)| (x, m.to_bits()))
+            .collect();
+        rows.sort_unstable();
+        let mut s = Spend {
+            x: Vec::new(),
+            m: Vec::new(),
+            w: Vec::new(),
+            max_x: 0,
+        };
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 && rows[i - 1] == *row {
+                if let Some(w) = s.w.last_mut() {
+                    *w += 1.0;
+                }
+                continue;
+            }
+            s.x.push(row.0);
+            s.m.push(f64::from_bits(row.1));
+            s.w.push(1.0);
+            s.max_x = s.max_x.max(row.0);
+        }
+        s
+    }
+
+    /// Customers (the sum of the weights).
+    pub fn customers(&self) -> f64 {
+        self.w.iter().sum()
+    }
 }
 
 pub struct GammaGamma<'a> {
@@ -65,11 +105,12 @@ impl GammaGamma<'_> {
             let ln_m = m.ln();
             let ln_den = (gamma + m * x).ln();
             let ll = lg - lg_q + q * ln_gamma_ + (px - 1.0) * ln_m + px * ln_x - (px + q) * ln_den;
-            acc[0] += ll;
+            let w = d.w[i];
+            acc[0] += w * ll;
             if grad {
-                acc[1] += x * (ps + ln_m + ln_x - ln_den);
-                acc[2] += psq - ps_q + ln_gamma_ - ln_den;
-                acc[3] += q / gamma - (px + q) / (gamma + m * x);
+                acc[1] += w * x * (ps + ln_m + ln_x - ln_den);
+                acc[2] += w * (psq - ps_q + ln_gamma_ - ln_den);
+                acc[3] += w * (q / gamma - (px + q) / (gamma + m * x));
             }
             ll.is_finite()
         })?;
@@ -82,7 +123,7 @@ impl Likelihood for GammaGamma<'_> {
         &["p", "q", "gamma"]
     }
     fn count(&self) -> f64 {
-        self.data.x.len() as f64
+        self.data.customers()
     }
     fn ll(&self, params: &[f64]) -> Option<f64> {
         self.evaluate(params, false).map(|(ll, _)| ll)
@@ -98,11 +139,12 @@ mod tests {
 
     #[test]
     fn analytic_gradient_matches_finite_differences() {
-        let data = Spend {
-            x: vec![1, 2, 2, 5, 9],
-            m: vec![10.0, 25.5, 40.0, 18.2, 33.3],
-            max_x: 9,
-        };
+        let data = Spend::new(
+            &[1, 2, 2, 5, 9, 2, 0],
+            &[10.0, 25.5, 40.0, 18.2, 33.3, 25.5, 7.0],
+        );
+        assert_eq!(data.x.len(), 5);
+        assert_eq!(data.customers(), 6.0);
         let model = GammaGamma { data: &data };
         let p = [5.0, 3.0, 12.0];
         let (_, grad) = model.ll_grad(&p).unwrap();

@@ -360,22 +360,11 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
 
 /// Fits Gamma-Gamma on the repeat buyers (x > 0, m > 0).
 pub fn fit_spend(x: &[u32], m: &[f64], penalty: f64, errors: bool) -> Result<Fit> {
-    let mut data = gammagamma::Spend {
-        x: Vec::new(),
-        m: Vec::new(),
-        max_x: 0,
-    };
-    for (&x, &m) in x.iter().zip(m) {
-        if x > 0 && m > 0.0 {
-            data.x.push(x);
-            data.m.push(m);
-            data.max_x = data.max_x.max(x);
-        }
-    }
-    if data.x.len() < 2 {
+    let data = gammagamma::Spend::new(x, m);
+    let repeat_buyers = data.customers();
+    if repeat_buyers < 2.0 {
         bail!(
-            "Gamma-Gamma needs repeat buyers, found {}: too little history for a spend model",
-            data.x.len()
+            "Gamma-Gamma needs repeat buyers, found {repeat_buyers}: too little history for a spend model"
         );
     }
     let model = gammagamma::GammaGamma { data: &data };
