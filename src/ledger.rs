@@ -57,6 +57,14 @@ pub enum LedgerError {
     Overflow { row: usize },
 }
 
+/// See [`Ledger::buyer_summary`].
+pub struct Buyers {
+    pub codes: Vec<usize>,
+    pub first: Vec<i32>,
+    pub last: Vec<i32>,
+    pub purchases: Vec<i64>,
+}
+
 /// Offsets into a flat array: customer `c` owns `start[c] .. start[c + 1]`.
 #[derive(Debug, Clone, Default)]
 struct Spans {
@@ -325,6 +333,19 @@ impl Ledger {
     /// Codes of the customers with at least one purchase, ascending.
     pub fn buyers(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len()).filter(|&c| self.has_purchase(c))
+    }
+
+    /// The customers with purchases (ascending code) with their first and last purchase day and
+    /// number of purchases: what every per-customer table starts from.
+    pub fn buyer_summary(&self) -> Buyers {
+        let codes: Vec<usize> = self.buyers().collect();
+        let days = |c: &usize| self.purchase_days(*c);
+        Buyers {
+            first: codes.iter().map(|c| days(c)[0]).collect(),
+            last: codes.iter().map(|c| days(c)[days(c).len() - 1]).collect(),
+            purchases: codes.iter().map(|c| days(c).len() as i64).collect(),
+            codes,
+        }
     }
 
     pub fn has_purchase(&self, c: usize) -> bool {

@@ -24,7 +24,7 @@ use polars::prelude::*;
 use super::orders::str_values;
 use super::periods::Period;
 use super::rfm::round_to;
-use crate::ledger::Ledger;
+use crate::ledger::{Buyers, Ledger};
 
 #[derive(Clone, Debug)]
 pub struct LifecycleOptions {
@@ -75,20 +75,13 @@ pub fn lifecycle(
     opts: &LifecycleOptions,
 ) -> Result<Lifecycle> {
     let as_of = ledger.as_of;
-    let buyers: Vec<usize> = ledger.buyers().collect();
-    let ids: Vec<&str> = buyers.iter().map(|&c| ledger.id(c)).collect();
-    let first: Vec<i32> = buyers
-        .iter()
-        .map(|&c| ledger.first_purchase(c).unwrap_or_default())
-        .collect();
-    let last: Vec<i32> = buyers
-        .iter()
-        .map(|&c| ledger.last_purchase(c).unwrap_or_default())
-        .collect();
-    let frequency: Vec<i64> = buyers
-        .iter()
-        .map(|&c| ledger.purchase_days(c).len() as i64)
-        .collect();
+    let Buyers {
+        codes,
+        first,
+        last,
+        purchases: frequency,
+    } = ledger.buyer_summary();
+    let ids: Vec<&str> = codes.iter().map(|&c| ledger.id(c)).collect();
     let own_gap: Vec<Option<f64>> = (0..ids.len())
         .map(|i| {
             (frequency[i] >= 2).then(|| f64::from(last[i] - first[i]) / (frequency[i] - 1) as f64)

@@ -7,7 +7,7 @@
 
 use anyhow::Result;
 
-use crate::ledger::Ledger;
+use crate::ledger::{Buyers, Ledger};
 use polars::prelude::*;
 use serde::Deserialize;
 
@@ -158,22 +158,19 @@ pub struct Rfm {
 /// Per customer with a purchase, in ledger (customer ID) order: customer_id, first_order_date,
 /// last_order_date, frequency and monetary (net spend in cents, every order row before as_of).
 pub fn purchase_summary(ledger: &Ledger, basis: FrequencyBasis) -> Result<DataFrame> {
-    let buyers: Vec<usize> = ledger.buyers().collect();
-    let first: Vec<i32> = buyers
-        .iter()
-        .map(|&c| ledger.first_purchase(c).unwrap_or_default())
-        .collect();
-    let last: Vec<i32> = buyers
-        .iter()
-        .map(|&c| ledger.last_purchase(c).unwrap_or_default())
-        .collect();
-    let frequency: Vec<i64> = buyers
-        .iter()
-        .map(|&c| match basis {
-            FrequencyBasis::Orders => ledger.purchase_days(c).len() as i64,
-            FrequencyBasis::Days => ledger.purchase_day_count(c) as i64,
-        })
-        .collect();
+    let Buyers {
+        codes: buyers,
+        first,
+        last,
+        purchases,
+    } = ledger.buyer_summary();
+    let frequency: Vec<i64> = match basis {
+        FrequencyBasis::Orders => purchases,
+        FrequencyBasis::Days => buyers
+            .iter()
+            .map(|&c| ledger.purchase_day_count(c) as i64)
+            .collect(),
+    };
     let monetary: Vec<f64> = buyers
         .iter()
         .map(|&c| ledger.net(c).to_f64_cents())
