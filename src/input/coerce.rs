@@ -295,41 +295,35 @@ const OUT_OF_RANGE: &str = "not a finite amount below a trillion";
 /// A float column (Parquet, Excel, or read by polars' fast path) as Money units; NaN, ±∞ and
 /// amounts of a trillion or more are unreadable cells.
 fn money_from_floats(series: &Series) -> PolarsResult<Coerced> {
-    let mut errors = Collector::new();
-    let values: Vec<Option<i64>> = series
-        .f64()?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let x = v?;
-            let m = Money::from_f64(x);
-            if m.is_none() {
-                errors.bad(i, &x.to_string(), OUT_OF_RANGE);
-            }
-            m.map(|m| m.0)
-        })
-        .collect();
-    Ok(errors.into_coerced(Int64Chunked::from_iter(values).into_column()))
+    Ok(money_cells(series.f64()?.iter(), Money::from_f64))
 }
 
 /// An integer column as whole currency units.
 fn money_from_integers(series: &Series) -> PolarsResult<Coerced> {
+    Ok(money_cells(
+        series.cast(&DataType::Int64)?.i64()?.iter(),
+        Money::from_units,
+    ))
+}
+
+/// Numbers converted to Money units, each refused value counted as an unreadable cell.
+fn money_cells<T: Copy + ToString>(
+    values: impl Iterator<Item = Option<T>>,
+    to_money: impl Fn(T) -> Option<Money>,
+) -> Coerced {
     let mut errors = Collector::new();
-    let values: Vec<Option<i64>> = series
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
+    let units: Vec<Option<i64>> = values
         .enumerate()
         .map(|(i, v)| {
             let x = v?;
-            let m = Money::from_units(x);
+            let m = to_money(x);
             if m.is_none() {
                 errors.bad(i, &x.to_string(), OUT_OF_RANGE);
             }
             m.map(|m| m.0)
         })
         .collect();
-    Ok(errors.into_coerced(Int64Chunked::from_iter(values).into_column()))
+    errors.into_coerced(Int64Chunked::from_iter(units).into_column())
 }
 
 fn parse_status_column(ca: &StringChunked) -> Coerced {
