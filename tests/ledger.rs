@@ -299,6 +299,23 @@ fn every_value_command_gives_the_same_bytes_twenty_times_on_half_cent_totals() {
     assert!(half_cents > 0, "the data hits half-cent totals");
 }
 
+#[test]
+fn no_purchase_at_all_is_a_data_error_with_nothing_written() {
+    let w = Workdir::new();
+    w.write(
+        "orders.csv",
+        "customer_id,order_date,amount,status\nA,2024-01-01,5,cancelled\nB,2024-01-02,9,refunded\n",
+    );
+    for cmd in ["rfm", "abc", "cohort"] {
+        let err = w.fails(&[cmd, "orders.csv", "-o", "out.xlsx"], 1);
+        assert!(
+            err.contains("orders.csv: no purchases before 2024-01-03"),
+            "{cmd}: {err}"
+        );
+        assert!(!w.path("out.xlsx").exists(), "{cmd}");
+    }
+}
+
 /// CDNOW has zero-amount orders: rfm and clv must agree on every customer.
 #[test]
 fn rfm_and_clv_agree_on_cdnow() {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_ledger, note_without_purchase, OrdersArgs};
+use crate::cmd::{load_ledger, note_without_purchase, require_purchases, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -51,6 +51,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         b: b / 100.0,
     };
     let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
+    require_purchases(&orders, &ledger)?;
     let result =
         abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
     let out = &settings.output;

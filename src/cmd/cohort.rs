@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_ledger, OrdersArgs};
+use crate::cmd::{load_ledger, require_purchases, OrdersArgs};
 use crate::input::values::format_days;
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
@@ -24,7 +24,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let (_, ledger) = load_ledger(&args.input, &[], settings)?;
+    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+    require_purchases(&orders, &ledger)?;
     let result = cohort::cohorts(&ledger, args.period, args.metric)?;
     let out = &settings.output;
     note(

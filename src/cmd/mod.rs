@@ -139,6 +139,19 @@ pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
     }
 }
 
+/// A data error when no order is a purchase: the per-customer commands would have nothing to
+/// rank, and an empty table is easy to mistake for a result.
+pub fn require_purchases(orders: &Table, ledger: &Ledger) -> Result<()> {
+    if ledger.stats.purchases == 0 {
+        bail!(
+            "{}: no purchases before {} (every order is cancelled, unpaid or refunded)",
+            orders.info.display,
+            format_days(ledger.as_of)
+        );
+    }
+    Ok(())
+}
+
 /// Says on stderr how many customers have order rows but no purchase (they are not listed).
 pub fn note_without_purchase(out: &OutputOptions, ledger: &Ledger) {
     let n = ledger.stats.customers_without_purchase;

@@ -1,9 +1,9 @@
 //! `crm-eval rfm ORDERS`: RFM per customer, or per segment with `--summary`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_ledger, note_without_purchase, parse_as_of, OrdersArgs};
+use crate::cmd::{load_ledger, note_without_purchase, parse_as_of, require_purchases, OrdersArgs};
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
@@ -117,14 +117,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let opts = options(&args, settings)?;
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     let watch = crate::output::progress::Stopwatch::new();
+    require_purchases(&orders, &ledger)?;
     let result = rfm::rfm(&ledger, &opts)?;
     watch.lap("rfm scores");
-    if result.customers.height() == 0 {
-        bail!(
-            "{}: no purchases (every order is cancelled, unpaid or refunded)",
-            orders.info.display
-        );
-    }
     let out = &settings.output;
     note(
         out,
