@@ -50,6 +50,19 @@ pub struct LedgerStats {
     pub customers_without_purchase: usize,
 }
 
+impl LedgerStats {
+    /// Adds the counts of another part of the rows (`rows` is set once, by the caller).
+    fn add(&mut self, other: &LedgerStats) {
+        self.rows_after_as_of += other.rows_after_as_of;
+        self.rows_not_orders += other.rows_not_orders;
+        self.orders += other.orders;
+        self.purchases += other.purchases;
+        self.free_purchases += other.free_purchases;
+        self.orders_not_purchases += other.orders_not_purchases;
+        self.customers_without_purchase += other.customers_without_purchase;
+    }
+}
+
 /// What went wrong while building, with the 0-based row of the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerError {
@@ -65,16 +78,29 @@ pub struct Buyers {
     pub purchases: Vec<i64>,
 }
 
-/// Offsets into a flat array: customer `c` owns `start[c] .. start[c + 1]`.
+/// The ledger of up to [`BLOCK`] consecutive customer codes: built by one worker and read in
+/// place, so the blocks never need concatenating. Offsets are local to the block: customer `i`
+/// of the block owns `end[i - 1] .. end[i]` (`0 .. end[0]` for the first).
 #[derive(Debug, Clone, Default)]
-struct Spans {
-    start: Vec<u32>,
+struct Block {
+    purchase_end: Vec<u32>,
+    purchase_day: Vec<i32>,
+    purchase_net: Vec<Money>,
+    /// Empty when the orders have no margin.
+    purchase_margin: Vec<Money>,
+    /// Empty when the orders have no owner.
+    purchase_owner: Vec<u32>,
+    movement_end: Vec<u32>,
+    movement_day: Vec<i32>,
+    movement_net: Vec<Money>,
+    movement_margin: Vec<Money>,
+    /// Per customer: the refunds' total, as a positive amount.
+    refunded: Vec<Money>,
 }
 
-impl Spans {
-    fn range(&self, c: usize) -> std::ops::Range<usize> {
-        self.start[c] as usize..self.start[c + 1] as usize
-    }
+fn span(end: &[u32], i: usize) -> std::ops::Range<usize> {
+    let start = if i == 0 { 0 } else { end[i - 1] };
+    start as usize..end[i] as usize
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,42 +108,57 @@ pub struct Ledger {
     /// Customer IDs in ascending order; the code of a customer is its position.
     ids: StringChunked,
     pub as_of: i32,
-    purchases: Spans,
-    purchase_day: Vec<i32>,
-    purchase_net: Vec<Money>,
-    purchase_margin: Option<Vec<Money>>,
-    purchase_owner: Option<Vec<u32>>,
-    movements: Spans,
-    movement_day: Vec<i32>,
-    movement_net: Vec<Money>,
-    movement_margin: Option<Vec<Money>>,
-    /// Per customer: the refunds' total, as a positive amount.
-    refunded: Vec<Money>,
-    /// Owner names of `purchase_owner`, in order of first use.
+    /// Customer `c` lives in block `c / BLOCK` at position `c % BLOCK`.
+    blocks: Vec<Block>,
+    has_margin: bool,
+    has_owner: bool,
+    /// Owner names of [`Ledger::purchase_owners`], in order of first use.
     owner_names: Vec<String>,
     pub stats: LedgerStats,
 }
 
-/// The columns of one order row the rule reads, as plain arrays.
+/// One order row as the rule reads it, packed so the per-customer pass (random access by row)
+/// touches one cache line per row.
+#[derive(Debug, Clone, Copy, Default)]
+struct Packed {
+    /// Hash of the order ID (never 0), or 0 for a row without one. Equal hashes are confirmed
+    /// on the ID itself, so a collision cannot merge two orders.
+    key: u64,
+    amount: i64,
+    day: i32,
+    status: u8,
+}
+
+/// The columns of the order rows the rule reads.
 struct Columns<'a> {
-    day: Vec<i32>,
-    amount: Vec<i64>,
+    rows: Vec<Packed>,
     margin: Option<Vec<i64>>,
-    /// 0 a plain row, 1 refunded, 2 not an order row.
-    status: Option<Vec<u8>>,
-    order_id: Option<&'a StringChunked>,
     owner: Option<Vec<u32>>,
+    order_id: Option<&'a StringChunked>,
+}
+
+impl Columns<'_> {
+    /// The order ID of a row with a key (only looked at when two keys are equal).
+    fn order_id(&self, row: u32) -> Option<&str> {
+        self.order_id.and_then(|ids| ids.get(row as usize))
+    }
+
+    /// Whether two rows with equal nonzero keys belong to the same order.
+    fn same_order(&self, a: &Row, b: &Row) -> bool {
+        a.key != 0 && a.key == b.key && self.order_id(a.row) == self.order_id(b.row)
+    }
 }
 
 const NULL_DAY: i32 = i32::MIN;
 const REFUNDED: u8 = 1;
 const NOT_ORDER: u8 = 2;
+const NO_KEY: u64 = 0;
 
 /// One kept row of a customer, in the scratch buffer.
 #[derive(Clone, Copy)]
-struct Row<'a> {
-    /// The order ID (None: the row is an order of its own).
-    order: Option<&'a str>,
+struct Row {
+    /// See [`Packed::key`].
+    key: u64,
     day: i32,
     net: i64,
     margin: i64,
@@ -126,25 +167,19 @@ struct Row<'a> {
     row: u32,
 }
 
-/// One customer's output, appended to a chunk.
+/// One block under construction, with its counts.
 #[derive(Default)]
 struct Part {
-    purchase_len: Vec<u32>,
-    purchase_day: Vec<i32>,
-    purchase_net: Vec<Money>,
-    purchase_margin: Vec<Money>,
-    purchase_owner: Vec<u32>,
-    movement_len: Vec<u32>,
-    movement_day: Vec<i32>,
-    movement_net: Vec<Money>,
-    movement_margin: Vec<Money>,
-    refunded: Vec<Money>,
+    block: Block,
     stats: LedgerStats,
     error: Option<LedgerError>,
 }
 
-/// Customers per parallel work item.
-const CHUNK: usize = 16_384;
+/// Customers per block (and per parallel work item).
+const BLOCK: usize = 16_384;
+
+/// Rows per parallel work item while packing the columns.
+const ROW_BATCH: usize = 1 << 16;
 
 impl Ledger {
     /// Builds the ledger of an orders table with canonical columns: customer_id, order_date
@@ -152,7 +187,7 @@ impl Ledger {
     /// (Money units) and owner. `as_of` defaults to the day after the latest order date.
     pub fn build(orders: &DataFrame, as_of: Option<i32>) -> Result<Ledger> {
         let watch = crate::output::progress::Stopwatch::new();
-        let day_ca = orders.column("order_date")?.date()?.physical().rechunk();
+        let day_ca = orders.column("order_date")?.date()?.physical().clone();
         let as_of = match as_of {
             Some(d) => d,
             None => day_ca
@@ -160,22 +195,25 @@ impl Ledger {
                 .map(|d| d + 1)
                 .ok_or_else(|| anyhow!("the orders table has no dated rows"))?,
         };
-        let ids = orders.column("customer_id")?.str()?.rechunk().into_owned();
+        let ids = orders.column("customer_id")?.str()?;
         let order_ids = match orders.column("order_id") {
-            Ok(c) => Some(c.str()?.rechunk().into_owned()),
+            Ok(c) => Some(c.str()?),
+            Err(_) => None,
+        };
+        let amount = orders
+            .column("amount")
+            .map_err(|_| anyhow!("no amount column"))?
+            .cast(&DataType::Int64)?;
+        let status = match orders.column("status") {
+            Ok(c) => Some(c.str()?),
             Err(_) => None,
         };
         let (owner, owner_names) = owner_codes(orders)?;
         let columns = Columns {
-            day: day_ca
-                .iter()
-                .map(|d| d.unwrap_or(NULL_DAY))
-                .collect::<Vec<_>>(),
-            amount: money_values(orders, "amount")?.ok_or_else(|| anyhow!("no amount column"))?,
+            rows: packed_rows(&day_ca, amount.i64()?, status, order_ids),
             margin: margin_values(orders)?,
-            status: status_codes(orders)?,
-            order_id: order_ids.as_ref(),
             owner,
+            order_id: order_ids,
         };
         watch.lap("  ledger: columns");
         let groups = ids
@@ -198,7 +236,7 @@ impl Ledger {
         watch.lap("  ledger: customers sorted by ID");
         let sorted_ids: StringChunked = order.iter().map(|&g| group_ids[g as usize]).collect();
         let parts: Vec<Part> = order
-            .par_chunks(CHUNK)
+            .par_chunks(BLOCK)
             .map(|chunk| {
                 let mut part = Part::default();
                 let mut scratch = Scratch::default();
@@ -215,19 +253,6 @@ impl Ledger {
             })
             .collect();
         watch.lap("  ledger: purchases per customer");
-        let mut ledger = Ledger::concat(parts, &columns, sorted_ids, as_of)?;
-        ledger.stats.rows = orders.height();
-        ledger.owner_names = owner_names;
-        watch.lap("  ledger: concatenated");
-        Ok(ledger)
-    }
-
-    fn concat(
-        parts: Vec<Part>,
-        columns: &Columns,
-        ids: StringChunked,
-        as_of: i32,
-    ) -> Result<Ledger> {
         if let Some(LedgerError::Overflow { row }) = parts.iter().find_map(|p| p.error.clone()) {
             bail!(
                 "row {}: the amounts of this customer add up past what crm-eval can hold exactly \
@@ -235,67 +260,40 @@ impl Ledger {
                 row + 2
             );
         }
-        let n_p: usize = parts.iter().map(|p| p.purchase_day.len()).sum();
-        let n_m: usize = parts.iter().map(|p| p.movement_day.len()).sum();
-        let n_c = ids.len();
-        let mut ledger = Ledger {
-            ids,
-            as_of,
-            purchases: Spans {
-                start: Vec::with_capacity(n_c + 1),
-            },
-            purchase_day: Vec::with_capacity(n_p),
-            purchase_net: Vec::with_capacity(n_p),
-            purchase_margin: columns.margin.as_ref().map(|_| Vec::with_capacity(n_p)),
-            purchase_owner: columns.owner.as_ref().map(|_| Vec::with_capacity(n_p)),
-            movements: Spans {
-                start: Vec::with_capacity(n_c + 1),
-            },
-            movement_day: Vec::with_capacity(n_m),
-            movement_net: Vec::with_capacity(n_m),
-            movement_margin: columns.margin.as_ref().map(|_| Vec::with_capacity(n_m)),
-            refunded: Vec::with_capacity(n_c),
-            owner_names: Vec::new(),
-            stats: LedgerStats::default(),
+        let mut stats = LedgerStats {
+            rows: orders.height(),
+            ..LedgerStats::default()
         };
-        if n_p > u32::MAX as usize || n_m > u32::MAX as usize {
-            bail!("more than 4 billion purchases: split the orders file");
+        for part in &parts {
+            stats.add(&part.stats);
         }
-        ledger.purchases.start.push(0);
-        ledger.movements.start.push(0);
-        for part in parts {
-            for len in part.purchase_len {
-                let last = *ledger.purchases.start.last().unwrap_or(&0);
-                ledger.purchases.start.push(last + len);
-            }
-            for len in part.movement_len {
-                let last = *ledger.movements.start.last().unwrap_or(&0);
-                ledger.movements.start.push(last + len);
-            }
-            ledger.purchase_day.extend(part.purchase_day);
-            ledger.purchase_net.extend(part.purchase_net);
-            if let Some(v) = &mut ledger.purchase_margin {
-                v.extend(part.purchase_margin);
-            }
-            if let Some(v) = &mut ledger.purchase_owner {
-                v.extend(part.purchase_owner);
-            }
-            ledger.movement_day.extend(part.movement_day);
-            ledger.movement_net.extend(part.movement_net);
-            if let Some(v) = &mut ledger.movement_margin {
-                v.extend(part.movement_margin);
-            }
-            ledger.refunded.extend(part.refunded);
-            let s = &mut ledger.stats;
-            s.rows_after_as_of += part.stats.rows_after_as_of;
-            s.rows_not_orders += part.stats.rows_not_orders;
-            s.orders += part.stats.orders;
-            s.purchases += part.stats.purchases;
-            s.free_purchases += part.stats.free_purchases;
-            s.orders_not_purchases += part.stats.orders_not_purchases;
-            s.customers_without_purchase += part.stats.customers_without_purchase;
-        }
+        let ledger = Ledger {
+            ids: sorted_ids,
+            as_of,
+            blocks: parts.into_iter().map(|p| p.block).collect(),
+            has_margin: columns.margin.is_some(),
+            has_owner: columns.owner.is_some(),
+            owner_names,
+            stats,
+        };
+        drop(groups);
+        watch.lap("  ledger: blocks");
         Ok(ledger)
+    }
+
+    /// The block of customer `c` and its position there.
+    fn at(&self, c: usize) -> (&Block, usize) {
+        (&self.blocks[c / BLOCK], c % BLOCK)
+    }
+
+    fn purchase_span(&self, c: usize) -> (&Block, std::ops::Range<usize>) {
+        let (b, i) = self.at(c);
+        (b, span(&b.purchase_end, i))
+    }
+
+    fn movement_span(&self, c: usize) -> (&Block, std::ops::Range<usize>) {
+        let (b, i) = self.at(c);
+        (b, span(&b.movement_end, i))
     }
 
     /// Customers with any order row (with or without a purchase).
@@ -349,32 +347,32 @@ impl Ledger {
     }
 
     pub fn has_purchase(&self, c: usize) -> bool {
-        !self.purchases.range(c).is_empty()
+        !self.purchase_span(c).1.is_empty()
     }
 
     /// Purchase days of customer `c`, ascending (one entry per purchase; same-day purchases
     /// repeat the day).
     pub fn purchase_days(&self, c: usize) -> &[i32] {
-        &self.purchase_day[self.purchases.range(c)]
+        let (b, r) = self.purchase_span(c);
+        &b.purchase_day[r]
     }
 
     /// Net of each purchase, in the order of [`Ledger::purchase_days`].
     pub fn purchase_nets(&self, c: usize) -> &[Money] {
-        &self.purchase_net[self.purchases.range(c)]
+        let (b, r) = self.purchase_span(c);
+        &b.purchase_net[r]
     }
 
     /// Margin of each purchase, when the orders have a margin or cost column.
     pub fn purchase_margins(&self, c: usize) -> Option<&[Money]> {
-        self.purchase_margin
-            .as_ref()
-            .map(|v| &v[self.purchases.range(c)])
+        let (b, r) = self.purchase_span(c);
+        self.has_margin.then(|| &b.purchase_margin[r])
     }
 
     /// Owner code of each purchase (the owner on the row that dates it), when exported.
     pub fn purchase_owners(&self, c: usize) -> Option<&[u32]> {
-        self.purchase_owner
-            .as_ref()
-            .map(|v| &v[self.purchases.range(c)])
+        let (b, r) = self.purchase_span(c);
+        self.has_owner.then(|| &b.purchase_owner[r])
     }
 
     pub fn owner_name(&self, code: u32) -> Option<&str> {
@@ -407,12 +405,14 @@ impl Ledger {
 
     /// Days with a money movement (any order row) of customer `c`, ascending, each once.
     pub fn movement_days(&self, c: usize) -> &[i32] {
-        &self.movement_day[self.movements.range(c)]
+        let (b, r) = self.movement_span(c);
+        &b.movement_day[r]
     }
 
     /// Net of each movement day, in the order of [`Ledger::movement_days`].
     pub fn movement_nets(&self, c: usize) -> &[Money] {
-        &self.movement_net[self.movements.range(c)]
+        let (b, r) = self.movement_span(c);
+        &b.movement_net[r]
     }
 
     /// Net spend of customer `c`: every order row before `as_of`, refunds included.
@@ -431,126 +431,118 @@ impl Ledger {
 
     /// Margin of customer `c` (margin column, or amount − cost), when the orders have one.
     pub fn margin(&self, c: usize) -> Option<Money> {
-        self.movement_margin
-            .as_ref()
-            .map(|v| v[self.movements.range(c)].iter().sum())
+        let (b, r) = self.movement_span(c);
+        self.has_margin.then(|| b.movement_margin[r].iter().sum())
     }
 
     pub fn has_margin(&self) -> bool {
-        self.movement_margin.is_some()
+        self.has_margin
     }
 
     /// Refunds of customer `c` as a positive amount.
     pub fn refunded(&self, c: usize) -> Money {
-        self.refunded[c]
+        let (b, i) = self.at(c);
+        b.refunded[i]
     }
 }
 
 #[derive(Default)]
-struct Scratch<'a> {
-    rows: Vec<Row<'a>>,
+struct Scratch {
+    rows: Vec<Row>,
     order: Vec<u32>,
     purchases: Vec<(i32, Money, Money, u32)>,
 }
 
-/// Applies the purchase rule to one customer's rows (`rows`, ascending row numbers).
-fn customer<'a>(
-    cols: &Columns<'a>,
-    rows: &[IdxSize],
-    as_of: i32,
-    s: &mut Scratch<'a>,
-    part: &mut Part,
-) {
+/// Applies the purchase rule to one customer's rows (`rows`, ascending row numbers), appending
+/// the customer to the part's block.
+fn customer(cols: &Columns, rows: &[IdxSize], as_of: i32, s: &mut Scratch, part: &mut Part) {
+    let b = &mut part.block;
     s.rows.clear();
     let mut dated_before_as_of = false;
     for &r in rows {
         let r = r as usize;
-        let day = cols.day[r];
-        if day == NULL_DAY {
+        let p = cols.rows[r];
+        if p.day == NULL_DAY {
             continue;
         }
-        if day >= as_of {
+        if p.day >= as_of {
             part.stats.rows_after_as_of += 1;
             continue;
         }
         dated_before_as_of = true;
-        let status = cols.status.as_ref().map_or(0, |s| s[r]);
-        if status == NOT_ORDER {
+        if p.status == NOT_ORDER {
             part.stats.rows_not_orders += 1;
             continue;
         }
-        let sign = |v: i64| if status == REFUNDED && v > 0 { -v } else { v };
-        let net = sign(cols.amount[r]);
+        let sign = |v: i64| if p.status == REFUNDED && v > 0 { -v } else { v };
+        let net = sign(p.amount);
         s.rows.push(Row {
-            order: cols
-                .order_id
-                .and_then(|ids| ids.get(r))
-                .filter(|id| !id.is_empty()),
-            day,
+            key: p.key,
+            day: p.day,
             net,
             margin: cols.margin.as_ref().map_or(0, |m| sign(m[r])),
-            refund: status == REFUNDED || net < 0,
+            refund: p.status == REFUNDED || net < 0,
             owner: cols.owner.as_ref().map_or(NO_OWNER, |o| o[r]),
             row: r as u32,
         });
     }
     // Movements: rows merged per day.
     s.rows.sort_by_key(|x| x.day);
-    let (mut movements, mut refunded) = (0u32, 0i64);
+    let mut refunded = 0i64;
     let mut overflow = None;
     for (i, x) in s.rows.iter().enumerate() {
         if x.net < 0 {
             refunded = refunded.saturating_sub(x.net);
         }
         if i > 0 && s.rows[i - 1].day == x.day {
-            let last = part.movement_net.len() - 1;
-            match part.movement_net[last].0.checked_add(x.net) {
-                Some(v) => part.movement_net[last] = Money(v),
+            let last = b.movement_net.len() - 1;
+            match b.movement_net[last].0.checked_add(x.net) {
+                Some(v) => b.movement_net[last] = Money(v),
                 None => overflow = Some(x.row as usize),
             }
             if cols.margin.is_some() {
-                part.movement_margin[last].0 =
-                    part.movement_margin[last].0.saturating_add(x.margin);
+                b.movement_margin[last].0 = b.movement_margin[last].0.saturating_add(x.margin);
             }
         } else {
-            part.movement_day.push(x.day);
-            part.movement_net.push(Money(x.net));
+            b.movement_day.push(x.day);
+            b.movement_net.push(Money(x.net));
             if cols.margin.is_some() {
-                part.movement_margin.push(Money(x.margin));
+                b.movement_margin.push(Money(x.margin));
             }
-            movements += 1;
         }
     }
-    part.movement_len.push(movements);
-    part.refunded.push(Money(refunded));
-    // Orders: rows with the same order ID together (rows without one alone), in row order.
+    b.movement_end.push(b.movement_day.len() as u32);
+    b.refunded.push(Money(refunded));
+    // Orders: rows of the same order together (rows without an order ID alone), in row order.
     s.order.clear();
     s.order.extend(0..s.rows.len() as u32);
-    let key = |i: u32| s.rows[i as usize].order;
-    if cols.order_id.is_some() {
-        s.order.sort_by(|&a, &b| {
-            key(a)
-                .cmp(&key(b))
-                .then(s.rows[a as usize].row.cmp(&s.rows[b as usize].row))
-        });
-    } else {
-        s.order.sort_by_key(|&i| s.rows[i as usize].row);
-    }
+    let rows = &s.rows;
+    s.order.sort_unstable_by(|&a, &b| {
+        let (x, y) = (&rows[a as usize], &rows[b as usize]);
+        x.key
+            .cmp(&y.key)
+            .then_with(|| {
+                if x.key == NO_KEY {
+                    std::cmp::Ordering::Equal
+                } else {
+                    cols.order_id(x.row).cmp(&cols.order_id(y.row))
+                }
+            })
+            .then(x.row.cmp(&y.row))
+    });
     s.purchases.clear();
     let mut start = 0;
     while start < s.order.len() {
-        let id = key(s.order[start]);
+        let first = &rows[s.order[start] as usize];
         let mut end = start + 1;
-        if id.is_some() {
-            while end < s.order.len() && key(s.order[end]) == id {
-                end += 1;
-            }
+        while end < s.order.len() && cols.same_order(first, &rows[s.order[end] as usize]) {
+            end += 1;
         }
         let (mut net, mut margin, mut refund) = (0i64, 0i64, false);
         let mut dated: Option<Row> = None; // earliest positive row
         let mut earliest: Option<Row> = None;
         for &i in &s.order[start..end] {
-            let x = s.rows[i as usize];
+            let x = rows[i as usize];
             match net.checked_add(x.net) {
                 Some(v) => net = v,
                 None => overflow = Some(x.row as usize),
@@ -587,20 +579,62 @@ fn customer<'a>(
     if s.purchases.is_empty() && dated_before_as_of {
         part.stats.customers_without_purchase += 1;
     }
-    part.purchase_len.push(s.purchases.len() as u32);
     for &(day, net, margin, owner) in &s.purchases {
-        part.purchase_day.push(day);
-        part.purchase_net.push(net);
+        b.purchase_day.push(day);
+        b.purchase_net.push(net);
         if cols.margin.is_some() {
-            part.purchase_margin.push(margin);
+            b.purchase_margin.push(margin);
         }
         if cols.owner.is_some() {
-            part.purchase_owner.push(owner);
+            b.purchase_owner.push(owner);
         }
     }
+    b.purchase_end.push(b.purchase_day.len() as u32);
     if let Some(row) = overflow {
         part.error.get_or_insert(LedgerError::Overflow { row });
     }
+}
+
+/// The day, amount, status and order-ID hash of every row, packed (in parallel over batches of
+/// rows; each batch reads zero-copy slices of the columns).
+fn packed_rows(
+    day: &Int32Chunked,
+    amount: &Int64Chunked,
+    status: Option<&StringChunked>,
+    order_ids: Option<&StringChunked>,
+) -> Vec<Packed> {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::fast::FixedState::with_seed(0);
+    let mut rows = vec![Packed::default(); day.len()];
+    rows.par_chunks_mut(ROW_BATCH)
+        .enumerate()
+        .for_each(|(batch, out)| {
+            let (offset, len) = ((batch * ROW_BATCH) as i64, out.len());
+            for (p, d) in out.iter_mut().zip(day.slice(offset, len).iter()) {
+                p.day = d.unwrap_or(NULL_DAY);
+            }
+            for (p, a) in out.iter_mut().zip(amount.slice(offset, len).iter()) {
+                p.amount = a.unwrap_or(0);
+            }
+            if let Some(status) = status {
+                for (p, s) in out.iter_mut().zip(status.slice(offset, len).iter()) {
+                    p.status = match s {
+                        Some("refunded") => REFUNDED,
+                        Some("cancelled") | Some("unpaid") => NOT_ORDER,
+                        _ => 0,
+                    };
+                }
+            }
+            if let Some(ids) = order_ids {
+                for (p, id) in out.iter_mut().zip(ids.slice(offset, len).iter()) {
+                    p.key = match id {
+                        Some(id) if !id.is_empty() => hasher.hash_one(id).max(1),
+                        _ => NO_KEY,
+                    };
+                }
+            }
+        });
+    rows
 }
 
 /// A Money column (Int64 units) as plain values, nulls 0; None without the column.
@@ -626,23 +660,6 @@ fn margin_values(df: &DataFrame) -> Result<Option<Vec<i64>>> {
             .iter()
             .zip(&cost)
             .map(|(a, c)| a.saturating_sub(*c))
-            .collect(),
-    ))
-}
-
-fn status_codes(df: &DataFrame) -> Result<Option<Vec<u8>>> {
-    let Ok(column) = df.column("status") else {
-        return Ok(None);
-    };
-    Ok(Some(
-        column
-            .str()?
-            .iter()
-            .map(|s| match s {
-                Some("refunded") => REFUNDED,
-                Some("cancelled") | Some("unpaid") => NOT_ORDER,
-                _ => 0,
-            })
             .collect(),
     ))
 }

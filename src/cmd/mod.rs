@@ -64,6 +64,7 @@ pub const LEDGER_ROLES: &[Role] = &[Role::OrderId, Role::Status];
 /// uses; an export without a single order row is a data error.
 pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {
     // A spinner for big files (hidden inside a command's own progress bar, in pipes, with -q).
+    let watch = crate::output::progress::Stopwatch::new();
     let progress = crate::output::progress::Progress::new(1, settings.output.quiet);
     progress.step(format!("loading {path}"));
     let mut roles = LEDGER_ROLES.to_vec();
@@ -75,6 +76,7 @@ pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result
     );
     let orders = input::load(path, TableKind::Orders, Some(&roles), &settings.input)?;
     drop(progress);
+    watch.lap("loading orders");
     if orders.df.height() == 0 {
         bail!("{}: no order rows after the header", orders.info.display);
     }

@@ -53,7 +53,9 @@ pub fn load(
     }
     let wanted: Vec<String> = bindings.iter().map(|b| b.header.clone()).collect();
     let typed = fast_types(&raw, &bindings, &opts.values);
+    let watch = crate::output::progress::Stopwatch::new();
     let (frame, info) = raw.read(Some(&wanted), &typed, &opts.read)?;
+    watch.lap("  load: read");
     // Columns are coerced in parallel (the value parsers are plain Rust loops); errors are then
     // reported in column order, so the message does not depend on thread timing.
     let coerced_all: Vec<Result<Coerced>> = std::thread::scope(|scope| {
@@ -95,6 +97,7 @@ pub fn load(
     }
     let df = DataFrame::new_infer_height(columns)
         .map_err(|e| anyhow!("{}: {}", info.display, source::polars_message(&e)))?;
+    watch.lap("  load: values checked and typed");
     Ok(Table {
         kind,
         df,
