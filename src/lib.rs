@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod input;
 pub mod ledger;
+pub mod load;
 pub mod metrics;
 pub mod money;
 pub mod output;
+pub mod report;

@@ -3,10 +3,10 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_ledger, note_without_purchase, require_purchases, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
+use crate::load::{load_ledger, note_without_purchase, require_purchases, OrdersArgs};
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
 
@@ -70,7 +70,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     );
     note_without_purchase(out, &ledger);
     if args.summary {
-        output::emit(&abc::tier_summary(&result.customers)?, out)
+        output::emit(&abc::tier_table(&result.tiers)?, out)
     } else {
         output::emit(&result.customers, out)
     }

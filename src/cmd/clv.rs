@@ -4,9 +4,9 @@
 use anyhow::{anyhow, Result};
 
 use crate::cli::Settings;
-use crate::cmd::{build_ledger, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
+use crate::load::{build_ledger, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
 use crate::output::progress::Progress;
@@ -185,7 +185,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     progress.step("predicting per customer");
     let watch = crate::output::progress::Stopwatch::new();
-    let table = tables::customer_table(&fitted, &opts)?;
+    let table = tables::customer_table(&fitted, &opts)?.table;
     watch.lap("predictions");
     drop(progress);
     note(

@@ -3,8 +3,8 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_ledger, require_purchases, OrdersArgs};
 use crate::input::values::format_days;
+use crate::load::{load_ledger, require_purchases, OrdersArgs};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};

@@ -4,9 +4,9 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_customer_ids, load_ledger, OrdersArgs};
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::{load_customer_ids, load_ledger, OrdersArgs};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
@@ -95,7 +95,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     if args.summary {
-        output::emit(&lifecycle::stage_summary(&result.customers)?, out)
+        output::emit(&lifecycle::stage_summary(&result)?, out)
     } else {
         output::emit(&result.customers, out)
     }

@@ -5,11 +5,11 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::ownership::{load, Files, Loaded};
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::ownership::{load, Files};
+use crate::load::pool_rules;
 use crate::metrics::conversion;
-use crate::metrics::pool::{self, Inputs, PoolRules, DEFAULT_RULES};
 use crate::output::{self, note};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,45 +39,8 @@ pub struct Args {
     pub window: i32,
 }
 
-/// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error.
-pub fn load_rules(path: Option<&str>) -> Result<PoolRules> {
-    match path {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| usage(format!("--rules {path}: {e}")))?;
-            PoolRules::parse(&text).map_err(|e| usage(format!("{path}: {e}")))
-        }
-        None => {
-            PoolRules::parse(DEFAULT_RULES).map_err(|e| usage(format!("built-in pool rules: {e}")))
-        }
-    }
-}
-
-/// The pool checks of loaded data; the claim-to-win rate converts within `window` days.
-/// The pool checks of loaded data, given the conversion outcomes of its spells (for the
-/// claim-to-win rate).
-pub fn pool_report(
-    data: &Loaded,
-    followups: &[Vec<i64>],
-    outcomes: &[conversion::Outcome],
-    rules: &PoolRules,
-) -> Result<pool::PoolReport> {
-    pool::report(
-        &Inputs {
-            own: &data.own,
-            customers: &data.customers,
-            strings: &data.strings,
-            orders: &data.orders,
-            followups,
-            conversion: outcomes,
-            as_of: data.as_of,
-        },
-        rules,
-    )
-}
-
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let rules = load_rules(args.rules.as_deref())?;
+    let rules = pool_rules(args.rules.as_deref())?;
     if args.window < 1 {
         return Err(usage("--window: expected 1 or more days"));
     }
@@ -96,7 +59,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         args.window,
         data.as_of,
     );
-    let report = pool_report(&data, followups, &outcomes, &rules)?;
+    let report = data.pool_report(followups, &outcomes, &rules)?;
     note(
         out,
         format!(

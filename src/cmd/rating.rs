@@ -3,10 +3,10 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_customer_ids, load_ledger, OrdersArgs};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
+use crate::load::{load_customer_ids, load_ledger, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
 

@@ -4,9 +4,9 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::ownership::{load, Files};
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::ownership::{load, Files};
 use crate::metrics::recovery::{self, RecoveryGroup};
 use crate::output::{self, note};
 

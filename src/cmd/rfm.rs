@@ -3,9 +3,9 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::cmd::{load_ledger, note_without_purchase, parse_as_of, require_purchases, OrdersArgs};
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::{load_ledger, note_without_purchase, parse_as_of, require_purchases, OrdersArgs};
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
 

@@ -14,7 +14,6 @@
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
-use super::orders::str_values;
 use super::rfm::round_to;
 use crate::ledger::Ledger;
 
@@ -48,6 +47,10 @@ impl Default for AbcOptions {
 pub struct Abc {
     /// rank, customer_id, value, value_share, cumulative_share, tier; by rank.
     pub customers: DataFrame,
+    /// Totals of the tiers A, B and C, in that order.
+    pub tiers: Vec<TierTotal>,
+    /// Cumulative share of value up to each customer, in rank order (the Pareto curve).
+    pub cumulative: Vec<f64>,
     pub as_of: i32,
     pub after_as_of: usize,
 }
@@ -86,16 +89,19 @@ pub fn abc(ledger: &Ledger, opts: &AbcOptions) -> Result<Abc> {
         cumulative.push(round_to(tiers.cumulative[i], 6));
         tier.push(tiers.tier[i]);
     }
+    let tiers = tier_totals(&tier, &out_values, &shares);
     let customers = DataFrame::new_infer_height(vec![
         Column::new("rank".into(), rank),
         Column::new("customer_id".into(), out_ids),
         Column::new("value".into(), out_values),
         Column::new("value_share".into(), shares),
-        Column::new("cumulative_share".into(), cumulative),
+        Column::new("cumulative_share".into(), cumulative.clone()),
         Column::new("tier".into(), tier),
     ])?;
     Ok(Abc {
         customers,
+        tiers,
+        cumulative,
         as_of: ledger.as_of,
         after_as_of: ledger.stats.rows_after_as_of,
     })
@@ -160,43 +166,58 @@ pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
     }
 }
 
-/// Per tier (A, B, C): customers, customer_share, value, value_share.
-pub fn tier_summary(customers: &DataFrame) -> Result<DataFrame> {
-    let tiers = str_values(customers, "tier")?;
-    let values: Vec<f64> = customers
-        .column("value")?
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(0.0))
-        .collect();
-    let shares: Vec<f64> = customers
-        .column("value_share")?
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(0.0))
-        .collect();
+/// The totals of one tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierTotal {
+    pub tier: &'static str,
+    pub customers: usize,
+    /// Share of the ranked customers, rounded to 4 decimals.
+    pub customer_share: f64,
+    /// Value in money, rounded to cents.
+    pub value: f64,
+    /// Share of the positive value, rounded to 4 decimals.
+    pub value_share: f64,
+}
+
+/// Totals per tier A, B, C from the per-customer tiers, values and value shares (rank order).
+fn tier_totals(tiers: &[&str], values: &[f64], shares: &[f64]) -> Vec<TierTotal> {
     let n = tiers.len() as f64;
-    let mut counts = Vec::new();
-    let mut customer_share = Vec::new();
-    let mut value = Vec::new();
-    let mut value_share = Vec::new();
-    for name in ["A", "B", "C"] {
-        let idx: Vec<usize> = (0..tiers.len()).filter(|&i| tiers[i] == name).collect();
-        counts.push(idx.len() as i64);
-        customer_share.push(if n > 0.0 {
-            round_to(idx.len() as f64 / n, 4)
-        } else {
-            0.0
-        });
-        value.push(round_to(idx.iter().map(|&i| values[i]).sum(), 2));
-        value_share.push(round_to(idx.iter().map(|&i| shares[i]).sum(), 4));
-    }
+    ["A", "B", "C"]
+        .into_iter()
+        .map(|name| {
+            let idx: Vec<usize> = (0..tiers.len()).filter(|&i| tiers[i] == name).collect();
+            TierTotal {
+                tier: name,
+                customers: idx.len(),
+                customer_share: if n > 0.0 {
+                    round_to(idx.len() as f64 / n, 4)
+                } else {
+                    0.0
+                },
+                value: round_to(idx.iter().map(|&i| values[i]).sum(), 2),
+                value_share: round_to(idx.iter().map(|&i| shares[i]).sum(), 4),
+            }
+        })
+        .collect()
+}
+
+/// Per tier (A, B, C): customers, customer_share, value, value_share.
+pub fn tier_table(tiers: &[TierTotal]) -> Result<DataFrame> {
+    let col = |name: &str, f: &dyn Fn(&TierTotal) -> f64| {
+        Column::new(name.into(), tiers.iter().map(f).collect::<Vec<f64>>())
+    };
     Ok(DataFrame::new_infer_height(vec![
-        Column::new("tier".into(), vec!["A", "B", "C"]),
-        Column::new("customers".into(), counts),
-        Column::new("customer_share".into(), customer_share),
-        Column::new("value".into(), value),
-        Column::new("value_share".into(), value_share),
+        Column::new(
+            "tier".into(),
+            tiers.iter().map(|t| t.tier).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "customers".into(),
+            tiers.iter().map(|t| t.customers as i64).collect::<Vec<_>>(),
+        ),
+        col("customer_share", &|t| t.customer_share),
+        col("value", &|t| t.value),
+        col("value_share", &|t| t.value_share),
     ])?)
 }
 

@@ -21,6 +21,7 @@ use super::nps::wilson_fraction;
 use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell, DAY_MS};
 use super::periods::Period;
 use super::rfm::round_to;
+use super::Estimate;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Outcome {
@@ -136,6 +137,14 @@ impl Acc {
             }
         }
     }
+}
+
+/// The conversion rate of all spells (converted ÷ matured) with its Wilson 95 % interval, as in
+/// the `all` row of [`table`]; None while no spell has matured.
+pub fn overall(outcomes: &[Outcome]) -> Option<Estimate> {
+    let matured = outcomes.iter().filter(|o| o.matured).count();
+    let converted = outcomes.iter().filter(|o| o.converted).count();
+    (matured > 0).then(|| wilson_fraction(converted as f64, matured as f64).into())
 }
 
 pub fn median(values: &mut [f64]) -> Option<f64> {

@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::orders::str_values;
 use super::periods::Period;
 use super::rfm::round_to;
 use crate::ledger::{Buyers, Ledger};
@@ -51,8 +50,26 @@ pub struct Lifecycle {
     /// customer_id, stage, first_order_date, last_order_date, recency_days, frequency,
     /// typical_gap_days; sorted by customer_id.
     pub customers: DataFrame,
+    /// Customers per stage, in the order of [`STAGES`].
+    pub stage_counts: [usize; STAGES.len()],
     pub as_of: i32,
     pub after_as_of: usize,
+}
+
+impl Lifecycle {
+    /// Share of the listed customers in `stage` (0 when nobody is listed).
+    pub fn stage_share(&self, stage: &str) -> f64 {
+        let total: usize = self.stage_counts.iter().sum();
+        let n = STAGES
+            .iter()
+            .position(|s| *s == stage)
+            .map_or(0, |i| self.stage_counts[i]);
+        if total > 0 {
+            n as f64 / total as f64
+        } else {
+            0.0
+        }
+    }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -127,6 +144,12 @@ pub fn lifecycle(
         freq.push(Some(i.map_or(0, |i| frequency[i])));
         gap.push(i.map(|i| round_to(own_gap[i].unwrap_or(population_gap), 1)));
     }
+    let mut stage_counts = [0; STAGES.len()];
+    for s in &stage {
+        if let Some(i) = STAGES.iter().position(|x| x == s) {
+            stage_counts[i] += 1;
+        }
+    }
     let date_col = |name: &str, v: Vec<Option<i32>>| -> PolarsResult<Column> {
         Column::new(name.into(), v).cast(&DataType::Date)
     };
@@ -141,28 +164,18 @@ pub fn lifecycle(
     ])?;
     Ok(Lifecycle {
         customers,
+        stage_counts,
         as_of,
         after_as_of: ledger.stats.rows_after_as_of,
     })
 }
 
 /// Per stage: customers and share, in the order potential, new, active, loyal, at_risk, churned.
-pub fn stage_summary(customers: &DataFrame) -> Result<DataFrame> {
-    let stages = str_values(customers, "stage")?;
-    let n = stages.len() as f64;
-    let counts: Vec<i64> = STAGES
+pub fn stage_summary(life: &Lifecycle) -> Result<DataFrame> {
+    let counts: Vec<i64> = life.stage_counts.iter().map(|&c| c as i64).collect();
+    let shares: Vec<f64> = STAGES
         .iter()
-        .map(|s| stages.iter().filter(|x| *x == s).count() as i64)
-        .collect();
-    let shares: Vec<f64> = counts
-        .iter()
-        .map(|&c| {
-            if n > 0.0 {
-                round_to(c as f64 / n, 4)
-            } else {
-                0.0
-            }
-        })
+        .map(|s| round_to(life.stage_share(s), 4))
         .collect();
     Ok(DataFrame::new_infer_height(vec![
         Column::new("stage".into(), STAGES.to_vec()),

@@ -13,3 +13,17 @@ pub mod pool;
 pub mod rating;
 pub mod recovery;
 pub mod rfm;
+
+/// A figure with its 95 % interval, in the figure's own unit (a rate 0–1, NPS points, …).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl From<(f64, f64, f64)> for Estimate {
+    fn from((value, low, high): (f64, f64, f64)) -> Self {
+        Estimate { value, low, high }
+    }
+}

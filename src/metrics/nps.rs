@@ -17,6 +17,7 @@ use polars::prelude::*;
 
 use super::periods::Period;
 use super::rfm::round_to;
+use super::Estimate;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum SurveyKind {
@@ -62,9 +63,31 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// The score of one group and survey kind, as in a row of the table (unrounded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// The group values, in the order of `by` (empty without grouping).
+    pub group: Vec<String>,
+    pub kind: SurveyKind,
+    pub responses: u64,
+    /// NPS in points (−100…100) or CSAT in percent, with its 95 % interval.
+    pub estimate: Estimate,
+}
+
 pub struct NpsResult {
     pub table: DataFrame,
+    /// The rows of `table`, typed.
+    pub scores: Vec<Score>,
     pub rejected: Vec<Rejected>,
+}
+
+impl NpsResult {
+    /// The ungrouped score of one survey kind, if the surveys have any.
+    pub fn overall(&self, kind: SurveyKind) -> Option<&Score> {
+        self.scores
+            .iter()
+            .find(|s| s.kind == kind && s.group.is_empty())
+    }
 }
 
 /// 95 % interval of NPS in points, from promoter and detractor counts.
@@ -207,6 +230,7 @@ pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Re
     let (mut survey, mut responses, mut good, mut neutral, mut bad) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut score, mut low, mut high) = (Vec::new(), Vec::new(), Vec::new());
+    let mut scores = Vec::with_capacity(tallies.len());
     for ((key, kind), t) in &tallies {
         for (c, v) in group_cols.iter_mut().zip(key) {
             c.push(v.clone());
@@ -223,6 +247,12 @@ pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Re
         score.push(round_to(s, 2));
         low.push(round_to(l, 2));
         high.push(round_to(h, 2));
+        scores.push(Score {
+            group: key.clone(),
+            kind: *kind,
+            responses: t.n as u64,
+            estimate: (s, l, h).into(),
+        });
     }
     let mut columns: Vec<Column> = by
         .iter()
@@ -247,6 +277,7 @@ pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Re
     ]);
     Ok(NpsResult {
         table: DataFrame::new_infer_height(columns)?,
+        scores,
         rejected,
     })
 }

@@ -21,6 +21,7 @@ use super::nps::wilson_fraction;
 use super::ownership::{CustomerOrders, Interner, Ownership, DAY_MS, NONE};
 use super::periods::Period;
 use super::rfm::round_to;
+use super::Estimate;
 
 #[derive(Debug, Clone)]
 pub struct Episode {
@@ -138,6 +139,14 @@ pub fn outcomes(
             o
         })
         .collect()
+}
+
+/// The recovery rate of all episodes (recovered ÷ matured) with its Wilson 95 % interval, as in
+/// the `all` row of [`table`]; None while no episode has matured.
+pub fn overall(outcomes: &[Outcome]) -> Option<Estimate> {
+    let matured = outcomes.iter().filter(|o| o.matured).count();
+    let recovered = outcomes.iter().filter(|o| o.recovered).count();
+    (matured > 0).then(|| wilson_fraction(recovered as f64, matured as f64).into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

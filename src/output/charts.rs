@@ -471,7 +471,7 @@ pub fn compact(v: f64) -> String {
 
 /// Writes each chart as `DIR/<name>.svg` and `DIR/<name>.png` (atomically, like every output).
 /// The PNG is rasterised at twice the SVG size with the system fonts.
-pub fn write_charts(dir: &Path, charts: &[Chart]) -> Result<()> {
+pub fn write_charts<'a>(dir: &Path, charts: impl IntoIterator<Item = &'a Chart>) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--charts {}: cannot create the directory", dir.display()))?;
     let options = raster_options();

@@ -64,9 +64,20 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> 
     })
 }
 
-/// One row per customer, highest CLV first (ties by customer_id): frequency, recency and T in the
-/// unit, monetary value, P(alive), expected purchases over the horizon, expected spend, CLV.
-pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
+/// The per-customer predictions: the table, and its CLV and P(alive) columns as numbers.
+pub struct Predictions {
+    /// One row per customer, highest CLV first (ties by customer_id): frequency, recency and T
+    /// in the unit, monetary value, P(alive), expected purchases over the horizon, expected
+    /// spend, CLV.
+    pub table: DataFrame,
+    /// CLV per customer in money, rounded to cents, in the order of `table`.
+    pub clv: Vec<f64>,
+    /// P(alive) per customer, rounded to 4 decimals, in the order of `table`.
+    pub p_alive: Vec<f64>,
+}
+
+/// Predicts every fitted customer's purchases, spend and CLV over the horizon.
+pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
     let c = &f.customers;
     let unit = opts.grouping.unit;
     let cp = &f.count_model.params;
@@ -101,7 +112,9 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
     });
     let pick = |g: &dyn Fn(usize) -> f64| order.iter().map(|&i| g(i)).collect::<Vec<f64>>();
     let name = |base: &str| format!("{base}_{}", unit.name());
-    Ok(DataFrame::new_infer_height(vec![
+    let clv = pick(&|i| clv_cents[i]);
+    let p_alive = pick(&|i| round_to(rows[i].0, 4));
+    let table = DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
             order
@@ -116,7 +129,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
         Column::new(name("recency").into(), pick(&|i| round_to(c.tx[i], 4))),
         Column::new(name("t").into(), pick(&|i| round_to(c.t[i], 4))),
         Column::new("monetary_value".into(), pick(&|i| round_to(c.m[i], 2))),
-        Column::new("p_alive".into(), pick(&|i| round_to(rows[i].0, 4))),
+        Column::new("p_alive".into(), p_alive.clone()),
         Column::new(
             "expected_purchases".into(),
             pick(&|i| round_to(rows[i].1, 4)),
@@ -125,8 +138,13 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
             "expected_avg_spend".into(),
             pick(&|i| round_to(rows[i].2, 2)),
         ),
-        Column::new("clv".into(), pick(&|i| clv_cents[i])),
-    ])?)
+        Column::new("clv".into(), clv.clone()),
+    ])?;
+    Ok(Predictions {
+        table,
+        clv,
+        p_alive,
+    })
 }
 
 /// The fitted parameters: one row each, with standard errors, then the log-likelihood and the

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 
 use crate::cli::Settings;
-use crate::cmd::{build_ledger, load_orders, note_after_as_of};
 use crate::input::schema::{Role, TableKind};
 use crate::input::{self, Table};
 use crate::ledger::Ledger;
+use crate::load::{build_ledger, load_orders, note_after_as_of};
+use crate::metrics::conversion;
 use crate::metrics::ownership::{
     self, followups_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
 };
+use crate::metrics::pool::{self, PoolRules};
 use crate::output::note;
 use crate::output::progress::Progress;
 
@@ -53,6 +55,30 @@ pub struct Loaded {
     pub as_of: i32,
 }
 
+impl Loaded {
+    /// The pool checks of this data, given the conversion outcomes of its spells (for the
+    /// claim-to-win rate).
+    pub fn pool_report(
+        &self,
+        followups: &[Vec<i64>],
+        outcomes: &[conversion::Outcome],
+        rules: &PoolRules,
+    ) -> Result<pool::PoolReport> {
+        pool::report(
+            &pool::Inputs {
+                own: &self.own,
+                customers: &self.customers,
+                strings: &self.strings,
+                orders: &self.orders,
+                followups,
+                conversion: outcomes,
+                as_of: self.as_of,
+            },
+            rules,
+        )
+    }
+}
+
 /// Loads what `files` names. `need_events` makes --events required.
 pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loaded> {
     let Some(orders_path) = &files.orders else {
@@ -61,7 +87,7 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     if need_events && files.events.is_none() {
         return Err(crate::error::usage("--events FILE is required"));
     }
-    let as_of = crate::cmd::parse_as_of(&files.as_of)?;
+    let as_of = crate::load::parse_as_of(&files.as_of)?;
     let progress = Progress::new(2, settings.output.quiet);
     progress.step(format!("loading {orders_path}"));
     let watch = crate::output::progress::Stopwatch::new();
@@ -125,11 +151,15 @@ pub fn load_with(
     };
     watch.lap("loading the events, follow-ups and customers");
     let as_of_ms = i64::from(as_of) * DAY_MS;
+    // A ledger built here says on stderr what as_of left out; a caller's has said so already.
     let ledger = match ledger {
         Some(l) if l.as_of == as_of => l,
-        _ => Arc::new(build_ledger(orders, Some(as_of))?),
+        _ => {
+            let l = build_ledger(orders, Some(as_of))?;
+            note_after_as_of(out, l.stats.rows_after_as_of, as_of);
+            Arc::new(l)
+        }
     };
-    note_after_as_of(out, ledger.stats.rows_after_as_of, as_of);
 
     let mut customers = Interner::default();
     let mut strings = Interner::default();

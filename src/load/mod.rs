@@ -1,0 +1,155 @@
+//! What the commands load, between the input layer (a file → a typed table) and the metrics:
+//! the orders and their purchase ledger, the analysis date, the customer list, the pool rules,
+//! and (in [`ownership`]) the ownership log with its follow-ups. Shared by every subcommand and
+//! by the report, so that a file is read and a rule applied in one place.
+
+pub mod ownership;
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::error::usage;
+use crate::input::schema::{Role, TableKind};
+use crate::input::values::{format_days, parse_iso_day};
+use crate::input::{self, Table};
+use crate::ledger::Ledger;
+use crate::metrics::pool::{PoolRules, DEFAULT_RULES};
+use crate::output::{note, OutputOptions};
+
+/// The orders file and analysis date that every order-based subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct OrdersArgs {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS")]
+    pub orders: String,
+
+    /// Analysis date, YYYY-MM-DD: orders on or after it are left out (default: the day after the
+    /// latest order date, so every order counts and reruns agree).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+/// The optional order columns the purchase rule reads (docs/metrics.md, "Orders and purchases"):
+/// every order-based command loads them.
+pub const LEDGER_ROLES: &[Role] = &[Role::OrderId, Role::Status];
+
+/// Loads an orders export with the columns of the purchase rule and the optional roles a command
+/// uses; an export without a single order row is a data error.
+pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {
+    // A spinner for big files (hidden inside a command's own progress bar, in pipes, with -q).
+    let watch = crate::output::progress::Stopwatch::new();
+    let progress = crate::output::progress::Progress::new(1, settings.output.quiet);
+    progress.step(format!("loading {path}"));
+    let mut roles = LEDGER_ROLES.to_vec();
+    roles.extend(
+        optional
+            .iter()
+            .copied()
+            .filter(|r| !LEDGER_ROLES.contains(r)),
+    );
+    let orders = input::load(path, TableKind::Orders, Some(&roles), &settings.input)?;
+    drop(progress);
+    watch.lap("loading orders");
+    if orders.df.height() == 0 {
+        bail!("{}: no order rows after the header", orders.info.display);
+    }
+    Ok(orders)
+}
+
+/// The purchase ledger of loaded orders (built once per run; every order-based analysis reads
+/// it), with the orders file named in its errors.
+pub fn build_ledger(orders: &Table, as_of: Option<i32>) -> Result<Ledger> {
+    let watch = crate::output::progress::Stopwatch::new();
+    let ledger = Ledger::build(&orders.df, as_of)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    watch.lap("purchase ledger");
+    Ok(ledger)
+}
+
+/// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.
+pub fn load_ledger(
+    args: &OrdersArgs,
+    optional: &[Role],
+    settings: &Settings,
+) -> Result<(Table, Ledger)> {
+    let as_of = parse_as_of(&args.as_of)?;
+    let orders = load_orders(&args.orders, optional, settings)?;
+    let ledger = build_ledger(&orders, as_of)?;
+    note_after_as_of(
+        &settings.output,
+        ledger.stats.rows_after_as_of,
+        ledger.as_of,
+    );
+    Ok((orders, ledger))
+}
+
+/// The customer IDs of a `--customers` export, when one was given (the analyses use only the IDs).
+pub fn load_customer_ids(path: Option<&str>, settings: &Settings) -> Result<Option<Vec<String>>> {
+    let Some(path) = path else { return Ok(None) };
+    let customers = input::load(path, TableKind::Customers, Some(&[]), &settings.input)?;
+    let ids = crate::metrics::orders::str_values(&customers.df, "customer_id")?;
+    Ok(Some(ids.into_iter().map(String::from).collect()))
+}
+
+/// Parses `--as-of YYYY-MM-DD` into days since 1970-01-01.
+pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<i32>> {
+    match as_of {
+        Some(s) => Ok(Some(parse_iso_day(s).ok_or_else(|| {
+            usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Says on stderr how many order rows the analysis date left out, if any.
+pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
+    if rows > 0 {
+        note(
+            out,
+            format!(
+                "{rows} order rows dated on or after {} are left out",
+                format_days(as_of)
+            ),
+        );
+    }
+}
+
+/// A data error when no order is a purchase: the per-customer commands would have nothing to
+/// rank, and an empty table is easy to mistake for a result.
+pub fn require_purchases(orders: &Table, ledger: &Ledger) -> Result<()> {
+    if ledger.stats.purchases == 0 {
+        bail!(
+            "{}: no purchases before {} (every order is cancelled, unpaid or refunded)",
+            orders.info.display,
+            format_days(ledger.as_of)
+        );
+    }
+    Ok(())
+}
+
+/// Says on stderr how many customers have order rows but no purchase (they are not listed).
+pub fn note_without_purchase(out: &OutputOptions, ledger: &Ledger) {
+    let n = ledger.stats.customers_without_purchase;
+    if n > 0 {
+        note(
+            out,
+            format!(
+                "{n} customers have order rows but no purchase (only cancelled, unpaid or refunded orders) and are not listed"
+            ),
+        );
+    }
+}
+
+/// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error.
+pub fn pool_rules(path: Option<&str>) -> Result<PoolRules> {
+    match path {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| usage(format!("--rules {path}: {e}")))?;
+            PoolRules::parse(&text).map_err(|e| usage(format!("{path}: {e}")))
+        }
+        None => {
+            PoolRules::parse(DEFAULT_RULES).map_err(|e| usage(format!("built-in pool rules: {e}")))
+        }
+    }
+}

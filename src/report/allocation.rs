@@ -1,0 +1,254 @@
+//! The allocation sections of the report: conversion of allocated customers, recovery from the
+//! pool and the pool rules. They share one load of the event log (and follow-ups), spelled
+//! against the report's ledger, and one set of conversion outcomes.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::{floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Parts, Section};
+use crate::input::values::format_days;
+use crate::load::ownership::{self, Files, Loaded};
+use crate::metrics::conversion::{self, ConversionGroup, Keys};
+use crate::metrics::pool::PoolReport;
+use crate::metrics::recovery::{self, RecoveryGroup};
+use crate::metrics::Estimate;
+use crate::output::charts::{self, Chart, Intervals};
+use crate::output::html;
+
+pub const ALLOCATION: Analysis = Analysis {
+    step: "conversion, recovery and pool",
+    build,
+};
+
+fn build(ctx: &Context) -> Result<Parts> {
+    let Some(events) = ctx.events else {
+        let mut parts = Parts::default();
+        for what in ["conversion", "recovery", "pool"] {
+            parts
+                .missing
+                .push((what, "pass --events FILE (the ownership log)".into()));
+        }
+        return Ok(parts);
+    };
+    let files = Files {
+        events: Some(events.to_string()),
+        orders: None,
+        followups: ctx.followups.map(str::to_string),
+        customers: None,
+        as_of: None,
+    };
+    let data = ownership::load_with(
+        &files,
+        ctx.orders,
+        Some(ctx.ledger.clone()),
+        Some(ctx.ledger.as_of),
+        ctx.settings,
+    )?;
+    // One set of conversion outcomes for the conversion sheets and the pool's claim-to-win
+    // rate (the pool needs follow-ups, and these include them when given).
+    let outcomes = conversion::outcomes(
+        &data.own,
+        &data.orders,
+        data.followups.as_deref(),
+        ctx.window,
+        data.as_of,
+    );
+    let mut parts = Parts::default();
+    parts
+        .sections
+        .push(Box::new(ConversionSection::new(&data, &outcomes)?));
+    parts
+        .sections
+        .push(Box::new(RecoverySection::new(&data, ctx.window)?));
+    match &data.followups {
+        Some(followups) => parts.sections.push(Box::new(PoolSection {
+            report: data.pool_report(followups, &outcomes, ctx.rules)?,
+        })),
+        None => parts.missing.push((
+            "pool",
+            "pass --followups FILE (the no-follow-up rule needs it)".into(),
+        )),
+    }
+    Ok(parts)
+}
+
+struct ConversionSection {
+    by_owner: DataFrame,
+    by_cohort: DataFrame,
+    overall: Option<Estimate>,
+    /// Whether owners differ, as one sentence.
+    owner_test: Option<String>,
+}
+
+impl ConversionSection {
+    fn new(data: &Loaded, outcomes: &[conversion::Outcome]) -> Result<Self> {
+        let keys = Keys {
+            strings: &data.strings,
+            source: None,
+        };
+        let table_by =
+            |g| conversion::table(&data.own, outcomes, &[g], &keys, data.followups.is_some());
+        Ok(ConversionSection {
+            by_owner: table_by(ConversionGroup::Owner)?,
+            by_cohort: table_by(ConversionGroup::Cohort)?,
+            overall: conversion::overall(outcomes),
+            owner_test: conversion::owner_test(&data.own, outcomes).map(|t| {
+                format!(
+                    "Do owners differ? Pearson chi-square {:.2} on {} df over {} owners: p = {:.4}.",
+                    t.statistic, t.df, t.owners, t.p_value
+                )
+            }),
+        })
+    }
+}
+
+impl Section for ConversionSection {
+    fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
+        vec![
+            ("conversion", &self.by_owner),
+            ("conversion_cohorts", &self.by_cohort),
+        ]
+    }
+
+    fn headlines(&self) -> Vec<Headline> {
+        self.overall
+            .iter()
+            .map(|e| Headline {
+                label: "Lead conversion",
+                value: Figure::Share(e.value),
+                detail: format!("95% CI {} – {}", pct(e.low), pct(e.high)),
+            })
+            .collect()
+    }
+
+    fn charts(&self) -> Result<Vec<Chart>> {
+        // Conversion by owner with Wilson intervals, and the overall rate as the reference.
+        let df = &self.by_owner;
+        let owners = texts(df, "owner")?;
+        let rate = floats(df, "conversion_rate")?;
+        let lo = floats(df, "ci_low")?;
+        let hi = floats(df, "ci_high")?;
+        let get = |v: &[Option<f64>], i: usize| v[i].unwrap_or(f64::NAN);
+        let rows: Vec<usize> = (0..owners.len()).filter(|&i| owners[i] != "all").collect();
+        Ok(vec![charts::intervals(&Intervals {
+            name: "conversion_by_owner",
+            title: "Conversion of matured spells by owner, with 95% intervals",
+            x_desc: "conversion rate",
+            labels: rows.iter().map(|&i| owners[i].clone()).collect(),
+            values: rows
+                .iter()
+                .map(|&i| (get(&rate, i), get(&lo, i), get(&hi, i)))
+                .collect(),
+            reference: self
+                .overall
+                .map(|e| e.value)
+                .filter(|v| v.is_finite())
+                .map(|v| (v, format!("all owners: {}", pct(v)))),
+        })?])
+    }
+
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+        html::Section {
+            title: "Conversion of allocated customers".into(),
+            notes: std::iter::once(
+                "A spell converts when the customer buys within the window after the assignment or claim, while still held; spells younger than the window are immature and not counted.".to_string(),
+            )
+            .chain(self.owner_test.clone())
+            .collect(),
+            charts: pick(charts, &["conversion_by_owner"]),
+            tables: vec![
+                table("By owner", &self.by_owner, 50),
+                table("By assignment month", &self.by_cohort, 120),
+            ],
+        }
+    }
+}
+
+struct RecoverySection {
+    by_owner: DataFrame,
+    by_reason: DataFrame,
+    overall: Option<Estimate>,
+}
+
+impl RecoverySection {
+    fn new(data: &Loaded, window: i32) -> Result<Self> {
+        let episodes = recovery::from_events(&data.own, data.as_of);
+        let returns = recovery::outcomes(&episodes, &data.orders, window, data.as_of);
+        let table_by = |g| recovery::table(&episodes, &returns, &[g], &data.strings, true);
+        Ok(RecoverySection {
+            by_owner: table_by(RecoveryGroup::Owner)?,
+            by_reason: table_by(RecoveryGroup::Reason)?,
+            overall: recovery::overall(&returns),
+        })
+    }
+}
+
+impl Section for RecoverySection {
+    fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
+        vec![
+            ("recovery", &self.by_owner),
+            ("recovery_reasons", &self.by_reason),
+        ]
+    }
+
+    fn headlines(&self) -> Vec<Headline> {
+        self.overall
+            .iter()
+            .map(|e| Headline {
+                label: "Win-back from the pool",
+                value: Figure::Share(e.value),
+                detail: "of matured returns recovered".into(),
+            })
+            .collect()
+    }
+
+    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+        html::Section {
+            title: "Recovery from the pool".into(),
+            notes: vec!["A return to the pool is recovered when the customer buys within the window after the next assignment or claim.".into()],
+            charts: vec![],
+            tables: vec![
+                table("By recovering owner", &self.by_owner, 50),
+                table("By recycle reason", &self.by_reason, 50),
+            ],
+        }
+    }
+}
+
+struct PoolSection {
+    report: PoolReport,
+}
+
+impl Section for PoolSection {
+    fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
+        let p = &self.report;
+        vec![
+            ("pool_health", &p.health),
+            ("pool_due", &p.due),
+            ("pool_owners", &p.owners),
+            ("pool_reclaims", &p.reclaims),
+            ("pool_priority", &p.priority),
+        ]
+    }
+
+    fn html<'a>(&'a self, _charts: &'a [Chart], as_of: i32) -> html::Section<'a> {
+        let p = &self.report;
+        html::Section {
+            title: "Pool rules".into(),
+            notes: vec![format!(
+                "As of {}: {} customers due back (or due soon), {} reclaims inside the cooldown, {} customers in the pool.",
+                format_days(as_of),
+                p.due.height(),
+                p.reclaims.height(),
+                p.priority.height()
+            )],
+            charts: vec![],
+            tables: vec![
+                table("Pool health", &p.health, 50),
+                table("Owners", &p.owners, 50),
+                table("Due back to the pool", &p.due, 20),
+                table("Pool, ranked for re-allocation", &p.priority, 20),
+            ],
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The report (`crm-eval report`): every analysis as a [`Section`] that contributes its workbook
+//! sheets, its charts, its headline figures and its part of the HTML page. The report is the
+//! composition of the sections in [`ANALYSES`] order; adding an analysis is one new file here and
+//! one line in that list.
+//!
+//! Every section reads the one purchase ledger of the run (docs/metrics.md, "Orders and
+//! purchases") from the [`Context`], so the report builds it once for all of them.
+
+mod allocation;
+mod clv;
+mod lifecycle;
+mod nps;
+mod value;
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::cli::Settings;
+use crate::input::values::format_days;
+use crate::input::Table;
+use crate::ledger::Ledger;
+use crate::metrics::pool::PoolRules;
+use crate::output::charts::Chart;
+use crate::output::column_cells;
+use crate::output::html::{self, grouped, Card, Page};
+use crate::output::progress::Progress;
+
+/// What the analyses of one report share: the settings, the loaded orders and their ledger, and
+/// the optional inputs and options of the command line.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub orders: &'a Table,
+    pub ledger: Arc<Ledger>,
+    /// The IDs of the `--customers` export, when given.
+    pub customer_ids: Option<Vec<String>>,
+    pub events: Option<&'a str>,
+    pub followups: Option<&'a str>,
+    pub surveys: Option<&'a str>,
+    pub rules: &'a PoolRules,
+    /// Conversion and recovery window in days.
+    pub window: i32,
+}
+
+/// A headline value; the page decides how each kind reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Figure {
+    Count(usize),
+    /// Money, shown in whole units.
+    Money(f64),
+    /// A share 0–1, shown as a percentage.
+    Share(f64),
+    /// A score in points (NPS), shown with one decimal.
+    Points(f64),
+}
+
+impl Figure {
+    fn text(self) -> String {
+        match self {
+            Figure::Count(n) => grouped(n as f64, 0),
+            Figure::Money(v) => grouped(v, 0),
+            Figure::Share(v) => pct(v),
+            Figure::Points(v) => format!("{v:.1}"),
+        }
+    }
+}
+
+/// One headline figure of the page: what it is, its value and a line of context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headline {
+    pub label: &'static str,
+    pub value: Figure,
+    pub detail: String,
+}
+
+/// One analysis in the report.
+pub trait Section {
+    /// Its workbook sheets, in order: (sheet name, table).
+    fn sheets(&self) -> Vec<(&'static str, &DataFrame)>;
+
+    /// Its headline figures, in order.
+    fn headlines(&self) -> Vec<Headline> {
+        Vec::new()
+    }
+
+    /// Its charts (drawn only for the HTML page and `--charts`).
+    fn charts(&self) -> Result<Vec<Chart>> {
+        Ok(Vec::new())
+    }
+
+    /// Its part of the page, given the charts it drew.
+    fn html<'a>(&'a self, charts: &'a [Chart], as_of: i32) -> html::Section<'a>;
+}
+
+/// What one analysis produced: its sections, and the parts it had to leave out with the reason.
+#[derive(Default)]
+pub struct Parts {
+    pub sections: Vec<Box<dyn Section>>,
+    pub missing: Vec<(&'static str, String)>,
+}
+
+impl Parts {
+    fn one(section: impl Section + 'static) -> Parts {
+        Parts {
+            sections: vec![Box::new(section)],
+            missing: Vec::new(),
+        }
+    }
+
+    fn missing(what: &'static str, why: impl Into<String>) -> Parts {
+        Parts {
+            sections: Vec::new(),
+            missing: vec![(what, why.into())],
+        }
+    }
+}
+
+/// An analysis: what the progress bar says while it runs, and how it is built.
+pub struct Analysis {
+    pub step: &'static str,
+    pub build: fn(&Context) -> Result<Parts>,
+}
+
+/// The analyses of the report, in the order of the sheets, the headline and the page.
+pub const ANALYSES: &[Analysis] = &[
+    value::RFM,
+    value::ABC,
+    clv::CLV,
+    lifecycle::LIFECYCLE,
+    allocation::ALLOCATION,
+    nps::NPS,
+];
+
+/// The built report: every section, and what is not in it and why.
+pub struct Report {
+    pub as_of: i32,
+    pub orders_file: String,
+    pub sections: Vec<Box<dyn Section>>,
+    pub missing: Vec<(&'static str, String)>,
+}
+
+impl Report {
+    /// Runs every analysis on the context, one progress step each.
+    pub fn build(ctx: &Context, progress: &Progress) -> Result<Report> {
+        let mut report = Report {
+            as_of: ctx.ledger.as_of,
+            orders_file: ctx.orders.info.display.clone(),
+            sections: Vec::new(),
+            missing: Vec::new(),
+        };
+        for analysis in ANALYSES {
+            progress.step(analysis.step);
+            let watch = crate::output::progress::Stopwatch::new();
+            let parts = (analysis.build)(ctx)?;
+            watch.lap(analysis.step);
+            report.sections.extend(parts.sections);
+            report.missing.extend(parts.missing);
+        }
+        Ok(report)
+    }
+
+    /// The notes sheet: as_of, the orders file, and what is not included.
+    pub fn notes(&self) -> Result<DataFrame> {
+        let mut notes: Vec<(String, String)> = vec![
+            ("as_of".into(), format_days(self.as_of)),
+            ("orders".into(), self.orders_file.clone()),
+        ];
+        for (what, why) in &self.missing {
+            notes.push((what.to_string(), format!("not included: {why}")));
+        }
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new(
+                "item".into(),
+                notes.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "value".into(),
+                notes.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+            ),
+        ])?)
+    }
+
+    /// Every section's sheets, in order (after the notes sheet, which the caller adds).
+    pub fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
+        self.sections.iter().flat_map(|s| s.sheets()).collect()
+    }
+
+    /// Every section's charts, one list per section.
+    pub fn charts(&self) -> Result<Vec<Vec<Chart>>> {
+        self.sections.iter().map(|s| s.charts()).collect()
+    }
+
+    /// The HTML page: the headline of every section, then the sections with their charts, then
+    /// what is not in the report.
+    pub fn page<'a>(&'a self, charts: &'a [Vec<Chart>]) -> Page<'a> {
+        let cards = self
+            .sections
+            .iter()
+            .flat_map(|s| s.headlines())
+            .map(|h| Card {
+                label: h.label.into(),
+                value: h.value.text(),
+                detail: h.detail,
+            })
+            .collect();
+        let mut sections: Vec<html::Section> = self
+            .sections
+            .iter()
+            .zip(charts)
+            .map(|(s, c)| s.html(c, self.as_of))
+            .collect();
+        if !self.missing.is_empty() {
+            sections.push(html::Section {
+                title: "Not in this report".into(),
+                notes: self
+                    .missing
+                    .iter()
+                    .map(|(what, why)| format!("{what}: {why}"))
+                    .collect(),
+                ..html::Section::default()
+            });
+        }
+        Page {
+            title: "CRM report".into(),
+            subtitle: format!(
+                "{} · as of {} · crm-eval report",
+                self.orders_file,
+                format_days(self.as_of)
+            ),
+            cards,
+            sections,
+        }
+    }
+}
+
+/// A table on the page, at most `max_rows` rows of it.
+fn table<'a>(title: &str, df: &'a DataFrame, max_rows: usize) -> html::HtmlTable<'a> {
+    html::HtmlTable {
+        title: title.into(),
+        df,
+        max_rows,
+    }
+}
+
+/// The charts of `names` that were drawn, in that order.
+fn pick<'a>(charts: &'a [Chart], names: &[&str]) -> Vec<&'a Chart> {
+    names
+        .iter()
+        .filter_map(|n| charts.iter().find(|c| c.name == *n))
+        .collect()
+}
+
+/// A column as floats (nulls and non-numbers as None), for the charts drawn from a sheet.
+fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+/// A column as display text.
+fn texts(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let c = df.column(name)?;
+    Ok(column_cells(c)?.iter().map(|c| c.text()).collect())
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_figure_reads_as_its_unit() {
+        assert_eq!(Figure::Count(1_234_567).text(), "1,234,567");
+        assert_eq!(Figure::Money(-98_765.5).text(), "-98,766");
+        assert_eq!(Figure::Share(0.1234).text(), "12.3%");
+        assert_eq!(Figure::Points(-7.25).text(), "-7.2");
+    }
+}

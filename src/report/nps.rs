@@ -1,0 +1,82 @@
+//! The NPS and CSAT section of the report: overall, and by owner when the surveys name owners.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::{table, Analysis, Context, Figure, Headline, Parts, Section};
+use crate::input;
+use crate::input::schema::{Role, TableKind};
+use crate::metrics::nps::{self, NpsGroup, Score, SurveyKind};
+use crate::output::charts::Chart;
+use crate::output::html;
+
+pub const NPS: Analysis = Analysis {
+    step: "NPS and CSAT",
+    build,
+};
+
+struct NpsSection {
+    overall: DataFrame,
+    by_owner: Option<DataFrame>,
+    nps: Option<Score>,
+}
+
+fn build(ctx: &Context) -> Result<Parts> {
+    let Some(path) = ctx.surveys else {
+        return Ok(Parts::missing("nps", "pass --surveys FILE"));
+    };
+    let surveys = input::load(
+        path,
+        TableKind::Surveys,
+        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
+        &ctx.settings.input,
+    )?;
+    let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[])?;
+    let by_owner = if surveys.has(Role::Owner) {
+        Some(nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner])?.table)
+    } else {
+        None
+    };
+    Ok(Parts::one(NpsSection {
+        nps: overall.overall(SurveyKind::Nps).cloned(),
+        overall: overall.table,
+        by_owner,
+    }))
+}
+
+impl Section for NpsSection {
+    fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
+        let mut sheets = vec![("nps", &self.overall)];
+        if let Some(b) = &self.by_owner {
+            sheets.push(("nps_by_owner", b));
+        }
+        sheets
+    }
+
+    fn headlines(&self) -> Vec<Headline> {
+        self.nps
+            .iter()
+            .map(|s| Headline {
+                label: "NPS",
+                value: Figure::Points(s.estimate.value),
+                detail: format!(
+                    "95% CI {:.1} to {:.1} points",
+                    s.estimate.low, s.estimate.high
+                ),
+            })
+            .collect()
+    }
+
+    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+        let mut tables = vec![table("", &self.overall, 10)];
+        if let Some(b) = &self.by_owner {
+            tables.push(table("By owner", b, 100));
+        }
+        html::Section {
+            title: "NPS and CSAT".into(),
+            notes: vec!["NPS in points (−100…100): % promoters (9–10) − % detractors (0–6); CSAT: % of 4–5 on 1–5; 95% intervals.".into()],
+            charts: vec![],
+            tables,
+        }
+    }
+}
