@@ -32,16 +32,35 @@ const STATUSES: [Option<&str>; 6] = [
 /// ten-thousandths, status.
 type Row = (u8, u8, u16, i64, usize);
 
+/// Customer IDs: odd numbers longer than the 12 bytes the ledger keeps inline, so both of its
+/// ways of comparing IDs are exercised (the reference sorts the same strings).
+fn customer_id(c: u8) -> String {
+    if c % 2 == 1 {
+        format!("customer-with-a-long-id-{c}")
+    } else {
+        format!("C{c}")
+    }
+}
+
+/// Order IDs, long for odd numbers as for customers.
+fn order_id(o: u8) -> String {
+    if o % 2 == 1 {
+        format!("ORDER-2024-0000{o}")
+    } else {
+        format!("O{o}")
+    }
+}
+
 fn frame(rows: &[Row]) -> DataFrame {
     DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
-            rows.iter().map(|r| format!("C{}", r.0)).collect::<Vec<_>>(),
+            rows.iter().map(|r| customer_id(r.0)).collect::<Vec<_>>(),
         ),
         Column::new(
             "order_id".into(),
             rows.iter()
-                .map(|r| (r.1 < 6).then(|| format!("O{}", r.1)))
+                .map(|r| (r.1 < 6).then(|| order_id(r.1)))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
@@ -91,7 +110,7 @@ fn reference(rows: &[Row]) -> Reference {
         } else {
             amount
         };
-        *spend.entry(format!("C{c}")).or_default() += net;
+        *spend.entry(customer_id(c)).or_default() += net;
         let key = if o < 6 {
             format!("order {o}")
         } else {
@@ -114,7 +133,7 @@ fn reference(rows: &[Row]) -> Reference {
             None
         };
         if let Some(day) = day {
-            purchases.entry(format!("C{c}")).or_default().push(day);
+            purchases.entry(customer_id(*c)).or_default().push(day);
         }
     }
     for days in purchases.values_mut() {

@@ -53,7 +53,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
     require_purchases(&orders, &ledger)?;
     let result =
-        abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+        abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
     let out = &settings.output;
     note(
         out,

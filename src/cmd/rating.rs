@@ -44,7 +44,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
     let result = rating::rating(&ledger, ids.as_deref(), &rules)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
     let out = &settings.output;
     note(
         out,

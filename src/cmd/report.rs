@@ -100,7 +100,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     // One ledger for every section (docs/metrics.md, "Orders and purchases").
     let ledger = Arc::new(build_ledger(&orders, as_of)?);
     note_after_as_of(out, ledger.stats.rows_after_as_of, ledger.as_of);
-    require_purchases(&orders, &ledger)?;
+    require_purchases(&orders.info, &ledger)?;
     let ctx = Context {
         settings,
         orders: &orders,

@@ -126,7 +126,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} customers scored from {} order rows, as of {}",
             result.customers.height(),
-            orders.df.height(),
+            ledger.stats.rows,
             format_days(result.as_of)
         ),
     );

@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
+use crate::input::source::SourceInfo;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::input::{self, Table};
 use crate::ledger::Ledger;
@@ -67,11 +68,13 @@ pub fn build_ledger(orders: &Table, as_of: Option<i32>) -> Result<Ledger> {
 }
 
 /// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.
+/// The rows are freed once the ledger holds what the analyses read; the file's description is
+/// kept for messages.
 pub fn load_ledger(
     args: &OrdersArgs,
     optional: &[Role],
     settings: &Settings,
-) -> Result<(Table, Ledger)> {
+) -> Result<(SourceInfo, Ledger)> {
     let as_of = parse_as_of(&args.as_of)?;
     let orders = load_orders(&args.orders, optional, settings)?;
     let ledger = build_ledger(&orders, as_of)?;
@@ -80,7 +83,7 @@ pub fn load_ledger(
         ledger.stats.rows_after_as_of,
         ledger.as_of,
     );
-    Ok((orders, ledger))
+    Ok((orders.info, ledger))
 }
 
 /// The customer IDs of a `--customers` export, when one was given (the analyses use only the IDs).
@@ -116,11 +119,11 @@ pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
 
 /// A data error when no order is a purchase: the per-customer commands would have nothing to
 /// rank, and an empty table is easy to mistake for a result.
-pub fn require_purchases(orders: &Table, ledger: &Ledger) -> Result<()> {
+pub fn require_purchases(orders: &SourceInfo, ledger: &Ledger) -> Result<()> {
     if ledger.stats.purchases == 0 {
         bail!(
             "{}: no purchases before {} (every order is cancelled, unpaid or refunded)",
-            orders.info.display,
+            orders.display,
             format_days(ledger.as_of)
         );
     }

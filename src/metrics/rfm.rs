@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::ledger::{Buyers, Ledger};
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Deserialize;
 
 /// What `frequency` counts.
@@ -258,10 +259,14 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
             1 + ((f64::from(s - 1) * 4.0 / f64::from(levels - 1)).round() as u32)
         }
     };
-    let mut codes = Vec::with_capacity(last.len());
+    // Each (r, f, m) code is formatted once, not once per customer.
+    let mut code_text: std::collections::HashMap<(u32, u32, u32), String> = Default::default();
     let mut segments = Vec::with_capacity(last.len());
     for i in 0..last.len() {
-        codes.push(format!("{}{}{}", r_score[i], f_score[i], m_score[i]));
+        let key = (r_score[i], f_score[i], m_score[i]);
+        code_text
+            .entry(key)
+            .or_insert_with(|| format!("{}{}{}", key.0, key.1, key.2));
         let (r, f, m) = (
             to_five(r_score[i], &opts.r_scoring),
             to_five(f_score[i], &opts.f_scoring),
@@ -274,6 +279,11 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
             .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str());
         segments.push(segment);
     }
+    let codes = StringChunked::from_iter_values(
+        "rfm_code".into(),
+        (0..last.len()).map(|i| code_text[&(r_score[i], f_score[i], m_score[i])].as_str()),
+    )
+    .into_column();
     let score_col = |name: &str, s: Vec<u32>| {
         Column::new(
             name.into(),
@@ -290,7 +300,7 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         score_col("r_score", r_score),
         score_col("f_score", f_score),
         score_col("m_score", m_score),
-        Column::new("rfm_code".into(), codes),
+        codes,
         Column::new("segment".into(), segments),
     ])?;
     Ok(df)
@@ -315,7 +325,7 @@ pub fn quantile_scores(values: &[f64], bins: u32) -> Vec<u32> {
     // One sort of (value, position); then each run of equal values gets the score of the number
     // of values before the run.
     let mut sorted: Vec<(f64, usize)> = values.iter().copied().zip(0..).collect();
-    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    sorted.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut scores = vec![0u32; n];
     let mut start = 0;
     while start < n {

@@ -90,15 +90,29 @@ impl Stopwatch {
         }
     }
 
-    /// Prints the time since the previous lap (or since `new`).
+    /// Prints the time since the previous lap (or since `new`), and the peak memory so far.
     pub fn lap(&self, stage: &str) {
         if self.on {
             let now = std::time::Instant::now();
             let took = now - self.last.get();
             self.last.set(now);
-            suspend(|| eprintln!("crm-eval: timing: {stage}: {:.3} s", took.as_secs_f64()));
+            let peak = peak_memory_mib().map_or(String::new(), |m| format!(" (peak {m} MiB)"));
+            suspend(|| {
+                eprintln!(
+                    "crm-eval: timing: {stage}: {:.3} s{peak}",
+                    took.as_secs_f64()
+                )
+            });
         }
     }
+}
+
+/// The process's peak resident memory so far (Linux: VmHWM in /proc/self/status).
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 impl Default for Stopwatch {

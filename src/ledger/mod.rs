@@ -20,14 +20,23 @@
 //!
 //! Layout: customers get dense codes in ascending order of their ID (byte order), the ID string
 //! kept once; per customer, purchases and movements sit in contiguous arrays addressed by
-//! offsets, sorted by day. Grouping rows by customer is one parallel polars hash grouping; the
-//! per-customer work runs on all cores over chunks of customers with reused scratch buffers.
+//! offsets, sorted by day. Rows are grouped by customer in partitions of the ID's hash
+//! ([`group`]); the rule then runs over blocks of consecutive codes, one block per worker, so
+//! every reader of the ledger walks its arrays in order.
+
+mod group;
+mod rule;
 
 use anyhow::{anyhow, bail, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::money::Money;
+use group::{GroupScratch, RowColumns};
+use rule::{Part, RowExtras};
+
+/// Customers per block (and per parallel work item of the rule).
+const BLOCK: usize = 16_384;
 
 /// Code of "no owner" in [`Ledger::purchase_owners`].
 pub const NO_OWNER: u32 = u32::MAX;
@@ -79,8 +88,8 @@ pub struct Buyers {
 }
 
 /// The ledger of up to [`BLOCK`] consecutive customer codes: built by one worker and read in
-/// place, so the blocks never need concatenating. Offsets are local to the block: customer `i`
-/// of the block owns `end[i - 1] .. end[i]` (`0 .. end[0]` for the first).
+/// place, so the blocks never need concatenating. Offsets are local to the block: customer `i` of the block owns
+/// `end[i - 1] .. end[i]` (`0 .. end[0]` for the first).
 #[derive(Debug, Clone, Default)]
 struct Block {
     purchase_end: Vec<u32>,
@@ -96,6 +105,37 @@ struct Block {
     movement_margin: Vec<Money>,
     /// Per customer: the refunds' total, as a positive amount.
     refunded: Vec<Money>,
+}
+
+impl Block {
+    /// Appends customer `i` of `src` (margins and owners when `src` has them).
+    fn push_customer(&mut self, src: &Block, i: usize) {
+        let p = span(&src.purchase_end, i);
+        self.purchase_day
+            .extend_from_slice(&src.purchase_day[p.clone()]);
+        self.purchase_net
+            .extend_from_slice(&src.purchase_net[p.clone()]);
+        if !src.purchase_margin.is_empty() {
+            self.purchase_margin
+                .extend_from_slice(&src.purchase_margin[p.clone()]);
+        }
+        if !src.purchase_owner.is_empty() {
+            self.purchase_owner
+                .extend_from_slice(&src.purchase_owner[p]);
+        }
+        self.purchase_end.push(self.purchase_day.len() as u32);
+        let m = span(&src.movement_end, i);
+        self.movement_day
+            .extend_from_slice(&src.movement_day[m.clone()]);
+        self.movement_net
+            .extend_from_slice(&src.movement_net[m.clone()]);
+        if !src.movement_margin.is_empty() {
+            self.movement_margin
+                .extend_from_slice(&src.movement_margin[m]);
+        }
+        self.movement_end.push(self.movement_day.len() as u32);
+        self.refunded.push(src.refunded[i]);
+    }
 }
 
 fn span(end: &[u32], i: usize) -> std::ops::Range<usize> {
@@ -117,168 +157,135 @@ pub struct Ledger {
     pub stats: LedgerStats,
 }
 
-/// One order row as the rule reads it, packed so the per-customer pass (random access by row)
-/// touches one cache line per row.
-#[derive(Debug, Clone, Copy, Default)]
-struct Packed {
-    /// Hash of the order ID (never 0), or 0 for a row without one. Equal hashes are confirmed
-    /// on the ID itself, so a collision cannot merge two orders.
-    key: u64,
-    amount: i64,
-    day: i32,
-    status: u8,
-}
-
-/// The columns of the order rows the rule reads.
-struct Columns<'a> {
-    rows: Vec<Packed>,
-    margin: Option<Vec<i64>>,
-    owner: Option<Vec<u32>>,
-    order_id: Option<&'a StringChunked>,
-}
-
-impl Columns<'_> {
-    /// The order ID of a row with a key (only looked at when two keys are equal).
-    fn order_id(&self, row: u32) -> Option<&str> {
-        self.order_id.and_then(|ids| ids.get(row as usize))
-    }
-
-    /// Whether two rows with equal nonzero keys belong to the same order.
-    fn same_order(&self, a: &Row, b: &Row) -> bool {
-        a.key != 0 && a.key == b.key && self.order_id(a.row) == self.order_id(b.row)
-    }
-}
-
-const NULL_DAY: i32 = i32::MIN;
-const REFUNDED: u8 = 1;
-const NOT_ORDER: u8 = 2;
-const NO_KEY: u64 = 0;
-
-/// One kept row of a customer, in the scratch buffer.
-#[derive(Clone, Copy)]
-struct Row {
-    /// See [`Packed::key`].
-    key: u64,
-    day: i32,
-    net: i64,
-    margin: i64,
-    refund: bool,
-    owner: u32,
-    row: u32,
-}
-
-/// One block under construction, with its counts.
-#[derive(Default)]
-struct Part {
-    block: Block,
-    stats: LedgerStats,
-    error: Option<LedgerError>,
-}
-
-/// Customers per block (and per parallel work item).
-const BLOCK: usize = 16_384;
-
-/// Rows per parallel work item while packing the columns.
-const ROW_BATCH: usize = 1 << 16;
-
 impl Ledger {
     /// Builds the ledger of an orders table with canonical columns: customer_id, order_date
     /// (Date), amount (Money units, Int64), and optionally order_id, status, margin or cost
     /// (Money units) and owner. `as_of` defaults to the day after the latest order date.
     pub fn build(orders: &DataFrame, as_of: Option<i32>) -> Result<Ledger> {
         let watch = crate::output::progress::Stopwatch::new();
-        let day_ca = orders.column("order_date")?.date()?.physical().clone();
+        let day = orders.column("order_date")?.date()?.physical().clone();
         let as_of = match as_of {
             Some(d) => d,
-            None => day_ca
+            None => day
                 .max()
                 .map(|d| d + 1)
                 .ok_or_else(|| anyhow!("the orders table has no dated rows"))?,
-        };
-        let ids = orders.column("customer_id")?.str()?;
-        let order_ids = match orders.column("order_id") {
-            Ok(c) => Some(c.str()?),
-            Err(_) => None,
         };
         let amount = orders
             .column("amount")
             .map_err(|_| anyhow!("no amount column"))?
             .cast(&DataType::Int64)?;
-        let status = match orders.column("status") {
-            Ok(c) => Some(c.str()?),
-            Err(_) => None,
+        let optional_str = |name: &str| -> Result<Option<&StringChunked>> {
+            match orders.column(name) {
+                Ok(c) => Ok(Some(c.str()?)),
+                Err(_) => Ok(None),
+            }
         };
+        let partitions = group::scatter(&RowColumns {
+            ids: orders.column("customer_id")?.str()?,
+            day: &day,
+            amount: amount.i64()?,
+            status: optional_str("status")?,
+            order_ids: optional_str("order_id")?,
+        });
         let (owner, owner_names) = owner_codes(orders)?;
-        let columns = Columns {
-            rows: packed_rows(&day_ca, amount.i64()?, status, order_ids),
+        let extras = RowExtras {
             margin: margin_values(orders)?,
             owner,
-            order_id: order_ids,
         };
-        watch.lap("  ledger: columns");
-        let groups = ids
-            .clone()
-            .into_series()
-            .group_tuples(true, false)?
-            .into_idx();
-        watch.lap("  ledger: rows per customer (polars)");
-        // Customers in ascending ID order: their codes, and so every output, do not depend on
-        // the (thread-dependent) order of the hash groups.
-        let group_ids: Vec<Option<&str>> = groups
-            .first()
-            .iter()
-            .map(|&row| ids.get(row as usize))
-            .collect();
-        let mut order: Vec<u32> = (0..group_ids.len() as u32)
-            .filter(|&g| group_ids[g as usize].is_some())
-            .collect();
-        order.par_sort_unstable_by(|&a, &b| group_ids[a as usize].cmp(&group_ids[b as usize]));
-        watch.lap("  ledger: customers sorted by ID");
-        let sorted_ids: StringChunked = order.iter().map(|&g| group_ids[g as usize]).collect();
-        let parts: Vec<Part> = order
-            .par_chunks(BLOCK)
-            .map(|chunk| {
-                let mut part = Part::default();
-                let mut scratch = Scratch::default();
-                for &g in chunk {
-                    customer(
-                        &columns,
-                        &groups.all()[g as usize],
-                        as_of,
-                        &mut scratch,
-                        &mut part,
-                    );
-                }
-                part
-            })
+        watch.lap("  ledger: rows to partitions");
+        // Each partition: its customers grouped, then the purchase rule on each, in cache.
+        let parts: Vec<(Part, Vec<group::Key>, Vec<u8>)> = partitions
+            .into_par_iter()
+            .map_init(
+                || (GroupScratch::default(), rule::Scratch::default()),
+                |(group_scratch, rule_scratch), pieces| {
+                    let grouped = group::group(pieces, group_scratch);
+                    let mut part = Part::default();
+                    let mut keys = Vec::with_capacity(grouped.customers());
+                    for g in 0..grouped.customers() {
+                        let rows = grouped.rows_of(g);
+                        keys.push(rows[0].customer);
+                        rule::customer(
+                            &extras,
+                            rows,
+                            &grouped.arena,
+                            as_of,
+                            rule_scratch,
+                            &mut part,
+                        );
+                    }
+                    (part, keys, grouped.arena)
+                },
+            )
             .collect();
         watch.lap("  ledger: purchases per customer");
-        if let Some(LedgerError::Overflow { row }) = parts.iter().find_map(|p| p.error.clone()) {
+        if let Some(row) = parts
+            .iter()
+            .filter_map(|(p, _, _)| p.error.as_ref())
+            .map(|LedgerError::Overflow { row }| *row)
+            .min()
+        {
             bail!(
                 "row {}: the amounts of this customer add up past what crm-eval can hold exactly \
                  (about 9 × 10^14); check the amount column for misplaced values",
                 row + 2
             );
         }
+        // Codes in ascending ID order: they, and so every output, do not depend on the hash.
+        let bytes = |p: u32, i: u32| {
+            let (_, keys, arena) = &parts[p as usize];
+            keys[i as usize].bytes(arena)
+        };
+        let mut order: Vec<(u128, u32, u32)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, (_, keys, arena))| {
+                keys.iter()
+                    .enumerate()
+                    .map(move |(i, k)| (k.sort_prefix(arena), p as u32, i as u32))
+            })
+            .collect();
+        order.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| bytes(a.1, a.2).cmp(bytes(b.1, b.2)))
+        });
+        let ids = StringChunked::from_iter_values(
+            PlSmallStr::EMPTY,
+            order
+                .iter()
+                .map(|&(_, p, i)| std::str::from_utf8(bytes(p, i)).unwrap_or_default()),
+        );
+        watch.lap("  ledger: customers sorted by ID");
+        // The partitions' blocks copied into blocks of consecutive codes, once, so that every
+        // reader walks the arrays in order.
+        let blocks: Vec<Block> = order
+            .par_chunks(BLOCK)
+            .map(|chunk| {
+                let mut block = Block::default();
+                for &(_, p, i) in chunk {
+                    block.push_customer(&parts[p as usize].0.block, i as usize);
+                }
+                block
+            })
+            .collect();
+        watch.lap("  ledger: blocks in code order");
         let mut stats = LedgerStats {
             rows: orders.height(),
             ..LedgerStats::default()
         };
-        for part in &parts {
+        for (part, _, _) in &parts {
             stats.add(&part.stats);
         }
-        let ledger = Ledger {
-            ids: sorted_ids,
+        Ok(Ledger {
+            ids,
             as_of,
-            blocks: parts.into_iter().map(|p| p.block).collect(),
-            has_margin: columns.margin.is_some(),
-            has_owner: columns.owner.is_some(),
+            blocks,
+            has_margin: extras.margin.is_some(),
+            has_owner: extras.owner.is_some(),
             owner_names,
             stats,
-        };
-        drop(groups);
-        watch.lap("  ledger: blocks");
-        Ok(ledger)
+        })
     }
 
     /// The block of customer `c` and its position there.
@@ -444,197 +451,6 @@ impl Ledger {
         let (b, i) = self.at(c);
         b.refunded[i]
     }
-}
-
-#[derive(Default)]
-struct Scratch {
-    rows: Vec<Row>,
-    order: Vec<u32>,
-    purchases: Vec<(i32, Money, Money, u32)>,
-}
-
-/// Applies the purchase rule to one customer's rows (`rows`, ascending row numbers), appending
-/// the customer to the part's block.
-fn customer(cols: &Columns, rows: &[IdxSize], as_of: i32, s: &mut Scratch, part: &mut Part) {
-    let b = &mut part.block;
-    s.rows.clear();
-    let mut dated_before_as_of = false;
-    for &r in rows {
-        let r = r as usize;
-        let p = cols.rows[r];
-        if p.day == NULL_DAY {
-            continue;
-        }
-        if p.day >= as_of {
-            part.stats.rows_after_as_of += 1;
-            continue;
-        }
-        dated_before_as_of = true;
-        if p.status == NOT_ORDER {
-            part.stats.rows_not_orders += 1;
-            continue;
-        }
-        let sign = |v: i64| if p.status == REFUNDED && v > 0 { -v } else { v };
-        let net = sign(p.amount);
-        s.rows.push(Row {
-            key: p.key,
-            day: p.day,
-            net,
-            margin: cols.margin.as_ref().map_or(0, |m| sign(m[r])),
-            refund: p.status == REFUNDED || net < 0,
-            owner: cols.owner.as_ref().map_or(NO_OWNER, |o| o[r]),
-            row: r as u32,
-        });
-    }
-    // Movements: rows merged per day.
-    s.rows.sort_by_key(|x| x.day);
-    let mut refunded = 0i64;
-    let mut overflow = None;
-    for (i, x) in s.rows.iter().enumerate() {
-        if x.net < 0 {
-            refunded = refunded.saturating_sub(x.net);
-        }
-        if i > 0 && s.rows[i - 1].day == x.day {
-            let last = b.movement_net.len() - 1;
-            match b.movement_net[last].0.checked_add(x.net) {
-                Some(v) => b.movement_net[last] = Money(v),
-                None => overflow = Some(x.row as usize),
-            }
-            if cols.margin.is_some() {
-                b.movement_margin[last].0 = b.movement_margin[last].0.saturating_add(x.margin);
-            }
-        } else {
-            b.movement_day.push(x.day);
-            b.movement_net.push(Money(x.net));
-            if cols.margin.is_some() {
-                b.movement_margin.push(Money(x.margin));
-            }
-        }
-    }
-    b.movement_end.push(b.movement_day.len() as u32);
-    b.refunded.push(Money(refunded));
-    // Orders: rows of the same order together (rows without an order ID alone), in row order.
-    s.order.clear();
-    s.order.extend(0..s.rows.len() as u32);
-    let rows = &s.rows;
-    s.order.sort_unstable_by(|&a, &b| {
-        let (x, y) = (&rows[a as usize], &rows[b as usize]);
-        x.key
-            .cmp(&y.key)
-            .then_with(|| {
-                if x.key == NO_KEY {
-                    std::cmp::Ordering::Equal
-                } else {
-                    cols.order_id(x.row).cmp(&cols.order_id(y.row))
-                }
-            })
-            .then(x.row.cmp(&y.row))
-    });
-    s.purchases.clear();
-    let mut start = 0;
-    while start < s.order.len() {
-        let first = &rows[s.order[start] as usize];
-        let mut end = start + 1;
-        while end < s.order.len() && cols.same_order(first, &rows[s.order[end] as usize]) {
-            end += 1;
-        }
-        let (mut net, mut margin, mut refund) = (0i64, 0i64, false);
-        let mut dated: Option<Row> = None; // earliest positive row
-        let mut earliest: Option<Row> = None;
-        for &i in &s.order[start..end] {
-            let x = rows[i as usize];
-            match net.checked_add(x.net) {
-                Some(v) => net = v,
-                None => overflow = Some(x.row as usize),
-            }
-            margin = margin.saturating_add(x.margin);
-            refund |= x.refund;
-            if x.net > 0 && dated.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
-                dated = Some(x);
-            }
-            if earliest.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
-                earliest = Some(x);
-            }
-        }
-        part.stats.orders += 1;
-        let purchase = if net > 0 {
-            dated
-        } else if net == 0 && !refund {
-            part.stats.free_purchases += 1;
-            earliest
-        } else {
-            None
-        };
-        match purchase {
-            Some(row) => s
-                .purchases
-                .push((row.day, Money(net), Money(margin), row.owner)),
-            None => part.stats.orders_not_purchases += 1,
-        }
-        start = end;
-    }
-    // Same-day purchases in a fixed order (by net, then margin and owner).
-    s.purchases.sort_unstable();
-    part.stats.purchases += s.purchases.len();
-    if s.purchases.is_empty() && dated_before_as_of {
-        part.stats.customers_without_purchase += 1;
-    }
-    for &(day, net, margin, owner) in &s.purchases {
-        b.purchase_day.push(day);
-        b.purchase_net.push(net);
-        if cols.margin.is_some() {
-            b.purchase_margin.push(margin);
-        }
-        if cols.owner.is_some() {
-            b.purchase_owner.push(owner);
-        }
-    }
-    b.purchase_end.push(b.purchase_day.len() as u32);
-    if let Some(row) = overflow {
-        part.error.get_or_insert(LedgerError::Overflow { row });
-    }
-}
-
-/// The day, amount, status and order-ID hash of every row, packed (in parallel over batches of
-/// rows; each batch reads zero-copy slices of the columns).
-fn packed_rows(
-    day: &Int32Chunked,
-    amount: &Int64Chunked,
-    status: Option<&StringChunked>,
-    order_ids: Option<&StringChunked>,
-) -> Vec<Packed> {
-    use std::hash::BuildHasher;
-    let hasher = foldhash::fast::FixedState::with_seed(0);
-    let mut rows = vec![Packed::default(); day.len()];
-    rows.par_chunks_mut(ROW_BATCH)
-        .enumerate()
-        .for_each(|(batch, out)| {
-            let (offset, len) = ((batch * ROW_BATCH) as i64, out.len());
-            for (p, d) in out.iter_mut().zip(day.slice(offset, len).iter()) {
-                p.day = d.unwrap_or(NULL_DAY);
-            }
-            for (p, a) in out.iter_mut().zip(amount.slice(offset, len).iter()) {
-                p.amount = a.unwrap_or(0);
-            }
-            if let Some(status) = status {
-                for (p, s) in out.iter_mut().zip(status.slice(offset, len).iter()) {
-                    p.status = match s {
-                        Some("refunded") => REFUNDED,
-                        Some("cancelled") | Some("unpaid") => NOT_ORDER,
-                        _ => 0,
-                    };
-                }
-            }
-            if let Some(ids) = order_ids {
-                for (p, id) in out.iter_mut().zip(ids.slice(offset, len).iter()) {
-                    p.key = match id {
-                        Some(id) if !id.is_empty() => hasher.hash_one(id).max(1),
-                        _ => NO_KEY,
-                    };
-                }
-            }
-        });
-    rows
 }
 
 /// A Money column (Int64 units) as plain values, nulls 0; None without the column.

@@ -1,0 +1,428 @@
+//! Order rows grouped by customer without a per-customer allocation.
+//!
+//! One pass over the rows (in parallel over batches) scatters each row into one of
+//! [`PARTITIONS`] partitions chosen by the hash of its customer ID, carrying everything the
+//! purchase rule reads (the customer and order IDs as [`Key`]s, the amount, the day, the status).
+//! Each partition is then grouped on its own, in cache: an open-addressing table numbers its
+//! customers (IDs compared exactly, never by hash alone) and a counting sort makes each
+//! customer's rows contiguous, in row order. Nothing goes back to the columns by row number,
+//! which on ten million rows costs more than all the rest.
+
+use std::cmp::Ordering;
+use std::hash::BuildHasher;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+/// Partitions of the customers, by the top bits of their ID's hash.
+pub(super) const PARTITION_BITS: u32 = 8;
+pub(super) const PARTITIONS: usize = 1 << PARTITION_BITS;
+
+/// Rows per parallel work item of the scatter pass.
+const ROW_BATCH: usize = 1 << 16;
+
+/// Strings of at most this many bytes live in the key itself.
+const INLINE: usize = 12;
+
+/// A string as a partition keeps it: its length (4 bytes, little-endian), then the string when
+/// it has at most 12 bytes (zero padded), else its first 4 bytes and the offset of the whole
+/// string in the partition's byte arena. Equal strings have equal lengths, so they are either
+/// both inline (equal keys) or both in the arena (compared there).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Key([u8; 16]);
+
+impl Key {
+    /// No string (a row without an order ID, or an empty one).
+    pub const NONE: Key = Key([0; 16]);
+
+    pub fn new(s: &str, arena: &mut Vec<u8>) -> Key {
+        let b = s.as_bytes();
+        let mut k = [0u8; 16];
+        // Cells longer than 4 GB do not exist; the length saturates rather than wraps.
+        let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
+        k[..4].copy_from_slice(&len.to_le_bytes());
+        if b.len() <= INLINE {
+            k[4..4 + b.len()].copy_from_slice(b);
+        } else {
+            k[4..8].copy_from_slice(&b[..4]);
+            k[8..].copy_from_slice(&(arena.len() as u64).to_le_bytes());
+            arena.extend_from_slice(b);
+        }
+        Key(k)
+    }
+
+    fn len(&self) -> usize {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]) as usize
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn offset(&self) -> usize {
+        let mut o = [0u8; 8];
+        o.copy_from_slice(&self.0[8..]);
+        u64::from_le_bytes(o) as usize
+    }
+
+    /// Moves the arena offset of a long string by `base` (arenas concatenated).
+    fn rebase(&mut self, base: usize) {
+        if self.len() > INLINE {
+            let o = (self.offset() + base) as u64;
+            self.0[8..].copy_from_slice(&o.to_le_bytes());
+        }
+    }
+
+    /// The string's bytes.
+    pub fn bytes<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
+        let len = self.len();
+        if len <= INLINE {
+            &self.0[4..4 + len]
+        } else {
+            &arena[self.offset()..self.offset() + len]
+        }
+    }
+
+    pub fn same(&self, other: &Key, arena: &[u8]) -> bool {
+        if self.len() <= INLINE {
+            self == other
+        } else {
+            self.0[..8] == other.0[..8] && self.bytes(arena) == other.bytes(arena)
+        }
+    }
+
+    /// A total order in which equal strings, and only they, compare equal (not the strings'
+    /// own order: it groups, it does not sort for display).
+    pub fn group_cmp(&self, other: &Key, arena: &[u8]) -> Ordering {
+        self.0[..8].cmp(&other.0[..8]).then_with(|| {
+            if self.len() <= INLINE {
+                self.0[8..].cmp(&other.0[8..])
+            } else {
+                self.bytes(arena).cmp(other.bytes(arena))
+            }
+        })
+    }
+
+    /// The first 16 bytes of the string, big-endian and zero padded: comparing these, then the
+    /// whole strings on a tie, is the strings' byte order.
+    pub fn sort_prefix(&self, arena: &[u8]) -> u128 {
+        let b = self.bytes(arena);
+        let mut p = [0u8; 16];
+        let n = b.len().min(16);
+        p[..n].copy_from_slice(&b[..n]);
+        u128::from_be_bytes(p)
+    }
+}
+
+/// One order row as the purchase rule reads it.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Entry {
+    pub customer: Key,
+    /// [`Key::NONE`] for a row without an order ID.
+    pub order: Key,
+    pub amount: i64,
+    pub day: i32,
+    /// The row of the frame (0-based).
+    pub row: u32,
+    /// Low bits of the customer ID's hash (the partition is chosen by the high bits).
+    pub hash: u32,
+    pub status: u8,
+}
+
+/// The rows one batch sent to one partition, with the bytes of their long strings.
+#[derive(Default)]
+pub(super) struct Piece {
+    entries: Vec<Entry>,
+    arena: Vec<u8>,
+}
+
+/// The columns the scatter pass reads.
+pub(super) struct RowColumns<'a> {
+    pub ids: &'a StringChunked,
+    pub day: &'a Int32Chunked,
+    pub amount: &'a Int64Chunked,
+    pub status: Option<&'a StringChunked>,
+    pub order_ids: Option<&'a StringChunked>,
+}
+
+/// Day of a row without a date (such rows are left out by the rule).
+pub(super) const NULL_DAY: i32 = i32::MIN;
+/// Status codes: a plain order row, a refund, not an order row (cancelled, unpaid).
+pub(super) const PLAIN: u8 = 0;
+pub(super) const REFUNDED: u8 = 1;
+pub(super) const NOT_ORDER: u8 = 2;
+
+/// Scatters every row with a customer ID into its partition. Returns, per partition, its
+/// pieces in row order.
+pub(super) fn scatter(cols: &RowColumns) -> Vec<Vec<Piece>> {
+    let n = cols.ids.len();
+    let batches: Vec<Vec<Piece>> = (0..n.div_ceil(ROW_BATCH))
+        .into_par_iter()
+        .map(|b| {
+            let offset = b * ROW_BATCH;
+            scatter_batch(cols, offset, ROW_BATCH.min(n - offset))
+        })
+        .collect();
+    let mut partitions: Vec<Vec<Piece>> = (0..PARTITIONS)
+        .map(|_| Vec::with_capacity(batches.len()))
+        .collect();
+    for batch in batches {
+        for (p, piece) in batch.into_iter().enumerate() {
+            if !piece.entries.is_empty() {
+                partitions[p].push(piece);
+            }
+        }
+    }
+    partitions
+}
+
+fn scatter_batch(cols: &RowColumns, offset: usize, len: usize) -> Vec<Piece> {
+    let hasher = foldhash::fast::FixedState::with_seed(0);
+    let off = offset as i64;
+    // The batch's values column by column: each a zero-copy slice read in order.
+    let day: Vec<i32> = cols
+        .day
+        .slice(off, len)
+        .iter()
+        .map(|d| d.unwrap_or(NULL_DAY))
+        .collect();
+    let amount: Vec<i64> = cols
+        .amount
+        .slice(off, len)
+        .iter()
+        .map(|a| a.unwrap_or(0))
+        .collect();
+    let status: Vec<u8> = match cols.status {
+        Some(s) => s
+            .slice(off, len)
+            .iter()
+            .map(|s| match s {
+                Some("refunded") => REFUNDED,
+                Some("cancelled") | Some("unpaid") => NOT_ORDER,
+                _ => PLAIN,
+            })
+            .collect(),
+        None => vec![PLAIN; len],
+    };
+    let order_ids = cols.order_ids.map(|o| o.slice(off, len));
+    let mut orders = order_ids.as_ref().map(|o| o.iter());
+    let expected = len / PARTITIONS + len / (4 * PARTITIONS) + 4;
+    let mut pieces: Vec<Piece> = (0..PARTITIONS)
+        .map(|_| Piece {
+            entries: Vec::with_capacity(expected),
+            arena: Vec::new(),
+        })
+        .collect();
+    for (i, id) in cols.ids.slice(off, len).iter().enumerate() {
+        let order = orders.as_mut().and_then(|o| o.next()).flatten();
+        // A row without a customer belongs to nobody.
+        let Some(id) = id else { continue };
+        let hash = hasher.hash_one(id);
+        let piece = &mut pieces[(hash >> (64 - PARTITION_BITS)) as usize];
+        let customer = Key::new(id, &mut piece.arena);
+        let order = match order {
+            Some(o) if !o.is_empty() => Key::new(o, &mut piece.arena),
+            _ => Key::NONE,
+        };
+        piece.entries.push(Entry {
+            customer,
+            order,
+            amount: amount[i],
+            day: day[i],
+            row: (offset + i) as u32,
+            hash: hash as u32,
+            status: status[i],
+        });
+    }
+    pieces
+}
+
+/// Reused buffers of [`group`].
+#[derive(Default)]
+pub(super) struct GroupScratch {
+    work: Vec<Entry>,
+    /// (hash << 32) | (customer + 1); 0 is an empty slot.
+    table: Vec<u64>,
+    customer_of: Vec<u32>,
+    first_row: Vec<u32>,
+    next: Vec<u32>,
+    rows: Vec<Entry>,
+}
+
+/// One partition grouped by customer: customer `g`'s rows are `rows[start[g]..start[g + 1]]`,
+/// in row order; customers are numbered in the order of their first row.
+pub(super) struct Grouped<'s> {
+    pub rows: &'s [Entry],
+    pub start: Vec<u32>,
+    /// The bytes of the partition's long strings.
+    pub arena: Vec<u8>,
+}
+
+impl Grouped<'_> {
+    pub fn customers(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    pub fn rows_of(&self, g: usize) -> &[Entry] {
+        &self.rows[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+}
+
+pub(super) fn group(pieces: Vec<Piece>, s: &mut GroupScratch) -> Grouped<'_> {
+    let n: usize = pieces.iter().map(|p| p.entries.len()).sum();
+    let mut arena = Vec::with_capacity(pieces.iter().map(|p| p.arena.len()).sum());
+    s.work.clear();
+    s.work.reserve(n);
+    for piece in pieces {
+        let base = arena.len();
+        arena.extend_from_slice(&piece.arena);
+        s.work.extend(piece.entries.iter().map(|e| {
+            let mut e = *e;
+            e.customer.rebase(base);
+            e.order.rebase(base);
+            e
+        }));
+    }
+    // Number the customers: linear probing on the hash's low bits (the partition took the high
+    // ones); a slot's hash is compared before the IDs are.
+    let cap = (2 * n).next_power_of_two().max(16);
+    let mask = cap - 1;
+    s.table.clear();
+    s.table.resize(cap, 0);
+    s.customer_of.clear();
+    s.first_row.clear();
+    for (i, e) in s.work.iter().enumerate() {
+        let mut slot = e.hash as usize & mask;
+        let customer = loop {
+            let v = s.table[slot];
+            if v == 0 {
+                s.first_row.push(i as u32);
+                s.table[slot] = (u64::from(e.hash) << 32) | s.first_row.len() as u64;
+                break s.first_row.len() as u32 - 1;
+            }
+            let g = (v & 0xffff_ffff) as u32 - 1;
+            if (v >> 32) as u32 == e.hash
+                && s.work[s.first_row[g as usize] as usize]
+                    .customer
+                    .same(&e.customer, &arena)
+            {
+                break g;
+            }
+            slot = (slot + 1) & mask;
+        };
+        s.customer_of.push(customer);
+    }
+    // Counting sort by customer (stable: each customer's rows stay in row order).
+    let k = s.first_row.len();
+    let mut start = vec![0u32; k + 1];
+    for &g in &s.customer_of {
+        start[g as usize + 1] += 1;
+    }
+    for g in 0..k {
+        start[g + 1] += start[g];
+    }
+    s.next.clear();
+    s.next.extend_from_slice(&start[..k]);
+    s.rows.clear();
+    s.rows.resize(n, Entry::default());
+    for (e, &g) in s.work.iter().zip(&s.customer_of) {
+        let at = &mut s.next[g as usize];
+        s.rows[*at as usize] = *e;
+        *at += 1;
+    }
+    Grouped {
+        rows: &s.rows,
+        start,
+        arena,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_compare_strings_exactly_inline_or_not() {
+        let mut arena = Vec::new();
+        let short = Key::new("C001", &mut arena);
+        let long_a = Key::new("customer-0000000001", &mut arena);
+        let long_b = Key::new("customer-0000000001", &mut arena);
+        let long_c = Key::new("customer-0000000002", &mut arena);
+        assert_ne!(long_a, long_b, "different arena offsets");
+        assert!(long_a.same(&long_b, &arena));
+        assert!(!long_a.same(&long_c, &arena));
+        assert_eq!(long_a.group_cmp(&long_b, &arena), Ordering::Equal);
+        assert_ne!(long_a.group_cmp(&long_c, &arena), Ordering::Equal);
+        assert_eq!(short.bytes(&arena), b"C001");
+        assert_eq!(long_c.bytes(&arena), b"customer-0000000002");
+        assert!(Key::new("", &mut arena).is_none());
+        // Byte order from the prefix, the whole string on a tie.
+        let sorted = [
+            "",
+            "A",
+            "A\0",
+            "AB",
+            "B",
+            "customer-00000000010",
+            "customer-0000000002",
+        ];
+        let mut keys: Vec<Key> = sorted
+            .iter()
+            .rev()
+            .map(|s| Key::new(s, &mut arena))
+            .collect();
+        keys.sort_by(|a, b| {
+            a.sort_prefix(&arena)
+                .cmp(&b.sort_prefix(&arena))
+                .then_with(|| a.bytes(&arena).cmp(b.bytes(&arena)))
+        });
+        let back: Vec<&[u8]> = keys.iter().map(|k| k.bytes(&arena)).collect();
+        assert_eq!(back, sorted.map(str::as_bytes));
+    }
+
+    #[test]
+    fn rows_are_grouped_by_customer_in_row_order() {
+        let ids = StringChunked::from_slice(
+            "customer_id".into(),
+            &[
+                "a",
+                "customer-long-id-1",
+                "a",
+                "b",
+                "customer-long-id-1",
+                "a",
+            ],
+        );
+        let day = Int32Chunked::from_slice("d".into(), &[1, 2, 3, 4, 5, 6]);
+        let amount = Int64Chunked::from_slice("a".into(), &[10, 20, 30, 40, 50, 60]);
+        let cols = RowColumns {
+            ids: &ids,
+            day: &day,
+            amount: &amount,
+            status: None,
+            order_ids: None,
+        };
+        let mut customers: Vec<(String, Vec<u32>)> = Vec::new();
+        let mut scratch = GroupScratch::default();
+        for pieces in scatter(&cols) {
+            let g = group(pieces, &mut scratch);
+            for c in 0..g.customers() {
+                let rows = g.rows_of(c);
+                let id = String::from_utf8(rows[0].customer.bytes(&g.arena).to_vec()).unwrap();
+                assert!(rows
+                    .iter()
+                    .all(|r| r.customer.same(&rows[0].customer, &g.arena)));
+                customers.push((id, rows.iter().map(|r| r.row).collect()));
+            }
+        }
+        customers.sort();
+        assert_eq!(
+            customers,
+            [
+                ("a".to_string(), vec![0, 2, 5]),
+                ("b".to_string(), vec![3]),
+                ("customer-long-id-1".to_string(), vec![1, 4]),
+            ]
+        );
+    }
+}
