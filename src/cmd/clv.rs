@@ -115,13 +115,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let watch = crate::output::progress::Stopwatch::new();
     let orders = load_orders(&args.input.orders, &[], settings)?;
     watch.lap("loading the orders");
-    let ledger = build_ledger(&orders, opts.as_of)?;
+    let (orders, ledger) = build_ledger(orders, opts.as_of)?;
     progress.step(match (args.model, holdout) {
         (Model::Historical, _) => "historical CLV".to_string(),
         (m, Some(_)) => format!("fitting {} on the calibration period", m.name()),
         (m, None) => format!("fitting {} and gamma-gamma", m.name()),
     });
-    let file = &orders.info.display;
+    let file = &orders.display;
     let with_file = |e: anyhow::Error| anyhow!("{file}: {e}");
 
     if args.model == Model::Historical {

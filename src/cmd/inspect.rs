@@ -8,6 +8,7 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::{self, Role, TableKind, ValueKind};
 use crate::input::source::{self, polars_message};
+use crate::input::values::OrderStatus;
 use crate::input::{coerce_binding, values};
 use crate::output::{self, column_cells};
 
@@ -311,14 +312,18 @@ fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'stati
         facts.push(("negative_amounts", negative.to_string()));
     }
     if let Some(c) = get(Role::Status) {
-        let statuses = c.as_materialized_series().str()?.clone();
-        for (label, name) in [
-            ("status_paid", "paid"),
-            ("status_refunded", "refunded"),
-            ("status_cancelled", "cancelled"),
-            ("status_unpaid", "unpaid"),
+        // The loaded column holds status codes.
+        let codes = c.as_materialized_series().u32()?.clone();
+        for (label, status) in [
+            ("status_paid", OrderStatus::Paid),
+            ("status_refunded", OrderStatus::Refunded),
+            ("status_cancelled", OrderStatus::Cancelled),
+            ("status_unpaid", OrderStatus::Unpaid),
         ] {
-            let n = statuses.iter().filter(|s| *s == Some(name)).count();
+            let n = codes
+                .iter()
+                .filter(|c| *c == Some(status.code()))
+                .count();
             facts.push((label, n.to_string()));
         }
     }

@@ -230,11 +230,11 @@ impl Collector {
 
 /// Runs `parse` over every non-blank trimmed cell; a None result is counted as unreadable with
 /// `reason`. Blank cells stay null without counting.
-fn parse_cells<'a, T>(
+fn parse_cells<'a, T, C: FromIterator<Option<T>>>(
     ca: &'a StringChunked,
     reason: &str,
     mut parse: impl FnMut(&'a str) -> Option<T>,
-) -> (Vec<Option<T>>, Collector) {
+) -> (C, Collector) {
     let mut errors = Collector::new();
     let values = ca
         .iter()
@@ -255,16 +255,16 @@ fn parse_cells<'a, T>(
 }
 
 fn parse_number_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
-    let (values, errors) = parse_cells(ca, "not a number", |s| {
+    let (values, errors): (Float64Chunked, _) = parse_cells(ca, "not a number", |s| {
         values::parse_money(s, decimal_comma)
     });
-    errors.into_coerced(Float64Chunked::from_iter(values).into_column())
+    errors.into_coerced(values.into_column())
 }
 
 /// Amounts as exact [`Money`] units (Int64), docs/metrics.md "Money".
 fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
     let mut errors = Collector::new();
-    let values: Vec<Option<i64>> = ca
+    let values: Int64Chunked = ca
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -287,7 +287,7 @@ fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
             }
         })
         .collect();
-    errors.into_coerced(Int64Chunked::from_iter(values).into_column())
+    errors.into_coerced(values.into_column())
 }
 
 const OUT_OF_RANGE: &str = "not a finite amount below a trillion";
@@ -312,7 +312,7 @@ fn money_cells<T: Copy + ToString>(
     to_money: impl Fn(T) -> Option<Money>,
 ) -> Coerced {
     let mut errors = Collector::new();
-    let units: Vec<Option<i64>> = values
+    let units: Int64Chunked = values
         .enumerate()
         .map(|(i, v)| {
             let x = v?;
@@ -323,25 +323,27 @@ fn money_cells<T: Copy + ToString>(
             m.map(|m| m.0)
         })
         .collect();
-    errors.into_coerced(Int64Chunked::from_iter(units).into_column())
+    errors.into_coerced(units.into_column())
 }
 
+/// Order statuses as [`OrderStatus::code`]s (nulls stay null: no status, a plain order row).
 fn parse_status_column(ca: &StringChunked) -> Coerced {
-    // Already canonical (as crm-eval writes it, or a clean export): keep the column, no copy.
-    let canonical = ca
-        .iter()
-        .all(|v| v.is_none_or(|s| matches!(s, "paid" | "refunded" | "cancelled" | "unpaid")));
-    if canonical {
-        return Coerced::clean(ca.clone().into_column());
-    }
-    // A status column holds a handful of distinct words: parse each once.
-    let mut seen: HashMap<&str, Option<OrderStatus>> = HashMap::new();
-    let (values, errors) = parse_cells(ca, "not a known order status", |s| {
-        seen.entry(s)
-            .or_insert_with(|| OrderStatus::parse(s))
-            .map(OrderStatus::as_str)
+    // A status column holds a handful of distinct words: each is parsed once, and found again
+    // by a scan of the few seen so far (cheaper than hashing ten million short strings).
+    let mut seen: Vec<(&str, Option<OrderStatus>)> = Vec::new();
+    let mut more: HashMap<&str, Option<OrderStatus>> = HashMap::new();
+    let (codes, errors): (UInt32Chunked, _) = parse_cells(ca, "not a known order status", |s| {
+        let status = match seen.iter().find(|(w, _)| *w == s) {
+            Some((_, status)) => *status,
+            None if seen.len() < 16 => {
+                seen.push((s, OrderStatus::parse(s)));
+                seen[seen.len() - 1].1
+            }
+            None => *more.entry(s).or_insert_with(|| OrderStatus::parse(s)),
+        };
+        status.map(OrderStatus::code)
     });
-    errors.into_coerced(StringChunked::from_iter(values).into_column())
+    errors.into_coerced(codes.into_column())
 }
 
 /// Parses a text date column to milliseconds since the epoch (wall clock in the target zone).

@@ -548,6 +548,27 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// The code of the status in a loaded orders table (the canonical `status` column holds
+    /// these, not the words: four states in 4 bytes a row instead of a string each).
+    pub fn code(self) -> u32 {
+        match self {
+            OrderStatus::Paid => 0,
+            OrderStatus::Refunded => 1,
+            OrderStatus::Cancelled => 2,
+            OrderStatus::Unpaid => 3,
+        }
+    }
+
+    pub fn from_code(code: u32) -> Option<OrderStatus> {
+        Some(match code {
+            0 => OrderStatus::Paid,
+            1 => OrderStatus::Refunded,
+            2 => OrderStatus::Cancelled,
+            3 => OrderStatus::Unpaid,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Paid => "paid",

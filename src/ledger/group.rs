@@ -14,6 +14,8 @@ use std::hash::BuildHasher;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::input::values::OrderStatus;
+
 /// Partitions of the customers, by the top bits of their ID's hash.
 pub(super) const PARTITION_BITS: u32 = 8;
 pub(super) const PARTITIONS: usize = 1 << PARTITION_BITS;
@@ -51,7 +53,7 @@ impl Key {
         Key(k)
     }
 
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]) as usize
     }
 
@@ -114,7 +116,7 @@ impl Key {
     }
 }
 
-/// One order row as the purchase rule reads it.
+/// One order row as the purchase rule reads it: 48 bytes, ten million of them in memory at once.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Entry {
     pub customer: Key,
@@ -122,11 +124,23 @@ pub(super) struct Entry {
     pub order: Key,
     pub amount: i64,
     pub day: i32,
-    /// The row of the frame (0-based).
-    pub row: u32,
-    /// Low bits of the customer ID's hash (the partition is chosen by the high bits).
-    pub hash: u32,
-    pub status: u8,
+    /// The row of the frame (0-based) above the status in the low two bits.
+    row_status: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 48);
+
+/// Rows the ledger can number (30 bits; the status takes the other two).
+pub(super) const MAX_ROWS: usize = 1 << 30;
+
+impl Entry {
+    pub fn row(&self) -> u32 {
+        self.row_status >> 2
+    }
+
+    pub fn status(&self) -> u8 {
+        (self.row_status & 3) as u8
+    }
 }
 
 /// The rows one batch sent to one partition, with the bytes of their long strings.
@@ -141,8 +155,24 @@ pub(super) struct RowColumns<'a> {
     pub ids: &'a StringChunked,
     pub day: &'a Int32Chunked,
     pub amount: &'a Int64Chunked,
-    pub status: Option<&'a StringChunked>,
+    pub status: Option<StatusColumn<'a>>,
     pub order_ids: Option<&'a StringChunked>,
+}
+
+/// The status column: [`OrderStatus`] codes as the input layer loads them, or the words of a
+/// frame built by hand.
+pub(super) enum StatusColumn<'a> {
+    Codes(&'a UInt32Chunked),
+    Words(&'a StringChunked),
+}
+
+/// What a status means to the rule (docs/metrics.md, "Orders and purchases", steps 2 and 3).
+fn rule_status(status: Option<OrderStatus>) -> u8 {
+    match status {
+        Some(OrderStatus::Refunded) => REFUNDED,
+        Some(OrderStatus::Cancelled | OrderStatus::Unpaid) => NOT_ORDER,
+        Some(OrderStatus::Paid) | None => PLAIN,
+    }
 }
 
 /// Day of a row without a date (such rows are left out by the rule).
@@ -192,15 +222,16 @@ fn scatter_batch(cols: &RowColumns, offset: usize, len: usize) -> Vec<Piece> {
         .iter()
         .map(|a| a.unwrap_or(0))
         .collect();
-    let status: Vec<u8> = match cols.status {
-        Some(s) => s
+    let status: Vec<u8> = match &cols.status {
+        Some(StatusColumn::Codes(c)) => c
             .slice(off, len)
             .iter()
-            .map(|s| match s {
-                Some("refunded") => REFUNDED,
-                Some("cancelled") | Some("unpaid") => NOT_ORDER,
-                _ => PLAIN,
-            })
+            .map(|c| rule_status(c.and_then(OrderStatus::from_code)))
+            .collect(),
+        Some(StatusColumn::Words(w)) => w
+            .slice(off, len)
+            .iter()
+            .map(|w| rule_status(w.and_then(OrderStatus::parse)))
             .collect(),
         None => vec![PLAIN; len],
     };
@@ -229,9 +260,7 @@ fn scatter_batch(cols: &RowColumns, offset: usize, len: usize) -> Vec<Piece> {
             order,
             amount: amount[i],
             day: day[i],
-            row: (offset + i) as u32,
-            hash: hash as u32,
-            status: status[i],
+            row_status: ((offset + i) as u32) << 2 | u32::from(status[i]),
         });
     }
     pieces
@@ -240,11 +269,11 @@ fn scatter_batch(cols: &RowColumns, offset: usize, len: usize) -> Vec<Piece> {
 /// Reused buffers of [`group`].
 #[derive(Default)]
 pub(super) struct GroupScratch {
-    work: Vec<Entry>,
     /// (hash << 32) | (customer + 1); 0 is an empty slot.
     table: Vec<u64>,
     customer_of: Vec<u32>,
-    first_row: Vec<u32>,
+    /// The (rebased) customer key of each customer's first row.
+    first_key: Vec<Key>,
     next: Vec<u32>,
     rows: Vec<Entry>,
 }
@@ -270,42 +299,46 @@ impl Grouped<'_> {
 
 pub(super) fn group(pieces: Vec<Piece>, s: &mut GroupScratch) -> Grouped<'_> {
     let n: usize = pieces.iter().map(|p| p.entries.len()).sum();
+    // One arena for the partition: each piece's long strings move by the bytes before them.
     let mut arena = Vec::with_capacity(pieces.iter().map(|p| p.arena.len()).sum());
-    s.work.clear();
-    s.work.reserve(n);
-    for piece in pieces {
-        let base = arena.len();
+    let mut base = Vec::with_capacity(pieces.len());
+    for piece in &pieces {
+        base.push(arena.len());
         arena.extend_from_slice(&piece.arena);
-        s.work.extend(piece.entries.iter().map(|e| {
-            let mut e = *e;
-            e.customer.rebase(base);
-            e.order.rebase(base);
-            e
-        }));
     }
-    // Number the customers: linear probing on the hash's low bits (the partition took the high
-    // ones); a slot's hash is compared before the IDs are.
+    let entries = || {
+        pieces
+            .iter()
+            .zip(&base)
+            .flat_map(|(p, &b)| p.entries.iter().map(move |e| (e, b)))
+    };
+    // Number the customers: linear probing on a hash of the key (equal IDs have equal keys when
+    // inline, equal bytes when not); a slot's hash is compared before the IDs are.
     let cap = (2 * n).next_power_of_two().max(16);
     let mask = cap - 1;
     s.table.clear();
     s.table.resize(cap, 0);
     s.customer_of.clear();
-    s.first_row.clear();
-    for (i, e) in s.work.iter().enumerate() {
-        let mut slot = e.hash as usize & mask;
+    s.first_key.clear();
+    let hasher = foldhash::fast::FixedState::with_seed(1);
+    for (e, b) in entries() {
+        let mut key = e.customer;
+        key.rebase(b);
+        let hash = if key.len() <= INLINE {
+            hasher.hash_one(key.0) as u32
+        } else {
+            hasher.hash_one(key.bytes(&arena)) as u32
+        };
+        let mut slot = hash as usize & mask;
         let customer = loop {
             let v = s.table[slot];
             if v == 0 {
-                s.first_row.push(i as u32);
-                s.table[slot] = (u64::from(e.hash) << 32) | s.first_row.len() as u64;
-                break s.first_row.len() as u32 - 1;
+                s.first_key.push(key);
+                s.table[slot] = (u64::from(hash) << 32) | s.first_key.len() as u64;
+                break s.first_key.len() as u32 - 1;
             }
             let g = (v & 0xffff_ffff) as u32 - 1;
-            if (v >> 32) as u32 == e.hash
-                && s.work[s.first_row[g as usize] as usize]
-                    .customer
-                    .same(&e.customer, &arena)
-            {
+            if (v >> 32) as u32 == hash && s.first_key[g as usize].same(&key, &arena) {
                 break g;
             }
             slot = (slot + 1) & mask;
@@ -313,7 +346,7 @@ pub(super) fn group(pieces: Vec<Piece>, s: &mut GroupScratch) -> Grouped<'_> {
         s.customer_of.push(customer);
     }
     // Counting sort by customer (stable: each customer's rows stay in row order).
-    let k = s.first_row.len();
+    let k = s.first_key.len();
     let mut start = vec![0u32; k + 1];
     for &g in &s.customer_of {
         start[g as usize + 1] += 1;
@@ -325,9 +358,12 @@ pub(super) fn group(pieces: Vec<Piece>, s: &mut GroupScratch) -> Grouped<'_> {
     s.next.extend_from_slice(&start[..k]);
     s.rows.clear();
     s.rows.resize(n, Entry::default());
-    for (e, &g) in s.work.iter().zip(&s.customer_of) {
+    for ((e, b), &g) in entries().zip(&s.customer_of) {
         let at = &mut s.next[g as usize];
-        s.rows[*at as usize] = *e;
+        let row = &mut s.rows[*at as usize];
+        *row = *e;
+        row.customer.rebase(b);
+        row.order.rebase(b);
         *at += 1;
     }
     Grouped {
@@ -412,7 +448,7 @@ mod tests {
                 assert!(rows
                     .iter()
                     .all(|r| r.customer.same(&rows[0].customer, &g.arena)));
-                customers.push((id, rows.iter().map(|r| r.row).collect()));
+                customers.push((id, rows.iter().map(|r| r.row()).collect()));
             }
         }
         customers.sort();

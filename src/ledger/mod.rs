@@ -32,7 +32,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::money::Money;
-use group::{GroupScratch, RowColumns};
+use group::{GroupScratch, RowColumns, StatusColumn};
 use rule::{Part, RowExtras};
 
 /// Customers per block (and per parallel work item of the rule).
@@ -162,6 +162,12 @@ impl Ledger {
     /// (Date), amount (Money units, Int64), and optionally order_id, status, margin or cost
     /// (Money units) and owner. `as_of` defaults to the day after the latest order date.
     pub fn build(orders: &DataFrame, as_of: Option<i32>) -> Result<Ledger> {
+        Ledger::from_frame(orders.clone(), as_of)
+    }
+
+    /// [`Ledger::build`] that takes the rows and frees them once they are in the partitions
+    /// (the ledger's peak memory is then the rows or the partitions, not both for long).
+    pub fn from_frame(orders: DataFrame, as_of: Option<i32>) -> Result<Ledger> {
         let watch = crate::output::progress::Stopwatch::new();
         let day = orders.column("order_date")?.date()?.physical().clone();
         let as_of = match as_of {
@@ -181,18 +187,32 @@ impl Ledger {
                 Err(_) => Ok(None),
             }
         };
+        if orders.height() >= group::MAX_ROWS {
+            bail!(
+                "{} order rows: crm-eval numbers at most {} rows in one run; split the file by date",
+                orders.height(),
+                group::MAX_ROWS - 1
+            );
+        }
+        let status = match orders.column("status") {
+            Ok(c) if c.dtype() == &DataType::String => Some(StatusColumn::Words(c.str()?)),
+            Ok(c) => Some(StatusColumn::Codes(c.u32()?)),
+            Err(_) => None,
+        };
         let partitions = group::scatter(&RowColumns {
             ids: orders.column("customer_id")?.str()?,
             day: &day,
             amount: amount.i64()?,
-            status: optional_str("status")?,
+            status,
             order_ids: optional_str("order_id")?,
         });
-        let (owner, owner_names) = owner_codes(orders)?;
+        let (owner, owner_names) = owner_codes(&orders)?;
         let extras = RowExtras {
-            margin: margin_values(orders)?,
+            margin: margin_values(&orders)?,
             owner,
         };
+        let rows = orders.height();
+        drop((amount, day, orders));
         watch.lap("  ledger: rows to partitions");
         // Each partition: its customers grouped, then the purchase rule on each, in cache.
         let parts: Vec<(Part, Vec<group::Key>, Vec<u8>)> = partitions
@@ -271,7 +291,7 @@ impl Ledger {
             .collect();
         watch.lap("  ledger: blocks in code order");
         let mut stats = LedgerStats {
-            rows: orders.height(),
+            rows,
             ..LedgerStats::default()
         };
         for (part, _, _) in &parts {

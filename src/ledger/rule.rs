@@ -65,22 +65,23 @@ pub(super) fn customer(
         }
         dated_before_as_of = true;
         // 2. Cancelled and unpaid rows are not order rows.
-        if e.status == NOT_ORDER {
+        let status = e.status();
+        if status == NOT_ORDER {
             part.stats.rows_not_orders += 1;
             continue;
         }
         // 3. A refunded row with a positive amount counts negative.
-        let sign = |v: i64| if e.status == REFUNDED && v > 0 { -v } else { v };
+        let sign = |v: i64| if status == REFUNDED && v > 0 { -v } else { v };
         let net = sign(e.amount);
-        let r = e.row as usize;
+        let r = e.row() as usize;
         s.rows.push(Row {
             order: e.order,
             day: e.day,
             net,
             margin: extras.margin.as_ref().map_or(0, |m| sign(m[r])),
-            refund: e.status == REFUNDED || net < 0,
+            refund: status == REFUNDED || net < 0,
             owner: extras.owner.as_ref().map_or(NO_OWNER, |o| o[r]),
-            row: e.row,
+            row: e.row(),
         });
     }
     let mut overflow = None;

@@ -59,17 +59,18 @@ pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result
 
 /// The purchase ledger of loaded orders (built once per run; every order-based analysis reads
 /// it), with the orders file named in its errors.
-pub fn build_ledger(orders: &Table, as_of: Option<i32>) -> Result<Ledger> {
+/// The rows are consumed: the ledger frees them as soon as it holds what it reads.
+pub fn build_ledger(orders: Table, as_of: Option<i32>) -> Result<(SourceInfo, Ledger)> {
     let watch = crate::output::progress::Stopwatch::new();
-    let ledger = Ledger::build(&orders.df, as_of)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.info.display))?;
+    let Table { df, info, .. } = orders;
+    let ledger =
+        Ledger::from_frame(df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
     watch.lap("purchase ledger");
-    Ok(ledger)
+    Ok((info, ledger))
 }
 
 /// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.
-/// The rows are freed once the ledger holds what the analyses read; the file's description is
-/// kept for messages.
+/// The file's description is kept for messages.
 pub fn load_ledger(
     args: &OrdersArgs,
     optional: &[Role],
@@ -77,13 +78,13 @@ pub fn load_ledger(
 ) -> Result<(SourceInfo, Ledger)> {
     let as_of = parse_as_of(&args.as_of)?;
     let orders = load_orders(&args.orders, optional, settings)?;
-    let ledger = build_ledger(&orders, as_of)?;
+    let (info, ledger) = build_ledger(orders, as_of)?;
     note_after_as_of(
         &settings.output,
         ledger.stats.rows_after_as_of,
         ledger.as_of,
     );
-    Ok((orders.info, ledger))
+    Ok((info, ledger))
 }
 
 /// The customer IDs of a `--customers` export, when one was given (the analyses use only the IDs).

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
+use crate::input::source::SourceInfo;
 use crate::input::{self, Table};
 use crate::ledger::Ledger;
 use crate::load::{build_ledger, load_orders, note_after_as_of};
@@ -94,72 +95,90 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
     watch.lap("loading the orders");
     progress.step("loading the event log, building spells, grouping orders per customer");
-    load_with(files, &orders, None, as_of, settings)
+    let tables = Tables::load(files, settings)?;
+    let as_of = match as_of {
+        Some(d) => d,
+        None => tables
+            .latest_day(&orders)?
+            .ok_or_else(|| anyhow::anyhow!("no dated rows in the files given"))?,
+    };
+    let (orders, ledger) = build_ledger(orders, Some(as_of))?;
+    note_after_as_of(&settings.output, ledger.stats.rows_after_as_of, as_of);
+    spells(tables, &orders, Arc::new(ledger), settings)
 }
 
 /// The optional order columns the spell analyses use.
 pub const ORDER_ROLES: &[Role] = &[Role::Owner];
 
-/// Like [`load`], with the orders already loaded (`files.orders` is not read), their ledger when
-/// already built, and the analysis date, when known, given (`files.as_of` is not read).
+/// Like [`load`], with the orders already loaded into their ledger (`files.orders` and
+/// `files.as_of` are not read: the ledger's as_of is the analysis date).
 pub fn load_with(
     files: &Files,
-    orders: &Table,
-    ledger: Option<Arc<Ledger>>,
-    as_of: Option<i32>,
+    orders: &SourceInfo,
+    ledger: Arc<Ledger>,
+    settings: &Settings,
+) -> Result<Loaded> {
+    spells(Tables::load(files, settings)?, orders, ledger, settings)
+}
+
+/// The event log, follow-ups and customers exports, as loaded.
+struct Tables {
+    events: Option<Table>,
+    followups: Option<Table>,
+    customers: Option<Table>,
+}
+
+impl Tables {
+    fn load(files: &Files, settings: &Settings) -> Result<Tables> {
+        let watch = crate::output::progress::Stopwatch::new();
+        let load = |path: &Option<String>, kind, roles: Option<&[Role]>| -> Result<Option<Table>> {
+            path.as_ref()
+                .map(|p| input::load(p, kind, roles, &settings.input))
+                .transpose()
+        };
+        let tables = Tables {
+            events: load(&files.events, TableKind::Events, None)?,
+            followups: load(&files.followups, TableKind::Followups, Some(&[]))?,
+            customers: load(
+                &files.customers,
+                TableKind::Customers,
+                Some(&[Role::Source]),
+            )?,
+        };
+        watch.lap("loading the events, follow-ups and customers");
+        Ok(tables)
+    }
+
+    /// The day after the latest date in the orders, events and follow-ups.
+    fn latest_day(&self, orders: &Table) -> Result<Option<i32>> {
+        let mut cols = vec![(&orders.df, "order_date")];
+        if let Some(e) = &self.events {
+            cols.push((&e.df, "event_time"));
+        }
+        if let Some(f) = &self.followups {
+            cols.push((&f.df, "followup_time"));
+        }
+        ownership::latest_day(&cols)
+    }
+}
+
+/// The spells of the event log, the follow-ups and sources per customer, on the ledger's
+/// customers (its as_of is the analysis date).
+fn spells(
+    tables: Tables,
+    orders: &SourceInfo,
+    ledger: Arc<Ledger>,
     settings: &Settings,
 ) -> Result<Loaded> {
     let out = &settings.output;
     let watch = crate::output::progress::Stopwatch::new();
-    let events = match &files.events {
-        Some(p) => Some(input::load(p, TableKind::Events, None, &settings.input)?),
-        None => None,
-    };
-    let followups = match &files.followups {
-        Some(p) => Some(input::load(
-            p,
-            TableKind::Followups,
-            Some(&[]),
-            &settings.input,
-        )?),
-        None => None,
-    };
-    let customers_table = match &files.customers {
-        Some(p) => Some(input::load(
-            p,
-            TableKind::Customers,
-            Some(&[Role::Source]),
-            &settings.input,
-        )?),
-        None => None,
-    };
-    let as_of = match as_of {
-        Some(d) => d,
-        None => {
-            let mut cols = vec![(&orders.df, "order_date")];
-            if let Some(e) = &events {
-                cols.push((&e.df, "event_time"));
-            }
-            if let Some(f) = &followups {
-                cols.push((&f.df, "followup_time"));
-            }
-            match ownership::latest_day(&cols)? {
-                Some(d) => d,
-                None => bail!("no dated rows in the files given"),
-            }
-        }
-    };
-    watch.lap("loading the events, follow-ups and customers");
+    let Tables {
+        events,
+        followups,
+        customers: customers_table,
+    } = tables;
+    let as_of = ledger.as_of;
     let as_of_ms = i64::from(as_of) * DAY_MS;
-    // A ledger built here says on stderr what as_of left out; a caller's has said so already.
-    let ledger = match ledger {
-        Some(l) if l.as_of == as_of => l,
-        _ => {
-            let l = build_ledger(orders, Some(as_of))?;
-            note_after_as_of(out, l.stats.rows_after_as_of, as_of);
-            Arc::new(l)
-        }
-    };
 
     let mut customers = Interner::default();
     let mut strings = Interner::default();
@@ -256,7 +275,7 @@ fn report_orders_without_spell(
     orders: &CustomerOrders,
     with_events: usize,
     names: &Interner,
-    (orders_table, events_table): (&Table, &Table),
+    (orders_file, events_table): (&SourceInfo, &Table),
     out: &crate::output::OutputOptions,
 ) {
     let mut first_spell: Vec<i32> = vec![i32::MAX; with_events];
@@ -292,7 +311,7 @@ fn report_orders_without_spell(
             out,
             format!(
                 "{}: {unknown} customers with purchases have no row in {} (e.g. {}); their orders belong to no spell",
-                orders_table.info.display,
+                orders_file.display,
                 events_table.info.display,
                 unknown_examples
                     .iter()
@@ -307,7 +326,7 @@ fn report_orders_without_spell(
             out,
             format!(
                 "{}: {before} purchases of {before_customers} customers come before the customer's first assignment or claim; they belong to no spell",
-                orders_table.info.display
+                orders_file.display
             ),
         );
     }

@@ -37,13 +37,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         customers: None,
         as_of: None,
     };
-    let data = ownership::load_with(
-        &files,
-        ctx.orders,
-        Some(ctx.ledger.clone()),
-        Some(ctx.ledger.as_of),
-        ctx.settings,
-    )?;
+    let data = ownership::load_with(&files, ctx.orders, ctx.ledger.clone(), ctx.settings)?;
     // One set of conversion outcomes for the conversion sheets and the pool's claim-to-win
     // rate (the pool needs follow-ups, and these include them when given).
     let outcomes = conversion::outcomes(

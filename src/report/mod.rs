@@ -18,8 +18,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::cli::Settings;
+use crate::input::source::SourceInfo;
 use crate::input::values::format_days;
-use crate::input::Table;
 use crate::ledger::Ledger;
 use crate::metrics::pool::PoolRules;
 use crate::output::charts::Chart;
@@ -31,7 +31,8 @@ use crate::output::progress::Progress;
 /// the optional inputs and options of the command line.
 pub struct Context<'a> {
     pub settings: &'a Settings,
-    pub orders: &'a Table,
+    /// The orders file (its rows are in the ledger).
+    pub orders: &'a SourceInfo,
     pub ledger: Arc<Ledger>,
     /// The IDs of the `--customers` export, when given.
     pub customer_ids: Option<Vec<String>>,
@@ -145,7 +146,7 @@ impl Report {
     pub fn build(ctx: &Context, progress: &Progress) -> Result<Report> {
         let mut report = Report {
             as_of: ctx.ledger.as_of,
-            orders_file: ctx.orders.info.display.clone(),
+            orders_file: ctx.orders.display.clone(),
             sections: Vec::new(),
             missing: Vec::new(),
         };
