@@ -61,10 +61,15 @@ def segment_case():
     return "CASE " + " ".join(arms) + " ELSE 'Other' END"
 
 
-def rfm_sql(source, out):
+def ledger_ctes(source):
+    """docs/metrics.md "Orders and purchases" as DuckDB CTEs, shared by every benchmark: `as_of`
+    (the day after the latest order date), `base` (order rows before as_of with their exact net:
+    cancelled and unpaid rows dropped, refunded positive amounts negated), `spend` (net per
+    customer), `purchases` (customer_id, order_date of every purchase: an order, i.e. the rows of
+    one order ID or a row without one, with net > 0 dated by its earliest positive row, or with net
+    = 0 and no refund row, dated by its earliest row)."""
     return f"""
-COPY (
-  WITH raw AS (SELECT * FROM {source}),
+  raw AS (SELECT * FROM {source}),
   as_of AS (SELECT max(order_date) + 1 AS d FROM raw),
   base AS (
     SELECT customer_id, order_id, order_date,
@@ -74,9 +79,6 @@ COPY (
     WHERE (status IS NULL OR status IN ('paid', 'refunded')) AND order_date < as_of.d
   ),
   spend AS (SELECT customer_id, sum(net) AS monetary FROM base GROUP BY customer_id),
-  -- docs/metrics.md "Orders and purchases": net > 0, dated by the earliest positive row; or net
-  -- = 0 with no refund row (a free order), dated by the earliest row.
-  -- A row without an order ID is an order of its own.
   purchases AS (
     SELECT customer_id,
            CASE WHEN sum(net) > 0 THEN min(order_date) FILTER (WHERE net > 0)
@@ -86,7 +88,13 @@ COPY (
     UNION ALL
     SELECT customer_id, order_date FROM base
     WHERE order_id IS NULL AND (net > 0 OR (net = 0 AND NOT refunded_status))
-  ),
+  )"""
+
+
+def rfm_sql(source, out):
+    return f"""
+COPY (
+  WITH {ledger_ctes(source)},
   per_customer AS (
     SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
            count(*) AS frequency

@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""Benchmark: `crm-eval abc` and `crm-eval cohort` beside the same queries in DuckDB.
+"""Benchmark: `crm-eval abc`, `cohort`, `lifecycle --rates` and `rating` beside the same
+definitions in DuckDB SQL.
 
     pip install duckdb
     cargo build --release
-    python3 bench/value.py                 # 10 million orders (the data of bench/rfm.py)
-    python3 bench/value.py --rows 1000000
+    python3 bench/value.py                          # 10 million orders (the data of bench/rfm.py)
+    python3 bench/value.py --rows 1000000 --commands abc,rating
 
-Same method as bench/rfm.py (whose data generator and timing it reuses): fastest of N wall-clock
-runs, DuckDB's query time without Python start-up, crm-eval's whole process, peak RSS from wait4,
-and the two outputs compared before any figure is printed:
-- abc: net revenue per customer, ranked by value then customer_id, tiers by the cumulative share of
-  the customers ranked above (ties take the tier of the first of them); tiers must agree.
+Same method as bench/rfm.py (whose data generator, purchase-rule SQL and timing it reuses):
+fastest of N wall-clock runs, DuckDB's query time without Python start-up, crm-eval's whole
+process, peak RSS from wait4, and the two outputs compared before any figure is printed. Every
+query starts from the purchase rule of docs/metrics.md (`ledger_ctes` in bench/rfm.py):
+- abc: net revenue per customer with a purchase, ranked by value then customer_id, tiers by the
+  cumulative share of the customers ranked above (ties take the tier of the first of them); ranks
+  and tiers must agree.
 - cohort: monthly retention by first-purchase month; every observed cell must agree to 4 decimals.
+- lifecycle --rates: per complete month [s, e], customers active on s - 1 (a purchase in the 180
+  days up to it), retained (also active on e), churned, won, and the two rates; counts exactly.
+- rating: the default rules (examples/rating.toml): percentile of value, frequency, recency,
+  growth over 365 days and refund rate, weighted; scores to the cent and grades must agree.
 """
 
 import argparse
@@ -20,18 +27,18 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rfm import DUCKDB_RUNNER, generate, measure  # noqa: E402
+from rfm import DUCKDB_RUNNER, generate, ledger_ctes, measure  # noqa: E402
 
-NET = """CASE WHEN status = 'refunded' AND amount > 0 THEN -amount ELSE amount END"""
-COUNTED = "(status IS NULL OR status IN ('paid', 'refunded'))"
+CHURN_DAYS = 180
 
 
 def abc_sql(source, out):
     return f"""
 COPY (
-  WITH v AS (
-    SELECT customer_id, round(sum(CASE WHEN {COUNTED} THEN {NET} ELSE 0 END), 2) AS value
-    FROM {source} GROUP BY customer_id
+  WITH {ledger_ctes(source)},
+  v AS (
+    SELECT customer_id, round(monetary, 2)::DOUBLE AS value
+    FROM spend WHERE customer_id IN (SELECT customer_id FROM purchases)
   ),
   total AS (SELECT sum(value) FILTER (WHERE value > 0) AS t FROM v),
   ranked AS (
@@ -52,15 +59,8 @@ COPY (
 def cohort_sql(source, out):
     return f"""
 COPY (
-  WITH raw AS (SELECT * FROM {source}),
-  base AS (
-    SELECT customer_id, order_id, order_date, CASE WHEN {COUNTED} THEN {NET} ELSE 0 END AS net FROM raw
-  ),
-  purchases AS (
-    SELECT customer_id, min(order_date) FILTER (WHERE net > 0) AS d
-    FROM base GROUP BY customer_id, order_id HAVING sum(net) > 0
-  ),
-  months AS (SELECT DISTINCT customer_id, year(d) * 12 + month(d) - 1 AS m FROM purchases),
+  WITH {ledger_ctes(source)},
+  months AS (SELECT DISTINCT customer_id, year(order_date) * 12 + month(order_date) - 1 AS m FROM purchases),
   cohorts AS (SELECT customer_id, min(m) AS c FROM months GROUP BY customer_id),
   sizes AS (SELECT c, count(*) AS n FROM cohorts GROUP BY c),
   cells AS (
@@ -71,10 +71,88 @@ COPY (
 """
 
 
-def compare_abc(crm_out, duck_out):
-    import duckdb
+def lifecycle_sql(source, out):
+    # Active on day t: a purchase in (t - 180, t]. A purchase can make a customer active at the
+    # start or end of month [s, e] only if it falls in [s - 180, e], hence the range join.
+    return f"""
+COPY (
+  WITH {ledger_ctes(source)},
+  bounds AS (SELECT min(order_date) AS first, (SELECT d FROM as_of) - 1 AS last FROM purchases),
+  months AS (
+    SELECT m, make_date((m // 12)::INT, (m % 12 + 1)::INT, 1) AS s
+    FROM bounds, range(year(first) * 12 + month(first) - 1, year(last) * 12 + month(last)) t(m)
+  ),
+  complete AS (
+    SELECT m, s, (s + INTERVAL 1 MONTH)::DATE - 1 AS e FROM months, bounds
+    WHERE (s + INTERVAL 1 MONTH)::DATE - 1 <= last
+  ),
+  flags AS (
+    SELECT c.m, p.customer_id,
+           bool_or(p.order_date BETWEEN c.s - {CHURN_DAYS} AND c.s - 1) AS before,
+           bool_or(p.order_date BETWEEN c.e - {CHURN_DAYS - 1} AND c.e) AS after
+    FROM complete c JOIN purchases p ON p.order_date BETWEEN c.s - {CHURN_DAYS} AND c.e
+    GROUP BY c.m, p.customer_id
+  ),
+  agg AS (
+    SELECT m, count(*) FILTER (WHERE before) AS at_start,
+           count(*) FILTER (WHERE before AND after) AS retained,
+           count(*) FILTER (WHERE after AND NOT before) AS won
+    FROM flags GROUP BY m
+  )
+  SELECT strftime(c.s, '%Y-%m') AS period, coalesce(at_start, 0) AS customers_at_start,
+         coalesce(retained, 0) AS retained, coalesce(at_start, 0) - coalesce(retained, 0) AS churned,
+         coalesce(won, 0) AS won,
+         CASE WHEN at_start > 0 THEN round((at_start - retained) / at_start, 4) END AS churn_rate,
+         CASE WHEN at_start > 0 THEN round(retained / at_start, 4) END AS retention_rate
+  FROM complete c LEFT JOIN agg USING (m) ORDER BY c.m
+) TO '{out}' (HEADER, DELIMITER ',');
+"""
 
-    con = duckdb.connect()
+
+def rating_sql(source, out):
+    # examples/rating.toml: percentile normalisation (the share of customers no better, ties
+    # included: cume_dist), weights summed in the order of the file, grades A ≥ 75, B ≥ 50, C ≥ 25.
+    return f"""
+COPY (
+  WITH {ledger_ctes(source)},
+  buyers AS (SELECT customer_id, count(*) AS purchases, max(order_date) AS last FROM purchases GROUP BY customer_id),
+  money AS (
+    SELECT customer_id, sum(net) AS net, sum(CASE WHEN net < 0 THEN -net ELSE 0 END) AS refunded,
+           coalesce(sum(net) FILTER (WHERE order_date >= (SELECT d FROM as_of) - 365), 0) AS recent,
+           coalesce(sum(net) FILTER (WHERE order_date >= (SELECT d FROM as_of) - 730
+                                       AND order_date < (SELECT d FROM as_of) - 365), 0) AS prior
+    FROM base GROUP BY customer_id
+  ),
+  criteria AS (
+    SELECT customer_id, round(net, 2)::DOUBLE AS value, purchases::DOUBLE AS frequency,
+           ((SELECT d FROM as_of) - last)::DOUBLE AS recency,
+           round(recent - prior, 2)::DOUBLE AS growth,
+           CASE WHEN net + refunded > 0 THEN refunded::DOUBLE / (net + refunded)::DOUBLE ELSE 0 END AS refund_rate
+    FROM buyers JOIN money USING (customer_id)
+  ),
+  normalised AS (
+    SELECT customer_id,
+           cume_dist() OVER (ORDER BY value) AS value_score,
+           cume_dist() OVER (ORDER BY frequency) AS frequency_score,
+           cume_dist() OVER (ORDER BY recency DESC) AS recency_score,
+           cume_dist() OVER (ORDER BY growth) AS growth_score,
+           cume_dist() OVER (ORDER BY refund_rate DESC) AS refund_rate_score
+    FROM criteria
+  ),
+  scored AS (
+    SELECT *, round(100 * (0.35::DOUBLE * value_score + 0.20::DOUBLE * frequency_score
+                           + 0.25::DOUBLE * recency_score + 0.10::DOUBLE * growth_score
+                           + 0.10::DOUBLE * refund_rate_score), 2) AS score
+    FROM normalised
+  )
+  SELECT customer_id, score,
+         CASE WHEN score >= 75 THEN 'A' WHEN score >= 50 THEN 'B' WHEN score >= 25 THEN 'C' ELSE 'D' END AS grade
+  FROM scored ORDER BY score DESC, customer_id
+) TO '{out}' (HEADER, DELIMITER ',');
+"""
+
+
+def compare_abc(con, crm_out, duck_out):
     load = lambda p: f"read_csv('{p}', header=true, all_varchar=true)"
     diff = con.execute(
         f"SELECT count(*) FROM {load(crm_out)} a FULL JOIN {load(duck_out)} b USING (customer_id) "
@@ -84,10 +162,7 @@ def compare_abc(crm_out, duck_out):
     return f"{total:,} customers, {diff} differ", diff
 
 
-def compare_cohort(crm_out, duck_out):
-    import duckdb
-
-    con = duckdb.connect()
+def compare_cohort(con, crm_out, duck_out):
     # crm-eval writes the matrix wide; unpivot it (empty cells are unobserved and drop out).
     ours = f"""(
       SELECT (split_part(cohort, '-', 1)::INT * 12 + split_part(cohort, '-', 2)::INT - 1) AS c,
@@ -106,23 +181,61 @@ def compare_cohort(crm_out, duck_out):
     return f"{total:,} cells, {diff} differ", diff
 
 
+def compare_lifecycle(con, crm_out, duck_out):
+    load = lambda p: f"read_csv('{p}', header=true, all_varchar=true)"
+    diff = con.execute(
+        f"SELECT count(*) FROM {load(crm_out)} a FULL JOIN {load(duck_out)} b USING (period) "
+        "WHERE a.customers_at_start IS DISTINCT FROM b.customers_at_start "
+        "OR a.retained IS DISTINCT FROM b.retained OR a.churned IS DISTINCT FROM b.churned "
+        "OR a.won IS DISTINCT FROM b.won "
+        "OR abs(coalesce(nullif(a.churn_rate, '')::DOUBLE, -1) - coalesce(nullif(b.churn_rate, '')::DOUBLE, -1)) > 0.00005 "
+        "OR abs(coalesce(nullif(a.retention_rate, '')::DOUBLE, -1) - coalesce(nullif(b.retention_rate, '')::DOUBLE, -1)) > 0.00005"
+    ).fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {load(crm_out)}").fetchone()[0]
+    return f"{total:,} months, {diff} differ", diff
+
+
+def compare_rating(con, crm_out, duck_out):
+    load = lambda p: f"read_csv('{p}', header=true, all_varchar=true)"
+    # Floating sums of the weighted percentiles may differ in the last bit; a score may then round
+    # a cent apart, and only a score that close to a cut-off may change grade.
+    diff = con.execute(
+        f"SELECT count(*) FROM {load(crm_out)} a FULL JOIN {load(duck_out)} b USING (customer_id) "
+        "WHERE a.score IS NULL OR b.score IS NULL "
+        "OR abs(a.score::DOUBLE - b.score::DOUBLE) > 0.0101 "
+        "OR (a.grade <> b.grade AND NOT list_contains([75.0, 50.0, 25.0], round(a.score::DOUBLE)))"
+    ).fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {load(crm_out)}").fetchone()[0]
+    return f"{total:,} customers, {diff} differ", diff
+
+
+COMMANDS = {
+    "abc": (abc_sql, ["abc"], compare_abc),
+    "cohort": (cohort_sql, ["cohort", "--period", "month"], compare_cohort),
+    "lifecycle": (lifecycle_sql, ["lifecycle", "--rates", "--churn-days", str(CHURN_DAYS)], compare_lifecycle),
+    "rating": (rating_sql, ["rating"], compare_rating),
+}
+
+
 def main():
+    import duckdb
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--commands", default=",".join(COMMANDS))
     parser.add_argument("--bin", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/crm-eval-target")), "release", "crm-eval"))
     args = parser.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: run `cargo build --release` first (or pass --bin)")
-    csv_path, parquet_path = generate(args.rows)
+    csv_path, parquet_path = generate(args.rows, "unique")
     work = tempfile.mkdtemp(prefix="crm-eval-bench-")
+    con = duckdb.connect()
     print(f"rows: {args.rows:,}  runs: best of {args.runs}  cores: {os.cpu_count()}\n")
-    print(f"{'command':8} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
-    for name, sql, crm_args, compare in [
-        ("abc", abc_sql, ["abc"], compare_abc),
-        ("cohort", cohort_sql, ["cohort", "--period", "month"], compare_cohort),
-    ]:
+    print(f"{'command':10} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
+    for name in args.commands.split(","):
+        sql, crm_args, compare = COMMANDS[name]
         for label, path, source in [
             ("csv", csv_path, f"read_csv('{csv_path}', header=true)"),
             ("parquet", parquet_path, f"read_parquet('{parquet_path}')"),
@@ -134,15 +247,15 @@ def main():
                 f.write(sql(source, duck_out))
             crm_t, crm_m, duck_t, duck_m = [], [], [], []
             for _ in range(args.runs):
-                t, mem, _ = measure([args.bin, *crm_args, path, "-q", "-o", crm_out])
+                t, mem, _ = measure([args.bin, crm_args[0], path, *crm_args[1:], "-q", "-o", crm_out])
                 crm_t.append(t)
                 crm_m.append(mem)
                 _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
                 duck_t.append(float(out.decode().strip().splitlines()[-1]))
                 duck_m.append(mem)
-            verdict, diff = compare(crm_out, duck_out)
+            verdict, diff = compare(con, crm_out, duck_out)
             ratio = min(crm_t) / min(duck_t)
-            print(f"{name:8} {label:8} {min(crm_t):11.2f} {min(duck_t):9.2f} {ratio:6.2f} {max(crm_m):13.0f} {max(duck_m):11.0f}  {verdict}", flush=True)
+            print(f"{name:10} {label:8} {min(crm_t):11.2f} {min(duck_t):9.2f} {ratio:6.2f} {max(crm_m):13.0f} {max(duck_m):11.0f}  {verdict}", flush=True)
             if diff:
                 sys.exit(f"outputs differ: compare {crm_out} and {duck_out}")
 
