@@ -30,12 +30,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rfm import DATA, DUCKDB_RUNNER, generate, measure  # noqa: E402
+from rfm import DATA, DUCKDB_RUNNER, generate, ledger_ctes, measure  # noqa: E402
 
 AS_OF = "2025-01-01"
 AS_OF_DAY = 20089  # days from 1970-01-01 to 2025-01-01
-COUNTED = "(status IS NULL OR status IN ('paid', 'refunded'))"
-NET = "CASE WHEN status = 'refunded' AND amount > 0 THEN -amount ELSE amount END"
 
 
 def generate_events(rows):
@@ -102,16 +100,9 @@ def common_sql(events, orders, window):
                 ELSE floor(epoch(next_time) / 86400)::INT END AS cover_end
     FROM ev WHERE event IN ('assign', 'claim', 'transfer')
   ),
-  raw AS (
-    SELECT customer_id, order_id, (order_date - DATE '1970-01-01')::INT AS d,
-           CASE WHEN {COUNTED} THEN {NET} ELSE 0 END AS net, {COUNTED} AS counted
-    FROM read_csv('{orders}', header=true) WHERE order_date < DATE '{AS_OF}'
-  ),
-  purchases AS (
-    SELECT customer_id, min(d) FILTER (WHERE net > 0) AS d
-    FROM raw GROUP BY customer_id, order_id HAVING sum(net) > 0
-  ),
-  counted AS (SELECT customer_id, d, net FROM raw WHERE counted)
+  {ledger_ctes(f"read_csv('{orders}', header=true)", AS_OF)},
+  purch AS (SELECT customer_id, (order_date - DATE '1970-01-01')::INT AS d FROM purchases),
+  counted AS (SELECT customer_id, (order_date - DATE '1970-01-01')::INT AS d, net FROM base)
 """
 
 
@@ -125,7 +116,7 @@ COPY (
     FROM spells
   ),
   firsts AS (
-    SELECT sid, min(p.d) AS first FROM sp JOIN purchases p USING (customer_id)
+    SELECT sid, min(p.d) AS first FROM sp JOIN purch p USING (customer_id)
     WHERE sp.matured AND p.d >= sp.start AND p.d < sp.until GROUP BY sid
   ),
   revenue AS (
@@ -161,7 +152,7 @@ COPY (
     FROM ep
   ),
   firsts AS (
-    SELECT eid, min(p.d) AS first FROM e2 JOIN purchases p USING (customer_id)
+    SELECT eid, min(p.d) AS first FROM e2 JOIN purch p USING (customer_id)
     WHERE e2.matured AND e2.start IS NOT NULL AND p.d >= e2.start AND p.d < e2.until GROUP BY eid
   ),
   value AS (
@@ -169,7 +160,7 @@ COPY (
     WHERE r.d >= e2.start AND r.d < e2.until GROUP BY eid
   ),
   loyal AS (
-    SELECT eid, count(p.d) > 0 AS repurchased FROM e2 JOIN firsts f USING (eid) JOIN purchases p USING (customer_id)
+    SELECT eid, count(p.d) > 0 AS repurchased FROM e2 JOIN firsts f USING (eid) JOIN purch p USING (customer_id)
     WHERE f.first + {window} < {AS_OF_DAY} AND p.d > f.first AND p.d <= f.first + {window} GROUP BY eid
   ),
   o AS (
@@ -214,7 +205,7 @@ def main():
     args = parser.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: run `cargo build --release` first (or pass --bin)")
-    orders, _ = generate(args.rows)
+    orders, _ = generate(args.rows, "unique")
     events = generate_events(args.rows)
     work = tempfile.mkdtemp(prefix="crm-eval-bench-")
     print(f"orders: {args.rows:,}  window: {args.window} days  as_of: {AS_OF}  runs: best of {args.runs}  cores: {os.cpu_count()}\n")

@@ -61,16 +61,17 @@ def segment_case():
     return "CASE " + " ".join(arms) + " ELSE 'Other' END"
 
 
-def ledger_ctes(source):
+def ledger_ctes(source, as_of=None):
     """docs/metrics.md "Orders and purchases" as DuckDB CTEs, shared by every benchmark: `as_of`
     (the day after the latest order date), `base` (order rows before as_of with their exact net:
     cancelled and unpaid rows dropped, refunded positive amounts negated), `spend` (net per
     customer), `purchases` (customer_id, order_date of every purchase: an order, i.e. the rows of
     one order ID or a row without one, with net > 0 dated by its earliest positive row, or with net
-    = 0 and no refund row, dated by its earliest row)."""
+    = 0 and no refund row, dated by its earliest row). `as_of` (YYYY-MM-DD) fixes the date."""
+    as_of_sql = f"SELECT DATE '{as_of}' AS d" if as_of else "SELECT max(order_date) + 1 AS d FROM raw"
     return f"""
   raw AS (SELECT * FROM {source}),
-  as_of AS (SELECT max(order_date) + 1 AS d FROM raw),
+  as_of AS ({as_of_sql}),
   base AS (
     SELECT customer_id, order_id, order_date,
            CASE WHEN status = 'refunded' AND amount > 0 THEN -amount ELSE amount END AS net,

@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod keys;
 pub mod ledger;
 pub mod load;
 pub mod metrics;

@@ -320,10 +320,7 @@ fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'stati
             ("status_cancelled", OrderStatus::Cancelled),
             ("status_unpaid", OrderStatus::Unpaid),
         ] {
-            let n = codes
-                .iter()
-                .filter(|c| *c == Some(status.code()))
-                .count();
+            let n = codes.iter().filter(|c| *c == Some(status.code())).count();
             facts.push((label, n.to_string()));
         }
     }

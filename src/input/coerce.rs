@@ -2,12 +2,10 @@
 //! counting every cell that cannot be read instead of stopping at the first, so that the error (or
 //! `inspect`) can say how many there are and show the first.
 
-use std::collections::HashMap;
-
 use polars::prelude::*;
 
 use super::schema::ValueKind;
-use super::values::{self, DateParse, DayMonthOrder, ExcelEpoch, OrderStatus, Stamp};
+use super::values::{self, DateParse, DayMonthOrder, ExcelEpoch, OrderStatus, Stamp, WordCache};
 use crate::money::Money;
 
 /// Settings that change how values are read.
@@ -328,20 +326,9 @@ fn money_cells<T: Copy + ToString>(
 
 /// Order statuses as [`OrderStatus::code`]s (nulls stay null: no status, a plain order row).
 fn parse_status_column(ca: &StringChunked) -> Coerced {
-    // A status column holds a handful of distinct words: each is parsed once, and found again
-    // by a scan of the few seen so far (cheaper than hashing ten million short strings).
-    let mut seen: Vec<(&str, Option<OrderStatus>)> = Vec::new();
-    let mut more: HashMap<&str, Option<OrderStatus>> = HashMap::new();
+    let mut words = WordCache::new();
     let (codes, errors): (UInt32Chunked, _) = parse_cells(ca, "not a known order status", |s| {
-        let status = match seen.iter().find(|(w, _)| *w == s) {
-            Some((_, status)) => *status,
-            None if seen.len() < 16 => {
-                seen.push((s, OrderStatus::parse(s)));
-                seen[seen.len() - 1].1
-            }
-            None => *more.entry(s).or_insert_with(|| OrderStatus::parse(s)),
-        };
-        status.map(OrderStatus::code)
+        words.get(s, OrderStatus::parse).map(OrderStatus::code)
     });
     errors.into_coerced(codes.into_column())
 }

@@ -537,6 +537,41 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+/// The parse of each distinct word of a column with few of them (statuses, event types): a word
+/// is parsed once and found again by a short scan, cheaper than hashing millions of short
+/// strings; past 16 distinct words (a column of something else) a hash map takes over.
+pub struct WordCache<'a, T> {
+    few: Vec<(&'a str, T)>,
+    many: std::collections::HashMap<&'a str, T>,
+}
+
+impl<'a, T: Copy> WordCache<'a, T> {
+    pub fn new() -> Self {
+        WordCache {
+            few: Vec::new(),
+            many: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn get(&mut self, word: &'a str, parse: impl FnOnce(&str) -> T) -> T {
+        if let Some((_, v)) = self.few.iter().find(|(w, _)| *w == word) {
+            return *v;
+        }
+        if self.few.len() < 16 {
+            let v = parse(word);
+            self.few.push((word, v));
+            return v;
+        }
+        *self.many.entry(word).or_insert_with(|| parse(word))
+    }
+}
+
+impl<T: Copy> Default for WordCache<'_, T> {
+    fn default() -> Self {
+        WordCache::new()
+    }
+}
+
 /// What an order status means for net spend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
@@ -609,6 +644,24 @@ impl OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_cache_parses_each_word_once_few_or_many() {
+        let words: Vec<String> = (0..40).map(|i| format!("w{}", i % 20)).collect();
+        let mut parses = 0;
+        let mut cache = WordCache::new();
+        for w in &words {
+            let v = cache.get(w, |s| {
+                parses += 1;
+                s.len()
+            });
+            assert_eq!(v, w.len());
+        }
+        assert_eq!(
+            parses, 20,
+            "20 distinct words, past the 16 kept for scanning"
+        );
+    }
 
     fn day(y: i32, m: u32, d: u32) -> i32 {
         NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce() - UNIX_EPOCH_CE_DAYS

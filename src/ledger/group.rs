@@ -8,13 +8,13 @@
 //! customer's rows contiguous, in row order. Nothing goes back to the columns by row number,
 //! which on ten million rows costs more than all the rest.
 
-use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::input::values::OrderStatus;
+pub(super) use crate::keys::Key;
 
 /// Partitions of the customers, by the top bits of their ID's hash.
 pub(super) const PARTITION_BITS: u32 = 8;
@@ -22,99 +22,6 @@ pub(super) const PARTITIONS: usize = 1 << PARTITION_BITS;
 
 /// Rows per parallel work item of the scatter pass.
 const ROW_BATCH: usize = 1 << 16;
-
-/// Strings of at most this many bytes live in the key itself.
-const INLINE: usize = 12;
-
-/// A string as a partition keeps it: its length (4 bytes, little-endian), then the string when
-/// it has at most 12 bytes (zero padded), else its first 4 bytes and the offset of the whole
-/// string in the partition's byte arena. Equal strings have equal lengths, so they are either
-/// both inline (equal keys) or both in the arena (compared there).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Key([u8; 16]);
-
-impl Key {
-    /// No string (a row without an order ID, or an empty one).
-    pub const NONE: Key = Key([0; 16]);
-
-    pub fn new(s: &str, arena: &mut Vec<u8>) -> Key {
-        let b = s.as_bytes();
-        let mut k = [0u8; 16];
-        // Cells longer than 4 GB do not exist; the length saturates rather than wraps.
-        let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
-        k[..4].copy_from_slice(&len.to_le_bytes());
-        if b.len() <= INLINE {
-            k[4..4 + b.len()].copy_from_slice(b);
-        } else {
-            k[4..8].copy_from_slice(&b[..4]);
-            k[8..].copy_from_slice(&(arena.len() as u64).to_le_bytes());
-            arena.extend_from_slice(b);
-        }
-        Key(k)
-    }
-
-    pub fn len(&self) -> usize {
-        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]) as usize
-    }
-
-    pub fn is_none(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn offset(&self) -> usize {
-        let mut o = [0u8; 8];
-        o.copy_from_slice(&self.0[8..]);
-        u64::from_le_bytes(o) as usize
-    }
-
-    /// Moves the arena offset of a long string by `base` (arenas concatenated).
-    fn rebase(&mut self, base: usize) {
-        if self.len() > INLINE {
-            let o = (self.offset() + base) as u64;
-            self.0[8..].copy_from_slice(&o.to_le_bytes());
-        }
-    }
-
-    /// The string's bytes.
-    pub fn bytes<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
-        let len = self.len();
-        if len <= INLINE {
-            &self.0[4..4 + len]
-        } else {
-            &arena[self.offset()..self.offset() + len]
-        }
-    }
-
-    pub fn same(&self, other: &Key, arena: &[u8]) -> bool {
-        if self.len() <= INLINE {
-            self == other
-        } else {
-            self.0[..8] == other.0[..8] && self.bytes(arena) == other.bytes(arena)
-        }
-    }
-
-    /// A total order in which equal strings, and only they, compare equal (not the strings'
-    /// own order: it groups, it does not sort for display).
-    pub fn group_cmp(&self, other: &Key, arena: &[u8]) -> Ordering {
-        self.0[..8].cmp(&other.0[..8]).then_with(|| {
-            if self.len() <= INLINE {
-                self.0[8..].cmp(&other.0[8..])
-            } else {
-                self.bytes(arena).cmp(other.bytes(arena))
-            }
-        })
-    }
-
-    /// The first 16 bytes of the string, big-endian and zero padded: comparing these, then the
-    /// whole strings on a tie, is the strings' byte order.
-    pub fn sort_prefix(&self, arena: &[u8]) -> u128 {
-        let b = self.bytes(arena);
-        let mut p = [0u8; 16];
-        let n = b.len().min(16);
-        p[..n].copy_from_slice(&b[..n]);
-        u128::from_be_bytes(p)
-    }
-}
 
 /// One order row as the purchase rule reads it: 48 bytes, ten million of them in memory at once.
 #[derive(Clone, Copy, Default)]
@@ -320,15 +227,10 @@ pub(super) fn group(pieces: Vec<Piece>, s: &mut GroupScratch) -> Grouped<'_> {
     s.table.resize(cap, 0);
     s.customer_of.clear();
     s.first_key.clear();
-    let hasher = foldhash::fast::FixedState::with_seed(1);
     for (e, b) in entries() {
         let mut key = e.customer;
         key.rebase(b);
-        let hash = if key.len() <= INLINE {
-            hasher.hash_one(key.0) as u32
-        } else {
-            hasher.hash_one(key.bytes(&arena)) as u32
-        };
+        let hash = key.hash(&arena);
         let mut slot = hash as usize & mask;
         let customer = loop {
             let v = s.table[slot];
@@ -376,45 +278,6 @@ pub(super) fn group(pieces: Vec<Piece>, s: &mut GroupScratch) -> Grouped<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_compare_strings_exactly_inline_or_not() {
-        let mut arena = Vec::new();
-        let short = Key::new("C001", &mut arena);
-        let long_a = Key::new("customer-0000000001", &mut arena);
-        let long_b = Key::new("customer-0000000001", &mut arena);
-        let long_c = Key::new("customer-0000000002", &mut arena);
-        assert_ne!(long_a, long_b, "different arena offsets");
-        assert!(long_a.same(&long_b, &arena));
-        assert!(!long_a.same(&long_c, &arena));
-        assert_eq!(long_a.group_cmp(&long_b, &arena), Ordering::Equal);
-        assert_ne!(long_a.group_cmp(&long_c, &arena), Ordering::Equal);
-        assert_eq!(short.bytes(&arena), b"C001");
-        assert_eq!(long_c.bytes(&arena), b"customer-0000000002");
-        assert!(Key::new("", &mut arena).is_none());
-        // Byte order from the prefix, the whole string on a tie.
-        let sorted = [
-            "",
-            "A",
-            "A\0",
-            "AB",
-            "B",
-            "customer-00000000010",
-            "customer-0000000002",
-        ];
-        let mut keys: Vec<Key> = sorted
-            .iter()
-            .rev()
-            .map(|s| Key::new(s, &mut arena))
-            .collect();
-        keys.sort_by(|a, b| {
-            a.sort_prefix(&arena)
-                .cmp(&b.sort_prefix(&arena))
-                .then_with(|| a.bytes(&arena).cmp(b.bytes(&arena)))
-        });
-        let back: Vec<&[u8]> = keys.iter().map(|k| k.bytes(&arena)).collect();
-        assert_eq!(back, sorted.map(str::as_bytes));
-    }
 
     #[test]
     fn rows_are_grouped_by_customer_in_row_order() {

@@ -117,14 +117,14 @@ pub(super) fn customer(
     let rows = &s.rows;
     s.order.sort_unstable_by(|&a, &b| {
         let (x, y) = (&rows[a as usize], &rows[b as usize]);
-        let by_order = if x.order.is_none() && y.order.is_none() {
+        let by_order = if x.order.is_empty() && y.order.is_empty() {
             Ordering::Equal
         } else {
             x.order.group_cmp(&y.order, arena)
         };
         by_order.then(x.row.cmp(&y.row))
     });
-    let same_order = |x: &Row, y: &Row| !x.order.is_none() && x.order.same(&y.order, arena);
+    let same_order = |x: &Row, y: &Row| !x.order.is_empty() && x.order.same(&y.order, arena);
     s.purchases.clear();
     let mut start = 0;
     while start < s.order.len() {

@@ -10,11 +10,13 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use std::sync::Arc;
 
+use crate::input::values::WordCache;
+use crate::keys::{dense_codes, NO_CODE};
 use crate::ledger::Ledger;
-use crate::metrics::orders::ListValues;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -276,7 +278,7 @@ pub fn events_from_frame(
     };
     let (mut owners, mut reasons, mut pools) = (strs("owner")?, strs("reason")?, strs("pool")?);
     let mut events = Vec::with_capacity(df.height());
-    let mut kind_cache: HashMap<&str, Option<EventKind>> = HashMap::new();
+    let mut kinds_seen = WordCache::new();
     // Interned per distinct text (owners, pools and reasons are few).
     let mut text_cache: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
     for (i, ((&customer, time), raw)) in customer_of_row
@@ -296,9 +298,7 @@ pub fn events_from_frame(
             continue;
         };
         let raw = raw.unwrap_or("");
-        let kind = *kind_cache
-            .entry(raw)
-            .or_insert_with(|| EventKind::parse(raw));
+        let kind = kinds_seen.get(raw, EventKind::parse);
         let Some(kind) = kind else {
             issues.unknown_count += 1;
             if issues.unknown.len() < EXAMPLES {
@@ -359,7 +359,7 @@ pub fn build(mut events: Vec<Event>, mut issues: EventIssues) -> Ownership {
         *prev = (*prev).max(e.time_ms);
     }
     // Per customer in time order; the sort is stable, so ties keep file order.
-    events.sort_by_key(|e| (e.customer, e.time_ms));
+    events.par_sort_by_key(|e| (e.customer, e.time_ms));
     let mut own = Ownership::default();
     let mut open: Option<usize> = None;
     let mut pending_returns: Vec<usize> = Vec::new();
@@ -512,29 +512,28 @@ impl CustomerOrders {
     }
 }
 
-/// The interned customer of every row of `df` (NONE for an empty ID). The rows are grouped by ID
-/// in polars (in parallel) so that each distinct ID is hashed here once rather than once per row;
-/// IDs are numbered in the order of their first row, as a row-by-row pass would.
+/// The interned customer of every row of `df` (NONE for an empty ID). The rows are numbered by
+/// ID in parallel ([`dense_codes`]) so that the interner sees each distinct ID once rather than
+/// once per row; IDs are interned in the order of their first row, as a row-by-row pass would.
 pub fn customer_per_row(df: &DataFrame, customers: &mut Interner) -> Result<Vec<u32>> {
-    let groups = df
-        .select(["customer_id"])?
-        .lazy()
-        .with_row_index("row", None)
-        .group_by([col("customer_id")])
-        .agg([col("row")])
-        .collect()?;
-    let ids = groups.column("customer_id")?.str()?;
-    let rows = ListValues::<IdxType>::new(groups.column("row")?)?;
-    let mut order: Vec<usize> = (0..groups.height()).collect();
-    order.sort_unstable_by_key(|&g| rows.get(g).first().copied().unwrap_or(IdxSize::MAX));
-    let mut out = vec![NONE; df.height()];
-    for g in order {
-        let c = customers.opt(ids.get(g));
-        for &r in rows.get(g) {
-            out[r as usize] = c;
-        }
-    }
-    Ok(out)
+    let ids = df.column("customer_id")?.str()?;
+    let codes = dense_codes(ids);
+    let interned: Vec<u32> = codes
+        .first_row
+        .iter()
+        .map(|&row| customers.opt(ids.get(row as usize)))
+        .collect();
+    Ok(codes
+        .row_code
+        .iter()
+        .map(|&c| {
+            if c == NO_CODE {
+                NONE
+            } else {
+                interned[c as usize]
+            }
+        })
+        .collect())
 }
 
 /// Follow-up times (ms) per customer, sorted; rows on or after as_of left out.
