@@ -29,6 +29,13 @@ fn gbk_orders_are_detected_and_mapped() {
     let amount = cols.iter().find(|c| c["column"] == "实付金额").unwrap();
     assert_eq!(amount["role"], "amount (synonym)");
     assert_eq!(amount["invalid"], "0");
+    // Statuses are read as words and counted above; no meaningless min/max of their codes.
+    let status = cols
+        .iter()
+        .find(|c| c["role"].starts_with("status"))
+        .unwrap();
+    assert_eq!((status["min"].as_str(), status["max"].as_str()), ("", ""));
+    assert_eq!(status["distinct"], "3");
 }
 
 #[test]

@@ -108,12 +108,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                         })
                     });
                 first_problem.push(problem.unwrap_or_default());
-                let shown = if b.role.kind() == ValueKind::Money {
-                    money_as_f64(&coerced.column)?
-                } else {
-                    coerced.column.clone()
+                let (lo, hi) = match b.role.kind() {
+                    ValueKind::Money => extremes(&money_as_f64(&coerced.column)?)?,
+                    // Statuses load as codes; their order means nothing to a reader.
+                    ValueKind::Status => (String::new(), String::new()),
+                    _ => extremes(&coerced.column)?,
                 };
-                let (lo, hi) = extremes(&shown)?;
                 min.push(lo);
                 max.push(hi);
                 coerced_columns.push((b.role, coerced.column));
