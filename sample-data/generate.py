@@ -16,6 +16,17 @@ Files:
   surveys.csv     NPS (0-10) and CSAT (1-5) responses
   orders_gbk.csv  the same orders as a Chinese CRM would export them: GBK, Chinese headers,
                   2024/1/5 dates, ￥1,234.50 amounts, Chinese statuses
+  opportunities.csv, stage_history.csv
+                  the sales pipeline (商机): deals moving through Prospecting → Qualification →
+                  Proposal → Negotiation to Closed Won / Closed Lost / Disqualified, with every
+                  stage change; reps differ in how often and how fast their deals advance
+  teams.csv       owner → team and region (office)
+  opportunities_gbk.csv, stage_history_gbk.csv
+                  the same pipeline as Fxiaoke-style exports: GBK, Chinese headers and stages
+                  (初次接触 → 需求确认 → 方案报价 → 谈判 → 赢单 / 输单 / 无效)
+
+The pipeline files come from their own random stream (seed + 1), so adding them left the other
+files unchanged.
 """
 
 import csv
@@ -239,6 +250,95 @@ def main():
 
     print(f"customers {len(customers)}, events {len(events)}, followups {len(followups)}, "
           f"orders {len(orders)}, surveys {len(surveys)}")
+    pipeline(here, [(c[0], c[3]) for c in customers])
+
+
+STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
+STAGES_CN = {"Prospecting": "初次接触", "Qualification": "需求确认", "Proposal": "方案报价",
+             "Negotiation": "谈判", "Closed Won": "赢单", "Closed Lost": "输单", "Disqualified": "无效"}
+# Chance to advance from each stage, before the rep's skill; the rest are lost (or disqualified
+# early on).
+ADVANCE = [0.70, 0.65, 0.60, 0.65]
+PRODUCTS = [("CRM Basic", 8000.0), ("CRM Pro", 24000.0), ("CRM Enterprise", 90000.0), ("Implementation", 30000.0)]
+TEAMS = {"张伟": ("East", "上海"), "王芳": ("East", "上海"), "李娜": ("East", "杭州"),
+         "刘洋": ("South", "深圳"), "陈静": ("South", "广州"), "杨帆": ("South", "深圳"),
+         "赵磊": ("North", "北京"), "黄敏": ("North", "北京"), "周杰": ("North", "天津"),
+         "吴婷": ("North", "天津")}
+
+
+def pipeline(here, customers):
+    """Opportunities of the same customers and reps, with their stage changes."""
+    rng = random.Random(SEED + 1)
+    span = (END - START).days
+    end = dt.datetime.combine(END, dt.time(23, 59, 59))
+    opps, history = [], []
+    for i in range(1, 2501):
+        oid = f"OPP{i:05d}"
+        cid, owner = customers[rng.randrange(len(customers))]
+        owner = owner or rng.choice(OWNERS)
+        skill = OWNER_SKILL[owner]
+        product, price = rng.choice(PRODUCTS)
+        source = weighted(rng, SOURCES)
+        created = at(START + dt.timedelta(days=rng.randrange(span)), rng)
+        amount = round(price * rng.uniform(0.7, 1.3), 2)
+        t = created
+        outcome = None
+        stage = STAGES[0]
+        changes = [(stage, created)]
+        for k in range(len(STAGES)):
+            # Days in this stage: faster reps move faster.
+            t = t + dt.timedelta(days=rng.expovariate(skill / (6 + 4 * k)), hours=rng.uniform(0, 8))
+            if t > end:
+                break
+            if rng.random() < min(0.95, ADVANCE[k] * skill ** 0.5):
+                if k + 1 < len(STAGES):
+                    stage = STAGES[k + 1]
+                    changes.append((stage, t))
+                else:
+                    outcome = "Closed Won"
+            else:
+                outcome = "Disqualified" if k < 2 and rng.random() < 0.2 else "Closed Lost"
+            if outcome:
+                changes.append((outcome, t))
+                break
+        closed = changes[-1][1].date() if outcome else None
+        # A few open deals have no amount yet.
+        shown_amount = "" if outcome is None and rng.random() < 0.05 else f"{amount:.2f}"
+        opps.append([oid, cid, owner, outcome or stage, created, closed, shown_amount, product, source])
+        history.extend([oid, s, when] for s, when in changes)
+    history.sort(key=lambda r: (r[2], r[0]))
+
+    def fmt(v):
+        if isinstance(v, dt.datetime):
+            return v.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return "" if v is None else v
+
+    def write(name, header, rows, encoding="utf-8", terminator="\n"):
+        with open(os.path.join(here, name), "w", newline="", encoding=encoding) as f:
+            w = csv.writer(f, lineterminator=terminator)
+            w.writerow(header)
+            for row in rows:
+                w.writerow([fmt(v) for v in row])
+
+    write("opportunities.csv",
+          ["opportunity_id", "customer_id", "owner", "stage", "created_at", "close_date", "amount", "product", "lead_source"],
+          opps)
+    write("stage_history.csv", ["opportunity_id", "stage", "entered_at"], history)
+    write("teams.csv", ["owner", "team", "region"], [[o, *TEAMS[o]] for o in OWNERS])
+    # Fxiaoke-style: Chinese headers and stages, 2024/1/5 dates, GBK.
+    cn_date = lambda d: f"{d.year}/{d.month}/{d.day}" if d else ""
+    write("opportunities_gbk.csv",
+          ["商机编号", "客户编号", "负责人", "销售阶段", "创建时间", "结单日期", "商机金额", "产品", "来源"],
+          [[o, c, w, STAGES_CN[s], f"{cn_date(cr)} {cr:%H:%M}", cn_date(cl), a, p, src]
+           for o, c, w, s, cr, cl, a, p, src in opps],
+          encoding="gbk", terminator="\r\n")
+    write("stage_history_gbk.csv", ["商机编号", "销售阶段", "进入时间"],
+          [[o, STAGES_CN[s], f"{cn_date(t)} {t:%H:%M:%S}"] for o, s, t in history],
+          encoding="gbk", terminator="\r\n")
+    won = sum(1 for o in opps if o[3] == "Closed Won")
+    print(f"opportunities {len(opps)} ({won} won), stage changes {len(history)}")
 
 
 if __name__ == "__main__":

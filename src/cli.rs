@@ -53,6 +53,8 @@ pub enum Command {
     Rating(cmd::rating::Args),
     /// NPS (0–10) and CSAT (1–5) with 95 % intervals, overall, per owner or per month.
     Nps(cmd::nps::Args),
+    /// Sales funnel (销售漏斗) of an opportunities export: win rate, cycle, stage conversion, pipeline.
+    Funnel(cmd::funnel::Args),
     /// Every analysis built so far in one workbook (-o report.xlsx), one sheet each.
     Report(cmd::report::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.

@@ -24,6 +24,8 @@ pub struct Config {
     pub map: toml::Table,
     #[serde(default)]
     pub rfm: RfmConfig,
+    #[serde(default)]
+    pub funnel: FunnelConfig,
     /// Where the config came from, for messages.
     #[serde(skip)]
     pub path: Option<String>,
@@ -51,6 +53,21 @@ pub struct RfmConfig {
     pub m_breaks: Option<Vec<f64>>,
     /// Replaces the built-in segment table; first matching rule wins.
     pub segments: Option<Vec<SegmentRule>>,
+}
+
+/// `[funnel]`: the pipeline's open stages in order, and stage names that close an opportunity
+/// beyond the built-in words (won / 赢单, lost / 输单, invalid / 无效, …).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelConfig {
+    pub stages: Option<Vec<String>>,
+    #[serde(default)]
+    pub won: Vec<String>,
+    #[serde(default)]
+    pub lost: Vec<String>,
+    #[serde(default)]
+    pub invalid: Vec<String>,
+    pub stale_days: Option<i32>,
 }
 
 impl Config {

@@ -207,6 +207,7 @@ fn kind_name(kind: ValueKind) -> &'static str {
         ValueKind::Money => "money",
         ValueKind::Number => "number",
         ValueKind::Status => "status",
+        ValueKind::Flag => "yes/no",
     }
 }
 

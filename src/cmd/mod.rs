@@ -4,6 +4,7 @@ pub mod abc;
 pub mod clv;
 pub mod cohort;
 pub mod conversion;
+pub mod funnel;
 pub mod inspect;
 pub mod lifecycle;
 pub mod nps;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),
         Command::Nps(args) => nps::run(args, &settings),
+        Command::Funnel(args) => funnel::run(args, &settings),
         Command::Report(args) => report::run(args, &settings),
     }
 }

@@ -139,6 +139,11 @@ pub fn coerce(
             coerced.column = finish_millis(millis, kind, name.clone())?;
             coerced
         }
+        ValueKind::Flag => match dtype {
+            DataType::Boolean => Coerced::clean(series.clone().into_column()),
+            DataType::String => parse_flag_column(series.str()?),
+            _ => parse_flag_column(series.cast(&DataType::String)?.str()?),
+        },
         ValueKind::Status => match dtype {
             DataType::String => parse_status_column(series.str()?),
             _ => parse_status_column(series.cast(&DataType::String)?.str()?),
@@ -322,6 +327,14 @@ fn money_cells<T: Copy + ToString>(
         })
         .collect();
     errors.into_coerced(units.into_column())
+}
+
+/// Yes/no cells as booleans.
+fn parse_flag_column(ca: &StringChunked) -> Coerced {
+    let mut words = WordCache::new();
+    let (flags, errors): (BooleanChunked, _) =
+        parse_cells(ca, "not yes or no", |s| words.get(s, values::parse_flag));
+    errors.into_coerced(flags.into_column())
 }
 
 /// Order statuses as [`OrderStatus::code`]s (nulls stay null: no status, a plain order row).

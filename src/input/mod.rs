@@ -221,6 +221,7 @@ pub fn expectation(kind: ValueKind) -> &'static str {
         ValueKind::Money => "an amount such as 1234.50, ¥1,234.50, $1,234 or (33.52)",
         ValueKind::Number => "a number",
         ValueKind::Status => values::OrderStatus::ACCEPTED,
+        ValueKind::Flag => values::FLAG_WORDS,
         ValueKind::Id | ValueKind::Text => "text",
     }
 }

@@ -33,6 +33,22 @@ pub enum Role {
     Score,
     /// Which survey a response belongs to (nps / csat).
     Survey,
+    OpportunityId,
+    /// When an opportunity was closed (won, lost or invalid).
+    ClosedAt,
+    /// Salesforce `IsWon`: whether a closed opportunity was won.
+    Won,
+    /// Salesforce `IsClosed`: whether an opportunity is closed.
+    Closed,
+    /// WukongCRM `is_end` and the like: an outcome code or word (0 open, 1 won, 2 lost,
+    /// 3 invalid; 赢单 / 输单 / 无效).
+    Outcome,
+    Product,
+    /// When an opportunity entered a stage (stage history).
+    EnteredAt,
+    /// An owner's team (teams file).
+    Team,
+    Manager,
 }
 
 /// How a role's cells are coerced.
@@ -52,9 +68,11 @@ pub enum ValueKind {
     Number,
     /// An order status normalised to paid / refunded / cancelled / unpaid.
     Status,
+    /// Yes or no (true/false, 1/0, 是/否), as polars `Boolean`.
+    Flag,
 }
 
-pub const ALL_ROLES: [Role; 23] = [
+pub const ALL_ROLES: [Role; 32] = [
     Role::CustomerId,
     Role::OrderId,
     Role::OrderDate,
@@ -78,6 +96,15 @@ pub const ALL_ROLES: [Role; 23] = [
     Role::ResponseDate,
     Role::Score,
     Role::Survey,
+    Role::OpportunityId,
+    Role::ClosedAt,
+    Role::Won,
+    Role::Closed,
+    Role::Outcome,
+    Role::Product,
+    Role::EnteredAt,
+    Role::Team,
+    Role::Manager,
 ];
 
 impl Role {
@@ -107,6 +134,15 @@ impl Role {
             Role::ResponseDate => "response_date",
             Role::Score => "score",
             Role::Survey => "survey",
+            Role::OpportunityId => "opportunity_id",
+            Role::ClosedAt => "closed_at",
+            Role::Won => "won",
+            Role::Closed => "closed",
+            Role::Outcome => "outcome",
+            Role::Product => "product",
+            Role::EnteredAt => "entered_at",
+            Role::Team => "team",
+            Role::Manager => "manager",
         }
     }
 
@@ -117,11 +153,14 @@ impl Role {
 
     pub fn kind(self) -> ValueKind {
         match self {
-            Role::CustomerId | Role::OrderId | Role::Owner => ValueKind::Id,
-            Role::OrderDate | Role::ResponseDate => ValueKind::Date,
-            Role::CreatedAt | Role::AssignedAt | Role::EventTime | Role::FollowupTime => {
-                ValueKind::DateTime
-            }
+            Role::CustomerId | Role::OrderId | Role::Owner | Role::OpportunityId => ValueKind::Id,
+            Role::OrderDate | Role::ResponseDate | Role::ClosedAt => ValueKind::Date,
+            Role::CreatedAt
+            | Role::AssignedAt
+            | Role::EventTime
+            | Role::FollowupTime
+            | Role::EnteredAt => ValueKind::DateTime,
+            Role::Won | Role::Closed => ValueKind::Flag,
             Role::Amount | Role::Margin | Role::Cost => ValueKind::Money,
             Role::Score => ValueKind::Number,
             Role::Status => ValueKind::Status,
@@ -133,7 +172,11 @@ impl Role {
             | Role::Event
             | Role::Reason
             | Role::Pool
-            | Role::Survey => ValueKind::Text,
+            | Role::Survey
+            | Role::Outcome
+            | Role::Product
+            | Role::Team
+            | Role::Manager => ValueKind::Text,
         }
     }
 
@@ -170,6 +213,9 @@ impl Role {
                 "客户名称",
                 "客户姓名",
                 "客户",
+                "account",
+                "associatedcompany",
+                "company",
             ],
             Role::OrderId => &[
                 "orderid",
@@ -221,6 +267,13 @@ impl Role {
                 "payment",
                 "paidamount",
                 "value",
+                "closevalue",
+                "dealamount",
+                "opportunityamount",
+                "money",
+                "商机金额",
+                "预计金额",
+                "预计成交金额",
                 "金额",
                 "订单金额",
                 "实付金额",
@@ -251,6 +304,9 @@ impl Role {
                 "salesrep",
                 "salesperson",
                 "rep",
+                "salesagent",
+                "dealowner",
+                "opportunityowner",
                 "assignee",
                 "负责人",
                 "负责人id",
@@ -279,6 +335,8 @@ impl Role {
                 "createdate",
                 "createtime",
                 "createdtime",
+                "engagedate",
+                "opendate",
                 "创建时间",
                 "创建日期",
                 "录入时间",
@@ -294,6 +352,14 @@ impl Role {
             ],
             Role::Stage => &[
                 "stage",
+                "stagename",
+                "dealstage",
+                "salesstage",
+                "opportunitystage",
+                "pipelinestage",
+                "销售阶段",
+                "商机阶段",
+                "statusid",
                 "lifecyclestage",
                 "customerstage",
                 "阶段",
@@ -384,6 +450,70 @@ impl Role {
                 "问卷类型",
                 "调查类型",
             ],
+            Role::OpportunityId => &[
+                "opportunityid",
+                "oppid",
+                "dealid",
+                "businessid",
+                "recordid",
+                "商机id",
+                "商机编号",
+                "机会id",
+                "商机",
+                "id",
+            ],
+            Role::ClosedAt => &[
+                "closedat",
+                "closedate",
+                "closeddate",
+                "closetime",
+                "dealdate",
+                "wondate",
+                "结单日期",
+                "实际结单日期",
+                "成交日期",
+                "关闭日期",
+                "结束时间",
+            ],
+            Role::Won => &["iswon", "won", "是否赢单"],
+            Role::Closed => &["isclosed", "closed", "是否关闭", "是否结束"],
+            Role::Outcome => &[
+                "isend",
+                "outcome",
+                "result",
+                "dealresult",
+                "endstatus",
+                "结束状态",
+                "结单状态",
+                "商机状态",
+            ],
+            Role::Product => &["product", "productname", "产品", "产品名称"],
+            Role::EnteredAt => &[
+                "enteredat",
+                "entereddate",
+                "entertime",
+                "stagedate",
+                "changedat",
+                "changedate",
+                "createddate",
+                "createdat",
+                "date",
+                "进入时间",
+                "阶段变更时间",
+                "变更时间",
+                "时间",
+                "日期",
+            ],
+            Role::Team => &[
+                "team",
+                "teamname",
+                "group",
+                "department",
+                "团队",
+                "小组",
+                "部门",
+            ],
+            Role::Manager => &["manager", "teamlead", "leader", "主管", "经理", "组长"],
             Role::Score => &[
                 "score",
                 "npsscore",
@@ -412,14 +542,20 @@ pub enum TableKind {
     Events,
     Followups,
     Surveys,
+    Opportunities,
+    StageHistory,
+    Teams,
 }
 
-pub const ALL_TABLES: [TableKind; 5] = [
+pub const ALL_TABLES: [TableKind; 8] = [
     TableKind::Orders,
     TableKind::Customers,
     TableKind::Events,
     TableKind::Followups,
     TableKind::Surveys,
+    TableKind::Opportunities,
+    TableKind::StageHistory,
+    TableKind::Teams,
 ];
 
 impl TableKind {
@@ -430,6 +566,9 @@ impl TableKind {
             TableKind::Events => "events",
             TableKind::Followups => "followups",
             TableKind::Surveys => "surveys",
+            TableKind::Opportunities => "opportunities",
+            TableKind::StageHistory => "history",
+            TableKind::Teams => "teams",
         }
     }
 
@@ -447,6 +586,9 @@ impl TableKind {
             TableKind::Events => &[Role::CustomerId, Role::EventTime, Role::Event],
             TableKind::Followups => &[Role::CustomerId, Role::FollowupTime],
             TableKind::Surveys => &[Role::Score],
+            TableKind::Opportunities => &[Role::OpportunityId, Role::Stage, Role::CreatedAt],
+            TableKind::StageHistory => &[Role::OpportunityId, Role::Stage, Role::EnteredAt],
+            TableKind::Teams => &[Role::Owner],
         }
     }
 
@@ -478,6 +620,19 @@ impl TableKind {
                 Role::Owner,
                 Role::Survey,
             ],
+            TableKind::Opportunities => &[
+                Role::Owner,
+                Role::CustomerId,
+                Role::ClosedAt,
+                Role::Amount,
+                Role::Outcome,
+                Role::Won,
+                Role::Closed,
+                Role::Product,
+                Role::Source,
+            ],
+            TableKind::StageHistory => &[],
+            TableKind::Teams => &[Role::Team, Role::Region, Role::Manager],
         }
     }
 

@@ -537,6 +537,18 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+/// A yes/no cell: true/false, yes/no, y/n, t/f, 1/0, 是/否, 真/假 (any case). None otherwise.
+pub fn parse_flag(raw: &str) -> Option<bool> {
+    match raw.trim().to_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" | "1.0" | "是" | "真" | "√" => Some(true),
+        "false" | "f" | "no" | "n" | "0" | "0.0" | "否" | "假" | "×" => Some(false),
+        _ => None,
+    }
+}
+
+/// The yes/no words recognised, for error messages.
+pub const FLAG_WORDS: &str = "true/false, yes/no, 1/0, 是/否";
+
 /// The parse of each distinct word of a column with few of them (statuses, event types): a word
 /// is parsed once and found again by a short scan, cheaper than hashing millions of short
 /// strings; past 16 distinct words (a column of something else) a hash map takes over.

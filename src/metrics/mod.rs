@@ -4,6 +4,7 @@ pub mod abc;
 pub mod clv;
 pub mod cohort;
 pub mod conversion;
+pub mod funnel;
 pub mod lifecycle;
 pub mod nps;
 pub mod orders;

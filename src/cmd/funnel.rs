@@ -1,0 +1,147 @@
+//! `crm-eval funnel OPPORTUNITIES [--history FILE] [--stages A,B,C] [--by owner,team,…]
+//! [--teams FILE] [--customers FILE] [--open] [--stale-days N]`: the sales funnel of an
+//! opportunities export — win rate, sales cycle, pipeline and velocity per group, and stage
+//! conversion; `--open` lists the open deals with their age, staleness and weighted amount.
+
+use anyhow::Result;
+
+use crate::cli::Settings;
+use crate::error::usage;
+use crate::input::values::format_days;
+use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
+use crate::load::parse_as_of;
+use crate::metrics::funnel::stages::StageWords;
+use crate::metrics::funnel::{self, FunnelGroup, Outcome};
+use crate::output::{self, note};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Show {
+    /// Per group: counts, win rate, cycle, amounts, weighted pipeline, velocity.
+    Summary,
+    /// Per stage: reached, advanced, conversion, open and lost there, days in stage.
+    Stages,
+    /// The open opportunities, highest weighted amount first.
+    Open,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Opportunities (deals, 商机) export: ID, stage and created date, and usually owner, account,
+    /// amount, close date and a won/closed flag.
+    #[arg(value_name = "OPPORTUNITIES")]
+    pub opportunities: String,
+
+    /// Stage history: opportunity ID, stage, date entered (long form), or HubSpot's
+    /// `Date entered "<stage>"` columns.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<String>,
+
+    /// The open stages in funnel order, comma-separated (closing stages such as 赢单 may be listed
+    /// last and are recognised). Default: the config's [funnel] stages, the history's order, or a
+    /// built-in list of common stages.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub stages: Option<Vec<String>>,
+
+    /// Group the summary and the stage table (an `all` row is added).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub by: Vec<FunnelGroup>,
+
+    /// Teams file: owner, team, region (for --by team / region).
+    #[arg(long, value_name = "FILE")]
+    pub teams: Option<String>,
+
+    /// Customers export with a region column (the account's region, for --by region).
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// Which tables to show (default: summary, stages).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub show: Vec<Show>,
+
+    /// Only the open opportunities (the same as --show open).
+    #[arg(long)]
+    pub open: bool,
+
+    /// An open opportunity is stale after this many days without a stage change (default 30).
+    #[arg(long, value_name = "DAYS")]
+    pub stale_days: Option<i32>,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest date in the files).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let cfg = &settings.config.funnel;
+    let stale_days = args.stale_days.or(cfg.stale_days).unwrap_or(30);
+    if stale_days < 1 {
+        return Err(usage("--stale-days: expected 1 or more days"));
+    }
+    if args.by.contains(&FunnelGroup::Team) && args.teams.is_none() {
+        return Err(usage("--by team needs --teams FILE (owner, team)"));
+    }
+    if args.by.contains(&FunnelGroup::Region) && args.teams.is_none() && args.customers.is_none() {
+        return Err(usage(
+            "--by region needs --customers FILE (the account's region) or --teams FILE (the owner's)",
+        ));
+    }
+    let stages = args.stages.clone().or_else(|| cfg.stages.clone());
+    if let Some(list) = &stages {
+        if list.iter().any(|s| s.trim().is_empty()) {
+            return Err(usage("--stages: a stage name is empty"));
+        }
+    }
+    let show = if args.open {
+        vec![Show::Open]
+    } else if args.show.is_empty() {
+        vec![Show::Summary, Show::Stages]
+    } else {
+        args.show.clone()
+    };
+    let opts = FunnelOptions {
+        stages,
+        words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
+        as_of: parse_as_of(&args.as_of)?,
+    };
+    let pipeline = load_pipeline(
+        &FunnelFiles {
+            opportunities: &args.opportunities,
+            history: args.history.as_deref(),
+            teams: args.teams.as_deref(),
+            customers: args.customers.as_deref(),
+        },
+        &opts,
+        settings,
+    )?;
+    let out = &settings.output;
+    let count = |o: Outcome| {
+        pipeline
+            .opportunities
+            .iter()
+            .filter(|x| x.outcome == o)
+            .count()
+    };
+    note(
+        out,
+        format!(
+            "{} opportunities as of {}: {} open, {} won, {} lost, {} invalid",
+            pipeline.opportunities.len(),
+            format_days(pipeline.as_of),
+            count(Outcome::Open),
+            count(Outcome::Won),
+            count(Outcome::Lost),
+            count(Outcome::Invalid)
+        ),
+    );
+    let mut tables = Vec::new();
+    for s in &show {
+        tables.push(match s {
+            Show::Summary => ("summary", funnel::summary(&pipeline, &args.by)?),
+            Show::Stages => ("stages", funnel::stage_table(&pipeline, &args.by)?),
+            Show::Open => ("open", funnel::open_table(&pipeline, stale_days)?),
+        });
+    }
+    let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
+        tables.iter().map(|(name, df)| (*name, df)).collect();
+    output::emit_sheets(&sheets, out)
+}

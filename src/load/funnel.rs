@@ -1,0 +1,683 @@
+//! Loading for `funnel` and the report's funnel section: the opportunities export, its stage
+//! history (long form, or HubSpot's wide `Date entered "<stage>"` columns, in the history file or
+//! the opportunities export itself), the teams file and the accounts' regions, read into a
+//! [`Pipeline`] by the rules of docs/metrics.md, "Funnel". Every oddity is counted on stderr with
+//! example rows; an open stage outside the funnel's order is an error listing the stages seen.
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+
+use crate::cli::Settings;
+use crate::input::schema::{normalise_header, Role, TableKind, ValueKind};
+use crate::input::source::{self, SourceInfo};
+use crate::input::{self, coerce};
+use crate::metrics::funnel::stages::{known_order, order_from_history, StageKind, StageWords};
+use crate::metrics::funnel::{Opportunity, Outcome, Pipeline, Stay};
+use crate::metrics::ownership::{Interner, DAY_MS, NONE};
+use crate::money::Money;
+use crate::output::{note, OutputOptions};
+
+/// What decides the funnel besides the files.
+#[derive(Clone, Debug, Default)]
+pub struct FunnelOptions {
+    /// The open stages in order (`--stages` or the config's `[funnel] stages`).
+    pub stages: Option<Vec<String>>,
+    pub words: StageWords,
+    pub as_of: Option<i32>,
+}
+
+/// The files of a funnel analysis.
+pub struct FunnelFiles<'a> {
+    pub opportunities: &'a str,
+    pub history: Option<&'a str>,
+    pub teams: Option<&'a str>,
+    pub customers: Option<&'a str>,
+}
+
+/// Up to this many example rows per kind of problem.
+const EXAMPLES: usize = 3;
+
+/// A kind of oddity: how many rows, and the first few (spreadsheet row numbers).
+#[derive(Default)]
+struct Tally {
+    count: usize,
+    rows: Vec<usize>,
+}
+
+impl Tally {
+    fn add(&mut self, row: usize) {
+        self.count += 1;
+        if self.rows.len() < EXAMPLES {
+            self.rows.push(row);
+        }
+    }
+
+    fn note(&self, out: &OutputOptions, file: &str, what: &str) {
+        if self.count > 0 {
+            let rows: Vec<String> = self.rows.iter().map(|r| r.to_string()).collect();
+            note(
+                out,
+                format!(
+                    "{file}: {} {what} (rows {}{})",
+                    self.count,
+                    rows.join(", "),
+                    if self.count > self.rows.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+    }
+}
+
+/// A stage history as read: the file and its (opportunity ID, stage, entered ms) rows.
+struct HistoryFile {
+    info: SourceInfo,
+    rows: Vec<(String, String, i64)>,
+}
+
+/// An owner's team and region, from the teams file.
+struct TeamOf {
+    team: Option<String>,
+    region: Option<String>,
+}
+
+/// One stage-history row: the opportunity's index, the stage as written, the time entered (ms)
+/// and its place in the file (ties keep file order).
+struct Entry {
+    opportunity: u32,
+    stage: String,
+    ms: i64,
+}
+
+/// Loads the files into a pipeline as of `opts.as_of` (default: the day after the latest date).
+pub fn load_pipeline(
+    files: &FunnelFiles,
+    opts: &FunnelOptions,
+    settings: &Settings,
+) -> Result<Pipeline> {
+    let out = &settings.output;
+    let table = input::load(
+        files.opportunities,
+        TableKind::Opportunities,
+        None,
+        &settings.input,
+    )?;
+    let file = table.info.display.clone();
+    let df = &table.df;
+    let text = |role: Role| -> Result<Option<Vec<Option<&str>>>> {
+        Ok(if table.has(role) {
+            Some(df.column(role.name())?.str()?.iter().collect())
+        } else {
+            None
+        })
+    };
+    let ids = text(Role::OpportunityId)?.unwrap_or_default();
+    let stages_col = text(Role::Stage)?.unwrap_or_default();
+    let created: Vec<Option<i64>> = df
+        .column(Role::CreatedAt.name())?
+        .datetime()?
+        .physical()
+        .iter()
+        .collect();
+    let closed_at: Option<Vec<Option<i32>>> = if table.has(Role::ClosedAt) {
+        Some(
+            df.column(Role::ClosedAt.name())?
+                .date()?
+                .physical()
+                .iter()
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let amount: Option<Vec<Option<i64>>> = if table.has(Role::Amount) {
+        Some(df.column(Role::Amount.name())?.i64()?.iter().collect())
+    } else {
+        None
+    };
+    let flag = |role: Role| -> Result<Option<Vec<Option<bool>>>> {
+        Ok(if table.has(role) {
+            Some(df.column(role.name())?.bool()?.iter().collect())
+        } else {
+            None
+        })
+    };
+    let (won_flag, closed_flag) = (flag(Role::Won)?, flag(Role::Closed)?);
+    let outcome_col = text(Role::Outcome)?;
+    let (owner, customer, product, source_col) = (
+        text(Role::Owner)?,
+        text(Role::CustomerId)?,
+        text(Role::Product)?,
+        text(Role::Source)?,
+    );
+
+    // The stage history: the --history file, else wide columns of the opportunities export.
+    let history_rows = match files.history {
+        Some(path) => Some(read_history(path, settings)?),
+        None => read_wide_history(files.opportunities, settings, false)?,
+    };
+    let latest_history = history_rows
+        .as_ref()
+        .and_then(|h| h.rows.iter().map(|r| r.2).max())
+        .map(|ms| ms.div_euclid(DAY_MS) as i32);
+    let day = |ms: i64| ms.div_euclid(DAY_MS) as i32;
+    let as_of = match opts.as_of {
+        Some(d) => d,
+        None => created
+            .iter()
+            .flatten()
+            .map(|&ms| day(ms))
+            .chain(closed_at.iter().flatten().flatten().copied())
+            .chain(latest_history)
+            .max()
+            .map(|d| d + 1)
+            .ok_or_else(|| anyhow::anyhow!("{file}: no dated opportunities"))?,
+    };
+
+    // Rows kept: created before as_of, first of their ID.
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut kept: Vec<usize> = Vec::new();
+    let (mut duplicates, mut future) = (Tally::default(), Tally::default());
+    for (i, id) in ids.iter().enumerate() {
+        let row = table.info.row_number(i);
+        let (Some(id), Some(c)) = (id, created[i]) else {
+            continue;
+        };
+        if day(c) >= as_of {
+            future.add(row);
+            continue;
+        }
+        if index.contains_key(id) {
+            duplicates.add(row);
+            continue;
+        }
+        index.insert(id, kept.len() as u32);
+        kept.push(i);
+    }
+    duplicates.note(
+        out,
+        &file,
+        "rows repeat an earlier opportunity ID and are left out",
+    );
+    future.note(
+        out,
+        &file,
+        "opportunities created on or after as_of are left out",
+    );
+
+    // History rows of the kept opportunities, before as_of, in time order (file order on ties).
+    let mut entries: Vec<Entry> = Vec::new();
+    if let Some(HistoryFile { info: hfile, rows }) = &history_rows {
+        let (mut unknown, mut later) = (Tally::default(), Tally::default());
+        for (row, (id, stage, ms)) in rows.iter().enumerate() {
+            let Some(&o) = index.get(id.as_str()) else {
+                unknown.add(hfile.row_number(row));
+                continue;
+            };
+            if day(*ms) >= as_of {
+                later.add(hfile.row_number(row));
+                continue;
+            }
+            entries.push(Entry {
+                opportunity: o,
+                stage: stage.clone(),
+                ms: *ms,
+            });
+        }
+        unknown.note(
+            out,
+            &hfile.display,
+            "stage changes name an opportunity not in the export (or left out) and are ignored",
+        );
+        later.note(
+            out,
+            &hfile.display,
+            "stage changes on or after as_of are ignored",
+        );
+        // Stable: ties keep file order.
+        entries.sort_by_key(|e| (e.opportunity, e.ms));
+    }
+
+    // The funnel's open stages: given, else the history's order, else the built-in ranks.
+    let words = &opts.words;
+    let open_seen = {
+        let mut seen: Vec<String> = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        let current = kept.iter().filter_map(|&i| stages_col[i]);
+        for s in current.chain(entries.iter().map(|e| e.stage.as_str())) {
+            if words.kind(s) == StageKind::Open && !keys.contains(&normalise_header(s)) {
+                keys.push(normalise_header(s));
+                seen.push(s.to_string());
+            }
+        }
+        seen
+    };
+    let (order, why): (Vec<String>, String) = match &opts.stages {
+        Some(given) => (
+            given
+                .iter()
+                .filter(|s| words.kind(s) == StageKind::Open)
+                .cloned()
+                .collect(),
+            "as given".into(),
+        ),
+        None if !entries.is_empty() => {
+            let mut sequences: Vec<Vec<&str>> = Vec::new();
+            for (k, e) in entries.iter().enumerate() {
+                if k == 0 || entries[k - 1].opportunity != e.opportunity {
+                    sequences.push(Vec::new());
+                }
+                if words.kind(&e.stage) == StageKind::Open {
+                    if let Some(seq) = sequences.last_mut() {
+                        seq.push(&e.stage);
+                    }
+                }
+            }
+            (
+                order_from_history(sequences.into_iter()),
+                "from the stage history (mean order of first entry; pass --stages to set it)"
+                    .into(),
+            )
+        }
+        None => match known_order(&open_seen) {
+            Some(order) => (
+                order,
+                "from the built-in list of common stages (pass --stages to set it)".into(),
+            ),
+            None => (Vec::new(), String::new()),
+        },
+    };
+    let position: HashMap<String, u16> = order
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (normalise_header(s), k as u16))
+        .collect();
+    if order.is_empty() {
+        if !open_seen.is_empty() {
+            note(
+                out,
+                format!(
+                    "{file}: the order of the stages is unknown ({}); stage conversion and per-stage win probabilities need --stages A,B,C or --history",
+                    open_seen.join(", ")
+                ),
+            );
+        }
+    } else {
+        let unknown: Vec<&String> = open_seen
+            .iter()
+            .filter(|s| !position.contains_key(&normalise_header(s)))
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{file}: stage {:?} is not one of the funnel's stages ({}); the stages seen are {} \
+                 (name the order with --stages, and closing stages in the config's [funnel] won/lost/invalid)",
+                unknown[0],
+                order.join(", "),
+                open_seen.join(", ")
+            );
+        }
+        note(out, format!("stage order {why}: {}", order.join(" → ")));
+    }
+
+    // Opportunities by the outcome rules, their furthest stage and their last change.
+    let mut names = Interner::default();
+    let (teams, regions) = (
+        load_teams(files.teams, settings)?,
+        load_regions(files.customers, settings)?,
+    );
+    let mut first_entry = vec![usize::MAX; kept.len()];
+    for (k, e) in entries.iter().enumerate().rev() {
+        first_entry[e.opportunity as usize] = k;
+    }
+    let (mut closed_early, mut won_unpriced, mut unknown_outcome, mut reopened) = (
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+    );
+    let mut pipeline = Pipeline {
+        as_of,
+        stages: order.clone(),
+        has_history: !entries.is_empty(),
+        ..Pipeline::default()
+    };
+    for (o, &i) in kept.iter().enumerate() {
+        let row = table.info.row_number(i);
+        let created_day = created[i].map_or(as_of, day);
+        let stage = stages_col[i].unwrap_or_default();
+        let mut outcome = outcome_col
+            .as_ref()
+            .and_then(|c| c[i])
+            .and_then(|cell| {
+                let o = Outcome::from_cell(cell);
+                if o.is_none() {
+                    unknown_outcome.add(row);
+                }
+                o
+            })
+            .or_else(|| {
+                let won = won_flag.as_ref().and_then(|c| c[i]);
+                let closed = closed_flag.as_ref().and_then(|c| c[i]);
+                match (won, closed) {
+                    (Some(true), _) => Some(Outcome::Won),
+                    (_, Some(true)) => Some(Outcome::Lost),
+                    (_, Some(false)) => Some(Outcome::Open),
+                    _ => None,
+                }
+            })
+            .unwrap_or(match words.kind(stage) {
+                StageKind::Won => Outcome::Won,
+                StageKind::Lost => Outcome::Lost,
+                StageKind::Invalid => Outcome::Invalid,
+                StageKind::Open => Outcome::Open,
+            });
+        let mut closed = closed_at.as_ref().and_then(|c| c[i]);
+        if outcome != Outcome::Open && closed.is_some_and(|d| d >= as_of) {
+            // Closed after as_of: still open then.
+            outcome = Outcome::Open;
+            reopened.add(row);
+        }
+        if outcome == Outcome::Open {
+            // An open deal's close date is the one expected (Salesforce CloseDate).
+            closed = None;
+        }
+        if closed.is_some_and(|d| d < created_day) {
+            closed_early.add(row);
+        }
+        let amount = amount.as_ref().and_then(|c| c[i]).map(Money);
+        if outcome == Outcome::Won && amount.is_none() && table.has(Role::Amount) {
+            won_unpriced.add(row);
+        }
+        // History of this opportunity.
+        let history: &[Entry] = match first_entry[o] {
+            usize::MAX => &[],
+            start => {
+                let end = entries[start..]
+                    .iter()
+                    .position(|e| e.opportunity as usize != o)
+                    .map_or(entries.len(), |n| start + n);
+                &entries[start..end]
+            }
+        };
+        let open_stage = |s: &str| position.get(&normalise_header(s)).copied();
+        let furthest = if order.is_empty() {
+            None
+        } else if outcome == Outcome::Won {
+            Some(order.len() as u16 - 1)
+        } else {
+            history
+                .iter()
+                .filter_map(|e| open_stage(&e.stage))
+                .chain(open_stage(stage))
+                .max()
+                .or(Some(0))
+        };
+        for (k, e) in history.iter().enumerate() {
+            let Some(s) = open_stage(&e.stage) else {
+                continue;
+            };
+            let left = match history.get(k + 1) {
+                Some(next) => Some(day(next.ms)),
+                None => closed,
+            };
+            if let Some(left) = left {
+                pipeline.stays.push(Stay {
+                    opportunity: o as u32,
+                    stage: s,
+                    days: left - day(e.ms),
+                });
+            }
+        }
+        let last_change = history.last().map_or(created_day, |e| day(e.ms));
+        let owner_name = owner.as_ref().and_then(|c| c[i]);
+        let customer_name = customer.as_ref().and_then(|c| c[i]);
+        let team = owner_name.and_then(|n| teams.get(n));
+        let region = customer_name
+            .and_then(|c| regions.get(c))
+            .or(team.and_then(|t| t.region.as_ref()));
+        pipeline.opportunities.push(Opportunity {
+            created: created_day,
+            closed: if outcome == Outcome::Open {
+                None
+            } else {
+                closed
+            },
+            outcome,
+            furthest,
+            stage: if outcome == Outcome::Open {
+                names.opt(Some(stage))
+            } else {
+                NONE
+            },
+            amount,
+            last_change,
+            owner: names.opt(owner_name),
+            customer: names.opt(customer_name),
+            product: names.opt(product.as_ref().and_then(|c| c[i])),
+            source: names.opt(source_col.as_ref().and_then(|c| c[i])),
+            team: names.opt(team.and_then(|t| t.team.as_deref())),
+            region: names.opt(region.map(String::as_str)),
+        });
+        pipeline.ids.push(ids[i].unwrap_or_default().to_string());
+    }
+    unknown_outcome.note(
+        out,
+        &file,
+        &format!(
+            "outcome cells are not one of {} and are read from the stage instead",
+            Outcome::ACCEPTED
+        ),
+    );
+    reopened.note(
+        out,
+        &file,
+        "opportunities closed on or after as_of count as open",
+    );
+    closed_early.note(
+        out,
+        &file,
+        "opportunities close before they were created (left out of the cycle times)",
+    );
+    won_unpriced.note(
+        out,
+        &file,
+        "won opportunities have no amount (left out of the won amounts)",
+    );
+    pipeline.names = names;
+    Ok(pipeline)
+}
+
+/// (opportunity ID, stage, entered ms) rows of a history file: long form (opportunity_id, stage,
+/// entered_at), else HubSpot's wide columns.
+fn read_history(path: &str, settings: &Settings) -> Result<HistoryFile> {
+    if let Some(wide) = read_wide_history(path, settings, true)? {
+        return Ok(wide);
+    }
+    let table = input::load(path, TableKind::StageHistory, None, &settings.input)?;
+    let df = &table.df;
+    let ids = df.column(Role::OpportunityId.name())?.str()?;
+    let stages = df.column(Role::Stage.name())?.str()?;
+    let times = df.column(Role::EnteredAt.name())?.datetime()?.physical();
+    let rows = ids
+        .iter()
+        .zip(stages.iter())
+        .zip(times.iter())
+        .filter_map(|((id, stage), t)| Some((id?.to_string(), stage?.to_string(), t?)))
+        .collect();
+    Ok(HistoryFile {
+        info: table.info,
+        rows,
+    })
+}
+
+/// The stage named by a HubSpot `Date entered "Stage (Pipeline)"` header.
+fn wide_stage(header: &str) -> Option<String> {
+    let trimmed = header.trim();
+    let rest = trimmed
+        .get(..12)
+        .filter(|p| p.eq_ignore_ascii_case("date entered"))
+        .map(|_| &trimmed[12..])?;
+    let mut stage = rest
+        .trim()
+        .trim_matches(|c| c == '"' || c == '“' || c == '”')
+        .trim();
+    // "Appointment Scheduled (Sales Pipeline)": the pipeline's name in brackets.
+    if let Some(open) = stage.rfind(" (") {
+        if stage.ends_with(')') {
+            stage = &stage[..open];
+        }
+    }
+    (!stage.is_empty()).then(|| stage.to_string())
+}
+
+/// The wide `Date entered "<stage>"` columns of `path` as long rows, if it has any (and, unless
+/// `required`, an opportunity ID column).
+fn read_wide_history(
+    path: &str,
+    settings: &Settings,
+    required: bool,
+) -> Result<Option<HistoryFile>> {
+    let raw = source::open(path, &settings.input.read)?;
+    let wide: Vec<(String, String)> = raw
+        .headers
+        .iter()
+        .filter_map(|h| wide_stage(h).map(|s| (h.clone(), s)))
+        .collect();
+    if wide.is_empty() {
+        return Ok(None);
+    }
+    let bindings = input::resolve_or_explain(
+        TableKind::Opportunities,
+        &raw.headers,
+        &settings.input,
+        &raw.info.display,
+    );
+    let id_header = match bindings
+        .ok()
+        .and_then(|b| b.into_iter().find(|b| b.role == Role::OpportunityId))
+    {
+        Some(b) => b.header,
+        None if required => bail!(
+            "{}: the history has `Date entered` columns but no opportunity ID column (name it with --map opportunity_id=HEADER)",
+            raw.info.display
+        ),
+        None => return Ok(None),
+    };
+    let mut wanted = vec![id_header.clone()];
+    wanted.extend(wide.iter().map(|(h, _)| h.clone()));
+    let (frame, info) = raw.read(Some(&wanted), &[], &settings.input.read)?;
+    let ids = coerce::coerce(
+        frame.column(&id_header)?,
+        ValueKind::Id,
+        "opportunity_id",
+        &settings.input.values,
+    )?
+    .column;
+    let ids = ids.str()?;
+    let mut rows = Vec::new();
+    for (header, stage) in &wide {
+        let times = coerce::coerce(
+            frame.column(header)?,
+            ValueKind::DateTime,
+            "entered_at",
+            &settings.input.values,
+        )?;
+        if times.invalid > 0 {
+            if let Some(bad) = &times.first_invalid {
+                bail!(
+                    "{}: row {}, column {header:?}: {:?} is {}",
+                    info.display,
+                    info.row_number(bad.index),
+                    bad.value,
+                    bad.reason
+                );
+            }
+        }
+        let times = times.column;
+        let times = times.datetime()?.physical();
+        for (id, t) in ids.iter().zip(times.iter()) {
+            if let (Some(id), Some(t)) = (id, t) {
+                rows.push((id.to_string(), stage.clone(), t));
+            }
+        }
+    }
+    Ok(Some(HistoryFile { info, rows }))
+}
+
+/// Owner → (team, region) from a teams file.
+fn load_teams(path: Option<&str>, settings: &Settings) -> Result<HashMap<String, TeamOf>> {
+    let Some(path) = path else {
+        return Ok(HashMap::new());
+    };
+    let t = input::load(path, TableKind::Teams, None, &settings.input)?;
+    let col = |role: Role| -> Result<Option<Vec<Option<String>>>> {
+        Ok(if t.has(role) {
+            Some(
+                t.df.column(role.name())?
+                    .str()?
+                    .iter()
+                    .map(|s| s.map(str::to_string))
+                    .collect(),
+            )
+        } else {
+            None
+        })
+    };
+    let owners = col(Role::Owner)?.unwrap_or_default();
+    let (team, region) = (col(Role::Team)?, col(Role::Region)?);
+    let mut map = HashMap::new();
+    for (i, owner) in owners.into_iter().enumerate() {
+        let Some(owner) = owner else { continue };
+        map.entry(owner).or_insert(TeamOf {
+            team: team.as_ref().and_then(|c| c[i].clone()),
+            region: region.as_ref().and_then(|c| c[i].clone()),
+        });
+    }
+    Ok(map)
+}
+
+/// Customer → region from a customers export (when it has a region column).
+fn load_regions(path: Option<&str>, settings: &Settings) -> Result<HashMap<String, String>> {
+    let Some(path) = path else {
+        return Ok(HashMap::new());
+    };
+    let t = input::load(
+        path,
+        TableKind::Customers,
+        Some(&[Role::Region]),
+        &settings.input,
+    )?;
+    if !t.has(Role::Region) {
+        return Ok(HashMap::new());
+    }
+    let ids = t.df.column(Role::CustomerId.name())?.str()?;
+    let regions = t.df.column(Role::Region.name())?.str()?;
+    Ok(ids
+        .iter()
+        .zip(regions.iter())
+        .filter_map(|(id, r)| Some((id?.to_string(), r?.to_string())))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wide_stage;
+
+    #[test]
+    fn hubspot_wide_headers_name_their_stage() {
+        assert_eq!(
+            wide_stage("Date entered \"Appointment Scheduled (Sales Pipeline)\""),
+            Some("Appointment Scheduled".into())
+        );
+        assert_eq!(
+            wide_stage("date entered Contract Sent"),
+            Some("Contract Sent".into())
+        );
+        assert_eq!(wide_stage("Date exited \"Contract Sent\""), None);
+        assert_eq!(wide_stage("Deal Stage"), None);
+    }
+}
