@@ -91,12 +91,8 @@ def funnel_sql(opps, hist, summary_out, stages_out):
     return f"""
 CREATE TEMP TABLE raw AS SELECT * FROM read_csv('{opps}', header=true);
 CREATE TEMP TABLE hraw AS SELECT * FROM read_csv('{hist}', header=true);
-CREATE TEMP TABLE asof AS
-  SELECT greatest((SELECT max(created_at::DATE) FROM raw), (SELECT max(closed_at) FROM raw),
-                  (SELECT max(entered_at::DATE) FROM hraw)) + 1 AS d;
 CREATE TEMP TABLE hist AS
   SELECT opportunity_id, stage, entered_at, CASE stage {ranks} END AS k FROM hraw;
--- Days in stage: from entering an open stage to the next change, else to the close.
 CREATE TEMP TABLE opp AS
   WITH f AS (SELECT opportunity_id, max(k) AS hk FROM hist GROUP BY opportunity_id)
   SELECT r.opportunity_id, r.owner, r.created_at::DATE AS created, r.amount,
@@ -106,6 +102,7 @@ CREATE TEMP TABLE opp AS
          CASE WHEN r.stage = 'Closed Won' THEN {len(STAGES) - 1}
               ELSE coalesce(greatest(f.hk, CASE r.stage {ranks} END), f.hk, CASE r.stage {ranks} END, 0) END AS furthest
   FROM raw r LEFT JOIN f USING (opportunity_id);
+-- Days in stage: from entering an open stage to the next change, else to the close.
 CREATE TEMP TABLE stays AS
   WITH ordered AS (
     SELECT h.opportunity_id, h.k, h.entered_at::DATE AS d,

@@ -55,7 +55,7 @@ pub enum Command {
     Nps(cmd::nps::Args),
     /// Sales funnel (销售漏斗) of an opportunities export: win rate, cycle, stage conversion, pipeline.
     Funnel(cmd::funnel::Args),
-    /// Every analysis built so far in one workbook (-o report.xlsx), one sheet each.
+    /// Every analysis in one workbook (-o report.xlsx, a sheet each) or one HTML page with charts.
     Report(cmd::report::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),

@@ -311,6 +311,11 @@ fn open_deals_with_age_staleness_and_weight() {
     assert_eq!(col("days_since_change"), ["38", "30"]);
     assert_eq!(col("stale"), ["true", "false"]);
     assert_eq!(col("weighted_amount"), ["1333.33", "500"]);
+    // Without --as-of: the day after the last event of the data, 2024-03-27 (O7's close); O5's
+    // expected close date (2024-05-30) is no event.
+    let open = records(&w.stdout(&["funnel", "opps.csv", "--open", "-q", "-f", "csv"]));
+    assert_eq!(open[0]["opportunity_id"], "O5");
+    assert_eq!(open[0]["age_days"], "26");
 }
 
 #[test]

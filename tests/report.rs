@@ -4,7 +4,7 @@ use calamine::{open_workbook, Data, Reader, Xlsx};
 
 use crate::common::{sample, Workdir};
 
-fn full_report_args<'a>(files: &'a [String; 5], out: &'a str) -> Vec<&'a str> {
+fn full_report_args<'a>(files: &'a [String; 8], out: &'a str) -> Vec<&'a str> {
     vec![
         "report",
         "--orders",
@@ -17,19 +17,28 @@ fn full_report_args<'a>(files: &'a [String; 5], out: &'a str) -> Vec<&'a str> {
         &files[3],
         "--surveys",
         &files[4],
+        "--opportunities",
+        &files[5],
+        "--stage-history",
+        &files[6],
+        "--teams",
+        &files[7],
         "-q",
         "-o",
         out,
     ]
 }
 
-fn sample_files() -> [String; 5] {
+fn sample_files() -> [String; 8] {
     [
         sample("orders.csv"),
         sample("customers.csv"),
         sample("events.csv"),
         sample("followups.csv"),
         sample("surveys.csv"),
+        sample("opportunities.csv"),
+        sample("stage_history.csv"),
+        sample("teams.csv"),
     ]
 }
 
@@ -72,6 +81,9 @@ fn workbook_has_a_sheet_per_analysis() {
             "pool_owners",
             "pool_reclaims",
             "pool_priority",
+            "funnel",
+            "funnel_stages",
+            "funnel_open",
             "nps",
             "nps_by_owner"
         ]
@@ -184,6 +196,8 @@ fn html_page_is_self_contained_with_every_chart() {
         "clv_distribution",
         "cohort_retention",
         "conversion_by_owner",
+        "funnel_stages",
+        "win_rate_by_owner",
     ];
     assert_eq!(html.matches("<svg").count(), charts.len());
     for heading in [
@@ -194,6 +208,7 @@ fn html_page_is_self_contained_with_every_chart() {
         "Conversion of allocated customers",
         "Recovery from the pool",
         "Pool rules",
+        "Sales funnel",
         "NPS and CSAT",
     ] {
         assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
@@ -273,4 +288,83 @@ fn charts_into_a_file_is_a_usage_error_before_any_work() {
     );
     assert!(err.contains("--charts charts: is a file"), "{err}");
     assert!(!w.path("report.xlsx").exists());
+}
+
+#[test]
+fn the_funnel_section_matches_the_funnel_command() {
+    let w = Workdir::new();
+    let (opps, history, teams) = (
+        sample("opportunities.csv"),
+        sample("stage_history.csv"),
+        sample("teams.csv"),
+    );
+    let orders = sample("orders.csv");
+    let report = |out: &str| {
+        w.stdout(&[
+            "report",
+            "--orders",
+            &orders,
+            "--opportunities",
+            &opps,
+            "--stage-history",
+            &history,
+            "--teams",
+            &teams,
+            "-q",
+            "-o",
+            out,
+        ])
+    };
+    report("report.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("report.json")).unwrap()).unwrap();
+    // The report's as_of comes from the orders (2025-01-01), the same as the pipeline's here.
+    let funnel = |show: &str, by: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "funnel",
+            opps.as_str(),
+            "--history",
+            history.as_str(),
+            "--teams",
+            teams.as_str(),
+            "--as-of",
+            "2025-01-01",
+            "--show",
+            show,
+            "-q",
+            "-f",
+            "json",
+        ];
+        args.extend_from_slice(by);
+        serde_json::from_str(&w.stdout(&args)).unwrap()
+    };
+    assert_eq!(json["funnel"], funnel("summary", &["--by", "owner"]));
+    assert_eq!(json["funnel_stages"], funnel("stages", &[]));
+    assert_eq!(json["funnel_open"], funnel("open", &[]));
+
+    report("report.html");
+    let html = std::fs::read_to_string(w.path("report.html")).unwrap();
+    assert!(html.contains("<h2>Sales funnel</h2>"));
+    assert!(html.contains("<div class=\"label\">Win rate</div>"));
+    let overall = funnel("summary", &[]);
+    let rate = overall[0]["win_rate"].as_f64().unwrap();
+    assert!(
+        html.contains(&format!("<div class=\"value\">{:.1}%</div>", rate * 100.0)),
+        "win rate {rate}"
+    );
+    // Stage funnel and win rate by owner, beside the orders' five charts.
+    assert_eq!(html.matches("<svg").count(), 7);
+    // Without the opportunities, the stage history alone is a usage error.
+    w.fails(
+        &[
+            "report",
+            "--orders",
+            &orders,
+            "--stage-history",
+            &history,
+            "-o",
+            "x.html",
+        ],
+        2,
+    );
 }

@@ -52,8 +52,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
     require_purchases(&orders, &ledger)?;
+    let watch = crate::output::progress::Stopwatch::new();
     let result =
         abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+    watch.lap("abc tiers");
     let out = &settings.output;
     note(
         out,

@@ -26,7 +26,9 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     require_purchases(&orders, &ledger)?;
+    let watch = crate::output::progress::Stopwatch::new();
     let result = cohort::cohorts(&ledger, args.period, args.metric)?;
+    watch.lap("cohort matrix");
     let out = &settings.output;
     note(
         out,

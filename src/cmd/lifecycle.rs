@@ -69,7 +69,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let (_, ledger) = load_ledger(&args.input, &[], settings)?;
     let out = &settings.output;
     if args.rates {
+        let watch = crate::output::progress::Stopwatch::new();
         let table = lifecycle::rates(&ledger, args.period, opts.churn_days)?;
+        watch.lap("lifecycle rates");
         note(
             out,
             format!(
@@ -85,7 +87,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
+    let watch = crate::output::progress::Stopwatch::new();
     let result = lifecycle::lifecycle(&ledger, ids.as_deref(), &opts)?;
+    watch.lap("lifecycle stages");
     note(
         out,
         format!(

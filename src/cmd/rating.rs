@@ -43,8 +43,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
+    let watch = crate::output::progress::Stopwatch::new();
     let result = rating::rating(&ledger, ids.as_deref(), &rules)
         .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+    watch.lap("rating scores");
     let out = &settings.output;
     note(
         out,

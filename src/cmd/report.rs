@@ -47,6 +47,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub surveys: Option<String>,
 
+    /// Opportunities export (adds the sales funnel).
+    #[arg(long, value_name = "FILE")]
+    pub opportunities: Option<String>,
+
+    /// Stage history of the opportunities (long form or HubSpot's `Date entered` columns).
+    #[arg(long, value_name = "FILE")]
+    pub stage_history: Option<String>,
+
+    /// Teams file: owner, team, region (the funnel's teams).
+    #[arg(long, value_name = "FILE")]
+    pub teams: Option<String>,
+
     /// Pool rules (TOML; default: the built-in rules, as examples/pool-rules.toml).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<String>,
@@ -77,6 +89,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     if args.window < 1 {
         return Err(usage("--window: expected 1 or more days"));
+    }
+    if args.opportunities.is_none() && (args.stage_history.is_some() || args.teams.is_some()) {
+        return Err(usage(
+            "--stage-history and --teams describe the opportunities: pass --opportunities FILE too",
+        ));
     }
     if let Some(dir) = &args.charts {
         if dir.exists() && !dir.is_dir() {
@@ -110,6 +127,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         events: args.events.as_deref(),
         followups: args.followups.as_deref(),
         surveys: args.surveys.as_deref(),
+        opportunities: args.opportunities.as_deref(),
+        stage_history: args.stage_history.as_deref(),
+        teams: args.teams.as_deref(),
         rules: &rules,
         window: args.window,
     };

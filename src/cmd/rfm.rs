@@ -131,12 +131,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     note_without_purchase(out, &ledger);
-    let written = if args.summary {
+    if args.summary {
         let summary = rfm::segment_summary(&result.customers, &opts.segments)?;
         output::emit(&summary, out)
     } else {
         output::emit(&result.customers, out)
-    };
-    watch.lap("writing");
-    written
+    }
 }

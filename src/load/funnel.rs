@@ -11,12 +11,15 @@ use anyhow::{bail, Result};
 use crate::cli::Settings;
 use crate::input::schema::{normalise_header, Role, TableKind, ValueKind};
 use crate::input::source::{self, SourceInfo};
+use crate::input::values::WordCache;
 use crate::input::{self, coerce};
 use crate::metrics::funnel::stages::{known_order, order_from_history, StageKind, StageWords};
 use crate::metrics::funnel::{Opportunity, Outcome, Pipeline, Stay};
-use crate::metrics::ownership::{Interner, DAY_MS, NONE};
+use crate::metrics::ownership::{intern_rows, Interner, DAY_MS, NONE};
 use crate::money::Money;
 use crate::output::{note, OutputOptions};
+use polars::prelude::*;
+use rayon::prelude::*;
 
 /// What decides the funnel besides the files.
 #[derive(Clone, Debug, Default)]
@@ -73,10 +76,12 @@ impl Tally {
     }
 }
 
-/// A stage history as read: the file and its (opportunity ID, stage, entered ms) rows.
+/// A stage history as read: the file and its rows' opportunity IDs, stages and entry times (ms).
 struct HistoryFile {
     info: SourceInfo,
-    rows: Vec<(String, String, i64)>,
+    ids: StringChunked,
+    stages: StringChunked,
+    entered: Int64Chunked,
 }
 
 /// An owner's team and region, from the teams file.
@@ -85,11 +90,11 @@ struct TeamOf {
     region: Option<String>,
 }
 
-/// One stage-history row: the opportunity's index, the stage as written, the time entered (ms)
-/// and its place in the file (ties keep file order).
+/// One stage-history row: the opportunity's index, the stage (its code in the stage names) and
+/// the time entered (ms).
 struct Entry {
     opportunity: u32,
-    stage: String,
+    stage: u32,
     ms: i64,
 }
 
@@ -148,12 +153,56 @@ pub fn load_pipeline(
     };
     let (won_flag, closed_flag) = (flag(Role::Won)?, flag(Role::Closed)?);
     let outcome_col = text(Role::Outcome)?;
+    // Labels interned once per distinct value (owners, accounts, products, sources).
+    let mut names = Interner::default();
+    let mut labels = |role: Role| -> Result<Vec<u32>> {
+        Ok(if table.has(role) {
+            intern_rows(df.column(role.name())?.str()?, &mut names)
+        } else {
+            vec![NONE; df.height()]
+        })
+    };
     let (owner, customer, product, source_col) = (
-        text(Role::Owner)?,
-        text(Role::CustomerId)?,
-        text(Role::Product)?,
-        text(Role::Source)?,
+        labels(Role::Owner)?,
+        labels(Role::CustomerId)?,
+        labels(Role::Product)?,
+        labels(Role::Source)?,
     );
+
+    // Each row's outcome by the rules of docs/metrics.md "Funnel" (before as_of is applied).
+    let mut stage_kinds = WordCache::new();
+    let mut unknown_outcome = Tally::default();
+    let base_outcome: Vec<Outcome> = (0..df.height())
+        .map(|i| {
+            let from_cell = outcome_col.as_ref().and_then(|c| c[i]).and_then(|cell| {
+                let o = Outcome::from_cell(cell);
+                if o.is_none() {
+                    unknown_outcome.add(table.info.row_number(i));
+                }
+                o
+            });
+            let from_flags = || {
+                let won = won_flag.as_ref().and_then(|c| c[i]);
+                let closed = closed_flag.as_ref().and_then(|c| c[i]);
+                match (won, closed) {
+                    (Some(true), _) => Some(Outcome::Won),
+                    (_, Some(true)) => Some(Outcome::Lost),
+                    (_, Some(false)) => Some(Outcome::Open),
+                    _ => None,
+                }
+            };
+            let from_stage = || {
+                let stage = stages_col[i].unwrap_or_default();
+                match stage_kinds.get(stage, |s| opts.words.kind(s)) {
+                    StageKind::Won => Outcome::Won,
+                    StageKind::Lost => Outcome::Lost,
+                    StageKind::Invalid => Outcome::Invalid,
+                    StageKind::Open => Outcome::Open,
+                }
+            };
+            from_cell.or_else(from_flags).unwrap_or_else(from_stage)
+        })
+        .collect();
 
     // The stage history: the --history file, else wide columns of the opportunities export.
     let history_rows = match files.history {
@@ -162,7 +211,7 @@ pub fn load_pipeline(
     };
     let latest_history = history_rows
         .as_ref()
-        .and_then(|h| h.rows.iter().map(|r| r.2).max())
+        .and_then(|h| h.entered.max())
         .map(|ms| ms.div_euclid(DAY_MS) as i32);
     let day = |ms: i64| ms.div_euclid(DAY_MS) as i32;
     let as_of = match opts.as_of {
@@ -171,7 +220,13 @@ pub fn load_pipeline(
             .iter()
             .flatten()
             .map(|&ms| day(ms))
-            .chain(closed_at.iter().flatten().flatten().copied())
+            // An open deal's close date is the one expected, not an event of the data.
+            .chain(closed_at.iter().flat_map(|c| {
+                c.iter()
+                    .zip(&base_outcome)
+                    .filter(|(_, o)| **o != Outcome::Open)
+                    .filter_map(|(d, _)| *d)
+            }))
             .chain(latest_history)
             .max()
             .map(|d| d + 1)
@@ -179,7 +234,7 @@ pub fn load_pipeline(
     };
 
     // Rows kept: created before as_of, first of their ID.
-    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut index: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
     let mut kept: Vec<usize> = Vec::new();
     let (mut duplicates, mut future) = (Tally::default(), Tally::default());
     for (i, id) in ids.iter().enumerate() {
@@ -211,47 +266,77 @@ pub fn load_pipeline(
 
     // History rows of the kept opportunities, before as_of, in time order (file order on ties).
     let mut entries: Vec<Entry> = Vec::new();
-    if let Some(HistoryFile { info: hfile, rows }) = &history_rows {
+    // Stage words of the opportunities and the history, each distinct one kept once.
+    let mut stage_names: Vec<String> = Vec::new();
+    let mut stage_codes = WordCache::new();
+    let current_stage: Vec<u32> = kept
+        .iter()
+        .map(|&i| {
+            stage_code(
+                &mut stage_codes,
+                &mut stage_names,
+                stages_col[i].unwrap_or_default(),
+            )
+        })
+        .collect();
+    if let Some(h) = &history_rows {
         let (mut unknown, mut later) = (Tally::default(), Tally::default());
-        for (row, (id, stage, ms)) in rows.iter().enumerate() {
-            let Some(&o) = index.get(id.as_str()) else {
-                unknown.add(hfile.row_number(row));
+        for (row, ((id, stage), ms)) in h
+            .ids
+            .iter()
+            .zip(h.stages.iter())
+            .zip(h.entered.iter())
+            .enumerate()
+        {
+            let (Some(id), Some(stage), Some(ms)) = (id, stage, ms) else {
                 continue;
             };
-            if day(*ms) >= as_of {
-                later.add(hfile.row_number(row));
+            let Some(&o) = index.get(id) else {
+                unknown.add(h.info.row_number(row));
+                continue;
+            };
+            if day(ms) >= as_of {
+                later.add(h.info.row_number(row));
                 continue;
             }
             entries.push(Entry {
                 opportunity: o,
-                stage: stage.clone(),
-                ms: *ms,
+                stage: stage_code(&mut stage_codes, &mut stage_names, stage),
+                ms,
             });
         }
         unknown.note(
             out,
-            &hfile.display,
+            &h.info.display,
             "stage changes name an opportunity not in the export (or left out) and are ignored",
         );
         later.note(
             out,
-            &hfile.display,
+            &h.info.display,
             "stage changes on or after as_of are ignored",
         );
         // Stable: ties keep file order.
-        entries.sort_by_key(|e| (e.opportunity, e.ms));
+        entries.par_sort_by_key(|e| (e.opportunity, e.ms));
     }
+    let kinds: Vec<StageKind> = stage_names.iter().map(|s| opts.words.kind(s)).collect();
 
     // The funnel's open stages: given, else the history's order, else the built-in ranks.
     let words = &opts.words;
     let open_seen = {
         let mut seen: Vec<String> = Vec::new();
         let mut keys: Vec<String> = Vec::new();
-        let current = kept.iter().filter_map(|&i| stages_col[i]);
-        for s in current.chain(entries.iter().map(|e| e.stage.as_str())) {
-            if words.kind(s) == StageKind::Open && !keys.contains(&normalise_header(s)) {
+        let codes = current_stage.iter().chain(entries.iter().map(|e| &e.stage));
+        let mut done = vec![false; stage_names.len()];
+        for &c in codes {
+            let c = c as usize;
+            if done[c] {
+                continue;
+            }
+            done[c] = true;
+            let s = &stage_names[c];
+            if kinds[c] == StageKind::Open && !keys.contains(&normalise_header(s)) {
                 keys.push(normalise_header(s));
-                seen.push(s.to_string());
+                seen.push(s.clone());
             }
         }
         seen
@@ -271,9 +356,9 @@ pub fn load_pipeline(
                 if k == 0 || entries[k - 1].opportunity != e.opportunity {
                     sequences.push(Vec::new());
                 }
-                if words.kind(&e.stage) == StageKind::Open {
+                if kinds[e.stage as usize] == StageKind::Open {
                     if let Some(seq) = sequences.last_mut() {
-                        seq.push(&e.stage);
+                        seq.push(&stage_names[e.stage as usize]);
                     }
                 }
             }
@@ -295,6 +380,11 @@ pub fn load_pipeline(
         .iter()
         .enumerate()
         .map(|(k, s)| (normalise_header(s), k as u16))
+        .collect();
+    // The funnel position of each stage code.
+    let stage_pos: Vec<Option<u16>> = stage_names
+        .iter()
+        .map(|s| position.get(&normalise_header(s)).copied())
         .collect();
     if order.is_empty() {
         if !open_seen.is_empty() {
@@ -324,21 +414,35 @@ pub fn load_pipeline(
     }
 
     // Opportunities by the outcome rules, their furthest stage and their last change.
-    let mut names = Interner::default();
     let (teams, regions) = (
         load_teams(files.teams, settings)?,
         load_regions(files.customers, settings)?,
     );
+    // Team and region once per distinct owner and account: (team, region) codes.
+    let mut team_of: HashMap<u32, (u32, u32)> = HashMap::new();
+    let mut region_of: HashMap<u32, u32> = HashMap::new();
+    for &i in &kept {
+        if !teams.is_empty() && owner[i] != NONE && !team_of.contains_key(&owner[i]) {
+            let t = teams.get(names.name(owner[i]));
+            let (team, region) = (
+                t.and_then(|t| t.team.clone()),
+                t.and_then(|t| t.region.clone()),
+            );
+            let codes = (names.opt(team.as_deref()), names.opt(region.as_deref()));
+            team_of.insert(owner[i], codes);
+        }
+        if !regions.is_empty() && customer[i] != NONE && !region_of.contains_key(&customer[i]) {
+            let r = regions.get(names.name(customer[i])).cloned();
+            let code = names.opt(r.as_deref());
+            region_of.insert(customer[i], code);
+        }
+    }
     let mut first_entry = vec![usize::MAX; kept.len()];
     for (k, e) in entries.iter().enumerate().rev() {
         first_entry[e.opportunity as usize] = k;
     }
-    let (mut closed_early, mut won_unpriced, mut unknown_outcome, mut reopened) = (
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-        Tally::default(),
-    );
+    let (mut closed_early, mut won_unpriced, mut reopened) =
+        (Tally::default(), Tally::default(), Tally::default());
     let mut pipeline = Pipeline {
         as_of,
         stages: order.clone(),
@@ -348,33 +452,7 @@ pub fn load_pipeline(
     for (o, &i) in kept.iter().enumerate() {
         let row = table.info.row_number(i);
         let created_day = created[i].map_or(as_of, day);
-        let stage = stages_col[i].unwrap_or_default();
-        let mut outcome = outcome_col
-            .as_ref()
-            .and_then(|c| c[i])
-            .and_then(|cell| {
-                let o = Outcome::from_cell(cell);
-                if o.is_none() {
-                    unknown_outcome.add(row);
-                }
-                o
-            })
-            .or_else(|| {
-                let won = won_flag.as_ref().and_then(|c| c[i]);
-                let closed = closed_flag.as_ref().and_then(|c| c[i]);
-                match (won, closed) {
-                    (Some(true), _) => Some(Outcome::Won),
-                    (_, Some(true)) => Some(Outcome::Lost),
-                    (_, Some(false)) => Some(Outcome::Open),
-                    _ => None,
-                }
-            })
-            .unwrap_or(match words.kind(stage) {
-                StageKind::Won => Outcome::Won,
-                StageKind::Lost => Outcome::Lost,
-                StageKind::Invalid => Outcome::Invalid,
-                StageKind::Open => Outcome::Open,
-            });
+        let mut outcome = base_outcome[i];
         let mut closed = closed_at.as_ref().and_then(|c| c[i]);
         if outcome != Outcome::Open && closed.is_some_and(|d| d >= as_of) {
             // Closed after as_of: still open then.
@@ -403,7 +481,7 @@ pub fn load_pipeline(
                 &entries[start..end]
             }
         };
-        let open_stage = |s: &str| position.get(&normalise_header(s)).copied();
+        let open_stage = |code: u32| stage_pos[code as usize];
         let furthest = if order.is_empty() {
             None
         } else if outcome == Outcome::Won {
@@ -411,13 +489,13 @@ pub fn load_pipeline(
         } else {
             history
                 .iter()
-                .filter_map(|e| open_stage(&e.stage))
-                .chain(open_stage(stage))
+                .filter_map(|e| open_stage(e.stage))
+                .chain(open_stage(current_stage[o]))
                 .max()
                 .or(Some(0))
         };
         for (k, e) in history.iter().enumerate() {
-            let Some(s) = open_stage(&e.stage) else {
+            let Some(s) = open_stage(e.stage) else {
                 continue;
             };
             let left = match history.get(k + 1) {
@@ -433,12 +511,12 @@ pub fn load_pipeline(
             }
         }
         let last_change = history.last().map_or(created_day, |e| day(e.ms));
-        let owner_name = owner.as_ref().and_then(|c| c[i]);
-        let customer_name = customer.as_ref().and_then(|c| c[i]);
-        let team = owner_name.and_then(|n| teams.get(n));
-        let region = customer_name
-            .and_then(|c| regions.get(c))
-            .or(team.and_then(|t| t.region.as_ref()));
+        let (team, owner_region) = team_of.get(&owner[i]).copied().unwrap_or((NONE, NONE));
+        let region = region_of
+            .get(&customer[i])
+            .copied()
+            .filter(|&r| r != NONE)
+            .unwrap_or(owner_region);
         pipeline.opportunities.push(Opportunity {
             created: created_day,
             closed: if outcome == Outcome::Open {
@@ -449,18 +527,18 @@ pub fn load_pipeline(
             outcome,
             furthest,
             stage: if outcome == Outcome::Open {
-                names.opt(Some(stage))
+                names.opt(Some(&stage_names[current_stage[o] as usize]))
             } else {
                 NONE
             },
             amount,
             last_change,
-            owner: names.opt(owner_name),
-            customer: names.opt(customer_name),
-            product: names.opt(product.as_ref().and_then(|c| c[i])),
-            source: names.opt(source_col.as_ref().and_then(|c| c[i])),
-            team: names.opt(team.and_then(|t| t.team.as_deref())),
-            region: names.opt(region.map(String::as_str)),
+            owner: owner[i],
+            customer: customer[i],
+            product: product[i],
+            source: source_col[i],
+            team,
+            region,
         });
         pipeline.ids.push(ids[i].unwrap_or_default().to_string());
     }
@@ -491,7 +569,15 @@ pub fn load_pipeline(
     Ok(pipeline)
 }
 
-/// (opportunity ID, stage, entered ms) rows of a history file: long form (opportunity_id, stage,
+/// The code of a stage word in `names` (added on first sight).
+fn stage_code<'a>(cache: &mut WordCache<'a, u32>, names: &mut Vec<String>, stage: &'a str) -> u32 {
+    cache.get(stage, |w| {
+        names.push(w.to_string());
+        names.len() as u32 - 1
+    })
+}
+
+/// The rows of a history file: long form (opportunity_id, stage,
 /// entered_at), else HubSpot's wide columns.
 fn read_history(path: &str, settings: &Settings) -> Result<HistoryFile> {
     if let Some(wide) = read_wide_history(path, settings, true)? {
@@ -499,18 +585,15 @@ fn read_history(path: &str, settings: &Settings) -> Result<HistoryFile> {
     }
     let table = input::load(path, TableKind::StageHistory, None, &settings.input)?;
     let df = &table.df;
-    let ids = df.column(Role::OpportunityId.name())?.str()?;
-    let stages = df.column(Role::Stage.name())?.str()?;
-    let times = df.column(Role::EnteredAt.name())?.datetime()?.physical();
-    let rows = ids
-        .iter()
-        .zip(stages.iter())
-        .zip(times.iter())
-        .filter_map(|((id, stage), t)| Some((id?.to_string(), stage?.to_string(), t?)))
-        .collect();
     Ok(HistoryFile {
+        ids: df.column(Role::OpportunityId.name())?.str()?.clone(),
+        stages: df.column(Role::Stage.name())?.str()?.clone(),
+        entered: df
+            .column(Role::EnteredAt.name())?
+            .datetime()?
+            .physical()
+            .clone(),
         info: table.info,
-        rows,
     })
 }
 
@@ -578,7 +661,7 @@ fn read_wide_history(
     )?
     .column;
     let ids = ids.str()?;
-    let mut rows = Vec::new();
+    let (mut row_ids, mut row_stages, mut row_times) = (Vec::new(), Vec::new(), Vec::new());
     for (header, stage) in &wide {
         let times = coerce::coerce(
             frame.column(header)?,
@@ -601,11 +684,18 @@ fn read_wide_history(
         let times = times.datetime()?.physical();
         for (id, t) in ids.iter().zip(times.iter()) {
             if let (Some(id), Some(t)) = (id, t) {
-                rows.push((id.to_string(), stage.clone(), t));
+                row_ids.push(id);
+                row_stages.push(stage.as_str());
+                row_times.push(t);
             }
         }
     }
-    Ok(Some(HistoryFile { info, rows }))
+    Ok(Some(HistoryFile {
+        info,
+        ids: StringChunked::from_iter_values(PlSmallStr::EMPTY, row_ids.into_iter()),
+        stages: StringChunked::from_iter_values(PlSmallStr::EMPTY, row_stages.into_iter()),
+        entered: Int64Chunked::from_vec(PlSmallStr::EMPTY, row_times),
+    }))
 }
 
 /// Owner → (team, region) from a teams file.

@@ -17,8 +17,8 @@ use crate::metrics::ownership::{
     self, followups_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
 };
 use crate::metrics::pool::{self, PoolRules};
-use crate::output::note;
 use crate::output::progress::Progress;
+use crate::output::{note, OutputOptions};
 
 /// The files a pool-side command may read.
 #[derive(Debug, clap::Args)]
@@ -95,16 +95,19 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
     watch.lap("loading the orders");
     progress.step("loading the event log, building spells, grouping orders per customer");
-    let tables = Tables::load(files, settings)?;
+    let mut tables = Tables::load(files, settings)?;
     let as_of = match as_of {
         Some(d) => d,
         None => tables
             .latest_day(&orders)?
             .ok_or_else(|| anyhow::anyhow!("no dated rows in the files given"))?,
     };
+    // The event rows become spells (and their frame is freed) before the ledger takes the orders:
+    // the two never need to be in memory at once.
+    let log = EventLog::read(tables.events.take(), as_of, &settings.output)?;
     let (orders, ledger) = build_ledger(orders, Some(as_of))?;
     note_after_as_of(&settings.output, ledger.stats.rows_after_as_of, as_of);
-    spells(tables, &orders, Arc::new(ledger), settings)
+    spells(log, tables, &orders, Arc::new(ledger), settings)
 }
 
 /// The optional order columns the spell analyses use.
@@ -118,7 +121,51 @@ pub fn load_with(
     ledger: Arc<Ledger>,
     settings: &Settings,
 ) -> Result<Loaded> {
-    spells(Tables::load(files, settings)?, orders, ledger, settings)
+    let mut tables = Tables::load(files, settings)?;
+    let log = EventLog::read(tables.events.take(), ledger.as_of, &settings.output)?;
+    spells(log, tables, orders, ledger, settings)
+}
+
+/// The event log read into spells, with the numbering of customers and strings it started (the
+/// customers of the log come first) and its file's description.
+struct EventLog {
+    own: Ownership,
+    info: Option<SourceInfo>,
+    customers: Interner,
+    strings: Interner,
+}
+
+impl EventLog {
+    fn read(events: Option<Table>, as_of: i32, out: &OutputOptions) -> Result<EventLog> {
+        let watch = crate::output::progress::Stopwatch::new();
+        let mut customers = Interner::default();
+        let mut strings = Interner::default();
+        let (own, info) = match events {
+            Some(t) => {
+                let (list, issues) = ownership::events_from_frame(
+                    &t.df,
+                    &mut strings,
+                    &mut customers,
+                    i64::from(as_of) * DAY_MS,
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {e}", t.info.display))?;
+                let Table { info, .. } = t;
+                let own = ownership::build(list, issues);
+                for line in own.issues.lines(&info.display) {
+                    note(out, line);
+                }
+                (own, Some(info))
+            }
+            None => (Ownership::default(), None),
+        };
+        watch.lap("building the spells");
+        Ok(EventLog {
+            own,
+            info,
+            customers,
+            strings,
+        })
+    }
 }
 
 /// The event log, follow-ups and customers exports, as loaded.
@@ -162,9 +209,10 @@ impl Tables {
     }
 }
 
-/// The spells of the event log, the follow-ups and sources per customer, on the ledger's
-/// customers (its as_of is the analysis date).
+/// The spells of the event log with the orders, follow-ups and sources per customer, on the
+/// ledger's customers (its as_of is the analysis date).
 fn spells(
+    log: EventLog,
     tables: Tables,
     orders: &SourceInfo,
     ledger: Arc<Ledger>,
@@ -173,29 +221,18 @@ fn spells(
     let out = &settings.output;
     let watch = crate::output::progress::Stopwatch::new();
     let Tables {
-        events,
         followups,
         customers: customers_table,
+        ..
     } = tables;
     let as_of = ledger.as_of;
     let as_of_ms = i64::from(as_of) * DAY_MS;
-
-    let mut customers = Interner::default();
-    let mut strings = Interner::default();
-    let own = match &events {
-        Some(t) => {
-            let (list, issues) =
-                ownership::events_from_frame(&t.df, &mut strings, &mut customers, as_of_ms)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", t.info.display))?;
-            let own = ownership::build(list, issues);
-            for line in own.issues.lines(&t.info.display) {
-                note(out, line);
-            }
-            own
-        }
-        None => Ownership::default(),
-    };
-    watch.lap("building the spells");
+    let EventLog {
+        own,
+        info: events,
+        mut customers,
+        mut strings,
+    } = log;
     let with_events = customers.len();
     let order_data = CustomerOrders::new(ledger, &mut customers, &mut strings);
     watch.lap("orders per customer");
@@ -223,7 +260,7 @@ fn spells(
                 out,
                 format!(
                     "{}: {} customers have no row in {} (e.g. {}); their spells count, with an empty source",
-                    events_table.info.display,
+                    events_table.display,
                     missing.len(),
                     table.info.display,
                     missing
@@ -275,7 +312,7 @@ fn report_orders_without_spell(
     orders: &CustomerOrders,
     with_events: usize,
     names: &Interner,
-    (orders_file, events_table): (&SourceInfo, &Table),
+    (orders_file, events_file): (&SourceInfo, &SourceInfo),
     out: &crate::output::OutputOptions,
 ) {
     let mut first_spell: Vec<i32> = vec![i32::MAX; with_events];
@@ -312,7 +349,7 @@ fn report_orders_without_spell(
             format!(
                 "{}: {unknown} customers with purchases have no row in {} (e.g. {}); their orders belong to no spell",
                 orders_file.display,
-                events_table.info.display,
+                events_file.display,
                 unknown_examples
                     .iter()
                     .map(|&c| format!("{:?}", names.name(c)))

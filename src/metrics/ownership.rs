@@ -512,18 +512,23 @@ impl CustomerOrders {
     }
 }
 
-/// The interned customer of every row of `df` (NONE for an empty ID). The rows are numbered by
-/// ID in parallel ([`dense_codes`]) so that the interner sees each distinct ID once rather than
-/// once per row; IDs are interned in the order of their first row, as a row-by-row pass would.
+/// The interned customer of every row of `df` (see [`intern_rows`]).
 pub fn customer_per_row(df: &DataFrame, customers: &mut Interner) -> Result<Vec<u32>> {
-    let ids = df.column("customer_id")?.str()?;
-    let codes = dense_codes(ids);
+    Ok(intern_rows(df.column("customer_id")?.str()?, customers))
+}
+
+/// The interned value of every row of a text column (NONE for an empty cell). The rows are
+/// numbered by value in parallel ([`dense_codes`]) so that the interner sees each distinct value
+/// once rather than once per row; values are interned in the order of their first row, as a
+/// row-by-row pass would.
+pub fn intern_rows(column: &StringChunked, names: &mut Interner) -> Vec<u32> {
+    let codes = dense_codes(column);
     let interned: Vec<u32> = codes
         .first_row
         .iter()
-        .map(|&row| customers.opt(ids.get(row as usize)))
+        .map(|&row| names.opt(column.get(row as usize)))
         .collect();
-    Ok(codes
+    codes
         .row_code
         .iter()
         .map(|&c| {
@@ -533,7 +538,7 @@ pub fn customer_per_row(df: &DataFrame, customers: &mut Interner) -> Result<Vec<
                 interned[c as usize]
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Follow-up times (ms) per customer, sorted; rows on or after as_of left out.

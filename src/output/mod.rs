@@ -119,16 +119,18 @@ pub fn emit(df: &DataFrame, opts: &OutputOptions) -> Result<()> {
 /// Writes several named tables. Formats that hold one table (CSV, Parquet, …) write them one after
 /// another with a blank line between; xlsx gives each a sheet; table and markdown add a title.
 pub fn emit_sheets(sheets: &[(&str, &DataFrame)], opts: &OutputOptions) -> Result<()> {
-    match &opts.path {
+    let watch = progress::Stopwatch::new();
+    let written = match &opts.path {
         Some(path) => write_atomically(path, |w| render::render(sheets, opts, w)),
         None => {
             let stdout = io::stdout();
             let mut lock = io::BufWriter::new(stdout.lock());
             render::render(sheets, opts, &mut lock)?;
-            lock.flush().context("cannot write to standard output")?;
-            Ok(())
+            lock.flush().context("cannot write to standard output")
         }
-    }
+    };
+    watch.lap("writing");
+    written
 }
 
 /// Writes through a temporary file in the destination's directory and renames it into place, so a

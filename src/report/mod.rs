@@ -8,6 +8,7 @@
 
 mod allocation;
 mod clv;
+mod funnel;
 mod lifecycle;
 mod nps;
 mod value;
@@ -39,6 +40,9 @@ pub struct Context<'a> {
     pub events: Option<&'a str>,
     pub followups: Option<&'a str>,
     pub surveys: Option<&'a str>,
+    pub opportunities: Option<&'a str>,
+    pub stage_history: Option<&'a str>,
+    pub teams: Option<&'a str>,
     pub rules: &'a PoolRules,
     /// Conversion and recovery window in days.
     pub window: i32,
@@ -130,6 +134,7 @@ pub const ANALYSES: &[Analysis] = &[
     clv::CLV,
     lifecycle::LIFECYCLE,
     allocation::ALLOCATION,
+    funnel::FUNNEL,
     nps::NPS,
 ];
 

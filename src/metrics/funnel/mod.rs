@@ -26,6 +26,7 @@ use crate::metrics::nps::wilson_fraction;
 use crate::metrics::ownership::{Interner, NONE};
 use crate::metrics::periods::Period;
 use crate::metrics::rfm::round_to;
+use crate::metrics::Estimate;
 use crate::money::Money;
 pub use stages::Outcome;
 
@@ -246,6 +247,14 @@ impl Table {
 
 fn money(v: i128) -> f64 {
     Money(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64).to_f64_cents()
+}
+
+/// The win rate of all opportunities (won ÷ won + lost) with its Wilson interval; None before any
+/// has closed.
+pub fn win_rate(p: &Pipeline) -> Option<Estimate> {
+    let count = |o: Outcome| p.opportunities.iter().filter(|x| x.outcome == o).count() as f64;
+    let (won, lost) = (count(Outcome::Won), count(Outcome::Lost));
+    (won + lost > 0.0).then(|| wilson_fraction(won, won + lost).into())
 }
 
 /// Per group: opportunities, open, won, lost, invalid, win rate with its interval, won and lost
