@@ -72,10 +72,23 @@ impl Objective<'_> {
     }
 }
 
+/// How far (in log space) a parameter may go: e^±25 ≈ 7e10 and 1.4e-11, beyond any fit the data
+/// identifies (Gamma-Gamma's scale in a currency of large amounts stays far below). A search that
+/// gets there is running off to a boundary and stops, instead of spending thousands of passes
+/// over the customers on the way.
+const LOG_BOUND: f64 = 25.0;
+
+fn runaway() -> argmin::core::Error {
+    argmin::core::Error::msg("a parameter ran off to a boundary")
+}
+
 impl CostFunction for Objective<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, phi: &Self::Param) -> Result<f64, argmin::core::Error> {
+        if phi.iter().any(|p| p.abs() > LOG_BOUND) {
+            return Err(runaway());
+        }
         let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
         let n = self.model.count();
         Ok(match self.model.ll(&theta) {
@@ -90,6 +103,9 @@ impl Gradient for Objective<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, phi: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
+        if phi.iter().any(|p| p.abs() > LOG_BOUND) {
+            return Err(runaway());
+        }
         self.value_grad(phi)
             .map(|(_, g)| g)
             .ok_or_else(|| argmin::core::Error::msg("the log-likelihood is not finite here"))
@@ -182,7 +198,7 @@ fn nelder_mead(objective: &Objective, phi0: &[f64]) -> Option<(Vec<f64>, u64)> {
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
     let result = Executor::new(objective_ref(objective), solver)
-        .configure(|state| state.max_iters(20_000))
+        .configure(|state| state.max_iters(4_000))
         .run()
         .ok()?;
     let state = result.state();
