@@ -186,7 +186,10 @@ def compare(crm_out, summary_out, stages_out):
     def same(x, y, tol):
         if x in ("", None) or y in ("", None):
             return (x or "") == (y or "")
-        return abs(float(x) - float(y)) <= tol
+        try:
+            return abs(float(x) - float(y)) <= tol
+        except ValueError:
+            return x == y
 
     for row_a, row_b in zip(a, b):
         for col in row_b:

@@ -346,12 +346,36 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
         names.dedup();
         names
     };
-    for (key, members) in p.groups(by) {
+    let groups = p.groups(by);
+    // Days in each stage per group, in one pass over the stays (the last group is `all`).
+    let n = unordered.len();
+    let mut group_of = vec![usize::MAX; p.opportunities.len()];
+    for (g, (_, members)) in groups.iter().enumerate().take(groups.len() - 1) {
+        for &i in members {
+            group_of[i] = g;
+        }
+    }
+    let mut stay_days: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n]; groups.len()];
+    if ordered && p.has_history {
+        let all = groups.len() - 1;
+        for s in &p.stays {
+            let k = usize::from(s.stage);
+            if k >= n {
+                continue;
+            }
+            let days = f64::from(s.days);
+            if let Some(g) = group_of
+                .get(s.opportunity as usize)
+                .filter(|&&g| g != usize::MAX)
+            {
+                stay_days[*g][k].push(days);
+            }
+            stay_days[all][k].push(days);
+        }
+    }
+    for (g, (key, members)) in groups.into_iter().enumerate() {
         let opps: Vec<&Opportunity> = members.iter().map(|&i| &p.opportunities[i]).collect();
         let probability = p.win_probabilities(opps.iter().copied());
-        let member_set: std::collections::HashSet<u32> =
-            members.iter().map(|&i| i as u32).collect();
-        let n = unordered.len();
         let rows = if ordered { n + 1 } else { n };
         for k in 0..rows {
             for (l, v) in labels.iter_mut().zip(&key) {
@@ -410,14 +434,10 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
                 .map(|m| i128::from(m.0))
                 .sum();
             t.float("open_amount", Some(money(open_amount)));
-            let mut days: Vec<f64> = if ordered && !is_won_row && p.has_history {
-                p.stays
-                    .iter()
-                    .filter(|s| usize::from(s.stage) == k && member_set.contains(&s.opportunity))
-                    .map(|s| f64::from(s.days))
-                    .collect()
-            } else {
+            let mut days: Vec<f64> = if is_won_row {
                 Vec::new()
+            } else {
+                std::mem::take(&mut stay_days[g][k])
             };
             days.sort_by(f64::total_cmp);
             t.float(
