@@ -3,6 +3,7 @@
 //! `inspect`) can say how many there are and show the first.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::schema::ValueKind;
 use super::values::{self, DateParse, DayMonthOrder, ExcelEpoch, OrderStatus, Stamp, WordCache};
@@ -346,63 +347,107 @@ fn parse_status_column(ca: &StringChunked) -> Coerced {
     errors.into_coerced(codes.into_column())
 }
 
+/// One chunk of a date column, parsed: values, unreadable cells, cells that could be day/month or
+/// month/day, and the first cells proving each order (indexes are of the whole column).
+struct DateChunk {
+    millis: Vec<Option<i64>>,
+    errors: Collector,
+    ambiguous: Vec<(usize, DateParse)>,
+    day_first: Option<(usize, String)>,
+    month_first: Option<(usize, String)>,
+}
+
+/// Rows per parallel chunk of a date column.
+const DATE_CHUNK: usize = 1 << 18;
+
+fn parse_date_chunk(ca: &StringChunked, offset: usize, opts: &ValueOptions) -> DateChunk {
+    let mut chunk = DateChunk {
+        millis: Vec::with_capacity(ca.len()),
+        errors: Collector::new(),
+        ambiguous: Vec::new(),
+        day_first: None,
+        month_first: None,
+    };
+    let to_ms = |st: Stamp| st.in_zone(opts.tz_offset_secs).local_millis();
+    for (local, v) in ca.iter().enumerate() {
+        let i = offset + local;
+        let Some(s) = v.map(str::trim).filter(|s| !s.is_empty()) else {
+            chunk.millis.push(None);
+            continue;
+        };
+        let parsed = match &opts.date_format {
+            Some(format) => values::parse_with_format(s, format),
+            None => {
+                // Only a value that does not start with a 4-digit year can be a/b/yyyy.
+                let starts_with_year =
+                    s.len() >= 4 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+                if !starts_with_year {
+                    match values::day_month_evidence(s) {
+                        Some(DayMonthOrder::DayFirst) if chunk.day_first.is_none() => {
+                            chunk.day_first = Some((i, s.to_string()))
+                        }
+                        Some(DayMonthOrder::MonthFirst) if chunk.month_first.is_none() => {
+                            chunk.month_first = Some((i, s.to_string()))
+                        }
+                        _ => {}
+                    }
+                }
+                values::parse_date(s, DayMonthOrder::Unknown, opts.excel_epoch)
+            }
+        };
+        chunk.millis.push(match parsed {
+            DateParse::Ok(st) => Some(to_ms(st)),
+            DateParse::Ambiguous { .. } => {
+                chunk.ambiguous.push((i, parsed));
+                None
+            }
+            DateParse::Invalid(reason) => {
+                chunk.errors.bad(i, s, reason);
+                None
+            }
+        });
+    }
+    chunk
+}
+
 /// Parses a text date column to milliseconds since the epoch (wall clock in the target zone).
 ///
 /// Values written `a/b/yyyy` are checked for consistency across the whole column: a first part
 /// above 12 proves day-first, a second part above 12 proves month-first. Proof both ways is an
 /// error; values that could be either are resolved by the proof, and without any it is an error
-/// that asks for `--date-format`. The order is never guessed.
+/// that asks for `--date-format`. The order is never guessed. Chunks of the column are parsed on
+/// every core; their evidence and errors are merged in row order, so the outcome is the same.
 fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, Coerced) {
-    let mut errors = Collector::new();
-    let mut ambiguous: Vec<(usize, DateParse)> = Vec::new();
-    let mut day_first: Option<(usize, &str)> = None;
-    let mut month_first: Option<(usize, &str)> = None;
-    let to_ms = |st: Stamp| st.in_zone(opts.tz_offset_secs).local_millis();
-    let mut millis: Vec<Option<i64>> = ca
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let s = v?.trim();
-            if s.is_empty() {
-                return None;
-            }
-            let parsed = match &opts.date_format {
-                Some(format) => values::parse_with_format(s, format),
-                None => {
-                    // Only a value that does not start with a 4-digit year can be a/b/yyyy.
-                    let starts_with_year =
-                        s.len() >= 4 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit);
-                    if !starts_with_year {
-                        match values::day_month_evidence(s) {
-                            Some(DayMonthOrder::DayFirst) if day_first.is_none() => {
-                                day_first = Some((i, s))
-                            }
-                            Some(DayMonthOrder::MonthFirst) if month_first.is_none() => {
-                                month_first = Some((i, s))
-                            }
-                            _ => {}
-                        }
-                    }
-                    values::parse_date(s, DayMonthOrder::Unknown, opts.excel_epoch)
-                }
-            };
-            match parsed {
-                DateParse::Ok(st) => Some(to_ms(st)),
-                DateParse::Ambiguous { .. } => {
-                    ambiguous.push((i, parsed));
-                    None
-                }
-                DateParse::Invalid(reason) => {
-                    errors.bad(i, s, reason);
-                    None
-                }
-            }
+    let n = ca.len();
+    let chunks: Vec<DateChunk> = (0..n.div_ceil(DATE_CHUNK).max(1))
+        .into_par_iter()
+        .map(|c| {
+            let offset = c * DATE_CHUNK;
+            let len = DATE_CHUNK.min(n - offset.min(n));
+            parse_date_chunk(&ca.slice(offset as i64, len), offset, opts)
         })
         .collect();
+    let mut millis: Vec<Option<i64>> = Vec::with_capacity(n);
+    let mut errors = Collector::new();
+    let mut ambiguous: Vec<(usize, DateParse)> = Vec::new();
+    let mut day_first: Option<(usize, String)> = None;
+    let mut month_first: Option<(usize, String)> = None;
+    for chunk in chunks {
+        millis.extend(chunk.millis);
+        errors.invalid += chunk.errors.invalid;
+        if errors.first_invalid.is_none() {
+            errors.first_invalid = chunk.errors.first_invalid;
+        }
+        ambiguous.extend(chunk.ambiguous);
+        day_first = day_first.or(chunk.day_first);
+        month_first = month_first.or(chunk.month_first);
+    }
+    let to_ms = |st: Stamp| st.in_zone(opts.tz_offset_secs).local_millis();
 
     let mut ambiguous_order = None;
     let order = match (day_first, month_first) {
         (Some((i, a)), Some((j, b))) => {
+            let (a, b) = (a.as_str(), b.as_str());
             let (index, first, second) = if i < j { (j, a, b) } else { (i, b, a) };
             ambiguous_order = Some(BadCell {
                 index,

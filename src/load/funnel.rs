@@ -281,6 +281,19 @@ pub fn load_pipeline(
         .collect();
     if let Some(h) = &history_rows {
         let (mut unknown, mut later) = (Tally::default(), Tally::default());
+        // The opportunity of each history row, looked up on every core.
+        const LOOKUP_BATCH: usize = 1 << 16;
+        let n = h.ids.len();
+        let opportunity: Vec<Option<u32>> = (0..n.div_ceil(LOOKUP_BATCH))
+            .into_par_iter()
+            .flat_map_iter(|b| {
+                let offset = b * LOOKUP_BATCH;
+                let ids = h.ids.slice(offset as i64, LOOKUP_BATCH.min(n - offset));
+                ids.iter()
+                    .map(|id| id.and_then(|id| index.get(id).copied()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         for (row, ((id, stage), ms)) in h
             .ids
             .iter()
@@ -288,10 +301,10 @@ pub fn load_pipeline(
             .zip(h.entered.iter())
             .enumerate()
         {
-            let (Some(id), Some(stage), Some(ms)) = (id, stage, ms) else {
+            let (Some(_), Some(stage), Some(ms)) = (id, stage, ms) else {
                 continue;
             };
-            let Some(&o) = index.get(id) else {
+            let Some(o) = opportunity[row] else {
                 unknown.add(h.info.row_number(row));
                 continue;
             };

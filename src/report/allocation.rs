@@ -5,14 +5,16 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Parts, Section};
+use super::{
+    owner_intervals, pct, pick, table, Analysis, Context, Figure, Headline, Parts, Section,
+};
 use crate::input::values::format_days;
 use crate::load::ownership::{self, Files, Loaded};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::metrics::pool::PoolReport;
 use crate::metrics::recovery::{self, RecoveryGroup};
 use crate::metrics::Estimate;
-use crate::output::charts::{self, Chart, Intervals};
+use crate::output::charts::Chart;
 use crate::output::html;
 
 pub const ALLOCATION: Analysis = Analysis {
@@ -117,28 +119,16 @@ impl Section for ConversionSection {
 
     fn charts(&self) -> Result<Vec<Chart>> {
         // Conversion by owner with Wilson intervals, and the overall rate as the reference.
-        let df = &self.by_owner;
-        let owners = texts(df, "owner")?;
-        let rate = floats(df, "conversion_rate")?;
-        let lo = floats(df, "ci_low")?;
-        let hi = floats(df, "ci_high")?;
-        let get = |v: &[Option<f64>], i: usize| v[i].unwrap_or(f64::NAN);
-        let rows: Vec<usize> = (0..owners.len()).filter(|&i| owners[i] != "all").collect();
-        Ok(vec![charts::intervals(&Intervals {
-            name: "conversion_by_owner",
-            title: "Conversion of matured spells by owner, with 95% intervals",
-            x_desc: "conversion rate",
-            labels: rows.iter().map(|&i| owners[i].clone()).collect(),
-            values: rows
-                .iter()
-                .map(|&i| (get(&rate, i), get(&lo, i), get(&hi, i)))
-                .collect(),
-            reference: self
-                .overall
-                .map(|e| e.value)
-                .filter(|v| v.is_finite())
-                .map(|v| (v, format!("all owners: {}", pct(v)))),
-        })?])
+        Ok(vec![owner_intervals(
+            &self.by_owner,
+            "conversion_rate",
+            (
+                "conversion_by_owner",
+                "Conversion of matured spells by owner, with 95% intervals",
+                "conversion rate",
+            ),
+            self.overall.map(|e| e.value),
+        )?])
     }
 
     fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {

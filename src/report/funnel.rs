@@ -5,12 +5,15 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Parts, Section};
+use super::{
+    floats, owner_intervals, pct, pick, table, texts, Analysis, Context, Figure, Headline, Parts,
+    Section,
+};
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::metrics::funnel::stages::StageWords;
 use crate::metrics::funnel::{self, FunnelGroup};
 use crate::metrics::Estimate;
-use crate::output::charts::{self, Chart, Intervals};
+use crate::output::charts::{self, Chart};
 use crate::output::html;
 
 pub const FUNNEL: Analysis = Analysis {
@@ -106,27 +109,16 @@ impl Section for FunnelSection {
             )?);
         }
         // Win rate by owner with Wilson intervals.
-        let owners = texts(&self.by_owner, "owner")?;
-        let rate = floats(&self.by_owner, "win_rate")?;
-        let lo = floats(&self.by_owner, "ci_low")?;
-        let hi = floats(&self.by_owner, "ci_high")?;
-        let rows: Vec<usize> = (0..owners.len())
-            .filter(|&i| owners[i] != "all" && rate[i].is_some())
-            .collect();
-        let get = |v: &[Option<f64>], i: usize| v[i].unwrap_or(f64::NAN);
-        out.push(charts::intervals(&Intervals {
-            name: "win_rate_by_owner",
-            title: "Win rate of closed opportunities by owner, with 95% intervals",
-            x_desc: "win rate (won ÷ won + lost)",
-            labels: rows.iter().map(|&i| owners[i].clone()).collect(),
-            values: rows
-                .iter()
-                .map(|&i| (get(&rate, i), get(&lo, i), get(&hi, i)))
-                .collect(),
-            reference: self
-                .win_rate
-                .map(|e| (e.value, format!("all owners: {}", pct(e.value)))),
-        })?);
+        out.push(owner_intervals(
+            &self.by_owner,
+            "win_rate",
+            (
+                "win_rate_by_owner",
+                "Win rate of closed opportunities by owner, with 95% intervals",
+                "win rate (won ÷ won + lost)",
+            ),
+            self.win_rate.map(|e| e.value),
+        )?);
         Ok(out)
     }
 

@@ -23,7 +23,7 @@ use crate::input::source::SourceInfo;
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::metrics::pool::PoolRules;
-use crate::output::charts::Chart;
+use crate::output::charts::{self, Chart, Intervals};
 use crate::output::column_cells;
 use crate::output::html::{self, grouped, Card, Page};
 use crate::output::progress::Progress;
@@ -267,6 +267,38 @@ fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
 fn texts(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     let c = df.column(name)?;
     Ok(column_cells(c)?.iter().map(|c| c.text()).collect())
+}
+
+/// A chart of a rate per owner with its 95 % interval (the table's `ci_low` and `ci_high`), rows
+/// other than `all` that have a rate, and the overall rate as the reference line.
+fn owner_intervals(
+    df: &DataFrame,
+    rate_column: &str,
+    chart: (&'static str, &'static str, &'static str),
+    overall: Option<f64>,
+) -> Result<Chart> {
+    let (name, title, x_desc) = chart;
+    let owners = texts(df, "owner")?;
+    let rate = floats(df, rate_column)?;
+    let lo = floats(df, "ci_low")?;
+    let hi = floats(df, "ci_high")?;
+    let rows: Vec<usize> = (0..owners.len())
+        .filter(|&i| owners[i] != "all" && rate[i].is_some())
+        .collect();
+    let get = |v: &[Option<f64>], i: usize| v[i].unwrap_or(f64::NAN);
+    charts::intervals(&Intervals {
+        name,
+        title,
+        x_desc,
+        labels: rows.iter().map(|&i| owners[i].clone()).collect(),
+        values: rows
+            .iter()
+            .map(|&i| (get(&rate, i), get(&lo, i), get(&hi, i)))
+            .collect(),
+        reference: overall
+            .filter(|v| v.is_finite())
+            .map(|v| (v, format!("all owners: {}", pct(v)))),
+    })
 }
 
 fn pct(v: f64) -> String {
