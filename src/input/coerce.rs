@@ -493,3 +493,44 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(values: Vec<String>) -> StringChunked {
+        StringChunked::from_iter_values("d".into(), values.iter().map(String::as_str))
+    }
+
+    #[test]
+    fn evidence_in_a_later_chunk_decides_the_whole_column() {
+        // Ambiguous a/b/yyyy cells in the first chunk; the only proof (13 as the first part:
+        // day-first) is past DATE_CHUNK rows, in another chunk parsed on another core.
+        let mut values: Vec<String> = (0..DATE_CHUNK + 5).map(|_| "01/02/2024".into()).collect();
+        values.push("13/02/2024".into());
+        let (millis, coerced) = parse_date_column(&column(values), &ValueOptions::default());
+        assert_eq!(coerced.invalid, 0);
+        assert!(coerced.ambiguous_order.is_none());
+        let day = |ms: i64| ms.div_euclid(86_400_000);
+        // 1 February 2024 (day-first), not 2 January.
+        assert_eq!(millis.get(0).map(day), Some(19_754));
+        assert_eq!(millis.get(DATE_CHUNK + 5).map(day), Some(19_766));
+    }
+
+    #[test]
+    fn proofs_both_ways_in_different_chunks_name_the_later_cell() {
+        let mut values: Vec<String> = (0..DATE_CHUNK).map(|_| "2024-01-05".into()).collect();
+        values[7] = "13/02/2024".into();
+        values.push("02/13/2024".into());
+        let (_, coerced) = parse_date_column(&column(values), &ValueOptions::default());
+        let bad = coerced.ambiguous_order.expect("mixed orders");
+        assert_eq!(bad.index, DATE_CHUNK);
+        assert!(bad.reason.contains("mixes day-first"), "{}", bad.reason);
+        // An unreadable cell in the second chunk is found too.
+        let mut values: Vec<String> = (0..DATE_CHUNK + 3).map(|_| "2024-01-05".into()).collect();
+        values[DATE_CHUNK + 1] = "soon".into();
+        let (_, coerced) = parse_date_column(&column(values), &ValueOptions::default());
+        assert_eq!(coerced.invalid, 1);
+        assert_eq!(coerced.first_invalid.unwrap().index, DATE_CHUNK + 1);
+    }
+}
