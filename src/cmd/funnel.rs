@@ -77,6 +77,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if stale_days < 1 {
         return Err(usage("--stale-days: expected 1 or more days"));
     }
+    let mut by = args.by.clone();
+    by.dedup();
+    if by.len() > funnel::MAX_GROUPS || (1..by.len()).any(|i| by[..i].contains(&by[i])) {
+        return Err(usage(
+            "--by: each grouping once (owner, team, region, product, source, month)",
+        ));
+    }
     if args.by.contains(&FunnelGroup::Team) && args.teams.is_none() {
         return Err(usage("--by team needs --teams FILE (owner, team)"));
     }
@@ -133,6 +140,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             count(Outcome::Invalid)
         ),
     );
+    let watch = crate::output::progress::Stopwatch::new();
     let mut tables = Vec::new();
     for s in &show {
         tables.push(match s {
@@ -141,6 +149,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             Show::Open => ("open", funnel::open_table(&pipeline, stale_days)?),
         });
     }
+    watch.lap("funnel tables");
     let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
         tables.iter().map(|(name, df)| (*name, df)).collect();
     output::emit_sheets(&sheets, out)

@@ -553,8 +553,19 @@ pub const FLAG_WORDS: &str = "true/false, yes/no, 1/0, 是/否";
 /// is parsed once and found again by a short scan, cheaper than hashing millions of short
 /// strings; past 16 distinct words (a column of something else) a hash map takes over.
 pub struct WordCache<'a, T> {
-    few: Vec<(&'a str, T)>,
+    /// (word, its first 8 bytes as a number, value): the number rules most words out without a
+    /// byte-by-byte comparison (stage and status words often share a length).
+    few: Vec<(&'a str, u64, T)>,
     many: std::collections::HashMap<&'a str, T>,
+}
+
+/// The first 8 bytes of a word, zero padded, as one number.
+fn head(word: &str) -> u64 {
+    let b = word.as_bytes();
+    let mut h = [0u8; 8];
+    let n = b.len().min(8);
+    h[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(h)
 }
 
 impl<'a, T: Copy> WordCache<'a, T> {
@@ -566,12 +577,17 @@ impl<'a, T: Copy> WordCache<'a, T> {
     }
 
     pub fn get(&mut self, word: &'a str, parse: impl FnOnce(&str) -> T) -> T {
-        if let Some((_, v)) = self.few.iter().find(|(w, _)| *w == word) {
+        let h = head(word);
+        if let Some((_, _, v)) = self
+            .few
+            .iter()
+            .find(|(w, wh, _)| *wh == h && w.len() == word.len() && *w == word)
+        {
             return *v;
         }
         if self.few.len() < 16 {
             let v = parse(word);
-            self.few.push((word, v));
+            self.few.push((word, h, v));
             return v;
         }
         *self.many.entry(word).or_insert_with(|| parse(word))

@@ -13,6 +13,7 @@ use crate::input::schema::{normalise_header, Role, TableKind, ValueKind};
 use crate::input::source::{self, SourceInfo};
 use crate::input::values::WordCache;
 use crate::input::{self, coerce};
+use crate::keys::{dense_codes, NO_CODE};
 use crate::metrics::funnel::stages::{known_order, order_from_history, StageKind, StageWords};
 use crate::metrics::funnel::{Opportunity, Outcome, Pipeline, Stay};
 use crate::metrics::ownership::{intern_rows, Interner, DAY_MS, NONE};
@@ -49,6 +50,16 @@ struct Tally {
 }
 
 impl Tally {
+    /// Adds the counts of a later part of the file.
+    fn merge(&mut self, later: &Tally) {
+        self.count += later.count;
+        for &row in &later.rows {
+            if self.rows.len() < EXAMPLES {
+                self.rows.push(row);
+            }
+        }
+    }
+
     fn add(&mut self, row: usize) {
         self.count += 1;
         if self.rows.len() < EXAMPLES {
@@ -92,10 +103,138 @@ struct TeamOf {
 
 /// One stage-history row: the opportunity's index, the stage (its code in the stage names) and
 /// the time entered (ms).
+#[derive(Clone, Copy, Default)]
 struct Entry {
     opportunity: u32,
     stage: u32,
     ms: i64,
+}
+
+/// The stage changes of the kept opportunities, grouped by opportunity in time order (ties in
+/// file order): opportunity `o`'s are `entries[start[o]..start[o + 1]]`.
+#[derive(Default)]
+struct History {
+    entries: Vec<Entry>,
+    start: Vec<u32>,
+}
+
+impl History {
+    fn of(&self, o: usize) -> &[Entry] {
+        match (self.start.get(o), self.start.get(o + 1)) {
+            (Some(&a), Some(&b)) => &self.entries[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// A history file decoded: its rows before as_of with their opportunity and a stage code local
+/// to `names`, in file order, and the rows it could not use.
+struct Decoded {
+    entries: Vec<Entry>,
+    names: Vec<String>,
+    unknown: Tally,
+    later: Tally,
+}
+
+/// Rows per parallel batch of the history.
+const HISTORY_BATCH: usize = 1 << 16;
+
+/// Decodes the history rows in parallel batches, each with its own stage words (mapped to the
+/// global ones and grouped in row order by the caller, so the result is that of one pass).
+fn decode_history(
+    h: &HistoryFile,
+    id_codes: &[u32],
+    opportunity_of: &[u32],
+    as_of: i32,
+) -> Vec<Decoded> {
+    let n = h.ids.len();
+    (0..n.div_ceil(HISTORY_BATCH))
+        .into_par_iter()
+        .map(|b| {
+            let offset = b * HISTORY_BATCH;
+            let len = HISTORY_BATCH.min(n - offset);
+            let (stages, entered) = (
+                h.stages.slice(offset as i64, len),
+                h.entered.slice(offset as i64, len),
+            );
+            let ids = &id_codes[offset..offset + len];
+            let mut words = WordCache::new();
+            let mut batch = Decoded {
+                entries: Vec::with_capacity(len),
+                names: Vec::new(),
+                unknown: Tally::default(),
+                later: Tally::default(),
+            };
+            for (local, ((&code, stage), ms)) in ids
+                .iter()
+                .zip(stages.iter())
+                .zip(entered.iter())
+                .enumerate()
+            {
+                let (true, Some(stage), Some(ms)) = (code != NO_CODE, stage, ms) else {
+                    continue;
+                };
+                let row = h.info.row_number(offset + local);
+                let opportunity = opportunity_of[code as usize];
+                if opportunity == NONE {
+                    batch.unknown.add(row);
+                    continue;
+                }
+                if ms.div_euclid(DAY_MS) as i32 >= as_of {
+                    batch.later.add(row);
+                    continue;
+                }
+                let stage = stage_code(&mut words, &mut batch.names, stage);
+                batch.entries.push(Entry {
+                    opportunity,
+                    stage,
+                    ms,
+                });
+            }
+            batch
+        })
+        .collect()
+}
+
+/// The position of `name` among `names` (stage words are few).
+fn stage_codes_lookup(names: &[String], name: &str) -> Option<u32> {
+    names.iter().position(|n| n == name).map(|i| i as u32)
+}
+
+/// Groups decoded batches by opportunity (a stable counting sort over the batches in order: file
+/// order kept), then each opportunity's by time (stable: ties keep file order); `global[b]` maps
+/// batch b's stage codes.
+fn group_history(batches: Vec<Decoded>, global: &[Vec<u32>], opportunities: usize) -> History {
+    let mut start = vec![0u32; opportunities + 1];
+    let total: usize = batches.iter().map(|b| b.entries.len()).sum();
+    for e in batches.iter().flat_map(|b| &b.entries) {
+        start[e.opportunity as usize + 1] += 1;
+    }
+    for o in 0..opportunities {
+        start[o + 1] += start[o];
+    }
+    let mut next = start.clone();
+    let mut sorted = vec![Entry::default(); total];
+    for (batch, global) in batches.into_iter().zip(global) {
+        for e in batch.entries {
+            let at = &mut next[e.opportunity as usize];
+            sorted[*at as usize] = Entry {
+                stage: global[e.stage as usize],
+                ..e
+            };
+            *at += 1;
+        }
+    }
+    let mut rest: &mut [Entry] = &mut sorted;
+    for o in 0..opportunities {
+        let (mine, tail) = rest.split_at_mut((start[o + 1] - start[o]) as usize);
+        mine.sort_by_key(|e| e.ms);
+        rest = tail;
+    }
+    History {
+        entries: sorted,
+        start,
+    }
 }
 
 /// Loads the files into a pipeline as of `opts.as_of` (default: the day after the latest date).
@@ -105,12 +244,14 @@ pub fn load_pipeline(
     settings: &Settings,
 ) -> Result<Pipeline> {
     let out = &settings.output;
+    let watch = crate::output::progress::Stopwatch::new();
     let table = input::load(
         files.opportunities,
         TableKind::Opportunities,
         None,
         &settings.input,
     )?;
+    watch.lap("loading the opportunities");
     let file = table.info.display.clone();
     let df = &table.df;
     let text = |role: Role| -> Result<Option<Vec<Option<&str>>>> {
@@ -120,7 +261,6 @@ pub fn load_pipeline(
             None
         })
     };
-    let ids = text(Role::OpportunityId)?.unwrap_or_default();
     let stages_col = text(Role::Stage)?.unwrap_or_default();
     let created: Vec<Option<i64>> = df
         .column(Role::CreatedAt.name())?
@@ -204,11 +344,13 @@ pub fn load_pipeline(
         })
         .collect();
 
+    watch.lap("outcomes and labels");
     // The stage history: the --history file, else wide columns of the opportunities export.
     let history_rows = match files.history {
         Some(path) => Some(read_history(path, settings)?),
         None => read_wide_history(files.opportunities, settings, false)?,
     };
+    watch.lap("loading the stage history");
     let latest_history = history_rows
         .as_ref()
         .and_then(|h| h.entered.max())
@@ -233,24 +375,35 @@ pub fn load_pipeline(
             .ok_or_else(|| anyhow::anyhow!("{file}: no dated opportunities"))?,
     };
 
+    // The opportunity IDs and the history's numbered together (in parallel partitions), so that
+    // a stage change finds its opportunity by its number, and duplicates show as a number seen.
+    let id_column = df.column(Role::OpportunityId.name())?.str()?;
+    let codes = match &history_rows {
+        Some(h) => {
+            let mut both = id_column.clone();
+            both.append(&h.ids)?;
+            dense_codes(&both)
+        }
+        None => dense_codes(id_column),
+    };
     // Rows kept: created before as_of, first of their ID.
-    let mut index: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+    let mut opportunity_of = vec![NONE; codes.first_row.len()];
     let mut kept: Vec<usize> = Vec::new();
     let (mut duplicates, mut future) = (Tally::default(), Tally::default());
-    for (i, id) in ids.iter().enumerate() {
+    for (i, &code) in codes.row_code[..df.height()].iter().enumerate() {
         let row = table.info.row_number(i);
-        let (Some(id), Some(c)) = (id, created[i]) else {
+        let (true, Some(c)) = (code != NO_CODE, created[i]) else {
             continue;
         };
         if day(c) >= as_of {
             future.add(row);
             continue;
         }
-        if index.contains_key(id) {
+        if opportunity_of[code as usize] != NONE {
             duplicates.add(row);
             continue;
         }
-        index.insert(id, kept.len() as u32);
+        opportunity_of[code as usize] = kept.len() as u32;
         kept.push(i);
     }
     duplicates.note(
@@ -265,7 +418,6 @@ pub fn load_pipeline(
     );
 
     // History rows of the kept opportunities, before as_of, in time order (file order on ties).
-    let mut entries: Vec<Entry> = Vec::new();
     // Stage words of the opportunities and the history, each distinct one kept once.
     let mut stage_names: Vec<String> = Vec::new();
     let mut stage_codes = WordCache::new();
@@ -279,59 +431,47 @@ pub fn load_pipeline(
             )
         })
         .collect();
-    if let Some(h) = &history_rows {
-        let (mut unknown, mut later) = (Tally::default(), Tally::default());
-        // The opportunity of each history row, looked up on every core.
-        const LOOKUP_BATCH: usize = 1 << 16;
-        let n = h.ids.len();
-        let opportunity: Vec<Option<u32>> = (0..n.div_ceil(LOOKUP_BATCH))
-            .into_par_iter()
-            .flat_map_iter(|b| {
-                let offset = b * LOOKUP_BATCH;
-                let ids = h.ids.slice(offset as i64, LOOKUP_BATCH.min(n - offset));
-                ids.iter()
-                    .map(|id| id.and_then(|id| index.get(id).copied()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for (row, ((id, stage), ms)) in h
-            .ids
-            .iter()
-            .zip(h.stages.iter())
-            .zip(h.entered.iter())
-            .enumerate()
-        {
-            let (Some(_), Some(stage), Some(ms)) = (id, stage, ms) else {
-                continue;
-            };
-            let Some(o) = opportunity[row] else {
-                unknown.add(h.info.row_number(row));
-                continue;
-            };
-            if day(ms) >= as_of {
-                later.add(h.info.row_number(row));
-                continue;
+    let history = match history_rows {
+        Some(h) => {
+            let batches =
+                decode_history(&h, &codes.row_code[df.height()..], &opportunity_of, as_of);
+            let (mut unknown, mut later) = (Tally::default(), Tally::default());
+            // Each batch's local stage codes to the codes of `stage_names`.
+            let mut global: Vec<Vec<u32>> = Vec::with_capacity(batches.len());
+            for b in &batches {
+                unknown.merge(&b.unknown);
+                later.merge(&b.later);
+                global.push(
+                    b.names
+                        .iter()
+                        .map(|name| {
+                            stage_codes_lookup(&stage_names, name).unwrap_or_else(|| {
+                                stage_names.push(name.clone());
+                                stage_names.len() as u32 - 1
+                            })
+                        })
+                        .collect(),
+                );
             }
-            entries.push(Entry {
-                opportunity: o,
-                stage: stage_code(&mut stage_codes, &mut stage_names, stage),
-                ms,
-            });
+            unknown.note(
+                out,
+                &h.info.display,
+                "stage changes name an opportunity not in the export (or left out) and are ignored",
+            );
+            later.note(
+                out,
+                &h.info.display,
+                "stage changes on or after as_of are ignored",
+            );
+            // The history's rows are no longer needed once decoded.
+            drop(h);
+            group_history(batches, &global, kept.len())
         }
-        unknown.note(
-            out,
-            &h.info.display,
-            "stage changes name an opportunity not in the export (or left out) and are ignored",
-        );
-        later.note(
-            out,
-            &h.info.display,
-            "stage changes on or after as_of are ignored",
-        );
-        // Stable: ties keep file order.
-        entries.par_sort_by_key(|e| (e.opportunity, e.ms));
-    }
+        None => History::default(),
+    };
+    let entries = &history.entries;
     let kinds: Vec<StageKind> = stage_names.iter().map(|s| opts.words.kind(s)).collect();
+    watch.lap("stage changes per opportunity");
 
     // The funnel's open stages: given, else the history's order, else the built-in ranks.
     let words = &opts.words;
@@ -450,16 +590,12 @@ pub fn load_pipeline(
             region_of.insert(customer[i], code);
         }
     }
-    let mut first_entry = vec![usize::MAX; kept.len()];
-    for (k, e) in entries.iter().enumerate().rev() {
-        first_entry[e.opportunity as usize] = k;
-    }
     let (mut closed_early, mut won_unpriced, mut reopened) =
         (Tally::default(), Tally::default(), Tally::default());
     let mut pipeline = Pipeline {
         as_of,
         stages: order.clone(),
-        has_history: !entries.is_empty(),
+        has_history: !history.entries.is_empty(),
         ..Pipeline::default()
     };
     for (o, &i) in kept.iter().enumerate() {
@@ -484,16 +620,7 @@ pub fn load_pipeline(
             won_unpriced.add(row);
         }
         // History of this opportunity.
-        let history: &[Entry] = match first_entry[o] {
-            usize::MAX => &[],
-            start => {
-                let end = entries[start..]
-                    .iter()
-                    .position(|e| e.opportunity as usize != o)
-                    .map_or(entries.len(), |n| start + n);
-                &entries[start..end]
-            }
-        };
+        let history = history.of(o);
         let open_stage = |code: u32| stage_pos[code as usize];
         let furthest = if order.is_empty() {
             None
@@ -553,7 +680,6 @@ pub fn load_pipeline(
             team,
             region,
         });
-        pipeline.ids.push(ids[i].unwrap_or_default().to_string());
     }
     unknown_outcome.note(
         out,
@@ -578,7 +704,12 @@ pub fn load_pipeline(
         &file,
         "won opportunities have no amount (left out of the won amounts)",
     );
+    pipeline.ids = id_column.take(&IdxCa::from_vec(
+        PlSmallStr::EMPTY,
+        kept.iter().map(|&i| i as IdxSize).collect(),
+    ))?;
     pipeline.names = names;
+    watch.lap("opportunities");
     Ok(pipeline)
 }
 

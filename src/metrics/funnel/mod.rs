@@ -17,7 +17,7 @@
 
 pub mod stages;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -68,13 +68,17 @@ pub struct Pipeline {
     pub as_of: i32,
     /// The open stages in funnel order; empty when the order is not known.
     pub stages: Vec<String>,
-    pub ids: Vec<String>,
+    /// The opportunity IDs, in the order of `opportunities`.
+    pub ids: StringChunked,
     pub opportunities: Vec<Opportunity>,
     pub stays: Vec<Stay>,
     pub has_history: bool,
     /// The labels of every interned value (stages, owners, customers, …).
     pub names: Interner,
 }
+
+/// Most groupings in one table (one of each kind).
+pub const MAX_GROUPS: usize = 6;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FunnelGroup {
@@ -101,15 +105,23 @@ impl FunnelGroup {
         }
     }
 
-    fn label(self, p: &Pipeline, o: &Opportunity) -> String {
-        let name = |code: u32| p.names.name(code).to_string();
+    /// The opportunity's value of this grouping as a small integer (an interned label, or the
+    /// month's index), so that millions of opportunities are grouped without a string each.
+    fn code(self, o: &Opportunity) -> i64 {
         match self {
-            FunnelGroup::Owner => name(o.owner),
-            FunnelGroup::Team => name(o.team),
-            FunnelGroup::Region => name(o.region),
-            FunnelGroup::Product => name(o.product),
-            FunnelGroup::Source => name(o.source),
-            FunnelGroup::Month => Period::Month.label(Period::Month.index(o.created)),
+            FunnelGroup::Owner => i64::from(o.owner),
+            FunnelGroup::Team => i64::from(o.team),
+            FunnelGroup::Region => i64::from(o.region),
+            FunnelGroup::Product => i64::from(o.product),
+            FunnelGroup::Source => i64::from(o.source),
+            FunnelGroup::Month => i64::from(Period::Month.index(o.created)),
+        }
+    }
+
+    fn label(self, p: &Pipeline, code: i64) -> String {
+        match self {
+            FunnelGroup::Month => Period::Month.label(code as i32),
+            _ => p.names.name(code as u32).to_string(),
         }
     }
 }
@@ -165,13 +177,29 @@ impl Pipeline {
 
     /// The groups of `by` (label → opportunity indexes), sorted by label, then `all`.
     fn groups(&self, by: &[FunnelGroup]) -> Vec<(Vec<String>, Vec<usize>)> {
-        let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+        // Grouped by integer codes, labelled once per group; each code has one label, so no
+        // two groups merge.
+        let mut by_code: HashMap<[i64; MAX_GROUPS], Vec<usize>> = HashMap::new();
         if !by.is_empty() {
             for (i, o) in self.opportunities.iter().enumerate() {
-                let key = by.iter().map(|g| g.label(self, o)).collect();
-                groups.entry(key).or_default().push(i);
+                let mut key = [0i64; MAX_GROUPS];
+                for (slot, g) in key.iter_mut().zip(by) {
+                    *slot = g.code(o);
+                }
+                by_code.entry(key).or_default().push(i);
             }
         }
+        let groups: BTreeMap<Vec<String>, Vec<usize>> = by_code
+            .into_iter()
+            .map(|(codes, members)| {
+                let labels = by
+                    .iter()
+                    .zip(codes)
+                    .map(|(g, c)| g.label(self, c))
+                    .collect();
+                (labels, members)
+            })
+            .collect();
         let mut out: Vec<(Vec<String>, Vec<usize>)> = groups.into_iter().collect();
         out.push((
             vec!["all".to_string(); by.len()],
@@ -257,67 +285,115 @@ pub fn win_rate(p: &Pipeline) -> Option<Estimate> {
     (won + lost > 0.0).then(|| wilson_fraction(won, won + lost).into())
 }
 
+/// The totals of one group that the summary reads, added up in one pass.
+#[derive(Clone, Default)]
+struct SummaryAcc {
+    opportunities: i64,
+    open: i64,
+    won: i64,
+    lost: i64,
+    invalid: i64,
+    won_cycles: Vec<f64>,
+    lost_cycles: Vec<f64>,
+    won_amount: i128,
+    priced_wins: i64,
+    open_amount: i128,
+    weighted: f64,
+}
+
+impl SummaryAcc {
+    fn add(&mut self, o: &Opportunity, weighted: Option<f64>) {
+        self.opportunities += 1;
+        let cycle = o
+            .closed
+            .map(|c| f64::from(c - o.created))
+            .filter(|d| *d >= 0.0);
+        match o.outcome {
+            Outcome::Open => {
+                self.open += 1;
+                if let Some(m) = o.amount {
+                    self.open_amount += i128::from(m.0);
+                }
+                self.weighted += weighted.unwrap_or(0.0);
+            }
+            Outcome::Won => {
+                self.won += 1;
+                self.won_cycles.extend(cycle);
+                if let Some(m) = o.amount {
+                    self.won_amount += i128::from(m.0);
+                    self.priced_wins += 1;
+                }
+            }
+            Outcome::Lost => {
+                self.lost += 1;
+                self.lost_cycles.extend(cycle);
+            }
+            Outcome::Invalid => self.invalid += 1,
+        }
+    }
+}
+
+impl Pipeline {
+    /// The group of each opportunity among `groups` (the last, `all`, when ungrouped).
+    fn group_of(&self, groups: &[(Vec<String>, Vec<usize>)]) -> Vec<usize> {
+        let mut of = vec![groups.len() - 1; self.opportunities.len()];
+        for (g, (_, members)) in groups.iter().enumerate().take(groups.len() - 1) {
+            for &i in members {
+                of[i] = g;
+            }
+        }
+        of
+    }
+}
+
 /// Per group: opportunities, open, won, lost, invalid, win rate with its interval, won and lost
 /// cycle quantiles, won and open amounts, weighted pipeline and velocity; then the `all` row.
 pub fn summary(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
     let probability = p.win_probabilities(p.opportunities.iter());
+    let groups = p.groups(by);
+    let all = groups.len() - 1;
+    let group_of = p.group_of(&groups);
+    let mut acc = vec![SummaryAcc::default(); groups.len()];
+    for (i, o) in p.opportunities.iter().enumerate() {
+        let weighted = (o.outcome == Outcome::Open)
+            .then(|| Some(o.amount?.to_f64() * p.probability(o, &probability)?))
+            .flatten();
+        acc[group_of[i]].add(o, weighted);
+        if group_of[i] != all {
+            acc[all].add(o, weighted);
+        }
+    }
     let (mut t, mut labels) = Table::new(by);
-    for (key, members) in p.groups(by) {
+    for ((key, _), a) in groups.into_iter().zip(acc.iter_mut()) {
         for (l, v) in labels.iter_mut().zip(key) {
             l.push(v);
         }
-        let opps = || members.iter().map(|&i| &p.opportunities[i]);
-        let count = |o: Outcome| opps().filter(|x| x.outcome == o).count() as i64;
-        let (open, won, lost) = (
-            count(Outcome::Open),
-            count(Outcome::Won),
-            count(Outcome::Lost),
-        );
-        t.int("opportunities", members.len() as i64);
-        t.int("open", open);
-        t.int("won", won);
-        t.int("lost", lost);
-        t.int("invalid", count(Outcome::Invalid));
-        let rate = (won + lost > 0).then(|| wilson_fraction(won as f64, (won + lost) as f64));
+        t.int("opportunities", a.opportunities);
+        t.int("open", a.open);
+        t.int("won", a.won);
+        t.int("lost", a.lost);
+        t.int("invalid", a.invalid);
+        let rate =
+            (a.won + a.lost > 0).then(|| wilson_fraction(a.won as f64, (a.won + a.lost) as f64));
         t.float("win_rate", rate.map(|r| round_to(r.0, 4)));
         t.float("ci_low", rate.map(|r| round_to(r.1, 4)));
         t.float("ci_high", rate.map(|r| round_to(r.2, 4)));
-        let cycles = |o: Outcome| {
-            let mut v: Vec<f64> = opps()
-                .filter(|x| x.outcome == o)
-                .filter_map(|x| x.closed.map(|c| f64::from(c - x.created)))
-                .filter(|d| *d >= 0.0)
-                .collect();
-            v.sort_by(f64::total_cmp);
-            v
-        };
-        let won_cycles = cycles(Outcome::Won);
+        a.won_cycles.sort_by(f64::total_cmp);
+        a.lost_cycles.sort_by(f64::total_cmp);
         let q = |v: &[f64], at: f64| quantile(v, at).map(|x| round_to(x, 1));
-        let median_cycle = quantile(&won_cycles, 0.5);
+        let median_cycle = quantile(&a.won_cycles, 0.5);
         t.float("median_cycle_days", median_cycle.map(|x| round_to(x, 1)));
-        t.float("cycle_p25_days", q(&won_cycles, 0.25));
-        t.float("cycle_p75_days", q(&won_cycles, 0.75));
-        t.float("lost_median_cycle_days", q(&cycles(Outcome::Lost), 0.5));
-        let sum = |o: Outcome| -> (i128, i64) {
-            opps()
-                .filter(|x| x.outcome == o)
-                .filter_map(|x| x.amount)
-                .fold((0i128, 0i64), |(s, n), m| (s + i128::from(m.0), n + 1))
-        };
-        let (won_amount, priced_wins) = sum(Outcome::Won);
-        let (open_amount, _) = sum(Outcome::Open);
-        let avg_won = (priced_wins > 0).then(|| won_amount as f64 / priced_wins as f64 / 1e4);
-        t.float("won_amount", Some(money(won_amount)));
+        t.float("cycle_p25_days", q(&a.won_cycles, 0.25));
+        t.float("cycle_p75_days", q(&a.won_cycles, 0.75));
+        t.float("lost_median_cycle_days", q(&a.lost_cycles, 0.5));
+        let avg_won = (a.priced_wins > 0).then(|| a.won_amount as f64 / a.priced_wins as f64 / 1e4);
+        t.float("won_amount", Some(money(a.won_amount)));
         t.float("avg_won_amount", avg_won.map(|v| round_to(v, 2)));
-        t.float("open_amount", Some(money(open_amount)));
-        let weighted: f64 = opps()
-            .filter(|x| x.outcome == Outcome::Open)
-            .filter_map(|x| Some(x.amount?.to_f64() * p.probability(x, &probability)?))
-            .sum();
-        t.float("weighted_pipeline", Some(round_to(weighted, 2)));
+        t.float("open_amount", Some(money(a.open_amount)));
+        t.float("weighted_pipeline", Some(round_to(a.weighted, 2)));
         let velocity = match (rate, avg_won, median_cycle) {
             (Some(r), Some(avg), Some(days)) if days > 0.0 => {
-                Some(round_to(open as f64 * r.0 * avg / days, 2))
+                Some(round_to(a.open as f64 * r.0 * avg / days, 2))
             }
             _ => None,
         };
@@ -326,12 +402,63 @@ pub fn summary(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
     t.frame(by, labels)
 }
 
+/// The totals of one group that the stage table reads, per stage row, added up in one pass.
+#[derive(Clone)]
+struct StageAcc {
+    won: u64,
+    lost: u64,
+    /// Valid opportunities other than won, by furthest stage (for `reached`).
+    at: Vec<u64>,
+    lost_at: Vec<u64>,
+    open_here: Vec<u64>,
+    open_amount: Vec<i128>,
+}
+
+impl StageAcc {
+    fn new(rows: usize) -> StageAcc {
+        StageAcc {
+            won: 0,
+            lost: 0,
+            at: vec![0; rows],
+            lost_at: vec![0; rows],
+            open_here: vec![0; rows],
+            open_amount: vec![0; rows],
+        }
+    }
+
+    /// `row`: the opportunity's stage row (its furthest stage, or its current stage's place
+    /// among the open stages when there is no order).
+    fn add(&mut self, o: &Opportunity, row: Option<usize>) {
+        match o.outcome {
+            Outcome::Invalid => return,
+            Outcome::Won => {
+                self.won += 1;
+                return;
+            }
+            Outcome::Lost => self.lost += 1,
+            Outcome::Open => {}
+        }
+        let Some(k) = row.filter(|&k| k < self.at.len()) else {
+            return;
+        };
+        self.at[k] += 1;
+        match o.outcome {
+            Outcome::Lost => self.lost_at[k] += 1,
+            Outcome::Open => {
+                self.open_here[k] += 1;
+                if let Some(m) = o.amount {
+                    self.open_amount[k] += i128::from(m.0);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Per group and open stage in funnel order (then `won`): reached, advanced, conversion rate,
 /// open and lost there, open amount, median days in stage, win probability. Without a stage
 /// order, only the open counts and amounts per current stage (stages by name).
 pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
-    let (mut t, mut labels) = Table::new(by);
-    let mut stage_names: Vec<String> = Vec::new();
     let ordered = !p.stages.is_empty();
     let unordered: Vec<String> = if ordered {
         p.stages.clone()
@@ -346,36 +473,65 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
         names.dedup();
         names
     };
-    let groups = p.groups(by);
-    // Days in each stage per group, in one pass over the stays (the last group is `all`).
     let n = unordered.len();
-    let mut group_of = vec![usize::MAX; p.opportunities.len()];
-    for (g, (_, members)) in groups.iter().enumerate().take(groups.len() - 1) {
-        for &i in members {
-            group_of[i] = g;
+    // The stage row of each opportunity.
+    let place: HashMap<u32, usize> = if ordered {
+        HashMap::new()
+    } else {
+        p.opportunities
+            .iter()
+            .filter(|o| o.outcome == Outcome::Open)
+            .filter_map(|o| {
+                let name = p.names.name(o.stage);
+                Some((o.stage, unordered.iter().position(|s| s == name)?))
+            })
+            .collect()
+    };
+    let row_of = |o: &Opportunity| -> Option<usize> {
+        if ordered {
+            o.furthest.map(usize::from)
+        } else {
+            place.get(&o.stage).copied()
+        }
+    };
+    let groups = p.groups(by);
+    let all = groups.len() - 1;
+    let group_of = p.group_of(&groups);
+    let mut acc = vec![StageAcc::new(n); groups.len()];
+    for (i, o) in p.opportunities.iter().enumerate() {
+        let row = row_of(o);
+        acc[group_of[i]].add(o, row);
+        if group_of[i] != all {
+            acc[all].add(o, row);
         }
     }
+    // Days in each stage per group, in one pass over the stays.
     let mut stay_days: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n]; groups.len()];
     if ordered && p.has_history {
-        let all = groups.len() - 1;
         for s in &p.stays {
             let k = usize::from(s.stage);
             if k >= n {
                 continue;
             }
             let days = f64::from(s.days);
-            if let Some(g) = group_of
-                .get(s.opportunity as usize)
-                .filter(|&&g| g != usize::MAX)
-            {
-                stay_days[*g][k].push(days);
+            let g = group_of[s.opportunity as usize];
+            stay_days[g][k].push(days);
+            if g != all {
+                stay_days[all][k].push(days);
             }
-            stay_days[all][k].push(days);
         }
     }
-    for (g, (key, members)) in groups.into_iter().enumerate() {
-        let opps: Vec<&Opportunity> = members.iter().map(|&i| &p.opportunities[i]).collect();
-        let probability = p.win_probabilities(opps.iter().copied());
+    let (mut t, mut labels) = Table::new(by);
+    let mut stage_names: Vec<String> = Vec::new();
+    for (g, (key, _)) in groups.into_iter().enumerate() {
+        let a = &acc[g];
+        // reached k = won + valid others whose furthest is k or later.
+        let mut reached = vec![0u64; n + 1];
+        let mut lost_from = vec![0u64; n + 1];
+        for k in (0..n).rev() {
+            reached[k] = reached[k + 1] + a.at[k];
+            lost_from[k] = lost_from[k + 1] + a.lost_at[k];
+        }
         let rows = if ordered { n + 1 } else { n };
         for k in 0..rows {
             for (l, v) in labels.iter_mut().zip(&key) {
@@ -387,52 +543,40 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
             } else {
                 unordered[k].clone()
             });
-            let at_stage = |o: &&&Opportunity| {
-                if ordered {
-                    o.furthest == Some(k as u16)
-                } else {
-                    p.names.name(o.stage) == unordered[k]
-                }
-            };
-            let open_here: Vec<&&Opportunity> = opps
-                .iter()
-                .filter(|o| o.outcome == Outcome::Open)
-                .filter(at_stage)
-                .collect();
-            let reached = |k: usize| opps.iter().filter(|o| p.reached(o, k)).count() as i64;
-            let won = opps.iter().filter(|o| o.outcome == Outcome::Won).count() as i64;
+            let won = a.won as f64;
             if !ordered {
                 t.float("reached", None);
                 t.float("advanced", None);
                 t.float("conversion_rate", None);
             } else if is_won_row {
-                t.float("reached", Some(won as f64));
+                t.float("reached", Some(won));
                 t.float("advanced", None);
                 t.float("conversion_rate", None);
             } else {
-                let here = reached(k);
-                let next = if k + 1 < n { reached(k + 1) } else { won };
-                t.float("reached", Some(here as f64));
-                t.float("advanced", Some(next as f64));
+                let here = (a.won + reached[k]) as f64;
+                let next = if k + 1 < n {
+                    (a.won + reached[k + 1]) as f64
+                } else {
+                    won
+                };
+                t.float("reached", Some(here));
+                t.float("advanced", Some(next));
                 t.float(
                     "conversion_rate",
-                    (here > 0).then(|| round_to(next as f64 / here as f64, 4)),
+                    (here > 0.0).then(|| round_to(next / here, 4)),
                 );
             }
-            t.int("open_here", open_here.len() as i64);
-            let lost_here = if ordered && !is_won_row {
-                opps.iter()
-                    .filter(|o| o.outcome == Outcome::Lost && o.furthest == Some(k as u16))
-                    .count() as i64
+            let (open_here, lost_here, open_amount) = if is_won_row {
+                (0, 0, 0)
             } else {
-                0
+                (
+                    a.open_here[k],
+                    if ordered { a.lost_at[k] } else { 0 },
+                    a.open_amount[k],
+                )
             };
-            t.int("lost_here", lost_here);
-            let open_amount: i128 = open_here
-                .iter()
-                .filter_map(|o| o.amount)
-                .map(|m| i128::from(m.0))
-                .sum();
+            t.int("open_here", open_here as i64);
+            t.int("lost_here", lost_here as i64);
             t.float("open_amount", Some(money(open_amount)));
             let mut days: Vec<f64> = if is_won_row {
                 Vec::new()
@@ -444,12 +588,18 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
                 "median_days_in_stage",
                 quantile(&days, 0.5).map(|d| round_to(d, 1)),
             );
-            let prob = if !ordered {
-                probability[0]
+            // Won ÷ closed among the closed that reached this stage (all closed, unordered).
+            let closed = if !ordered {
+                a.won + a.lost
             } else if is_won_row {
+                a.won
+            } else {
+                a.won + lost_from[k]
+            };
+            let prob = if is_won_row {
                 Some(1.0)
             } else {
-                probability[k]
+                (closed > 0).then(|| a.won as f64 / closed as f64)
             };
             t.float("win_probability", prob.map(|v| round_to(v, 4)));
         }
@@ -463,6 +613,7 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
 /// stage change, stale (more than `stale_days`), win probability and weighted amount; highest
 /// weighted amount first, then by ID.
 pub fn open_table(p: &Pipeline, stale_days: i32) -> Result<DataFrame> {
+    let ids: Vec<&str> = p.ids.iter().map(|id| id.unwrap_or_default()).collect();
     let probability = p.win_probabilities(p.opportunities.iter());
     let mut rows: Vec<(usize, Option<f64>)> = p
         .opportunities
@@ -478,7 +629,7 @@ pub fn open_table(p: &Pipeline, stale_days: i32) -> Result<DataFrame> {
         let (wa, wb) = (weighted(a.0, a.1), weighted(b.0, b.1));
         wb.unwrap_or(f64::NEG_INFINITY)
             .total_cmp(&wa.unwrap_or(f64::NEG_INFINITY))
-            .then_with(|| p.ids[a.0].cmp(&p.ids[b.0]))
+            .then_with(|| ids[a.0].cmp(ids[b.0]))
     });
     let opp = |i: usize| &p.opportunities[i];
     let text = |f: &dyn Fn(&Opportunity) -> u32| -> Vec<Option<&str>> {
@@ -495,9 +646,7 @@ pub fn open_table(p: &Pipeline, stale_days: i32) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(vec![
         Column::new(
             "opportunity_id".into(),
-            rows.iter()
-                .map(|&(i, _)| p.ids[i].as_str())
-                .collect::<Vec<_>>(),
+            rows.iter().map(|&(i, _)| ids[i]).collect::<Vec<_>>(),
         ),
         Column::new("owner".into(), text(&|o| o.owner)),
         Column::new("customer_id".into(), text(&|o| o.customer)),

@@ -43,7 +43,12 @@ fn example() -> Pipeline {
     Pipeline {
         as_of: 100,
         stages: vec!["Lead".into(), "Proposal".into(), "Negotiation".into()],
-        ids: (1..=7).map(|i| format!("O{i}")).collect(),
+        ids: (1..=7)
+            .map(|i| format!("O{i}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
         opportunities: vec![
             row(
                 0,
