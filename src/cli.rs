@@ -101,6 +101,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "OFFSET", help_heading = "Input")]
     pub tz: Option<String>,
 
+    /// Fail on rows without an ID (guest checkouts) instead of leaving them out with a note.
+    #[arg(long, global = true, help_heading = "Input")]
+    pub strict: bool,
+
+    /// How a line-item discount column is read when the amount is computed from quantity ×
+    /// unit price: rate (0.2 = 20 % off), amount (money off), or auto (rate when every value is
+    /// between 0 and 1).
+    #[arg(long, global = true, value_enum, value_name = "KIND", help_heading = "Input")]
+    pub line_discount: Option<crate::input::lines::DiscountKind>,
+
     /// Config file (default: ./crm-eval.toml when present).
     #[arg(long, global = true, value_name = "FILE", help_heading = "Input")]
     pub config: Option<PathBuf>,
@@ -183,6 +193,8 @@ impl Settings {
                 tz_offset_secs,
             },
             mappings,
+            strict: global.strict || cfg.strict.unwrap_or(false),
+            discount: global.line_discount.or(cfg.line_discount).unwrap_or_default(),
         };
         let output = OutputOptions::resolve(
             global.format,

@@ -41,6 +41,8 @@ pub struct InputConfig {
     pub decimal_comma: Option<bool>,
     pub excel_1904: Option<bool>,
     pub tz: Option<String>,
+    pub strict: Option<bool>,
+    pub line_discount: Option<crate::input::lines::DiscountKind>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -43,6 +43,15 @@ impl Money {
         Some(Money(units * SCALE))
     }
 
+    /// `self × factor`, both exact decimals, rounded to the unit half away from zero (a line's
+    /// quantity × unit price). `None` past a trillion, like a cell.
+    pub fn times(self, factor: Money) -> Option<Money> {
+        let product = self.0 as i128 * factor.0 as i128;
+        let rounded = div_round(product, SCALE as i128);
+        (rounded.unsigned_abs() < (MAX_CELL as i128 * SCALE as i128) as u128)
+            .then_some(Money(rounded as i64))
+    }
+
     /// Whole cents, rounded half away from zero.
     pub fn cents(self) -> i64 {
         let half = SCALE / 200;
@@ -79,6 +88,16 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Option<Money> {
         self.0.checked_add(other.0).map(Money)
+    }
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+fn div_round(n: i128, d: i128) -> i128 {
+    let half = d / 2;
+    if n >= 0 {
+        (n + half) / d
+    } else {
+        -((-n + half) / d)
     }
 }
 
@@ -162,6 +181,17 @@ impl FromIterator<Money> for Total {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn products_are_exact_and_rounded_half_away_from_zero() {
+        let m = |x: f64| Money::from_f64(x).unwrap();
+        assert_eq!(m(6.0).times(m(2.55)), Some(m(15.3)));
+        assert_eq!(m(-12.0).times(m(0.29)), Some(m(-3.48)));
+        // 0.0003 × 0.5 = 0.00015 → 0.0002 (half away from zero), and negative alike.
+        assert_eq!(m(0.0003).times(m(0.5)), Some(Money(2)));
+        assert_eq!(m(-0.0003).times(m(0.5)), Some(Money(-2)));
+        assert_eq!(m(1e6).times(m(1e6)), None, "a trillion is past a cell");
+    }
 
     #[test]
     fn four_decimal_amounts_are_exact_and_round_half_away_from_zero() {

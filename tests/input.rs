@@ -323,8 +323,20 @@ fn unreadable_values_name_file_row_column_and_value() {
         "empty_id.csv",
         "customer_id,order_date,amount\nA,2024-01-01,10\n,2024-01-02,5\n",
     );
-    let err = w.fails(&["rfm", "empty_id.csv"], 1);
-    assert!(err.contains("row 3") && err.contains("empty"), "{err}");
+    let err = w.fails(&["rfm", "empty_id.csv", "--strict"], 1);
+    assert!(
+        err.contains("row 3") && err.contains("empty") && err.contains("--strict"),
+        "{err}"
+    );
+    w.write(
+        "empty_date.csv",
+        "customer_id,order_date,amount\nA,2024-01-01,10\nB,,5\n",
+    );
+    let err = w.fails(&["rfm", "empty_date.csv"], 1);
+    assert!(
+        err.contains("row 3") && err.contains("every order row needs an order_date"),
+        "{err}"
+    );
 }
 
 #[test]

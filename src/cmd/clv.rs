@@ -115,7 +115,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let watch = crate::output::progress::Stopwatch::new();
     let orders = load_orders(&args.input.orders, &[], settings)?;
     watch.lap("loading the orders");
-    let (orders, ledger) = build_ledger(orders, opts.as_of)?;
+    let (orders, ledger) = build_ledger(orders, opts.as_of, &settings.output)?;
     progress.step(match (args.model, holdout) {
         (Model::Historical, _) => "historical CLV".to_string(),
         (m, Some(_)) => format!("fitting {} on the calibration period", m.name()),

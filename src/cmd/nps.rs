@@ -4,7 +4,6 @@ use anyhow::{bail, Result};
 
 use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
-use crate::input::{self};
 use crate::metrics::nps::{self, NpsGroup, SurveyKind};
 use crate::output::{self, note};
 
@@ -24,12 +23,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let surveys = input::load(
+    let surveys = crate::load::table(
         &args.surveys,
         TableKind::Surveys,
-        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
-        &settings.input,
-    )?;
+        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]), settings)?;
     let display = &surveys.info.display;
     for group in &args.by {
         let (role, what) = match group {

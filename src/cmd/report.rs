@@ -115,7 +115,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     roles.extend(ORDER_ROLES);
     let orders = load_orders(&args.orders, &roles, settings)?;
     // One ledger for every section (docs/metrics.md, "Orders and purchases").
-    let (orders, ledger) = build_ledger(orders, as_of)?;
+    let (orders, ledger) = build_ledger(orders, as_of, &settings.output)?;
     let ledger = Arc::new(ledger);
     note_after_as_of(out, ledger.stats.rows_after_as_of, ledger.as_of);
     require_purchases(&orders, &ledger)?;

@@ -3,6 +3,7 @@
 //! the file, the row, the column and what was expected.
 
 pub mod coerce;
+pub mod lines;
 pub mod schema;
 pub mod source;
 pub mod values;
@@ -21,7 +22,14 @@ pub struct InputOptions {
     pub read: ReadOptions,
     pub values: ValueOptions,
     pub mappings: Vec<MapEntry>,
+    /// Rows without an ID (guest checkouts) are an error instead of being left out (`--strict`).
+    pub strict: bool,
+    /// How a line-item discount column is read (`--line-discount`).
+    pub discount: lines::DiscountKind,
 }
+
+/// The roles of a line-item export, read only when the orders have no amount column.
+const LINE_ROLES: [Role; 3] = [Role::Quantity, Role::UnitPrice, Role::Discount];
 
 /// A loaded table: canonical columns named by [`Role::name`], in canonical types.
 pub struct Table {
@@ -29,6 +37,9 @@ pub struct Table {
     pub df: DataFrame,
     pub info: SourceInfo,
     pub bindings: Vec<Binding>,
+    /// What loading decided that the user should hear (rows left out, amounts computed), for
+    /// the caller to print on stderr.
+    pub notes: Vec<String>,
 }
 
 impl Table {
@@ -48,9 +59,15 @@ pub fn load(
 ) -> Result<Table> {
     let raw = source::open(path, &opts.read)?;
     let mut bindings = resolve_or_explain(kind, &raw.headers, opts, &raw.info.display)?;
-    if let Some(wanted) = optional {
-        bindings.retain(|b| kind.required().contains(&b.role) || wanted.contains(&b.role));
-    }
+    // Quantity, unit price and discount are read only to compute a missing amount.
+    let derive_amount = kind.derivable(Role::Amount).is_some()
+        && !bindings.iter().any(|b| b.role == Role::Amount);
+    bindings.retain(|b| {
+        if LINE_ROLES.contains(&b.role) {
+            return derive_amount;
+        }
+        kind.required().contains(&b.role) || optional.is_none_or(|wanted| wanted.contains(&b.role))
+    });
     let wanted: Vec<String> = bindings.iter().map(|b| b.header.clone()).collect();
     let typed = fast_types(&raw, &bindings, &opts.values);
     let watch = crate::output::progress::Stopwatch::new();
@@ -74,36 +91,206 @@ pub fn load(
             })
             .collect()
     });
+    drop(frame);
     let mut columns = Vec::with_capacity(bindings.len());
     for (binding, coerced) in bindings.iter().zip(coerced_all) {
         let coerced = coerced?;
         check_coerced(&coerced, binding, &info)?;
-        let column = coerced.column;
-        if kind.required().contains(&binding.role) && column.null_count() > 0 {
-            let first = first_null(&column).unwrap_or(0);
+        columns.push(coerced.column);
+    }
+    let mut notes = Vec::new();
+    let mut df = DataFrame::new_infer_height(columns)
+        .map_err(|e| anyhow!("{}: {}", info.display, source::polars_message(&e)))?;
+    let mut row_index: Option<Vec<usize>> = None;
+    if derive_amount {
+        let amount = derive_line_amounts(&df, &bindings, opts, &info, &mut notes)?;
+        df.with_column(amount.into_column())?;
+    }
+    if let Some(id) = kind.id_role() {
+        let kept = leave_out_rows_without_id(&mut df, kind, id, &bindings, opts, &info, &mut notes)?;
+        row_index = kept;
+    }
+    // Every other required cell must be there (for a computed amount: its quantity and price).
+    for binding in &bindings {
+        let needed = kind.required().contains(&binding.role)
+            || (derive_amount && matches!(binding.role, Role::Quantity | Role::UnitPrice));
+        let column = df.column(binding.role.name())?;
+        if needed && column.null_count() > 0 {
+            let first = first_null(column).unwrap_or(0);
+            let row = row_index.as_ref().map_or(first, |kept| kept[first]);
             bail!(
-                "{}: row {}, column {:?} ({}): the cell is empty, and every {} row needs a {} \
+                "{}: row {}, column {:?} ({}): the cell is empty, and every {} row needs {} {} \
                  ({} empty cells in this column)",
                 info.display,
-                info.row_number(first),
+                info.row_number(row),
                 binding.header,
                 binding.role,
-                kind.name().trim_end_matches('s'),
+                kind.singular(),
+                article(binding.role.name()),
                 binding.role,
                 column.null_count()
             );
         }
-        columns.push(column);
     }
-    let df = DataFrame::new_infer_height(columns)
-        .map_err(|e| anyhow!("{}: {}", info.display, source::polars_message(&e)))?;
+    if derive_amount {
+        // The computed amount now stands for its inputs.
+        for role in LINE_ROLES {
+            let _ = df.drop_in_place(role.name());
+        }
+    }
     watch.lap("  load: values checked and typed");
     Ok(Table {
         kind,
         df,
         info,
         bindings,
+        notes,
     })
+}
+
+/// "a" or "an" before a role name as it is written (`an order_id`, `a customer_id`).
+pub fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+/// The amount of every line of a line-item export (docs/metrics.md, "Line items"), saying on
+/// stderr how it was computed.
+fn derive_line_amounts(
+    df: &DataFrame,
+    bindings: &[Binding],
+    opts: &InputOptions,
+    info: &SourceInfo,
+    notes: &mut Vec<String>,
+) -> Result<Int64Chunked> {
+    let header = |role: Role| {
+        bindings
+            .iter()
+            .find(|b| b.role == role)
+            .map(|b| b.header.as_str())
+    };
+    let money = |role: Role| -> Result<Option<Int64Chunked>> {
+        match df.column(role.name()) {
+            Ok(c) => Ok(Some(c.cast(&DataType::Int64)?.i64()?.clone())),
+            Err(_) => Ok(None),
+        }
+    };
+    let (Some(quantity), Some(price)) = (money(Role::Quantity)?, money(Role::UnitPrice)?) else {
+        bail!("{}: no amount column, and no quantity and unit_price to compute it from", info.display);
+    };
+    let discount = money(Role::Discount)?;
+    let kind = discount
+        .as_ref()
+        .map(|d| opts.discount.resolve(d))
+        .unwrap_or(lines::DiscountKind::Rate);
+    let lines::LineAmounts { amount, overflow } =
+        lines::line_amounts(&quantity, &price, discount.as_ref(), kind);
+    if let Some(row) = overflow {
+        bail!(
+            "{}: row {}: quantity × unit price is a trillion or more; check the {:?} and {:?} columns",
+            info.display,
+            info.row_number(row),
+            header(Role::Quantity).unwrap_or("quantity"),
+            header(Role::UnitPrice).unwrap_or("unit_price"),
+        );
+    }
+    let formula = match (header(Role::Discount), kind) {
+        (None, _) => String::new(),
+        (Some(d), lines::DiscountKind::Amount) => format!(" − {d:?} (an amount; --line-discount rate if it is a fraction)"),
+        (Some(d), _) => format!(
+            " × (1 − {d:?}) (a fraction{}; --line-discount amount if it is money)",
+            if opts.discount == lines::DiscountKind::Auto { ": every value lies between 0 and 1" } else { "" }
+        ),
+    };
+    notes.push(format!(
+        "{}: no amount column; each line's amount is {:?} × {:?}{formula}",
+        info.display,
+        header(Role::Quantity).unwrap_or("quantity"),
+        header(Role::UnitPrice).unwrap_or("unit_price"),
+    ));
+    Ok(amount)
+}
+
+/// Leaves out the rows whose ID cell is empty (guest checkouts and the like), saying how many and,
+/// for orders, their share of the amounts; with `--strict` they are an error instead. Returns
+/// the original index of every kept row when some were left out.
+fn leave_out_rows_without_id(
+    df: &mut DataFrame,
+    kind: TableKind,
+    id: Role,
+    bindings: &[Binding],
+    opts: &InputOptions,
+    info: &SourceInfo,
+    notes: &mut Vec<String>,
+) -> Result<Option<Vec<usize>>> {
+    let Ok(column) = df.column(id.name()) else {
+        return Ok(None);
+    };
+    let empty = column.null_count();
+    if empty == 0 {
+        return Ok(None);
+    }
+    let header = bindings
+        .iter()
+        .find(|b| b.role == id)
+        .map_or(id.name(), |b| b.header.as_str());
+    if opts.strict {
+        let first = first_null(column).unwrap_or(0);
+        bail!(
+            "{}: row {}, column {:?} ({}): the cell is empty, and with --strict every {} row \
+             needs {} {} ({} empty cells in this column)",
+            info.display,
+            info.row_number(first),
+            header,
+            id,
+            kind.singular(),
+            article(id.name()),
+            id,
+            empty
+        );
+    }
+    let rows = df.height();
+    let mask = column.is_not_null();
+    let share = match df.column(Role::Amount.name()) {
+        Ok(amount) if kind == TableKind::Orders => {
+            let amount = amount.cast(&DataType::Int64)?;
+            let (mut all, mut left_out) = (0i128, 0i128);
+            for (a, keep) in amount.i64()?.iter().zip(mask.iter()) {
+                let a = a.unwrap_or(0).max(0) as i128;
+                all += a;
+                if keep != Some(true) {
+                    left_out += a;
+                }
+            }
+            if all > 0 {
+                format!(", {} of the positive amounts", percent(left_out as f64 / all as f64))
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    };
+    let kept: Vec<usize> = mask
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| *k == Some(true))
+        .map(|(i, _)| i)
+        .collect();
+    *df = df.filter(&mask)?;
+    notes.push(format!(
+        "{}: {empty} of {rows} rows ({}{share}) have no {id} in {header:?} and are left out; \
+         --strict makes them an error",
+        info.display,
+        percent(empty as f64 / rows as f64),
+    ));
+    Ok(Some(kept))
+}
+
+/// A share as a percentage with one decimal (`24.9%`).
+fn percent(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
 }
 
 /// Columns whose sampled cells are all plain numbers (money) or ISO `YYYY-MM-DD` dates, which
@@ -172,16 +359,31 @@ pub fn resolve_or_explain(
             anyhow!(
                 "{display}: no column for {role}, which {kind} need (required: {}).\n  \
                  headers found: {}\n  names tried: {}, …\n  \
-                 name it with --map {role}=HEADER",
+                 name it with --map {role}=HEADER{}",
                 kind.required()
                     .iter()
                     .map(|r| r.name())
                     .collect::<Vec<_>>()
                     .join(", "),
                 headers.join(", "),
-                tried.join(", ")
+                tried.join(", "),
+                match kind.derivable(role) {
+                    Some(from) => format!(
+                        ", or give the columns it is computed from: {}",
+                        from.iter().map(|r| r.name()).collect::<Vec<_>>().join(" and ")
+                    ),
+                    None => String::new(),
+                }
             )
         }
+        ResolveError::Ambiguous { role, headers: both } => anyhow!(
+            "{display}: columns {} all name {role}, and crm-eval cannot tell which is meant; \
+             choose one with --map {kind}.{role}=HEADER",
+            both.iter()
+                .map(|h| format!("{h:?}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
         ResolveError::MappedHeaderMissing { role, header, via } => anyhow!(UsageError(format!(
             "{display}: {via} maps {role} to {header:?}, but the file has no such column \
              (headers found: {})",

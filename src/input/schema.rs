@@ -49,6 +49,13 @@ pub enum Role {
     /// An owner's team (teams file).
     Team,
     Manager,
+    /// Units on an order line (line-item exports): with `unit_price`, the amount when the file
+    /// has no amount column.
+    Quantity,
+    UnitPrice,
+    /// A line's discount: a fraction of quantity × unit price, or an amount (see
+    /// [`crate::input::DiscountKind`]).
+    Discount,
 }
 
 /// How a role's cells are coerced.
@@ -72,7 +79,7 @@ pub enum ValueKind {
     Flag,
 }
 
-pub const ALL_ROLES: [Role; 32] = [
+pub const ALL_ROLES: [Role; 35] = [
     Role::CustomerId,
     Role::OrderId,
     Role::OrderDate,
@@ -105,6 +112,9 @@ pub const ALL_ROLES: [Role; 32] = [
     Role::EnteredAt,
     Role::Team,
     Role::Manager,
+    Role::Quantity,
+    Role::UnitPrice,
+    Role::Discount,
 ];
 
 impl Role {
@@ -143,6 +153,9 @@ impl Role {
             Role::EnteredAt => "entered_at",
             Role::Team => "team",
             Role::Manager => "manager",
+            Role::Quantity => "quantity",
+            Role::UnitPrice => "unit_price",
+            Role::Discount => "discount",
         }
     }
 
@@ -161,7 +174,13 @@ impl Role {
             | Role::FollowupTime
             | Role::EnteredAt => ValueKind::DateTime,
             Role::Won | Role::Closed => ValueKind::Flag,
-            Role::Amount | Role::Margin | Role::Cost => ValueKind::Money,
+            // Quantities are exact to 1/10,000 like money, so quantity × price is exact.
+            Role::Amount
+            | Role::Margin
+            | Role::Cost
+            | Role::Quantity
+            | Role::UnitPrice
+            | Role::Discount => ValueKind::Money,
             Role::Score => ValueKind::Number,
             Role::Status => ValueKind::Status,
             Role::Channel
@@ -487,7 +506,42 @@ impl Role {
                 "结单状态",
                 "商机状态",
             ],
-            Role::Product => &["product", "productname", "产品", "产品名称"],
+            Role::Product => &[
+                "product",
+                "productid",
+                "productcode",
+                "stockcode",
+                "sku",
+                "itemcode",
+                "itemid",
+                "productname",
+                "产品",
+                "产品名称",
+                "商品编码",
+                "商品编号",
+                "货号",
+                "物料编码",
+            ],
+            Role::Quantity => &["quantity", "qty", "units", "数量", "购买数量", "销售数量", "件数"],
+            Role::UnitPrice => &[
+                "unitprice",
+                "price",
+                "priceeach",
+                "saleprice",
+                "单价",
+                "销售单价",
+                "成交单价",
+                "价格",
+            ],
+            Role::Discount => &[
+                "discount",
+                "discountamount",
+                "discountrate",
+                "折扣",
+                "折扣金额",
+                "优惠金额",
+                "优惠",
+            ],
             Role::EnteredAt => &[
                 "enteredat",
                 "entereddate",
@@ -602,6 +656,10 @@ impl TableKind {
                 Role::Channel,
                 Role::Margin,
                 Role::Cost,
+                Role::Product,
+                Role::Quantity,
+                Role::UnitPrice,
+                Role::Discount,
             ],
             TableKind::Customers => &[
                 Role::CreatedAt,
@@ -633,6 +691,42 @@ impl TableKind {
             ],
             TableKind::StageHistory => &[],
             TableKind::Teams => &[Role::Team, Role::Region, Role::Manager],
+        }
+    }
+
+    /// The role that identifies a row's subject; a row without it (a guest checkout) is left
+    /// out with a note, or is an error under `--strict`.
+    pub fn id_role(self) -> Option<Role> {
+        match self {
+            TableKind::Orders | TableKind::Customers | TableKind::Events | TableKind::Followups => {
+                Some(Role::CustomerId)
+            }
+            TableKind::Opportunities | TableKind::StageHistory => Some(Role::OpportunityId),
+            TableKind::Teams => Some(Role::Owner),
+            TableKind::Surveys => None,
+        }
+    }
+
+    /// One row of this table, in messages: "an order row", "a history row".
+    pub fn singular(self) -> &'static str {
+        match self {
+            TableKind::Orders => "order",
+            TableKind::Customers => "customer",
+            TableKind::Events => "event",
+            TableKind::Followups => "follow-up",
+            TableKind::Surveys => "survey",
+            TableKind::Opportunities => "opportunity",
+            TableKind::StageHistory => "stage history",
+            TableKind::Teams => "team",
+        }
+    }
+
+    /// Roles a required role can be computed from when the file has no column for it: an
+    /// order's amount from its lines' quantity and unit price (docs/metrics.md, "Line items").
+    pub fn derivable(self, role: Role) -> Option<&'static [Role]> {
+        match (self, role) {
+            (TableKind::Orders, Role::Amount) => Some(&[Role::Quantity, Role::UnitPrice]),
+            _ => None,
         }
     }
 
@@ -711,6 +805,9 @@ pub enum ResolveError {
     },
     /// A required role that no header matched.
     Missing { role: Role },
+    /// Two headers name the same thing (they are equal once normalised, e.g. `Amount` and
+    /// `amount`): which one is meant cannot be guessed.
+    Ambiguous { role: Role, headers: Vec<String> },
 }
 
 /// Resolves every role of `kind` against `headers`. Explicit mappings win; then synonyms in order
@@ -786,12 +883,23 @@ pub fn resolve_partial(
             });
             continue;
         }
-        let found = role.synonyms().iter().find_map(|syn| {
-            normalised
-                .iter()
-                .enumerate()
-                .position(|(i, h)| !taken[i] && h == syn)
-        });
+        let matching = |syn: &&str| -> Vec<usize> {
+            (0..headers.len())
+                .filter(|&i| !taken[i] && normalised[i] == *syn)
+                .collect()
+        };
+        let candidates = role
+            .synonyms()
+            .iter()
+            .map(matching)
+            .find(|c| !c.is_empty());
+        if let Some(c) = candidates.as_ref().filter(|c| c.len() > 1) {
+            return Err(ResolveError::Ambiguous {
+                role,
+                headers: c.iter().map(|&i| headers[i].clone()).collect(),
+            });
+        }
+        let found = candidates.map(|c| c[0]);
         match found {
             Some(i) => {
                 taken[i] = true;
@@ -805,6 +913,12 @@ pub fn resolve_partial(
             None => {}
         }
     }
+    // A required role computed from others the file has is not missing.
+    missing.retain(|&role| {
+        !kind
+            .derivable(role)
+            .is_some_and(|from| from.iter().all(|r| bindings.iter().any(|b| b.role == *r)))
+    });
     Ok((bindings, missing))
 }
 

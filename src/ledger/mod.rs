@@ -24,6 +24,7 @@
 //! ([`group`]); the rule then runs over blocks of consecutive codes, one block per worker, so
 //! every reader of the ledger walks its arrays in order.
 
+pub mod cancel;
 mod group;
 mod rule;
 

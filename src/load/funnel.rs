@@ -245,12 +245,10 @@ pub fn load_pipeline(
 ) -> Result<Pipeline> {
     let out = &settings.output;
     let watch = crate::output::progress::Stopwatch::new();
-    let table = input::load(
+    let table = crate::load::table(
         files.opportunities,
         TableKind::Opportunities,
-        None,
-        &settings.input,
-    )?;
+        None, settings)?;
     watch.lap("loading the opportunities");
     let file = table.info.display.clone();
     let df = &table.df;
@@ -727,7 +725,7 @@ fn read_history(path: &str, settings: &Settings) -> Result<HistoryFile> {
     if let Some(wide) = read_wide_history(path, settings, true)? {
         return Ok(wide);
     }
-    let table = input::load(path, TableKind::StageHistory, None, &settings.input)?;
+    let table = crate::load::table(path, TableKind::StageHistory, None, settings)?;
     let df = &table.df;
     Ok(HistoryFile {
         ids: df.column(Role::OpportunityId.name())?.str()?.clone(),
@@ -847,7 +845,7 @@ fn load_teams(path: Option<&str>, settings: &Settings) -> Result<HashMap<String,
     let Some(path) = path else {
         return Ok(HashMap::new());
     };
-    let t = input::load(path, TableKind::Teams, None, &settings.input)?;
+    let t = crate::load::table(path, TableKind::Teams, None, settings)?;
     let col = |role: Role| -> Result<Option<Vec<Option<String>>>> {
         Ok(if t.has(role) {
             Some(
@@ -879,12 +877,10 @@ fn load_regions(path: Option<&str>, settings: &Settings) -> Result<HashMap<Strin
     let Some(path) = path else {
         return Ok(HashMap::new());
     };
-    let t = input::load(
+    let t = crate::load::table(
         path,
         TableKind::Customers,
-        Some(&[Role::Region]),
-        &settings.input,
-    )?;
+        Some(&[Role::Region]), settings)?;
     if !t.has(Role::Region) {
         return Ok(HashMap::new());
     }

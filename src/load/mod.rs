@@ -31,9 +31,25 @@ pub struct OrdersArgs {
     pub as_of: Option<String>,
 }
 
+/// Loads a table through the input layer and says on stderr what loading decided (rows
+/// without an ID left out, amounts computed from line items). Every command reads its files
+/// through here.
+pub fn table(
+    path: &str,
+    kind: TableKind,
+    optional: Option<&[Role]>,
+    settings: &Settings,
+) -> Result<Table> {
+    let table = input::load(path, kind, optional, &settings.input)?;
+    for line in &table.notes {
+        note(&settings.output, line);
+    }
+    Ok(table)
+}
+
 /// The optional order columns the purchase rule reads (docs/metrics.md, "Orders and purchases"):
 /// every order-based command loads them.
-pub const LEDGER_ROLES: &[Role] = &[Role::OrderId, Role::Status];
+pub const LEDGER_ROLES: &[Role] = &[Role::OrderId, Role::Status, Role::Product];
 
 /// Loads an orders export with the columns of the purchase rule and the optional roles a command
 /// uses; an export without a single order row is a data error.
@@ -49,7 +65,7 @@ pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result
             .copied()
             .filter(|r| !LEDGER_ROLES.contains(r)),
     );
-    let orders = input::load(path, TableKind::Orders, Some(&roles), &settings.input)?;
+    let orders = table(path, TableKind::Orders, Some(&roles), settings)?;
     drop(progress);
     watch.lap("loading orders");
     if orders.df.height() == 0 {
@@ -61,9 +77,26 @@ pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result
 /// The purchase ledger of loaded orders (built once per run; every order-based analysis reads
 /// it), with the orders file named in its errors.
 /// The rows are consumed: the ledger frees them as soon as it holds what it reads.
-pub fn build_ledger(orders: Table, as_of: Option<i32>) -> Result<(SourceInfo, Ledger)> {
+/// Cancellation rows are linked to the orders they cancel first (docs/metrics.md, "Invoice
+/// cancellations"), which is said on stderr.
+pub fn build_ledger(
+    orders: Table,
+    as_of: Option<i32>,
+    out: &OutputOptions,
+) -> Result<(SourceInfo, Ledger)> {
     let watch = crate::output::progress::Stopwatch::new();
-    let Table { df, info, .. } = orders;
+    let Table { mut df, info, .. } = orders;
+    if let Some(c) = crate::ledger::cancel::link(&mut df)? {
+        note(
+            out,
+            format!(
+                "{}: {} cancellation rows (order IDs C + number) count as refunds: {} netted \
+                 against the order of the same number, {} against the customer's latest earlier \
+                 order of the same product, {} unlinked (refunds on their own date)",
+                info.display, c.rows, c.by_number, c.by_product, c.unlinked
+            ),
+        );
+    }
     let ledger =
         Ledger::from_frame(df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
     watch.lap("purchase ledger");
@@ -79,7 +112,7 @@ pub fn load_ledger(
 ) -> Result<(SourceInfo, Ledger)> {
     let as_of = parse_as_of(&args.as_of)?;
     let orders = load_orders(&args.orders, optional, settings)?;
-    let (info, ledger) = build_ledger(orders, as_of)?;
+    let (info, ledger) = build_ledger(orders, as_of, &settings.output)?;
     note_after_as_of(
         &settings.output,
         ledger.stats.rows_after_as_of,
@@ -91,7 +124,7 @@ pub fn load_ledger(
 /// The customer IDs of a `--customers` export, when one was given (the analyses use only the IDs).
 pub fn load_customer_ids(path: Option<&str>, settings: &Settings) -> Result<Option<Vec<String>>> {
     let Some(path) = path else { return Ok(None) };
-    let customers = input::load(path, TableKind::Customers, Some(&[]), &settings.input)?;
+    let customers = table(path, TableKind::Customers, Some(&[]), settings)?;
     let ids = crate::metrics::orders::str_values(&customers.df, "customer_id")?;
     Ok(Some(ids.into_iter().map(String::from).collect()))
 }

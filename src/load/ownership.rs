@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
-use crate::input::{self, Table};
+use crate::input::Table;
 use crate::ledger::Ledger;
 use crate::load::{build_ledger, load_orders, note_after_as_of};
 use crate::metrics::conversion;
@@ -105,7 +105,7 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     // The event rows become spells (and their frame is freed) before the ledger takes the orders:
     // the two never need to be in memory at once.
     let log = EventLog::read(tables.events.take(), as_of, &settings.output)?;
-    let (orders, ledger) = build_ledger(orders, Some(as_of))?;
+    let (orders, ledger) = build_ledger(orders, Some(as_of), &settings.output)?;
     note_after_as_of(&settings.output, ledger.stats.rows_after_as_of, as_of);
     spells(log, tables, &orders, Arc::new(ledger), settings)
 }
@@ -180,7 +180,7 @@ impl Tables {
         let watch = crate::output::progress::Stopwatch::new();
         let load = |path: &Option<String>, kind, roles: Option<&[Role]>| -> Result<Option<Table>> {
             path.as_ref()
-                .map(|p| input::load(p, kind, roles, &settings.input))
+                .map(|p| crate::load::table(p, kind, roles, settings))
                 .transpose()
         };
         let tables = Tables {

@@ -4,7 +4,6 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{table, Analysis, Context, Figure, Headline, Parts, Section};
-use crate::input;
 use crate::input::schema::{Role, TableKind};
 use crate::metrics::nps::{self, NpsGroup, Score, SurveyKind};
 use crate::output::charts::Chart;
@@ -25,12 +24,10 @@ fn build(ctx: &Context) -> Result<Parts> {
     let Some(path) = ctx.surveys else {
         return Ok(Parts::missing("nps", "pass --surveys FILE"));
     };
-    let surveys = input::load(
+    let surveys = crate::load::table(
         path,
         TableKind::Surveys,
-        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
-        &ctx.settings.input,
-    )?;
+        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]), ctx.settings)?;
     let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[])?;
     let by_owner = if surveys.has(Role::Owner) {
         Some(nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner])?.table)
