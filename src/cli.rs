@@ -108,7 +108,13 @@ pub struct GlobalArgs {
     /// How a line-item discount column is read when the amount is computed from quantity ×
     /// unit price: rate (0.2 = 20 % off), amount (money off), or auto (rate when every value is
     /// between 0 and 1).
-    #[arg(long, global = true, value_enum, value_name = "KIND", help_heading = "Input")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "KIND",
+        help_heading = "Input"
+    )]
     pub line_discount: Option<crate::input::lines::DiscountKind>,
 
     /// Config file (default: ./crm-eval.toml when present).
@@ -194,7 +200,10 @@ impl Settings {
             },
             mappings,
             strict: global.strict || cfg.strict.unwrap_or(false),
-            discount: global.line_discount.or(cfg.line_discount).unwrap_or_default(),
+            discount: global
+                .line_discount
+                .or(cfg.line_discount)
+                .unwrap_or_default(),
         };
         let output = OutputOptions::resolve(
             global.format,

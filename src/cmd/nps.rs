@@ -26,7 +26,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let surveys = crate::load::table(
         &args.surveys,
         TableKind::Surveys,
-        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]), settings)?;
+        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
+        settings,
+    )?;
     let display = &surveys.info.display;
     for group in &args.by {
         let (role, what) = match group {

@@ -63,6 +63,15 @@ pub fn coerce(
     let series = column.as_materialized_series();
     let mut out = match kind {
         ValueKind::Id | ValueKind::Text => match dtype {
+            DataType::String if kind == ValueKind::Id && float_written_integers(series.str()?) => {
+                // `12347.0`: an integer ID a float column wrote (pandas does), the ID "12347".
+                let text: StringChunked = series
+                    .str()?
+                    .iter()
+                    .map(|v| v.map(|x| x.trim().strip_suffix(".0").unwrap_or(x.trim())))
+                    .collect();
+                Coerced::clean(text.into_column())
+            }
             DataType::String => Coerced::clean(trim_text(series.str()?).into_column()),
             DataType::Float32 | DataType::Float64 => {
                 // A numeric ID column from Parquet/Excel: 1001.0 is the ID "1001".
@@ -152,6 +161,24 @@ pub fn coerce(
     };
     out.column.rename(name);
     Ok(out)
+}
+
+/// Whether every non-empty cell is digits followed by `.0` (and there is one).
+fn float_written_integers(text: &StringChunked) -> bool {
+    let mut any = false;
+    for cell in text.iter().flatten() {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            continue;
+        }
+        match cell.strip_suffix(".0") {
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                any = true
+            }
+            _ => return false,
+        }
+    }
+    any
 }
 
 fn finish_dates(days: Int32Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsResult<Column> {
@@ -500,6 +527,25 @@ mod tests {
 
     fn column(values: Vec<String>) -> StringChunked {
         StringChunked::from_iter_values("d".into(), values.iter().map(String::as_str))
+    }
+
+    #[test]
+    fn integer_ids_written_as_floats_lose_the_dot_zero_only_when_all_do() {
+        let ids = |v: &[&str]| {
+            let c = Column::new("id".into(), v.iter().map(|s| Some(*s)).collect::<Vec<_>>());
+            let out = coerce(&c, ValueKind::Id, "id", &ValueOptions::default()).unwrap();
+            let s: Vec<String> = out
+                .column
+                .str()
+                .unwrap()
+                .iter()
+                .map(|x| x.unwrap_or("").to_string())
+                .collect();
+            s
+        };
+        assert_eq!(ids(&["12347.0", "", "17850.0"]), ["12347", "", "17850"]);
+        assert_eq!(ids(&["12347.0", "A1.0"]), ["12347.0", "A1.0"]);
+        assert_eq!(ids(&["1.5", "2.0"]), ["1.5", "2.0"]);
     }
 
     #[test]

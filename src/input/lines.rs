@@ -23,10 +23,7 @@ impl DiscountKind {
     pub fn resolve(self, discount: &Int64Chunked) -> DiscountKind {
         match self {
             DiscountKind::Auto => {
-                let fraction = discount
-                    .iter()
-                    .flatten()
-                    .all(|d| (0..=SCALE).contains(&d));
+                let fraction = discount.iter().flatten().all(|d| (0..=SCALE).contains(&d));
                 if fraction {
                     DiscountKind::Rate
                 } else {
@@ -61,21 +58,18 @@ pub fn line_amounts(
         Some(d) => Box::new(d.iter()),
         None => Box::new(std::iter::repeat(None)),
     };
-    for (i, ((q, p), d)) in quantity
-        .iter()
-        .zip(price.iter())
-        .zip(discounts)
-        .enumerate()
-    {
+    for (i, ((q, p), d)) in quantity.iter().zip(price.iter()).zip(discounts).enumerate() {
         let (Some(q), Some(p)) = (q, p) else {
             out.push(None);
             continue;
         };
         let d = d.unwrap_or(0);
-        let line = Money(q).times(Money(p)).and_then(|gross| match discount_kind {
-            DiscountKind::Amount => gross.0.checked_sub(d).map(Money),
-            _ => gross.times(Money(SCALE - d)),
-        });
+        let line = Money(q)
+            .times(Money(p))
+            .and_then(|gross| match discount_kind {
+                DiscountKind::Amount => gross.0.checked_sub(d).map(Money),
+                _ => gross.times(Money(SCALE - d)),
+            });
         match line {
             Some(m) => out.push(Some(m.0)),
             None => {

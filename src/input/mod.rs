@@ -60,8 +60,8 @@ pub fn load(
     let raw = source::open(path, &opts.read)?;
     let mut bindings = resolve_or_explain(kind, &raw.headers, opts, &raw.info.display)?;
     // Quantity, unit price and discount are read only to compute a missing amount.
-    let derive_amount = kind.derivable(Role::Amount).is_some()
-        && !bindings.iter().any(|b| b.role == Role::Amount);
+    let derive_amount =
+        kind.derivable(Role::Amount).is_some() && !bindings.iter().any(|b| b.role == Role::Amount);
     bindings.retain(|b| {
         if LINE_ROLES.contains(&b.role) {
             return derive_amount;
@@ -107,7 +107,8 @@ pub fn load(
         df.with_column(amount.into_column())?;
     }
     if let Some(id) = kind.id_role() {
-        let kept = leave_out_rows_without_id(&mut df, kind, id, &bindings, opts, &info, &mut notes)?;
+        let kept =
+            leave_out_rows_without_id(&mut df, kind, id, &bindings, opts, &info, &mut notes)?;
         row_index = kept;
     }
     // Every other required cell must be there (for a computed amount: its quantity and price).
@@ -178,7 +179,10 @@ fn derive_line_amounts(
         }
     };
     let (Some(quantity), Some(price)) = (money(Role::Quantity)?, money(Role::UnitPrice)?) else {
-        bail!("{}: no amount column, and no quantity and unit_price to compute it from", info.display);
+        bail!(
+            "{}: no amount column, and no quantity and unit_price to compute it from",
+            info.display
+        );
     };
     let discount = money(Role::Discount)?;
     let kind = discount
@@ -198,10 +202,16 @@ fn derive_line_amounts(
     }
     let formula = match (header(Role::Discount), kind) {
         (None, _) => String::new(),
-        (Some(d), lines::DiscountKind::Amount) => format!(" − {d:?} (an amount; --line-discount rate if it is a fraction)"),
+        (Some(d), lines::DiscountKind::Amount) => {
+            format!(" − {d:?} (an amount; --line-discount rate if it is a fraction)")
+        }
         (Some(d), _) => format!(
             " × (1 − {d:?}) (a fraction{}; --line-discount amount if it is money)",
-            if opts.discount == lines::DiscountKind::Auto { ": every value lies between 0 and 1" } else { "" }
+            if opts.discount == lines::DiscountKind::Auto {
+                ": every value lies between 0 and 1"
+            } else {
+                ""
+            }
         ),
     };
     notes.push(format!(
@@ -265,7 +275,10 @@ fn leave_out_rows_without_id(
                 }
             }
             if all > 0 {
-                format!(", {} of the positive amounts", percent(left_out as f64 / all as f64))
+                format!(
+                    ", {} of the positive amounts",
+                    percent(left_out as f64 / all as f64)
+                )
             } else {
                 String::new()
             }
@@ -370,19 +383,26 @@ pub fn resolve_or_explain(
                 match kind.derivable(role) {
                     Some(from) => format!(
                         ", or give the columns it is computed from: {}",
-                        from.iter().map(|r| r.name()).collect::<Vec<_>>().join(" and ")
+                        from.iter()
+                            .map(|r| r.name())
+                            .collect::<Vec<_>>()
+                            .join(" and ")
                     ),
                     None => String::new(),
                 }
             )
         }
-        ResolveError::Ambiguous { role, headers: both } => anyhow!(
-            "{display}: columns {} all name {role}, and crm-eval cannot tell which is meant; \
+        ResolveError::Ambiguous {
+            role,
+            headers: both,
+        } => anyhow!(
+            "{display}: columns {} {} name {role}, and crm-eval cannot tell which is meant; \
              choose one with --map {kind}.{role}=HEADER",
             both.iter()
                 .map(|h| format!("{h:?}"))
                 .collect::<Vec<_>>()
-                .join(" and ")
+                .join(" and "),
+            if both.len() == 2 { "both" } else { "all" }
         ),
         ResolveError::MappedHeaderMissing { role, header, via } => anyhow!(UsageError(format!(
             "{display}: {via} maps {role} to {header:?}, but the file has no such column \

@@ -522,7 +522,15 @@ impl Role {
                 "货号",
                 "物料编码",
             ],
-            Role::Quantity => &["quantity", "qty", "units", "数量", "购买数量", "销售数量", "件数"],
+            Role::Quantity => &[
+                "quantity",
+                "qty",
+                "units",
+                "数量",
+                "购买数量",
+                "销售数量",
+                "件数",
+            ],
             Role::UnitPrice => &[
                 "unitprice",
                 "price",
@@ -888,11 +896,7 @@ pub fn resolve_partial(
                 .filter(|&i| !taken[i] && normalised[i] == *syn)
                 .collect()
         };
-        let candidates = role
-            .synonyms()
-            .iter()
-            .map(matching)
-            .find(|c| !c.is_empty());
+        let candidates = role.synonyms().iter().map(matching).find(|c| !c.is_empty());
         if let Some(c) = candidates.as_ref().filter(|c| c.len() > 1) {
             return Err(ResolveError::Ambiguous {
                 role,

@@ -111,10 +111,8 @@ pub fn link(df: &mut DataFrame) -> Result<Option<Cancellations>> {
         rows: cancellations.len(),
         ..Cancellations::default()
     };
-    let mut new_ids: Vec<Option<String>> = order_ids
-        .iter()
-        .map(|s| s.map(str::to_string))
-        .collect();
+    let mut new_ids: Vec<Option<String>> =
+        order_ids.iter().map(|s| s.map(str::to_string)).collect();
     for &i in &cancellations {
         let (Some(customer), Some(id)) = (customers.get(i), order_ids.get(i)) else {
             continue;
@@ -153,12 +151,23 @@ pub fn link(df: &mut DataFrame) -> Result<Option<Cancellations>> {
             .collect(),
         Err(_) => is_cancellation
             .iter()
-            .map(|&c| Some(if c { refunded } else { OrderStatus::Paid.code() }))
+            .map(|&c| {
+                Some(if c {
+                    refunded
+                } else {
+                    OrderStatus::Paid.code()
+                })
+            })
             .collect(),
     };
-    let new_ids = StringChunked::from_iter_options(PlSmallStr::from_static("order_id"), new_ids.into_iter());
+    let new_ids =
+        StringChunked::from_iter_options(PlSmallStr::from_static("order_id"), new_ids.into_iter());
     df.with_column(new_ids.into_column())?;
-    df.with_column(status.with_name(PlSmallStr::from_static("status")).into_column())?;
+    df.with_column(
+        status
+            .with_name(PlSmallStr::from_static("status"))
+            .into_column(),
+    )?;
     Ok(Some(stats))
 }
 
@@ -184,10 +193,16 @@ mod tests {
         DataFrame::new_infer_height(vec![
             col(|r| r.0, "customer_id"),
             col(|r| r.1, "order_id"),
-            Column::new("order_date".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>())
-                .cast(&DataType::Date)
-                .unwrap(),
-            Column::new("amount".into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+            Column::new(
+                "order_date".into(),
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
+            Column::new(
+                "amount".into(),
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            ),
             col(|r| r.4, "product"),
         ])
         .unwrap()

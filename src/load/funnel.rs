@@ -248,7 +248,9 @@ pub fn load_pipeline(
     let table = crate::load::table(
         files.opportunities,
         TableKind::Opportunities,
-        None, settings)?;
+        None,
+        settings,
+    )?;
     watch.lap("loading the opportunities");
     let file = table.info.display.clone();
     let df = &table.df;
@@ -877,10 +879,7 @@ fn load_regions(path: Option<&str>, settings: &Settings) -> Result<HashMap<Strin
     let Some(path) = path else {
         return Ok(HashMap::new());
     };
-    let t = crate::load::table(
-        path,
-        TableKind::Customers,
-        Some(&[Role::Region]), settings)?;
+    let t = crate::load::table(path, TableKind::Customers, Some(&[Role::Region]), settings)?;
     if !t.has(Role::Region) {
         return Ok(HashMap::new());
     }

@@ -27,7 +27,9 @@ fn build(ctx: &Context) -> Result<Parts> {
     let surveys = crate::load::table(
         path,
         TableKind::Surveys,
-        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]), ctx.settings)?;
+        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
+        ctx.settings,
+    )?;
     let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[])?;
     let by_owner = if surveys.has(Role::Owner) {
         Some(nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner])?.table)
