@@ -49,7 +49,7 @@ COPY (
   cum AS (SELECT *, sum(share) OVER (ORDER BY rank) AS cumulative FROM ranked),
   runs AS (SELECT *, first_value(cumulative - share) OVER (PARTITION BY value ORDER BY rank) AS before_run FROM cum)
   SELECT rank, customer_id, value, round(share, 6) AS value_share, round(cumulative, 6) AS cumulative_share,
-         CASE WHEN value <= 0 THEN 'C' WHEN before_run < 0.8 - 1e-9 THEN 'A'
+         CASE WHEN value < 0 THEN 'L' WHEN value = 0 THEN 'C' WHEN before_run < 0.8 - 1e-9 THEN 'A'
               WHEN before_run < 0.95 - 1e-9 THEN 'B' ELSE 'C' END AS tier
   FROM runs ORDER BY rank
 ) TO '{out}' (HEADER, DELIMITER ',');

@@ -97,6 +97,47 @@ fn margin_tiers_and_thresholds() {
     );
 }
 
+/// Margins A 200, B 200, C 80 − 40 = 40, D 5, E 40, G 10 − 60 = −50 (sold below cost):
+/// positive total 485; G is tier L, ranked last, with share 0, and the summary's C row holds
+/// no negative value.
+#[test]
+fn loss_making_customers_are_tier_l_outside_the_shares() {
+    let w = Workdir::new();
+    w.write("orders.csv", format!("{ORDERS}G,2024-01-08,10,paid,60\n"));
+    let rows = records(&w.stdout(&["abc", "orders.csv", "-q", "--by", "margin"]));
+    let last = rows.last().unwrap();
+    assert_eq!(
+        (
+            last["customer_id"].as_str(),
+            last["tier"].as_str(),
+            last["value"].as_str()
+        ),
+        ("G", "L", "-50")
+    );
+    assert_eq!(last["value_share"], "0");
+    assert_eq!(last["cumulative_share"], "1");
+    let summary = records(&w.stdout(&["abc", "orders.csv", "-q", "--by", "margin", "--summary"]));
+    let tiers: Vec<(&str, &str, &str)> = summary
+        .iter()
+        .map(|r| {
+            (
+                r["tier"].as_str(),
+                r["value"].as_str(),
+                r["value_share"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("A", "400", "0.8247"),
+            ("B", "80", "0.1649"),
+            ("C", "5", "0.0103"),
+            ("L", "-50", "0")
+        ]
+    );
+}
+
 #[test]
 fn usage_and_data_errors() {
     let w = Workdir::new();

@@ -69,7 +69,11 @@ proptest! {
         if values.iter().any(|v| *v > 0.0) {
             prop_assert!((t.share.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
-        let rank_of_tier = |x: &str| ["A", "B", "C"].iter().position(|t| *t == x).unwrap();
+        let rank_of_tier = |x: &str| ["A", "B", "C", "L"].iter().position(|t| *t == x).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            // Exactly the losses are L.
+            prop_assert_eq!(t.tier[i] == "L", *v < 0.0);
+        }
         for pair in t.order.windows(2) {
             prop_assert!(rank_of_tier(t.tier[pair[0]]) <= rank_of_tier(t.tier[pair[1]]));
             if values[pair[0]] == values[pair[1]] {

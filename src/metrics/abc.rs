@@ -6,7 +6,9 @@
 //! - value = net revenue (refunds negative, cancelled/unpaid rows excluded), or with
 //!   `--by margin` the margin column (or amount − cost) with the same signs, summed exactly;
 //! - customers are ranked by value, highest first; equal values are ranked by customer_id;
-//! - shares are of the total positive value, so a customer worth ≤ 0 has share 0 and is C;
+//! - shares are of the total positive value, so a customer worth ≤ 0 has share 0: worth 0 it
+//!   is C, worth less than 0 (a loss, e.g. `--by margin` below cost) it is **L**, a tier of its
+//!   own kept out of the cumulative share;
 //! - a customer is A when the cumulative share of the customers ranked above it is below the A
 //!   threshold (so the customer that crosses 80 % is still A), B likewise for the B threshold,
 //!   else C; customers with equal value all take the tier of the first of them.
@@ -47,7 +49,7 @@ impl Default for AbcOptions {
 pub struct Abc {
     /// rank, customer_id, value, value_share, cumulative_share, tier; by rank.
     pub customers: DataFrame,
-    /// Totals of the tiers A, B and C, in that order.
+    /// Totals of the tiers A, B and C, in that order, then L when a customer is worth less than 0.
     pub tiers: Vec<TierTotal>,
     /// Cumulative share of value up to each customer, in rank order (the Pareto curve).
     pub cumulative: Vec<f64>,
@@ -144,7 +146,9 @@ pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
         let same_as_previous = position > 0 && values[order[position - 1]] == values[i];
         if !same_as_previous {
             // Tolerance so that 0.8 reached by summing shares counts as reached.
-            run_tier = if values[i] <= 0.0 {
+            run_tier = if values[i] < 0.0 {
+                "L"
+            } else if values[i] == 0.0 {
                 "C"
             } else if running < a - 1e-9 {
                 "A"
@@ -179,11 +183,14 @@ pub struct TierTotal {
     pub value_share: f64,
 }
 
-/// Totals per tier A, B, C from the per-customer tiers, values and value shares (rank order).
+/// Totals per tier A, B, C (and L, when any customer is a loss) from the per-customer tiers,
+/// values and value shares (rank order).
 fn tier_totals(tiers: &[&str], values: &[f64], shares: &[f64]) -> Vec<TierTotal> {
     let n = tiers.len() as f64;
-    ["A", "B", "C"]
+    let loss = tiers.contains(&"L");
+    ["A", "B", "C", "L"]
         .into_iter()
+        .filter(|&t| t != "L" || loss)
         .map(|name| {
             let idx: Vec<usize> = (0..tiers.len()).filter(|&i| tiers[i] == name).collect();
             TierTotal {
@@ -234,5 +241,30 @@ mod tests {
         assert_eq!(t.tier, vec!["A", "A", "B", "B", "B", "C"]);
         assert_eq!(t.order, vec![0, 1, 2, 3, 4, 5]);
         assert!((t.cumulative[4] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn losses_are_their_own_tier_outside_the_shares() {
+        // Positive total 100: 60 → A, 40 (60 before) → A; 0 → C; −5, −20 → L, ranked last.
+        let ids = ["a", "b", "c", "d", "e"];
+        let values = [60.0, -20.0, 40.0, 0.0, -5.0];
+        let t = tier_customers(&ids, &values, 0.8, 0.95);
+        assert_eq!(t.order, vec![0, 2, 3, 4, 1]);
+        let tiers: Vec<&str> = t.order.iter().map(|&i| t.tier[i]).collect();
+        assert_eq!(tiers, ["A", "A", "C", "L", "L"]);
+        assert_eq!(t.share[1], 0.0);
+        let values_ranked: Vec<f64> = t.order.iter().map(|&i| values[i]).collect();
+        let shares: Vec<f64> = t.order.iter().map(|&i| t.share[i]).collect();
+        let totals = tier_totals(&tiers, &values_ranked, &shares);
+        let l = totals.last().unwrap();
+        assert_eq!(
+            (l.tier, l.customers, l.value, l.value_share),
+            ("L", 2, -25.0, 0.0)
+        );
+        let c = &totals[2];
+        assert_eq!((c.tier, c.customers, c.value), ("C", 1, 0.0));
+        // No loss: no L row.
+        let t = tier_totals(&["A", "C"], &[1.0, 0.0], &[1.0, 0.0]);
+        assert_eq!(t.len(), 3);
     }
 }
