@@ -368,3 +368,76 @@ fn sample_data_runs_with_every_model() {
     let (headers, _) = parse_csv(&out);
     assert!(headers.contains(&"recency_months".to_string()));
 }
+
+/// 30 customers who keep buying every 20 to 39 days from their first purchase to the last weeks
+/// of the data: nobody drops out, and every customer buys at much the same rate.
+fn no_dropouts() -> String {
+    let mut csv = String::from("customer_id,order_date,amount\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    for c in 0..30u32 {
+        let gap = 20 + (c * 7) % 20;
+        let mut day = (c * 5) % 40;
+        while day < 360 {
+            let date = start + chrono::Duration::days(i64::from(day));
+            csv.push_str(&format!("C{c:02},{date},{}.50\n", 10 + c % 7));
+            day += gap;
+        }
+    }
+    csv
+}
+
+#[test]
+fn fits_that_run_to_a_boundary_are_errors_that_say_what_it_means() {
+    let w = Workdir::new();
+    w.write("steady.csv", no_dropouts());
+    // BG/NBD: the dropout probability runs to 0.
+    let e = w.fails(&["clv", "steady.csv"], 1);
+    assert!(
+        e.contains("steady.csv: bg-nbd fit: a ran to 0")
+            && e.contains("no sign of customers dropping out")
+            && e.contains("--model historical"),
+        "{e}"
+    );
+    // A penalty does not make a dropout process appear, and is not suggested for it.
+    assert!(!e.contains("--penalty"), "{e}");
+    // Pareto/NBD: r and alpha run off together (the same rate for everyone).
+    let e = w.fails(&["clv", "steady.csv", "--model", "pareto-nbd"], 1);
+    assert!(
+        e.contains("pareto-nbd fit: r ran to infinity")
+            && e.contains("purchase rates look the same for everyone")
+            && e.contains("try --penalty 0.001"),
+        "{e}"
+    );
+    // With a penalty already given, the advice is not the same penalty again.
+    let e = w.fails(&["clv", "steady.csv", "--penalty", "0.001"], 1);
+    assert!(!e.contains("try --penalty"), "{e}");
+    // The historical model has nothing to estimate and runs.
+    let out = w.stdout(&["clv", "steady.csv", "--model", "historical", "-q"]);
+    assert_eq!(records(&out).len(), 30);
+}
+
+#[test]
+fn purchase_and_spend_penalties_are_separate() {
+    let w = Workdir::new();
+    let plain = params(&w, &[]);
+    let purchase = params(&w, &["--penalty", "0.01"]);
+    let spend = params(&w, &["--spend-penalty", "0.0001"]);
+    let key = |m: &str, p: &str| (m.to_string(), p.to_string());
+    for p in ["p", "q", "gamma"] {
+        assert_eq!(
+            plain[&key("gamma-gamma", p)],
+            purchase[&key("gamma-gamma", p)],
+            "{p}"
+        );
+    }
+    for p in ["r", "alpha", "a", "b"] {
+        assert_eq!(plain[&key("bg-nbd", p)], spend[&key("bg-nbd", p)], "{p}");
+    }
+    assert_ne!(plain[&key("bg-nbd", "r")], purchase[&key("bg-nbd", "r")]);
+    assert_ne!(
+        plain[&key("gamma-gamma", "p")],
+        spend[&key("gamma-gamma", "p")]
+    );
+    let e = w.fails(&["clv", &cdnow(), "--spend-penalty=-1"], 2);
+    assert!(e.contains("--spend-penalty"), "{e}");
+}

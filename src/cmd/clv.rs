@@ -45,9 +45,15 @@ pub struct Args {
     #[arg(long, value_name = "MONTHS", default_value_t = 36.0)]
     pub lifespan: f64,
 
-    /// L2 penalty on the parameters (as lifetimes' penalizer_coef); helps a fit that will not converge.
+    /// L2 penalty on the purchase model's parameters (as lifetimes' penalizer_coef); helps a
+    /// fit that will not converge.
     #[arg(long, value_name = "COEF", default_value_t = 0.0)]
     pub penalty: f64,
+
+    /// L2 penalty on the spend (Gamma-Gamma) model's parameters, apart from --penalty: one
+    /// model may need it while the other must stay unpenalised.
+    #[arg(long, value_name = "COEF", default_value_t = 0.0)]
+    pub spend_penalty: f64,
 
     /// Show the fitted parameters, standard errors and log-likelihoods instead of customers.
     #[arg(long, conflicts_with = "holdout")]
@@ -77,8 +83,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if !(args.lifespan > 0.0 && args.lifespan.is_finite()) {
         return Err(usage("--lifespan: expected a number of months above 0"));
     }
-    if !(args.penalty >= 0.0 && args.penalty.is_finite()) {
-        return Err(usage("--penalty: expected 0 or more"));
+    for (flag, value) in [
+        ("--penalty", args.penalty),
+        ("--spend-penalty", args.spend_penalty),
+    ] {
+        if !(value >= 0.0 && value.is_finite()) {
+            return Err(usage(format!("{flag} {value}: expected 0 or more")));
+        }
     }
     let holdout = match &args.holdout {
         Some(s) => Some(
@@ -105,6 +116,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         },
         lifespan_months: args.lifespan,
         penalty: args.penalty,
+        spend_penalty: args.spend_penalty,
         standard_errors: args.params,
         as_of: parse_as_of(&args.input.as_of)?,
         holdout,

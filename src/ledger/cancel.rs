@@ -83,8 +83,8 @@ pub fn link(df: &mut DataFrame) -> Result<Option<Cancellations>> {
     };
     let mut numbers: std::collections::HashSet<(&str, &str)> = Default::default();
     let mut bought: HashMap<(&str, &str), Vec<(i32, &str)>> = HashMap::new();
-    for i in 0..df.height() {
-        if is_cancellation[i] {
+    for (i, &cancellation) in is_cancellation.iter().enumerate() {
+        if cancellation {
             continue;
         }
         let (Some(customer), Some(order)) = (customers.get(i), order_ids.get(i)) else {

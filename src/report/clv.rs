@@ -38,6 +38,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         },
         lifespan_months: 36.0,
         penalty: 0.0,
+        spend_penalty: 0.0,
         standard_errors: true,
         as_of: Some(ctx.ledger.as_of),
         holdout: None,

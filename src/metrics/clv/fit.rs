@@ -55,6 +55,8 @@ impl Fit {
 struct Objective<'a> {
     model: &'a dyn Likelihood,
     penalty: f64,
+    /// The first point a solver tried past [`LOG_BOUND`], to say which parameter ran away.
+    runaway: std::sync::Mutex<Option<Vec<f64>>>,
 }
 
 impl Objective<'_> {
@@ -78,8 +80,14 @@ impl Objective<'_> {
 /// over the customers on the way.
 const LOG_BOUND: f64 = 25.0;
 
-fn runaway() -> argmin::core::Error {
-    argmin::core::Error::msg("a parameter ran off to a boundary")
+impl Objective<'_> {
+    /// An error for a point past the bound, remembering the first such point.
+    fn runaway(&self, phi: &[f64]) -> argmin::core::Error {
+        if let Ok(mut first) = self.runaway.lock() {
+            first.get_or_insert_with(|| phi.to_vec());
+        }
+        argmin::core::Error::msg("a parameter ran off to a boundary")
+    }
 }
 
 impl CostFunction for Objective<'_> {
@@ -87,7 +95,7 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
     fn cost(&self, phi: &Self::Param) -> Result<f64, argmin::core::Error> {
         if phi.iter().any(|p| p.abs() > LOG_BOUND) {
-            return Err(runaway());
+            return Err(self.runaway(phi));
         }
         let theta: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
         let n = self.model.count();
@@ -104,7 +112,7 @@ impl Gradient for Objective<'_> {
     type Gradient = Vec<f64>;
     fn gradient(&self, phi: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
         if phi.iter().any(|p| p.abs() > LOG_BOUND) {
-            return Err(runaway());
+            return Err(self.runaway(phi));
         }
         self.value_grad(phi)
             .map(|(_, g)| g)
@@ -112,48 +120,118 @@ impl Gradient for Objective<'_> {
     }
 }
 
-/// Maximises the likelihood from `start` (natural parameters). An error, never NaN, when neither
-/// solver converges.
-/// Maximises the likelihood from `start`; `errors` also computes the standard errors (a numerical
-/// Hessian: 2k² more likelihood evaluations, so skipped when nobody reads them).
+/// Why a fit failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FitFailure {
+    /// The search found nothing, or the likelihood is not finite (the message says which).
+    Failed(String),
+    /// A parameter ran to a boundary (`high`: towards infinity, else towards 0): the data do not
+    /// bound it, so any value past the one reported fits as well.
+    Boundary {
+        param: &'static str,
+        value: f64,
+        high: bool,
+    },
+    /// The optimum is flat along a parameter: the Hessian is not negative definite, or the
+    /// standard error of its logarithm is above [`MAX_LOG_SE`] (the 95 % interval spans a
+    /// factor of e^±10 or more).
+    Flat {
+        param: &'static str,
+        value: f64,
+        /// Standard error of ln(param); `None` when the Hessian is not negative definite.
+        log_se: Option<f64>,
+    },
+}
+
+/// Past e^±18 (6.6e7, 1.5e-8; times rescaled so the longest T is 10) a parameter is at a
+/// boundary: no CLV model fitted to real purchases has one there.
+const AT_BOUND: f64 = 18.0;
+
+/// The largest standard error of ln(parameter) an identified fit may have.
+pub const MAX_LOG_SE: f64 = 5.0;
+
+/// Maximises the penalised likelihood from `start` (natural parameters) and checks that the
+/// optimum is identified: inside the bounds, with a negative-definite Hessian and no parameter
+/// whose logarithm has a standard error above [`MAX_LOG_SE`]. `errors` reports the standard
+/// errors (they are computed for the check either way).
 pub fn fit(
     model: &dyn Likelihood,
     start: &[f64],
     penalty: f64,
     errors: bool,
-) -> Result<Fit, String> {
-    let objective = Objective { model, penalty };
+) -> Result<Fit, FitFailure> {
+    let objective = Objective {
+        model,
+        penalty,
+        runaway: std::sync::Mutex::new(None),
+    };
+    let names = model.names();
     let phi0: Vec<f64> = start.iter().map(|s| s.ln()).collect();
     if objective.value_grad(&phi0).is_none() {
-        return Err("the log-likelihood is not finite at the starting values".into());
+        return Err(FitFailure::Failed(
+            "the log-likelihood is not finite at the starting values".into(),
+        ));
     }
-    let (phi, iterations) = match lbfgs(&objective, phi0.clone()) {
-        Some(found) => found,
-        None => nelder_mead(&objective, &phi0).ok_or(
-            "the optimiser did not converge (L-BFGS and Nelder-Mead); try --penalty 0.001",
-        )?,
+    let found = lbfgs(&objective, phi0.clone()).or_else(|| nelder_mead(&objective, &phi0));
+    let Some((phi, iterations)) = found else {
+        let ran = objective.runaway.lock().ok().and_then(|r| r.clone());
+        return Err(match ran {
+            Some(phi) => boundary(names, &phi)
+                .unwrap_or_else(|| FitFailure::Failed("a parameter ran off to a boundary".into())),
+            None => {
+                FitFailure::Failed("the optimiser did not converge (L-BFGS and Nelder-Mead)".into())
+            }
+        });
     };
+    if let Some(at_bound) = boundary(names, &phi) {
+        return Err(at_bound);
+    }
     let params: Vec<f64> = phi.iter().map(|p| p.exp()).collect();
     let ll = model
         .ll(&params)
         .filter(|v| v.is_finite())
-        .ok_or("the fitted log-likelihood is not finite")?;
-    if params
-        .iter()
-        .any(|p| !p.is_finite() || *p <= 0.0 || *p > 1e12)
+        .ok_or_else(|| FitFailure::Failed("the fitted log-likelihood is not finite".into()))?;
+    // The observed information of the penalised total, in φ: what the fit actually maximised.
+    let n = model.count();
+    let total = |phi: &[f64]| {
+        let theta: Vec<f64> = phi.iter().map(|v| v.exp()).collect();
+        let ll = model.ll(&theta)?;
+        Some(ll - n * penalty * theta.iter().map(|t| t * t).sum::<f64>())
+    };
+    let log_cov = log_covariance(&total, &phi);
+    let flat = |i: usize, log_se: Option<f64>| FitFailure::Flat {
+        param: names[i],
+        value: params[i],
+        log_se,
+    };
+    let Some(log_se) = log_cov.as_ref().and_then(|cov| {
+        (0..phi.len())
+            .map(|i| {
+                let v = cov[i][i];
+                (v > 0.0 && v.is_finite()).then(|| v.sqrt())
+            })
+            .collect::<Option<Vec<f64>>>()
+    }) else {
+        // Not negative definite: blame the parameter whose own curvature is flattest.
+        let worst = flattest(&total, &phi);
+        return Err(flat(worst, None));
+    };
+    if let Some(worst) = (0..phi.len())
+        .filter(|&i| log_se[i] > MAX_LOG_SE)
+        .max_by(|&a, &b| log_se[a].total_cmp(&log_se[b]))
     {
-        return Err(format!(
-            "the fit ran off to a boundary ({}); the data may not identify this model, try --penalty 0.001",
-            describe(model.names(), &params)
-        ));
+        return Err(flat(worst, Some(log_se[worst])));
     }
+    let std_errors = if errors && penalty == 0.0 {
+        Some(params.iter().zip(&log_se).map(|(p, s)| p * s).collect())
+    } else if errors {
+        standard_errors(model, &params)
+    } else {
+        None
+    };
     Ok(Fit {
-        names: model.names(),
-        std_errors: if errors {
-            standard_errors(model, &params)
-        } else {
-            None
-        },
+        names,
+        std_errors,
         params,
         ll,
         iterations,
@@ -161,13 +239,35 @@ pub fn fit(
     })
 }
 
-fn describe(names: &[&str], params: &[f64]) -> String {
-    names
-        .iter()
-        .zip(params)
-        .map(|(n, p)| format!("{n} = {p:.4e}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The parameter furthest past [`AT_BOUND`] in log space, if any.
+fn boundary(names: &'static [&'static str], phi: &[f64]) -> Option<FitFailure> {
+    let i = (0..phi.len())
+        .filter(|&i| !phi[i].is_finite() || phi[i].abs() > AT_BOUND)
+        .max_by(|&a, &b| phi[a].abs().total_cmp(&phi[b].abs()))?;
+    Some(FitFailure::Boundary {
+        param: names[i],
+        value: phi[i].exp(),
+        high: phi[i] > 0.0,
+    })
+}
+
+/// The parameter along which `f` curves least (its second derivative nearest to 0 or positive).
+fn flattest(f: &dyn Fn(&[f64]) -> Option<f64>, phi: &[f64]) -> usize {
+    let h = 1e-4;
+    let curvature = |i: usize| -> f64 {
+        let at = |d: f64| {
+            let mut p = phi.to_vec();
+            p[i] += d;
+            f(&p)
+        };
+        match (at(h), f(phi), at(-h)) {
+            (Some(u), Some(c), Some(d)) => (u - 2.0 * c + d) / (h * h),
+            _ => f64::INFINITY,
+        }
+    };
+    (0..phi.len())
+        .max_by(|&a, &b| curvature(a).total_cmp(&curvature(b)))
+        .unwrap_or(0)
 }
 
 fn lbfgs(objective: &Objective, phi0: Vec<f64>) -> Option<(Vec<f64>, u64)> {
@@ -236,24 +336,36 @@ impl Gradient for ObjectiveRef<'_, '_> {
     }
 }
 
-/// Standard errors of the natural parameters: the observed information is the negative Hessian of
-/// the total log-likelihood, taken by central differences in φ = ln θ (better conditioned), then
-/// carried to θ by the delta method (Cov θ = D Cov φ D with D = diag θ, exact at the optimum where
-/// the gradient vanishes).
+/// Standard errors of the natural parameters (of the likelihood alone, for a penalised fit):
+/// the observed information is the negative Hessian of the total log-likelihood, taken by
+/// central differences in φ = ln θ (better conditioned), then carried to θ by the delta method
+/// (Cov θ = D Cov φ D with D = diag θ, exact at the optimum where the gradient vanishes).
 fn standard_errors(model: &dyn Likelihood, params: &[f64]) -> Option<Vec<f64>> {
-    let k = params.len();
     let phi: Vec<f64> = params.iter().map(|p| p.ln()).collect();
-    let h = 1e-4;
     let ll = |p: &[f64]| model.ll(&p.iter().map(|v| v.exp()).collect::<Vec<_>>());
-    let f0 = ll(&phi)?;
+    let cov = log_covariance(&ll, &phi)?;
+    (0..params.len())
+        .map(|i| {
+            let var = cov[i][i];
+            (var > 0.0 && var.is_finite()).then(|| params[i] * var.sqrt())
+        })
+        .collect()
+}
+
+/// The inverse of the negative Hessian of `f` at `phi` (central differences), when it exists and
+/// is positive definite: the covariance of the estimate of φ.
+fn log_covariance(f: &dyn Fn(&[f64]) -> Option<f64>, phi: &[f64]) -> Option<Vec<Vec<f64>>> {
+    let k = phi.len();
+    let h = 1e-4;
+    let f0 = f(phi)?;
     let mut hess = vec![vec![0.0; k]; k];
     for i in 0..k {
         for j in i..k {
             let at = |di: f64, dj: f64| {
-                let mut p = phi.clone();
+                let mut p = phi.to_vec();
                 p[i] += di;
                 p[j] += dj;
-                ll(&p)
+                f(&p)
             };
             let value = if i == j {
                 (at(h, 0.0)? - 2.0 * f0 + at(-h, 0.0)?) / (h * h)
@@ -264,13 +376,31 @@ fn standard_errors(model: &dyn Likelihood, params: &[f64]) -> Option<Vec<f64>> {
             hess[j][i] = -value;
         }
     }
-    let cov = invert(hess)?;
-    (0..k)
-        .map(|i| {
-            let var = cov[i][i];
-            (var > 0.0 && var.is_finite()).then(|| params[i] * var.sqrt())
-        })
-        .collect()
+    if !positive_definite(&hess) {
+        return None;
+    }
+    invert(hess)
+}
+
+/// Cholesky: whether a symmetric matrix is positive definite.
+fn positive_definite(m: &[Vec<f64>]) -> bool {
+    let k = m.len();
+    let mut l = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        for j in 0..=i {
+            let sum: f64 = (0..j).map(|p| l[i][p] * l[j][p]).sum();
+            if i == j {
+                let d = m[i][i] - sum;
+                if !(d > 0.0 && d.is_finite()) {
+                    return false;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (m[i][j] - sum) / l[j][j];
+            }
+        }
+    }
+    true
 }
 
 /// Gauss–Jordan inverse with partial pivoting; `None` for a singular matrix.
@@ -376,6 +506,9 @@ mod tests {
             }
         }
         assert!(invert(vec![vec![1.0, 2.0], vec![2.0, 4.0]]).is_none());
+        assert!(positive_definite(&[vec![4.0, 2.0], vec![2.0, 3.0]]));
+        assert!(!positive_definite(&[vec![1.0, 2.0], vec![2.0, 1.0]]));
+        assert!(!positive_definite(&[vec![1.0, 0.0], vec![0.0, 0.0]]));
     }
 
     #[test]

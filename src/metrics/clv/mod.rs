@@ -317,7 +317,7 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
     }
     let c = 10.0 / max_t;
     let scaled = s.scaled(c);
-    let (found, unscale): (Result<Fit, String>, [f64; 4]) = match model {
+    let (found, unscale): (Result<Fit, fit::FitFailure>, [f64; 4]) = match model {
         Model::BgNbd => (
             fit::fit(&bgnbd::BgNbd { data: &scaled }, &[1.0; 4], penalty, errors),
             [1.0, c, 1.0, 1.0],
@@ -333,7 +333,7 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
         ),
         Model::Historical => bail!("the historical model has no parameters to fit"),
     };
-    let found = found.map_err(|e| anyhow::anyhow!("{} fit: {e}", model.name()))?;
+    let found = found.map_err(|e| anyhow::anyhow!(explain_purchase_fit(model, &e, penalty)))?;
     let params: Vec<f64> = found
         .params
         .iter()
@@ -347,6 +347,24 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
     let ll = raw
         .ll(&params)
         .ok_or_else(|| anyhow::anyhow!("{} fit: log-likelihood not finite", model.name()))?;
+    if let Some(share) = dropout_share(model, &params, s, max_t) {
+        if share < MIN_DROPOUT_SHARE {
+            let names = found.names;
+            bail!(
+                "{} fit: {} = {:.3e}, {} = {:.3e}: the model expects {:.1e} of the customers to \
+                 drop out over the whole history. There is no sign of customers dropping out in \
+                 this data, so P(alive) cannot be estimated (it would be 1 for everyone) and \
+                 expected purchases would not decline; use --model historical, or more history \
+                 (a longer period before --as-of)",
+                model.name(),
+                names[2],
+                params[2],
+                names[3],
+                params[3],
+                share
+            );
+        }
+    }
     let std_errors = found
         .std_errors
         .map(|se| se.iter().zip(unscale).map(|(e, k)| e / k).collect());
@@ -356,6 +374,29 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
         std_errors,
         ..found
     })
+}
+
+/// Below this expected share of customers dropping out over the observed history, a purchase
+/// model's dropout process is not in the data (docs/metrics.md, "CLV").
+pub const MIN_DROPOUT_SHARE: f64 = 1e-3;
+
+/// The share of customers a fitted model expects to drop out over the history: BG/NBD
+/// E[p] · (1 + mean x), with E[p] = a / (a + b) the chance of dropping out after a purchase;
+/// Pareto/NBD E[μ] · max T, with E[μ] = s / β the dropout rate. (First-order approximations,
+/// exact as they go to 0, which is all they are used for.)
+fn dropout_share(model: Model, params: &[f64], s: &Summary, max_t: f64) -> Option<f64> {
+    let customers: f64 = s.w.iter().sum();
+    let mean_x =
+        s.x.iter()
+            .zip(&s.w)
+            .map(|(x, w)| *x as f64 * w)
+            .sum::<f64>()
+            / customers;
+    match model {
+        Model::BgNbd => Some(params[2] / (params[2] + params[3]) * (1.0 + mean_x)),
+        Model::ParetoNbd => Some(params[2] / params[3] * max_t),
+        Model::Historical => None,
+    }
 }
 
 /// Fits Gamma-Gamma on the repeat buyers (x > 0, m > 0).
@@ -369,15 +410,106 @@ pub fn fit_spend(x: &[u32], m: &[f64], penalty: f64, errors: bool) -> Result<Fit
     }
     let model = gammagamma::GammaGamma { data: &data };
     let found = fit::fit(&model, &[1.0, 1.0, 1.0], penalty, errors)
-        .map_err(|e| anyhow::anyhow!("gamma-gamma fit: {e}"))?;
+        .map_err(|e| anyhow::anyhow!(explain_spend_fit(&e, penalty)))?;
     if found.get("q") <= 1.0 {
         bail!(
-            "gamma-gamma fit: q = {:.3} ≤ 1, so the expected spend is not finite; the spend \
-             data does not fit this model (try --penalty 0.001)",
-            found.get("q")
+            "gamma-gamma fit: q = {:.3} ≤ 1, so the expected spend per purchase is not finite: \
+             a few very large purchases dominate the spend data; {}",
+            found.get("q"),
+            penalty_advice("--spend-penalty", penalty)
         );
     }
     Ok(found)
+}
+
+/// What to try after a failed fit: a penalty when none was given, never the one that failed.
+fn penalty_advice(flag: &str, penalty: f64) -> String {
+    if penalty == 0.0 {
+        format!(
+            "try {flag} 0.001 (it pulls the parameters towards moderate values), \
+             --model historical, or more history"
+        )
+    } else {
+        format!("{flag} {penalty} did not make it fit: use --model historical, or more history")
+    }
+}
+
+/// A failed purchase-model fit in terms of the data (docs/metrics.md, "CLV").
+fn explain_purchase_fit(model: Model, failure: &fit::FitFailure, penalty: f64) -> String {
+    use fit::FitFailure;
+    let name = model.name();
+    let dropout: &[&str] = match model {
+        Model::BgNbd => &["a", "b"],
+        _ => &["s", "beta"],
+    };
+    let (param, what) = match failure {
+        FitFailure::Failed(why) => {
+            return format!(
+                "{name} fit: {why}; {}",
+                penalty_advice("--penalty", penalty)
+            )
+        }
+        FitFailure::Boundary { param, value, high } => (
+            *param,
+            format!(
+                "{param} ran to {} ({value:.3e})",
+                if *high { "infinity" } else { "0" }
+            ),
+        ),
+        FitFailure::Flat {
+            param,
+            value,
+            log_se,
+        } => (
+            *param,
+            match log_se {
+                Some(se) => format!(
+                    "{param} = {value:.3e} is not pinned down by the data (its 95 % interval \
+                     spans a factor of e^±{:.0})",
+                    1.96 * se
+                ),
+                None => format!(
+                    "the likelihood is flat around {param} = {value:.3e} (its curvature is not \
+                     negative definite)"
+                ),
+            },
+        ),
+    };
+    if dropout.contains(&param) {
+        format!(
+            "{name} fit: {what}. There is no sign of customers dropping out in this data, so \
+             P(alive) cannot be estimated (it would be 1 for everyone) and expected purchases \
+             would not decline; use --model historical, or more history (a longer period before \
+             --as-of)"
+        )
+    } else {
+        format!(
+            "{name} fit: {what}. Customers' purchase rates look the same for everyone (r and \
+             alpha run off together), so the model cannot tell frequent buyers from rare ones; \
+             {}",
+            penalty_advice("--penalty", penalty)
+        )
+    }
+}
+
+/// A failed Gamma-Gamma fit in terms of the data.
+fn explain_spend_fit(failure: &fit::FitFailure, penalty: f64) -> String {
+    use fit::FitFailure;
+    let what = match failure {
+        FitFailure::Failed(why) => why.clone(),
+        FitFailure::Boundary { param, value, high } => format!(
+            "{param} ran to {} ({value:.3e}): the spread of spend per purchase between customers \
+             is not what the model assumes",
+            if *high { "infinity" } else { "0" }
+        ),
+        FitFailure::Flat { param, value, .. } => {
+            format!("{param} = {value:.3e} is not pinned down by the spend data")
+        }
+    };
+    format!(
+        "gamma-gamma (spend) fit: {what}; {}",
+        penalty_advice("--spend-penalty", penalty)
+    )
 }
 
 /// Per-customer predictions of a fitted purchase model.

@@ -19,7 +19,10 @@ pub struct ClvOptions {
     pub value: Value,
     /// Historical model: expected lifespan in months.
     pub lifespan_months: f64,
+    /// L2 penalty of the purchase model's fit (`--penalty`).
     pub penalty: f64,
+    /// L2 penalty of the spend model's fit (`--spend-penalty`).
+    pub spend_penalty: f64,
     /// Compute the standard errors of the parameters (for `--params`).
     pub standard_errors: bool,
     pub as_of: Option<i32>,
@@ -51,7 +54,7 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> 
     let spend_model = fit_spend(
         &customers.x,
         &customers.m,
-        opts.penalty,
+        opts.spend_penalty,
         opts.standard_errors,
     )?;
     watch.lap("spend model fit");
@@ -95,7 +98,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
     {
         bail!(
             "the {} prediction is not finite for customer {} (x = {}, t_x = {}, T = {}); the fitted \
-             parameters may be extreme, try --penalty 0.001",
+             parameters may be extreme; try --model historical",
             opts.model.name(),
             f.purchases.id(f.index[i]),
             c.x[i],
