@@ -4,6 +4,7 @@ mod abc;
 mod allocation;
 mod clv;
 mod common;
+mod corpus;
 mod exports;
 mod funnel;
 mod input;

@@ -100,7 +100,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                     .or_else(|| {
                         coerced.first_invalid.as_ref().map(|bad| {
                             format!(
-                                "row {}: {:?} is {}",
+                                "row {}: {:?} {}",
                                 info.row_number(bad.index),
                                 bad.value,
                                 bad.reason

@@ -6,7 +6,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
-use crate::load::{load_customer_ids, load_ledger, OrdersArgs};
+use crate::load::{load_customer_ids, load_ledger, require_purchases, OrdersArgs};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
@@ -66,7 +66,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         loyal_orders: args.loyal_orders,
         at_risk_factor: args.at_risk_factor,
     };
-    let (_, ledger) = load_ledger(&args.input, &[], settings)?;
+    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+    // Without a purchase only a customers file gives anybody a stage (potential).
+    if args.customers.is_none() || args.rates {
+        require_purchases(&orders, &ledger)?;
+    }
     let out = &settings.output;
     if args.rates {
         let watch = crate::output::progress::Stopwatch::new();

@@ -6,7 +6,7 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::load::{load_customer_ids, load_ledger, OrdersArgs};
+use crate::load::{load_customer_ids, load_ledger, require_purchases, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
 
@@ -39,6 +39,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             .map_err(|e| usage(format!("built-in rating rules: {e}")))?,
     };
     let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
+    // With no purchase and no customers file there is nobody to rate: an empty table would
+    // pass for a result.
+    if args.customers.is_none() {
+        require_purchases(&orders, &ledger)?;
+    }
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()

@@ -95,6 +95,11 @@ pub fn coerce(
         },
         ValueKind::Money => match dtype {
             DataType::String => parse_money_column(series.str()?, opts.decimal_comma),
+            // DECIMAL(p, s) from a warehouse: through its exact decimal text, so no digit is
+            // lost to a float on the way.
+            DataType::Decimal(_, _) => {
+                parse_money_column(series.cast(&DataType::String)?.str()?, false)
+            }
             dt if dt.is_integer() => money_from_integers(series)?,
             dt if dt.is_primitive_numeric() || dt == DataType::Boolean => {
                 money_from_floats(&series.cast(&DataType::Float64)?)?
@@ -107,6 +112,9 @@ pub fn coerce(
         },
         ValueKind::Number => match dtype {
             DataType::String => parse_number_column(series.str()?, opts.decimal_comma),
+            DataType::Decimal(_, _) => {
+                Coerced::clean(series.cast(&DataType::Float64)?.into_column())
+            }
             dt if dt.is_primitive_numeric() => {
                 Coerced::clean(series.cast(&DataType::Float64)?.into_column())
             }
@@ -286,7 +294,7 @@ fn parse_cells<'a, T, C: FromIterator<Option<T>>>(
 }
 
 fn parse_number_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
-    let (values, errors): (Float64Chunked, _) = parse_cells(ca, "not a number", |s| {
+    let (values, errors): (Float64Chunked, _) = parse_cells(ca, "is not a number", |s| {
         values::parse_money(s, decimal_comma)
     });
     errors.into_coerced(values.into_column())
@@ -304,8 +312,18 @@ fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
                 return None;
             }
             match values::parse_money(s, decimal_comma) {
+                None if values::looks_like_decimal_comma(s) => {
+                    errors.bad(
+                        i,
+                        s,
+                        "is not an amount with a thousands comma (a comma before other than \
+                         three digits); if the file writes decimal commas (1,5 = one and a \
+                         half), pass --decimal-comma",
+                    );
+                    None
+                }
                 None => {
-                    errors.bad(i, s, "not an amount");
+                    errors.bad(i, s, "is not an amount");
                     None
                 }
                 Some(x) => {
@@ -321,7 +339,7 @@ fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
     errors.into_coerced(values.into_column())
 }
 
-const OUT_OF_RANGE: &str = "not a finite amount below a trillion";
+const OUT_OF_RANGE: &str = "is not a finite amount below a trillion";
 
 /// A float column (Parquet, Excel, or read by polars' fast path) as Money units; NaN, ±∞ and
 /// amounts of a trillion or more are unreadable cells.
@@ -360,15 +378,16 @@ fn money_cells<T: Copy + ToString>(
 /// Yes/no cells as booleans.
 fn parse_flag_column(ca: &StringChunked) -> Coerced {
     let mut words = WordCache::new();
-    let (flags, errors): (BooleanChunked, _) =
-        parse_cells(ca, "not yes or no", |s| words.get(s, values::parse_flag));
+    let (flags, errors): (BooleanChunked, _) = parse_cells(ca, "is neither yes nor no", |s| {
+        words.get(s, values::parse_flag)
+    });
     errors.into_coerced(flags.into_column())
 }
 
 /// Order statuses as [`OrderStatus::code`]s (nulls stay null: no status, a plain order row).
 fn parse_status_column(ca: &StringChunked) -> Coerced {
     let mut words = WordCache::new();
-    let (codes, errors): (UInt32Chunked, _) = parse_cells(ca, "not a known order status", |s| {
+    let (codes, errors): (UInt32Chunked, _) = parse_cells(ca, "is not a known order status", |s| {
         words.get(s, OrderStatus::parse).map(OrderStatus::code)
     });
     errors.into_coerced(codes.into_column())
@@ -495,7 +514,7 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
         for (i, parsed) in ambiguous {
             match parsed.resolve(order) {
                 DateParse::Ok(st) => millis[i] = Some(to_ms(st)),
-                _ => errors.bad(i, ca.get(i).unwrap_or_default(), "not a calendar date"),
+                _ => errors.bad(i, ca.get(i).unwrap_or_default(), "is not a calendar date"),
             }
         }
     } else if ambiguous_order.is_none() && !ambiguous.is_empty() {

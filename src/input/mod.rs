@@ -99,6 +99,11 @@ pub fn load(
         columns.push(coerced.column);
     }
     let mut notes = Vec::new();
+    for (binding, column) in bindings.iter().zip(&columns) {
+        if let Some(line) = far_dates(column, binding, &info) {
+            notes.push(line);
+        }
+    }
     let mut df = DataFrame::new_infer_height(columns)
         .map_err(|e| anyhow!("{}: {}", info.display, source::polars_message(&e)))?;
     let mut row_index: Option<Vec<usize>> = None;
@@ -301,6 +306,80 @@ fn leave_out_rows_without_id(
     Ok(Some(kept))
 }
 
+/// A date is far from the rest of its column when it lies more than 20 years plus ten times the
+/// median absolute deviation from the median (a robust spread: one `9999-12-31` placeholder or a
+/// millisecond epoch read as seconds does not move it). Such dates are noted on stderr, since
+/// they would otherwise set as_of centuries away without a word.
+const FAR_DAYS: i64 = 20 * 366;
+
+/// A note naming the dates of a date column that lie far outside the rest (with their rows).
+fn far_dates(column: &Column, binding: &Binding, info: &SourceInfo) -> Option<String> {
+    let days: Vec<Option<i64>> = match column.dtype() {
+        DataType::Date => column
+            .date()
+            .ok()?
+            .physical()
+            .iter()
+            .map(|d| d.map(i64::from))
+            .collect(),
+        DataType::Datetime(_, _) => column
+            .datetime()
+            .ok()?
+            .physical()
+            .iter()
+            .map(|ms| ms.map(|ms| ms.div_euclid(86_400_000)))
+            .collect(),
+        _ => return None,
+    };
+    // Median and median absolute deviation of an evenly spaced sample of at most 100,000
+    // values: cheap, and the same on every run.
+    let step = (days.len() / 100_000).max(1);
+    let mut sample: Vec<i64> = days.iter().step_by(step).flatten().copied().collect();
+    if sample.len() < 2 {
+        return None;
+    }
+    sample.sort_unstable();
+    let median = sample[sample.len() / 2];
+    let mut deviation: Vec<i64> = sample.iter().map(|d| (d - median).abs()).collect();
+    deviation.sort_unstable();
+    let reach = FAR_DAYS + 10 * deviation[deviation.len() / 2];
+    let (low, high) = (median - reach, median + reach);
+    let far: Vec<(usize, i64)> = days
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (i, d)))
+        .filter(|&(_, d)| d < low || d > high)
+        .collect();
+    if far.is_empty() {
+        return None;
+    }
+    let (low, high) = days
+        .iter()
+        .flatten()
+        .filter(|&&d| (low..=high).contains(&d))
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    let show = |d: i64| values::format_days(d.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+    let listed: Vec<String> = far
+        .iter()
+        .take(5)
+        .map(|&(i, d)| format!("row {} ({})", info.row_number(i), show(d)))
+        .collect();
+    Some(format!(
+        "{}: {} {} value{} in {:?} {} far outside the rest ({} … {}): {}{}; \
+         the analysis date follows the latest date unless --as-of is given",
+        info.display,
+        far.len(),
+        binding.role,
+        if far.len() == 1 { "" } else { "s" },
+        binding.header,
+        if far.len() == 1 { "lies" } else { "lie" },
+        show(low),
+        show(high),
+        listed.join(", "),
+        if far.len() > 5 { ", …" } else { "" }
+    ))
+}
+
 /// A share as a percentage with one decimal (`24.9%`).
 fn percent(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
@@ -449,10 +528,18 @@ pub fn expectation(kind: ValueKind) -> &'static str {
 }
 
 fn check_coerced(coerced: &Coerced, binding: &Binding, info: &SourceInfo) -> Result<()> {
-    if let Some(BadCell { index, reason, .. }) = &coerced.ambiguous_order {
+    if let Some(BadCell {
+        index,
+        value,
+        reason,
+    }) = &coerced.ambiguous_order
+    {
+        let [day_first, month_first] = values::suggest_date_formats(value)
+            .unwrap_or_else(|| ["%d/%m/%Y".into(), "%m/%d/%Y".into()]);
         bail!(
             "{}: row {}, column {:?} ({}): ambiguous day/month order: {reason}; \
-             pass --date-format %d/%m/%Y (day first) or --date-format %m/%d/%Y (month first)",
+             pass --date-format '{day_first}' (day first) or --date-format '{month_first}' \
+             (month first)",
             info.display,
             info.row_number(*index),
             binding.header,
@@ -469,8 +556,16 @@ fn check_coerced(coerced: &Coerced, binding: &Binding, info: &SourceInfo) -> Res
             1 => String::new(),
             n => format!(" ({n} unreadable values in this column; this is the first)"),
         };
+        let fits = match values::suggest_date_formats(value) {
+            Some([d, m])
+                if matches!(binding.role.kind(), ValueKind::Date | ValueKind::DateTime) =>
+            {
+                format!("; for this value: --date-format '{d}' (day first) or '{m}' (month first)")
+            }
+            _ => String::new(),
+        };
         bail!(
-            "{}: row {}, column {:?} ({}): {value:?} is {reason}; expected {}{more}",
+            "{}: row {}, column {:?} ({}): {value:?} {reason}; expected {}{more}{fits}",
             info.display,
             info.row_number(*index),
             binding.header,

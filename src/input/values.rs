@@ -118,7 +118,7 @@ impl DateParse {
                         offset_secs,
                         ..Stamp::from_date(d)
                     }),
-                    None => DateParse::Invalid("not a calendar date"),
+                    None => DateParse::Invalid("is not a calendar date"),
                 }
             }
             other => other,
@@ -134,7 +134,7 @@ impl DateParse {
 pub fn parse_date(raw: &str, order: DayMonthOrder, epoch: ExcelEpoch) -> DateParse {
     let s = raw.trim();
     if s.is_empty() {
-        return DateParse::Invalid("empty");
+        return DateParse::Invalid("is empty");
     }
     let bytes = s.as_bytes();
     let dots = bytes.iter().filter(|b| **b == b'.').count();
@@ -161,15 +161,15 @@ fn parse_numeric_date(s: &str, epoch: ExcelEpoch) -> DateParse {
         return match (y.parse(), m.parse(), d.parse()) {
             (Ok(y), Ok(m), Ok(d)) => match NaiveDate::from_ymd_opt(y, m, d) {
                 Some(date) => DateParse::Ok(Stamp::from_date(date)),
-                None => DateParse::Invalid("not a calendar date"),
+                None => DateParse::Invalid("is not a calendar date"),
             },
-            _ => DateParse::Invalid("not a date"),
+            _ => DateParse::Invalid("is not a date"),
         };
     }
     if digits_only && (s.len() == 10 || s.len() == 13) {
         // Unix epoch seconds or milliseconds: far beyond any Excel serial, so not ambiguous.
         let Ok(n) = s.parse::<i64>() else {
-            return DateParse::Invalid("not a date");
+            return DateParse::Invalid("is not a date");
         };
         let ms = if s.len() == 10 { n * 1000 } else { n };
         return DateParse::Ok(Stamp {
@@ -179,7 +179,7 @@ fn parse_numeric_date(s: &str, epoch: ExcelEpoch) -> DateParse {
         });
     }
     let Ok(serial) = s.parse::<f64>() else {
-        return DateParse::Invalid("not a date");
+        return DateParse::Invalid("is not a date");
     };
     excel_serial(serial, epoch)
 }
@@ -188,7 +188,7 @@ fn parse_numeric_date(s: &str, epoch: ExcelEpoch) -> DateParse {
 pub fn excel_serial(serial: f64, epoch: ExcelEpoch) -> DateParse {
     // 2958465 is 9999-12-31, the last day Excel can show.
     if !serial.is_finite() || !(0.0..2_958_466.0).contains(&serial) {
-        return DateParse::Invalid("number out of the Excel date range");
+        return DateParse::Invalid("is a number outside the Excel date range");
     }
     let mut whole = serial.floor() as i64;
     let mut millis = ((serial - serial.floor()) * 86_400_000.0).round() as u32;
@@ -200,10 +200,10 @@ pub fn excel_serial(serial: f64, epoch: ExcelEpoch) -> DateParse {
     let epoch_day = match epoch {
         ExcelEpoch::Excel1900 => {
             if whole == 60 {
-                return DateParse::Invalid("Excel serial 60 is the fictitious 1900-02-29");
+                return DateParse::Invalid("is Excel serial 60, the fictitious 1900-02-29");
             }
             if whole == 0 {
-                return DateParse::Invalid("Excel serial 0 is not a date");
+                return DateParse::Invalid("is Excel serial 0, which is no date");
             }
             // Serials after the fictitious leap day are one day ahead of the true count.
             let base = if whole > 60 { -25_569 } else { -25_568 };
@@ -235,7 +235,7 @@ fn parse_numeric_ymd(bytes: &[u8]) -> Option<DateParse> {
     let n3 = read_number(bytes, &mut pos)?;
     let (millis, offset_secs) = match parse_time_suffix(&bytes[pos..]) {
         Some(t) => t,
-        None => return Some(DateParse::Invalid("unreadable time of day")),
+        None => return Some(DateParse::Invalid("has a time of day that cannot be read")),
     };
     let (v1, d1) = n1;
     let (v2, _) = n2;
@@ -246,13 +246,13 @@ fn parse_numeric_ymd(bytes: &[u8]) -> Option<DateParse> {
             offset_secs,
             ..Stamp::from_date(date)
         }),
-        None => DateParse::Invalid("not a calendar date"),
+        None => DateParse::Invalid("is not a calendar date"),
     };
     if d1 == 4 {
         return Some(ymd(v1, v2, v3));
     }
     if d3 != 4 || d1 > 2 {
-        return Some(DateParse::Invalid("not a date"));
+        return Some(DateParse::Invalid("is not a date"));
     }
     Some(if v1 > 12 {
         ymd(v3, v2, v1)
@@ -407,7 +407,7 @@ fn parse_named_month(s: &str) -> DateParse {
             }
         }
     }
-    DateParse::Invalid("not a date")
+    DateParse::Invalid("is not a date")
 }
 
 /// For a value written `a/b/yyyy`, which order it proves: a first part above 12 can only be a day,
@@ -431,6 +431,61 @@ pub fn day_month_evidence(s: &str) -> Option<DayMonthOrder> {
     }
 }
 
+/// The `--date-format` values that read `value` day first and month first, time of day
+/// included (`12/1/2010 08:26` → `%d/%m/%Y %H:%M`, `%m/%d/%Y %H:%M`); `None` when the value is
+/// not of the form a/b/year with an optional time.
+pub fn suggest_date_formats(value: &str) -> Option<[String; 2]> {
+    let v = value.trim();
+    let (date, time) = match v.find(['T', ' ']) {
+        Some(i) => (&v[..i], v[i + 1..].trim()),
+        None => (v, ""),
+    };
+    let sep = date.chars().find(|c| !c.is_ascii_digit())?;
+    let parts: Vec<&str> = date.split(sep).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        || parts[0].len() > 2
+        || parts[1].len() > 2
+    {
+        return None;
+    }
+    let year = match parts[2].len() {
+        4 => "%Y",
+        2 => "%y",
+        _ => return None,
+    };
+    let time_format = if time.is_empty() {
+        String::new()
+    } else {
+        let (clock, meridiem) = match time.rsplit_once(' ') {
+            Some((clock, m)) if m.eq_ignore_ascii_case("am") || m.eq_ignore_ascii_case("pm") => {
+                (clock, " %p")
+            }
+            _ => (time, ""),
+        };
+        let hour = if meridiem.is_empty() { "%H" } else { "%I" };
+        let colons = clock.matches(':').count();
+        let fraction = if clock.contains('.') { "%.f" } else { "" };
+        let clock_format = match colons {
+            1 => format!("{hour}:%M"),
+            2 => format!("{hour}:%M:%S{fraction}"),
+            _ => return None,
+        };
+        let joiner = if v.as_bytes()[date.len()] == b'T' {
+            "T"
+        } else {
+            " "
+        };
+        format!("{joiner}{clock_format}{meridiem}")
+    };
+    Some([
+        format!("%d{sep}%m{sep}{year}{time_format}"),
+        format!("%m{sep}%d{sep}{year}{time_format}"),
+    ])
+}
+
 /// Parses with an explicit chrono format (`--date-format`), as a date-time first, then a date.
 pub fn parse_with_format(raw: &str, format: &str) -> DateParse {
     let s = raw.trim();
@@ -446,7 +501,7 @@ pub fn parse_with_format(raw: &str, format: &str) -> DateParse {
     }
     match NaiveDate::parse_from_str(s, format) {
         Ok(d) => DateParse::Ok(Stamp::from_date(d)),
-        Err(_) => DateParse::Invalid("does not match --date-format"),
+        Err(_) => DateParse::Invalid("does not match the --date-format given"),
     }
 }
 
@@ -495,6 +550,9 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
             break;
         }
     }
+    if !decimal_comma && !thousands_commas(body) {
+        return None;
+    }
     let mut cleaned = String::with_capacity(body.len());
     let mut seen_digit = false;
     for c in body.chars() {
@@ -535,6 +593,27 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
         return None;
     }
     Some(if negative { -value } else { value })
+}
+
+/// Whether every comma of an amount is a thousands separator: followed by exactly three digits
+/// (`1,234.50`), or by two and another comma (the Indian `1,00,000`). `1,5` is not: a decimal
+/// comma, which needs `--decimal-comma`.
+fn thousands_commas(body: &str) -> bool {
+    let b = body.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b',')
+        .all(|(i, _)| {
+            let run = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let preceded = i > 0 && b[i - 1].is_ascii_digit();
+            preceded && (run == 3 || (run == 2 && b.get(i + 3) == Some(&b',')))
+        })
+}
+
+/// Whether an unreadable amount looks written with a decimal comma (`1,5`, `12,50`).
+pub fn looks_like_decimal_comma(raw: &str) -> bool {
+    let s = raw.trim();
+    s.contains(',') && !thousands_commas(s) && parse_money(s, true).is_some()
 }
 
 /// A yes/no cell: true/false, yes/no, y/n, t/f, 1/0, 是/否, 真/假 (any case). None otherwise.
@@ -672,6 +751,39 @@ impl OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggested_date_formats_parse_the_value_they_were_made_for() {
+        for (value, day_first, month_first) in [
+            ("12/1/2010 08:26", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"),
+            ("03.04.2024", "%d.%m.%Y", "%m.%d.%Y"),
+            (
+                "3/4/24 8:26:59 PM",
+                "%d/%m/%y %I:%M:%S %p",
+                "%m/%d/%y %I:%M:%S %p",
+            ),
+            (
+                "03-04-2024T08:26:59.250",
+                "%d-%m-%YT%H:%M:%S%.f",
+                "%m-%d-%YT%H:%M:%S%.f",
+            ),
+        ] {
+            let [d, m] = suggest_date_formats(value).expect(value);
+            assert_eq!(
+                (d.as_str(), m.as_str()),
+                (day_first, month_first),
+                "{value}"
+            );
+            for format in [&d, &m] {
+                assert!(
+                    matches!(parse_with_format(value, format), DateParse::Ok(_)),
+                    "{value} with {format}"
+                );
+            }
+        }
+        assert_eq!(suggest_date_formats("2024-03-04"), None);
+        assert_eq!(suggest_date_formats("soon"), None);
+    }
 
     #[test]
     fn word_cache_parses_each_word_once_few_or_many() {
@@ -855,6 +967,16 @@ mod tests {
         for s in ["", "abc", "NaN", "inf", "12abc", "1.2.3"] {
             assert_eq!(parse_money(s, false), None, "{s}");
         }
+        // A comma is a thousands separator only before three digits (or the Indian 2-digit
+        // groups); `1,5` is a decimal comma and needs --decimal-comma.
+        assert_eq!(parse_money("1,00,000", false), Some(100000.0));
+        assert_eq!(parse_money("$1,234,567.89", false), Some(1234567.89));
+        for s in ["1,5", "12,50", "1,2345", ",5", "1,23,4"] {
+            assert_eq!(parse_money(s, false), None, "{s}");
+        }
+        assert!(looks_like_decimal_comma("1,5") && looks_like_decimal_comma("12,50"));
+        assert!(!looks_like_decimal_comma("abc") && !looks_like_decimal_comma("1,234"));
+        assert_eq!(parse_money("1,5", true), Some(1.5));
     }
 
     #[test]

@@ -816,7 +816,7 @@ fn read_wide_history(
         if times.invalid > 0 {
             if let Some(bad) = &times.first_invalid {
                 bail!(
-                    "{}: row {}, column {header:?}: {:?} is {}",
+                    "{}: row {}, column {header:?}: {:?} {}",
                     info.display,
                     info.row_number(bad.index),
                     bad.value,

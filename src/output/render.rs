@@ -257,6 +257,20 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
     let money = XlsxFormat::new().set_num_format("#,##0.00");
     let percent = XlsxFormat::new().set_num_format("0.0%");
     for (title, df) in sheets {
+        // Excel's limits, said with the sheet's name and size rather than the writer's words.
+        if df.width() > 16_384 || df.height() >= 1_048_576 {
+            anyhow::bail!(
+                "sheet {title:?} has {} rows and {} columns, more than an Excel sheet holds \
+                 (1,048,575 rows of data, 16,384 columns); write CSV or Parquet instead{}",
+                df.height(),
+                df.width(),
+                if df.width() > 16_384 {
+                    " (so many columns usually mean dates far from the rest: see the notes above)"
+                } else {
+                    ""
+                }
+            );
+        }
         let cells = columns_cells(df)?;
         let shares = share_columns(df);
         let sheet = workbook.add_worksheet();
