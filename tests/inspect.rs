@@ -71,3 +71,79 @@ fn unknown_tables_and_explicit_kinds() {
     let out = w.stdout(&["inspect", &sample("events.csv"), "-f", "csv"]);
     assert_eq!(facts(&out)["table"], "events (guessed from the headers)");
 }
+
+#[test]
+fn a_line_item_export_is_orders_with_types_by_value() {
+    let w = Workdir::new();
+    // The C-prefixed invoice sits past the first rows; the order of the rows must not matter.
+    let mut csv = String::from(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,Shipped\n",
+    );
+    for i in 0..1200 {
+        csv.push_str(&format!(
+            "{},85123A,HEART,6,12/1/2010 08:26,2.55,17850,United Kingdom,2010-12-0{}\n",
+            536365 + i,
+            1 + i % 9
+        ));
+    }
+    csv.push_str("C536379,D,Discount,-1,12/1/2010 09:41,27.50,,United Kingdom,2010-12-02\n");
+    w.write("lines.csv", csv);
+    let out = w.stdout(&[
+        "inspect",
+        "lines.csv",
+        "-f",
+        "csv",
+        "--date-format",
+        "%m/%d/%Y %H:%M",
+    ]);
+    let f = facts(&out);
+    assert_eq!(f["table"], "orders (guessed from the headers)");
+    assert!(
+        f["amount"].starts_with("computed per line: quantity × unit_price"),
+        "{f:?}"
+    );
+    assert!(f["rows_without_customer_id"].starts_with("1 "), "{f:?}");
+    assert!(f["cancellation_rows"].starts_with("1 "), "{f:?}");
+    let cols = columns(&out);
+    let typed = |name: &str| {
+        let c = cols.iter().find(|c| c["column"] == name).unwrap();
+        (c["role"].clone(), c["type"].clone())
+    };
+    assert_eq!(
+        typed("InvoiceNo"),
+        ("order_id (synonym)".into(), "id".into())
+    );
+    assert_eq!(
+        typed("Quantity"),
+        ("quantity (synonym)".into(), "number".into())
+    );
+    assert_eq!(typed("Country"), ("".into(), "text (unused)".into()));
+    assert_eq!(typed("Shipped"), ("".into(), "date (unused)".into()));
+    assert_eq!(typed("Description"), ("".into(), "text (unused)".into()));
+}
+
+#[test]
+fn map_applies_without_kind() {
+    let w = Workdir::new();
+    w.write(
+        "o.csv",
+        "cid,when,total,ref\nA,2024-01-01,5,X12\nB,2024-01-02,7,12\n",
+    );
+    let out = w.stdout(&[
+        "inspect",
+        "o.csv",
+        "-f",
+        "csv",
+        "--map",
+        "customer_id=cid",
+        "--map",
+        "order_date=when",
+    ]);
+    assert_eq!(facts(&out)["table"], "orders (guessed from the headers)");
+    let cols = columns(&out);
+    let when = cols.iter().find(|c| c["column"] == "when").unwrap();
+    assert_eq!(when["role"], "order_date (--map)");
+    // An ID with a letter is text even though its other values are numbers.
+    let r = cols.iter().find(|c| c["column"] == "ref").unwrap();
+    assert_eq!(r["type"], "text (unused)");
+}

@@ -19,7 +19,7 @@ pub struct Args {
     pub file: String,
 
     /// Read it as this table (default: guessed from the headers).
-    #[arg(long, value_name = "TABLE", value_parser = ["orders", "customers", "events", "followups", "surveys"])]
+    #[arg(long, value_name = "TABLE", value_parser = ["orders", "customers", "events", "followups", "surveys", "opportunities", "history", "teams"])]
     pub kind: Option<String>,
 }
 
@@ -32,7 +32,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     let raw = source::open(&args.file, &settings.input.read)?;
     let headers = raw.headers.clone();
-    let kind = given.or_else(|| schema::guess_kind(&headers));
+    let kind = given.or_else(|| schema::guess_kind(&headers, &settings.input.mappings));
     let (bindings, missing) = match kind {
         Some(k) => {
             schema::resolve_partial(k, &headers, &settings.input.mappings).map_err(|_| {
@@ -91,7 +91,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         match binding {
             Some(b) => {
                 let coerced = coerce_binding(&frame, b, &settings.input.values, &info)?;
-                col_type.push(kind_name(b.role.kind()).to_string());
+                col_type.push(match b.role {
+                    Role::Quantity => "number".to_string(),
+                    role => kind_name(role.kind()).to_string(),
+                });
                 invalid.push(Some(coerced.invalid as i64));
                 let problem = coerced
                     .ambiguous_order
@@ -221,7 +224,8 @@ fn delimiter_name(d: u8) -> String {
     }
 }
 
-/// What an unused column looks like: number, date or text, judged on its first 1,000 values.
+/// What an unused column looks like, judged on every value: number (plain numbers only: an ID
+/// such as `C536379` is text), date, or text.
 fn guess_type(column: &Column) -> &'static str {
     if column.dtype().is_primitive_numeric() {
         return "number";
@@ -232,16 +236,21 @@ fn guess_type(column: &Column) -> &'static str {
     let Ok(ca) = column.as_materialized_series().str().cloned() else {
         return "text";
     };
-    let sample: Vec<&str> = ca.iter().flatten().take(1000).collect();
-    if sample.is_empty() {
+    let mut values = ca
+        .iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .peekable();
+    if values.peek().is_none() {
         return "empty";
     }
-    if sample
-        .iter()
-        .all(|s| values::parse_money(s, false).is_some())
-    {
-        "number"
-    } else if sample.iter().all(|s| {
+    let plain_number = |s: &str| {
+        !s.bytes()
+            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+            && values::parse_money(s, false).is_some()
+    };
+    let date = |s: &str| {
         !matches!(
             values::parse_date(
                 s,
@@ -250,10 +259,20 @@ fn guess_type(column: &Column) -> &'static str {
             ),
             values::DateParse::Invalid(_)
         )
-    }) {
+    };
+    let (mut number, mut dated) = (true, true);
+    for s in values {
+        number = number && plain_number(s);
+        // A date must have a separator or a time: a bare 20240105 or an Excel serial is a number.
+        dated = dated && s.bytes().any(|b| !b.is_ascii_digit() && b != b'.') && date(s);
+        if !number && !dated {
+            return "text";
+        }
+    }
+    if dated {
         "date"
     } else {
-        "text"
+        "number"
     }
 }
 
@@ -301,6 +320,52 @@ fn quality_facts(columns: &[(Role, Column)], rows: usize) -> Result<Vec<(&'stati
                 .n_unique()?
                 .to_string(),
         ));
+    }
+    if let Some(c) = get(Role::CustomerId) {
+        let empty = c.null_count();
+        if empty > 0 {
+            facts.push((
+                "rows_without_customer_id",
+                format!("{empty} (left out by every command; --strict makes them an error)"),
+            ));
+        }
+    }
+    if get(Role::Amount).is_none()
+        && get(Role::Quantity).is_some()
+        && get(Role::UnitPrice).is_some()
+    {
+        facts.push((
+            "amount",
+            format!(
+                "computed per line: quantity × unit_price{} (docs/metrics.md, Line items)",
+                if get(Role::Discount).is_some() {
+                    ", less the discount"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if let Some(c) = get(Role::OrderId) {
+        let cancellations = c
+            .as_materialized_series()
+            .str()?
+            .iter()
+            .flatten()
+            .filter(|id| {
+                id.len() > 1
+                    && matches!(id.as_bytes()[0], b'C' | b'c')
+                    && id[1..].bytes().all(|b| b.is_ascii_digit())
+            })
+            .count();
+        if cancellations > 0 {
+            facts.push((
+                "cancellation_rows",
+                format!(
+                    "{cancellations} (order IDs C + number; refunds linked to the order they cancel when the file also has plain numbers)"
+                ),
+            ));
+        }
     }
     if let Some(c) = get(Role::Amount) {
         let negative = c

@@ -926,13 +926,17 @@ pub fn resolve_partial(
     Ok((bindings, missing))
 }
 
-/// Guesses which table a file is from its headers: the kind whose required roles all resolve,
-/// preferring the one that resolves the most roles.
-pub fn guess_kind(headers: &[String]) -> Option<TableKind> {
+/// Guesses which table a file is from its headers and the `--map`/config mappings: the table a
+/// table-qualified mapping names (`--map orders.amount=…`), else the kind whose required roles
+/// all resolve, preferring the one that resolves the most roles.
+pub fn guess_kind(headers: &[String], mappings: &[MapEntry]) -> Option<TableKind> {
+    if let Some(kind) = mappings.iter().rev().find_map(|m| m.table) {
+        return Some(kind);
+    }
     ALL_TABLES
         .into_iter()
         .filter_map(|kind| {
-            resolve(kind, headers, &[])
+            resolve(kind, headers, mappings)
                 .ok()
                 .map(|b| (kind, b.len() * 10 + kind.required().len()))
         })
@@ -1025,12 +1029,42 @@ mod tests {
     #[test]
     fn kinds_are_guessed_from_headers() {
         assert_eq!(
-            guess_kind(&headers(&["customer_id", "order_date", "amount"])),
+            guess_kind(&headers(&["customer_id", "order_date", "amount"]), &[]),
             Some(TableKind::Orders)
         );
         assert_eq!(
-            guess_kind(&headers(&["customer_id", "event_time", "event", "owner"])),
+            guess_kind(
+                &headers(&["customer_id", "event_time", "event", "owner"]),
+                &[]
+            ),
             Some(TableKind::Events)
+        );
+        // An invoice-line export (no amount, quantity × price) is orders, not customers.
+        let lines = headers(&[
+            "InvoiceNo",
+            "StockCode",
+            "Description",
+            "Quantity",
+            "InvoiceDate",
+            "UnitPrice",
+            "CustomerID",
+            "Country",
+        ]);
+        assert_eq!(guess_kind(&lines, &[]), Some(TableKind::Orders));
+        // A mapping counts: `when` is an order date only through --map.
+        let hs = headers(&["cid", "when", "total"]);
+        let map = |role, header: &str| MapEntry {
+            table: None,
+            role,
+            header: header.into(),
+            via: "--map",
+        };
+        assert_eq!(
+            guess_kind(
+                &hs,
+                &[map(Role::CustomerId, "cid"), map(Role::OrderDate, "when")]
+            ),
+            Some(TableKind::Orders)
         );
     }
 }
