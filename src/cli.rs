@@ -20,7 +20,7 @@ use crate::output::{Format, OutputOptions};
 #[command(
     name = "crm-eval",
     version,
-    about = "Analytics for CRM exports: RFM, ABC tiers, CLV, lead conversion, recovery, pool rules, lifecycle, cohorts, rating, NPS/CSAT, and an inspector for export files.",
+    about = "Analytics for CRM exports: RFM, ABC tiers, CLV, lead conversion, recovery, pool rules, lifecycle, cohorts, rating, NPS/CSAT, the sales funnel, one report of them all, and an inspector for export files.",
     long_about = None,
     after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error."
 )]
@@ -59,6 +59,10 @@ pub enum Command {
     Report(cmd::report::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
+    /// Print a shell completion script: crm-eval completions bash > /etc/bash_completion.d/crm-eval
+    Completions(cmd::shell::CompletionsArgs),
+    /// Print the man page (roff): crm-eval man | man -l -   (or crm-eval man rfm for one command)
+    Man(cmd::shell::ManArgs),
 }
 
 /// Flags that every subcommand accepts, before or after its name.

@@ -15,4 +15,5 @@ mod output;
 mod properties;
 mod report;
 mod rfm;
+mod shell;
 mod value;

@@ -13,6 +13,7 @@ pub mod rating;
 pub mod recovery;
 pub mod report;
 pub mod rfm;
+pub mod shell;
 
 use anyhow::Result;
 
@@ -35,5 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nps(args) => nps::run(args, &settings),
         Command::Funnel(args) => funnel::run(args, &settings),
         Command::Report(args) => report::run(args, &settings),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     }
 }
