@@ -25,8 +25,15 @@ Files:
                   the same pipeline as Fxiaoke-style exports: GBK, Chinese headers and stages
                   (初次接触 → 需求确认 → 方案报价 → 谈判 → 赢单 / 输单 / 无效)
 
-The pipeline files come from their own random stream (seed + 1), so adding them left the other
-files unchanged.
+  invoice_lines.csv
+                  a retail invoice-line export (Online Retail style): InvoiceNo, StockCode,
+                  Description, Quantity, InvoiceDate (12/1/2023 08:26, month first), UnitPrice,
+                  CustomerID (empty for guest checkouts), Country; no amount column; cancellations
+                  as invoices C + number with negative quantities, some cancelling an invoice of
+                  the same number, some a line of an earlier invoice under a new number
+
+The pipeline files come from their own random stream (seed + 1), and the invoice lines from
+seed + 2, so adding them left the other files unchanged.
 """
 
 import csv
@@ -251,6 +258,7 @@ def main():
     print(f"customers {len(customers)}, events {len(events)}, followups {len(followups)}, "
           f"orders {len(orders)}, surveys {len(surveys)}")
     pipeline(here, [(c[0], c[3]) for c in customers])
+    invoice_lines(here)
 
 
 STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
@@ -339,6 +347,56 @@ def pipeline(here, customers):
           encoding="gbk", terminator="\r\n")
     won = sum(1 for o in opps if o[3] == "Closed Won")
     print(f"opportunities {len(opps)} ({won} won), stage changes {len(history)}")
+
+
+RETAIL_PRODUCTS = [
+    ("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 2.55),
+    ("71053", "WHITE METAL LANTERN", 3.39),
+    ("84406B", "CREAM CUPID HEARTS COAT HANGER", 2.75),
+    ("22752", "SET 7 BABUSHKA NESTING BOXES", 7.65),
+    ("21730", "GLASS STAR FROSTED T-LIGHT HOLDER", 4.25),
+    ("22633", "HAND WARMER UNION JACK", 1.85),
+    ("84879", "ASSORTED COLOUR BIRD ORNAMENT", 1.69),
+    ("22745", "POPPY'S PLAYHOUSE BEDROOM", 2.10),
+    ("21754", "HOME BUILDING BLOCK WORD", 5.95),
+    ("23084", "RABBIT NIGHT LIGHT", 2.08),
+]
+
+
+def invoice_lines(here):
+    """A retail invoice-line export: quantities and unit prices, guests, cancellations."""
+    rng = random.Random(SEED + 2)
+    start = dt.datetime(2023, 1, 3, 8, 0)
+    shoppers = [f"{12346 + i}" for i in range(400)]
+    countries = ["United Kingdom"] * 8 + ["France", "Germany"]
+    rows, invoice = [], 536365
+    bought = []  # (invoice, customer, stock, quantity, price, when)
+    for _ in range(2600):
+        when = start + dt.timedelta(minutes=rng.randrange(0, 360 * 24 * 60))
+        guest = rng.random() < 0.12
+        customer = "" if guest else rng.choice(shoppers[: rng.choice([60, 200, 400])])
+        country = rng.choice(countries)
+        for stock, name, price in rng.sample(RETAIL_PRODUCTS, rng.randint(1, 4)):
+            quantity = rng.choice([1, 2, 3, 4, 6, 12, 24])
+            rows.append([str(invoice), stock, name, quantity, when, price, customer, country])
+            if customer:
+                bought.append((invoice, customer, stock, name, quantity, price, when, country))
+        invoice += 1
+    # Cancellations: 60 of the same number, 60 of an earlier line under a new number.
+    for k, (inv, customer, stock, name, quantity, price, when, country) in enumerate(
+            rng.sample(bought, 120)):
+        later = when + dt.timedelta(hours=rng.randint(1, 72))
+        number = inv if k < 60 else invoice + k
+        rows.append([f"C{number}", stock, name, -rng.randint(1, quantity), later, price, customer, country])
+    rows.sort(key=lambda r: (r[4], r[0]))
+    with open(os.path.join(here, "invoice_lines.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+                    "CustomerID", "Country"])
+        for r in rows:
+            when = r[4]
+            w.writerow([*r[:4], f"{when.month}/{when.day}/{when.year} {when:%H:%M}", *r[5:]])
+    print(f"invoice lines {len(rows)}")
 
 
 if __name__ == "__main__":
