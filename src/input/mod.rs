@@ -314,27 +314,27 @@ const FAR_DAYS: i64 = 20 * 366;
 
 /// A note naming the dates of a date column that lie far outside the rest (with their rows).
 fn far_dates(column: &Column, binding: &Binding, info: &SourceInfo) -> Option<String> {
-    let days: Vec<Option<i64>> = match column.dtype() {
-        DataType::Date => column
-            .date()
-            .ok()?
-            .physical()
-            .iter()
-            .map(|d| d.map(i64::from))
-            .collect(),
-        DataType::Datetime(_, _) => column
-            .datetime()
-            .ok()?
-            .physical()
-            .iter()
-            .map(|ms| ms.map(|ms| ms.div_euclid(86_400_000)))
-            .collect(),
+    // Days of the cells, read twice without a copy of the column.
+    let date = match column.dtype() {
+        DataType::Date => Some(column.date().ok()?.physical().clone()),
+        DataType::Datetime(_, _) => None,
         _ => return None,
+    };
+    let stamps = match column.dtype() {
+        DataType::Datetime(_, _) => Some(column.datetime().ok()?.physical().clone()),
+        _ => None,
+    };
+    let days = || -> Box<dyn Iterator<Item = Option<i64>> + '_> {
+        match (&date, &stamps) {
+            (Some(d), _) => Box::new(d.iter().map(|d| d.map(i64::from))),
+            (_, Some(ms)) => Box::new(ms.iter().map(|ms| ms.map(|ms| ms.div_euclid(86_400_000)))),
+            _ => Box::new(std::iter::empty()),
+        }
     };
     // Median and median absolute deviation of an evenly spaced sample of at most 100,000
     // values: cheap, and the same on every run.
-    let step = (days.len() / 100_000).max(1);
-    let mut sample: Vec<i64> = days.iter().step_by(step).flatten().copied().collect();
+    let step = (column.len() / 100_000).max(1);
+    let mut sample: Vec<i64> = days().step_by(step).flatten().collect();
     if sample.len() < 2 {
         return None;
     }
@@ -344,39 +344,43 @@ fn far_dates(column: &Column, binding: &Binding, info: &SourceInfo) -> Option<St
     deviation.sort_unstable();
     let reach = FAR_DAYS + 10 * deviation[deviation.len() / 2];
     let (low, high) = (median - reach, median + reach);
-    let far: Vec<(usize, i64)> = days
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| d.map(|d| (i, d)))
-        .filter(|&(_, d)| d < low || d > high)
-        .collect();
-    if far.is_empty() {
+    let mut far: Vec<(usize, i64)> = Vec::new();
+    let mut count = 0usize;
+    let (mut lo_in, mut hi_in) = (i64::MAX, i64::MIN);
+    for (i, d) in days().enumerate() {
+        let Some(d) = d else { continue };
+        if d < low || d > high {
+            count += 1;
+            if far.len() < 5 {
+                far.push((i, d));
+            }
+        } else {
+            lo_in = lo_in.min(d);
+            hi_in = hi_in.max(d);
+        }
+    }
+    if count == 0 {
         return None;
     }
-    let (low, high) = days
-        .iter()
-        .flatten()
-        .filter(|&&d| (low..=high).contains(&d))
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    let (low, high) = (lo_in, hi_in);
     let show = |d: i64| values::format_days(d.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
     let listed: Vec<String> = far
         .iter()
-        .take(5)
         .map(|&(i, d)| format!("row {} ({})", info.row_number(i), show(d)))
         .collect();
     Some(format!(
         "{}: {} {} value{} in {:?} {} far outside the rest ({} … {}): {}{}; \
          the analysis date follows the latest date unless --as-of is given",
         info.display,
-        far.len(),
+        count,
         binding.role,
-        if far.len() == 1 { "" } else { "s" },
+        if count == 1 { "" } else { "s" },
         binding.header,
-        if far.len() == 1 { "lies" } else { "lie" },
+        if count == 1 { "lies" } else { "lie" },
         show(low),
         show(high),
         listed.join(", "),
-        if far.len() > 5 { ", …" } else { "" }
+        if count > 5 { ", …" } else { "" }
     ))
 }
 
