@@ -22,7 +22,7 @@ use crate::output::{Format, OutputOptions};
     version,
     about = "Analytics for CRM exports: RFM, ABC tiers, CLV, lead conversion, recovery, pool rules, lifecycle, cohorts, rating, NPS/CSAT, the sales funnel, one report of them all, and an inspector for export files.",
     long_about = None,
-    after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error."
+    after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error, 3 a target of `check` missed."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -57,6 +57,8 @@ pub enum Command {
     Funnel(cmd::funnel::Args),
     /// Every analysis in one workbook (-o report.xlsx, a sheet each) or one HTML page with charts.
     Report(cmd::report::Args),
+    /// KPI targets for cron: check targets.toml against the data; exit 3 when one is missed.
+    Check(cmd::check::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
     /// Print a shell completion script: crm-eval completions bash > /etc/bash_completion.d/crm-eval

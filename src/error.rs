@@ -21,9 +21,27 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(message.into()))
 }
 
+/// `check` found a target missed: exit status 3, apart from bad data (1) and usage (2), so
+/// that `crm-eval check … || notify` alerts on a miss.
+#[derive(Debug)]
+pub struct TargetsMissed(pub String);
+
+impl fmt::Display for TargetsMissed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TargetsMissed {}
+
 /// The process exit status for an error chain.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err
+        .chain()
+        .any(|e| e.downcast_ref::<TargetsMissed>().is_some())
+    {
+        3
+    } else if err
         .chain()
         .any(|e| e.downcast_ref::<UsageError>().is_some())
     {

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("crm-eval: {e:#}");
+            // An empty message is an outcome already reported (check --quiet: exit 3 alone).
+            if !e.to_string().is_empty() {
+                eprintln!("crm-eval: {e:#}");
+            }
             ExitCode::from(exit_code(&e) as u8)
         }
         Err(_) => ExitCode::from(1),

@@ -2,6 +2,7 @@
 
 mod abc;
 mod allocation;
+mod check;
 mod clv;
 mod common;
 mod corpus;

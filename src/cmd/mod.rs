@@ -1,6 +1,7 @@
 //! One module per subcommand, each shaped "arguments → run".
 
 pub mod abc;
+pub mod check;
 pub mod clv;
 pub mod cohort;
 pub mod conversion;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nps(args) => nps::run(args, &settings),
         Command::Funnel(args) => funnel::run(args, &settings),
         Command::Report(args) => report::run(args, &settings),
+        Command::Check(args) => check::run(args, &settings),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
     }

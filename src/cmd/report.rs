@@ -27,6 +27,17 @@ use crate::report::{Context, Report, ANALYSES};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub inputs: Inputs,
+
+    /// Also write each chart as DIR/<name>.svg and DIR/<name>.png.
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
+}
+
+/// The input files and options of `report` and `check` (the same analyses on the same inputs).
+#[derive(Debug, clap::Args)]
+pub struct Inputs {
     /// Orders export.
     #[arg(long, value_name = "FILE")]
     pub orders: String,
@@ -67,10 +78,6 @@ pub struct Args {
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
 
-    /// Also write each chart as DIR/<name>.svg and DIR/<name>.png.
-    #[arg(long, value_name = "DIR")]
-    pub charts: Option<PathBuf>,
-
     /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
@@ -87,14 +94,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             .to_lowercase()))
         }
     }
-    if args.window < 1 {
-        return Err(usage("--window: expected 1 or more days"));
-    }
-    if args.opportunities.is_none() && (args.stage_history.is_some() || args.teams.is_some()) {
-        return Err(usage(
-            "--stage-history and --teams describe the opportunities: pass --opportunities FILE too",
-        ));
-    }
+    args.inputs.check()?;
     if let Some(dir) = &args.charts {
         if dir.exists() && !dir.is_dir() {
             return Err(usage(format!(
@@ -103,37 +103,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )));
         }
     }
-    let rules = pool_rules(args.rules.as_deref())?;
-    let as_of = parse_as_of(&args.as_of)?;
     let need_charts = out.format == Format::Html || args.charts.is_some();
     // Steps: the orders, each analysis, [charts], writing.
     let steps = 2 + ANALYSES.len() as u64 + u64::from(need_charts);
     let progress = Progress::new(steps, out.quiet);
 
-    progress.step(format!("loading {}", args.orders));
-    let mut roles = vec![Role::Margin, Role::Cost];
-    roles.extend(ORDER_ROLES);
-    let orders = load_orders(&args.orders, &roles, settings)?;
-    // One ledger for every section (docs/metrics.md, "Orders and purchases").
-    let (orders, ledger) = build_ledger(orders, as_of, &settings.output)?;
-    let ledger = Arc::new(ledger);
-    note_after_as_of(out, ledger.stats.rows_after_as_of, ledger.as_of);
-    require_purchases(&orders, &ledger)?;
-    let ctx = Context {
-        settings,
-        orders: &orders,
-        customer_ids: load_customer_ids(args.customers.as_deref(), settings)?,
-        ledger,
-        events: args.events.as_deref(),
-        followups: args.followups.as_deref(),
-        surveys: args.surveys.as_deref(),
-        opportunities: args.opportunities.as_deref(),
-        stage_history: args.stage_history.as_deref(),
-        teams: args.teams.as_deref(),
-        rules: &rules,
-        window: args.window,
-    };
-    let report = Report::build(&ctx, &progress)?;
+    progress.step(format!("loading {}", args.inputs.orders));
+    let report = args
+        .inputs
+        .with_context(settings, |ctx| Report::build(ctx, &progress, |_| true))?;
 
     let charts = if need_charts {
         progress.step("drawing charts");
@@ -188,4 +166,56 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     output::emit_sheets(&sheets, out)
+}
+
+impl Inputs {
+    /// Usage mistakes, before any file is read.
+    pub fn check(&self) -> Result<()> {
+        if self.window < 1 {
+            return Err(usage("--window: expected 1 or more days"));
+        }
+        if self.opportunities.is_none() && (self.stage_history.is_some() || self.teams.is_some()) {
+            return Err(usage(
+                "--stage-history and --teams describe the opportunities: pass --opportunities FILE too",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loads the orders into the one ledger of the run (docs/metrics.md, "Orders and
+    /// purchases") and runs `f` on the context every analysis reads.
+    pub fn with_context<T>(
+        &self,
+        settings: &Settings,
+        f: impl FnOnce(&Context) -> Result<T>,
+    ) -> Result<T> {
+        let rules = pool_rules(self.rules.as_deref())?;
+        let as_of = parse_as_of(&self.as_of)?;
+        let mut roles = vec![Role::Margin, Role::Cost];
+        roles.extend(ORDER_ROLES);
+        let orders = load_orders(&self.orders, &roles, settings)?;
+        let (orders, ledger) = build_ledger(orders, as_of, &settings.output)?;
+        let ledger = Arc::new(ledger);
+        note_after_as_of(
+            &settings.output,
+            ledger.stats.rows_after_as_of,
+            ledger.as_of,
+        );
+        require_purchases(&orders, &ledger)?;
+        let ctx = Context {
+            settings,
+            orders: &orders,
+            customer_ids: load_customer_ids(self.customers.as_deref(), settings)?,
+            ledger,
+            events: self.events.as_deref(),
+            followups: self.followups.as_deref(),
+            surveys: self.surveys.as_deref(),
+            opportunities: self.opportunities.as_deref(),
+            stage_history: self.stage_history.as_deref(),
+            teams: self.teams.as_deref(),
+            rules: &rules,
+            window: self.window,
+        };
+        f(&ctx)
+    }
 }

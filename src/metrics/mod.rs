@@ -14,6 +14,7 @@ pub mod pool;
 pub mod rating;
 pub mod recovery;
 pub mod rfm;
+pub mod targets;
 
 /// A figure with its 95 % interval, in the figure's own unit (a rate 0–1, NPS points, …).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -100,6 +100,10 @@ impl PoolRules {
 /// Everything `pool` reports.
 pub struct PoolReport {
     pub due: DataFrame,
+    /// Customers past their due date (the `overdue` rows of `due`).
+    pub overdue: usize,
+    /// Owners holding more than max_holding now, or over max_daily_claims on some day.
+    pub owners_over_cap: usize,
     pub owners: DataFrame,
     pub reclaims: DataFrame,
     pub priority: DataFrame,
@@ -126,9 +130,13 @@ fn date(days: Vec<i32>, name: &str) -> Result<Column> {
 }
 
 pub fn report(i: &Inputs, rules: &PoolRules) -> Result<PoolReport> {
+    let (due, overdue) = due(i, rules)?;
+    let (owners, owners_over_cap) = owners(i, rules)?;
     Ok(PoolReport {
-        due: due(i, rules)?,
-        owners: owners(i, rules)?,
+        due,
+        overdue,
+        owners,
+        owners_over_cap,
         reclaims: reclaims(i, rules)?,
         priority: priority(i, rules)?,
         health: health(i)?,
@@ -136,7 +144,7 @@ pub fn report(i: &Inputs, rules: &PoolRules) -> Result<PoolReport> {
 }
 
 /// Held customers due back to the pool now (`overdue`) or within warn_days (`due_soon`).
-fn due(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
+fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
     let now = i64::from(i.as_of) * DAY_MS;
     let r = &rules.recycle;
     let day = |d: f64| (d * DAY_MS as f64) as i64;
@@ -190,7 +198,7 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
         })
     });
     let days = |ms: i64| round_to((now - ms) as f64 / DAY_MS as f64, 1);
-    Ok(DataFrame::new_infer_height(vec![
+    let table = DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
             rows.iter()
@@ -240,12 +248,14 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
                 })
                 .collect::<Vec<_>>(),
         ),
-    ])?)
+    ])?;
+    let overdue = rows.iter().filter(|r| r.due_ms <= now).count();
+    Ok((table, overdue))
 }
 
 /// Per owner: customers held now against max_holding, and claims per day against
 /// max_daily_claims over the whole log.
-fn owners(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
+fn owners(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
     #[derive(Default)]
     struct Acc {
         holding: u64,
@@ -281,14 +291,20 @@ fn owners(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
         busiest.push(top.map(|t| *t.0));
         days_over.push(acc.claims_by_day.values().filter(|&&n| n > limit).count() as u64);
     }
-    Ok(DataFrame::new_infer_height(vec![
+    let over_cap = over
+        .iter()
+        .zip(&days_over)
+        .filter(|(o, d)| **o > 0 || **d > 0)
+        .count();
+    let table = DataFrame::new_infer_height(vec![
         Column::new("owner".into(), owner),
         Column::new("holding".into(), holding),
         Column::new("over_holding_cap".into(), over),
         Column::new("most_claims_in_a_day".into(), max_claims),
         Column::new("busiest_claim_day".into(), busiest).cast(&DataType::Date)?,
         Column::new("days_over_claim_limit".into(), days_over),
-    ])?)
+    ])?;
+    Ok((table, over_cap))
 }
 
 /// Claims by the owner who returned the customer, within reclaim_days of the return.

@@ -149,6 +149,15 @@ pub fn overall(outcomes: &[Outcome]) -> Option<Estimate> {
     (matured > 0).then(|| wilson_fraction(recovered as f64, matured as f64).into())
 }
 
+/// Loyalty after recovery of all episodes (repurchased ÷ loyalty_base, the `loyalty_rate` of
+/// the `all` row of [`table`]) with its Wilson 95 % interval; None while no recovery has been
+/// judged.
+pub fn loyalty(outcomes: &[Outcome]) -> Option<Estimate> {
+    let judged = outcomes.iter().filter(|o| o.loyalty_judged).count();
+    let repurchased = outcomes.iter().filter(|o| o.repurchased).count();
+    (judged > 0).then(|| wilson_fraction(repurchased as f64, judged as f64).into())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RecoveryGroup {
     /// The recovering owner (next spell), or the last order's owner for churn.

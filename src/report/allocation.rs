@@ -6,7 +6,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{
-    owner_intervals, pct, pick, table, Analysis, Context, Figure, Headline, Parts, Section,
+    owner_intervals, pct, pick, table, Analysis, Context, Figure, Headline, Measure, Parts, Section,
 };
 use crate::input::values::format_days;
 use crate::load::ownership::{self, Files, Loaded};
@@ -20,6 +20,13 @@ use crate::output::html;
 pub const ALLOCATION: Analysis = Analysis {
     step: "conversion, recovery and pool",
     build,
+    kpis: &[
+        "lead_conversion_rate",
+        "recovery_rate",
+        "loyalty_after_recovery",
+        "pool_items_overdue",
+        "owners_over_cap",
+    ],
 };
 
 fn build(ctx: &Context) -> Result<Parts> {
@@ -106,6 +113,13 @@ impl Section for ConversionSection {
         ]
     }
 
+    fn measures(&self) -> Vec<Measure> {
+        self.overall
+            .iter()
+            .map(|e| Measure::estimate("lead_conversion_rate", e))
+            .collect()
+    }
+
     fn headlines(&self) -> Vec<Headline> {
         self.overall
             .iter()
@@ -152,6 +166,7 @@ struct RecoverySection {
     by_owner: DataFrame,
     by_reason: DataFrame,
     overall: Option<Estimate>,
+    loyalty: Option<Estimate>,
 }
 
 impl RecoverySection {
@@ -163,6 +178,7 @@ impl RecoverySection {
             by_owner: table_by(RecoveryGroup::Owner)?,
             by_reason: table_by(RecoveryGroup::Reason)?,
             overall: recovery::overall(&returns),
+            loyalty: recovery::loyalty(&returns),
         })
     }
 }
@@ -173,6 +189,18 @@ impl Section for RecoverySection {
             ("recovery", &self.by_owner),
             ("recovery_reasons", &self.by_reason),
         ]
+    }
+
+    fn measures(&self) -> Vec<Measure> {
+        self.overall
+            .iter()
+            .map(|e| Measure::estimate("recovery_rate", e))
+            .chain(
+                self.loyalty
+                    .iter()
+                    .map(|e| Measure::estimate("loyalty_after_recovery", e)),
+            )
+            .collect()
     }
 
     fn headlines(&self) -> Vec<Headline> {
@@ -204,6 +232,13 @@ struct PoolSection {
 }
 
 impl Section for PoolSection {
+    fn measures(&self) -> Vec<Measure> {
+        vec![
+            Measure::of("pool_items_overdue", self.report.overdue as f64),
+            Measure::of("owners_over_cap", self.report.owners_over_cap as f64),
+        ]
+    }
+
     fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
         let p = &self.report;
         vec![

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{pct, pick, table, Analysis, Context, Figure, Headline, Parts, Section};
+use super::{pct, pick, table, Analysis, Context, Figure, Headline, Measure, Parts, Section};
 use crate::metrics::clv::tables::{self as clv, ClvOptions};
 use crate::metrics::clv::{Grouping, Model, TimeUnit, Value};
 use crate::output::charts::{self, Chart};
@@ -14,6 +14,7 @@ use crate::output::html;
 pub const CLV: Analysis = Analysis {
     step: "customer lifetime value",
     build,
+    kpis: &["expected_clv_12m"],
 };
 
 struct ClvSection {
@@ -63,6 +64,13 @@ fn build(ctx: &Context) -> Result<Parts> {
 impl Section for ClvSection {
     fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
         vec![("clv", &self.customers), ("clv_params", &self.params)]
+    }
+
+    fn measures(&self) -> Vec<Measure> {
+        vec![Measure::of(
+            "expected_clv_12m",
+            crate::metrics::rfm::round_to(self.clv.iter().sum(), 2),
+        )]
     }
 
     fn headlines(&self) -> Vec<Headline> {

@@ -6,8 +6,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{
-    floats, owner_intervals, pct, pick, table, texts, Analysis, Context, Figure, Headline, Parts,
-    Section,
+    floats, owner_intervals, pct, pick, table, texts, Analysis, Context, Figure, Headline, Measure,
+    Parts, Section,
 };
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::metrics::funnel::stages::StageWords;
@@ -19,6 +19,7 @@ use crate::output::html;
 pub const FUNNEL: Analysis = Analysis {
     step: "sales funnel",
     build,
+    kpis: &["win_rate"],
 };
 
 struct FunnelSection {
@@ -65,6 +66,13 @@ impl Section for FunnelSection {
             ("funnel_stages", &self.stages),
             ("funnel_open", &self.open),
         ]
+    }
+
+    fn measures(&self) -> Vec<Measure> {
+        self.win_rate
+            .iter()
+            .map(|e| Measure::estimate("win_rate", e))
+            .collect()
     }
 
     fn headlines(&self) -> Vec<Headline> {

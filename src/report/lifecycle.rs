@@ -4,7 +4,9 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{floats, pick, table, texts, Analysis, Context, Figure, Headline, Parts, Section};
+use super::{
+    floats, pick, table, texts, Analysis, Context, Figure, Headline, Measure, Parts, Section,
+};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
@@ -14,6 +16,7 @@ use crate::output::html;
 pub const LIFECYCLE: Analysis = Analysis {
     step: "lifecycle and cohorts",
     build,
+    kpis: &["churned_share", "churn_rate", "retention_rate"],
 };
 
 struct LifecycleSection {
@@ -48,6 +51,22 @@ impl Section for LifecycleSection {
             ("lifecycle", &self.customers),
             ("cohort", &self.cohorts),
         ]
+    }
+
+    fn measures(&self) -> Vec<Measure> {
+        // The last complete month of the rates table.
+        let last = |name: &str| -> Option<f64> {
+            let c = self.rates.column(name).ok()?.f64().ok()?.clone();
+            c.get(c.len().checked_sub(1)?)
+        };
+        let mut m = vec![Measure::of("churned_share", self.churned_share)];
+        if let Some(v) = last("churn_rate") {
+            m.push(Measure::of("churn_rate", v));
+        }
+        if let Some(v) = last("retention_rate") {
+            m.push(Measure::of("retention_rate", v));
+        }
+        m
     }
 
     fn headlines(&self) -> Vec<Headline> {

@@ -79,6 +79,33 @@ pub struct Headline {
     pub detail: String,
 }
 
+/// One KPI as a section measured it (docs/metrics.md, "KPI targets"): the figure `check`
+/// compares with a target, with its 95 % interval when the KPI is an estimated rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    pub kpi: &'static str,
+    pub value: f64,
+    pub interval: Option<(f64, f64)>,
+}
+
+impl Measure {
+    fn of(kpi: &'static str, value: f64) -> Measure {
+        Measure {
+            kpi,
+            value,
+            interval: None,
+        }
+    }
+
+    fn estimate(kpi: &'static str, e: &crate::metrics::Estimate) -> Measure {
+        Measure {
+            kpi,
+            value: e.value,
+            interval: Some((e.low, e.high)),
+        }
+    }
+}
+
 /// One analysis in the report.
 pub trait Section {
     /// Its workbook sheets, in order: (sheet name, table).
@@ -86,6 +113,11 @@ pub trait Section {
 
     /// Its headline figures, in order.
     fn headlines(&self) -> Vec<Headline> {
+        Vec::new()
+    }
+
+    /// The KPIs of the catalogue it measures (for `check`).
+    fn measures(&self) -> Vec<Measure> {
         Vec::new()
     }
 
@@ -125,6 +157,13 @@ impl Parts {
 pub struct Analysis {
     pub step: &'static str,
     pub build: fn(&Context) -> Result<Parts>,
+    /// The KPIs of the catalogue its sections measure ([`Section::measures`]).
+    pub kpis: &'static [&'static str],
+}
+
+/// Every KPI the analyses measure (docs/metrics.md, "KPI targets").
+pub fn kpi_catalogue() -> impl Iterator<Item = &'static str> {
+    ANALYSES.iter().flat_map(|a| a.kpis.iter().copied())
 }
 
 /// The analyses of the report, in the order of the sheets, the headline and the page.
@@ -147,15 +186,19 @@ pub struct Report {
 }
 
 impl Report {
-    /// Runs every analysis on the context, one progress step each.
-    pub fn build(ctx: &Context, progress: &Progress) -> Result<Report> {
+    /// Runs the analyses that `wanted` accepts on the context, one progress step each.
+    pub fn build(
+        ctx: &Context,
+        progress: &Progress,
+        wanted: impl Fn(&Analysis) -> bool,
+    ) -> Result<Report> {
         let mut report = Report {
             as_of: ctx.ledger.as_of,
             orders_file: ctx.orders.display.clone(),
             sections: Vec::new(),
             missing: Vec::new(),
         };
-        for analysis in ANALYSES {
+        for analysis in ANALYSES.iter().filter(|a| wanted(a)) {
             progress.step(analysis.step);
             let watch = crate::output::progress::Stopwatch::new();
             let parts = (analysis.build)(ctx)?;

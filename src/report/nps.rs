@@ -3,7 +3,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{table, Analysis, Context, Figure, Headline, Parts, Section};
+use super::{table, Analysis, Context, Figure, Headline, Measure, Parts, Section};
 use crate::input::schema::{Role, TableKind};
 use crate::metrics::nps::{self, NpsGroup, Score, SurveyKind};
 use crate::output::charts::Chart;
@@ -12,12 +12,14 @@ use crate::output::html;
 pub const NPS: Analysis = Analysis {
     step: "NPS and CSAT",
     build,
+    kpis: &["nps", "csat"],
 };
 
 struct NpsSection {
     overall: DataFrame,
     by_owner: Option<DataFrame>,
     nps: Option<Score>,
+    csat: Option<Score>,
 }
 
 fn build(ctx: &Context) -> Result<Parts> {
@@ -38,6 +40,7 @@ fn build(ctx: &Context) -> Result<Parts> {
     };
     Ok(Parts::one(NpsSection {
         nps: overall.overall(SurveyKind::Nps).cloned(),
+        csat: overall.overall(SurveyKind::Csat).cloned(),
         overall: overall.table,
         by_owner,
     }))
@@ -50,6 +53,24 @@ impl Section for NpsSection {
             sheets.push(("nps_by_owner", b));
         }
         sheets
+    }
+
+    fn measures(&self) -> Vec<Measure> {
+        // NPS in points; CSAT as a share 0–1 (targets say 0.90 for 90 %).
+        let mut m: Vec<Measure> = self
+            .nps
+            .iter()
+            .map(|s| Measure::estimate("nps", &s.estimate))
+            .collect();
+        if let Some(s) = &self.csat {
+            let e = &s.estimate;
+            m.push(Measure {
+                kpi: "csat",
+                value: e.value / 100.0,
+                interval: Some((e.low / 100.0, e.high / 100.0)),
+            });
+        }
+        m
     }
 
     fn headlines(&self) -> Vec<Headline> {

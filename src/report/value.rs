@@ -3,7 +3,9 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Parts, Section};
+use super::{
+    floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Measure, Parts, Section,
+};
 use crate::input::values::format_days;
 use crate::metrics::abc::{self, AbcOptions, TierTotal};
 use crate::metrics::rfm::{self, RfmOptions};
@@ -14,11 +16,13 @@ use crate::output::html;
 pub const RFM: Analysis = Analysis {
     step: "RFM",
     build: rfm_section,
+    kpis: &[],
 };
 
 pub const ABC: Analysis = Analysis {
     step: "ABC",
     build: abc_section,
+    kpis: &["tier_a_revenue_share"],
 };
 
 struct RfmSection {
@@ -155,6 +159,14 @@ fn abc_section(ctx: &Context) -> Result<Parts> {
 impl Section for AbcSection {
     fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
         vec![("abc_tiers", &self.tier_table), ("abc", &self.customers)]
+    }
+
+    fn measures(&self) -> Vec<Measure> {
+        self.tiers
+            .iter()
+            .filter(|t| t.tier == "A")
+            .map(|t| Measure::of("tier_a_revenue_share", t.value_share))
+            .collect()
     }
 
     fn headlines(&self) -> Vec<Headline> {

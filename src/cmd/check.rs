@@ -1,0 +1,119 @@
+//! `crm-eval check targets.toml --orders FILE [--events F] [--surveys F] …`: measures the KPIs a
+//! targets file names (docs/metrics.md, "KPI targets") with the report's analyses on the same
+//! inputs, prints one row per target, optionally appends them to a history file, and exits 3
+//! when a target is missed (0 when all are met; 1 bad data, 2 usage, as everywhere).
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use polars::prelude::*;
+
+use crate::cli::Settings;
+use crate::cmd::report::Inputs;
+use crate::error::{usage, TargetsMissed};
+use crate::input::source;
+use crate::input::values::format_days;
+use crate::metrics::targets::{self, Measured, Status};
+use crate::output::progress::Progress;
+use crate::output::{self, note, OutputOptions};
+use crate::report::{kpi_catalogue, Report};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The targets: a TOML file of [[target]] tables (kpi, min or max, miss = "interval").
+    #[arg(value_name = "TARGETS")]
+    pub targets: PathBuf,
+
+    #[command(flatten)]
+    pub inputs: Inputs,
+
+    /// Append this run's rows to FILE (CSV or Parquet), replacing rows of the same as_of.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let out = &settings.output;
+    let text = std::fs::read_to_string(&args.targets)
+        .map_err(|e| usage(format!("{}: {e}", args.targets.display())))?;
+    let catalogue: Vec<&'static str> = kpi_catalogue().collect();
+    let targets = targets::parse(&text, &catalogue)
+        .map_err(|e| usage(format!("{}: {e}", args.targets.display())))?;
+    args.inputs.check()?;
+    let history_out = match &args.history {
+        Some(path) => Some(OutputOptions::resolve(
+            None,
+            Some(path.clone()),
+            false,
+            true,
+        )?),
+        None => None,
+    };
+    let progress = Progress::new(2, out.quiet);
+    progress.step(format!("loading {}", args.inputs.orders));
+    // Only the analyses that measure a KPI of the file run.
+    let report = args.inputs.with_context(settings, |ctx| {
+        Report::build(ctx, &progress, |a| {
+            a.kpis.iter().any(|k| targets.iter().any(|t| t.kpi == *k))
+        })
+    })?;
+    drop(progress);
+    let measures: Vec<crate::report::Measure> =
+        report.sections.iter().flat_map(|s| s.measures()).collect();
+    let as_of = format_days(report.as_of);
+    let (table, statuses) = targets::table(
+        &targets,
+        |kpi| {
+            measures.iter().find(|m| m.kpi == kpi).map(|m| Measured {
+                value: m.value,
+                interval: m.interval,
+            })
+        },
+        &as_of,
+    )?;
+    for (what, why) in &report.missing {
+        note(out, format!("{what}: not measured: {why}"));
+    }
+    if let (Some(path), Some(history)) = (&args.history, &history_out) {
+        write_history(path, history, &table, &as_of, settings)?;
+    }
+    output::emit(&table, out)?;
+    let missed = statuses.iter().filter(|s| **s == Status::Missed).count();
+    let no_data = statuses.iter().filter(|s| **s == Status::NoData).count();
+    if no_data > 0 {
+        note(
+            out,
+            format!("{no_data} of {} targets have no data", targets.len()),
+        );
+    }
+    if missed > 0 {
+        // With --quiet the exit status alone says it (main prints nothing for an empty message).
+        let message = if out.quiet {
+            String::new()
+        } else {
+            format!("{missed} of {} targets missed as of {as_of}", targets.len())
+        };
+        return Err(anyhow!(TargetsMissed(message)));
+    }
+    Ok(())
+}
+
+/// Appends the rows to the history file (read, merge, write a temporary file, rename).
+fn write_history(
+    path: &std::path::Path,
+    opts: &OutputOptions,
+    rows: &DataFrame,
+    as_of: &str,
+    settings: &Settings,
+) -> Result<()> {
+    let merged = if path.exists() {
+        let display = path.display().to_string();
+        let raw = source::open(&display, &settings.input.read)?;
+        let (earlier, _) = raw.read(None, &[], &settings.input.read)?;
+        targets::merge_history(&earlier, rows, as_of)
+            .map_err(|e| anyhow!("--history {display}: {e}"))?
+    } else {
+        rows.clone()
+    };
+    output::emit(&merged, opts)
+}

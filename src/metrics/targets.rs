@@ -1,0 +1,371 @@
+//! KPI targets (docs/metrics.md, "KPI targets"): a `targets.toml` of `[[target]]` tables, each
+//! naming a KPI of the catalogue with a `min` or a `max`, checked against what the analyses
+//! measured. A target is `missed` when the value is on the wrong side of it (with
+//! `miss = "interval"`: when the whole 95 % interval is), `ok` otherwise, and `no data` when its
+//! KPI could not be measured (an input not given, no case to count).
+
+use polars::prelude::*;
+use serde::Deserialize;
+
+use super::rfm::round_to;
+
+/// The `[[target]]` tables of a targets file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetsFile {
+    #[serde(default)]
+    target: Vec<TargetSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetSpec {
+    kpi: String,
+    min: Option<f64>,
+    max: Option<f64>,
+    /// `value` (default) or `interval`.
+    miss: Option<String>,
+    period: Option<String>,
+    by: Option<String>,
+}
+
+/// Which side of the target is good.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    Min(f64),
+    Max(f64),
+}
+
+/// One checked target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub kpi: &'static str,
+    pub bound: Bound,
+    /// Call a miss only when the whole 95 % interval is on the wrong side.
+    pub by_interval: bool,
+}
+
+/// Parses a targets file against the KPI catalogue. Every mistake names the target (1-based)
+/// and what is expected.
+pub fn parse(text: &str, catalogue: &[&'static str]) -> Result<Vec<Target>, String> {
+    let file: TargetsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    if file.target.is_empty() {
+        return Err("no [[target]] tables: nothing to check".into());
+    }
+    file.target
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let n = i + 1;
+            let kpi = catalogue
+                .iter()
+                .find(|k| **k == t.kpi.trim())
+                .copied()
+                .ok_or_else(|| {
+                    format!(
+                        "target {n}: unknown kpi {:?}; the catalogue is {}",
+                        t.kpi,
+                        catalogue.join(", ")
+                    )
+                })?;
+            let bound = match (t.min, t.max) {
+                (Some(v), None) if v.is_finite() => Bound::Min(v),
+                (None, Some(v)) if v.is_finite() => Bound::Max(v),
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "target {n} ({kpi}): give min or max, not both (two targets check a range)"
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "target {n} ({kpi}): expected min = NUMBER or max = NUMBER"
+                    ))
+                }
+            };
+            let by_interval = match t.miss.as_deref() {
+                None | Some("value") => false,
+                Some("interval") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "target {n} ({kpi}): miss = {other:?}; expected \"value\" or \"interval\""
+                    ))
+                }
+            };
+            if let Some(p) = &t.period {
+                return Err(format!(
+                    "target {n} ({kpi}): period = {p:?} is not supported yet; every KPI is \
+                     measured as of the analysis date (set it with --as-of)"
+                ));
+            }
+            if let Some(b) = &t.by {
+                return Err(format!(
+                    "target {n} ({kpi}): by = {b:?} is not supported yet; targets apply to the \
+                     whole data"
+                ));
+            }
+            Ok(Target {
+                kpi,
+                bound,
+                by_interval,
+            })
+        })
+        .collect()
+}
+
+/// A measured KPI: its value and, for an estimated rate, its 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub value: f64,
+    pub interval: Option<(f64, f64)>,
+}
+
+/// `ok`, `missed` or `no data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Missed,
+    NoData,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Missed => "missed",
+            Status::NoData => "no data",
+        }
+    }
+}
+
+/// Whether a measured value meets a target.
+pub fn status(target: &Target, measured: Option<&Measured>) -> Status {
+    let Some(m) = measured else {
+        return Status::NoData;
+    };
+    if !m.value.is_finite() {
+        return Status::NoData;
+    }
+    // The side of the interval that must be wrong for a miss, or the value itself.
+    let (low, high) = match (target.by_interval, m.interval) {
+        (true, Some((low, high))) => (high, low),
+        _ => (m.value, m.value),
+    };
+    let missed = match target.bound {
+        Bound::Min(t) => low < t,
+        Bound::Max(t) => high > t,
+    };
+    if missed {
+        Status::Missed
+    } else {
+        Status::Ok
+    }
+}
+
+/// The result table: kpi, group, value, ci_low, ci_high, target, direction, status, as_of, in
+/// the order of the targets file.
+pub fn table(
+    targets: &[Target],
+    measured: impl Fn(&str) -> Option<Measured>,
+    as_of: &str,
+) -> PolarsResult<(DataFrame, Vec<Status>)> {
+    let rows: Vec<(&Target, Option<Measured>)> =
+        targets.iter().map(|t| (t, measured(t.kpi))).collect();
+    let statuses: Vec<Status> = rows.iter().map(|(t, m)| status(t, m.as_ref())).collect();
+    let num = |f: &dyn Fn(&Measured) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|(_, m)| m.as_ref().and_then(f).map(|v| round_to(v, 6)))
+            .collect()
+    };
+    let df = DataFrame::new_infer_height(vec![
+        Column::new(
+            "kpi".into(),
+            rows.iter().map(|(t, _)| t.kpi).collect::<Vec<_>>(),
+        ),
+        Column::new("group".into(), vec!["all"; rows.len()]),
+        Column::new("value".into(), num(&|m| Some(m.value))),
+        Column::new("ci_low".into(), num(&|m| m.interval.map(|i| i.0))),
+        Column::new("ci_high".into(), num(&|m| m.interval.map(|i| i.1))),
+        Column::new(
+            "target".into(),
+            targets
+                .iter()
+                .map(|t| match t.bound {
+                    Bound::Min(v) | Bound::Max(v) => v,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "direction".into(),
+            targets
+                .iter()
+                .map(|t| match t.bound {
+                    Bound::Min(_) => "min",
+                    Bound::Max(_) => "max",
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "status".into(),
+            statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new("as_of".into(), vec![as_of; rows.len()]),
+    ])?;
+    Ok((df, statuses))
+}
+
+/// The history after this run: the earlier rows without those of the same as_of (a rerun
+/// replaces its date), then this run's. `Err` names what is wrong with the earlier file's shape.
+pub fn merge_history(
+    earlier: &DataFrame,
+    now: &DataFrame,
+    as_of: &str,
+) -> Result<DataFrame, String> {
+    let want: Vec<&str> = now.get_column_names().iter().map(|n| n.as_str()).collect();
+    let have: Vec<&str> = earlier
+        .get_column_names()
+        .iter()
+        .map(|n| n.as_str())
+        .collect();
+    if want != have {
+        return Err(format!(
+            "it is not a KPI history of crm-eval check: its columns are {}, expected {}",
+            have.join(", "),
+            want.join(", ")
+        ));
+    }
+    // Earlier rows in this run's types (a CSV history reads back as text).
+    let mut columns = Vec::with_capacity(want.len());
+    for c in now.columns() {
+        let old = earlier.column(c.name()).map_err(|e| e.to_string())?;
+        let cast = old
+            .cast(c.dtype())
+            .map_err(|_| format!("its column {} does not hold {}", c.name(), c.dtype()))?;
+        if cast.null_count() > old.null_count() {
+            return Err(format!(
+                "its column {} has values that are not {}",
+                c.name(),
+                c.dtype()
+            ));
+        }
+        columns.push(cast);
+    }
+    let earlier = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
+    let keep = earlier
+        .column("as_of")
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|d| d != Some(as_of))
+        .collect::<BooleanChunked>();
+    let mut merged = earlier.filter(&keep).map_err(|e| e.to_string())?;
+    merged.vstack_mut(now).map_err(|e| e.to_string())?;
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CATALOGUE: &[&str] = &["csat", "churn_rate", "lead_conversion_rate"];
+
+    fn target(kpi: &'static str, bound: Bound, by_interval: bool) -> Target {
+        Target {
+            kpi,
+            bound,
+            by_interval,
+        }
+    }
+
+    #[test]
+    fn targets_are_parsed_and_mistakes_named() {
+        let t = parse(
+            "[[target]]\nkpi = \"csat\"\nmin = 0.90\n[[target]]\nkpi = \"churn_rate\"\nmax = 0.05\nmiss = \"interval\"\n",
+            CATALOGUE,
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            vec![
+                target("csat", Bound::Min(0.9), false),
+                target("churn_rate", Bound::Max(0.05), true)
+            ]
+        );
+        let err = |text: &str| parse(text, CATALOGUE).unwrap_err();
+        assert!(err("[[target]]\nkpi = \"nps2\"\nmin = 1\n")
+            .contains("unknown kpi \"nps2\"; the catalogue is csat"));
+        assert!(
+            err("[[target]]\nkpi = \"csat\"\n").contains("expected min = NUMBER or max = NUMBER")
+        );
+        assert!(err("[[target]]\nkpi = \"csat\"\nmin = 1\nmax = 2\n").contains("not both"));
+        assert!(
+            err("[[target]]\nkpi = \"csat\"\nmin = 1\nmiss = \"ci\"\n").contains("\"interval\"")
+        );
+        assert!(err("[[target]]\nkpi = \"csat\"\nmin = 1\ncolour = 2\n").contains("colour"));
+        assert!(err("").contains("no [[target]]"));
+    }
+
+    #[test]
+    fn the_interval_rule_calls_a_miss_only_when_the_whole_interval_is_wrong() {
+        let rate = |value, low, high| Measured {
+            value,
+            interval: Some((low, high)),
+        };
+        let min = target("lead_conversion_rate", Bound::Min(0.30), false);
+        let min_ci = target("lead_conversion_rate", Bound::Min(0.30), true);
+        // 0.28 (0.25–0.32): below the target, but the interval reaches it.
+        assert_eq!(status(&min, Some(&rate(0.28, 0.25, 0.32))), Status::Missed);
+        assert_eq!(status(&min_ci, Some(&rate(0.28, 0.25, 0.32))), Status::Ok);
+        // 0.20 (0.15–0.26): wholly below.
+        assert_eq!(
+            status(&min_ci, Some(&rate(0.20, 0.15, 0.26))),
+            Status::Missed
+        );
+        let max_ci = target("churn_rate", Bound::Max(0.05), true);
+        assert_eq!(status(&max_ci, Some(&rate(0.07, 0.04, 0.10))), Status::Ok);
+        assert_eq!(
+            status(&max_ci, Some(&rate(0.09, 0.06, 0.12))),
+            Status::Missed
+        );
+        // Exactly on the target meets it.
+        assert_eq!(status(&min, Some(&rate(0.30, 0.2, 0.4))), Status::Ok);
+        // Without an interval the value decides; without a value there is no data.
+        let plain = Measured {
+            value: 0.07,
+            interval: None,
+        };
+        assert_eq!(status(&max_ci, Some(&plain)), Status::Missed);
+        assert_eq!(status(&max_ci, None), Status::NoData);
+    }
+
+    #[test]
+    fn history_replaces_the_same_as_of_and_rejects_other_shapes() {
+        let targets = [target("csat", Bound::Min(0.9), false)];
+        let run = |v: f64, as_of: &str| {
+            table(
+                &targets,
+                |_| {
+                    Some(Measured {
+                        value: v,
+                        interval: None,
+                    })
+                },
+                as_of,
+            )
+            .unwrap()
+            .0
+        };
+        let first = run(0.95, "2024-01-01");
+        let second = run(0.85, "2024-02-01");
+        let h = merge_history(&first, &second, "2024-02-01").unwrap();
+        assert_eq!(h.height(), 2);
+        let rerun = run(0.80, "2024-02-01");
+        let h = merge_history(&h, &rerun, "2024-02-01").unwrap();
+        assert_eq!(h.height(), 2, "the same as_of is replaced, not duplicated");
+        let values: Vec<Option<f64>> = h.column("value").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(values, [Some(0.95), Some(0.80)]);
+        let other = DataFrame::new_infer_height(vec![Column::new("x".into(), [1i64])]).unwrap();
+        assert!(merge_history(&other, &rerun, "2024-02-01")
+            .unwrap_err()
+            .contains("not a KPI history"));
+    }
+}

@@ -1,0 +1,286 @@
+//! `crm-eval check`: every KPI of the catalogue equals the figure of the command that defines it,
+//! the miss rules, the exit codes (0, 3, 1, 2) and the history file.
+
+use std::collections::HashMap;
+
+use crate::common::{records, sample, Workdir};
+
+const KPIS: [&str; 13] = [
+    "tier_a_revenue_share",
+    "expected_clv_12m",
+    "churned_share",
+    "churn_rate",
+    "retention_rate",
+    "lead_conversion_rate",
+    "recovery_rate",
+    "loyalty_after_recovery",
+    "pool_items_overdue",
+    "owners_over_cap",
+    "win_rate",
+    "nps",
+    "csat",
+];
+
+fn inputs() -> Vec<String> {
+    let mut v = Vec::new();
+    for (flag, file) in [
+        ("--orders", "orders.csv"),
+        ("--events", "events.csv"),
+        ("--followups", "followups.csv"),
+        ("--surveys", "surveys.csv"),
+        ("--opportunities", "opportunities.csv"),
+    ] {
+        v.push(flag.to_string());
+        v.push(sample(file));
+    }
+    v
+}
+
+fn run(w: &Workdir, targets: &str, extra: &[&str]) -> std::process::Output {
+    w.write("targets.toml", targets);
+    let inputs = inputs();
+    let mut args: Vec<&str> = vec!["check", "targets.toml", "-f", "csv"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    w.cmd(&args).output().unwrap()
+}
+
+fn value(rows: &[HashMap<String, String>], key: &str, key_value: &str, column: &str) -> f64 {
+    rows.iter()
+        .find(|r| r[key] == key_value)
+        .unwrap_or_else(|| panic!("no {key} = {key_value}"))[column]
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn every_kpi_equals_the_figure_of_its_command() {
+    let w = Workdir::new();
+    let targets: String = KPIS
+        .iter()
+        .map(|k| format!("[[target]]\nkpi = \"{k}\"\nmin = -1e18\n"))
+        .collect();
+    let out = run(&w, &targets, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(rows.len(), KPIS.len());
+    assert!(rows
+        .iter()
+        .all(|r| r["status"] == "ok" && r["as_of"] == "2025-01-01"));
+    let kpi = |k: &str| value(&rows, "kpi", k, "value");
+    let close = |a: f64, b: f64, tol: f64, what: &str| {
+        assert!((a - b).abs() <= tol, "{what}: check {a} vs command {b}")
+    };
+    let s = |f: &str| sample(f);
+    let cmd = |args: &[&str]| records(&w.stdout(args));
+
+    let abc = cmd(&["abc", &s("orders.csv"), "--summary", "-q"]);
+    close(
+        kpi("tier_a_revenue_share"),
+        value(&abc, "tier", "A", "value_share"),
+        5e-5,
+        "tier A",
+    );
+    let clv: f64 = cmd(&["clv", &s("orders.csv"), "-q"])
+        .iter()
+        .map(|r| r["clv"].parse::<f64>().unwrap())
+        .sum();
+    close(kpi("expected_clv_12m"), clv, 0.01, "clv");
+    let stages = cmd(&["lifecycle", &s("orders.csv"), "--summary", "-q"]);
+    close(
+        kpi("churned_share"),
+        value(&stages, "stage", "churned", "customer_share"),
+        5e-5,
+        "churned",
+    );
+    let rates = cmd(&["lifecycle", &s("orders.csv"), "--rates", "-q"]);
+    let last = rates.last().unwrap();
+    close(
+        kpi("churn_rate"),
+        last["churn_rate"].parse().unwrap(),
+        0.0,
+        "churn",
+    );
+    close(
+        kpi("retention_rate"),
+        last["retention_rate"].parse().unwrap(),
+        0.0,
+        "retention",
+    );
+    let own = ["--events", &s("events.csv"), "--orders", &s("orders.csv")];
+    let conversion = cmd(&[&["conversion"][..], &own, &["-q"]].concat());
+    close(
+        kpi("lead_conversion_rate"),
+        value(&conversion, "owner", "all", "conversion_rate"),
+        5e-5,
+        "conversion",
+    );
+    let recovery = cmd(&[&["recovery"][..], &own, &["-q"]].concat());
+    close(
+        kpi("recovery_rate"),
+        value(&recovery, "owner", "all", "recovery_rate"),
+        5e-5,
+        "recovery",
+    );
+    close(
+        kpi("loyalty_after_recovery"),
+        value(&recovery, "owner", "all", "loyalty_rate"),
+        5e-5,
+        "loyalty",
+    );
+    let pool = |show: &str| {
+        cmd(&[
+            &["pool"][..],
+            &own,
+            &["--followups", &s("followups.csv"), "--show", show, "-q"],
+        ]
+        .concat())
+    };
+    let overdue = pool("due")
+        .iter()
+        .filter(|r| r["status"] == "overdue")
+        .count();
+    close(kpi("pool_items_overdue"), overdue as f64, 0.0, "overdue");
+    let over = pool("owners")
+        .iter()
+        .filter(|r| r["over_holding_cap"] != "0" || r["days_over_claim_limit"] != "0")
+        .count();
+    close(kpi("owners_over_cap"), over as f64, 0.0, "over cap");
+    let funnel = cmd(&["funnel", &s("opportunities.csv"), "--show", "summary", "-q"]);
+    close(
+        kpi("win_rate"),
+        funnel[0]["win_rate"].parse().unwrap(),
+        5e-5,
+        "win rate",
+    );
+    let nps = cmd(&["nps", &s("surveys.csv"), "-q"]);
+    close(
+        kpi("nps"),
+        value(&nps, "survey", "nps", "score"),
+        0.005,
+        "nps",
+    );
+    close(
+        kpi("csat"),
+        value(&nps, "survey", "csat", "score") / 100.0,
+        5e-5,
+        "csat",
+    );
+    // Rates carry their interval, counts and money do not.
+    let row = |k: &str| rows.iter().find(|r| r["kpi"] == k).unwrap();
+    assert!(!row("win_rate")["ci_low"].is_empty() && row("expected_clv_12m")["ci_low"].is_empty());
+}
+
+#[test]
+fn exit_codes_and_the_interval_rule() {
+    let w = Workdir::new();
+    // NPS 3.67 (−1.75 to 9.09): below 5, but the interval reaches it.
+    let out = run(
+        &w,
+        "[[target]]\nkpi = \"nps\"\nmin = 5\nmiss = \"interval\"\n",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&w, "[[target]]\nkpi = \"nps\"\nmin = 5\n", &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 of 1 targets missed as of 2025-01-01"),
+        "{stderr}"
+    );
+    assert!(records(&String::from_utf8_lossy(&out.stdout))[0]["status"] == "missed");
+    // --quiet: the exit status alone.
+    let out = run(&w, "[[target]]\nkpi = \"nps\"\nmin = 5\n", &["-q"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A KPI whose input is not given has no data, which is not a miss.
+    w.write("t.toml", "[[target]]\nkpi = \"win_rate\"\nmin = 0.9\n");
+    let out = w
+        .cmd(&[
+            "check",
+            "t.toml",
+            "--orders",
+            &sample("orders.csv"),
+            "-f",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(",no data,"));
+    // Usage: unknown KPI, both bounds, a missing targets file.
+    w.write("bad.toml", "[[target]]\nkpi = \"happiness\"\nmin = 1\n");
+    let e = w.fails(&["check", "bad.toml", "--orders", &sample("orders.csv")], 2);
+    assert!(
+        e.contains("bad.toml: target 1: unknown kpi \"happiness\"") && e.contains("win_rate"),
+        "{e}"
+    );
+    let e = w.fails(
+        &["check", "nope.toml", "--orders", &sample("orders.csv")],
+        2,
+    );
+    assert!(e.contains("nope.toml"), "{e}");
+    // Bad data: exit 1.
+    w.write(
+        "orders.csv",
+        "customer_id,order_date,amount\nA,2024-02-30,10\n",
+    );
+    let e = w.fails(&["check", "t.toml", "--orders", "orders.csv"], 1);
+    assert!(e.contains("orders.csv: row 2"), "{e}");
+}
+
+#[test]
+fn history_appends_replaces_the_same_as_of_and_refuses_other_files() {
+    let w = Workdir::new();
+    let targets = "[[target]]\nkpi = \"tier_a_revenue_share\"\nmax = 0.9\n[[target]]\nkpi = \"churned_share\"\nmax = 0.9\n";
+    let orders = sample("orders.csv");
+    w.write("t.toml", targets);
+    let check = |as_of: &str, history: &str| {
+        w.cmd(&[
+            "check",
+            "t.toml",
+            "--orders",
+            &orders,
+            "--as-of",
+            as_of,
+            "--history",
+            history,
+            "-q",
+        ])
+        .output()
+        .unwrap()
+    };
+    for history in ["kpi.csv", "kpi.parquet"] {
+        assert!(check("2024-06-01", history).status.success());
+        assert!(check("2024-07-01", history).status.success());
+        assert!(check("2024-07-01", history).status.success(), "rerun");
+        // 2 dates × 2 targets: the rerun replaced its date instead of adding rows.
+        let out = w.stdout(&["inspect", history, "-f", "csv"]);
+        assert!(out.contains("\nrows,4\n"), "{history}: {out}");
+    }
+    let csv = std::fs::read_to_string(w.path("kpi.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert_eq!(csv.matches("2024-07-01").count(), 2, "{csv}");
+    // Another file's shape is an error naming it, and the file is left as it was.
+    w.write("other.csv", "a,b\n1,2\n");
+    let out = check("2024-07-01", "other.csv");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--history other.csv: it is not a KPI history"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.path("other.csv")).unwrap(),
+        "a,b\n1,2\n"
+    );
+}
