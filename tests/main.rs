@@ -8,6 +8,7 @@ mod common;
 mod corpus;
 mod exports;
 mod funnel;
+mod groups;
 mod input;
 mod inspect;
 mod ledger;

@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::{load_customer_ids, load_ledger, require_purchases, OrdersArgs};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
@@ -39,6 +40,16 @@ pub struct Args {
     /// One row per stage: customers and share.
     #[arg(long, conflicts_with = "rates")]
     pub summary: bool,
+
+    /// With --summary: one summary per group of these customers-file columns (role or header,
+    /// e.g. region,industry), then `all` (needs --customers).
+    #[arg(
+        long,
+        value_name = "COLUMN[,COLUMN]",
+        requires = "summary",
+        requires = "customers"
+    )]
+    pub by: Option<String>,
 
     /// Churn and retention rates per complete period instead of stages.
     #[arg(long)]
@@ -102,7 +113,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    if args.summary {
+    if let (Some(by), Some(path)) = (&args.by, &args.customers) {
+        let groups = CustomerGroups::load(path, &parse_by(by)?, settings)?;
+        let table = groups.summarise(&result.customers, settings, lifecycle::stage_summary_of)?;
+        output::emit(&table, out)
+    } else if args.summary {
         output::emit(&lifecycle::stage_summary(&result)?, out)
     } else {
         output::emit(&result.customers, out)

@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::{load_ledger, note_without_purchase, parse_as_of, require_purchases, OrdersArgs};
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
@@ -52,6 +53,20 @@ pub struct Args {
     /// One row per segment: customers, shares, revenue, mean recency/frequency/monetary.
     #[arg(long)]
     pub summary: bool,
+
+    /// Customers export, for --by.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// With --summary: one summary per group of these customers-file columns (role or header,
+    /// e.g. region,industry; a `a;b` cell counts in both), then `all` (needs --customers).
+    #[arg(
+        long,
+        value_name = "COLUMN[,COLUMN]",
+        requires = "summary",
+        requires = "customers"
+    )]
+    pub by: Option<String>,
 }
 
 /// Validates flags and config into RFM options; every problem is a usage error.
@@ -131,7 +146,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     note_without_purchase(out, &ledger);
-    if args.summary {
+    if let (Some(by), Some(path)) = (&args.by, &args.customers) {
+        let groups = CustomerGroups::load(path, &parse_by(by)?, settings)?;
+        let table = groups.summarise(&result.customers, settings, |c| {
+            rfm::segment_summary(c, &opts.segments)
+        })?;
+        output::emit(&table, out)
+    } else if args.summary {
         let summary = rfm::segment_summary(&result.customers, &opts.segments)?;
         output::emit(&summary, out)
     } else {

@@ -4,6 +4,7 @@
 //! by the report, so that a file is read and a rule applied in one place.
 
 pub mod funnel;
+pub mod groups;
 pub mod ownership;
 
 use anyhow::{bail, Result};

@@ -172,10 +172,32 @@ pub fn lifecycle(
 
 /// Per stage: customers and share, in the order potential, new, active, loyal, at_risk, churned.
 pub fn stage_summary(life: &Lifecycle) -> Result<DataFrame> {
-    let counts: Vec<i64> = life.stage_counts.iter().map(|&c| c as i64).collect();
-    let shares: Vec<f64> = STAGES
+    stage_counts_table(&life.stage_counts)
+}
+
+/// [`stage_summary`] of some customers: the rows of a per-customer table (its `stage` column).
+pub fn stage_summary_of(customers: &DataFrame) -> Result<DataFrame> {
+    let mut counts = vec![0usize; STAGES.len()];
+    for stage in customers.column("stage")?.str()?.iter().flatten() {
+        if let Some(i) = STAGES.iter().position(|s| *s == stage) {
+            counts[i] += 1;
+        }
+    }
+    stage_counts_table(&counts)
+}
+
+fn stage_counts_table(stage_counts: &[usize]) -> Result<DataFrame> {
+    let total: usize = stage_counts.iter().sum();
+    let counts: Vec<i64> = stage_counts.iter().map(|&c| c as i64).collect();
+    let shares: Vec<f64> = stage_counts
         .iter()
-        .map(|s| round_to(life.stage_share(s), 4))
+        .map(|&c| {
+            if total > 0 {
+                round_to(c as f64 / total as f64, 4)
+            } else {
+                0.0
+            }
+        })
         .collect();
     Ok(DataFrame::new_infer_height(vec![
         Column::new("stage".into(), STAGES.to_vec()),

@@ -1,0 +1,219 @@
+//! `--by COLUMN[,COLUMN]`: customer dimensions from a customers file (docs/metrics.md,
+//! "Groups"). A column is named by its role (region, industry, source, stage, owner) or by its
+//! header; each customer belongs to the group of its values, a multi-valued cell (`a;b`) to
+//! each of its values, and a customer missing from the file (or with an empty cell) to
+//! `(unknown)`. Summaries are then computed over each group's customers, and over all of them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{bail, Result};
+use polars::prelude::*;
+
+use crate::cli::Settings;
+use crate::error::usage;
+use crate::input::schema::{self, normalise_header, Role, TableKind};
+use crate::input::{coerce_binding, resolve_or_explain, source};
+use crate::output::note;
+
+/// The group of a customer with no value.
+pub const UNKNOWN: &str = "(unknown)";
+/// The group of every customer.
+pub const ALL: &str = "all";
+
+/// Group keys per customer ID, for the `--by` columns.
+pub struct CustomerGroups {
+    /// The `--by` names, as the output's first columns.
+    pub names: Vec<String>,
+    keys: HashMap<String, Vec<Vec<String>>>,
+    file: String,
+}
+
+/// Splits a `--by` list: `region,industry`.
+pub fn parse_by(by: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = by
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(usage(format!("--by {by:?}: expected COLUMN[,COLUMN]")));
+    }
+    Ok(names)
+}
+
+impl CustomerGroups {
+    /// Reads the `--by` columns of a customers export.
+    pub fn load(path: &str, by: &[String], settings: &Settings) -> Result<CustomerGroups> {
+        let opts = &settings.input;
+        let raw = source::open(path, &opts.read)?;
+        let bindings =
+            resolve_or_explain(TableKind::Customers, &raw.headers, opts, &raw.info.display)?;
+        let (partial, _) =
+            schema::resolve_partial(TableKind::Customers, &raw.headers, &opts.mappings)
+                .unwrap_or_default();
+        let id = bindings
+            .iter()
+            .find(|b| b.role == Role::CustomerId)
+            .cloned()
+            .expect("customer_id is required");
+        let mut headers = Vec::new();
+        for name in by {
+            let by_role = Role::from_name(name)
+                .and_then(|r| partial.iter().find(|b| b.role == r))
+                .map(|b| b.header.clone());
+            let by_header = raw
+                .headers
+                .iter()
+                .find(|h| normalise_header(h) == normalise_header(name))
+                .cloned();
+            match by_role.or(by_header) {
+                Some(h) => headers.push(h),
+                None => bail!(usage(format!(
+                    "--by {name}: {} has no such column (headers: {})",
+                    raw.info.display,
+                    raw.headers.join(", ")
+                ))),
+            }
+        }
+        let mut wanted = vec![id.header.clone()];
+        wanted.extend(headers.iter().cloned());
+        let (frame, info) = raw.read(Some(&wanted), &[], &opts.read)?;
+        let ids = coerce_binding(&frame, &id, &opts.values, &info)?.column;
+        let ids = ids.str()?.clone();
+        let columns: Vec<StringChunked> = headers
+            .iter()
+            .map(|h| -> Result<StringChunked> {
+                Ok(frame.column(h)?.cast(&DataType::String)?.str()?.clone())
+            })
+            .collect::<Result<_>>()?;
+        let mut keys: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+        for (row, id) in ids.iter().enumerate() {
+            let Some(id) = id.filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let values: Vec<Vec<String>> = columns
+                .iter()
+                .map(|c| split_values(c.get(row).unwrap_or("")))
+                .collect();
+            // One key per combination of the values of a multi-valued cell.
+            let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+            for vs in &values {
+                combos = combos
+                    .iter()
+                    .flat_map(|c| {
+                        vs.iter().map(move |v| {
+                            let mut k = c.clone();
+                            k.push(v.clone());
+                            k
+                        })
+                    })
+                    .collect();
+            }
+            let entry = keys.entry(id.to_string()).or_default();
+            for c in combos {
+                if !entry.contains(&c) {
+                    entry.push(c);
+                }
+            }
+        }
+        Ok(CustomerGroups {
+            names: by.to_vec(),
+            keys,
+            file: info.display,
+        })
+    }
+
+    /// The group keys of a customer: `(unknown)` for each column when it is not in the file.
+    pub fn of(&self, id: &str) -> Vec<Vec<String>> {
+        match self.keys.get(id) {
+            Some(k) => k.clone(),
+            None => vec![vec![UNKNOWN.to_string(); self.names.len()]],
+        }
+    }
+
+    /// A summary per group of the per-customer table `customers` (its `customer_id` column
+    /// names the customer), then over all customers, each prefixed by the `--by` columns. Groups
+    /// are in byte order with `(unknown)` after the others; the `all` row comes last.
+    pub fn summarise(
+        &self,
+        customers: &DataFrame,
+        settings: &Settings,
+        summary: impl Fn(&DataFrame) -> Result<DataFrame>,
+    ) -> Result<DataFrame> {
+        let ids = customers.column("customer_id")?.str()?.clone();
+        let mut members: BTreeMap<(bool, Vec<String>), Vec<bool>> = BTreeMap::new();
+        let mut unknown = 0usize;
+        for (row, id) in ids.iter().enumerate() {
+            let id = id.unwrap_or("");
+            if !self.keys.contains_key(id) {
+                unknown += 1;
+            }
+            for key in self.of(id) {
+                let is_unknown = key.iter().any(|k| k == UNKNOWN);
+                members
+                    .entry((is_unknown, key))
+                    .or_insert_with(|| vec![false; ids.len()])[row] = true;
+            }
+        }
+        if unknown > 0 {
+            note(
+                &settings.output,
+                format!(
+                    "{unknown} customers are not in {} and are grouped as {UNKNOWN}",
+                    self.file
+                ),
+            );
+        }
+        let mut parts = Vec::new();
+        for ((_, key), mask) in members {
+            let subset = customers.filter(&BooleanChunked::from_slice("m".into(), &mask))?;
+            parts.push(self.prefixed(summary(&subset)?, &key)?);
+        }
+        let all = vec![ALL.to_string(); self.names.len()];
+        parts.push(self.prefixed(summary(customers)?, &all)?);
+        let mut out = parts.remove(0);
+        for p in parts {
+            out.vstack_mut(&p)?;
+        }
+        Ok(out)
+    }
+
+    fn prefixed(&self, mut df: DataFrame, key: &[String]) -> Result<DataFrame> {
+        let height = df.height();
+        for (i, (name, value)) in self.names.iter().zip(key).enumerate() {
+            let col = Column::new(name.as_str().into(), vec![value.as_str(); height]);
+            df.insert_column(i, col)?;
+        }
+        Ok(df)
+    }
+}
+
+/// The values of a cell: split on `;` (or `；`), trimmed; an empty cell is `(unknown)`.
+fn split_values(cell: &str) -> Vec<String> {
+    let mut values: Vec<String> = cell
+        .split([';', '；'])
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    values.dedup();
+    if values.is_empty() {
+        values.push(UNKNOWN.to_string());
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_valued_cells_split_and_empty_ones_are_unknown() {
+        assert_eq!(split_values("vip; new；vip"), ["vip", "new", "vip"]);
+        assert_eq!(split_values("  "), [UNKNOWN]);
+        assert_eq!(
+            parse_by("region, industry").unwrap(),
+            ["region", "industry"]
+        );
+        assert!(parse_by(" , ").is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! `--by COLUMN` on the summaries (issue 14): the groups partition the customers, the `all` rows
+//! equal the ungrouped run, customers missing from the customers file are `(unknown)`, and a
+//! multi-valued tag counts a customer in each tag.
+
+use std::collections::HashMap;
+
+use crate::common::{records, sample, Workdir};
+
+fn sum_by(rows: &[HashMap<String, String>], key: &str, skip: &str) -> HashMap<String, i64> {
+    let mut sums = HashMap::new();
+    for r in rows.iter().filter(|r| r[key] != skip) {
+        *sums.entry(r["segment"].clone()).or_insert(0) += r["customers"].parse::<i64>().unwrap();
+    }
+    sums
+}
+
+#[test]
+fn rfm_summary_groups_partition_the_customers_and_all_is_the_ungrouped_run() {
+    let w = Workdir::new();
+    let (orders, customers) = (sample("orders.csv"), sample("customers.csv"));
+    let grouped = records(&w.stdout(&[
+        "rfm",
+        &orders,
+        "--summary",
+        "--by",
+        "region",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&["rfm", &orders, "--summary", "-q"]));
+    let all: Vec<&HashMap<String, String>> =
+        grouped.iter().filter(|r| r["region"] == "all").collect();
+    assert_eq!(all.len(), plain.len());
+    for (a, p) in all.iter().zip(&plain) {
+        for (k, v) in p.iter() {
+            assert_eq!(&a[k], v, "{k}");
+        }
+    }
+    // Every customer is in exactly one region: the groups add up to the all rows.
+    let groups = sum_by(&grouped, "region", "all");
+    for p in &plain {
+        assert_eq!(
+            groups[&p["segment"]],
+            p["customers"].parse::<i64>().unwrap(),
+            "{}",
+            p["segment"]
+        );
+    }
+    // And the same for the lifecycle stages.
+    let stages = records(&w.stdout(&[
+        "lifecycle",
+        &orders,
+        "--summary",
+        "--by",
+        "industry",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&[
+        "lifecycle",
+        &orders,
+        "--summary",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    for p in &plain {
+        let total: i64 = stages
+            .iter()
+            .filter(|r| r["stage"] == p["stage"] && r["industry"] != "all")
+            .map(|r| r["customers"].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(
+            total,
+            p["customers"].parse::<i64>().unwrap(),
+            "{}",
+            p["stage"]
+        );
+    }
+}
+
+#[test]
+fn unknown_customers_and_multi_valued_tags() {
+    let w = Workdir::new();
+    w.write(
+        "orders.csv",
+        "customer_id,order_date,amount\nA,2024-01-01,10\nB,2024-01-02,20\nC,2024-01-03,30\n",
+    );
+    w.write("customers.csv", "customer_id,标签\nA,vip;new\nB,vip\n");
+    let out = w
+        .cmd(&[
+            "lifecycle",
+            "orders.csv",
+            "--summary",
+            "--by",
+            "标签",
+            "--customers",
+            "customers.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("1 customers are not in customers.csv and are grouped as (unknown)"));
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let customers = |tag: &str| -> i64 {
+        rows.iter()
+            .filter(|r| r["标签"] == tag)
+            .map(|r| r["customers"].parse::<i64>().unwrap())
+            .sum()
+    };
+    // A in new and vip, B in vip, C unknown; all three once in `all`, after the other groups.
+    assert_eq!(
+        (
+            customers("new"),
+            customers("vip"),
+            customers("(unknown)"),
+            customers("all")
+        ),
+        (1, 2, 1, 3)
+    );
+    let order: Vec<&str> = rows.iter().map(|r| r["标签"].as_str()).collect();
+    let firsts: Vec<&str> = order.iter().copied().fold(Vec::new(), |mut v, t| {
+        if v.last() != Some(&t) {
+            v.push(t);
+        }
+        v
+    });
+    assert_eq!(firsts, ["new", "vip", "(unknown)", "all"]);
+    let e = w.fails(
+        &[
+            "rfm",
+            "orders.csv",
+            "--summary",
+            "--by",
+            "tier",
+            "--customers",
+            "customers.csv",
+        ],
+        2,
+    );
+    assert!(
+        e.contains("--by tier: customers.csv has no such column"),
+        "{e}"
+    );
+}
