@@ -4,7 +4,7 @@
 //! (large x) neither overflow nor cancel.
 
 use super::fit::{parallel_sum, Likelihood};
-use super::special::{ln_gamma, ln_hyp2f1, log_add_exp};
+use super::special::{ln_gamma, ln_hyp2f1_a_plus_one, log_add_exp};
 use super::Summary;
 
 pub struct ParetoNbd<'a> {
@@ -25,7 +25,7 @@ fn ln_terms(p: &[f64], x: f64, tx: f64, t: f64) -> Option<(f64, f64)> {
         (r + x, beta, beta - alpha)
     };
     let part = |time: f64| -> Option<f64> {
-        Some(ln_hyp2f1(rsx, b, rsx + 1.0, diff / (base + time))? - rsx * (base + time).ln())
+        Some(ln_hyp2f1_a_plus_one(rsx, b, diff / (base + time))? - rsx * (base + time).ln())
     };
     let l1 = part(tx)?;
     let l2 = part(t)?;
