@@ -146,3 +146,36 @@ fn unknown_customers_and_multi_valued_tags() {
         "{e}"
     );
 }
+
+#[test]
+fn abc_summary_by_region_keeps_the_overall_tiers() {
+    let w = Workdir::new();
+    let (orders, customers) = (sample("orders.csv"), sample("customers.csv"));
+    let grouped = records(&w.stdout(&[
+        "abc",
+        &orders,
+        "--summary",
+        "--by",
+        "margin,region",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&["abc", &orders, "--summary", "--by", "margin", "-q"]));
+    let all: Vec<_> = grouped.iter().filter(|r| r["region"] == "all").collect();
+    assert_eq!(all.len(), plain.len());
+    for (a, p) in all.iter().zip(&plain) {
+        for (k, v) in p.iter() {
+            assert_eq!(&a[k], v, "{k}");
+        }
+        // Each customer keeps its overall tier: the regions' counts add up to the tier's.
+        let total: i64 = grouped
+            .iter()
+            .filter(|r| r["tier"] == p["tier"] && r["region"] != "all")
+            .map(|r| r["customers"].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(total, p["customers"].parse::<i64>().unwrap());
+    }
+    let e = w.fails(&["abc", &orders, "--by", "region"], 2);
+    assert!(e.contains("needs --summary and --customers"), "{e}");
+}

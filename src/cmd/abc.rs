@@ -6,6 +6,7 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
+use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::{load_ledger, note_without_purchase, require_purchases, OrdersArgs};
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
@@ -15,9 +16,15 @@ pub struct Args {
     #[command(flatten)]
     pub input: OrdersArgs,
 
-    /// Rank by net revenue or by margin (margin column, or amount − cost).
-    #[arg(long, value_enum, default_value = "revenue")]
-    pub by: AbcBasis,
+    /// Rank by `revenue` (net revenue, the default) or `margin` (margin column, or amount −
+    /// cost); any other name is a customers-file column to summarise by, with --summary and
+    /// --customers (e.g. --by margin,region).
+    #[arg(long, value_name = "revenue|margin|COLUMN[,COLUMN]")]
+    pub by: Option<String>,
+
+    /// Customers export, for --by COLUMN.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
 
     /// Cumulative-share limits of tiers A and B in percent.
     #[arg(
@@ -45,8 +52,30 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             "--thresholds {a},{b}: expected 0 < A < B <= 100 (percent of value)"
         )));
     }
+    // `revenue`/`margin` choose what is ranked; other names are groups.
+    let mut basis = AbcBasis::Revenue;
+    let mut group_by = Vec::new();
+    if let Some(by) = &args.by {
+        for name in parse_by(by)? {
+            match name.to_ascii_lowercase().as_str() {
+                "revenue" => basis = AbcBasis::Revenue,
+                "margin" => basis = AbcBasis::Margin,
+                _ => group_by.push(name),
+            }
+        }
+    }
+    let groups = match (&group_by[..], &args.customers) {
+        ([], _) => None,
+        (_, Some(path)) if args.summary => Some((path, group_by.clone())),
+        _ => {
+            return Err(usage(format!(
+                "--by {}: grouping by a customers-file column needs --summary and --customers FILE",
+                group_by.join(",")
+            )))
+        }
+    };
     let opts = AbcOptions {
-        basis: args.by,
+        basis,
         a: a / 100.0,
         b: b / 100.0,
     };
@@ -71,7 +100,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     note_without_purchase(out, &ledger);
-    if args.summary {
+    if let Some((path, by)) = groups {
+        let groups = CustomerGroups::load(path, &by, settings)?;
+        let table = groups.summarise(&result.customers, settings, abc::tier_summary_of)?;
+        output::emit(&table, out)
+    } else if args.summary {
         output::emit(&abc::tier_table(&result.tiers)?, out)
     } else {
         output::emit(&result.customers, out)

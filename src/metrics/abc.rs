@@ -208,6 +208,41 @@ fn tier_totals(tiers: &[&str], values: &[f64], shares: &[f64]) -> Vec<TierTotal>
         .collect()
 }
 
+/// [`tier_table`] of some ranked customers (rows of the per-customer table: its `tier` and
+/// `value` columns), with the shares of these customers: a group's tier totals.
+pub fn tier_summary_of(customers: &DataFrame) -> Result<DataFrame> {
+    let tiers: Vec<&str> = customers
+        .column("tier")?
+        .str()?
+        .iter()
+        .map(|t| match t {
+            Some("A") => "A",
+            Some("B") => "B",
+            Some("L") => "L",
+            _ => "C",
+        })
+        .collect();
+    let values: Vec<f64> = customers
+        .column("value")?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+    let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
+    // The same share, rounded the same way, as `abc` gives each customer.
+    let shares: Vec<f64> = values
+        .iter()
+        .map(|&v| {
+            if v > 0.0 && total > 0.0 {
+                round_to(v / total, 6)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    tier_table(&tier_totals(&tiers, &values, &shares))
+}
+
 /// Per tier (A, B, C): customers, customer_share, value, value_share.
 pub fn tier_table(tiers: &[TierTotal]) -> Result<DataFrame> {
     let col = |name: &str, f: &dyn Fn(&TierTotal) -> f64| {
