@@ -428,7 +428,7 @@ fn sample_data_runs_end_to_end() {
 }
 
 /// Customers of the event log missing from the customers export are reported, and their spells
-/// still count (with an empty source).
+/// still count (in the `(unknown)` group).
 #[test]
 fn event_customers_without_a_customer_record_are_reported() {
     let w = workdir();
@@ -458,6 +458,6 @@ fn event_customers_without_a_customer_record_are_reported() {
     // A has two spells (Ann, then Bob after the transfer), C one; D two, E one, F none.
     assert_eq!(rows["web"]["spells"], "3");
     assert_eq!(rows["fair"]["spells"], "2");
-    assert_eq!(rows[""]["spells"], "3");
+    assert_eq!(rows["(unknown)"]["spells"], "3");
     assert_eq!(rows["all"]["spells"], "8");
 }

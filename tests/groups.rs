@@ -179,3 +179,48 @@ fn abc_summary_by_region_keeps_the_overall_tiers() {
     let e = w.fails(&["abc", &orders, "--by", "region"], 2);
     assert!(e.contains("needs --summary and --customers"), "{e}");
 }
+
+#[test]
+fn conversion_by_customer_columns_partitions_the_spells() {
+    let w = Workdir::new();
+    let s = |f: &str| sample(f);
+    let base = [
+        "conversion".to_string(),
+        "--events".into(),
+        s("events.csv"),
+        "--orders".into(),
+        s("orders.csv"),
+        "--customers".into(),
+        s("customers.csv"),
+        "-q".into(),
+    ];
+    let run = |by: &str| {
+        let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+        args.extend(["--by", by]);
+        records(&w.stdout(&args))
+    };
+    let by_region = run("owner,region");
+    let by_owner = run("owner");
+    let all = by_region.iter().find(|r| r["owner"] == "all").unwrap();
+    let plain_all = by_owner.iter().find(|r| r["owner"] == "all").unwrap();
+    for k in [
+        "spells",
+        "matured",
+        "converted",
+        "conversion_rate",
+        "ci_low",
+        "ci_high",
+    ] {
+        assert_eq!(all[k], plain_all[k], "{k}");
+    }
+    // Each customer has one region: per owner, the regions' spells add up to the owner's.
+    for o in by_owner.iter().filter(|r| r["owner"] != "all") {
+        let total: i64 = by_region
+            .iter()
+            .filter(|r| r["owner"] == o["owner"])
+            .map(|r| r["spells"].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(total, o["spells"].parse::<i64>().unwrap(), "{}", o["owner"]);
+    }
+    assert!(by_region.iter().all(|r| r.contains_key("region")));
+}

@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::output::{self, note};
@@ -19,22 +20,45 @@ pub struct Args {
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
 
-    /// Group by owner, source (needs --customers) or cohort (month the spell started); several
-    /// comma-separated, e.g. owner,source.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "owner")]
-    pub by: Vec<ConversionGroup>,
+    /// Group by owner, cohort (month the spell started) and any customers-file column (role or
+    /// header: source, region, industry, 标签 …; needs --customers); several comma-separated,
+    /// e.g. owner,region. A multi-valued cell (a;b) counts the spell in each value.
+    #[arg(long, value_name = "GROUP[,GROUP]", default_value = "owner")]
+    pub by: String,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.window < 1 {
         return Err(usage("--window: expected 1 or more days"));
     }
-    if args.by.contains(&ConversionGroup::Source) && args.files.customers.is_none() {
-        return Err(usage(
-            "--by source needs --customers FILE (the source of each customer)",
-        ));
+    let mut by = Vec::new();
+    let mut columns = Vec::new();
+    for name in parse_by(&args.by)? {
+        match name.as_str() {
+            "owner" => by.push(ConversionGroup::Owner),
+            "cohort" => by.push(ConversionGroup::Cohort),
+            _ => {
+                if columns.is_empty() {
+                    by.push(ConversionGroup::Customer);
+                }
+                columns.push(name);
+            }
+        }
+    }
+    if !columns.is_empty() && args.files.customers.is_none() {
+        return Err(usage(format!(
+            "--by {}: a customers-file column needs --customers FILE",
+            columns.join(",")
+        )));
     }
     let data = load(&args.files, true, settings)?;
+    let customer_keys = match (&args.files.customers, columns.is_empty()) {
+        (Some(path), false) => {
+            let groups = CustomerGroups::load(path, &columns, settings)?;
+            Some(groups.by_index(&data.customers))
+        }
+        _ => None,
+    };
     let watch = crate::output::progress::Stopwatch::new();
     let out = &settings.output;
     let outcomes = conversion::outcomes(
@@ -46,15 +70,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     );
     let keys = Keys {
         strings: &data.strings,
-        source: data.source.as_ref(),
+        customer: customer_keys.as_ref(),
     };
-    let table = conversion::table(
-        &data.own,
-        &outcomes,
-        &args.by,
-        &keys,
-        data.followups.is_some(),
-    )?;
+    let table = conversion::table(&data.own, &outcomes, &by, &keys, data.followups.is_some())?;
     watch.lap("conversion outcomes and table");
     note(
         out,

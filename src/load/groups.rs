@@ -178,6 +178,18 @@ impl CustomerGroups {
         Ok(out)
     }
 
+    /// The group keys of every customer of an interner, by its index (for the ownership
+    /// analyses; their loader says how many customers the customers file lacks).
+    pub fn by_index(
+        &self,
+        customers: &crate::metrics::ownership::Interner,
+    ) -> crate::metrics::conversion::CustomerKeys {
+        crate::metrics::conversion::CustomerKeys {
+            names: self.names.clone(),
+            of: customers.names.iter().map(|id| self.of(id)).collect(),
+        }
+    }
+
     fn prefixed(&self, mut df: DataFrame, key: &[String]) -> Result<DataFrame> {
         let height = df.height();
         for (i, (name, value)) in self.names.iter().zip(key).enumerate() {

@@ -35,7 +35,7 @@ pub struct Files {
     #[arg(long, value_name = "FILE")]
     pub followups: Option<String>,
 
-    /// Customers export (for `source`).
+    /// Customers export (for --by source, region or any other of its columns).
     #[arg(long, value_name = "FILE")]
     pub customers: Option<String>,
 
@@ -259,7 +259,7 @@ fn spells(
             note(
                 out,
                 format!(
-                    "{}: {} customers have no row in {} (e.g. {}); their spells count, with an empty source",
+                    "{}: {} customers have no row in {} (e.g. {}); their spells count, in the (unknown) group of --by columns",
                     events_table.display,
                     missing.len(),
                     table.info.display,

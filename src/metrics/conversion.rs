@@ -86,22 +86,21 @@ fn outcome(
 }
 
 /// What a conversion table is grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConversionGroup {
     Owner,
-    Source,
     /// The month the spell started, YYYY-MM.
     Cohort,
+    /// The customer's values in the customers-file columns of [`Keys::customer`] (one output
+    /// column each; a multi-valued cell counts the spell in each of its values).
+    Customer,
 }
 
-impl ConversionGroup {
-    pub fn name(self) -> &'static str {
-        match self {
-            ConversionGroup::Owner => "owner",
-            ConversionGroup::Source => "source",
-            ConversionGroup::Cohort => "cohort",
-        }
-    }
+/// The customers-file groups of each customer (by customer index), for
+/// [`ConversionGroup::Customer`]: the column names, and per customer its group keys.
+pub struct CustomerKeys {
+    pub names: Vec<String>,
+    pub of: Vec<Vec<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -163,8 +162,8 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 /// Context for the group keys.
 pub struct Keys<'a> {
     pub strings: &'a Interner,
-    /// Source per customer index, from the customers export.
-    pub source: Option<&'a HashMap<u32, String>>,
+    /// Customers-file groups per customer index (`--by COLUMN --customers FILE`).
+    pub customer: Option<&'a CustomerKeys>,
 }
 
 /// Most group-by columns in one table.
@@ -184,48 +183,74 @@ pub fn table(
     if by.len() > MAX_GROUPS {
         anyhow::bail!("--by: at most {MAX_GROUPS} groupings");
     }
-    let mut source_ids: HashMap<&str, u64> = HashMap::new();
-    let mut source_names: Vec<&str> = Vec::new();
+    // Customer group keys (combinations of customers-file values) numbered as met.
+    let mut combo_ids: HashMap<&[String], u64> = HashMap::new();
+    let mut combos: Vec<&[String]> = Vec::new();
+    let unknown: Vec<String> = keys.customer.map_or(Vec::new(), |c| {
+        vec![crate::load::groups::UNKNOWN.to_string(); c.names.len()]
+    });
     let mut by_id: HashMap<[u64; MAX_GROUPS], Acc> = HashMap::new();
     let mut all = Acc::default();
+    let customer_slot = by.iter().position(|g| *g == ConversionGroup::Customer);
     for (s, o) in own.spells.iter().zip(outcomes) {
         let mut k = [0u64; MAX_GROUPS];
         for (slot, g) in k.iter_mut().zip(by) {
             *slot = match g {
                 ConversionGroup::Owner => u64::from(s.owner),
-                ConversionGroup::Source => {
-                    let name = keys
-                        .source
-                        .and_then(|m| m.get(&s.customer))
-                        .map_or("", String::as_str);
-                    *source_ids.entry(name).or_insert_with(|| {
-                        source_names.push(name);
-                        source_names.len() as u64 - 1
-                    })
-                }
                 ConversionGroup::Cohort => i64::from(Period::Month.index(s.start_day())) as u64,
+                ConversionGroup::Customer => 0,
             };
         }
-        by_id.entry(k).or_default().add(o);
+        match (customer_slot, keys.customer) {
+            (Some(slot), Some(c)) => {
+                let theirs: &[Vec<String>] =
+                    c.of.get(s.customer as usize).map_or(&[], |v| v.as_slice());
+                let theirs: Vec<&[String]> = if theirs.is_empty() {
+                    vec![unknown.as_slice()]
+                } else {
+                    theirs.iter().map(Vec::as_slice).collect()
+                };
+                for combo in theirs {
+                    let id = *combo_ids.entry(combo).or_insert_with(|| {
+                        combos.push(combo);
+                        combos.len() as u64 - 1
+                    });
+                    let mut key = k;
+                    key[slot] = id;
+                    by_id.entry(key).or_default().add(o);
+                }
+            }
+            _ => by_id.entry(k).or_default().add(o),
+        }
         all.add(o);
     }
-    let label = |g: ConversionGroup, id: u64| -> String {
+    let label = |g: ConversionGroup, id: u64| -> Vec<String> {
         match g {
-            ConversionGroup::Owner => keys.strings.name(id as u32).to_string(),
-            ConversionGroup::Source => source_names[id as usize].to_string(),
-            ConversionGroup::Cohort => Period::Month.label(id as i64 as i32),
+            ConversionGroup::Owner => vec![keys.strings.name(id as u32).to_string()],
+            ConversionGroup::Cohort => vec![Period::Month.label(id as i64 as i32)],
+            ConversionGroup::Customer => combos[id as usize].to_vec(),
         }
     };
-    let groups: BTreeMap<Vec<String>, Acc> = by_id
+    // Unknown groups after the known ones, then by value.
+    let groups: BTreeMap<(bool, Vec<String>), Acc> = by_id
         .into_iter()
         .map(|(k, acc)| {
-            let labels = by.iter().zip(k).map(|(g, id)| label(*g, id)).collect();
-            (labels, acc)
+            let labels: Vec<String> = by.iter().zip(k).flat_map(|(g, id)| label(*g, id)).collect();
+            let unknown = labels.iter().any(|l| l == crate::load::groups::UNKNOWN);
+            ((unknown, labels), acc)
         })
         .collect();
-    let mut labels: Vec<Vec<String>> = vec![Vec::new(); by.len()];
+    let names: Vec<String> = by
+        .iter()
+        .flat_map(|g| match g {
+            ConversionGroup::Owner => vec!["owner".to_string()],
+            ConversionGroup::Cohort => vec!["cohort".to_string()],
+            ConversionGroup::Customer => keys.customer.map_or(Vec::new(), |c| c.names.clone()),
+        })
+        .collect();
+    let mut labels: Vec<Vec<String>> = vec![Vec::new(); names.len()];
     let mut rows: Vec<Acc> = Vec::new();
-    for (k, acc) in groups {
+    for ((_, k), acc) in groups {
         for (i, v) in k.into_iter().enumerate() {
             labels[i].push(v);
         }
@@ -239,10 +264,10 @@ pub fn table(
     } else {
         rows.push(all);
     }
-    let mut cols: Vec<Column> = by
+    let mut cols: Vec<Column> = names
         .iter()
         .zip(labels)
-        .map(|(g, l)| Column::new(g.name().into(), l))
+        .map(|(n, l)| Column::new(n.as_str().into(), l))
         .collect();
     let mut medians = Vec::new();
     let mut hours = Vec::new();

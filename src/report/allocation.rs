@@ -87,7 +87,7 @@ impl ConversionSection {
     fn new(data: &Loaded, outcomes: &[conversion::Outcome]) -> Result<Self> {
         let keys = Keys {
             strings: &data.strings,
-            source: None,
+            customer: None,
         };
         let table_by =
             |g| conversion::table(&data.own, outcomes, &[g], &keys, data.followups.is_some());
