@@ -224,3 +224,47 @@ fn conversion_by_customer_columns_partitions_the_spells() {
     }
     assert!(by_region.iter().all(|r| r.contains_key("region")));
 }
+
+#[test]
+fn recovery_by_region_partitions_the_returns() {
+    let w = Workdir::new();
+    let s = |f: &str| sample(f);
+    let (events, orders, customers) = (s("events.csv"), s("orders.csv"), s("customers.csv"));
+    let grouped = records(&w.stdout(&[
+        "recovery",
+        "--events",
+        &events,
+        "--orders",
+        &orders,
+        "--customers",
+        &customers,
+        "--by",
+        "region",
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&["recovery", "--events", &events, "--orders", &orders, "-q"]));
+    let all = grouped.iter().find(|r| r["region"] == "all").unwrap();
+    let plain_all = plain.iter().find(|r| r["owner"] == "all").unwrap();
+    for k in [
+        "episodes",
+        "matured",
+        "recovered",
+        "recovery_rate",
+        "loyalty_rate",
+    ] {
+        assert_eq!(all[k], plain_all[k], "{k}");
+    }
+    let total: i64 = grouped
+        .iter()
+        .filter(|r| r["region"] != "all")
+        .map(|r| r["episodes"].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, all["episodes"].parse::<i64>().unwrap());
+    let e = w.fails(
+        &[
+            "recovery", "--events", &events, "--orders", &orders, "--by", "region",
+        ],
+        2,
+    );
+    assert!(e.contains("needs --customers"), "{e}");
+}

@@ -188,7 +188,7 @@ mod ownership_properties {
             }
             let episodes = recovery::from_events(&own, as_of);
             let rec = recovery::outcomes(&episodes, &orders, window, as_of);
-            let t = recovery::table(&episodes, &rec, &[], &owners, true).unwrap();
+            let t = recovery::table(&episodes, &rec, &[], &owners, None, true).unwrap();
             let (n, m, r) = (u64s(&t, "episodes")[0], u64s(&t, "matured")[0], u64s(&t, "recovered")[0]);
             prop_assert!(r <= m && m <= n);
             prop_assert_eq!(n as usize, own.returns.len());

@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::metrics::recovery::{self, RecoveryGroup};
 use crate::output::{self, note};
@@ -28,9 +29,10 @@ pub struct Args {
     #[arg(long, value_name = "DAYS")]
     pub churn_days: Option<i32>,
 
-    /// Group by owner (recovering), previous-owner, reason, pool or month; comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "owner")]
-    pub by: Vec<RecoveryGroup>,
+    /// Group by owner (recovering), previous-owner, reason, pool, month, or any customers-file
+    /// column (role or header, with --customers); comma-separated, e.g. owner,region.
+    #[arg(long, value_name = "GROUP[,GROUP]", default_value = "owner")]
+    pub by: String,
 }
 
 pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
@@ -55,7 +57,33 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
         }
         (None, Some(_)) => None,
     };
+    let mut by = Vec::new();
+    let mut columns = Vec::new();
+    for name in parse_by(&args.by)? {
+        match RecoveryGroup::from_name(&name) {
+            Some(g) => by.push(g),
+            None => {
+                if columns.is_empty() {
+                    by.push(RecoveryGroup::Customer);
+                }
+                columns.push(name);
+            }
+        }
+    }
+    if !columns.is_empty() && args.files.customers.is_none() {
+        return Err(usage(format!(
+            "--by {}: a customers-file column needs --customers FILE (or use owner, \
+             previous-owner, reason, pool, month)",
+            columns.join(",")
+        )));
+    }
     let mut data = load(&args.files, churn.is_none(), settings)?;
+    let customer_keys = match (&args.files.customers, columns.is_empty()) {
+        (Some(path), false) => {
+            Some(CustomerGroups::load(path, &columns, settings)?.by_index(&data.customers))
+        }
+        _ => None,
+    };
     let out = &settings.output;
     let episodes = match churn {
         Some(days) => {
@@ -87,8 +115,9 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
     let table = recovery::table(
         &episodes,
         &outcomes,
-        &args.by,
+        &by,
         &data.strings,
+        customer_keys.as_ref(),
         churn.is_none(),
     )?;
     output::emit(&table, out)

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::conversion::CustomerKeys;
+
 use super::conversion::median;
 use super::nps::wilson_fraction;
 use super::ownership::{CustomerOrders, Interner, Ownership, DAY_MS, NONE};
@@ -158,7 +160,7 @@ pub fn loyalty(outcomes: &[Outcome]) -> Option<Estimate> {
     (judged > 0).then(|| wilson_fraction(repurchased as f64, judged as f64).into())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecoveryGroup {
     /// The recovering owner (next spell), or the last order's owner for churn.
     Owner,
@@ -169,16 +171,31 @@ pub enum RecoveryGroup {
     Pool,
     /// Month the customer left, YYYY-MM.
     Month,
+    /// The customer's customers-file groups (one column each; see [`CustomerKeys`]).
+    Customer,
 }
 
 impl RecoveryGroup {
-    pub fn name(self) -> &'static str {
+    /// The group of a `--by` name, `None` for a customers-file column.
+    pub fn from_name(name: &str) -> Option<RecoveryGroup> {
+        Some(match name.replace('-', "_").as_str() {
+            "owner" => RecoveryGroup::Owner,
+            "previous_owner" => RecoveryGroup::PreviousOwner,
+            "reason" => RecoveryGroup::Reason,
+            "pool" => RecoveryGroup::Pool,
+            "month" => RecoveryGroup::Month,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
         match self {
             RecoveryGroup::Owner => "owner",
             RecoveryGroup::PreviousOwner => "previous_owner",
             RecoveryGroup::Reason => "reason",
             RecoveryGroup::Pool => "pool",
             RecoveryGroup::Month => "month",
+            RecoveryGroup::Customer => "",
         }
     }
 }
@@ -195,12 +212,28 @@ struct Acc {
     repurchased: u64,
 }
 
+impl Acc {
+    fn count(&mut self, o: &Outcome) {
+        self.episodes += 1;
+        self.matured += u64::from(o.matured);
+        self.reclaimed += u64::from(o.matured && o.reclaimed);
+        self.recovered += u64::from(o.recovered);
+        if let Some(d) = o.days_to_recovery {
+            self.days.push(f64::from(d));
+        }
+        self.value += o.value;
+        self.loyalty_base += u64::from(o.loyalty_judged);
+        self.repurchased += u64::from(o.repurchased);
+    }
+}
+
 /// One row per group, sorted, then `all`. `with_reclaim` adds the reclaimed column (event log).
 pub fn table(
     episodes: &[Episode],
     outcomes: &[Outcome],
     by: &[RecoveryGroup],
     strings: &Interner,
+    customer: Option<&CustomerKeys>,
     with_reclaim: bool,
 ) -> Result<DataFrame> {
     let label = |e: &Episode, g: RecoveryGroup| -> String {
@@ -216,28 +249,60 @@ pub fn table(
             RecoveryGroup::Reason => strings.name(e.reason).to_string(),
             RecoveryGroup::Pool => strings.name(e.pool).to_string(),
             RecoveryGroup::Month => Period::Month.label(Period::Month.index(e.day)),
+            RecoveryGroup::Customer => String::new(),
         }
     };
-    let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
+    let unknown =
+        || vec![crate::load::groups::UNKNOWN.to_string(); customer.map_or(0, |c| c.names.len())];
+    // The group keys of an episode: one, or one per value of a multi-valued customer cell.
+    let keys_of = |e: &Episode| -> Vec<Vec<String>> {
+        let mut keys: Vec<Vec<String>> = vec![Vec::new()];
+        for g in by {
+            if *g == RecoveryGroup::Customer {
+                let theirs = customer
+                    .and_then(|c| c.of.get(e.customer as usize))
+                    .filter(|v| !v.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| vec![unknown()]);
+                keys = keys
+                    .iter()
+                    .flat_map(|k| {
+                        theirs.iter().map(move |t| {
+                            let mut k = k.clone();
+                            k.extend(t.iter().cloned());
+                            k
+                        })
+                    })
+                    .collect();
+            } else {
+                for k in &mut keys {
+                    k.push(label(e, *g));
+                }
+            }
+        }
+        keys
+    };
+    let names: Vec<String> = by
+        .iter()
+        .flat_map(|g| match g {
+            RecoveryGroup::Customer => customer.map_or(Vec::new(), |c| c.names.clone()),
+            g => vec![g.name().to_string()],
+        })
+        .collect();
+    // Unknown customer groups after the known ones.
+    let mut groups: BTreeMap<(bool, Vec<String>), Acc> = BTreeMap::new();
     let mut all = Acc::default();
     for (e, o) in episodes.iter().zip(outcomes) {
-        let k: Vec<String> = by.iter().map(|g| label(e, *g)).collect();
-        for acc in [groups.entry(k).or_default(), &mut all] {
-            acc.episodes += 1;
-            acc.matured += u64::from(o.matured);
-            acc.reclaimed += u64::from(o.matured && o.reclaimed);
-            acc.recovered += u64::from(o.recovered);
-            if let Some(d) = o.days_to_recovery {
-                acc.days.push(f64::from(d));
-            }
-            acc.value += o.value;
-            acc.loyalty_base += u64::from(o.loyalty_judged);
-            acc.repurchased += u64::from(o.repurchased);
+        for k in keys_of(e) {
+            let is_unknown = by.contains(&RecoveryGroup::Customer)
+                && k.iter().any(|v| v == crate::load::groups::UNKNOWN);
+            groups.entry((is_unknown, k)).or_default().count(o);
         }
+        all.count(o);
     }
-    let mut labels: Vec<Vec<String>> = vec![Vec::new(); by.len()];
+    let mut labels: Vec<Vec<String>> = vec![Vec::new(); names.len()];
     let mut rows: Vec<Acc> = Vec::new();
-    for (k, acc) in groups {
+    for ((_, k), acc) in groups {
         for (i, v) in k.into_iter().enumerate() {
             labels[i].push(v);
         }
@@ -247,10 +312,10 @@ pub fn table(
         l.push("all".into());
     }
     rows.push(all);
-    let mut cols: Vec<Column> = by
+    let mut cols: Vec<Column> = names
         .iter()
         .zip(labels)
-        .map(|(g, l)| Column::new(g.name().into(), l))
+        .map(|(n, l)| Column::new(n.as_str().into(), l))
         .collect();
     let medians: Vec<Option<f64>> = rows.iter_mut().map(|a| median(&mut a.days)).collect();
     let u = |f: &dyn Fn(&Acc) -> u64| rows.iter().map(f).collect::<Vec<u64>>();

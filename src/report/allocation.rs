@@ -173,7 +173,7 @@ impl RecoverySection {
     fn new(data: &Loaded, window: i32) -> Result<Self> {
         let episodes = recovery::from_events(&data.own, data.as_of);
         let returns = recovery::outcomes(&episodes, &data.orders, window, data.as_of);
-        let table_by = |g| recovery::table(&episodes, &returns, &[g], &data.strings, true);
+        let table_by = |g| recovery::table(&episodes, &returns, &[g], &data.strings, None, true);
         Ok(RecoverySection {
             by_owner: table_by(RecoveryGroup::Owner)?,
             by_reason: table_by(RecoveryGroup::Reason)?,
