@@ -74,13 +74,13 @@ pub fn ln_hyp2f1_a_plus_one(a: f64, b: f64, z: f64) -> Option<f64> {
 
 /// The integral of [`ln_hyp2f1_a_plus_one`]: with u = 1 − t, w = 1 − z and k = z / w,
 /// 2F1 = a w^(−b) ∫₀¹ (1 − u)^(a−1) (1 + k u)^(−b) du; u = logistic(π sinh τ), τ on a grid of
-/// step 1/64 over [−4.5, 4.5] (past that the weights are below e^−140), summed in logs.
+/// step 1/32 over [−4.5, 4.5] (past that the weights are below e^−140), summed in logs.
 fn ln_hyp2f1_a_plus_one_quadrature(a: f64, b: f64, z: f64) -> f64 {
     let w = 1.0 - z;
     let k = z / w;
     let softplus = |x: f64| if x > 30.0 { x } else { x.exp().ln_1p() };
-    const H: f64 = 1.0 / 64.0;
-    let terms = (-288..=288).map(|j| {
+    const H: f64 = 1.0 / 32.0;
+    let terms = (-144..=144).map(|j| {
         let tau = f64::from(j) * H;
         let s = std::f64::consts::PI * tau.sinh();
         // u = 1 / (1 + e^−s), 1 − u = 1 / (1 + e^s), du/dτ = π cosh τ · u (1 − u).
