@@ -6,7 +6,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::output::{self, note};
@@ -31,26 +31,17 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.window < 1 {
         return Err(usage("--window: expected 1 or more days"));
     }
-    let mut by = Vec::new();
-    let mut columns = Vec::new();
-    for name in parse_by(&args.by)? {
-        match name.as_str() {
-            "owner" => by.push(ConversionGroup::Owner),
-            "cohort" => by.push(ConversionGroup::Cohort),
-            _ => {
-                if columns.is_empty() {
-                    by.push(ConversionGroup::Customer);
-                }
-                columns.push(name);
-            }
-        }
-    }
-    if !columns.is_empty() && args.files.customers.is_none() {
-        return Err(usage(format!(
-            "--by {}: a customers-file column needs --customers FILE",
-            columns.join(",")
-        )));
-    }
+    let (by, columns) = split_by(
+        &args.by,
+        |name| match name {
+            "owner" => Some(ConversionGroup::Owner),
+            "cohort" => Some(ConversionGroup::Cohort),
+            _ => None,
+        },
+        ConversionGroup::Customer,
+        args.files.customers.is_some(),
+        "owner, cohort",
+    )?;
     let data = load(&args.files, true, settings)?;
     let customer_keys = match (&args.files.customers, columns.is_empty()) {
         (Some(path), false) => {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::metrics::recovery::{self, RecoveryGroup};
 use crate::output::{self, note};
@@ -57,26 +57,13 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
         }
         (None, Some(_)) => None,
     };
-    let mut by = Vec::new();
-    let mut columns = Vec::new();
-    for name in parse_by(&args.by)? {
-        match RecoveryGroup::from_name(&name) {
-            Some(g) => by.push(g),
-            None => {
-                if columns.is_empty() {
-                    by.push(RecoveryGroup::Customer);
-                }
-                columns.push(name);
-            }
-        }
-    }
-    if !columns.is_empty() && args.files.customers.is_none() {
-        return Err(usage(format!(
-            "--by {}: a customers-file column needs --customers FILE (or use owner, \
-             previous-owner, reason, pool, month)",
-            columns.join(",")
-        )));
-    }
+    let (by, columns) = split_by(
+        &args.by,
+        RecoveryGroup::from_name,
+        RecoveryGroup::Customer,
+        args.files.customers.is_some(),
+        "owner, previous-owner, reason, pool, month",
+    )?;
     let mut data = load(&args.files, churn.is_none(), settings)?;
     let customer_keys = match (&args.files.customers, columns.is_empty()) {
         (Some(path), false) => {

@@ -41,6 +41,38 @@ pub fn parse_by(by: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// Splits a `--by` list into a command's own groups (`own` recognises them) and customers-file
+/// columns, which take the place of `customer` in the list, side by side where the first of
+/// them is named. Columns need `--customers`: a usage error names `own_names` otherwise.
+pub fn split_by<G: Copy>(
+    by: &str,
+    own: impl Fn(&str) -> Option<G>,
+    customer: G,
+    has_customers: bool,
+    own_names: &str,
+) -> Result<(Vec<G>, Vec<String>)> {
+    let mut groups = Vec::new();
+    let mut columns = Vec::new();
+    for name in parse_by(by)? {
+        match own(&name) {
+            Some(g) => groups.push(g),
+            None => {
+                if columns.is_empty() {
+                    groups.push(customer);
+                }
+                columns.push(name);
+            }
+        }
+    }
+    if !columns.is_empty() && !has_customers {
+        return Err(usage(format!(
+            "--by {}: a customers-file column needs --customers FILE (or use {own_names})",
+            columns.join(",")
+        )));
+    }
+    Ok((groups, columns))
+}
+
 impl CustomerGroups {
     /// Reads the `--by` columns of a customers export.
     pub fn load(path: &str, by: &[String], settings: &Settings) -> Result<CustomerGroups> {
