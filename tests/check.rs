@@ -190,7 +190,7 @@ fn exit_codes_and_the_interval_rule() {
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("1 of 1 targets missed as of 2025-01-01"),
+        stderr.contains("1 of 1 rows missed their target as of 2025-01-01"),
         "{stderr}"
     );
     assert!(records(&String::from_utf8_lossy(&out.stdout))[0]["status"] == "missed");
@@ -283,4 +283,52 @@ fn history_appends_replaces_the_same_as_of_and_refuses_other_files() {
         std::fs::read_to_string(w.path("other.csv")).unwrap(),
         "a,b\n1,2\n"
     );
+}
+
+#[test]
+fn a_per_owner_target_has_a_row_per_owner_equal_to_the_command() {
+    let w = Workdir::new();
+    let out = run(
+        &w,
+        "[[target]]\nkpi = \"win_rate\"\nmin = 0.2\nby = \"owner\"\n[[target]]\nkpi = \"csat\"\nmin = 0\nby = \"owner\"\n",
+        &[],
+    );
+    let rows = records(&String::from_utf8_lossy(&out.stdout));
+    let funnel = records(&w.stdout(&[
+        "funnel",
+        &sample("opportunities.csv"),
+        "--show",
+        "summary",
+        "--by",
+        "owner",
+        "-q",
+    ]));
+    let owners: Vec<&HashMap<String, String>> =
+        funnel.iter().filter(|r| r["owner"] != "all").collect();
+    let win: Vec<&HashMap<String, String>> =
+        rows.iter().filter(|r| r["kpi"] == "win_rate").collect();
+    assert_eq!(win.len(), owners.len());
+    let mut missed = 0;
+    for o in owners {
+        let r = win.iter().find(|r| r["group"] == o["owner"]).unwrap();
+        let v: f64 = r["value"].parse().unwrap();
+        assert!(
+            (v - o["win_rate"].parse::<f64>().unwrap()).abs() < 5e-5,
+            "{}",
+            o["owner"]
+        );
+        let expected = if v < 0.2 { "missed" } else { "ok" };
+        missed += usize::from(v < 0.2);
+        assert_eq!(r["status"], expected);
+    }
+    // Every owner has a CSAT row (all met), and a miss of any owner is exit 3.
+    assert_eq!(rows.iter().filter(|r| r["kpi"] == "csat").count(), 10);
+    assert_eq!(out.status.code(), Some(if missed > 0 { 3 } else { 0 }));
+    assert!(missed > 0, "the sample has owners below a 20 % win rate");
+    w.write(
+        "t.toml",
+        "[[target]]\nkpi = \"churn_rate\"\nmax = 0.1\nby = \"owner\"\n",
+    );
+    let e = w.fails(&["check", "t.toml", "--orders", &sample("orders.csv")], 2);
+    assert!(e.contains("by = \"owner\" is available for"), "{e}");
 }

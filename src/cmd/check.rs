@@ -13,10 +13,10 @@ use crate::cmd::report::Inputs;
 use crate::error::{usage, TargetsMissed};
 use crate::input::source;
 use crate::input::values::format_days;
-use crate::metrics::targets::{self, Measured, Status};
+use crate::metrics::targets::{self, Measured, MeasuredKpi, Status};
 use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
-use crate::report::{kpi_catalogue, Report};
+use crate::report::{kpi_catalogue, Report, BY_OWNER_KPIS};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,7 +37,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let text = std::fs::read_to_string(&args.targets)
         .map_err(|e| usage(format!("{}: {e}", args.targets.display())))?;
     let catalogue: Vec<&'static str> = kpi_catalogue().collect();
-    let targets = targets::parse(&text, &catalogue)
+    let targets = targets::parse(&text, &catalogue, BY_OWNER_KPIS)
         .map_err(|e| usage(format!("{}: {e}", args.targets.display())))?;
     args.inputs.check()?;
     let history_out = match &args.history {
@@ -58,19 +58,21 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         })
     })?;
     drop(progress);
-    let measures: Vec<crate::report::Measure> =
-        report.sections.iter().flat_map(|s| s.measures()).collect();
-    let as_of = format_days(report.as_of);
-    let (table, statuses) = targets::table(
-        &targets,
-        |kpi| {
-            measures.iter().find(|m| m.kpi == kpi).map(|m| Measured {
+    let measures: Vec<MeasuredKpi> = report
+        .sections
+        .iter()
+        .flat_map(|s| s.measures())
+        .map(|m| MeasuredKpi {
+            kpi: m.kpi,
+            owner: m.owner,
+            measured: Measured {
                 value: m.value,
                 interval: m.interval,
-            })
-        },
-        &as_of,
-    )?;
+            },
+        })
+        .collect();
+    let as_of = format_days(report.as_of);
+    let (table, statuses) = targets::table(&targets, &measures, &as_of)?;
     for (what, why) in &report.missing {
         note(out, format!("{what}: not measured: {why}"));
     }
@@ -91,7 +93,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let message = if out.quiet {
             String::new()
         } else {
-            format!("{missed} of {} targets missed as of {as_of}", targets.len())
+            format!(
+                "{missed} of {} rows missed their target as of {as_of}",
+                statuses.len()
+            )
         };
         return Err(anyhow!(TargetsMissed(message)));
     }

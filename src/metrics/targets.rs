@@ -43,11 +43,17 @@ pub struct Target {
     pub bound: Bound,
     /// Call a miss only when the whole 95 % interval is on the wrong side.
     pub by_interval: bool,
+    /// `by = "owner"`: the target applies to each owner's value.
+    pub per_owner: bool,
 }
 
-/// Parses a targets file against the KPI catalogue. Every mistake names the target (1-based)
-/// and what is expected.
-pub fn parse(text: &str, catalogue: &[&'static str]) -> Result<Vec<Target>, String> {
+/// Parses a targets file against the KPI catalogue (`by_owner`: the KPIs also measured per
+/// owner). Every mistake names the target (1-based) and what is expected.
+pub fn parse(
+    text: &str,
+    catalogue: &[&'static str],
+    by_owner: &[&str],
+) -> Result<Vec<Target>, String> {
     let file: TargetsFile = toml::from_str(text).map_err(|e| e.to_string())?;
     if file.target.is_empty() {
         return Err("no [[target]] tables: nothing to check".into());
@@ -97,16 +103,28 @@ pub fn parse(text: &str, catalogue: &[&'static str]) -> Result<Vec<Target>, Stri
                      measured as of the analysis date (set it with --as-of)"
                 ));
             }
-            if let Some(b) = &t.by {
-                return Err(format!(
-                    "target {n} ({kpi}): by = {b:?} is not supported yet; targets apply to the \
-                     whole data"
-                ));
-            }
+            let per_owner = match t.by.as_deref() {
+                None => false,
+                Some("owner") if by_owner.contains(&kpi) => true,
+                Some("owner") => {
+                    return Err(format!(
+                        "target {n} ({kpi}): by = \"owner\" is available for {} only",
+                        by_owner.join(", ")
+                    ))
+                }
+                Some(b) => {
+                    return Err(format!(
+                        "target {n} ({kpi}): by = {b:?} is not supported yet; by = \"owner\" is \
+                         (for {})",
+                        by_owner.join(", ")
+                    ))
+                }
+            };
             Ok(Target {
                 kpi,
                 bound,
                 by_interval,
+                per_owner,
             })
         })
         .collect()
@@ -161,44 +179,73 @@ pub fn status(target: &Target, measured: Option<&Measured>) -> Status {
     }
 }
 
+/// A measured KPI with the owner it is of (`None`: all data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredKpi {
+    pub kpi: &'static str,
+    pub owner: Option<String>,
+    pub measured: Measured,
+}
+
 /// The result table: kpi, group, value, ci_low, ci_high, target, direction, status, as_of, in
-/// the order of the targets file.
+/// the order of the targets file; a per-owner target has a row per owner (group = the owner),
+/// or one `no data` row when no owner was measured.
 pub fn table(
     targets: &[Target],
-    measured: impl Fn(&str) -> Option<Measured>,
+    measures: &[MeasuredKpi],
     as_of: &str,
 ) -> PolarsResult<(DataFrame, Vec<Status>)> {
-    let rows: Vec<(&Target, Option<Measured>)> =
-        targets.iter().map(|t| (t, measured(t.kpi))).collect();
-    let statuses: Vec<Status> = rows.iter().map(|(t, m)| status(t, m.as_ref())).collect();
+    let mut rows: Vec<(&Target, String, Option<Measured>)> = Vec::new();
+    for t in targets {
+        if t.per_owner {
+            let owners: Vec<&MeasuredKpi> = measures
+                .iter()
+                .filter(|m| m.kpi == t.kpi && m.owner.is_some())
+                .collect();
+            if owners.is_empty() {
+                rows.push((t, "owner".into(), None));
+            }
+            for m in owners {
+                rows.push((t, m.owner.clone().unwrap_or_default(), Some(m.measured)));
+            }
+        } else {
+            let m = measures
+                .iter()
+                .find(|m| m.kpi == t.kpi && m.owner.is_none())
+                .map(|m| m.measured);
+            rows.push((t, "all".into(), m));
+        }
+    }
+    let statuses: Vec<Status> = rows.iter().map(|(t, _, m)| status(t, m.as_ref())).collect();
     let num = |f: &dyn Fn(&Measured) -> Option<f64>| -> Vec<Option<f64>> {
         rows.iter()
-            .map(|(_, m)| m.as_ref().and_then(f).map(|v| round_to(v, 6)))
+            .map(|(_, _, m)| m.as_ref().and_then(f).map(|v| round_to(v, 6)))
             .collect()
     };
     let df = DataFrame::new_infer_height(vec![
         Column::new(
             "kpi".into(),
-            rows.iter().map(|(t, _)| t.kpi).collect::<Vec<_>>(),
+            rows.iter().map(|(t, _, _)| t.kpi).collect::<Vec<_>>(),
         ),
-        Column::new("group".into(), vec!["all"; rows.len()]),
+        Column::new(
+            "group".into(),
+            rows.iter().map(|(_, g, _)| g.as_str()).collect::<Vec<_>>(),
+        ),
         Column::new("value".into(), num(&|m| Some(m.value))),
         Column::new("ci_low".into(), num(&|m| m.interval.map(|i| i.0))),
         Column::new("ci_high".into(), num(&|m| m.interval.map(|i| i.1))),
         Column::new(
             "target".into(),
-            targets
-                .iter()
-                .map(|t| match t.bound {
+            rows.iter()
+                .map(|(t, _, _)| match t.bound {
                     Bound::Min(v) | Bound::Max(v) => v,
                 })
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             "direction".into(),
-            targets
-                .iter()
-                .map(|t| match t.bound {
+            rows.iter()
+                .map(|(t, _, _)| match t.bound {
                     Bound::Min(_) => "min",
                     Bound::Max(_) => "max",
                 })
@@ -273,6 +320,7 @@ mod tests {
             kpi,
             bound,
             by_interval,
+            per_owner: false,
         }
     }
 
@@ -281,6 +329,7 @@ mod tests {
         let t = parse(
             "[[target]]\nkpi = \"csat\"\nmin = 0.90\n[[target]]\nkpi = \"churn_rate\"\nmax = 0.05\nmiss = \"interval\"\n",
             CATALOGUE,
+            &[],
         )
         .unwrap();
         assert_eq!(
@@ -290,7 +339,7 @@ mod tests {
                 target("churn_rate", Bound::Max(0.05), true)
             ]
         );
-        let err = |text: &str| parse(text, CATALOGUE).unwrap_err();
+        let err = |text: &str| parse(text, CATALOGUE, &["lead_conversion_rate"]).unwrap_err();
         assert!(err("[[target]]\nkpi = \"nps2\"\nmin = 1\n")
             .contains("unknown kpi \"nps2\"; the catalogue is csat"));
         assert!(
@@ -302,6 +351,19 @@ mod tests {
         );
         assert!(err("[[target]]\nkpi = \"csat\"\nmin = 1\ncolour = 2\n").contains("colour"));
         assert!(err("").contains("no [[target]]"));
+        assert!(err("[[target]]\nkpi = \"csat\"\nmin = 1\nby = \"owner\"\n")
+            .contains("available for lead_conversion_rate only"));
+        assert!(
+            err("[[target]]\nkpi = \"csat\"\nmin = 1\nby = \"region\"\n")
+                .contains("not supported yet")
+        );
+        let t = parse(
+            "[[target]]\nkpi = \"lead_conversion_rate\"\nmin = 0.3\nby = \"owner\"\n",
+            CATALOGUE,
+            &["lead_conversion_rate"],
+        )
+        .unwrap();
+        assert!(t[0].per_owner);
     }
 
     #[test]
@@ -341,18 +403,15 @@ mod tests {
     fn history_replaces_the_same_as_of_and_rejects_other_shapes() {
         let targets = [target("csat", Bound::Min(0.9), false)];
         let run = |v: f64, as_of: &str| {
-            table(
-                &targets,
-                |_| {
-                    Some(Measured {
-                        value: v,
-                        interval: None,
-                    })
+            let m = [MeasuredKpi {
+                kpi: "csat",
+                owner: None,
+                measured: Measured {
+                    value: v,
+                    interval: None,
                 },
-                as_of,
-            )
-            .unwrap()
-            .0
+            }];
+            table(&targets, &m, as_of).unwrap().0
         };
         let first = run(0.95, "2024-01-01");
         let second = run(0.85, "2024-02-01");

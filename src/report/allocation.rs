@@ -6,7 +6,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{
-    owner_intervals, pct, pick, table, Analysis, Context, Figure, Headline, Measure, Parts, Section,
+    owner_intervals, owner_measures, pct, pick, table, Analysis, Context, Figure, Headline,
+    Measure, Parts, Section,
 };
 use crate::input::values::format_days;
 use crate::load::ownership::{self, Files, Loaded};
@@ -114,10 +115,16 @@ impl Section for ConversionSection {
     }
 
     fn measures(&self) -> Vec<Measure> {
-        self.overall
+        let mut m: Vec<Measure> = self
+            .overall
             .iter()
             .map(|e| Measure::estimate("lead_conversion_rate", e))
-            .collect()
+            .collect();
+        m.extend(
+            owner_measures("lead_conversion_rate", &self.by_owner, "conversion_rate")
+                .unwrap_or_default(),
+        );
+        m
     }
 
     fn headlines(&self) -> Vec<Headline> {
@@ -199,6 +206,10 @@ impl Section for RecoverySection {
                 self.loyalty
                     .iter()
                     .map(|e| Measure::estimate("loyalty_after_recovery", e)),
+            )
+            .chain(
+                owner_measures("recovery_rate", &self.by_owner, "recovery_rate")
+                    .unwrap_or_default(),
             )
             .collect()
     }

@@ -6,8 +6,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{
-    floats, owner_intervals, pct, pick, table, texts, Analysis, Context, Figure, Headline, Measure,
-    Parts, Section,
+    floats, owner_intervals, owner_measures, pct, pick, table, texts, Analysis, Context, Figure,
+    Headline, Measure, Parts, Section,
 };
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::metrics::funnel::stages::StageWords;
@@ -72,6 +72,7 @@ impl Section for FunnelSection {
         self.win_rate
             .iter()
             .map(|e| Measure::estimate("win_rate", e))
+            .chain(owner_measures("win_rate", &self.by_owner, "win_rate").unwrap_or_default())
             .collect()
     }
 

@@ -84,14 +84,26 @@ pub struct Headline {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measure {
     pub kpi: &'static str,
+    /// The owner the value is of, for a per-owner target (`by = "owner"`); `None` for all data.
+    pub owner: Option<String>,
     pub value: f64,
     pub interval: Option<(f64, f64)>,
 }
+
+/// The KPIs measured per owner too (a target may say `by = "owner"`).
+pub const BY_OWNER_KPIS: &[&str] = &[
+    "lead_conversion_rate",
+    "recovery_rate",
+    "win_rate",
+    "nps",
+    "csat",
+];
 
 impl Measure {
     fn of(kpi: &'static str, value: f64) -> Measure {
         Measure {
             kpi,
+            owner: None,
             value,
             interval: None,
         }
@@ -100,10 +112,34 @@ impl Measure {
     fn estimate(kpi: &'static str, e: &crate::metrics::Estimate) -> Measure {
         Measure {
             kpi,
+            owner: None,
             value: e.value,
             interval: Some((e.low, e.high)),
         }
     }
+}
+
+/// Per-owner measures of a rate from a table by owner (its `owner`, rate, `ci_low` and `ci_high`
+/// columns; the `all` row and owners without a rate left out).
+fn owner_measures(kpi: &'static str, df: &DataFrame, rate_column: &str) -> Result<Vec<Measure>> {
+    let owners = texts(df, "owner")?;
+    let rates = floats(df, rate_column)?;
+    let lows = floats(df, "ci_low")?;
+    let highs = floats(df, "ci_high")?;
+    Ok(owners
+        .into_iter()
+        .zip(rates)
+        .zip(lows.into_iter().zip(highs))
+        .filter(|((owner, _), _)| owner != "all")
+        .filter_map(|((owner, rate), (low, high))| {
+            Some(Measure {
+                kpi,
+                owner: Some(owner),
+                value: rate?,
+                interval: low.zip(high),
+            })
+        })
+        .collect())
 }
 
 /// One analysis in the report.

@@ -18,8 +18,9 @@ pub const NPS: Analysis = Analysis {
 struct NpsSection {
     overall: DataFrame,
     by_owner: Option<DataFrame>,
+    /// Every score: overall (no group) and per owner.
+    scores: Vec<Score>,
     nps: Option<Score>,
-    csat: Option<Score>,
 }
 
 fn build(ctx: &Context) -> Result<Parts> {
@@ -33,14 +34,17 @@ fn build(ctx: &Context) -> Result<Parts> {
         ctx.settings,
     )?;
     let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[])?;
+    let mut scores = overall.scores.clone();
     let by_owner = if surveys.has(Role::Owner) {
-        Some(nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner])?.table)
+        let per_owner = nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner])?;
+        scores.extend(per_owner.scores);
+        Some(per_owner.table)
     } else {
         None
     };
     Ok(Parts::one(NpsSection {
         nps: overall.overall(SurveyKind::Nps).cloned(),
-        csat: overall.overall(SurveyKind::Csat).cloned(),
+        scores,
         overall: overall.table,
         by_owner,
     }))
@@ -56,21 +60,24 @@ impl Section for NpsSection {
     }
 
     fn measures(&self) -> Vec<Measure> {
-        // NPS in points; CSAT as a share 0–1 (targets say 0.90 for 90 %).
-        let mut m: Vec<Measure> = self
-            .nps
+        // NPS in points; CSAT as a share 0–1 (targets say 0.90 for 90 %). Overall scores have
+        // no group; per-owner ones have the owner as theirs.
+        self.scores
             .iter()
-            .map(|s| Measure::estimate("nps", &s.estimate))
-            .collect();
-        if let Some(s) = &self.csat {
-            let e = &s.estimate;
-            m.push(Measure {
-                kpi: "csat",
-                value: e.value / 100.0,
-                interval: Some((e.low / 100.0, e.high / 100.0)),
-            });
-        }
-        m
+            .map(|s| {
+                let e = &s.estimate;
+                let (kpi, scale) = match s.kind {
+                    SurveyKind::Nps => ("nps", 1.0),
+                    SurveyKind::Csat => ("csat", 100.0),
+                };
+                Measure {
+                    kpi,
+                    owner: s.group.first().cloned(),
+                    value: e.value / scale,
+                    interval: Some((e.low / scale, e.high / scale)),
+                }
+            })
+            .collect()
     }
 
     fn headlines(&self) -> Vec<Headline> {
