@@ -332,3 +332,77 @@ fn a_per_owner_target_has_a_row_per_owner_equal_to_the_command() {
     let e = w.fails(&["check", "t.toml", "--orders", &sample("orders.csv")], 2);
     assert!(e.contains("by = \"owner\" is available for"), "{e}");
 }
+
+#[test]
+fn history_trends_in_the_report_and_responses_after_as_of_left_out() {
+    let w = Workdir::new();
+    w.write(
+        "t.toml",
+        "[[target]]\nkpi = \"nps\"\nmin = 30\n[[target]]\nkpi = \"churn_rate\"\nmax = 0.05\n",
+    );
+    let (orders, surveys) = (sample("orders.csv"), sample("surveys.csv"));
+    for as_of in ["2024-10-01", "2024-11-01", "2025-01-01"] {
+        let out = w
+            .cmd(&[
+                "check",
+                "t.toml",
+                "--orders",
+                &orders,
+                "--surveys",
+                &surveys,
+                "--as-of",
+                as_of,
+                "--history",
+                "kpi.csv",
+                "-q",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+    }
+    let history = records(&std::fs::read_to_string(w.path("kpi.csv")).unwrap());
+    let nps: Vec<&str> = history
+        .iter()
+        .filter(|r| r["kpi"] == "nps")
+        .map(|r| r["value"].as_str())
+        .collect();
+    // Each run sees only the responses before its as_of: the NPS moves.
+    assert_eq!(nps.len(), 3);
+    assert_ne!(nps[0], nps[2]);
+    assert_eq!(nps[2], "3.671971");
+    w.stdout(&[
+        "report",
+        "--orders",
+        &orders,
+        "--kpi-history",
+        "kpi.csv",
+        "-o",
+        "r.html",
+        "--charts",
+        "charts",
+        "-q",
+    ]);
+    for kpi in ["nps", "churn_rate"] {
+        let svg = std::fs::read_to_string(w.path(&format!("charts/kpi_{kpi}.svg"))).unwrap();
+        assert!(
+            svg.contains("2024-10-01") && svg.contains("2025-01-01"),
+            "{kpi}"
+        );
+    }
+    let page = std::fs::read_to_string(w.path("r.html")).unwrap();
+    assert!(page.contains("KPI history"));
+    w.write("bad.csv", "a,b\n1,2\n");
+    let e = w.fails(
+        &[
+            "report",
+            "--orders",
+            &orders,
+            "--kpi-history",
+            "bad.csv",
+            "-o",
+            "x.html",
+        ],
+        1,
+    );
+    assert!(e.contains("bad.csv: not a KPI history"), "{e}");
+}

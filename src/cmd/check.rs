@@ -52,7 +52,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let progress = Progress::new(2, out.quiet);
     progress.step(format!("loading {}", args.inputs.orders));
     // Only the analyses that measure a KPI of the file run.
-    let report = args.inputs.with_context(settings, |ctx| {
+    let report = args.inputs.with_context(settings, None, |ctx| {
         Report::build(ctx, &progress, |a| {
             a.kpis.iter().any(|k| targets.iter().any(|t| t.kpi == *k))
         })

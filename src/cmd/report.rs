@@ -33,6 +33,10 @@ pub struct Args {
     /// Also write each chart as DIR/<name>.svg and DIR/<name>.png.
     #[arg(long, value_name = "DIR")]
     pub charts: Option<PathBuf>,
+
+    /// The KPI history that `check --history` keeps: adds its rows and a trend chart per KPI.
+    #[arg(long, value_name = "FILE")]
+    pub kpi_history: Option<String>,
 }
 
 /// The input files and options of `report` and `check` (the same analyses on the same inputs).
@@ -111,7 +115,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     progress.step(format!("loading {}", args.inputs.orders));
     let report = args
         .inputs
-        .with_context(settings, |ctx| Report::build(ctx, &progress, |_| true))?;
+        .with_context(settings, args.kpi_history.as_deref(), |ctx| {
+            Report::build(ctx, &progress, |_| true)
+        })?;
 
     let charts = if need_charts {
         progress.step("drawing charts");
@@ -187,6 +193,7 @@ impl Inputs {
     pub fn with_context<T>(
         &self,
         settings: &Settings,
+        kpi_history: Option<&str>,
         f: impl FnOnce(&Context) -> Result<T>,
     ) -> Result<T> {
         let rules = pool_rules(self.rules.as_deref())?;
@@ -215,6 +222,7 @@ impl Inputs {
             teams: self.teams.as_deref(),
             rules: &rules,
             window: self.window,
+            kpi_history,
         };
         f(&ctx)
     }

@@ -313,6 +313,79 @@ pub fn share_curve(
     })
 }
 
+/// A KPI over successive runs: the values at their dates (equally spaced, in order), with the
+/// target as a horizontal guide when there is one.
+pub fn trend(
+    name: &str,
+    title: &str,
+    dates: &[String],
+    values: &[f64],
+    target: Option<f64>,
+) -> Result<Chart> {
+    let (mut lo, mut hi) = values
+        .iter()
+        .chain(target.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    if !(lo.is_finite() && hi.is_finite()) {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
+    let n = dates.len().max(1);
+    draw(name, title, 300, |root| {
+        let mut chart = frame(root, title, 64)?
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+            .map_err(err)?;
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < dates.len() {
+                dates[i as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        // Enough decimals to tell the axis labels apart (a rate moving by 0.005 included).
+        let step = (hi - lo + 2.0 * pad) / 10.0;
+        let decimals = (-step.log10()).ceil().clamp(0.0, 6.0) as usize;
+        styled(&mut chart.configure_mesh())
+            .x_labels(n.min(8))
+            .x_label_formatter(&label)
+            .y_label_formatter(&|v| {
+                if v.abs() >= 1e4 {
+                    compact(*v)
+                } else {
+                    format!("{v:.decimals$}")
+                }
+            })
+            .draw()
+            .map_err(err)?;
+        if let Some(t) = target {
+            chart
+                .draw_series(LineSeries::new(
+                    [(-0.5, t), (n as f64 - 0.5, t)],
+                    GUIDE.stroke_width(1),
+                ))
+                .map_err(err)?;
+        }
+        let points: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64, *v))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                ACCENT.stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(points.iter().map(|p| Circle::new(*p, 3, ACCENT.filled())))
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
 /// Estimates with intervals on a 0–1 scale, one row per label (top to bottom), with a dashed
 /// vertical line at `reference` (e.g. the overall rate).
 pub struct Intervals<'a> {

@@ -9,6 +9,7 @@
 mod allocation;
 mod clv;
 mod funnel;
+mod history;
 mod lifecycle;
 mod nps;
 mod value;
@@ -46,6 +47,8 @@ pub struct Context<'a> {
     pub rules: &'a PoolRules,
     /// Conversion and recovery window in days.
     pub window: i32,
+    /// The KPI history file of `check --history`, for its trend charts.
+    pub kpi_history: Option<&'a str>,
 }
 
 /// A headline value; the page decides how each kind reads.
@@ -211,6 +214,7 @@ pub const ANALYSES: &[Analysis] = &[
     allocation::ALLOCATION,
     funnel::FUNNEL,
     nps::NPS,
+    history::HISTORY,
 ];
 
 /// The built report: every section, and what is not in it and why.

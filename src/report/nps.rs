@@ -27,12 +27,36 @@ fn build(ctx: &Context) -> Result<Parts> {
     let Some(path) = ctx.surveys else {
         return Ok(Parts::missing("nps", "pass --surveys FILE"));
     };
-    let surveys = crate::load::table(
+    let mut surveys = crate::load::table(
         path,
         TableKind::Surveys,
         Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
         ctx.settings,
     )?;
+    // Responses dated on or after the analysis date have not happened yet (docs/metrics.md,
+    // "Analysis date"), so a report or check of an earlier as_of does not see them.
+    if surveys.has(Role::ResponseDate) {
+        let as_of = ctx.ledger.as_of;
+        let keep: BooleanChunked = surveys
+            .df
+            .column(Role::ResponseDate.name())?
+            .date()?
+            .physical()
+            .iter()
+            .map(|d| d.is_none_or(|d| d < as_of))
+            .collect();
+        let later = keep.len() - keep.sum().unwrap_or(0) as usize;
+        if later > 0 {
+            crate::output::note(
+                &ctx.settings.output,
+                format!(
+                    "{}: {later} responses dated on or after the analysis date are left out",
+                    surveys.info.display
+                ),
+            );
+            surveys.df = surveys.df.filter(&keep)?;
+        }
+    }
     let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[])?;
     let mut scores = overall.scores.clone();
     let by_owner = if surveys.has(Role::Owner) {
