@@ -268,3 +268,36 @@ fn recovery_by_region_partitions_the_returns() {
     );
     assert!(e.contains("needs --customers"), "{e}");
 }
+
+#[test]
+fn lifecycle_rates_by_region_add_up_period_by_period() {
+    let w = Workdir::new();
+    let (orders, customers) = (sample("orders.csv"), sample("customers.csv"));
+    let grouped = records(&w.stdout(&[
+        "lifecycle",
+        &orders,
+        "--rates",
+        "--by",
+        "region",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&["lifecycle", &orders, "--rates", "-q"]));
+    let all: Vec<_> = grouped.iter().filter(|r| r["region"] == "all").collect();
+    assert_eq!(all.len(), plain.len());
+    for (a, p) in all.iter().zip(&plain) {
+        for (k, v) in p.iter() {
+            assert_eq!(&a[k], v, "{k}");
+        }
+        // Each customer is in one region: the regions' counts add up to the period's.
+        for k in ["customers_at_start", "retained", "churned", "won"] {
+            let total: i64 = grouped
+                .iter()
+                .filter(|r| r["period"] == p["period"] && r["region"] != "all")
+                .map(|r| r[k].parse::<i64>().unwrap())
+                .sum();
+            assert_eq!(total, p[k].parse::<i64>().unwrap(), "{} {k}", p["period"]);
+        }
+    }
+}

@@ -41,14 +41,9 @@ pub struct Args {
     #[arg(long, conflicts_with = "rates")]
     pub summary: bool,
 
-    /// With --summary: one summary per group of these customers-file columns (role or header,
-    /// e.g. region,industry), then `all` (needs --customers).
-    #[arg(
-        long,
-        value_name = "COLUMN[,COLUMN]",
-        requires = "summary",
-        requires = "customers"
-    )]
+    /// With --summary or --rates: one table per group of these customers-file columns (role or
+    /// header, e.g. region,industry), then `all` (needs --customers).
+    #[arg(long, value_name = "COLUMN[,COLUMN]", requires = "customers")]
     pub by: Option<String>,
 
     /// Churn and retention rates per complete period instead of stages.
@@ -83,9 +78,18 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         require_purchases(&orders, &ledger)?;
     }
     let out = &settings.output;
+    if args.by.is_some() && !(args.rates || args.summary) {
+        return Err(usage("--by: groups a summary: pass --summary or --rates"));
+    }
     if args.rates {
         let watch = crate::output::progress::Stopwatch::new();
-        let table = lifecycle::rates(&ledger, args.period, opts.churn_days)?;
+        let table = match (&args.by, &args.customers) {
+            (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
+                .summarise_codes(&ledger, settings, |codes| {
+                    lifecycle::rates_of(&ledger, codes, args.period, opts.churn_days)
+                })?,
+            _ => lifecycle::rates(&ledger, args.period, opts.churn_days)?,
+        };
         watch.lap("lifecycle rates");
         note(
             out,

@@ -173,18 +173,49 @@ impl CustomerGroups {
         summary: impl Fn(&DataFrame) -> Result<DataFrame>,
     ) -> Result<DataFrame> {
         let ids = customers.column("customer_id")?.str()?.clone();
-        let mut members: BTreeMap<(bool, Vec<String>), Vec<bool>> = BTreeMap::new();
+        let ids: Vec<&str> = ids.iter().map(|id| id.unwrap_or("")).collect();
+        self.stack(&ids, settings, |rows| {
+            let mut mask = vec![false; ids.len()];
+            for &r in rows {
+                mask[r] = true;
+            }
+            summary(&customers.filter(&BooleanChunked::from_slice("m".into(), &mask))?)
+        })
+    }
+
+    /// A table per group of the ledger's customers with purchases (`table` of their codes), then
+    /// of all of them, prefixed and stacked as in [`CustomerGroups::summarise`].
+    pub fn summarise_codes(
+        &self,
+        ledger: &crate::ledger::Ledger,
+        settings: &Settings,
+        table: impl Fn(&[usize]) -> Result<DataFrame>,
+    ) -> Result<DataFrame> {
+        let codes: Vec<usize> = ledger.buyers().collect();
+        let ids: Vec<&str> = codes.iter().map(|&c| ledger.id(c)).collect();
+        self.stack(&ids, settings, |rows| {
+            table(&rows.iter().map(|&r| codes[r]).collect::<Vec<_>>())
+        })
+    }
+
+    /// `table` of the positions of `ids` in each group (byte order, `(unknown)` after the
+    /// others), then of all of them, each prefixed by the group's values and stacked; the
+    /// customers missing from the file are counted on stderr.
+    fn stack(
+        &self,
+        ids: &[&str],
+        settings: &Settings,
+        table: impl Fn(&[usize]) -> Result<DataFrame>,
+    ) -> Result<DataFrame> {
+        let mut members: BTreeMap<(bool, Vec<String>), Vec<usize>> = BTreeMap::new();
         let mut unknown = 0usize;
         for (row, id) in ids.iter().enumerate() {
-            let id = id.unwrap_or("");
-            if !self.keys.contains_key(id) {
+            if !self.keys.contains_key(*id) {
                 unknown += 1;
             }
             for key in self.of(id) {
                 let is_unknown = key.iter().any(|k| k == UNKNOWN);
-                members
-                    .entry((is_unknown, key))
-                    .or_insert_with(|| vec![false; ids.len()])[row] = true;
+                members.entry((is_unknown, key)).or_default().push(row);
             }
         }
         if unknown > 0 {
@@ -196,18 +227,23 @@ impl CustomerGroups {
                 ),
             );
         }
-        let mut parts = Vec::new();
-        for ((_, key), mask) in members {
-            let subset = customers.filter(&BooleanChunked::from_slice("m".into(), &mask))?;
-            parts.push(self.prefixed(summary(&subset)?, &key)?);
+        let all: Vec<usize> = (0..ids.len()).collect();
+        let all_key = vec![ALL.to_string(); self.names.len()];
+        let mut out: Option<DataFrame> = None;
+        for (key, rows) in members
+            .iter()
+            .map(|((_, k), r)| (k, r.as_slice()))
+            .chain(std::iter::once((&all_key, all.as_slice())))
+        {
+            let part = self.prefixed(table(rows)?, key)?;
+            match &mut out {
+                None => out = Some(part),
+                Some(df) => {
+                    df.vstack_mut(&part)?;
+                }
+            }
         }
-        let all = vec![ALL.to_string(); self.names.len()];
-        parts.push(self.prefixed(summary(customers)?, &all)?);
-        let mut out = parts.remove(0);
-        for p in parts {
-            out.vstack_mut(&p)?;
-        }
-        Ok(out)
+        Ok(out.unwrap_or_default())
     }
 
     /// The group keys of every customer of an interner, by its index (for the ownership

@@ -208,9 +208,24 @@ fn stage_counts_table(stage_counts: &[usize]) -> Result<DataFrame> {
 
 /// Churn and retention per complete period, by the rule in the module documentation.
 pub fn rates(ledger: &Ledger, period: Period, churn_days: i64) -> Result<DataFrame> {
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    rates_of(ledger, &buyers, period, churn_days)
+}
+
+/// [`rates`] of some of the customers with purchases (ledger codes): a group's rates.
+pub fn rates_of(
+    ledger: &Ledger,
+    customers: &[usize],
+    period: Period,
+    churn_days: i64,
+) -> Result<DataFrame> {
     let as_of = ledger.as_of;
     // Purchase dates per customer, ascending.
-    let per_customer: Vec<&[i32]> = ledger.buyers().map(|c| ledger.purchase_days(c)).collect();
+    let per_customer: Vec<&[i32]> = customers
+        .iter()
+        .map(|&c| ledger.purchase_days(c))
+        .filter(|d| !d.is_empty())
+        .collect();
     let first_day = per_customer.iter().map(|d| d[0]).min();
     let active = |days: &[i32], t: i32| {
         // The latest purchase on or before t, within the window.
