@@ -301,3 +301,50 @@ fn lifecycle_rates_by_region_add_up_period_by_period() {
         }
     }
 }
+
+#[test]
+fn cohort_by_region_stacks_matrices_of_the_same_width() {
+    let w = Workdir::new();
+    let (orders, customers) = (sample("orders.csv"), sample("customers.csv"));
+    let grouped = w.stdout(&[
+        "cohort",
+        &orders,
+        "--by",
+        "region",
+        "--customers",
+        &customers,
+        "--metric",
+        "customers",
+        "-q",
+    ]);
+    let plain = w.stdout(&["cohort", &orders, "--metric", "customers", "-q"]);
+    let (g, p) = (records(&grouped), records(&plain));
+    // One more column (region) than the ungrouped matrix, the same period columns.
+    assert_eq!(
+        grouped.lines().next().unwrap(),
+        format!("region,{}", plain.lines().next().unwrap())
+    );
+    for row in &p {
+        let all = g
+            .iter()
+            .find(|r| r["region"] == "all" && r["cohort"] == row["cohort"])
+            .unwrap();
+        for (k, v) in row {
+            assert_eq!(&all[k], v, "{k}");
+        }
+        // Customers and active counts of a cohort add up over the regions.
+        for k in ["customers", "period_0", "period_1"] {
+            let total: i64 = g
+                .iter()
+                .filter(|r| r["cohort"] == row["cohort"] && r["region"] != "all")
+                .map(|r| r[k].parse::<i64>().unwrap_or(0))
+                .sum();
+            assert_eq!(
+                total.to_string(),
+                row[k].clone().max("0".into()),
+                "{} {k}",
+                row["cohort"]
+            );
+        }
+    }
+}

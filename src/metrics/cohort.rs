@@ -36,13 +36,30 @@ pub struct Cohorts {
 }
 
 pub fn cohorts(ledger: &Ledger, period: Period, metric: CohortMetric) -> Result<Cohorts> {
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    cohorts_of(ledger, &buyers, period, metric, None)
+}
+
+/// [`cohorts`] of some of the customers with purchases (ledger codes): a group's matrix. With
+/// `since` (the period index of the earliest cohort of all customers) every group's matrix has
+/// the same period columns, so groups stack into one table.
+pub fn cohorts_of(
+    ledger: &Ledger,
+    customers: &[usize],
+    period: Period,
+    metric: CohortMetric,
+    since: Option<i32>,
+) -> Result<Cohorts> {
     let as_of = ledger.as_of;
     let last_period = period.index(as_of - 1);
     // Per cohort: its size, and per k its value (customers active, or revenue in units).
     let mut size: BTreeMap<i32, i64> = BTreeMap::new();
     let mut cells: HashMap<(i32, i32), i64> = HashMap::new();
-    for c in ledger.buyers() {
+    for &c in customers {
         let days = ledger.purchase_days(c);
+        if days.is_empty() {
+            continue;
+        }
         let cohort = period.index(days[0]);
         *size.entry(cohort).or_default() += 1;
         match metric {
@@ -66,7 +83,7 @@ pub fn cohorts(ledger: &Ledger, period: Period, metric: CohortMetric) -> Result<
             }
         }
     }
-    let first = size.keys().next().copied().unwrap_or(last_period);
+    let first = since.unwrap_or_else(|| size.keys().next().copied().unwrap_or(last_period));
     let width = (last_period - first + 1).max(1) as usize;
     let mut labels = Vec::new();
     let mut sizes = Vec::new();
