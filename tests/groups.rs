@@ -348,3 +348,46 @@ fn cohort_by_region_stacks_matrices_of_the_same_width() {
         }
     }
 }
+
+#[test]
+fn nps_by_a_customer_column() {
+    let w = Workdir::new();
+    let (surveys, customers) = (sample("surveys.csv"), sample("customers.csv"));
+    let grouped = records(&w.stdout(&[
+        "nps",
+        &surveys,
+        "--by",
+        "region",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&["nps", &surveys, "-q"]));
+    // Every response's customer has one region: the regions' responses add up per survey.
+    for p in &plain {
+        let total: i64 = grouped
+            .iter()
+            .filter(|r| r["survey"] == p["survey"])
+            .map(|r| r["responses"].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(
+            total,
+            p["responses"].parse::<i64>().unwrap(),
+            "{}",
+            p["survey"]
+        );
+    }
+    w.write("anonymous.csv", "score,survey\n9,nps\n");
+    let e = w.fails(
+        &[
+            "nps",
+            "anonymous.csv",
+            "--by",
+            "region",
+            "--customers",
+            &customers,
+        ],
+        1,
+    );
+    assert!(e.contains("needs the responding customer"), "{e}");
+}

@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 
 use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
-use crate::metrics::nps::{self, NpsGroup, SurveyKind};
+use crate::load::groups::{split_by, CustomerGroups};
+use crate::metrics::nps::{self, NpsGroup, RowGroups, SurveyKind};
 use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
@@ -13,9 +14,15 @@ pub struct Args {
     #[arg(value_name = "SURVEYS")]
     pub surveys: String,
 
-    /// Group by owner, by response month, or both (owner,month).
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUP,...")]
-    pub by: Vec<NpsGroup>,
+    /// Group by owner, by response month, and by any customers-file column of the responding
+    /// customer (role or header, e.g. region or 标签; needs --customers and a customer_id column
+    /// in the surveys), e.g. owner,month or region.
+    #[arg(long, value_name = "GROUP,...")]
+    pub by: Option<String>,
+
+    /// Customers export, for --by COLUMN.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
 
     /// The scale of responses whose survey is not named by a survey column.
     #[arg(long, value_enum, default_value = "nps")]
@@ -23,15 +30,53 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let (by, columns) = match &args.by {
+        Some(by) => split_by(
+            by,
+            |name| match name {
+                "owner" => Some(NpsGroup::Owner),
+                "month" => Some(NpsGroup::Month),
+                _ => None,
+            },
+            NpsGroup::Customer,
+            args.customers.is_some(),
+            "owner, month",
+        )?,
+        None => (Vec::new(), Vec::new()),
+    };
     let surveys = crate::load::table(
         &args.surveys,
         TableKind::Surveys,
-        Some(&[Role::Survey, Role::Owner, Role::ResponseDate]),
+        Some(&[
+            Role::Survey,
+            Role::Owner,
+            Role::ResponseDate,
+            Role::CustomerId,
+        ]),
         settings,
     )?;
     let display = &surveys.info.display;
-    for group in &args.by {
+    let rows = match (&args.customers, columns.is_empty()) {
+        (Some(path), false) => {
+            if !surveys.has(Role::CustomerId) {
+                bail!(
+                    "{display}: --by {} needs the responding customer: a customer_id column \
+                     (customer_id, 客户编号, …); name it with --map customer_id=HEADER",
+                    columns.join(",")
+                );
+            }
+            let groups = CustomerGroups::load(path, &columns, settings)?;
+            let ids = surveys.df.column(Role::CustomerId.name())?.str()?.clone();
+            Some(RowGroups {
+                names: columns.clone(),
+                of: ids.iter().map(|id| groups.of(id.unwrap_or(""))).collect(),
+            })
+        }
+        _ => None,
+    };
+    for group in &by {
         let (role, what) = match group {
+            NpsGroup::Customer => continue,
             NpsGroup::Owner => (Role::Owner, "an owner column (owner, 负责人, …)"),
             NpsGroup::Month => (
                 Role::ResponseDate,
@@ -45,7 +90,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             );
         }
     }
-    let result = nps::nps(&surveys.df, args.scale, &args.by)?;
+    let result = nps::nps(&surveys.df, args.scale, &by, rows.as_ref())?;
     let out = &settings.output;
     if !result.rejected.is_empty() {
         let examples: Vec<String> = result
@@ -78,5 +123,6 @@ fn role_word(group: NpsGroup) -> &'static str {
     match group {
         NpsGroup::Owner => "owner",
         NpsGroup::Month => "month",
+        NpsGroup::Customer => "column",
     }
 }

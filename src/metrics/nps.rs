@@ -49,10 +49,19 @@ impl SurveyKind {
 }
 
 /// Grouping dimensions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NpsGroup {
     Owner,
     Month,
+    /// The responding customer's customers-file groups ([`RowGroups`]), one column each.
+    Customer,
+}
+
+/// The customers-file groups of each survey row, for [`NpsGroup::Customer`]: the column names,
+/// and per row its group keys (several for a multi-valued cell: the response counts in each).
+pub struct RowGroups {
+    pub names: Vec<String>,
+    pub of: Vec<Vec<Vec<String>>>,
 }
 
 /// One response that was left out, for the report on stderr.
@@ -133,7 +142,12 @@ struct Tally {
 
 /// Scores per group. `surveys` has `score` and optionally `survey`, `owner`, `response_date`;
 /// rows without a `survey` column (or with an empty cell) are `default_kind`.
-pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Result<NpsResult> {
+pub fn nps(
+    surveys: &DataFrame,
+    default_kind: SurveyKind,
+    by: &[NpsGroup],
+    customer: Option<&RowGroups>,
+) -> Result<NpsResult> {
     let n = surveys.height();
     let text = |name: &str| -> Result<Option<Vec<Option<String>>>> {
         if !surveys
@@ -174,7 +188,8 @@ pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Re
     let scores: Vec<Option<f64>> = surveys.column("score")?.f64()?.iter().collect();
 
     let mut rejected = Vec::new();
-    let mut tallies: BTreeMap<(Vec<String>, SurveyKind), Tally> = BTreeMap::new();
+    // Keys with an `(unknown)` customer group sort after the others.
+    let mut tallies: BTreeMap<(bool, Vec<String>, SurveyKind), Tally> = BTreeMap::new();
     for i in 0..n {
         let kind = match kinds.as_ref().and_then(|k| k[i].as_deref()) {
             None => default_kind,
@@ -207,31 +222,59 @@ pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Re
             });
             continue;
         }
-        let mut key = Vec::new();
+        // The response's groups: one key, or one per value of a multi-valued customer cell.
+        let mut keys: Vec<Vec<String>> = vec![Vec::new()];
         for group in by {
-            let value = match group {
-                NpsGroup::Owner => owners.as_ref().and_then(|o| o[i].clone()),
-                NpsGroup::Month => months.as_ref().and_then(|m| m[i].clone()),
+            let values: Vec<Vec<String>> = match group {
+                NpsGroup::Owner => vec![vec![owners
+                    .as_ref()
+                    .and_then(|o| o[i].clone())
+                    .unwrap_or_default()]],
+                NpsGroup::Month => vec![vec![months
+                    .as_ref()
+                    .and_then(|m| m[i].clone())
+                    .unwrap_or_default()]],
+                NpsGroup::Customer => customer.map_or(Vec::new(), |c| c.of[i].clone()),
             };
-            key.push(value.unwrap_or_default());
+            keys = keys
+                .iter()
+                .flat_map(|k| {
+                    values.iter().map(move |v| {
+                        let mut k = k.clone();
+                        k.extend(v.iter().cloned());
+                        k
+                    })
+                })
+                .collect();
         }
-        let t = tallies.entry((key, kind)).or_default();
-        t.n += 1.0;
-        match kind {
-            SurveyKind::Nps if score >= 9.0 => t.good += 1.0,
-            SurveyKind::Nps if score >= 7.0 => t.neutral += 1.0,
-            SurveyKind::Csat if score >= 4.0 => t.good += 1.0,
-            SurveyKind::Csat if score >= 3.0 => t.neutral += 1.0,
-            _ => t.bad += 1.0,
+        for key in keys {
+            let unknown = key.iter().any(|k| k == crate::load::groups::UNKNOWN);
+            let t = tallies.entry((unknown, key, kind)).or_default();
+            t.n += 1.0;
+            match kind {
+                SurveyKind::Nps if score >= 9.0 => t.good += 1.0,
+                SurveyKind::Nps if score >= 7.0 => t.neutral += 1.0,
+                SurveyKind::Csat if score >= 4.0 => t.good += 1.0,
+                SurveyKind::Csat if score >= 3.0 => t.neutral += 1.0,
+                _ => t.bad += 1.0,
+            }
         }
     }
 
-    let mut group_cols: Vec<Vec<String>> = vec![Vec::new(); by.len()];
+    let names: Vec<String> = by
+        .iter()
+        .flat_map(|g| match g {
+            NpsGroup::Owner => vec!["owner".to_string()],
+            NpsGroup::Month => vec!["month".to_string()],
+            NpsGroup::Customer => customer.map_or(Vec::new(), |c| c.names.clone()),
+        })
+        .collect();
+    let mut group_cols: Vec<Vec<String>> = vec![Vec::new(); names.len()];
     let (mut survey, mut responses, mut good, mut neutral, mut bad) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut score, mut low, mut high) = (Vec::new(), Vec::new(), Vec::new());
     let mut scores = Vec::with_capacity(tallies.len());
-    for ((key, kind), t) in &tallies {
+    for ((_, key, kind), t) in &tallies {
         for (c, v) in group_cols.iter_mut().zip(key) {
             c.push(v.clone());
         }
@@ -254,16 +297,10 @@ pub fn nps(surveys: &DataFrame, default_kind: SurveyKind, by: &[NpsGroup]) -> Re
             estimate: (s, l, h).into(),
         });
     }
-    let mut columns: Vec<Column> = by
+    let mut columns: Vec<Column> = names
         .iter()
         .zip(group_cols)
-        .map(|(g, values)| {
-            let name = match g {
-                NpsGroup::Owner => "owner",
-                NpsGroup::Month => "month",
-            };
-            Column::new(name.into(), values)
-        })
+        .map(|(name, values)| Column::new(name.as_str().into(), values))
         .collect();
     columns.extend([
         Column::new("survey".into(), survey),

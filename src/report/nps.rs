@@ -57,10 +57,10 @@ fn build(ctx: &Context) -> Result<Parts> {
             surveys.df = surveys.df.filter(&keep)?;
         }
     }
-    let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[])?;
+    let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[], None)?;
     let mut scores = overall.scores.clone();
     let by_owner = if surveys.has(Role::Owner) {
-        let per_owner = nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner])?;
+        let per_owner = nps::nps(&surveys.df, SurveyKind::Nps, &[NpsGroup::Owner], None)?;
         scores.extend(per_owner.scores);
         Some(per_owner.table)
     } else {
