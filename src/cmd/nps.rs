@@ -5,7 +5,8 @@ use anyhow::{bail, Result};
 use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
 use crate::load::groups::{split_by, CustomerGroups};
-use crate::metrics::nps::{self, NpsGroup, RowGroups, SurveyKind};
+use crate::metrics::nps::{self, NpsGroup, SurveyKind};
+use crate::metrics::GroupKeys;
 use crate::output::{self, note};
 
 #[derive(Debug, clap::Args)]
@@ -67,7 +68,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             }
             let groups = CustomerGroups::load(path, &columns, settings)?;
             let ids = surveys.df.column(Role::CustomerId.name())?.str()?.clone();
-            Some(RowGroups {
+            Some(GroupKeys {
                 names: columns.clone(),
                 of: ids.iter().map(|id| groups.of(id.unwrap_or(""))).collect(),
             })

@@ -15,8 +15,7 @@ use crate::input::schema::{self, normalise_header, Role, TableKind};
 use crate::input::{coerce_binding, resolve_or_explain, source};
 use crate::output::note;
 
-/// The group of a customer with no value.
-pub const UNKNOWN: &str = "(unknown)";
+pub use crate::metrics::UNKNOWN;
 /// The group of every customer.
 pub const ALL: &str = "all";
 
@@ -251,8 +250,8 @@ impl CustomerGroups {
     pub fn by_index(
         &self,
         customers: &crate::metrics::ownership::Interner,
-    ) -> crate::metrics::conversion::CustomerKeys {
-        crate::metrics::conversion::CustomerKeys {
+    ) -> crate::metrics::GroupKeys {
+        crate::metrics::GroupKeys {
             names: self.names.clone(),
             of: customers.names.iter().map(|id| self.of(id)).collect(),
         }

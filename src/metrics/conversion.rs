@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use polars::prelude::*;
+
+use super::GroupKeys;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::nps::wilson_fraction;
@@ -91,16 +93,9 @@ pub enum ConversionGroup {
     Owner,
     /// The month the spell started, YYYY-MM.
     Cohort,
-    /// The customer's values in the customers-file columns of [`Keys::customer`] (one output
+    /// The customer's values in the customers-file columns of [`Keys::customer`], by customer index (one output
     /// column each; a multi-valued cell counts the spell in each of its values).
     Customer,
-}
-
-/// The customers-file groups of each customer (by customer index), for
-/// [`ConversionGroup::Customer`]: the column names, and per customer its group keys.
-pub struct CustomerKeys {
-    pub names: Vec<String>,
-    pub of: Vec<Vec<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -163,7 +158,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 pub struct Keys<'a> {
     pub strings: &'a Interner,
     /// Customers-file groups per customer index (`--by COLUMN --customers FILE`).
-    pub customer: Option<&'a CustomerKeys>,
+    pub customer: Option<&'a GroupKeys>,
 }
 
 /// Most group-by columns in one table.
@@ -187,7 +182,7 @@ pub fn table(
     let mut combo_ids: HashMap<&[String], u64> = HashMap::new();
     let mut combos: Vec<&[String]> = Vec::new();
     let unknown: Vec<String> = keys.customer.map_or(Vec::new(), |c| {
-        vec![crate::load::groups::UNKNOWN.to_string(); c.names.len()]
+        vec![super::UNKNOWN.to_string(); c.names.len()]
     });
     let mut by_id: HashMap<[u64; MAX_GROUPS], Acc> = HashMap::new();
     let mut all = Acc::default();
@@ -236,7 +231,7 @@ pub fn table(
         .into_iter()
         .map(|(k, acc)| {
             let labels: Vec<String> = by.iter().zip(k).flat_map(|(g, id)| label(*g, id)).collect();
-            let unknown = labels.iter().any(|l| l == crate::load::groups::UNKNOWN);
+            let unknown = labels.iter().any(|l| l == super::UNKNOWN);
             ((unknown, labels), acc)
         })
         .collect();

@@ -16,6 +16,17 @@ pub mod recovery;
 pub mod rfm;
 pub mod targets;
 
+/// Customers-file groups (`--by COLUMN`, docs/metrics.md "Groups"): the column names, and per
+/// item (a customer index, or a survey row) its group keys, one per combination of the values of
+/// multi-valued cells. An item with no key is in [`UNKNOWN`].
+pub struct GroupKeys {
+    pub names: Vec<String>,
+    pub of: Vec<Vec<Vec<String>>>,
+}
+
+/// The group of a customer missing from the customers file, or with an empty cell.
+pub const UNKNOWN: &str = "(unknown)";
+
 /// A figure with its 95 % interval, in the figure's own unit (a rate 0–1, NPS points, …).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {

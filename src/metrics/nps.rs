@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::GroupKeys;
+
 use super::periods::Period;
 use super::rfm::round_to;
 use super::Estimate;
@@ -53,15 +55,9 @@ impl SurveyKind {
 pub enum NpsGroup {
     Owner,
     Month,
-    /// The responding customer's customers-file groups ([`RowGroups`]), one column each.
+    /// The responding customer's customers-file groups ([`GroupKeys`] by survey row), one
+    /// column each; a multi-valued cell counts the response in each value.
     Customer,
-}
-
-/// The customers-file groups of each survey row, for [`NpsGroup::Customer`]: the column names,
-/// and per row its group keys (several for a multi-valued cell: the response counts in each).
-pub struct RowGroups {
-    pub names: Vec<String>,
-    pub of: Vec<Vec<Vec<String>>>,
 }
 
 /// One response that was left out, for the report on stderr.
@@ -146,7 +142,7 @@ pub fn nps(
     surveys: &DataFrame,
     default_kind: SurveyKind,
     by: &[NpsGroup],
-    customer: Option<&RowGroups>,
+    customer: Option<&GroupKeys>,
 ) -> Result<NpsResult> {
     let n = surveys.height();
     let text = |name: &str| -> Result<Option<Vec<Option<String>>>> {
@@ -248,7 +244,7 @@ pub fn nps(
                 .collect();
         }
         for key in keys {
-            let unknown = key.iter().any(|k| k == crate::load::groups::UNKNOWN);
+            let unknown = key.iter().any(|k| k == super::UNKNOWN);
             let t = tallies.entry((unknown, key, kind)).or_default();
             t.n += 1.0;
             match kind {

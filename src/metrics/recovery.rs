@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::conversion::CustomerKeys;
+use super::GroupKeys;
 
 use super::conversion::median;
 use super::nps::wilson_fraction;
@@ -171,7 +171,7 @@ pub enum RecoveryGroup {
     Pool,
     /// Month the customer left, YYYY-MM.
     Month,
-    /// The customer's customers-file groups (one column each; see [`CustomerKeys`]).
+    /// The customer's customers-file groups (one column each; see [`GroupKeys`]).
     Customer,
 }
 
@@ -233,7 +233,7 @@ pub fn table(
     outcomes: &[Outcome],
     by: &[RecoveryGroup],
     strings: &Interner,
-    customer: Option<&CustomerKeys>,
+    customer: Option<&GroupKeys>,
     with_reclaim: bool,
 ) -> Result<DataFrame> {
     let label = |e: &Episode, g: RecoveryGroup| -> String {
@@ -252,8 +252,7 @@ pub fn table(
             RecoveryGroup::Customer => String::new(),
         }
     };
-    let unknown =
-        || vec![crate::load::groups::UNKNOWN.to_string(); customer.map_or(0, |c| c.names.len())];
+    let unknown = || vec![super::UNKNOWN.to_string(); customer.map_or(0, |c| c.names.len())];
     // The group keys of an episode: one, or one per value of a multi-valued customer cell.
     let keys_of = |e: &Episode| -> Vec<Vec<String>> {
         let mut keys: Vec<Vec<String>> = vec![Vec::new()];
@@ -294,8 +293,8 @@ pub fn table(
     let mut all = Acc::default();
     for (e, o) in episodes.iter().zip(outcomes) {
         for k in keys_of(e) {
-            let is_unknown = by.contains(&RecoveryGroup::Customer)
-                && k.iter().any(|v| v == crate::load::groups::UNKNOWN);
+            let is_unknown =
+                by.contains(&RecoveryGroup::Customer) && k.iter().any(|v| v == super::UNKNOWN);
             groups.entry((is_unknown, k)).or_default().count(o);
         }
         all.count(o);
