@@ -317,6 +317,26 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
     }
     let c = 10.0 / max_t;
     let scaled = s.scaled(c);
+    if model == Model::ParetoNbd {
+        // Screen with BG/NBD (a fraction of a second) before Pareto/NBD, whose likelihood is
+        // slow exactly where a dropout process is missing (its 2F1 terms near z = 1): when
+        // BG/NBD finds essentially no dropout, Pareto/NBD cannot find one either.
+        if let Some(share) = bgnbd_dropout_share(&scaled, penalty) {
+            if share < SCREEN_DROPOUT_SHARE {
+                let found = if share == 0.0 {
+                    "runs its dropout probability to 0".to_string()
+                } else {
+                    format!("expects {share:.1e} of them to drop out over the whole history")
+                };
+                bail!(
+                    "pareto-nbd fit: BG/NBD on the same customers {found}. There is no sign of \
+                     customers dropping out in this data, so P(alive) cannot be estimated (it \
+                     would be 1 for everyone) and expected purchases would not decline; use \
+                     --model historical, or more history (a longer period before --as-of)"
+                );
+            }
+        }
+    }
     let (found, unscale): (Result<Fit, fit::FitFailure>, [f64; 4]) = match model {
         Model::BgNbd => (
             fit::fit(&bgnbd::BgNbd { data: &scaled }, &[1.0; 4], penalty, errors),
@@ -374,6 +394,23 @@ pub fn fit_purchases(model: Model, s: &Summary, penalty: f64, errors: bool) -> R
         std_errors,
         ..found
     })
+}
+
+/// Below this share expected by a BG/NBD screen, Pareto/NBD is not fitted at all (a thousand
+/// times below [`MIN_DROPOUT_SHARE`], so only data with no dropout process at all is screened
+/// out).
+const SCREEN_DROPOUT_SHARE: f64 = 1e-6;
+
+/// BG/NBD's expected dropout share on (time-scaled) data, 0 when its a or b runs to a boundary;
+/// `None` when BG/NBD fails otherwise (the screen then says nothing).
+fn bgnbd_dropout_share(scaled: &Summary, penalty: f64) -> Option<f64> {
+    match fit::fit(&bgnbd::BgNbd { data: scaled }, &[1.0; 4], penalty, false) {
+        Ok(f) => dropout_share(Model::BgNbd, &f.params, scaled, 10.0),
+        Err(fit::FitFailure::Boundary {
+            param: "a" | "b", ..
+        }) => Some(0.0),
+        Err(_) => None,
+    }
 }
 
 /// Below this expected share of customers dropping out over the observed history, a purchase
@@ -596,4 +633,44 @@ pub fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> 
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_failures_are_explained_without_circular_advice() {
+        let runaway = fit::FitFailure::Boundary {
+            param: "r",
+            value: 5e11,
+            high: true,
+        };
+        let e = explain_purchase_fit(Model::ParetoNbd, &runaway, 0.0);
+        assert!(
+            e.contains("r ran to infinity") && e.contains("look the same"),
+            "{e}"
+        );
+        assert!(e.contains("try --penalty 0.001"), "{e}");
+        let e = explain_purchase_fit(Model::ParetoNbd, &runaway, 0.001);
+        assert!(
+            !e.contains("try --penalty") && e.contains("--penalty 0.001 did not"),
+            "{e}"
+        );
+        let no_dropout = fit::FitFailure::Boundary {
+            param: "b",
+            value: 1e9,
+            high: true,
+        };
+        let e = explain_purchase_fit(Model::BgNbd, &no_dropout, 0.0);
+        assert!(
+            e.contains("no sign of customers dropping out") && !e.contains("--penalty"),
+            "{e}"
+        );
+        let e = explain_spend_fit(&fit::FitFailure::Failed("x".into()), 0.01);
+        assert!(
+            e.contains("--spend-penalty 0.01 did not") && !e.contains("try --spend"),
+            "{e}"
+        );
+    }
 }
