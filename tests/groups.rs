@@ -391,3 +391,41 @@ fn nps_by_a_customer_column() {
     );
     assert!(e.contains("needs the responding customer"), "{e}");
 }
+
+#[test]
+fn clv_summary_by_source_adds_up_to_the_cent() {
+    let w = Workdir::new();
+    let (orders, customers) = (sample("orders.csv"), sample("customers.csv"));
+    let grouped = records(&w.stdout(&[
+        "clv",
+        &orders,
+        "--summary",
+        "--by",
+        "source",
+        "--customers",
+        &customers,
+        "-q",
+    ]));
+    let plain = records(&w.stdout(&["clv", &orders, "--summary", "-q"]));
+    let all = grouped.iter().find(|r| r["source"] == "all").unwrap();
+    for (k, v) in &plain[0] {
+        assert_eq!(&all[k], v, "{k}");
+    }
+    let cents =
+        |r: &HashMap<String, String>| (r["clv"].parse::<f64>().unwrap() * 100.0).round() as i64;
+    let groups: Vec<_> = grouped.iter().filter(|r| r["source"] != "all").collect();
+    assert_eq!(groups.iter().map(|r| cents(r)).sum::<i64>(), cents(all));
+    assert_eq!(
+        groups
+            .iter()
+            .map(|r| r["customers"].parse::<i64>().unwrap())
+            .sum::<i64>(),
+        all["customers"].parse::<i64>().unwrap()
+    );
+    // The per-customer CLV column adds up to the summary.
+    let total: i64 = records(&w.stdout(&["clv", &orders, "-q"]))
+        .iter()
+        .map(|r| (r["clv"].parse::<f64>().unwrap() * 100.0).round() as i64)
+        .sum();
+    assert_eq!(total, cents(&plain[0]));
+}

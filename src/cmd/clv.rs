@@ -6,6 +6,7 @@ use anyhow::{anyhow, Result};
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
+use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::{build_ledger, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
@@ -59,6 +60,25 @@ pub struct Args {
     #[arg(long, conflicts_with = "holdout")]
     pub params: bool,
 
+    /// One row of totals (customers, mean P(alive), expected purchases, CLV) instead of
+    /// customers; with --by, one per group.
+    #[arg(long, conflicts_with_all = ["holdout", "params"])]
+    pub summary: bool,
+
+    /// Customers export, for --by.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// With --summary: one row per group of these customers-file columns (role or header, e.g.
+    /// source,region), then `all` (needs --customers).
+    #[arg(
+        long,
+        value_name = "COLUMN[,COLUMN]",
+        requires = "summary",
+        requires = "customers"
+    )]
+    pub by: Option<String>,
+
     /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
     #[arg(long, value_name = "DATE")]
     pub holdout: Option<String>,
@@ -98,9 +118,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
         None => None,
     };
-    if args.model == Model::Historical && (holdout.is_some() || args.params) {
+    if args.model == Model::Historical && (holdout.is_some() || args.params || args.summary) {
         return Err(usage(
-            "--holdout and --params need a fitted model: --model bg-nbd or pareto-nbd",
+            "--holdout, --params and --summary need a fitted model: --model bg-nbd or pareto-nbd",
         ));
     }
     let opts = ClvOptions {
@@ -214,6 +234,14 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             args.margin
         ),
     );
+    if args.summary {
+        let table = match (&args.by, &args.customers) {
+            (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
+                .summarise(&table, settings, tables::summary_of)?,
+            _ => tables::summary_of(&table)?,
+        };
+        return output::emit(&table, out);
+    }
     output::emit(&table, out)
 }
 

@@ -67,6 +67,42 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> 
     })
 }
 
+/// Totals of some customers' predictions (rows of the per-customer table): customers,
+/// mean_p_alive, expected_purchases (their sum), clv (the sum of the customers' CLV, each already
+/// rounded to the cent, added as whole cents) and mean_clv.
+pub fn summary_of(customers: &DataFrame) -> Result<DataFrame> {
+    let column = |name: &str| -> Result<Vec<f64>> {
+        Ok(customers
+            .column(name)?
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect())
+    };
+    let (alive, purchases, clv) = (
+        column("p_alive")?,
+        column("expected_purchases")?,
+        column("clv")?,
+    );
+    let n = customers.height();
+    let cents: i64 = clv.iter().map(|v| (v * 100.0).round() as i64).sum();
+    let mean = |v: &[f64]| (n > 0).then(|| round_to(v.iter().sum::<f64>() / n as f64, 4));
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("customers".into(), [n as i64]),
+        Column::new("mean_p_alive".into(), [mean(&alive)]),
+        Column::new(
+            "expected_purchases".into(),
+            [round_to(purchases.iter().sum(), 2)],
+        ),
+        Column::new("clv".into(), [cents as f64 / 100.0]),
+        Column::new(
+            "mean_clv".into(),
+            [(n > 0).then(|| round_to(cents as f64 / 100.0 / n as f64, 2))],
+        ),
+    ])?)
+}
+
 /// The per-customer predictions: the table, and its CLV and P(alive) columns as numbers.
 pub struct Predictions {
     /// One row per customer, highest CLV first (ties by customer_id): frequency, recency and T
