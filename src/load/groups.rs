@@ -86,7 +86,7 @@ impl CustomerGroups {
             .iter()
             .find(|b| b.role == Role::CustomerId)
             .cloned()
-            .expect("customer_id is required");
+            .ok_or_else(|| anyhow::anyhow!("{}: no customer_id column", raw.info.display))?;
         let mut headers = Vec::new();
         for name in by {
             let by_role = Role::from_name(name)
