@@ -72,15 +72,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         loyal_orders: args.loyal_orders,
         at_risk_factor: args.at_risk_factor,
     };
+    if args.by.is_some() && !(args.rates || args.summary) {
+        return Err(usage("--by: groups a summary: pass --summary or --rates"));
+    }
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     // Without a purchase only a customers file gives anybody a stage (potential).
     if args.customers.is_none() || args.rates {
         require_purchases(&orders, &ledger)?;
     }
     let out = &settings.output;
-    if args.by.is_some() && !(args.rates || args.summary) {
-        return Err(usage("--by: groups a summary: pass --summary or --rates"));
-    }
     if args.rates {
         let watch = crate::output::progress::Stopwatch::new();
         let table = match (&args.by, &args.customers) {
