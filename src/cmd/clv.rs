@@ -6,7 +6,7 @@ use anyhow::{anyhow, Result};
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::ByArgs;
 use crate::load::{build_ledger, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
@@ -65,19 +65,8 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["holdout", "params"])]
     pub summary: bool,
 
-    /// Customers export, for --by.
-    #[arg(long, value_name = "FILE")]
-    pub customers: Option<String>,
-
-    /// With --summary: one row per group of these customers-file columns (role or header, e.g.
-    /// source,region), then `all` (needs --customers).
-    #[arg(
-        long,
-        value_name = "COLUMN[,COLUMN]",
-        requires = "summary",
-        requires = "customers"
-    )]
-    pub by: Option<String>,
+    #[command(flatten)]
+    pub groups: ByArgs,
 
     /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
     #[arg(long, value_name = "DATE")]
@@ -118,6 +107,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
         None => None,
     };
+    if args.groups.by.is_some() && !args.summary {
+        return Err(usage("--by groups the summary: pass --summary"));
+    }
     if args.model == Model::Historical && (holdout.is_some() || args.params || args.summary) {
         return Err(usage(
             "--holdout, --params and --summary need a fitted model: --model bg-nbd or pareto-nbd",
@@ -235,10 +227,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     if args.summary {
-        let table = match (&args.by, &args.customers) {
-            (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
-                .summarise(&table, settings, tables::summary_of)?,
-            _ => tables::summary_of(&table)?,
+        let table = match args.groups.load(settings)? {
+            Some(groups) => groups.summarise(&table, settings, tables::summary_of)?,
+            None => tables::summary_of(&table)?,
         };
         return output::emit(&table, out);
     }

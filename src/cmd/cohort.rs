@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::Settings;
 use crate::input::values::format_days;
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::ByArgs;
 use crate::load::{load_ledger, require_purchases, OrdersArgs};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
@@ -23,14 +23,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "retention")]
     pub metric: CohortMetric,
 
-    /// Customers export, for --by.
-    #[arg(long, value_name = "FILE")]
-    pub customers: Option<String>,
-
-    /// One matrix per group of these customers-file columns (role or header, e.g. region), then
-    /// `all`; every group has the same period columns (needs --customers).
-    #[arg(long, value_name = "COLUMN[,COLUMN]", requires = "customers")]
-    pub by: Option<String>,
+    #[command(flatten)]
+    pub groups: ByArgs,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -39,18 +33,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let watch = crate::output::progress::Stopwatch::new();
     let result = cohort::cohorts(&ledger, args.period, args.metric)?;
     watch.lap("cohort matrix");
-    if let (Some(by), Some(path)) = (&args.by, &args.customers) {
+    if let Some(groups) = args.groups.load(settings)? {
         // The earliest cohort of all customers fixes the period columns of every group.
         let since = ledger
             .buyers()
             .filter_map(|c| ledger.first_purchase(c))
             .min()
             .map(|d| args.period.index(d));
-        let table = CustomerGroups::load(path, &parse_by(by)?, settings)?.summarise_codes(
-            &ledger,
-            settings,
-            |codes| Ok(cohort::cohorts_of(&ledger, codes, args.period, args.metric, since)?.matrix),
-        )?;
+        let table = groups.summarise_codes(&ledger, settings, |codes| {
+            Ok(cohort::cohorts_of(&ledger, codes, args.period, args.metric, since)?.matrix)
+        })?;
         return output::emit(&table, &settings.output);
     }
     let out = &settings.output;

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::ByArgs;
 use crate::load::{load_ledger, note_without_purchase, parse_as_of, require_purchases, OrdersArgs};
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
@@ -54,19 +54,8 @@ pub struct Args {
     #[arg(long)]
     pub summary: bool,
 
-    /// Customers export, for --by.
-    #[arg(long, value_name = "FILE")]
-    pub customers: Option<String>,
-
-    /// With --summary: one summary per group of these customers-file columns (role or header,
-    /// e.g. region,industry; a `a;b` cell counts in both), then `all` (needs --customers).
-    #[arg(
-        long,
-        value_name = "COLUMN[,COLUMN]",
-        requires = "summary",
-        requires = "customers"
-    )]
-    pub by: Option<String>,
+    #[command(flatten)]
+    pub groups: ByArgs,
 }
 
 /// Validates flags and config into RFM options; every problem is a usage error.
@@ -129,6 +118,9 @@ pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    if args.groups.by.is_some() && !args.summary {
+        return Err(usage("--by groups the summary: pass --summary"));
+    }
     let opts = options(&args, settings)?;
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     let watch = crate::output::progress::Stopwatch::new();
@@ -146,8 +138,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     note_without_purchase(out, &ledger);
-    if let (Some(by), Some(path)) = (&args.by, &args.customers) {
-        let groups = CustomerGroups::load(path, &parse_by(by)?, settings)?;
+    if let Some(groups) = args.groups.load(settings)? {
         let table = groups.summarise(&result.customers, settings, |c| {
             rfm::segment_summary(c, &opts.segments)
         })?;

@@ -27,6 +27,32 @@ pub struct CustomerGroups {
     file: String,
 }
 
+/// `--customers FILE --by COLUMN[,COLUMN]`, for the commands whose summary takes nothing but
+/// customers-file groups.
+#[derive(Debug, clap::Args)]
+pub struct ByArgs {
+    /// Customers export, for --by.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<String>,
+
+    /// One table per group of these customers-file columns (role or header, e.g.
+    /// region,industry; a `a;b` cell counts in both), then `all` (needs --customers).
+    #[arg(long, value_name = "COLUMN[,COLUMN]", requires = "customers")]
+    pub by: Option<String>,
+}
+
+impl ByArgs {
+    /// The groups asked for, if any.
+    pub fn load(&self, settings: &Settings) -> Result<Option<CustomerGroups>> {
+        match (&self.by, &self.customers) {
+            (Some(by), Some(path)) => {
+                Ok(Some(CustomerGroups::load(path, &parse_by(by)?, settings)?))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 /// Splits a `--by` list: `region,industry`.
 pub fn parse_by(by: &str) -> Result<Vec<String>> {
     let names: Vec<String> = by
