@@ -151,6 +151,7 @@ pub struct GlobalArgs {
 }
 
 /// Validated settings shared by all subcommands.
+#[derive(Clone)]
 pub struct Settings {
     pub input: InputOptions,
     pub output: OutputOptions,

@@ -14,7 +14,7 @@ use crate::metrics::rfm::{FrequencyBasis, SegmentRule};
 
 pub const DEFAULT_CONFIG: &str = "crm-eval.toml";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -31,7 +31,7 @@ pub struct Config {
     pub path: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputConfig {
     pub encoding: Option<EncodingChoice>,
@@ -45,7 +45,7 @@ pub struct InputConfig {
     pub line_discount: Option<crate::input::lines::DiscountKind>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RfmConfig {
     pub bins: Option<u32>,
@@ -59,7 +59,7 @@ pub struct RfmConfig {
 
 /// `[funnel]`: the pipeline's open stages in order, and stage names that close an opportunity
 /// beyond the built-in words (won / 赢单, lost / 输单, invalid / 无效, …).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelConfig {
     pub stages: Option<Vec<String>>,

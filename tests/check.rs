@@ -406,3 +406,118 @@ fn history_trends_in_the_report_and_responses_after_as_of_left_out() {
     );
     assert!(e.contains("bad.csv: not a KPI history"), "{e}");
 }
+
+#[test]
+fn a_period_measures_its_days_as_the_commands_do() {
+    let w = Workdir::new();
+    let targets = [
+        ("churn_rate", "last full quarter"),
+        ("lead_conversion_rate", "last full quarter"),
+        ("recovery_rate", "last full quarter"),
+        ("pool_items_overdue", "last full month"),
+        ("nps", "last 90 days"),
+        ("win_rate", "quarter"),
+    ]
+    .iter()
+    .map(|(k, p)| format!("[[target]]\nkpi = \"{k}\"\nmin = -1e18\nperiod = \"{p}\"\n"))
+    .collect::<String>();
+    let out = run(&w, &targets, &["--as-of", "2024-11-15"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let row = |k: &str| rows.iter().find(|r| r["kpi"] == k).unwrap();
+    let kpi = |k: &str| row(k)["value"].parse::<f64>().unwrap();
+    let span = |k: &str| (row(k)["from"].clone(), row(k)["to"].clone());
+    assert_eq!(
+        span("churn_rate"),
+        ("2024-07-01".into(), "2024-09-30".into())
+    );
+    assert_eq!(span("nps"), ("2024-08-17".into(), "2024-11-14".into()));
+    assert_eq!(span("win_rate"), ("2024-10-01".into(), "2024-11-14".into()));
+    assert!(rows.iter().all(|r| r["as_of"] == "2024-11-15"));
+    let s = |f: &str| sample(f);
+    let cmd = |args: &[&str]| records(&w.stdout(args));
+
+    // A quarter's churn is the quarter as one span, as `lifecycle --rates --period quarter`.
+    let rates = cmd(&[
+        "lifecycle",
+        &s("orders.csv"),
+        "--rates",
+        "--period",
+        "quarter",
+        "--as-of",
+        "2024-11-15",
+        "-q",
+    ]);
+    assert_eq!(
+        kpi("churn_rate"),
+        value(&rates, "period", "2024-Q3", "churn_rate")
+    );
+    // The last full quarter ended on 2024-09-30: the spells and returns of its months, matured
+    // by 2024-10-01.
+    let own = [
+        "--events",
+        &s("events.csv"),
+        "--orders",
+        &s("orders.csv"),
+        "--as-of",
+        "2024-10-01",
+        "-q",
+    ];
+    let months = ["2024-07", "2024-08", "2024-09"];
+    let rate = |rows: &[HashMap<String, String>], key: &str, n: &str, k: &str| {
+        let sum = |c: &str| -> f64 { months.iter().map(|m| value(rows, key, m, c)).sum() };
+        sum(k) / sum(n)
+    };
+    let conversion = cmd(&[&["conversion", "--by", "cohort"][..], &own].concat());
+    let expected = rate(&conversion, "cohort", "matured", "converted");
+    assert!((kpi("lead_conversion_rate") - expected).abs() < 5e-7);
+    let recovery = cmd(&[&["recovery", "--by", "month"][..], &own].concat());
+    let expected = rate(&recovery, "month", "matured", "recovered");
+    assert!((kpi("recovery_rate") - expected).abs() < 5e-7);
+    // The pool at the end of October.
+    let due = cmd(&[
+        &["pool", "--followups", &s("followups.csv"), "--show", "due"][..],
+        &own,
+    ]
+    .concat()
+    .iter()
+    .map(|a| if *a == "2024-10-01" { "2024-11-01" } else { a })
+    .collect::<Vec<_>>());
+    let overdue = due.iter().filter(|r| r["status"] == "overdue").count();
+    assert_eq!(kpi("pool_items_overdue"), overdue as f64);
+    // NPS of the responses dated in the 90 days.
+    let surveys = std::fs::read_to_string(s("surveys.csv")).unwrap();
+    let mut lines = surveys.lines();
+    let mut kept = vec![lines.next().unwrap().to_string()];
+    kept.extend(
+        lines
+            .filter(|l| {
+                let date = l.split(',').nth(1).unwrap();
+                ("2024-08-17"..="2024-11-14").contains(&date)
+            })
+            .map(str::to_string),
+    );
+    w.write("surveys_90.csv", kept.join("\n") + "\n");
+    let nps = cmd(&["nps", "surveys_90.csv", "-q"]);
+    assert!((kpi("nps") - value(&nps, "survey", "nps", "score")).abs() < 0.005);
+    // Win rate of the deals closed from 2024-10-01 to 2024-11-14, counted here from the file.
+    let opportunities = std::fs::read_to_string(s("opportunities.csv")).unwrap();
+    let (mut won, mut lost) = (0.0, 0.0);
+    for l in opportunities.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        if ("2024-10-01"..="2024-11-14").contains(&f[5]) {
+            match f[3] {
+                "Closed Won" => won += 1.0,
+                "Closed Lost" => lost += 1.0,
+                _ => {}
+            }
+        }
+    }
+    assert!(won + lost > 10.0);
+    assert!((kpi("win_rate") - won / (won + lost)).abs() < 5e-5);
+}

@@ -13,10 +13,10 @@ use crate::cmd::report::Inputs;
 use crate::error::{usage, TargetsMissed};
 use crate::input::source;
 use crate::input::values::format_days;
-use crate::metrics::targets::{self, Measured, MeasuredKpi, Status};
+use crate::metrics::targets::{self, Measured, MeasuredKpi, Span, Status, Target, TargetPeriod};
 use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
-use crate::report::{kpi_catalogue, Report, BY_OWNER_KPIS};
+use crate::report::{kpi_catalogue, Context, Report, BY_OWNER_KPIS};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,29 +51,52 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     let progress = Progress::new(2, out.quiet);
     progress.step(format!("loading {}", args.inputs.orders));
-    // Only the analyses that measure a KPI of the file run.
-    let report = args.inputs.with_context(settings, None, |ctx| {
-        Report::build(ctx, &progress, |a| {
-            a.kpis.iter().any(|k| targets.iter().any(|t| t.kpi == *k))
-        })
+    // The data's as_of, the KPIs over everything before it and those of the periods that end
+    // on it (the last N days, a month or quarter to date).
+    let mut later: Vec<(TargetPeriod, Span)> = Vec::new();
+    let (as_of, mut measured) = args.inputs.with_context(settings, None, |ctx| {
+        let as_of = ctx.ledger.as_of;
+        let mut measured = Measurements::of(ctx, &progress, &targets, None)?;
+        for period in periods(&targets) {
+            let span = period.window(as_of);
+            if span.to == as_of {
+                measured.extend(Measurements::of(
+                    &ctx.since(span.from),
+                    &progress,
+                    &targets,
+                    Some(period),
+                )?);
+            } else {
+                later.push((period, span));
+            }
+        }
+        Ok((as_of, measured))
     })?;
     drop(progress);
-    let measures: Vec<MeasuredKpi> = report
-        .sections
-        .iter()
-        .flat_map(|s| s.measures())
-        .map(|m| MeasuredKpi {
-            kpi: m.kpi,
-            owner: m.owner,
-            measured: Measured {
-                value: m.value,
-                interval: m.interval,
-            },
-        })
-        .collect();
-    let as_of = format_days(report.as_of);
-    let (table, statuses) = targets::table(&targets, &measures, &as_of)?;
-    for (what, why) in &report.missing {
+    // A period that ended earlier (a last full month, quarter or week) is measured as of its
+    // end: the same inputs again, with the analysis date moved there. Its load notes were said
+    // once already.
+    let quiet = Settings {
+        output: OutputOptions {
+            quiet: true,
+            ..settings.output.clone()
+        },
+        ..settings.clone()
+    };
+    for (period, span) in later {
+        let inputs = Inputs {
+            as_of: Some(format_days(span.to)),
+            ..args.inputs.clone()
+        };
+        let progress = Progress::new(1, true);
+        let m = inputs.with_context(&quiet, None, |ctx| {
+            Measurements::of(&ctx.since(span.from), &progress, &targets, Some(period))
+        })?;
+        measured.extend(m);
+    }
+    let (table, statuses) = targets::table(&targets, &measured.kpis, as_of)?;
+    let as_of = format_days(as_of);
+    for (what, why) in &measured.missing {
         note(out, format!("{what}: not measured: {why}"));
     }
     if let (Some(path), Some(history)) = (&args.history, &history_out) {
@@ -101,6 +124,69 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(anyhow!(TargetsMissed(message)));
     }
     Ok(())
+}
+
+/// The distinct periods of the targets, in the order of the file.
+fn periods(targets: &[Target]) -> Vec<TargetPeriod> {
+    let mut out: Vec<TargetPeriod> = Vec::new();
+    for p in targets.iter().filter_map(|t| t.period) {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// What the analyses measured for the targets of one period, and what they could not.
+#[derive(Default)]
+struct Measurements {
+    kpis: Vec<MeasuredKpi>,
+    missing: Vec<(&'static str, String)>,
+}
+
+impl Measurements {
+    /// Runs the analyses that measure a KPI of the period's targets (only those) on the context.
+    fn of(
+        ctx: &Context,
+        progress: &Progress,
+        targets: &[Target],
+        period: Option<TargetPeriod>,
+    ) -> Result<Measurements> {
+        let wanted: Vec<&Target> = targets.iter().filter(|t| t.period == period).collect();
+        if wanted.is_empty() {
+            return Ok(Measurements::default());
+        }
+        let report = Report::build(ctx, progress, |a| {
+            a.kpis.iter().any(|k| wanted.iter().any(|t| t.kpi == *k))
+        })?;
+        let kpis = report
+            .sections
+            .iter()
+            .flat_map(|s| s.measures())
+            .map(|m| MeasuredKpi {
+                kpi: m.kpi,
+                owner: m.owner,
+                period,
+                measured: Measured {
+                    value: m.value,
+                    interval: m.interval,
+                },
+            })
+            .collect();
+        Ok(Measurements {
+            kpis,
+            missing: report.missing,
+        })
+    }
+
+    fn extend(&mut self, other: Measurements) {
+        self.kpis.extend(other.kpis);
+        for m in other.missing {
+            if !self.missing.contains(&m) {
+                self.missing.push(m);
+            }
+        }
+    }
 }
 
 /// Appends the rows to the history file (read, merge, write a temporary file, rename).

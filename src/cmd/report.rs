@@ -40,7 +40,7 @@ pub struct Args {
 }
 
 /// The input files and options of `report` and `check` (the same analyses on the same inputs).
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct Inputs {
     /// Orders export.
     #[arg(long, value_name = "FILE")]
@@ -223,6 +223,7 @@ impl Inputs {
             rules: &rules,
             window: self.window,
             kpi_history,
+            since: None,
         };
         f(&ctx)
     }

@@ -135,6 +135,22 @@ impl Acc {
 
 /// The conversion rate of all spells (converted ÷ matured) with its Wilson 95 % interval, as in
 /// the `all` row of [`table`]; None while no spell has matured.
+/// The outcomes of the spells that started on or after `day`; the earlier ones are left out of
+/// every count (a target period's cases, docs/metrics.md "KPI targets").
+pub fn started_from(own: &Ownership, outcomes: &[Outcome], day: i32) -> Vec<Outcome> {
+    own.spells
+        .iter()
+        .zip(outcomes)
+        .map(|(s, o)| {
+            if s.start_day() >= day {
+                *o
+            } else {
+                Outcome::default()
+            }
+        })
+        .collect()
+}
+
 pub fn overall(outcomes: &[Outcome]) -> Option<Estimate> {
     let matured = outcomes.iter().filter(|o| o.matured).count();
     let converted = outcomes.iter().filter(|o| o.converted).count();

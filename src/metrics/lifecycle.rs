@@ -219,29 +219,60 @@ pub fn rates_of(
     period: Period,
     churn_days: i64,
 ) -> Result<DataFrame> {
-    let as_of = ledger.as_of;
+    let first_day = customers
+        .iter()
+        .filter_map(|&c| ledger.purchase_days(c).first().copied())
+        .min();
+    let mut spans = Vec::new();
+    if let Some(first_day) = first_day {
+        let mut p = period.index(first_day);
+        while period.end(p) < ledger.as_of {
+            spans.push(RateSpan {
+                label: period.label(p),
+                first: period.start(p),
+                last: period.end(p),
+            });
+            p += 1;
+        }
+    }
+    rates_over(ledger, customers, &spans, churn_days)
+}
+
+/// A span of days the rates are counted over: `first` to `last`, both included.
+pub struct RateSpan {
+    pub label: String,
+    pub first: i32,
+    pub last: i32,
+}
+
+/// Churn and retention of some customers (ledger codes) over each span, a row each (the rule
+/// of the module documentation, with the span as the period).
+pub fn rates_over(
+    ledger: &Ledger,
+    customers: &[usize],
+    spans: &[RateSpan],
+    churn_days: i64,
+) -> Result<DataFrame> {
     // Purchase dates per customer, ascending.
     let per_customer: Vec<&[i32]> = customers
         .iter()
         .map(|&c| ledger.purchase_days(c))
         .filter(|d| !d.is_empty())
         .collect();
-    let first_day = per_customer.iter().map(|d| d[0]).min();
+    if per_customer.is_empty() {
+        return Ok(DataFrame::new_infer_height(vec![])?);
+    }
     let active = |days: &[i32], t: i32| {
         // The latest purchase on or before t, within the window.
         let upto = days.partition_point(|&d| d <= t);
         upto > 0 && i64::from(t - days[upto - 1]) < churn_days
     };
-    let (Some(first_day), last_day) = (first_day, as_of - 1) else {
-        return Ok(DataFrame::new_infer_height(vec![])?);
-    };
     let mut labels = Vec::new();
     let (mut at_start, mut retained, mut churned, mut won) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut churn_rate, mut retention_rate) = (Vec::new(), Vec::new());
-    let mut p = period.index(first_day);
-    while period.end(p) <= last_day {
-        let (s, e) = (period.start(p), period.end(p));
+    for span in spans {
+        let (s, e) = (span.first, span.last);
         let (mut n0, mut kept, mut gained) = (0i64, 0i64, 0i64);
         for days in &per_customer {
             let before = active(days, s - 1);
@@ -250,14 +281,13 @@ pub fn rates_of(
             kept += i64::from(before && after);
             gained += i64::from(!before && after);
         }
-        labels.push(period.label(p));
+        labels.push(span.label.clone());
         at_start.push(n0);
         retained.push(kept);
         churned.push(n0 - kept);
         won.push(gained);
         churn_rate.push((n0 > 0).then(|| round_to((n0 - kept) as f64 / n0 as f64, 4)));
         retention_rate.push((n0 > 0).then(|| round_to(kept as f64 / n0 as f64, 4)));
-        p += 1;
     }
     Ok(DataFrame::new_infer_height(vec![
         Column::new("period".into(), labels),

@@ -7,7 +7,9 @@
 use polars::prelude::*;
 use serde::Deserialize;
 
+use super::periods::Period;
 use super::rfm::round_to;
+use crate::input::values::format_days;
 
 /// The `[[target]]` tables of a targets file.
 #[derive(Debug, Deserialize)]
@@ -29,6 +31,102 @@ struct TargetSpec {
     by: Option<String>,
 }
 
+/// The span a target's KPI is measured over (docs/metrics.md, "KPI targets", "Periods"): a
+/// number of days, the last complete calendar week/month/quarter, or the current one so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetPeriod {
+    /// `last N days`: the N days before as_of.
+    LastDays(u32),
+    /// `last full month` (week, quarter): the latest calendar period that ended before as_of.
+    LastFull(Period),
+    /// `month to date` (or just `month`; week, quarter): the calendar period holding the last
+    /// day before as_of, from its first day.
+    ToDate(Period),
+}
+
+impl TargetPeriod {
+    /// Reads `last 30 days`, `last full month`, `quarter to date`, `quarter`, … (case and
+    /// spacing free).
+    pub fn parse(text: &str) -> Result<TargetPeriod, String> {
+        let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let unit = |w: &str| match w {
+            "week" => Some(Period::Week),
+            "month" => Some(Period::Month),
+            "quarter" => Some(Period::Quarter),
+            _ => None,
+        };
+        let parsed = match words.as_slice() {
+            ["last", n, "days" | "day"] => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=3660).contains(n))
+                .map(TargetPeriod::LastDays),
+            ["last", "full", u] => unit(u).map(TargetPeriod::LastFull),
+            [u, "to", "date"] | [u] => unit(u).map(TargetPeriod::ToDate),
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            format!(
+                "period = {text:?}; expected \"last N days\" (N from 1 to 3660), \"last full \
+                 week\", \"last full month\", \"last full quarter\", \"week to date\", \
+                 \"month to date\" or \"quarter to date\" (\"month\" and \"quarter\" \
+                 alone mean to date)"
+            )
+        })
+    }
+
+    /// The period as the output names it.
+    pub fn label(self) -> String {
+        let unit = |p: Period| match p {
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::Quarter => "quarter",
+        };
+        match self {
+            TargetPeriod::LastDays(n) => format!("last {n} days"),
+            TargetPeriod::LastFull(p) => format!("last full {}", unit(p)),
+            TargetPeriod::ToDate(p) => format!("{} to date", unit(p)),
+        }
+    }
+
+    /// The days `[from, to)` the period covers for a run as of `as_of` (days since 1970-01-01;
+    /// `to` is the analysis date the KPI is measured as of).
+    pub fn window(self, as_of: i32) -> Span {
+        match self {
+            TargetPeriod::LastDays(n) => Span {
+                from: as_of - n as i32,
+                to: as_of,
+            },
+            TargetPeriod::LastFull(p) => {
+                let last = p.index(as_of) - 1;
+                Span {
+                    from: p.start(last),
+                    to: p.start(last + 1),
+                }
+            }
+            TargetPeriod::ToDate(p) => Span {
+                from: p.start(p.index(as_of - 1)),
+                to: as_of,
+            },
+        }
+    }
+}
+
+/// Days `[from, to)`: a target period for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub from: i32,
+    pub to: i32,
+}
+
+impl Span {
+    /// The first and the last day, as dates.
+    pub fn dates(self) -> (String, String) {
+        (format_days(self.from), format_days(self.to - 1))
+    }
+}
+
 /// Which side of the target is good.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bound {
@@ -45,6 +143,8 @@ pub struct Target {
     pub by_interval: bool,
     /// `by = "owner"`: the target applies to each owner's value.
     pub per_owner: bool,
+    /// Measured over this period instead of everything before as_of.
+    pub period: Option<TargetPeriod>,
 }
 
 /// Parses a targets file against the KPI catalogue (`by_owner`: the KPIs also measured per
@@ -97,12 +197,12 @@ pub fn parse(
                     ))
                 }
             };
-            if let Some(p) = &t.period {
-                return Err(format!(
-                    "target {n} ({kpi}): period = {p:?} is not supported yet; every KPI is \
-                     measured as of the analysis date (set it with --as-of)"
-                ));
-            }
+            let period = t
+                .period
+                .as_deref()
+                .map(TargetPeriod::parse)
+                .transpose()
+                .map_err(|e| format!("target {n} ({kpi}): {e}"))?;
             let per_owner = match t.by.as_deref() {
                 None => false,
                 Some("owner") if by_owner.contains(&kpi) => true,
@@ -125,6 +225,7 @@ pub fn parse(
                 bound,
                 by_interval,
                 per_owner,
+                period,
             })
         })
         .collect()
@@ -179,28 +280,32 @@ pub fn status(target: &Target, measured: Option<&Measured>) -> Status {
     }
 }
 
-/// A measured KPI with the owner it is of (`None`: all data).
+/// A measured KPI with the owner it is of (`None`: all data) and the period it was measured
+/// over (`None`: everything before as_of).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeasuredKpi {
     pub kpi: &'static str,
     pub owner: Option<String>,
+    pub period: Option<TargetPeriod>,
     pub measured: Measured,
 }
 
-/// The result table: kpi, group, value, ci_low, ci_high, target, direction, status, as_of, in
-/// the order of the targets file; a per-owner target has a row per owner (group = the owner),
-/// or one `no data` row when no owner was measured.
+/// The result table: kpi, group, period, from, to, value, ci_low, ci_high, target, direction,
+/// status, as_of, in the order of the targets file; a per-owner target has a row per owner
+/// (group = the owner), or one `no data` row when no owner was measured. `from` and `to` are
+/// the first and last day of the target's period (empty without one).
 pub fn table(
     targets: &[Target],
     measures: &[MeasuredKpi],
-    as_of: &str,
+    as_of: i32,
 ) -> PolarsResult<(DataFrame, Vec<Status>)> {
     let mut rows: Vec<(&Target, String, Option<Measured>)> = Vec::new();
+    let of = |t: &Target, m: &MeasuredKpi| m.kpi == t.kpi && m.period == t.period;
     for t in targets {
         if t.per_owner {
             let owners: Vec<&MeasuredKpi> = measures
                 .iter()
-                .filter(|m| m.kpi == t.kpi && m.owner.is_some())
+                .filter(|m| of(t, m) && m.owner.is_some())
                 .collect();
             if owners.is_empty() {
                 rows.push((t, "owner".into(), None));
@@ -211,7 +316,7 @@ pub fn table(
         } else {
             let m = measures
                 .iter()
-                .find(|m| m.kpi == t.kpi && m.owner.is_none())
+                .find(|m| of(t, m) && m.owner.is_none())
                 .map(|m| m.measured);
             rows.push((t, "all".into(), m));
         }
@@ -222,6 +327,11 @@ pub fn table(
             .map(|(_, _, m)| m.as_ref().and_then(f).map(|v| round_to(v, 6)))
             .collect()
     };
+    let spans: Vec<Option<(String, String)>> = rows
+        .iter()
+        .map(|(t, _, _)| t.period.map(|p| p.window(as_of).dates()))
+        .collect();
+    let as_of = format_days(as_of);
     let df = DataFrame::new_infer_height(vec![
         Column::new(
             "kpi".into(),
@@ -230,6 +340,26 @@ pub fn table(
         Column::new(
             "group".into(),
             rows.iter().map(|(_, g, _)| g.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "period".into(),
+            rows.iter()
+                .map(|(t, _, _)| t.period.map(TargetPeriod::label))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "from".into(),
+            spans
+                .iter()
+                .map(|s| s.as_ref().map(|s| s.0.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "to".into(),
+            spans
+                .iter()
+                .map(|s| s.as_ref().map(|s| s.1.as_str()))
+                .collect::<Vec<_>>(),
         ),
         Column::new("value".into(), num(&|m| Some(m.value))),
         Column::new("ci_low".into(), num(&|m| m.interval.map(|i| i.0))),
@@ -255,7 +385,7 @@ pub fn table(
             "status".into(),
             statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         ),
-        Column::new("as_of".into(), vec![as_of; rows.len()]),
+        Column::new("as_of".into(), vec![as_of.as_str(); rows.len()]),
     ])?;
     Ok((df, statuses))
 }
@@ -313,6 +443,8 @@ pub fn merge_history(
 mod tests {
     use super::*;
 
+    use crate::input::values::parse_iso_day;
+
     const CATALOGUE: &[&str] = &["csat", "churn_rate", "lead_conversion_rate"];
 
     fn target(kpi: &'static str, bound: Bound, by_interval: bool) -> Target {
@@ -321,6 +453,7 @@ mod tests {
             bound,
             by_interval,
             per_owner: false,
+            period: None,
         }
     }
 
@@ -357,6 +490,14 @@ mod tests {
             err("[[target]]\nkpi = \"csat\"\nmin = 1\nby = \"region\"\n")
                 .contains("not supported yet")
         );
+        assert!(
+            err("[[target]]\nkpi = \"csat\"\nmin = 1\nperiod = \"last month\"\n")
+                .contains("target 1 (csat): period = \"last month\"; expected \"last N days\"")
+        );
+        assert!(
+            err("[[target]]\nkpi = \"csat\"\nmin = 1\nperiod = \"last 0 days\"\n")
+                .contains("N from 1")
+        );
         let t = parse(
             "[[target]]\nkpi = \"lead_conversion_rate\"\nmin = 0.3\nby = \"owner\"\n",
             CATALOGUE,
@@ -364,6 +505,60 @@ mod tests {
         )
         .unwrap();
         assert!(t[0].per_owner);
+    }
+
+    #[test]
+    fn periods_cover_the_days_they_name() {
+        let day = |s: &str| parse_iso_day(s).unwrap();
+        let span = |text: &str, as_of: &str| {
+            let p = TargetPeriod::parse(text).unwrap();
+            let s = p.window(day(as_of));
+            let (from, to) = s.dates();
+            (p.label(), from, to)
+        };
+        let own = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        // as_of 2024-03-15: data up to 2024-03-14.
+        assert_eq!(
+            span("last 30 days", "2024-03-15"),
+            own("last 30 days", "2024-02-14", "2024-03-14")
+        );
+        assert_eq!(
+            span("Last  Full Month", "2024-03-15"),
+            own("last full month", "2024-02-01", "2024-02-29")
+        );
+        assert_eq!(
+            span("last full quarter", "2024-03-15"),
+            own("last full quarter", "2023-10-01", "2023-12-31")
+        );
+        // 2024-03-15 is a Friday; the last full ISO week is Mon 4 – Sun 10 March.
+        assert_eq!(
+            span("last full week", "2024-03-15"),
+            own("last full week", "2024-03-04", "2024-03-10")
+        );
+        assert_eq!(
+            span("quarter", "2024-03-15"),
+            own("quarter to date", "2024-01-01", "2024-03-14")
+        );
+        assert_eq!(
+            span("month to date", "2024-03-15"),
+            own("month to date", "2024-03-01", "2024-03-14")
+        );
+        // On the first of a month the month just ended is both full and "to date".
+        assert_eq!(
+            span("last full month", "2024-04-01"),
+            own("last full month", "2024-03-01", "2024-03-31")
+        );
+        assert_eq!(
+            span("month", "2024-04-01"),
+            own("month to date", "2024-03-01", "2024-03-31")
+        );
+        assert_eq!(
+            TargetPeriod::parse("last full month")
+                .unwrap()
+                .window(day("2024-04-01"))
+                .to,
+            day("2024-04-01")
+        );
     }
 
     #[test]
@@ -406,12 +601,15 @@ mod tests {
             let m = [MeasuredKpi {
                 kpi: "csat",
                 owner: None,
+                period: None,
                 measured: Measured {
                     value: v,
                     interval: None,
                 },
             }];
-            table(&targets, &m, as_of).unwrap().0
+            table(&targets, &m, parse_iso_day(as_of).unwrap())
+                .unwrap()
+                .0
         };
         let first = run(0.95, "2024-01-01");
         let second = run(0.85, "2024-02-01");

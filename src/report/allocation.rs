@@ -58,12 +58,17 @@ fn build(ctx: &Context) -> Result<Parts> {
         data.as_of,
     );
     let mut parts = Parts::default();
+    // The rates of a target period count the cases that began in it (the pool is a state).
+    let counted: std::borrow::Cow<[conversion::Outcome]> = match ctx.since {
+        Some(day) => conversion::started_from(&data.own, &outcomes, day).into(),
+        None => outcomes.as_slice().into(),
+    };
     parts
         .sections
-        .push(Box::new(ConversionSection::new(&data, &outcomes)?));
-    parts
-        .sections
-        .push(Box::new(RecoverySection::new(&data, ctx.window)?));
+        .push(Box::new(ConversionSection::new(&data, &counted)?));
+    parts.sections.push(Box::new(RecoverySection::new(
+        &data, ctx.window, ctx.since,
+    )?));
     match &data.followups {
         Some(followups) => parts.sections.push(Box::new(PoolSection {
             report: data.pool_report(followups, &outcomes, ctx.rules)?,
@@ -177,8 +182,12 @@ struct RecoverySection {
 }
 
 impl RecoverySection {
-    fn new(data: &Loaded, window: i32) -> Result<Self> {
-        let episodes = recovery::from_events(&data.own, data.as_of);
+    /// `since`: only the returns to the pool from that day on.
+    fn new(data: &Loaded, window: i32, since: Option<i32>) -> Result<Self> {
+        let mut episodes = recovery::from_events(&data.own, data.as_of);
+        if let Some(day) = since {
+            episodes.retain(|e| e.day >= day);
+        }
         let returns = recovery::outcomes(&episodes, &data.orders, window, data.as_of);
         let table_by = |g| recovery::table(&episodes, &returns, &[g], &data.strings, None, true);
         Ok(RecoverySection {

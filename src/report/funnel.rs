@@ -35,7 +35,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         return Ok(Parts::missing("funnel", "pass --opportunities FILE"));
     };
     let cfg = &ctx.settings.config.funnel;
-    let pipeline = load_pipeline(
+    let mut pipeline = load_pipeline(
         &FunnelFiles {
             opportunities: path,
             history: ctx.stage_history,
@@ -49,6 +49,10 @@ fn build(ctx: &Context) -> Result<Parts> {
         },
         ctx.settings,
     )?;
+    // A target period's win rate is of the deals closed in it.
+    if let Some(day) = ctx.since {
+        pipeline = pipeline.closed_from(day);
+    }
     let open = funnel::open_table(&pipeline, cfg.stale_days.unwrap_or(30))?;
     Ok(Parts::one(FunnelSection {
         by_owner: funnel::summary(&pipeline, &[FunnelGroup::Owner])?,

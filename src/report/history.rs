@@ -48,7 +48,23 @@ fn build(ctx: &Context) -> Result<Parts> {
             info.display
         ));
     }
-    let kpis = texts(&rows, "kpi")?;
+    // A KPI with a period is its own trend ("churn_rate (last full quarter)"); histories
+    // written before periods existed have no period column.
+    let periods = match rows.column("period") {
+        Ok(_) => texts(&rows, "period")?,
+        Err(_) => vec![String::new(); rows.height()],
+    };
+    let kpis: Vec<String> = texts(&rows, "kpi")?
+        .into_iter()
+        .zip(periods)
+        .map(|(k, p)| {
+            if p.is_empty() {
+                k
+            } else {
+                format!("{k} ({p})")
+            }
+        })
+        .collect();
     let groups = texts(&rows, "group")?;
     let dates = texts(&rows, "as_of")?;
     let values = floats(&rows, "value")?;
@@ -92,7 +108,7 @@ impl Section for HistorySection {
             .iter()
             .map(|t| {
                 charts::trend(
-                    &format!("kpi_{}", t.kpi),
+                    &chart_name(&t.kpi),
                     &format!("{} by run (target line in red)", t.kpi),
                     &t.dates,
                     &t.values,
@@ -103,11 +119,7 @@ impl Section for HistorySection {
     }
 
     fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
-        let names: Vec<String> = self
-            .trends
-            .iter()
-            .map(|t| format!("kpi_{}", t.kpi))
-            .collect();
+        let names: Vec<String> = self.trends.iter().map(|t| chart_name(&t.kpi)).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         html::Section {
             title: "KPI history".into(),
@@ -116,4 +128,17 @@ impl Section for HistorySection {
             tables: vec![table("Latest rows", &self.rows, 30)],
         }
     }
+}
+
+/// `kpi_churn_rate`, `kpi_churn_rate_last_full_quarter`: a file name for the chart.
+fn chart_name(trend: &str) -> String {
+    let mut name = String::from("kpi_");
+    for c in trend.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    name.trim_end_matches('_').to_string()
 }

@@ -36,7 +36,20 @@ fn build(ctx: &Context) -> Result<Parts> {
     let life = lifecycle::lifecycle(&ctx.ledger, known.as_deref(), &opts)?;
     Ok(Parts::one(LifecycleSection {
         stages: lifecycle::stage_summary(&life)?,
-        rates: lifecycle::rates(&ctx.ledger, Period::Month, opts.churn_days)?,
+        rates: match ctx.since {
+            // A target period: its rates over the period as one span.
+            Some(first) => lifecycle::rates_over(
+                &ctx.ledger,
+                &ctx.ledger.buyers().collect::<Vec<_>>(),
+                &[lifecycle::RateSpan {
+                    label: "period".into(),
+                    first,
+                    last: ctx.ledger.as_of - 1,
+                }],
+                opts.churn_days,
+            )?,
+            None => lifecycle::rates(&ctx.ledger, Period::Month, opts.churn_days)?,
+        },
         cohorts: cohort::cohorts(&ctx.ledger, Period::Month, CohortMetric::Retention)?.matrix,
         churned_share: life.stage_share("churned"),
         customers: life.customers,

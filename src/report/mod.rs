@@ -31,6 +31,7 @@ use crate::output::progress::Progress;
 
 /// What the analyses of one report share: the settings, the loaded orders and their ledger, and
 /// the optional inputs and options of the command line.
+#[derive(Clone)]
 pub struct Context<'a> {
     pub settings: &'a Settings,
     /// The orders file (its rows are in the ledger).
@@ -49,6 +50,19 @@ pub struct Context<'a> {
     pub window: i32,
     /// The KPI history file of `check --history`, for its trend charts.
     pub kpi_history: Option<&'a str>,
+    /// The first day of a target period (`check`, docs/metrics.md "KPI targets"): the KPIs
+    /// that count cases count only those from this day to as_of. `None`: every case.
+    pub since: Option<i32>,
+}
+
+impl Context<'_> {
+    /// The same context, with the KPIs that count cases counting only those from `day` on.
+    pub fn since(&self, day: i32) -> Self {
+        Context {
+            since: Some(day),
+            ..self.clone()
+        }
+    }
 }
 
 /// A headline value; the page decides how each kind reads.

@@ -34,28 +34,45 @@ fn build(ctx: &Context) -> Result<Parts> {
         ctx.settings,
     )?;
     // Responses dated on or after the analysis date have not happened yet (docs/metrics.md,
-    // "Analysis date"), so a report or check of an earlier as_of does not see them.
+    // "Analysis date"), so a report or check of an earlier as_of does not see them; a target
+    // period counts the responses dated in it (undated ones cannot be placed in it).
+    let as_of = ctx.ledger.as_of;
     if surveys.has(Role::ResponseDate) {
-        let as_of = ctx.ledger.as_of;
-        let keep: BooleanChunked = surveys
+        let dates = surveys
             .df
             .column(Role::ResponseDate.name())?
             .date()?
+            .clone();
+        let keep: BooleanChunked = dates
             .physical()
             .iter()
-            .map(|d| d.is_none_or(|d| d < as_of))
+            .map(|d| match (d, ctx.since) {
+                (Some(d), Some(from)) => from <= d && d < as_of,
+                (Some(d), None) => d < as_of,
+                (None, since) => since.is_none(),
+            })
             .collect();
-        let later = keep.len() - keep.sum().unwrap_or(0) as usize;
-        if later > 0 {
-            crate::output::note(
-                &ctx.settings.output,
-                format!(
-                    "{}: {later} responses dated on or after the analysis date are left out",
-                    surveys.info.display
-                ),
-            );
+        let dropped = keep.len() - keep.sum().unwrap_or(0) as usize;
+        if dropped > 0 {
+            if ctx.since.is_none() {
+                crate::output::note(
+                    &ctx.settings.output,
+                    format!(
+                        "{}: {dropped} responses dated on or after the analysis date are left out",
+                        surveys.info.display
+                    ),
+                );
+            }
             surveys.df = surveys.df.filter(&keep)?;
         }
+    } else if ctx.since.is_some() {
+        return Ok(Parts::missing(
+            "nps",
+            format!(
+                "{}: no response date column, so no response can be placed in a period",
+                surveys.info.display
+            ),
+        ));
     }
     let overall = nps::nps(&surveys.df, SurveyKind::Nps, &[], None)?;
     let mut scores = overall.scores.clone();

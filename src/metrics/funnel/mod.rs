@@ -279,6 +279,48 @@ fn money(v: i128) -> f64 {
 
 /// The win rate of all opportunities (won ÷ won + lost) with its Wilson interval; None before any
 /// has closed.
+impl Pipeline {
+    /// The opportunities closed (won, lost or invalid) on or after `day`, with their stays: a
+    /// target period's deals (docs/metrics.md, "KPI targets").
+    pub fn closed_from(self, day: i32) -> Pipeline {
+        let keep: Vec<bool> = self
+            .opportunities
+            .iter()
+            .map(|o| o.closed.is_some_and(|c| c >= day))
+            .collect();
+        // New index of each kept opportunity.
+        let mut index = vec![u32::MAX; keep.len()];
+        let mut next = 0u32;
+        for (i, k) in keep.iter().enumerate() {
+            if *k {
+                index[i] = next;
+                next += 1;
+            }
+        }
+        let mask: BooleanChunked = keep.iter().copied().collect();
+        Pipeline {
+            ids: self.ids.filter(&mask).unwrap_or_else(|_| self.ids.clone()),
+            opportunities: self
+                .opportunities
+                .into_iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(o, _)| o)
+                .collect(),
+            stays: self
+                .stays
+                .into_iter()
+                .filter(|s| keep[s.opportunity as usize])
+                .map(|s| Stay {
+                    opportunity: index[s.opportunity as usize],
+                    ..s
+                })
+                .collect(),
+            ..self
+        }
+    }
+}
+
 pub fn win_rate(p: &Pipeline) -> Option<Estimate> {
     let count = |o: Outcome| p.opportunities.iter().filter(|x| x.outcome == o).count() as f64;
     let (won, lost) = (count(Outcome::Won), count(Outcome::Lost));
