@@ -429,3 +429,180 @@ fn clv_summary_by_source_adds_up_to_the_cent() {
         .sum();
     assert_eq!(total, cents(&plain[0]));
 }
+
+/// Sums of integer columns over the rows whose `key` is not `all`, and the `all` row.
+fn totals(
+    rows: &[HashMap<String, String>],
+    key: &str,
+    columns: &[&str],
+) -> (Vec<i64>, HashMap<String, String>) {
+    let int = |r: &HashMap<String, String>, c: &str| r[c].parse::<i64>().unwrap();
+    let sums = columns
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .filter(|r| r[key] != "all")
+                .map(|r| int(r, c))
+                .sum()
+        })
+        .collect();
+    let all = rows.iter().find(|r| r[key] == "all").unwrap().clone();
+    (sums, all)
+}
+
+#[test]
+fn pool_health_by_region_partitions_the_spells_and_all_is_the_pool_table() {
+    let w = Workdir::new();
+    let files = [
+        "--events",
+        &sample("events.csv"),
+        "--orders",
+        &sample("orders.csv"),
+        "--followups",
+        &sample("followups.csv"),
+        "--show",
+        "health",
+        "-q",
+    ]
+    .map(str::to_string);
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let customers = sample("customers.csv");
+    let run = |by: &[&str]| records(&w.stdout(&[&["pool"][..], &files, by].concat()));
+    let plain = run(&[]);
+    let by_region = run(&["--by", "region", "--customers", &customers]);
+    let counts = ["spells", "returns", "in_pool_now", "claims_matured"];
+    let (sums, all) = totals(&by_region, "region", &counts);
+    let plain_all = plain.iter().find(|r| r["pool"] == "all").unwrap();
+    for (c, sum) in counts.iter().zip(&sums) {
+        assert_eq!(sum.to_string(), plain_all[*c], "{c}");
+    }
+    for (k, v) in plain_all.iter().filter(|(k, _)| *k != "pool") {
+        assert_eq!(&all[k], v, "{k}");
+    }
+    assert!(by_region.len() > 3);
+    // pool,region: each pool's rows add up to the pool's row of the plain table.
+    let both = run(&["--by", "pool,region", "--customers", &customers]);
+    for p in plain.iter().filter(|r| r["pool"] != "all") {
+        let spells: i64 = both
+            .iter()
+            .filter(|r| r["pool"] == p["pool"])
+            .map(|r| r["spells"].parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(spells.to_string(), p["spells"], "{}", p["pool"]);
+    }
+    // Groups belong to the health table; a customers-file column needs the file.
+    let e = w.fails(
+        &[
+            &["pool"][..],
+            &files[..6],
+            &["--show", "due", "--by", "region"],
+        ]
+        .concat(),
+        2,
+    );
+    assert!(
+        e.contains("--by region: a customers-file column needs --customers FILE"),
+        "{e}"
+    );
+    let e = w.fails(
+        &[
+            &["pool"][..],
+            &files[..6],
+            &["--show", "due", "--by", "region", "--customers", &customers],
+        ]
+        .concat(),
+        2,
+    );
+    assert!(e.contains("--by groups the health table"), "{e}");
+}
+
+#[test]
+fn funnel_by_a_customer_column_partitions_the_opportunities() {
+    let w = Workdir::new();
+    let opportunities = sample("opportunities.csv");
+    let customers = sample("customers.csv");
+    let run = |args: &[&str]| {
+        records(&w.stdout(&[&["funnel", opportunities.as_str()][..], args, &["-q"]].concat()))
+    };
+    let plain = run(&["--show", "summary"]);
+    let grouped = run(&[
+        "--show",
+        "summary",
+        "--by",
+        "industry",
+        "--customers",
+        &customers,
+    ]);
+    let counts = ["opportunities", "open", "won", "lost", "invalid"];
+    let (sums, all) = totals(&grouped, "industry", &counts);
+    for (c, sum) in counts.iter().zip(&sums) {
+        assert_eq!(sum.to_string(), plain[0][*c], "{c}");
+    }
+    for (k, v) in &plain[0] {
+        assert_eq!(&all[k], v, "{k}");
+    }
+    // owner × industry in the stage table: the all rows are the plain stage table.
+    let stages = run(&[
+        "--show",
+        "stages",
+        "--by",
+        "owner,industry",
+        "--customers",
+        &customers,
+    ]);
+    let plain_stages = run(&["--show", "stages"]);
+    let all_rows: Vec<&HashMap<String, String>> = stages
+        .iter()
+        .filter(|r| r["owner"] == "all" && r["industry"] == "all")
+        .collect();
+    assert_eq!(all_rows.len(), plain_stages.len());
+    for (a, p) in all_rows.iter().zip(&plain_stages) {
+        for (k, v) in p {
+            assert_eq!(&a[k], v, "{k}");
+        }
+    }
+    // An account missing from the customers file is (unknown), said on stderr; a tag cell
+    // counts the deal under each tag.
+    w.write(
+        "opps.csv",
+        "opportunity_id,customer_id,stage,created_at,close_date\n\
+         O1,A,Closed Won,2024-01-01,2024-02-01\n\
+         O2,B,Closed Lost,2024-01-05,2024-02-03\n\
+         O3,Z,Closed Won,2024-01-07,2024-02-05\n",
+    );
+    w.write("accounts.csv", "customer_id,标签\nA,vip;new\nB,vip\n");
+    let out = w
+        .cmd(&[
+            "funnel",
+            "opps.csv",
+            "--show",
+            "summary",
+            "--by",
+            "标签",
+            "--customers",
+            "accounts.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "1 opportunities have no account in accounts.csv and are grouped as (unknown)"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r["标签"].clone(), r["won"].clone(), r["lost"].clone()))
+        .collect();
+    let want = [
+        ("new", "1", "0"),
+        ("vip", "1", "1"),
+        ("(unknown)", "1", "0"),
+        ("all", "2", "1"),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(got, want);
+}

@@ -9,9 +9,12 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
+use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::parse_as_of;
 use crate::metrics::funnel::stages::StageWords;
 use crate::metrics::funnel::{self, FunnelGroup, Outcome};
+use crate::metrics::ownership::NONE;
+use crate::metrics::GroupKeys;
 use crate::output::{self, note};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,9 +45,12 @@ pub struct Args {
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub stages: Option<Vec<String>>,
 
-    /// Group the summary and the stage table (an `all` row is added).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub by: Vec<FunnelGroup>,
+    /// Group the summary and the stage table by owner, team, region, product, source, month
+    /// and any customers-file column of the account (role or header: industry, 标签 …; needs
+    /// --customers), comma-separated; an `all` row is added. A multi-valued cell (a;b) counts
+    /// the opportunity in each value.
+    #[arg(long, value_name = "GROUP[,GROUP]", default_value = "")]
+    pub by: String,
 
     /// Teams file: owner, team, region (for --by team / region).
     #[arg(long, value_name = "FILE")]
@@ -77,17 +83,26 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if stale_days < 1 {
         return Err(usage("--stale-days: expected 1 or more days"));
     }
-    let mut by = args.by.clone();
-    by.dedup();
+    let (by, columns) = if args.by.trim().is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        split_by(
+            &args.by,
+            |name| <FunnelGroup as clap::ValueEnum>::from_str(name, true).ok(),
+            FunnelGroup::Customer,
+            args.customers.is_some(),
+            "owner, team, region, product, source, month",
+        )?
+    };
     if by.len() > funnel::MAX_GROUPS || (1..by.len()).any(|i| by[..i].contains(&by[i])) {
         return Err(usage(
-            "--by: each grouping once (owner, team, region, product, source, month)",
+            "--by: each grouping once (owner, team, region, product, source, month, customers-file columns)",
         ));
     }
-    if args.by.contains(&FunnelGroup::Team) && args.teams.is_none() {
+    if by.contains(&FunnelGroup::Team) && args.teams.is_none() {
         return Err(usage("--by team needs --teams FILE (owner, team)"));
     }
-    if args.by.contains(&FunnelGroup::Region) && args.teams.is_none() && args.customers.is_none() {
+    if by.contains(&FunnelGroup::Region) && args.teams.is_none() && args.customers.is_none() {
         return Err(usage(
             "--by region needs --customers FILE (the account's region) or --teams FILE (the owner's)",
         ));
@@ -110,7 +125,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
         as_of: parse_as_of(&args.as_of)?,
     };
-    let pipeline = load_pipeline(
+    let mut pipeline = load_pipeline(
         &FunnelFiles {
             opportunities: &args.opportunities,
             history: args.history.as_deref(),
@@ -121,6 +136,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         settings,
     )?;
     let out = &settings.output;
+    if let (Some(path), false) = (&args.customers, columns.is_empty()) {
+        pipeline.customer_groups = Some(account_groups(&pipeline, path, &columns, settings)?);
+    }
     let count = |o: Outcome| {
         pipeline
             .opportunities
@@ -144,8 +162,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let mut tables = Vec::new();
     for s in &show {
         tables.push(match s {
-            Show::Summary => ("summary", funnel::summary(&pipeline, &args.by)?),
-            Show::Stages => ("stages", funnel::stage_table(&pipeline, &args.by)?),
+            Show::Summary => ("summary", funnel::summary(&pipeline, &by)?),
+            Show::Stages => ("stages", funnel::stage_table(&pipeline, &by)?),
             Show::Open => ("open", funnel::open_table(&pipeline, stale_days)?),
         });
     }
@@ -153,4 +171,48 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
         tables.iter().map(|(name, df)| (*name, df)).collect();
     output::emit_sheets(&sheets, out)
+}
+
+/// The customers-file groups of each opportunity's account (docs/metrics.md, "Groups");
+/// opportunities without an account, or with one missing from the file, are `(unknown)`,
+/// counted on stderr.
+fn account_groups(
+    pipeline: &funnel::Pipeline,
+    path: &str,
+    columns: &[String],
+    settings: &Settings,
+) -> Result<GroupKeys> {
+    let groups = CustomerGroups::load(path, columns, settings)?;
+    let accounts: Vec<Option<&str>> = pipeline
+        .opportunities
+        .iter()
+        .map(|o| (o.customer != NONE).then(|| pipeline.names.name(o.customer)))
+        .collect();
+    if accounts.iter().all(Option::is_none) {
+        return Err(anyhow::anyhow!(
+            "--by {}: the opportunities name no account (customer_id, 客户, …), so no \
+             customers-file group applies; name it with --map customer_id=HEADER",
+            columns.join(",")
+        ));
+    }
+    let unknown = accounts
+        .iter()
+        .filter(|a| a.is_none_or(|id| !groups.contains(id)))
+        .count();
+    if unknown > 0 {
+        note(
+            &settings.output,
+            format!(
+                "{unknown} opportunities have no account in {path} and are grouped as {}",
+                crate::metrics::UNKNOWN
+            ),
+        );
+    }
+    Ok(GroupKeys {
+        names: columns.to_vec(),
+        of: accounts
+            .iter()
+            .map(|a| groups.of(a.unwrap_or("")))
+            .collect(),
+    })
 }

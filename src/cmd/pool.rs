@@ -7,9 +7,11 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
+use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::load::pool_rules;
 use crate::metrics::conversion;
+use crate::metrics::pool::HealthGroups;
 use crate::output::{self, note};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +39,12 @@ pub struct Args {
     /// Conversion window for the claim-to-win rate, in days.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
+
+    /// Group the health table by pool and/or customers-file columns (role or header: region,
+    /// industry, 标签 …; needs --customers), e.g. region or pool,region. A multi-valued cell
+    /// (a;b) counts the customer in each value.
+    #[arg(long, value_name = "GROUP[,GROUP]", default_value = "pool")]
+    pub by: String,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -49,6 +57,19 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             "--followups FILE is required (the no-follow-up rule and recent activity use it)",
         ));
     }
+    // true: the pool; false: the customers-file columns.
+    let (by, columns) = split_by(
+        &args.by,
+        |name| (name == "pool").then_some(true),
+        false,
+        args.files.customers.is_some(),
+        "pool",
+    )?;
+    if args.by != "pool" && !args.show.is_empty() && !args.show.contains(&Section::Health) {
+        return Err(usage(
+            "--by groups the health table: add --show health (or leave --show out)",
+        ));
+    }
     let data = load(&args.files, true, settings)?;
     let out = &settings.output;
     let followups = data.followups.as_deref().unwrap_or(&[]);
@@ -59,7 +80,23 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         args.window,
         data.as_of,
     );
-    let report = data.pool_report(followups, &outcomes, &rules)?;
+    let mut report = data.pool_report(followups, &outcomes, &rules)?;
+    if by != [true] {
+        let customer = match &args.files.customers {
+            Some(path) if !columns.is_empty() => {
+                Some(CustomerGroups::load(path, &columns, settings)?.by_index(&data.customers))
+            }
+            _ => None,
+        };
+        report.health = data.pool_health(
+            followups,
+            &outcomes,
+            &HealthGroups {
+                pool: by.contains(&true),
+                customer: customer.as_ref(),
+            },
+        )?;
+    }
     note(
         out,
         format!(

@@ -180,6 +180,11 @@ impl CustomerGroups {
         })
     }
 
+    /// Whether the customer is in the file.
+    pub fn contains(&self, id: &str) -> bool {
+        self.keys.contains_key(id)
+    }
+
     /// The group keys of a customer: `(unknown)` for each column when it is not in the file.
     pub fn of(&self, id: &str) -> Vec<Vec<String>> {
         match self.keys.get(id) {
@@ -235,7 +240,7 @@ impl CustomerGroups {
         let mut members: BTreeMap<(bool, Vec<String>), Vec<usize>> = BTreeMap::new();
         let mut unknown = 0usize;
         for (row, id) in ids.iter().enumerate() {
-            if !self.keys.contains_key(*id) {
+            if !self.contains(id) {
                 unknown += 1;
             }
             for key in self.of(id) {

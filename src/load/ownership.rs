@@ -65,18 +65,33 @@ impl Loaded {
         outcomes: &[conversion::Outcome],
         rules: &PoolRules,
     ) -> Result<pool::PoolReport> {
-        pool::report(
-            &pool::Inputs {
-                own: &self.own,
-                customers: &self.customers,
-                strings: &self.strings,
-                orders: &self.orders,
-                followups,
-                conversion: outcomes,
-                as_of: self.as_of,
-            },
-            rules,
-        )
+        pool::report(&self.pool_inputs(followups, outcomes), rules)
+    }
+
+    /// The pool health table by other groups than the pool (docs/metrics.md, "Groups").
+    pub fn pool_health(
+        &self,
+        followups: &[Vec<i64>],
+        outcomes: &[conversion::Outcome],
+        groups: &pool::HealthGroups,
+    ) -> Result<polars::prelude::DataFrame> {
+        pool::health(&self.pool_inputs(followups, outcomes), groups)
+    }
+
+    fn pool_inputs<'a>(
+        &'a self,
+        followups: &'a [Vec<i64>],
+        outcomes: &'a [conversion::Outcome],
+    ) -> pool::Inputs<'a> {
+        pool::Inputs {
+            own: &self.own,
+            customers: &self.customers,
+            strings: &self.strings,
+            orders: &self.orders,
+            followups,
+            conversion: outcomes,
+            as_of: self.as_of,
+        }
     }
 }
 

@@ -24,6 +24,33 @@ pub struct GroupKeys {
     pub of: Vec<Vec<Vec<String>>>,
 }
 
+impl GroupKeys {
+    /// The keys of item `i`, or one key of `(unknown)` in every column when it has none.
+    pub fn keys_of(&self, i: usize) -> Vec<Vec<String>> {
+        match self.of.get(i).filter(|k| !k.is_empty()) {
+            Some(k) => k.clone(),
+            None => vec![vec![UNKNOWN.to_string(); self.names.len()]],
+        }
+    }
+
+    /// The keys of item `i` after `prefix` (a command's own group labels): one per key of the
+    /// item, or just `prefix` without customer groups.
+    pub fn prefixed(groups: Option<&GroupKeys>, prefix: Vec<String>, i: usize) -> Vec<Vec<String>> {
+        match groups {
+            None => vec![prefix],
+            Some(g) => g
+                .keys_of(i)
+                .into_iter()
+                .map(|k| {
+                    let mut key = prefix.clone();
+                    key.extend(k);
+                    key
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The group of a customer missing from the customers file, or with an empty cell.
 pub const UNKNOWN: &str = "(unknown)";
 

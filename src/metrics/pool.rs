@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::conversion::{median, Outcome as ConversionOutcome};
 use super::ownership::{CustomerOrders, EventKind, Interner, Ownership, DAY_MS, NONE};
 use super::rfm::round_to;
+use super::{GroupKeys, UNKNOWN};
 
 /// examples/pool-rules.toml, also the built-in default.
 pub const DEFAULT_RULES: &str = include_str!("../../examples/pool-rules.toml");
@@ -139,7 +140,13 @@ pub fn report(i: &Inputs, rules: &PoolRules) -> Result<PoolReport> {
         owners_over_cap,
         reclaims: reclaims(i, rules)?,
         priority: priority(i, rules)?,
-        health: health(i)?,
+        health: health(
+            i,
+            &HealthGroups {
+                pool: true,
+                customer: None,
+            },
+        )?,
     })
 }
 
@@ -452,10 +459,19 @@ fn priority(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
     ])?)
 }
 
-/// Per pool, then `all`: spells started, returns (recycle + release), recycle rate = returns ÷
-/// spells, customers in the pool now, median days in the pool before the next spell, and the
-/// claim-to-win rate = claimed spells converted ÷ claimed spells matured.
-fn health(i: &Inputs) -> Result<DataFrame> {
+/// The groups of the pool health table: by pool, by customers-file columns, or both (pool
+/// first).
+pub struct HealthGroups<'a> {
+    pub pool: bool,
+    pub customer: Option<&'a GroupKeys>,
+}
+
+/// Per group (by default per pool), then `all`: spells started, returns (recycle + release),
+/// recycle rate = returns ÷ spells, customers in the pool now, median days in the pool before
+/// the next spell, and the claim-to-win rate = claimed spells converted ÷ claimed spells
+/// matured. A customer of a multi-valued customers-file cell counts in each of its groups;
+/// `(unknown)` groups come after the others.
+pub fn health(i: &Inputs, groups: &HealthGroups) -> Result<DataFrame> {
     #[derive(Default)]
     struct Acc {
         spells: u64,
@@ -465,37 +481,69 @@ fn health(i: &Inputs) -> Result<DataFrame> {
         claims_matured: u64,
         claims_won: u64,
     }
-    let mut by: BTreeMap<String, Acc> = BTreeMap::new();
+    let keys = |pool: u32, customer: u32| -> Vec<(bool, Vec<String>)> {
+        let prefix = if groups.pool {
+            vec![i.strings.name(pool).to_string()]
+        } else {
+            Vec::new()
+        };
+        GroupKeys::prefixed(groups.customer, prefix, customer as usize)
+            .into_iter()
+            .map(|k| {
+                (
+                    groups.customer.is_some() && k.iter().any(|v| v == UNKNOWN),
+                    k,
+                )
+            })
+            .collect()
+    };
+    let mut by: BTreeMap<(bool, Vec<String>), Acc> = BTreeMap::new();
     let mut all = Acc::default();
     for (s, o) in i.own.spells.iter().zip(i.conversion) {
-        for acc in [
-            by.entry(i.strings.name(s.pool).to_string()).or_default(),
-            &mut all,
-        ] {
+        let add = |acc: &mut Acc| {
             acc.spells += 1;
             if s.start == EventKind::Claim && o.matured {
                 acc.claims_matured += 1;
                 acc.claims_won += u64::from(o.converted);
             }
+        };
+        for k in keys(s.pool, s.customer) {
+            add(by.entry(k).or_default());
         }
+        add(&mut all);
     }
     for r in &i.own.returns {
         let wait = r
             .next_spell
             .map(|s| (i.own.spells[s].start_ms - r.at_ms) as f64 / DAY_MS as f64);
-        for acc in [
-            by.entry(i.strings.name(r.pool).to_string()).or_default(),
-            &mut all,
-        ] {
+        let add = |acc: &mut Acc| {
             acc.returns += 1;
             match wait {
                 Some(w) => acc.waits.push(w),
                 None => acc.in_pool += 1,
             }
+        };
+        for k in keys(r.pool, r.customer) {
+            add(by.entry(k).or_default());
+        }
+        add(&mut all);
+    }
+    let mut names: Vec<String> = Vec::new();
+    if groups.pool {
+        names.push("pool".into());
+    }
+    if let Some(c) = groups.customer {
+        names.extend(c.names.iter().cloned());
+    }
+    let mut labels: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    for (_, key) in by.keys() {
+        for (l, v) in labels.iter_mut().zip(key) {
+            l.push(v.clone());
         }
     }
-    let mut names: Vec<String> = by.keys().cloned().collect();
-    names.push("all".into());
+    for l in labels.iter_mut() {
+        l.push("all".into());
+    }
     let mut rows: Vec<Acc> = by.into_values().collect();
     rows.push(all);
     let ratio = |n: u64, d: u64| (d > 0).then(|| round_to(n as f64 / d as f64, 4));
@@ -503,8 +551,12 @@ fn health(i: &Inputs) -> Result<DataFrame> {
         .iter_mut()
         .map(|a| median(&mut a.waits).map(|m| round_to(m, 2)))
         .collect();
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new("pool".into(), names),
+    let mut columns: Vec<Column> = names
+        .iter()
+        .zip(labels)
+        .map(|(n, l)| Column::new(n.as_str().into(), l))
+        .collect();
+    columns.extend([
         Column::new(
             "spells".into(),
             rows.iter().map(|a| a.spells).collect::<Vec<_>>(),
@@ -534,5 +586,6 @@ fn health(i: &Inputs) -> Result<DataFrame> {
                 .map(|a| ratio(a.claims_won, a.claims_matured))
                 .collect::<Vec<_>>(),
         ),
-    ])?)
+    ]);
+    Ok(DataFrame::new_infer_height(columns)?)
 }

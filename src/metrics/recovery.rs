@@ -252,17 +252,13 @@ pub fn table(
             RecoveryGroup::Customer => String::new(),
         }
     };
-    let unknown = || vec![super::UNKNOWN.to_string(); customer.map_or(0, |c| c.names.len())];
     // The group keys of an episode: one, or one per value of a multi-valued customer cell.
     let keys_of = |e: &Episode| -> Vec<Vec<String>> {
         let mut keys: Vec<Vec<String>> = vec![Vec::new()];
         for g in by {
             if *g == RecoveryGroup::Customer {
-                let theirs = customer
-                    .and_then(|c| c.of.get(e.customer as usize))
-                    .filter(|v| !v.is_empty())
-                    .cloned()
-                    .unwrap_or_else(|| vec![unknown()]);
+                let theirs =
+                    customer.map_or_else(|| vec![Vec::new()], |c| c.keys_of(e.customer as usize));
                 keys = keys
                     .iter()
                     .flat_map(|k| {

@@ -26,7 +26,7 @@ use crate::metrics::nps::wilson_fraction;
 use crate::metrics::ownership::{Interner, NONE};
 use crate::metrics::periods::Period;
 use crate::metrics::rfm::round_to;
-use crate::metrics::Estimate;
+use crate::metrics::{Estimate, GroupKeys, UNKNOWN};
 use crate::money::Money;
 pub use stages::Outcome;
 
@@ -75,10 +75,12 @@ pub struct Pipeline {
     pub has_history: bool,
     /// The labels of every interned value (stages, owners, customers, …).
     pub names: Interner,
+    /// The account's customers-file groups per opportunity (`--by COLUMN --customers FILE`).
+    pub customer_groups: Option<GroupKeys>,
 }
 
 /// Most groupings in one table (one of each kind).
-pub const MAX_GROUPS: usize = 6;
+pub const MAX_GROUPS: usize = 7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FunnelGroup {
@@ -91,6 +93,9 @@ pub enum FunnelGroup {
     Source,
     /// The month the opportunity was created.
     Month,
+    /// The account's values in customers-file columns ([`Pipeline::customer_groups`]).
+    #[value(skip)]
+    Customer,
 }
 
 impl FunnelGroup {
@@ -102,6 +107,7 @@ impl FunnelGroup {
             FunnelGroup::Product => "product",
             FunnelGroup::Source => "source",
             FunnelGroup::Month => "month",
+            FunnelGroup::Customer => "customer",
         }
     }
 
@@ -115,6 +121,8 @@ impl FunnelGroup {
             FunnelGroup::Product => i64::from(o.product),
             FunnelGroup::Source => i64::from(o.source),
             FunnelGroup::Month => i64::from(Period::Month.index(o.created)),
+            // Numbered per combination of values when grouping (Pipeline::groups).
+            FunnelGroup::Customer => 0,
         }
     }
 
@@ -175,37 +183,75 @@ impl Pipeline {
         }
     }
 
-    /// The groups of `by` (label → opportunity indexes), sorted by label, then `all`.
+    /// The groups of `by` (label → opportunity indexes), sorted by label with `(unknown)`
+    /// customer groups after the others, then `all`. An opportunity whose account has a
+    /// multi-valued customers-file cell is in each of its groups.
     fn groups(&self, by: &[FunnelGroup]) -> Vec<(Vec<String>, Vec<usize>)> {
         // Grouped by integer codes, labelled once per group; each code has one label, so no
         // two groups merge.
         let mut by_code: HashMap<[i64; MAX_GROUPS], Vec<usize>> = HashMap::new();
+        let customer = by
+            .iter()
+            .position(|g| *g == FunnelGroup::Customer)
+            .zip(self.customer_groups.as_ref());
+        // Customers-file value combinations, numbered as met.
+        let mut combo_ids: HashMap<Vec<String>, i64> = HashMap::new();
+        let mut combos: Vec<Vec<String>> = Vec::new();
         if !by.is_empty() {
             for (i, o) in self.opportunities.iter().enumerate() {
                 let mut key = [0i64; MAX_GROUPS];
                 for (slot, g) in key.iter_mut().zip(by) {
                     *slot = g.code(o);
                 }
-                by_code.entry(key).or_default().push(i);
+                match customer {
+                    Some((slot, c)) => {
+                        for combo in c.keys_of(i) {
+                            let next = combos.len() as i64;
+                            key[slot] = *combo_ids.entry(combo.clone()).or_insert_with(|| {
+                                combos.push(combo);
+                                next
+                            });
+                            by_code.entry(key).or_default().push(i);
+                        }
+                    }
+                    None => by_code.entry(key).or_default().push(i),
+                }
             }
         }
-        let groups: BTreeMap<Vec<String>, Vec<usize>> = by_code
+        let groups: BTreeMap<(bool, Vec<String>), Vec<usize>> = by_code
             .into_iter()
             .map(|(codes, members)| {
-                let labels = by
+                let labels: Vec<String> = by
                     .iter()
                     .zip(codes)
-                    .map(|(g, c)| g.label(self, c))
+                    .flat_map(|(g, c)| match g {
+                        FunnelGroup::Customer => combos[c as usize].clone(),
+                        _ => vec![g.label(self, c)],
+                    })
                     .collect();
-                (labels, members)
+                let unknown = customer.is_some() && labels.iter().any(|l| l == UNKNOWN);
+                ((unknown, labels), members)
             })
             .collect();
-        let mut out: Vec<(Vec<String>, Vec<usize>)> = groups.into_iter().collect();
+        let mut out: Vec<(Vec<String>, Vec<usize>)> =
+            groups.into_iter().map(|((_, k), m)| (k, m)).collect();
         out.push((
-            vec!["all".to_string(); by.len()],
+            vec!["all".to_string(); self.group_names(by).len()],
             (0..self.opportunities.len()).collect(),
         ));
         out
+    }
+
+    /// The output's group columns for `by`: one per grouping, the customers-file columns for
+    /// [`FunnelGroup::Customer`].
+    fn group_names(&self, by: &[FunnelGroup]) -> Vec<String> {
+        by.iter()
+            .flat_map(|g| match (g, &self.customer_groups) {
+                (FunnelGroup::Customer, Some(c)) => c.names.clone(),
+                (FunnelGroup::Customer, None) => Vec::new(),
+                _ => vec![g.name().to_string()],
+            })
+            .collect()
     }
 }
 
@@ -221,13 +267,14 @@ struct Table {
 }
 
 impl Table {
-    fn new(group_by: &[FunnelGroup]) -> (Table, Vec<Vec<String>>) {
+    /// A table after `groups` label columns, and those columns to fill.
+    fn new(groups: usize) -> (Table, Vec<Vec<String>>) {
         (
             Table {
                 names: Vec::new(),
                 values: Vec::new(),
             },
-            vec![Vec::new(); group_by.len()],
+            vec![Vec::new(); groups],
         )
     }
 
@@ -257,11 +304,11 @@ impl Table {
         }
     }
 
-    fn frame(self, by: &[FunnelGroup], labels: Vec<Vec<String>>) -> Result<DataFrame> {
-        let mut columns: Vec<Column> = by
+    fn frame(self, group_names: &[String], labels: Vec<Vec<String>>) -> Result<DataFrame> {
+        let mut columns: Vec<Column> = group_names
             .iter()
             .zip(labels)
-            .map(|(g, l)| Column::new(g.name().into(), l))
+            .map(|(g, l)| Column::new(g.as_str().into(), l))
             .collect();
         for (name, values) in self.names.into_iter().zip(self.values) {
             columns.push(match values {
@@ -316,6 +363,16 @@ impl Pipeline {
                     ..s
                 })
                 .collect(),
+            customer_groups: self.customer_groups.map(|g| GroupKeys {
+                of: g
+                    .of
+                    .into_iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(o, _)| o)
+                    .collect(),
+                ..g
+            }),
             ..self
         }
     }
@@ -377,14 +434,40 @@ impl SummaryAcc {
 
 impl Pipeline {
     /// The group of each opportunity among `groups` (the last, `all`, when ungrouped).
-    fn group_of(&self, groups: &[(Vec<String>, Vec<usize>)]) -> Vec<usize> {
-        let mut of = vec![groups.len() - 1; self.opportunities.len()];
-        for (g, (_, members)) in groups.iter().enumerate().take(groups.len() - 1) {
+    /// The groups each opportunity is in besides `all` (the last group).
+    fn membership(&self, groups: &[(Vec<String>, Vec<usize>)]) -> Membership {
+        let mut offsets = vec![0usize; self.opportunities.len() + 1];
+        let named = &groups[..groups.len() - 1];
+        for (_, members) in named {
             for &i in members {
-                of[i] = g;
+                offsets[i + 1] += 1;
             }
         }
-        of
+        for i in 0..self.opportunities.len() {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut of = vec![0usize; offsets[self.opportunities.len()]];
+        for (g, (_, members)) in named.iter().enumerate() {
+            for &i in members {
+                of[next[i]] = g;
+                next[i] += 1;
+            }
+        }
+        Membership { offsets, of }
+    }
+}
+
+/// The groups of each opportunity besides `all`: several when its account has a multi-valued
+/// customers-file cell, none without grouping. One list, cut by offsets.
+struct Membership {
+    offsets: Vec<usize>,
+    of: Vec<usize>,
+}
+
+impl Membership {
+    fn of(&self, opportunity: usize) -> &[usize] {
+        &self.of[self.offsets[opportunity]..self.offsets[opportunity + 1]]
     }
 }
 
@@ -394,18 +477,19 @@ pub fn summary(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
     let probability = p.win_probabilities(p.opportunities.iter());
     let groups = p.groups(by);
     let all = groups.len() - 1;
-    let group_of = p.group_of(&groups);
+    let member = p.membership(&groups);
     let mut acc = vec![SummaryAcc::default(); groups.len()];
     for (i, o) in p.opportunities.iter().enumerate() {
         let weighted = (o.outcome == Outcome::Open)
             .then(|| Some(o.amount?.to_f64() * p.probability(o, &probability)?))
             .flatten();
-        acc[group_of[i]].add(o, weighted);
-        if group_of[i] != all {
-            acc[all].add(o, weighted);
+        for &g in member.of(i) {
+            acc[g].add(o, weighted);
         }
+        acc[all].add(o, weighted);
     }
-    let (mut t, mut labels) = Table::new(by);
+    let names = p.group_names(by);
+    let (mut t, mut labels) = Table::new(names.len());
     for ((key, _), a) in groups.into_iter().zip(acc.iter_mut()) {
         for (l, v) in labels.iter_mut().zip(key) {
             l.push(v);
@@ -441,7 +525,7 @@ pub fn summary(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
         };
         t.float("velocity_per_day", velocity);
     }
-    t.frame(by, labels)
+    t.frame(&names, labels)
 }
 
 /// The totals of one group that the stage table reads, per stage row, added up in one pass.
@@ -538,14 +622,14 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
     };
     let groups = p.groups(by);
     let all = groups.len() - 1;
-    let group_of = p.group_of(&groups);
+    let member = p.membership(&groups);
     let mut acc = vec![StageAcc::new(n); groups.len()];
     for (i, o) in p.opportunities.iter().enumerate() {
         let row = row_of(o);
-        acc[group_of[i]].add(o, row);
-        if group_of[i] != all {
-            acc[all].add(o, row);
+        for &g in member.of(i) {
+            acc[g].add(o, row);
         }
+        acc[all].add(o, row);
     }
     // Days in each stage per group, in one pass over the stays.
     let mut stay_days: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n]; groups.len()];
@@ -556,14 +640,14 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
                 continue;
             }
             let days = f64::from(s.days);
-            let g = group_of[s.opportunity as usize];
-            stay_days[g][k].push(days);
-            if g != all {
-                stay_days[all][k].push(days);
+            for &g in member.of(s.opportunity as usize) {
+                stay_days[g][k].push(days);
             }
+            stay_days[all][k].push(days);
         }
     }
-    let (mut t, mut labels) = Table::new(by);
+    let names = p.group_names(by);
+    let (mut t, mut labels) = Table::new(names.len());
     let mut stage_names: Vec<String> = Vec::new();
     for (g, (key, _)) in groups.into_iter().enumerate() {
         let a = &acc[g];
@@ -646,7 +730,7 @@ pub fn stage_table(p: &Pipeline, by: &[FunnelGroup]) -> Result<DataFrame> {
             t.float("win_probability", prob.map(|v| round_to(v, 4)));
         }
     }
-    let mut df = t.frame(by, labels)?;
+    let mut df = t.frame(&names, labels)?;
     df.insert_column(by.len(), Column::new("stage".into(), stage_names))?;
     Ok(df)
 }
