@@ -521,3 +521,210 @@ fn a_period_measures_its_days_as_the_commands_do() {
     assert!(won + lost > 10.0);
     assert!((kpi("win_rate") - won / (won + lost)).abs() < 5e-5);
 }
+
+/// The 95 % Wilson interval of k of n, written out here apart from the crate's.
+fn wilson(k: f64, n: f64) -> (f64, f64) {
+    let z = 1.96_f64; // as docs/metrics.md writes it
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    (centre - half, centre + half)
+}
+
+/// Every KPI but expected_clv_12m on a file small enough to count by hand (--as-of 2024-07-01,
+/// --window 30). expected_clv_12m is a BG/NBD fit, which needs more than a handful of
+/// customers: `every_kpi_equals_the_figure_of_its_command` ties it to `clv`, whose estimates
+/// tests/clv.rs checks against the published CDNOW figures.
+#[test]
+fn every_kpi_by_hand() {
+    let w = Workdir::new();
+    // Net spend: A 1000, B 400, E 300, C 200, D 200 (total 2100).
+    w.write(
+        "orders.csv",
+        "customer_id,order_date,amount\n\
+         A,2024-01-10,500\nA,2024-03-10,300\nA,2024-06-10,200\n\
+         B,2024-01-01,400\n\
+         C,2023-06-01,200\n\
+         D,2024-02-10,150\nD,2024-03-01,50\n\
+         E,2023-10-01,300\n",
+    );
+    // Spells (window 30 days): A 王 01-01 (buys 01-10: converted), B 王 2023-12-20 (buys
+    // 01-01: converted), C 李 03-01 (no), returned 04-15, C 王 05-01 (no), D 李 2023-11-01
+    // (no), returned 2023-12-15, D 王 02-01 (buys 02-10: converted), E 李 06-15 (immature),
+    // F 李 04-01 and G 李 06-20 (never buy), H1–H6 claimed by 赵 on 06-25 (immature).
+    let mut events = String::from("customer_id,event_time,event,owner\n");
+    for (c, t, e, o) in [
+        ("A", "2024-01-01 09:00", "assign", "王"),
+        ("B", "2023-12-20 09:00", "assign", "王"),
+        ("C", "2024-03-01 09:00", "claim", "李"),
+        ("C", "2024-04-15 09:00", "recycle", "李"),
+        ("C", "2024-05-01 09:00", "claim", "王"),
+        ("D", "2023-11-01 09:00", "assign", "李"),
+        ("D", "2023-12-15 09:00", "recycle", "李"),
+        ("D", "2024-02-01 09:00", "claim", "王"),
+        ("E", "2024-06-15 09:00", "assign", "李"),
+        ("F", "2024-04-01 09:00", "assign", "李"),
+        ("G", "2024-06-20 09:00", "assign", "李"),
+    ] {
+        events.push_str(&format!("{c},{t},{e},{o}\n"));
+    }
+    for h in 1..=6 {
+        events.push_str(&format!("H{h},2024-06-25 10:0{h},claim,赵\n"));
+    }
+    w.write("events.csv", &events);
+    w.write(
+        "followups.csv",
+        "customer_id,followup_time,owner\nF,2024-06-15 10:00,李\n",
+    );
+    w.write(
+        "opportunities.csv",
+        "opportunity_id,customer_id,owner,stage,created_at,close_date\n\
+         O1,A,王,Closed Won,2024-01-05,2024-02-01\n\
+         O2,B,王,Closed Won,2024-01-06,2024-03-01\n\
+         O3,C,李,Closed Lost,2024-02-01,2024-03-15\n\
+         O4,D,李,Closed Lost,2024-02-02,2024-04-01\n\
+         O5,E,王,Closed Lost,2024-03-01,2024-05-01\n\
+         O6,F,李,Prospecting,2024-06-01,\n\
+         O7,G,李,Disqualified,2024-06-02,2024-06-10\n",
+    );
+    let mut surveys = String::from("customer_id,response_date,survey,score\n");
+    for (i, s) in [10, 10, 9, 8, 7, 6, 2].iter().enumerate() {
+        surveys.push_str(&format!("A,2024-05-{:02},nps,{s}\n", i + 1));
+    }
+    for (i, s) in [5, 4, 4, 3, 1].iter().enumerate() {
+        surveys.push_str(&format!("B,2024-05-{:02},csat,{s}\n", i + 1));
+    }
+    w.write("surveys.csv", &surveys);
+    let targets: String = KPIS
+        .iter()
+        .filter(|k| **k != "expected_clv_12m")
+        .map(|k| format!("[[target]]\nkpi = \"{k}\"\nmin = -1e18\n"))
+        .collect();
+    w.write("targets.toml", targets);
+    let out = w
+        .cmd(&[
+            "check",
+            "targets.toml",
+            "--orders",
+            "orders.csv",
+            "--events",
+            "events.csv",
+            "--followups",
+            "followups.csv",
+            "--opportunities",
+            "opportunities.csv",
+            "--surveys",
+            "surveys.csv",
+            "--window",
+            "30",
+            "--as-of",
+            "2024-07-01",
+            "-f",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let num = |k: &str, c: &str| -> f64 {
+        let r = rows.iter().find(|r| r["kpi"] == k).unwrap();
+        r[c].parse()
+            .unwrap_or_else(|_| panic!("{k} {c} = {:?}", r[c]))
+    };
+    // The ABC table's shares are rounded to 4 places, the other figures to 6.
+    let close = |k: &str, want: f64| {
+        let got = num(k, "value");
+        let tol = if k == "tier_a_revenue_share" {
+            5e-5
+        } else {
+            5e-7
+        };
+        assert!((got - want).abs() < tol, "{k}: {got}, by hand {want}");
+    };
+    let interval = |k: &str, (low, high): (f64, f64)| {
+        let got = (num(k, "ci_low"), num(k, "ci_high"));
+        assert!(
+            (got.0 - low).abs() < 5e-7 && (got.1 - high).abs() < 5e-7,
+            "{k}: {got:?}, by hand {low}–{high}"
+        );
+    };
+    // ABC: A 1000, B 400, E 300 are tier A (the customers above E hold 1400 / 2100 < 80 %);
+    // C (above it 1700 / 2100 = 81 %) is B, and D, equal to C, takes C's tier.
+    close("tier_a_revenue_share", 1700.0 / 2100.0);
+    // Days since the last purchase on 2024-07-01: A 21, B 182, C 396, D 122, E 274; more than
+    // 180 is churned: B, C, E of 5.
+    close("churned_share", 3.0 / 5.0);
+    // June 2024: active on 05-31 (a purchase in the 180 days to it): A, B, D; on 06-30 B's
+    // 01-01 purchase is 181 days back: A and D remain.
+    close("churn_rate", 0.3333);
+    close("retention_rate", 0.6667);
+    // Matured spells (start + 30 days before 07-01): A, B, C×2, D×2, F; converted A, B, D (王).
+    close("lead_conversion_rate", 3.0 / 7.0);
+    interval("lead_conversion_rate", wilson(3.0, 7.0));
+    // Returns: C (next spell 05-01, no purchase by 05-31) and D (next spell 02-01, buys 02-10):
+    // 1 of 2 recovered; D buys again on 03-01, 19 days after: loyalty 1 of 1.
+    close("recovery_rate", 1.0 / 2.0);
+    interval("recovery_rate", wilson(1.0, 2.0));
+    close("loyalty_after_recovery", 1.0);
+    // Held, never bought: F (assigned 04-01, 91 days > no_deal_days 90: overdue; its follow-up
+    // on 06-15 keeps it inside no_followup_days), G (11 days), H1–H6 (6 days). Everyone else
+    // has bought and is exempt.
+    close("pool_items_overdue", 1.0);
+    // 赵 claimed 6 customers on 06-25, over max_daily_claims 5; nobody holds 150.
+    close("owners_over_cap", 1.0);
+    // Won 2, lost 3 (O6 is open, O7 invalid).
+    close("win_rate", 2.0 / 5.0);
+    interval("win_rate", wilson(2.0, 5.0));
+    // NPS: promoters 10, 10, 9; detractors 6, 2; of 7: 100 × 1/7.
+    let (p, d, n) = (3.0 / 7.0, 2.0 / 7.0, 7.0);
+    close("nps", 100.0 * (p - d));
+    let half = 1.96 * 100.0 * ((p + d - (p - d) * (p - d)) / n).sqrt();
+    interval("nps", (100.0 * (p - d) - half, 100.0 * (p - d) + half));
+    // CSAT: 4–5 satisfied: 3 of 5.
+    close("csat", 3.0 / 5.0);
+    interval("csat", wilson(3.0, 5.0));
+    // Per owner: 王 converted 3 of 4 matured spells (A, B, C, D), 李 0 of 3 (C, D, F).
+    w.write(
+        "owners.toml",
+        "[[target]]\nkpi = \"lead_conversion_rate\"\nmin = 0.5\nby = \"owner\"\n",
+    );
+    let out = w
+        .cmd(&[
+            "check",
+            "owners.toml",
+            "--orders",
+            "orders.csv",
+            "--events",
+            "events.csv",
+            "--window",
+            "30",
+            "--as-of",
+            "2024-07-01",
+            "-f",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let owner = |o: &str| rows.iter().find(|r| r["group"] == o).unwrap();
+    assert_eq!(
+        (
+            owner("王")["value"].as_str(),
+            owner("王")["status"].as_str()
+        ),
+        ("0.75", "ok")
+    );
+    assert_eq!(
+        (
+            owner("李")["value"].as_str(),
+            owner("李")["status"].as_str()
+        ),
+        ("0", "missed")
+    );
+}
