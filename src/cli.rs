@@ -55,6 +55,9 @@ pub enum Command {
     Nps(cmd::nps::Args),
     /// Sales funnel (销售漏斗) of an opportunities export: win rate, cycle, stage conversion, pipeline.
     Funnel(cmd::funnel::Args),
+    /// Predictions: `predict churn` — churn risk per customer with its drivers and a backtest.
+    #[command(subcommand)]
+    Predict(cmd::predict::Predict),
     /// Every analysis in one workbook (-o report.xlsx, a sheet each) or one HTML page with charts.
     Report(cmd::report::Args),
     /// KPI targets for cron: check targets.toml against the data; exit 3 when one is missed.

@@ -2,20 +2,11 @@
 //! refunds and zero-amount orders, the historical formulas, and errors.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
-use crate::common::{parse_csv, records, sample, Workdir};
+use crate::common::{data, parse_csv, records, sample, Workdir};
 
 fn cdnow() -> String {
     data("cdnow_sample.csv")
-}
-
-fn data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 /// `--params` as (model, parameter) → estimate.

@@ -95,3 +95,12 @@ pub fn sample(name: &str) -> String {
         .display()
         .to_string()
 }
+
+/// A file of tests/data.
+pub fn data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+        .display()
+        .to_string()
+}

@@ -14,6 +14,7 @@ mod inspect;
 mod ledger;
 mod nps;
 mod output;
+mod predict;
 mod properties;
 mod report;
 mod rfm;

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod nps;
 pub mod pool;
+pub mod predict;
 pub mod rating;
 pub mod recovery;
 pub mod report;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rating(args) => rating::run(args, &settings),
         Command::Nps(args) => nps::run(args, &settings),
         Command::Funnel(args) => funnel::run(args, &settings),
+        Command::Predict(args) => predict::run(args, &settings),
         Command::Report(args) => report::run(args, &settings),
         Command::Check(args) => check::run(args, &settings),
         Command::Completions(args) => shell::completions(args),

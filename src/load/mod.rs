@@ -6,8 +6,10 @@
 pub mod funnel;
 pub mod groups;
 pub mod ownership;
+pub mod signals;
 
 use anyhow::{bail, Result};
+use polars::prelude::DataFrame;
 
 use crate::cli::Settings;
 use crate::error::usage;
@@ -86,6 +88,16 @@ pub fn build_ledger(
     out: &OutputOptions,
 ) -> Result<(SourceInfo, Ledger)> {
     let watch = crate::output::progress::Stopwatch::new();
+    let (df, info) = linked_orders(orders, out)?;
+    let ledger =
+        Ledger::from_frame(df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
+    watch.lap("purchase ledger");
+    Ok((info, ledger))
+}
+
+/// The order rows with their cancellation rows linked to the orders they cancel, ready for
+/// [`Ledger::build`] (for a command that builds ledgers at several dates from the same rows).
+pub fn linked_orders(orders: Table, out: &OutputOptions) -> Result<(DataFrame, SourceInfo)> {
     let Table { mut df, info, .. } = orders;
     if let Some(c) = crate::ledger::cancel::link(&mut df)? {
         note(
@@ -98,10 +110,7 @@ pub fn build_ledger(
             ),
         );
     }
-    let ledger =
-        Ledger::from_frame(df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
-    watch.lap("purchase ledger");
-    Ok((info, ledger))
+    Ok((df, info))
 }
 
 /// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.

@@ -11,6 +11,7 @@ pub mod orders;
 pub mod ownership;
 pub mod periods;
 pub mod pool;
+pub mod predict;
 pub mod rating;
 pub mod recovery;
 pub mod rfm;

@@ -1,0 +1,755 @@
+//! Churn risk (docs/metrics.md, "Churn prediction"): per customer who bought before a cutoff,
+//! features as of the cutoff (only rows dated before it) and the label "no purchase in the
+//! `horizon` days from the cutoff"; a logistic model trained on an earlier cutoff scores the
+//! customers as of as_of, and a rolling-origin backtest says how good it is beside two baselines.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::evaluate::{self, calibration, Scores};
+use super::logistic::{self, Logistic, Matrix};
+use crate::input::values::format_days;
+use crate::ledger::Ledger;
+use crate::metrics::clv::{self, Grouping, Model, TimeUnit};
+use crate::metrics::rfm::round_to;
+
+/// What the CRM knows besides purchases, per customer ID; every list sorted by day.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// Days of follow-ups (`--followups`).
+    pub followups: Option<HashMap<String, Vec<i32>>>,
+    /// Days of assign, claim and transfer events, and of returns to the pool (`--events`).
+    pub owner_changes: Option<HashMap<String, Vec<i32>>>,
+    pub pool_returns: Option<HashMap<String, Vec<i32>>>,
+    /// (day, score) of NPS and CSAT answers (`--surveys`).
+    pub nps: Option<HashMap<String, Vec<(i32, f64)>>>,
+    pub csat: Option<HashMap<String, Vec<(i32, f64)>>>,
+    /// Customers-file columns (source, industry, region): name and value per customer.
+    pub attributes: Vec<(String, HashMap<String, String>)>,
+}
+
+impl Signals {
+    /// The levels of each attribute kept as their own feature: held by at least 1 % of the
+    /// customers of the file and by 10 of them; the others are pooled into `(other)`.
+    fn levels(&self) -> Vec<Vec<String>> {
+        self.attributes
+            .iter()
+            .map(|(_, values)| {
+                let mut counts: HashMap<&str, usize> = HashMap::new();
+                for v in values.values() {
+                    *counts.entry(v.as_str()).or_default() += 1;
+                }
+                let least = (values.len() / 100).max(10);
+                let mut kept: Vec<String> = counts
+                    .into_iter()
+                    .filter(|(_, n)| *n >= least)
+                    .map(|(v, _)| v.to_string())
+                    .collect();
+                kept.sort();
+                kept.push(OTHER.into());
+                kept
+            })
+            .collect()
+    }
+}
+
+/// The pooled level of rare, empty and missing attribute values.
+pub const OTHER: &str = "(other)";
+
+/// The features of every customer who bought before one cutoff.
+pub struct Features {
+    pub cutoff: i32,
+    pub ids: Vec<String>,
+    pub names: Vec<String>,
+    pub x: Matrix,
+    /// BG/NBD P(alive) per customer (None when the fit failed at this cutoff).
+    pub p_alive: Option<Vec<f64>>,
+    /// Purchase days and net spend, for the output table.
+    pub frequency: Vec<f64>,
+    pub monetary: Vec<f64>,
+    pub recency: Vec<f64>,
+}
+
+fn ln1p(v: f64) -> f64 {
+    v.max(0.0).ln_1p()
+}
+
+fn signed_ln1p(v: f64) -> f64 {
+    v.signum() * v.abs().ln_1p()
+}
+
+/// Days in `days` (sorted) within [from, to).
+fn count_between(days: &[i32], from: i32, to: i32) -> usize {
+    days.partition_point(|&d| d < to) - days.partition_point(|&d| d < from)
+}
+
+/// The features as of `ledger.as_of` (the cutoff): the ledger holds only the rows dated before
+/// it, and every signal is read up to the day before it.
+pub fn features(ledger: &Ledger, signals: &Signals, levels: &[Vec<String>]) -> Features {
+    let cutoff = ledger.as_of;
+    let buyers: Vec<usize> = ledger.buyers().collect();
+    let mut names: Vec<String> = [
+        "recency_days",
+        "frequency",
+        "monetary",
+        "tenure_days",
+        "spend_trend",
+        "gap_cv",
+    ]
+    .map(String::from)
+    .to_vec();
+    if signals.followups.is_some() {
+        names.extend(["followups_30d", "followups_90d", "days_since_followup"].map(String::from));
+    }
+    if signals.owner_changes.is_some() {
+        names.extend(["owner_changes", "pool_returns"].map(String::from));
+    }
+    if signals.nps.is_some() {
+        names.extend(["latest_nps", "latest_csat", "no_survey"].map(String::from));
+    }
+    for ((column, _), kept) in signals.attributes.iter().zip(levels) {
+        names.extend(kept.iter().map(|l| format!("{column}={l}")));
+    }
+    let mut x = Matrix::new(names.len());
+    let (mut frequency, mut monetary, mut recency) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ids = Vec::with_capacity(buyers.len());
+    let empty: Vec<i32> = Vec::new();
+    let mut row = Vec::with_capacity(names.len());
+    for &c in &buyers {
+        let id = ledger.id(c);
+        let days = ledger.purchase_days(c);
+        let (first, last) = (days[0], days[days.len() - 1]);
+        let net = ledger.net(c).to_f64();
+        let trend = ledger.net_between(c, cutoff - 90, cutoff).to_f64()
+            - ledger.net_between(c, cutoff - 180, cutoff - 90).to_f64();
+        let gaps: Vec<f64> = days.windows(2).map(|w| f64::from(w[1] - w[0])).collect();
+        let gap_cv = if gaps.len() >= 2 {
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            if mean > 0.0 {
+                var.sqrt() / mean
+            } else {
+                0.0
+            }
+        } else {
+            0.0
+        };
+        row.clear();
+        row.extend([
+            f64::from(cutoff - last),
+            ln1p(days.len() as f64),
+            ln1p(net),
+            f64::from(cutoff - first),
+            signed_ln1p(trend),
+            gap_cv,
+        ]);
+        if let Some(f) = &signals.followups {
+            let seen = f.get(id).unwrap_or(&empty);
+            let before = &seen[..seen.partition_point(|&d| d < cutoff)];
+            row.push(ln1p(count_between(before, cutoff - 30, cutoff) as f64));
+            row.push(ln1p(count_between(before, cutoff - 90, cutoff) as f64));
+            // Without a follow-up: as long as the customer has bought.
+            row.push(f64::from(cutoff - before.last().copied().unwrap_or(first)));
+        }
+        if let (Some(changes), Some(returns)) = (&signals.owner_changes, &signals.pool_returns) {
+            let n = |m: &HashMap<String, Vec<i32>>| {
+                let d = m.get(id).unwrap_or(&empty);
+                ln1p(d.partition_point(|&v| v < cutoff) as f64)
+            };
+            row.push(n(changes));
+            row.push(n(returns));
+        }
+        if let (Some(nps), Some(csat)) = (&signals.nps, &signals.csat) {
+            let latest = |m: &HashMap<String, Vec<(i32, f64)>>| {
+                m.get(id).and_then(|v| {
+                    let k = v.partition_point(|(d, _)| *d < cutoff);
+                    k.checked_sub(1).map(|k| v[k].1)
+                })
+            };
+            let (n, s) = (latest(nps), latest(csat));
+            // A missing answer takes the scale's neutral middle; no_survey says it is missing.
+            row.push(n.unwrap_or(5.0));
+            row.push(s.unwrap_or(3.0));
+            row.push(f64::from(u8::from(n.is_none() && s.is_none())));
+        }
+        for ((_, values), kept) in signals.attributes.iter().zip(levels) {
+            let v = values
+                .get(id)
+                .filter(|v| kept.contains(v))
+                .map_or(OTHER, String::as_str);
+            row.extend(kept.iter().map(|l| f64::from(u8::from(l == v))));
+        }
+        x.push(&row);
+        ids.push(id.to_string());
+        frequency.push(days.len() as f64);
+        monetary.push(net);
+        recency.push(f64::from(cutoff - last));
+    }
+    Features {
+        cutoff,
+        ids,
+        names,
+        x,
+        p_alive: p_alive(ledger),
+        frequency,
+        monetary,
+        recency,
+    }
+}
+
+/// The BG/NBD penalty of the P(alive) feature: the plain fit can fail to converge on data
+/// where this one settles at once (as `clv` advises), and a feature must exist at every cutoff.
+pub const P_ALIVE_PENALTY: f64 = 0.001;
+
+/// BG/NBD P(alive) of every buyer of the ledger, as of its as_of (weeks, penalty
+/// [`P_ALIVE_PENALTY`]), in buyer order; None when the fit fails.
+fn p_alive(ledger: &Ledger) -> Option<Vec<f64>> {
+    let p = clv::purchases(ledger);
+    let grouping = Grouping {
+        unit: TimeUnit::Week,
+        by_period: false,
+    };
+    let (_, c, _) = clv::summarise(&p, grouping, ledger.as_of, ledger.as_of);
+    let summary = clv::Summary::new(&c.x, &c.tx, &c.t);
+    let fit = clv::fit_purchases(Model::BgNbd, &summary, P_ALIVE_PENALTY, false).ok()?;
+    Some(
+        (0..c.x.len())
+            .map(|i| clv::p_alive(Model::BgNbd, &fit.params, c.x[i], c.tx[i], c.t[i]))
+            .collect(),
+    )
+}
+
+impl Features {
+    /// The matrix with P(alive) as a last column, when `with_p_alive`.
+    fn matrix(&self, with_p_alive: bool) -> Matrix {
+        if !with_p_alive {
+            return self.x.clone();
+        }
+        let mut m = Matrix::new(self.x.p + 1);
+        let pa = self.p_alive.as_deref().unwrap_or(&[]);
+        for i in 0..self.x.rows() {
+            let mut row = self.x.row(i).to_vec();
+            row.push(pa.get(i).copied().unwrap_or(0.5));
+            m.push(&row);
+        }
+        m
+    }
+
+    /// One column (by name) of the matrix.
+    fn column(&self, name: &str) -> Vec<f64> {
+        let j = self.names.iter().position(|n| n == name).unwrap_or(0);
+        (0..self.x.rows()).map(|i| self.x.row(i)[j]).collect()
+    }
+}
+
+/// Whether each customer of `f` churned: no purchase (as the run's ledger sees it) in
+/// [cutoff, cutoff + horizon).
+pub fn labels(f: &Features, run: &Ledger, horizon: i32) -> Vec<bool> {
+    f.ids
+        .iter()
+        .map(|id| {
+            let days = run.code(id).map_or(&[][..], |c| run.purchase_days(c));
+            count_between(days, f.cutoff, f.cutoff + horizon) == 0
+        })
+        .collect()
+}
+
+/// A stable fold of the training rows for choosing λ: a fifth of the customers by a hash of
+/// their ID (FNV-1a), so reruns pick the same rows.
+fn holdout(ids: &[String]) -> Vec<bool> {
+    ids.iter()
+        .map(|id| {
+            let mut h: u64 = 0xcbf29ce484222325;
+            for b in id.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x100000001b3);
+            }
+            h % 5 == 0
+        })
+        .collect()
+}
+
+/// The model and the two baselines fitted on one training cutoff.
+pub struct Fitted {
+    pub model: Logistic,
+    pub names: Vec<String>,
+    pub with_p_alive: bool,
+    recency: Logistic,
+}
+
+pub fn train(f: &Features, y: &[bool], with_p_alive: bool) -> Result<Fitted> {
+    let mut names = f.names.clone();
+    if with_p_alive {
+        names.push("p_alive".into());
+    }
+    let x = f.matrix(with_p_alive);
+    let model = logistic::fit_chosen(&x, y, &holdout(&f.ids))?;
+    let mut r = Matrix::new(1);
+    for v in f.column("recency_days") {
+        r.push(&[v]);
+    }
+    let recency = logistic::fit(&r, y, logistic::LAMBDAS[0])?;
+    Ok(Fitted {
+        model,
+        names,
+        with_p_alive,
+        recency,
+    })
+}
+
+impl Fitted {
+    pub fn probabilities(&self, f: &Features) -> Vec<f64> {
+        let x = f.matrix(self.with_p_alive);
+        (0..x.rows())
+            .map(|i| self.model.probability(x.row(i)))
+            .collect()
+    }
+
+    fn recency_probabilities(&self, f: &Features) -> Vec<f64> {
+        f.column("recency_days")
+            .iter()
+            .map(|&v| self.recency.probability(&[v]))
+            .collect()
+    }
+
+    /// The three features that raise a customer's risk most (positive coefficient ×
+    /// standardised value, largest first; ties in feature order).
+    fn drivers(&self, row: &[f64]) -> Vec<String> {
+        let parts = self.model.contributions(row);
+        let mut order: Vec<usize> = (0..parts.len()).filter(|&j| parts[j] > 0.0).collect();
+        order.sort_by(|&a, &b| parts[b].total_cmp(&parts[a]).then(a.cmp(&b)));
+        order
+            .into_iter()
+            .take(3)
+            .map(|j| self.names[j].clone())
+            .collect()
+    }
+
+    /// feature, coefficient (on the standardised feature), mean, sd; in feature order.
+    pub fn coefficients(&self) -> Result<DataFrame> {
+        let m = &self.model;
+        let mut names = vec!["(intercept)".to_string()];
+        names.extend(self.names.iter().cloned());
+        let mut coef = vec![round_to(m.intercept, 6)];
+        coef.extend(m.coef.iter().map(|c| round_to(*c, 6)));
+        let mut mean = vec![None];
+        mean.extend(m.scale.mean.iter().map(|v| Some(round_to(*v, 6))));
+        let mut sd = vec![None];
+        sd.extend(m.scale.sd.iter().map(|v| Some(round_to(*v, 6))));
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new("feature".into(), names),
+            Column::new("coefficient".into(), coef),
+            Column::new("mean".into(), mean),
+            Column::new("sd".into(), sd),
+        ])?)
+    }
+}
+
+/// `high` from a churn probability of 0.6, `medium` from 0.3, else `low`.
+pub fn risk_band(p: f64) -> &'static str {
+    if p >= 0.6 {
+        "high"
+    } else if p >= 0.3 {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+/// The per-customer table as of the scoring cutoff: customer_id, churn_probability, risk_band,
+/// driver_1..3, recency_days, frequency (purchase days), monetary (net spend); highest
+/// probability first, ties by customer_id.
+pub fn predictions(fitted: &Fitted, f: &Features) -> Result<DataFrame> {
+    let p = fitted.probabilities(f);
+    let x = f.matrix(fitted.with_p_alive);
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(f.ids[a].cmp(&f.ids[b])));
+    let drivers: Vec<Vec<String>> = order.iter().map(|&i| fitted.drivers(x.row(i))).collect();
+    let driver = |k: usize| -> Vec<Option<&str>> {
+        drivers
+            .iter()
+            .map(|d| d.get(k).map(String::as_str))
+            .collect()
+    };
+    let pick = |v: &[f64], digits: i32| -> Vec<f64> {
+        order.iter().map(|&i| round_to(v[i], digits)).collect()
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "customer_id".into(),
+            order.iter().map(|&i| f.ids[i].as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new("churn_probability".into(), pick(&p, 4)),
+        Column::new(
+            "risk_band".into(),
+            order.iter().map(|&i| risk_band(p[i])).collect::<Vec<_>>(),
+        ),
+        Column::new("driver_1".into(), driver(0)),
+        Column::new("driver_2".into(), driver(1)),
+        Column::new("driver_3".into(), driver(2)),
+        Column::new(
+            "recency_days".into(),
+            order
+                .iter()
+                .map(|&i| f.recency[i] as i64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "frequency".into(),
+            order
+                .iter()
+                .map(|&i| f.frequency[i] as i64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("monetary".into(), pick(&f.monetary, 2)),
+    ])?)
+}
+
+/// One model's scores at one backtest cutoff, with its calibration.
+pub struct Evaluation {
+    pub model: &'static str,
+    pub cutoff: i32,
+    pub customers: usize,
+    pub churn_rate: f64,
+    pub scores: Scores,
+    pub calibration: Vec<evaluate::Decile>,
+}
+
+/// Scores the model trained before `test.cutoff` and the baselines on the customers of `test`.
+pub fn evaluate(fitted: &Fitted, test: &Features, y: &[bool]) -> Vec<Evaluation> {
+    let churned = y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64;
+    let mut out = Vec::new();
+    let mut add = |model: &'static str, p: Vec<f64>| {
+        out.push(Evaluation {
+            model,
+            cutoff: test.cutoff,
+            customers: y.len(),
+            churn_rate: churned,
+            scores: evaluate::scores(&p, y),
+            calibration: calibration(&p, y),
+        })
+    };
+    add("logistic", fitted.probabilities(test));
+    add("recency", fitted.recency_probabilities(test));
+    if let Some(pa) = &test.p_alive {
+        add("p_alive", pa.iter().map(|a| 1.0 - a).collect());
+    }
+    out
+}
+
+/// model, cutoff, customers, churn_rate, auc, brier, log_loss, lift_top10, capture_top10.
+pub fn backtest_table(rows: &[Evaluation]) -> Result<DataFrame> {
+    let r = |v: f64| round_to(v, 4);
+    let opt = |f: &dyn Fn(&Scores) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(|e| f(&e.scores).map(r)).collect()
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "model".into(),
+            rows.iter().map(|e| e.model).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cutoff".into(),
+            rows.iter()
+                .map(|e| format_days(e.cutoff))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "customers".into(),
+            rows.iter().map(|e| e.customers as u64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "churn_rate".into(),
+            rows.iter().map(|e| r(e.churn_rate)).collect::<Vec<_>>(),
+        ),
+        Column::new("auc".into(), opt(&|s| s.auc)),
+        Column::new("brier".into(), opt(&|s| Some(s.brier))),
+        Column::new("log_loss".into(), opt(&|s| Some(s.log_loss))),
+        Column::new("lift_top10".into(), opt(&|s| s.lift_top10)),
+        Column::new("capture_top10".into(), opt(&|s| s.capture_top10)),
+    ])?)
+}
+
+/// model, cutoff, decile, customers, mean_probability, observed_rate.
+pub fn calibration_table(rows: &[Evaluation]) -> Result<DataFrame> {
+    let mut model = Vec::new();
+    let mut cutoff = Vec::new();
+    let mut decile = Vec::new();
+    let mut customers = Vec::new();
+    let mut mean = Vec::new();
+    let mut observed = Vec::new();
+    for e in rows {
+        for d in &e.calibration {
+            model.push(e.model);
+            cutoff.push(format_days(e.cutoff));
+            decile.push(d.decile as u64);
+            customers.push(d.rows as u64);
+            mean.push(round_to(d.mean_probability, 4));
+            observed.push(round_to(d.observed_rate, 4));
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), model),
+        Column::new("cutoff".into(), cutoff),
+        Column::new("decile".into(), decile),
+        Column::new("customers".into(), customers),
+        Column::new("mean_probability".into(), mean),
+        Column::new("observed_rate".into(), observed),
+    ])?)
+}
+
+/// The horizon and the backtest's cutoffs.
+#[derive(Debug, Clone, Copy)]
+pub struct ChurnOptions {
+    /// Days after a cutoff in which a purchase means the customer stayed.
+    pub horizon: i32,
+    /// Backtest cutoffs: as_of − horizon, then every `step` days earlier.
+    pub cutoffs: usize,
+    pub step: i32,
+}
+
+/// A run: the model fitted on the latest cutoff whose outcome is known, its predictions as of
+/// as_of, and the backtest.
+pub struct ChurnRun {
+    pub fitted: Fitted,
+    pub train_cutoff: i32,
+    pub predictions: DataFrame,
+    pub evaluations: Vec<Evaluation>,
+    pub notes: Vec<String>,
+}
+
+/// Features at any cutoff, each built once: the ledger of the rows before the cutoff (the
+/// run's own at as_of), so nothing dated on or after a cutoff reaches its features.
+struct Cutoffs<'a> {
+    orders: &'a DataFrame,
+    run: &'a Ledger,
+    signals: &'a Signals,
+    levels: Vec<Vec<String>>,
+    built: HashMap<i32, Features>,
+}
+
+impl Cutoffs<'_> {
+    fn at(&mut self, cutoff: i32) -> Result<&Features> {
+        if !self.built.contains_key(&cutoff) {
+            let watch = crate::output::progress::Stopwatch::new();
+            let f = if cutoff == self.run.as_of {
+                features(self.run, self.signals, &self.levels)
+            } else {
+                let ledger = Ledger::build(self.orders, Some(cutoff))?;
+                watch.lap(&format!("ledger as of {}", format_days(cutoff)));
+                features(&ledger, self.signals, &self.levels)
+            };
+            watch.lap(&format!("features as of {}", format_days(cutoff)));
+            self.built.insert(cutoff, f);
+        }
+        Ok(&self.built[&cutoff])
+    }
+}
+
+/// Trains at `cutoff` (outcomes from `run`), or says why not.
+fn train_at(
+    f: &Features,
+    run: &Ledger,
+    horizon: i32,
+    with_p_alive: bool,
+) -> std::result::Result<Fitted, String> {
+    let y = labels(f, run, horizon);
+    let churned = y.iter().filter(|v| **v).count();
+    if y.len() < 20 || churned == 0 || churned == y.len() {
+        return Err(format!(
+            "{} customers had bought before {}, {churned} of them churned: too few to train on",
+            y.len(),
+            format_days(f.cutoff)
+        ));
+    }
+    train(f, &y, with_p_alive).map_err(|e| e.to_string())
+}
+
+pub fn run(
+    orders: &DataFrame,
+    ledger: &Ledger,
+    signals: &Signals,
+    opts: &ChurnOptions,
+) -> Result<ChurnRun> {
+    let h = opts.horizon;
+    let as_of = ledger.as_of;
+    let mut cutoffs = Cutoffs {
+        orders,
+        run: ledger,
+        signals,
+        levels: signals.levels(),
+        built: HashMap::new(),
+    };
+    let train_cutoff = as_of - h;
+    let tests: Vec<i32> = (0..opts.cutoffs)
+        .map(|k| as_of - h - k as i32 * opts.step)
+        .collect();
+    // Every cutoff a model reads, and whether P(alive) could be fitted at all of them.
+    let mut needed = vec![as_of, train_cutoff];
+    for &e in &tests {
+        needed.extend([e, e - h]);
+    }
+    let mut notes = Vec::new();
+    let mut with_p_alive = true;
+    for &c in &needed {
+        let f = cutoffs.at(c)?;
+        if f.p_alive.is_none() && !f.ids.is_empty() {
+            with_p_alive = false;
+        }
+    }
+    if !with_p_alive {
+        notes.push(
+            "BG/NBD P(alive) could not be fitted at every cutoff: it is left out of the features"
+                .to_string(),
+        );
+    }
+    let fitted = train_at(cutoffs.at(train_cutoff)?, ledger, h, with_p_alive).map_err(|why| {
+        anyhow::anyhow!(
+            "cannot train the churn model on the cutoff {} (as_of − {h} days): {why}; use a \
+             shorter --horizon or more history",
+            format_days(train_cutoff)
+        )
+    })?;
+    let predictions = predictions(&fitted, cutoffs.at(as_of)?)?;
+    let watch = crate::output::progress::Stopwatch::new();
+    watch.lap("model fit and predictions");
+    let mut evaluations = Vec::new();
+    for &e in &tests {
+        let trained = train_at(cutoffs.at(e - h)?, ledger, h, with_p_alive);
+        watch.lap(&format!("backtest fit before {}", format_days(e)));
+        let model = match trained {
+            Ok(m) => m,
+            Err(why) => {
+                notes.push(format!(
+                    "backtest cutoff {} left out: training before it: {why}",
+                    format_days(e)
+                ));
+                continue;
+            }
+        };
+        let test = cutoffs.at(e)?;
+        let y = labels(test, ledger, h);
+        evaluations.extend(evaluate(&model, test, &y));
+    }
+    Ok(ChurnRun {
+        fitted,
+        train_cutoff,
+        predictions,
+        evaluations,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::values::parse_iso_day;
+    use crate::money::Money;
+
+    fn day(s: &str) -> i32 {
+        parse_iso_day(s).unwrap()
+    }
+
+    /// customer, order, date, amount, status
+    fn frame(rows: &[(&str, &str, &str, f64, &str)]) -> DataFrame {
+        let days: Vec<i32> = rows.iter().map(|r| day(r.2)).collect();
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "customer_id".into(),
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "order_id".into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            Column::new("order_date".into(), days)
+                .cast(&DataType::Date)
+                .unwrap(),
+            Column::new(
+                "amount".into(),
+                rows.iter()
+                    .map(|r| Money::from_f64(r.3).unwrap().0)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "status".into(),
+                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn signals(until: Option<i32>) -> Signals {
+        let keep = |d: i32| until.is_none_or(|u| d < u);
+        let days =
+            |v: &[&str]| -> Vec<i32> { v.iter().map(|s| day(s)).filter(|d| keep(*d)).collect() };
+        let one = |id: &str, v: Vec<i32>| HashMap::from([(id.to_string(), v)]);
+        let answers = |v: &[(&str, f64)]| -> Vec<(i32, f64)> {
+            v.iter()
+                .map(|(s, x)| (day(s), *x))
+                .filter(|(d, _)| keep(*d))
+                .collect()
+        };
+        Signals {
+            followups: Some(one("A", days(&["2024-01-05", "2024-02-20", "2024-03-10"]))),
+            owner_changes: Some(one("A", days(&["2023-12-01", "2024-03-05"]))),
+            pool_returns: Some(one("B", days(&["2024-01-10", "2024-03-20"]))),
+            nps: Some(HashMap::from([(
+                "A".to_string(),
+                answers(&[("2024-01-15", 9.0), ("2024-03-02", 3.0)]),
+            )])),
+            csat: Some(HashMap::new()),
+            attributes: vec![(
+                "source".into(),
+                HashMap::from([("A".into(), "ads".into()), ("B".into(), "web".into())]),
+            )],
+        }
+    }
+
+    /// The features at a cutoff are the same whether the rows after it are there or not: an
+    /// order refunded after the cutoff, later purchases, follow-ups, events and answers after it
+    /// change nothing.
+    #[test]
+    fn features_at_a_cutoff_ignore_every_later_row() {
+        let cutoff = day("2024-03-01");
+        let rows = [
+            ("A", "1", "2024-01-02", 100.0, "paid"),
+            ("A", "2", "2024-02-10", 50.0, "paid"),
+            // Refunded after the cutoff: still a purchase as of the cutoff.
+            ("A", "2", "2024-03-15", -50.0, "refunded"),
+            ("A", "3", "2024-04-01", 80.0, "paid"),
+            ("B", "4", "2023-11-20", 30.0, "paid"),
+            ("B", "5", "2024-02-01", 40.0, "paid"),
+            ("B", "6", "2024-05-01", 40.0, "paid"),
+            ("C", "7", "2024-03-20", 10.0, "paid"),
+        ];
+        let full = frame(&rows);
+        let before: Vec<_> = rows.iter().copied().filter(|r| day(r.2) < cutoff).collect();
+        let truncated = frame(&before);
+        let levels = vec![vec!["ads".to_string(), OTHER.to_string()]];
+        let a = features(
+            &Ledger::build(&full, Some(cutoff)).unwrap(),
+            &signals(None),
+            &levels,
+        );
+        let b = features(
+            &Ledger::build(&truncated, Some(cutoff)).unwrap(),
+            &signals(Some(cutoff)),
+            &levels,
+        );
+        assert_eq!(a.ids, ["A", "B"]);
+        assert_eq!((&a.ids, &a.names), (&b.ids, &b.names));
+        assert_eq!(a.x.values, b.x.values);
+        assert_eq!(a.monetary, [150.0, 70.0]);
+        // A: last purchase 02-10 (20 days), 2 purchases, follow-ups 01-05 and 02-20 (10 days
+        // since), one owner change before, latest NPS 9 (the 03-02 answer is later).
+        let row = |n: &str| a.x.row(0)[a.names.iter().position(|x| x == n).unwrap()];
+        assert_eq!(row("recency_days"), 20.0);
+        assert_eq!(row("days_since_followup"), 10.0);
+        assert_eq!(row("owner_changes"), 2f64.ln());
+        assert_eq!(row("latest_nps"), 9.0);
+        assert_eq!(row("source=ads"), 1.0);
+    }
+}
