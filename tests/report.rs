@@ -72,6 +72,9 @@ fn workbook_has_a_sheet_per_analysis() {
             "lifecycle_rates",
             "lifecycle",
             "cohort",
+            "churn_risk",
+            "churn_backtest",
+            "churn_calibration",
             "conversion",
             "conversion_cohorts",
             "recovery",
@@ -104,6 +107,26 @@ fn workbook_has_a_sheet_per_analysis() {
         segments.rows().nth(1).unwrap()[1],
         Data::Float(summary[0]["customers"].parse().unwrap())
     );
+    // The churn risk sheet is `predict churn` with the report's follow-ups, events and surveys.
+    let risk = book.worksheet_range("churn_risk").unwrap();
+    let alone = crate::common::records(&w.stdout(&[
+        "predict",
+        "churn",
+        &files[0],
+        "--events",
+        &files[2],
+        "--followups",
+        &files[3],
+        "--surveys",
+        &files[4],
+        "-q",
+    ]));
+    assert_eq!(risk.rows().count() - 1, alone.len());
+    for (row, want) in risk.rows().skip(1).zip(&alone).take(50) {
+        assert_eq!(row[0].to_string(), want["customer_id"]);
+        assert_eq!(row[1].to_string(), want["churn_probability"]);
+        assert_eq!(row[3].to_string(), want["driver_1"]);
+    }
     let conversion = book.worksheet_range("conversion").unwrap();
     assert_eq!(header(&conversion)[..2], ["owner", "spells"]);
     let alone = crate::common::records(&w.stdout(&[
@@ -195,6 +218,8 @@ fn html_page_is_self_contained_with_every_chart() {
         "abc_pareto",
         "clv_distribution",
         "cohort_retention",
+        "churn_distribution",
+        "churn_calibration",
         "conversion_by_owner",
         "funnel_stages",
         "win_rate_by_owner",
@@ -205,6 +230,7 @@ fn html_page_is_self_contained_with_every_chart() {
         "ABC tiers",
         "Customer lifetime value",
         "Lifecycle and cohorts",
+        "Churn risk",
         "Conversion of allocated customers",
         "Recovery from the pool",
         "Pool rules",
@@ -352,8 +378,8 @@ fn the_funnel_section_matches_the_funnel_command() {
         html.contains(&format!("<div class=\"value\">{:.1}%</div>", rate * 100.0)),
         "win rate {rate}"
     );
-    // Stage funnel and win rate by owner, beside the orders' five charts.
-    assert_eq!(html.matches("<svg").count(), 7);
+    // Stage funnel and win rate by owner, beside the orders' seven charts.
+    assert_eq!(html.matches("<svg").count(), 9);
     // Without the opportunities, the stage history alone is a usage error.
     w.fails(
         &[

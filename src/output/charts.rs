@@ -601,6 +601,39 @@ fn rasterise(svg: &str, options: &resvg::usvg::Options) -> Result<Vec<u8>> {
     pixmap.encode_png().map_err(err)
 }
 
+/// A calibration plot: observed rate against mean predicted probability per group (deciles),
+/// both 0–1, with the diagonal a perfectly calibrated model would lie on.
+pub fn calibration(name: &str, title: &str, points: &[(f64, f64)]) -> Result<Chart> {
+    draw(name, title, 400, |root| {
+        let mut chart = frame(root, title, 60)?
+            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .map_err(err)?;
+        styled(&mut chart.configure_mesh())
+            .x_desc("mean predicted probability")
+            .y_desc("observed rate")
+            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                GUIDE.stroke_width(1),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                ACCENT.stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(points.iter().map(|p| Circle::new(*p, 4, ACCENT.filled())))
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

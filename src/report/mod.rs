@@ -7,6 +7,7 @@
 //! purchases") from the [`Context`], so the report builds it once for all of them.
 
 mod allocation;
+mod churn;
 mod clv;
 mod funnel;
 mod history;
@@ -225,6 +226,7 @@ pub const ANALYSES: &[Analysis] = &[
     value::ABC,
     clv::CLV,
     lifecycle::LIFECYCLE,
+    churn::CHURN,
     allocation::ALLOCATION,
     funnel::FUNNEL,
     nps::NPS,
