@@ -30,6 +30,8 @@ pub enum Show {
     Calibration,
     /// The fitted model: coefficient of each standardised feature, its mean and sd.
     Coefficients,
+    /// The rows the model was trained on: customer_id, churned and every feature.
+    Training,
 }
 
 #[derive(Debug, clap::Args)]
@@ -130,10 +132,12 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     note(
         out,
         format!(
-            "churn = no purchase in {} days; model trained on the customers of {} (outcomes to {}), scoring {} customers as of {}",
+            "churn = no purchase in {} days; model trained on the {} customers of {} (outcomes to {}, penalty λ = {}), scoring {} customers as of {}",
             args.horizon,
+            result.training.height(),
             format_days(result.train_cutoff),
             format_days(ledger.as_of),
+            result.fitted.model.lambda,
             result.predictions.height(),
             format_days(ledger.as_of)
         ),
@@ -169,6 +173,7 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
                 churn::calibration_table(&result.evaluations)?,
             ),
             Show::Coefficients => ("coefficients", result.fitted.coefficients()?),
+            Show::Training => ("training", result.training.clone()),
         });
     }
     let sheets: Vec<(&str, &polars::prelude::DataFrame)> =

@@ -187,12 +187,15 @@ pub fn features(ledger: &Ledger, signals: &Signals, levels: &[Vec<String>]) -> F
         monetary.push(net);
         recency.push(f64::from(cutoff - last));
     }
+    let watch = crate::output::progress::Stopwatch::new();
+    let p_alive = p_alive(ledger);
+    watch.lap(&format!("P(alive) fit as of {}", format_days(cutoff)));
     Features {
         cutoff,
         ids,
         names,
         x,
-        p_alive: p_alive(ledger),
+        p_alive,
         frequency,
         monetary,
         recency,
@@ -345,6 +348,22 @@ impl Fitted {
             Column::new("sd".into(), sd),
         ])?)
     }
+}
+
+/// The rows a model was trained on: customer_id, churned, and the features in model order.
+fn training_table(f: &Features, y: &[bool], fitted: &Fitted) -> Result<DataFrame> {
+    let x = f.matrix(fitted.with_p_alive);
+    let mut columns = vec![
+        Column::new("customer_id".into(), f.ids.clone()),
+        Column::new("churned".into(), y.to_vec()),
+    ];
+    for (j, name) in fitted.names.iter().enumerate() {
+        columns.push(Column::new(
+            name.as_str().into(),
+            (0..x.rows()).map(|i| x.row(i)[j]).collect::<Vec<f64>>(),
+        ));
+    }
+    Ok(DataFrame::new_infer_height(columns)?)
 }
 
 /// `high` from a churn probability of 0.6, `medium` from 0.3, else `low`.
@@ -515,6 +534,8 @@ pub struct ChurnOptions {
 pub struct ChurnRun {
     pub fitted: Fitted,
     pub train_cutoff: i32,
+    /// The training rows: customer_id, churned, then every feature of the model.
+    pub training: DataFrame,
     pub predictions: DataFrame,
     pub evaluations: Vec<Evaluation>,
     pub notes: Vec<String>,
@@ -605,6 +626,7 @@ pub fn run(
                 .to_string(),
         );
     }
+    let watch = crate::output::progress::Stopwatch::new();
     let fitted = train_at(cutoffs.at(train_cutoff)?, ledger, h, with_p_alive).map_err(|why| {
         anyhow::anyhow!(
             "cannot train the churn model on the cutoff {} (as_of − {h} days): {why}; use a \
@@ -612,9 +634,13 @@ pub fn run(
             format_days(train_cutoff)
         )
     })?;
+    watch.lap("model fit");
+    let training = {
+        let f = cutoffs.at(train_cutoff)?;
+        training_table(f, &labels(f, ledger, h), &fitted)?
+    };
     let predictions = predictions(&fitted, cutoffs.at(as_of)?)?;
-    let watch = crate::output::progress::Stopwatch::new();
-    watch.lap("model fit and predictions");
+    watch.lap("predictions");
     let mut evaluations = Vec::new();
     for &e in &tests {
         let trained = train_at(cutoffs.at(e - h)?, ledger, h, with_p_alive);
@@ -636,6 +662,7 @@ pub fn run(
     Ok(ChurnRun {
         fitted,
         train_cutoff,
+        training,
         predictions,
         evaluations,
         notes,
