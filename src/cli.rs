@@ -55,7 +55,7 @@ pub enum Command {
     Nps(cmd::nps::Args),
     /// Sales funnel (销售漏斗) of an opportunities export: win rate, cycle, stage conversion, pipeline.
     Funnel(cmd::funnel::Args),
-    /// Predictions: `predict churn` — churn risk per customer with its drivers and a backtest.
+    /// Predictions with a backtest: `predict churn` (risk per customer), `predict deal` (open deals).
     #[command(subcommand)]
     Predict(cmd::predict::Predict),
     /// Every analysis in one workbook (-o report.xlsx, a sheet each) or one HTML page with charts.

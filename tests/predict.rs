@@ -212,3 +212,119 @@ fn usage_and_data_errors() {
         "{e}"
     );
 }
+
+/// The deal model at a past cutoff sees the pipeline as it stood then: an export taken on that
+/// day (open deals showing their stage of the day and no close date, no later history rows,
+/// no later deals) gives the same predictions and backtest, byte for byte, as today's export.
+#[test]
+fn a_deal_at_a_past_cutoff_is_read_as_it_stood_then() {
+    let w = Workdir::new();
+    let cutoff = "2024-10-01";
+    let opportunities =
+        std::fs::read_to_string(crate::common::sample("opportunities.csv")).unwrap();
+    let history = std::fs::read_to_string(crate::common::sample("stage_history.csv")).unwrap();
+    // The latest stage entered before the cutoff, per deal.
+    let mut stage_then: HashMap<String, String> = HashMap::new();
+    let mut kept_history = String::from("opportunity_id,stage,entered_at\n");
+    for line in history.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[2] < cutoff {
+            stage_then.insert(f[0].to_string(), f[1].to_string());
+            kept_history.push_str(line);
+            kept_history.push('\n');
+        }
+    }
+    let mut lines = opportunities.lines();
+    let mut then = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        let mut f: Vec<String> = line.split(',').map(String::from).collect();
+        if f[4].as_str() >= cutoff {
+            continue; // created later: not in an export of that day
+        }
+        if !f[5].is_empty() && f[5].as_str() >= cutoff {
+            // Closed later: open on the day, at its stage then.
+            f[3] = stage_then
+                .get(&f[0])
+                .cloned()
+                .unwrap_or_else(|| "Prospecting".into());
+            f[5] = String::new();
+        }
+        then.push_str(&f.join(","));
+        then.push('\n');
+    }
+    w.write("opportunities_then.csv", then);
+    w.write("history_then.csv", kept_history);
+    let run = |opps: &str, hist: &str, show: &str| {
+        w.stdout(&[
+            "predict",
+            "deal",
+            opps,
+            "--history",
+            hist,
+            "--stages",
+            "Prospecting,Qualification,Proposal,Negotiation",
+            "--as-of",
+            cutoff,
+            "--show",
+            show,
+            "-q",
+        ])
+    };
+    let (o, h) = (
+        crate::common::sample("opportunities.csv"),
+        crate::common::sample("stage_history.csv"),
+    );
+    for show in ["predictions", "backtest"] {
+        let now = run(&o, &h, show);
+        assert!(now.lines().count() > 3, "{now}");
+        assert_eq!(
+            now,
+            run("opportunities_then.csv", "history_then.csv", show),
+            "{show}"
+        );
+    }
+}
+
+#[test]
+fn deals_are_scored_with_a_backtest_beside_the_stage_rate() {
+    let w = Workdir::new();
+    let (o, h) = (
+        crate::common::sample("opportunities.csv"),
+        crate::common::sample("stage_history.csv"),
+    );
+    let backtest =
+        records(&w.stdout(&["predict", "deal", &o, "--history", &h, "--evaluate", "-q"]));
+    let models: Vec<&str> = backtest.iter().map(|r| r["model"].as_str()).collect();
+    assert_eq!(
+        models,
+        [
+            "logistic",
+            "stage_rate",
+            "logistic",
+            "stage_rate",
+            "logistic",
+            "stage_rate"
+        ]
+    );
+    assert!(backtest
+        .iter()
+        .all(|r| r["deals"].parse::<u64>().unwrap() > 30));
+    let deals = records(&w.stdout(&["predict", "deal", &o, "--history", &h, "-q"]));
+    // Every open deal of the export (54, no close date) is scored, highest first.
+    assert_eq!(deals.len(), 54);
+    let p: Vec<f64> = deals
+        .iter()
+        .map(|r| r["win_probability"].parse().unwrap())
+        .collect();
+    assert!(p.windows(2).all(|w| w[0] >= w[1]));
+    // An indicator is a driver only when the deal has it.
+    for r in &deals {
+        for k in ["driver_1", "driver_2", "driver_3"] {
+            if let Some(stage) = r[k].strip_prefix("stage=") {
+                assert_eq!(stage, r["stage"], "{r:?}");
+            }
+        }
+    }
+    let e = w.fails(&["predict", "deal", &o], 2);
+    assert!(e.contains("--history"), "{e}");
+}

@@ -124,6 +124,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         stages,
         words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
         as_of: parse_as_of(&args.as_of)?,
+        stage_from_history: false,
     };
     let mut pipeline = load_pipeline(
         &FunnelFiles {

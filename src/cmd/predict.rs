@@ -1,7 +1,8 @@
 //! `crm-eval predict churn ORDERS [--followups F] [--events F] [--surveys F] [--customers F]
 //! [--horizon DAYS] [--evaluate]`: churn risk per customer from a logistic model on documented
 //! features, with a rolling-origin backtest beside the recency and P(alive) baselines
-//! (docs/metrics.md, "Churn prediction").
+//! (docs/metrics.md, "Churn prediction"); `crm-eval predict deal OPPORTUNITIES --history FILE`:
+//! the win probability of each open deal, beside the stage-only win rate ("Deal prediction").
 
 use anyhow::Result;
 
@@ -9,15 +10,64 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
+use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::signals::{self, SignalFiles};
 use crate::load::{linked_orders, load_orders, note_after_as_of, parse_as_of, require_purchases};
-use crate::metrics::predict::churn::{self, ChurnOptions};
+use crate::metrics::funnel::stages::StageWords;
+use crate::metrics::predict::evaluate;
+use crate::metrics::predict::evaluate::Evaluation;
+use crate::metrics::predict::{churn, deal, Options};
 use crate::output::{self, note};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Predict {
     /// Churn risk: the probability of no purchase in the next --horizon days, per customer.
     Churn(ChurnArgs),
+    /// Deal win probability: for each open opportunity, the chance it closes won.
+    Deal(DealArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DealArgs {
+    /// Opportunities (deals, 商机) export, as for `crm-eval funnel`.
+    #[arg(value_name = "OPPORTUNITIES")]
+    pub opportunities: String,
+
+    /// Stage history (required: a deal's stage at a past cutoff comes from it).
+    #[arg(long, value_name = "FILE")]
+    pub history: String,
+
+    /// The open stages in funnel order (default: as `crm-eval funnel`).
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub stages: Option<Vec<String>>,
+
+    /// Follow-up log (adds the account's follow-ups in the last 30 days).
+    #[arg(long, value_name = "FILE")]
+    pub followups: Option<String>,
+
+    /// The model is trained on the deals open this many days before as_of (and closed since).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub horizon: i32,
+
+    /// Backtest cutoffs (as_of − horizon, then every --step days earlier).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub cutoffs: usize,
+
+    /// Days between backtest cutoffs (default: the horizon).
+    #[arg(long, value_name = "DAYS")]
+    pub step: Option<i32>,
+
+    /// Print only the backtest (the same as --show backtest).
+    #[arg(long)]
+    pub evaluate: bool,
+
+    /// Which tables to write (default: predictions; one sheet each in xlsx).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub show: Vec<Show>,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest date in the files).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,24 +129,159 @@ pub struct ChurnArgs {
 pub fn run(command: Predict, settings: &Settings) -> Result<()> {
     match command {
         Predict::Churn(args) => churn(args, settings),
+        Predict::Deal(args) => deal(args, settings),
     }
 }
 
-fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
-    let step = args.step.unwrap_or(args.horizon);
-    if args.horizon < 1 || step < 1 {
-        return Err(usage("--horizon and --step: expected 1 or more days"));
-    }
-    if args.cutoffs < 1 {
-        return Err(usage("--cutoffs: expected 1 or more"));
-    }
-    let show = if args.evaluate {
+/// The tables asked for: --evaluate, --show, or the predictions.
+fn shown(evaluate: bool, show: &[Show]) -> Vec<Show> {
+    if evaluate {
         vec![Show::Backtest]
-    } else if args.show.is_empty() {
+    } else if show.is_empty() {
         vec![Show::Predictions]
     } else {
-        args.show.clone()
+        show.to_vec()
+    }
+}
+
+/// The backtest's AUCs on stderr, a line per cutoff: the validation is always said.
+fn say_backtest(evaluations: &[Evaluation], settings: &Settings) {
+    let mut cutoffs: Vec<i32> = evaluations.iter().map(|e| e.cutoff).collect();
+    cutoffs.dedup();
+    for c in cutoffs {
+        let line: Vec<String> = evaluations
+            .iter()
+            .filter(|e| e.cutoff == c)
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.model,
+                    e.scores.auc.map_or("-".into(), |a| format!("{a:.3}"))
+                )
+            })
+            .collect();
+        note(
+            &settings.output,
+            format!("backtest {}: AUC {}", format_days(c), line.join(" · ")),
+        );
+    }
+}
+
+fn check_options(horizon: i32, step: Option<i32>, cutoffs: usize) -> Result<Options> {
+    let step = step.unwrap_or(horizon);
+    if horizon < 1 || step < 1 {
+        return Err(usage("--horizon and --step: expected 1 or more days"));
+    }
+    if cutoffs < 1 {
+        return Err(usage("--cutoffs: expected 1 or more"));
+    }
+    Ok(Options {
+        horizon,
+        cutoffs,
+        step,
+    })
+}
+
+fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
+    let opts = check_options(args.horizon, args.step, args.cutoffs)?;
+    let show = shown(args.evaluate, &args.show);
+    if show.contains(&Show::Training) {
+        return Err(usage("--show training is for predict churn"));
+    }
+    let cfg = &settings.config.funnel;
+    let files = FunnelFiles {
+        opportunities: &args.opportunities,
+        history: Some(&args.history),
+        teams: None,
+        customers: None,
     };
+    let options = |as_of: Option<i32>, stages: Option<Vec<String>>| FunnelOptions {
+        stages,
+        words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
+        as_of,
+        stage_from_history: true,
+    };
+    let stages = args.stages.clone().or_else(|| cfg.stages.clone());
+    let run = load_pipeline(
+        &files,
+        &options(parse_as_of(&args.as_of)?, stages),
+        settings,
+    )?;
+    if run.stages.is_empty() {
+        return Err(anyhow::anyhow!(
+            "{}: the order of the stages is unknown, and the model reads a deal's stage by it: \
+             pass --stages A,B,C",
+            args.opportunities
+        ));
+    }
+    let followups = match &args.followups {
+        Some(path) => {
+            signals::load(
+                &SignalFiles {
+                    followups: Some(path),
+                    events: None,
+                    surveys: None,
+                    customers: None,
+                },
+                settings,
+            )?
+            .followups
+        }
+        None => None,
+    };
+    // Past cutoffs quietly, with the stage order of as_of: their load notes were said.
+    let quiet = Settings {
+        output: crate::output::OutputOptions {
+            quiet: true,
+            ..settings.output.clone()
+        },
+        ..settings.clone()
+    };
+    let order = run.stages.clone();
+    let result = deal::run(
+        &run,
+        |day| load_pipeline(&files, &options(Some(day), Some(order.clone())), &quiet),
+        followups.as_ref(),
+        &opts,
+    )?;
+    for n in &result.notes {
+        note(&settings.output, n);
+    }
+    note(
+        &settings.output,
+        format!(
+            "win = closed won; model trained on the deals open on {} that have closed since (penalty λ = {}), scoring {} open deals as of {}",
+            format_days(result.train_cutoff),
+            result.model.lambda,
+            result.predictions.height(),
+            format_days(run.as_of)
+        ),
+    );
+    say_backtest(&result.evaluations, settings);
+    let mut tables = Vec::new();
+    for s in &show {
+        tables.push(match s {
+            Show::Predictions => ("predictions", result.predictions.clone()),
+            Show::Backtest => (
+                "backtest",
+                evaluate::backtest_table(&result.evaluations, deal::BACKTEST)?,
+            ),
+            Show::Calibration => (
+                "calibration",
+                evaluate::calibration_table(&result.evaluations, deal::BACKTEST)?,
+            ),
+            Show::Coefficients => ("coefficients", result.coefficients()?),
+            Show::Training => unreachable!("refused above"),
+        });
+    }
+    let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
+        tables.iter().map(|(n, df)| (*n, df)).collect();
+    output::emit_sheets(&sheets, &settings.output)
+}
+
+fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
+    let opts = check_options(args.horizon, args.step, args.cutoffs)?;
+    let show = shown(args.evaluate, &args.show);
     let out = &settings.output;
     let as_of = parse_as_of(&args.orders.as_of)?;
     let table = load_orders(&args.orders.orders, &[], settings)?;
@@ -115,16 +300,7 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
         settings,
     )?;
     let watch = crate::output::progress::Stopwatch::new();
-    let result = churn::run(
-        &orders,
-        &ledger,
-        &signals,
-        &ChurnOptions {
-            horizon: args.horizon,
-            cutoffs: args.cutoffs,
-            step,
-        },
-    )?;
+    let result = churn::run(&orders, &ledger, &signals, &opts)?;
     watch.lap("churn features, fits and backtest");
     for n in &result.notes {
         note(out, n);
@@ -142,35 +318,18 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
             format_days(ledger.as_of)
         ),
     );
-    // The validation is always said: AUC per cutoff for the model and its baselines.
-    let mut cutoffs: Vec<i32> = result.evaluations.iter().map(|e| e.cutoff).collect();
-    cutoffs.dedup();
-    for c in cutoffs {
-        let line: Vec<String> = result
-            .evaluations
-            .iter()
-            .filter(|e| e.cutoff == c)
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e.model,
-                    e.scores.auc.map_or("-".into(), |a| format!("{a:.3}"))
-                )
-            })
-            .collect();
-        note(
-            out,
-            format!("backtest {}: AUC {}", format_days(c), line.join(" · ")),
-        );
-    }
+    say_backtest(&result.evaluations, settings);
     let mut tables = Vec::new();
     for s in &show {
         tables.push(match s {
             Show::Predictions => ("predictions", result.predictions.clone()),
-            Show::Backtest => ("backtest", churn::backtest_table(&result.evaluations)?),
+            Show::Backtest => (
+                "backtest",
+                evaluate::backtest_table(&result.evaluations, churn::BACKTEST)?,
+            ),
             Show::Calibration => (
                 "calibration",
-                churn::calibration_table(&result.evaluations)?,
+                evaluate::calibration_table(&result.evaluations, churn::BACKTEST)?,
             ),
             Show::Coefficients => ("coefficients", result.fitted.coefficients()?),
             Show::Training => ("training", result.training.clone()),

@@ -29,6 +29,11 @@ pub struct FunnelOptions {
     pub stages: Option<Vec<String>>,
     pub words: StageWords,
     pub as_of: Option<i32>,
+    /// Take an open deal's stage, and the furthest stage it reached, from the stage history
+    /// before as_of only, never from the export's stage column (which says where the deal is
+    /// now): `predict deal` reads the pipeline as it stood at past cutoffs. A deal without a
+    /// history row before as_of is in the first stage.
+    pub stage_from_history: bool,
 }
 
 /// The files of a funnel analysis.
@@ -627,12 +632,29 @@ pub fn load_pipeline(
         } else if outcome == Outcome::Won {
             Some(order.len() as u16 - 1)
         } else {
+            let now = if opts.stage_from_history {
+                None
+            } else {
+                open_stage(current_stage[o])
+            };
             history
                 .iter()
                 .filter_map(|e| open_stage(e.stage))
-                .chain(open_stage(current_stage[o]))
+                .chain(now)
                 .max()
                 .or(Some(0))
+        };
+        // The open stage it is in: the export's column, or (for a past cutoff) its latest
+        // history row in an open stage.
+        let stage_now: &String = if opts.stage_from_history && !order.is_empty() {
+            let k = history
+                .iter()
+                .rev()
+                .find_map(|e| open_stage(e.stage))
+                .unwrap_or(0);
+            &order[usize::from(k)]
+        } else {
+            &stage_names[current_stage[o] as usize]
         };
         for (k, e) in history.iter().enumerate() {
             let Some(s) = open_stage(e.stage) else {
@@ -667,7 +689,7 @@ pub fn load_pipeline(
             outcome,
             furthest,
             stage: if outcome == Outcome::Open {
-                names.opt(Some(&stage_names[current_stage[o] as usize]))
+                names.opt(Some(stage_now))
             } else {
                 NONE
             },

@@ -10,7 +10,8 @@ use polars::prelude::*;
 use super::{floats, pct, pick, table, Analysis, Context, Figure, Headline, Parts, Section};
 use crate::load::signals::{self, SignalFiles};
 use crate::load::{linked_orders, load_orders};
-use crate::metrics::predict::churn::{self, ChurnOptions, Evaluation};
+use crate::metrics::predict::evaluate::{self, Evaluation};
+use crate::metrics::predict::{churn, Options};
 use crate::output::charts::{self, Chart};
 use crate::output::html;
 
@@ -21,7 +22,7 @@ pub const CHURN: Analysis = Analysis {
 };
 
 /// The report's horizon and backtest.
-const OPTIONS: ChurnOptions = ChurnOptions {
+const OPTIONS: Options = Options {
     horizon: 90,
     cutoffs: 3,
     step: 90,
@@ -66,7 +67,7 @@ fn build(ctx: &Context) -> Result<Parts> {
     };
     // The backtest of every model and cutoff; the calibration of the fitted model at the
     // latest cutoff.
-    let backtest = churn::backtest_table(&run.evaluations)?;
+    let backtest = evaluate::backtest_table(&run.evaluations, churn::BACKTEST)?;
     let latest: Vec<Evaluation> = run
         .evaluations
         .into_iter()
@@ -76,7 +77,7 @@ fn build(ctx: &Context) -> Result<Parts> {
     Ok(Parts::one(ChurnSection {
         predictions: run.predictions,
         backtest,
-        calibration: churn::calibration_table(&latest)?,
+        calibration: evaluate::calibration_table(&latest, churn::BACKTEST)?,
         evaluations: latest,
     }))
 }

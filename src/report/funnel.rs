@@ -46,6 +46,7 @@ fn build(ctx: &Context) -> Result<Parts> {
             stages: cfg.stages.clone(),
             words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
             as_of: Some(ctx.ledger.as_of),
+            stage_from_history: false,
         },
         ctx.settings,
     )?;

@@ -153,7 +153,7 @@ impl Pipeline {
 
     /// Win probability from each open stage, measured on the given closed opportunities; the
     /// plain win rate when the stage order is unknown (one entry for "any stage").
-    fn win_probabilities<'a>(
+    pub fn win_probabilities<'a>(
         &self,
         opps: impl Iterator<Item = &'a Opportunity>,
     ) -> Vec<Option<f64>> {
@@ -174,7 +174,7 @@ impl Pipeline {
     }
 
     /// The probability used to weight an open opportunity.
-    fn probability(&self, o: &Opportunity, p: &[Option<f64>]) -> Option<f64> {
+    pub fn probability(&self, o: &Opportunity, p: &[Option<f64>]) -> Option<f64> {
         if self.stages.is_empty() {
             p[0]
         } else {

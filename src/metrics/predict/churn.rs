@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::evaluate::{self, calibration, Scores};
+use super::evaluate::Evaluation;
 use super::logistic::{self, Logistic, Matrix};
+use super::{coefficients, drivers, holdout, Options};
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::metrics::clv::{self, Grouping, Model, TimeUnit};
@@ -259,21 +260,6 @@ pub fn labels(f: &Features, run: &Ledger, horizon: i32) -> Vec<bool> {
         .collect()
 }
 
-/// A stable fold of the training rows for choosing λ: a fifth of the customers by a hash of
-/// their ID (FNV-1a), so reruns pick the same rows.
-fn holdout(ids: &[String]) -> Vec<bool> {
-    ids.iter()
-        .map(|id| {
-            let mut h: u64 = 0xcbf29ce484222325;
-            for b in id.bytes() {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x100000001b3);
-            }
-            h % 5 == 0
-        })
-        .collect()
-}
-
 /// The model and the two baselines fitted on one training cutoff.
 pub struct Fitted {
     pub model: Logistic,
@@ -317,36 +303,12 @@ impl Fitted {
             .collect()
     }
 
-    /// The three features that raise a customer's risk most (positive coefficient ×
-    /// standardised value, largest first; ties in feature order).
     fn drivers(&self, row: &[f64]) -> Vec<String> {
-        let parts = self.model.contributions(row);
-        let mut order: Vec<usize> = (0..parts.len()).filter(|&j| parts[j] > 0.0).collect();
-        order.sort_by(|&a, &b| parts[b].total_cmp(&parts[a]).then(a.cmp(&b)));
-        order
-            .into_iter()
-            .take(3)
-            .map(|j| self.names[j].clone())
-            .collect()
+        drivers(&self.model, &self.names, row)
     }
 
-    /// feature, coefficient (on the standardised feature), mean, sd; in feature order.
     pub fn coefficients(&self) -> Result<DataFrame> {
-        let m = &self.model;
-        let mut names = vec!["(intercept)".to_string()];
-        names.extend(self.names.iter().cloned());
-        let mut coef = vec![round_to(m.intercept, 6)];
-        coef.extend(m.coef.iter().map(|c| round_to(*c, 6)));
-        let mut mean = vec![None];
-        mean.extend(m.scale.mean.iter().map(|v| Some(round_to(*v, 6))));
-        let mut sd = vec![None];
-        sd.extend(m.scale.sd.iter().map(|v| Some(round_to(*v, 6))));
-        Ok(DataFrame::new_infer_height(vec![
-            Column::new("feature".into(), names),
-            Column::new("coefficient".into(), coef),
-            Column::new("mean".into(), mean),
-            Column::new("sd".into(), sd),
-        ])?)
+        coefficients(&self.model, &self.names)
     }
 }
 
@@ -426,108 +388,26 @@ pub fn predictions(fitted: &Fitted, f: &Features) -> Result<DataFrame> {
     ])?)
 }
 
-/// One model's scores at one backtest cutoff, with its calibration.
-pub struct Evaluation {
-    pub model: &'static str,
-    pub cutoff: i32,
-    pub customers: usize,
-    pub churn_rate: f64,
-    pub scores: Scores,
-    pub calibration: Vec<evaluate::Decile>,
-}
-
 /// Scores the model trained before `test.cutoff` and the baselines on the customers of `test`.
 pub fn evaluate(fitted: &Fitted, test: &Features, y: &[bool]) -> Vec<Evaluation> {
-    let churned = y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64;
-    let mut out = Vec::new();
-    let mut add = |model: &'static str, p: Vec<f64>| {
-        out.push(Evaluation {
-            model,
-            cutoff: test.cutoff,
-            customers: y.len(),
-            churn_rate: churned,
-            scores: evaluate::scores(&p, y),
-            calibration: calibration(&p, y),
-        })
-    };
-    add("logistic", fitted.probabilities(test));
-    add("recency", fitted.recency_probabilities(test));
+    let mut out = vec![
+        Evaluation::of("logistic", test.cutoff, &fitted.probabilities(test), y),
+        Evaluation::of(
+            "recency",
+            test.cutoff,
+            &fitted.recency_probabilities(test),
+            y,
+        ),
+    ];
     if let Some(pa) = &test.p_alive {
-        add("p_alive", pa.iter().map(|a| 1.0 - a).collect());
+        let p: Vec<f64> = pa.iter().map(|a| 1.0 - a).collect();
+        out.push(Evaluation::of("p_alive", test.cutoff, &p, y));
     }
     out
 }
 
-/// model, cutoff, customers, churn_rate, auc, brier, log_loss, lift_top10, capture_top10.
-pub fn backtest_table(rows: &[Evaluation]) -> Result<DataFrame> {
-    let r = |v: f64| round_to(v, 4);
-    let opt = |f: &dyn Fn(&Scores) -> Option<f64>| -> Vec<Option<f64>> {
-        rows.iter().map(|e| f(&e.scores).map(r)).collect()
-    };
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new(
-            "model".into(),
-            rows.iter().map(|e| e.model).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "cutoff".into(),
-            rows.iter()
-                .map(|e| format_days(e.cutoff))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "customers".into(),
-            rows.iter().map(|e| e.customers as u64).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "churn_rate".into(),
-            rows.iter().map(|e| r(e.churn_rate)).collect::<Vec<_>>(),
-        ),
-        Column::new("auc".into(), opt(&|s| s.auc)),
-        Column::new("brier".into(), opt(&|s| Some(s.brier))),
-        Column::new("log_loss".into(), opt(&|s| Some(s.log_loss))),
-        Column::new("lift_top10".into(), opt(&|s| s.lift_top10)),
-        Column::new("capture_top10".into(), opt(&|s| s.capture_top10)),
-    ])?)
-}
-
-/// model, cutoff, decile, customers, mean_probability, observed_rate.
-pub fn calibration_table(rows: &[Evaluation]) -> Result<DataFrame> {
-    let mut model = Vec::new();
-    let mut cutoff = Vec::new();
-    let mut decile = Vec::new();
-    let mut customers = Vec::new();
-    let mut mean = Vec::new();
-    let mut observed = Vec::new();
-    for e in rows {
-        for d in &e.calibration {
-            model.push(e.model);
-            cutoff.push(format_days(e.cutoff));
-            decile.push(d.decile as u64);
-            customers.push(d.rows as u64);
-            mean.push(round_to(d.mean_probability, 4));
-            observed.push(round_to(d.observed_rate, 4));
-        }
-    }
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new("model".into(), model),
-        Column::new("cutoff".into(), cutoff),
-        Column::new("decile".into(), decile),
-        Column::new("customers".into(), customers),
-        Column::new("mean_probability".into(), mean),
-        Column::new("observed_rate".into(), observed),
-    ])?)
-}
-
-/// The horizon and the backtest's cutoffs.
-#[derive(Debug, Clone, Copy)]
-pub struct ChurnOptions {
-    /// Days after a cutoff in which a purchase means the customer stayed.
-    pub horizon: i32,
-    /// Backtest cutoffs: as_of − horizon, then every `step` days earlier.
-    pub cutoffs: usize,
-    pub step: i32,
-}
+/// The backtest's columns for churn: customers and their churn rate.
+pub const BACKTEST: (&str, &str) = ("customers", "churn_rate");
 
 /// A run: the model fitted on the latest cutoff whose outcome is known, its predictions as of
 /// as_of, and the backtest.
@@ -592,7 +472,7 @@ pub fn run(
     orders: &DataFrame,
     ledger: &Ledger,
     signals: &Signals,
-    opts: &ChurnOptions,
+    opts: &Options,
 ) -> Result<ChurnRun> {
     let h = opts.horizon;
     let as_of = ledger.as_of;
@@ -604,9 +484,7 @@ pub fn run(
         built: HashMap::new(),
     };
     let train_cutoff = as_of - h;
-    let tests: Vec<i32> = (0..opts.cutoffs)
-        .map(|k| as_of - h - k as i32 * opts.step)
-        .collect();
+    let tests = opts.tests(as_of);
     // Every cutoff a model reads, and whether P(alive) could be fitted at all of them.
     let mut needed = vec![as_of, train_cutoff];
     for &e in &tests {

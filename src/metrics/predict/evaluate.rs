@@ -1,5 +1,12 @@
 //! How good a probability is (docs/metrics.md, "Churn prediction", "Backtest"): AUC, Brier score,
-//! log loss, lift and capture in the top 10 %, and a calibration table by decile.
+//! log loss, lift and capture in the top 10 %, and a calibration table by decile; and the
+//! backtest tables of `predict churn` and `predict deal`.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::input::values::format_days;
+use crate::metrics::rfm::round_to;
 
 /// The scores of one model on one evaluation set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,6 +109,92 @@ pub fn calibration(p: &[f64], y: &[bool]) -> Vec<Decile> {
             })
         })
         .collect()
+}
+
+/// One model's scores at one backtest cutoff, with its calibration.
+pub struct Evaluation {
+    pub model: &'static str,
+    pub cutoff: i32,
+    /// Customers or deals scored, and the share of them with the outcome.
+    pub rows: usize,
+    pub positive_rate: f64,
+    pub scores: Scores,
+    pub calibration: Vec<Decile>,
+}
+
+impl Evaluation {
+    pub fn of(model: &'static str, cutoff: i32, p: &[f64], y: &[bool]) -> Evaluation {
+        Evaluation {
+            model,
+            cutoff,
+            rows: y.len(),
+            positive_rate: y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64,
+            scores: scores(p, y),
+            calibration: calibration(p, y),
+        }
+    }
+}
+
+/// model, cutoff, ROWS, RATE, auc, brier, log_loss, lift_top10, capture_top10 (`names`: what
+/// the rows are and what their rate is, e.g. customers and churn_rate).
+pub fn backtest_table(rows: &[Evaluation], names: (&str, &str)) -> Result<DataFrame> {
+    let r = |v: f64| round_to(v, 4);
+    let opt = |f: &dyn Fn(&Scores) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(|e| f(&e.scores).map(r)).collect()
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "model".into(),
+            rows.iter().map(|e| e.model).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cutoff".into(),
+            rows.iter()
+                .map(|e| format_days(e.cutoff))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            names.0.into(),
+            rows.iter().map(|e| e.rows as u64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            names.1.into(),
+            rows.iter().map(|e| r(e.positive_rate)).collect::<Vec<_>>(),
+        ),
+        Column::new("auc".into(), opt(&|s| s.auc)),
+        Column::new("brier".into(), opt(&|s| Some(s.brier))),
+        Column::new("log_loss".into(), opt(&|s| Some(s.log_loss))),
+        Column::new("lift_top10".into(), opt(&|s| s.lift_top10)),
+        Column::new("capture_top10".into(), opt(&|s| s.capture_top10)),
+    ])?)
+}
+
+/// model, cutoff, decile, rows (named `names.0`), mean_probability, observed_rate.
+pub fn calibration_table(rows: &[Evaluation], names: (&str, &str)) -> Result<DataFrame> {
+    let mut model = Vec::new();
+    let mut cutoff = Vec::new();
+    let mut decile = Vec::new();
+    let mut count = Vec::new();
+    let mut mean = Vec::new();
+    let mut observed = Vec::new();
+    for e in rows {
+        for d in &e.calibration {
+            model.push(e.model);
+            cutoff.push(format_days(e.cutoff));
+            decile.push(d.decile as u64);
+            count.push(d.rows as u64);
+            mean.push(round_to(d.mean_probability, 4));
+            observed.push(round_to(d.observed_rate, 4));
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), model),
+        Column::new("cutoff".into(), cutoff),
+        Column::new("decile".into(), decile),
+        Column::new(names.0.into(), count),
+        Column::new("mean_probability".into(), mean),
+        Column::new("observed_rate".into(), observed),
+    ])?)
 }
 
 #[cfg(test)]
