@@ -32,8 +32,13 @@ Files:
                   as invoices C + number with negative quantities, some cancelling an invoice of
                   the same number, some a line of an earlier invoice under a new number
 
-The pipeline files come from their own random stream (seed + 1), and the invoice lines from
-seed + 2, so adding them left the other files unchanged.
+  account_followups.csv
+                  account managers' follow-ups after the first purchase, with a planted churn
+                  driver (they stop 30-60 days before most lapsed customers' last purchase), for
+                  `predict churn --followups`
+
+The pipeline files come from their own random stream (seed + 1), the invoice lines from
+seed + 2 and the account follow-ups from seed + 3, so adding them left the other files unchanged.
 """
 
 import csv
@@ -259,6 +264,7 @@ def main():
           f"orders {len(orders)}, surveys {len(surveys)}")
     pipeline(here, [(c[0], c[3]) for c in customers])
     invoice_lines(here)
+    account_followups(here, orders)
 
 
 STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
@@ -397,6 +403,41 @@ def invoice_lines(here):
             when = r[4]
             w.writerow([*r[:4], f"{when.month}/{when.day}/{when.year} {when:%H:%M}", *r[5:]])
     print(f"invoice lines {len(rows)}")
+
+
+def account_followups(here, orders):
+    """Account management after the first purchase, with a planted churn driver: the account
+    manager's follow-ups run every 20 days or so from the first purchase, and for 80 % of the
+    customers who stop buying they stop 30-60 days before the last purchase (the relationship
+    cools first); for the rest they go on for up to 120 days after it. Customers still buying at
+    the end are followed up to the end. `predict churn --followups account_followups.csv` should
+    find that customers without recent follow-ups churn more."""
+    rng = random.Random(SEED + 3)
+    days = {}
+    for _, cid, when, _, status, owner, _, _ in orders:
+        if status == "paid":
+            first, last, who = days.get(cid, (when.date(), when.date(), owner))
+            days[cid] = (min(first, when.date()), max(last, when.date()), who)
+    rows = []
+    for cid in sorted(days):
+        first, last, owner = days[cid]
+        if (END - last).days < 120:
+            stop = END
+        elif rng.random() < 0.8:
+            stop = last - dt.timedelta(days=rng.randint(30, 60))
+        else:
+            stop = last + dt.timedelta(days=rng.randint(0, 120))
+        day = first + dt.timedelta(days=rng.randint(1, 20))
+        while day <= min(stop, END):
+            rows.append([cid, at(day, rng).replace(microsecond=0), owner, rng.choice(CHANNELS)])
+            day += dt.timedelta(days=max(1, int(rng.expovariate(1 / 20))))
+    rows.sort(key=lambda r: (r[1], r[0]))
+    with open(os.path.join(here, "account_followups.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["customer_id", "followup_time", "owner", "channel"])
+        for cid, when, owner, channel in rows:
+            w.writerow([cid, when.strftime("%Y-%m-%d %H:%M:%S"), owner, channel])
+    print(f"account follow-ups {len(rows)}")
 
 
 if __name__ == "__main__":

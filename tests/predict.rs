@@ -328,3 +328,44 @@ fn deals_are_scored_with_a_backtest_beside_the_stage_rate() {
     let e = w.fails(&["predict", "deal", &o], 2);
     assert!(e.contains("--history"), "{e}");
 }
+
+/// sample-data/generate.py plants a churn driver in account_followups.csv (an account manager's
+/// follow-ups stop 30–60 days before most lapsed customers' last purchase): the model finds it
+/// (days since the last follow-up raises the risk) and beats both baselines by 0.05 of AUC at
+/// every cutoff (measured: 0.944 / 0.912 / 0.877 against recency's 0.783 / 0.786 / 0.749).
+#[test]
+fn the_driver_planted_in_sample_data_is_found() {
+    let w = Workdir::new();
+    let run = |show: &str| {
+        records(&w.stdout(&[
+            "predict",
+            "churn",
+            &crate::common::sample("orders.csv"),
+            "--followups",
+            &crate::common::sample("account_followups.csv"),
+            "--show",
+            show,
+            "-q",
+        ]))
+    };
+    let coefficients = run("coefficients");
+    let coef = |f: &str| -> f64 {
+        coefficients.iter().find(|r| r["feature"] == f).unwrap()["coefficient"]
+            .parse()
+            .unwrap()
+    };
+    assert!(coef("days_since_followup") > 1.0, "{coefficients:?}");
+    let backtest = run("backtest");
+    let (model, recency, p_alive) = (
+        by_model(&backtest, "logistic"),
+        by_model(&backtest, "recency"),
+        by_model(&backtest, "p_alive"),
+    );
+    assert_eq!((model.len(), recency.len(), p_alive.len()), (3, 3, 3));
+    for k in 0..3 {
+        assert!(
+            model[k] >= recency[k] + 0.05 && model[k] >= p_alive[k] + 0.05,
+            "cutoff {k}: {backtest:?}"
+        );
+    }
+}
