@@ -433,3 +433,70 @@ fn purchase_and_spend_penalties_are_separate() {
     let e = w.fails(&["clv", &cdnow(), "--spend-penalty=-1"], 2);
     assert!(e.contains("--spend-penalty"), "{e}");
 }
+
+/// `clv --summary-in`: a per-customer summary made elsewhere fits the same models. crm-eval's
+/// own per-customer table read back gives BG/NBD's CDNOW parameters to 6 significant digits
+/// (its times are written to 4 decimals, enough for them); Gamma-Gamma's to 4, as the table's
+/// monetary values are rounded to cents. Bad rows name the file, row and column.
+#[test]
+fn a_summary_made_elsewhere_gives_the_same_fit() {
+    let w = Workdir::new();
+    let params = |args: &[&str]| -> BTreeMap<String, f64> {
+        records(&w.stdout(&[&["clv"][..], args, &["--params", "-q"]].concat()))
+            .iter()
+            .map(|r| {
+                (
+                    format!("{} {}", r["model"], r["parameter"]),
+                    r["estimate"].parse().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let orders = cdnow();
+    let direct = params(&[&orders, "--as-of", "1998-07-01"]);
+    w.stdout(&[
+        "clv",
+        &orders,
+        "--as-of",
+        "1998-07-01",
+        "-q",
+        "-o",
+        "summary.csv",
+    ]);
+    let from_summary = params(&["--summary-in", "summary.csv"]);
+    let significant = |a: f64, b: f64, digits: i32| {
+        (a - b).abs() <= 0.5 * 10f64.powi(-digits + 1) * a.abs().max(1e-12)
+    };
+    for name in ["bg-nbd r", "bg-nbd alpha", "bg-nbd a", "bg-nbd b"] {
+        assert!(
+            significant(direct[name], from_summary[name], 6),
+            "{name}: {} vs {}",
+            direct[name],
+            from_summary[name]
+        );
+    }
+    for name in ["gamma-gamma p", "gamma-gamma q", "gamma-gamma gamma"] {
+        assert!(significant(direct[name], from_summary[name], 4), "{name}");
+    }
+    // lifetimes' column names read too; a bad row is an error naming it.
+    let text = std::fs::read_to_string(w.path("summary.csv")).unwrap();
+    let renamed = text.replacen(
+        "customer_id,frequency,recency_weeks,t_weeks,monetary_value",
+        "customer_id,frequency,recency,T,monetary_value",
+        1,
+    );
+    assert_ne!(renamed, text);
+    w.write("lifetimes.csv", renamed);
+    assert_eq!(params(&["--summary-in", "lifetimes.csv"]), from_summary);
+    w.write(
+        "bad.csv",
+        "customer_id,frequency,recency,T,monetary\nA,2,25,20,30\n",
+    );
+    let e = w.fails(&["clv", "--summary-in", "bad.csv"], 1);
+    assert!(
+        e.contains("bad.csv: row 2: column recency: expected the time of the last repeat purchase in weeks, from 0 to T (20)"),
+        "{e}"
+    );
+    let e = w.fails(&["clv", "--summary-in", "bad.csv", &orders], 2);
+    assert!(e.contains("--summary-in"), "{e}");
+}

@@ -7,7 +7,7 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::load::groups::ByArgs;
-use crate::load::{build_ledger, load_orders, note_after_as_of, parse_as_of, OrdersArgs};
+use crate::load::{build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
 use crate::output::progress::Progress;
@@ -15,8 +15,20 @@ use crate::output::{self, note, OutputOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    pub input: OrdersArgs,
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS", required_unless_present = "summary_in")]
+    pub orders: Option<String>,
+
+    /// Analysis date, YYYY-MM-DD: orders on or after it are left out (default: the day after the
+    /// latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Fit and predict from a per-customer summary made elsewhere instead of orders: columns
+    /// customer_id, frequency, recency, T, monetary, times in --period units (what `crm-eval sql
+    /// clv-summary` computes in a warehouse).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["orders", "as_of", "holdout", "group_by_period"])]
+    pub summary_in: Option<String>,
 
     /// Purchase-count model (with Gamma-Gamma for spend), or the historical formulas.
     #[arg(long, value_enum, default_value = "bg-nbd")]
@@ -130,14 +142,27 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         penalty: args.penalty,
         spend_penalty: args.spend_penalty,
         standard_errors: args.params,
-        as_of: parse_as_of(&args.input.as_of)?,
+        as_of: parse_as_of(&args.as_of)?,
         holdout,
     };
     let out = &settings.output;
+    if let Some(path) = &args.summary_in {
+        if args.model == Model::Historical {
+            return Err(usage(
+                "--summary-in needs a fitted model: --model bg-nbd or pareto-nbd",
+            ));
+        }
+        let (ids, customers) = clv_summary::read(path, args.period, settings)?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let fitted =
+            tables::fit_customers(ids, customers, &opts).map_err(|e| anyhow!("{path}: {e}"))?;
+        return emit_fitted(&fitted, &args, &opts, settings, path);
+    }
+    let orders_path = args.orders.clone().unwrap_or_default();
     let progress = Progress::new(3, out.quiet);
-    progress.step(format!("loading {}", args.input.orders));
+    progress.step(format!("loading {orders_path}"));
     let watch = crate::output::progress::Stopwatch::new();
-    let orders = load_orders(&args.input.orders, &[], settings)?;
+    let orders = load_orders(&orders_path, &[], settings)?;
     watch.lap("loading the orders");
     let (orders, ledger) = build_ledger(orders, opts.as_of, &settings.output)?;
     progress.step(match (args.model, holdout) {
@@ -199,25 +224,40 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return output::emit(&h.table, out);
     }
 
-    let fitted = tables::fit_all(&ledger, &opts).map_err(with_file)?;
-    note_purchases(out, &fitted.purchases);
+    let (purchases, fitted) = tables::fit_all(&ledger, &opts).map_err(with_file)?;
+    note_purchases(out, &purchases);
+    drop(progress);
+    emit_fitted(
+        &fitted,
+        &args,
+        &opts,
+        settings,
+        &format!("as of {}", format_days(purchases.as_of)),
+    )
+}
+
+/// The fitted models' output: --params, --summary (with --by), or the customers.
+fn emit_fitted(
+    fitted: &tables::Fitted,
+    args: &Args,
+    opts: &ClvOptions,
+    settings: &Settings,
+    source: &str,
+) -> Result<()> {
+    let out = &settings.output;
     note(out, describe_fit(args.model, &fitted.count_model));
     note(out, describe_fit(Model::Historical, &fitted.spend_model));
     if args.params {
-        drop(progress);
-        return output::emit(&tables::params_table(&fitted, &opts)?, out);
+        return output::emit(&tables::params_table(fitted, opts)?, out);
     }
-    progress.step("predicting per customer");
     let watch = crate::output::progress::Stopwatch::new();
-    let table = tables::customer_table(&fitted, &opts)?.table;
+    let table = tables::customer_table(fitted, opts)?.table;
     watch.lap("predictions");
-    drop(progress);
     note(
         out,
         format!(
-            "CLV of {} customers as of {}: times in {}, horizon {} months ({:.2} {}), discount {} a month, margin {}",
+            "CLV of {} customers {source}: times in {}, horizon {} months ({:.2} {}), discount {} a month, margin {}",
             fitted.customers.x.len(),
-            format_days(fitted.purchases.as_of),
             args.period.name(),
             args.horizon,
             f64::from(args.horizon) * args.period.per_month(),

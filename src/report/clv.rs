@@ -44,7 +44,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         as_of: Some(ctx.ledger.as_of),
         holdout: None,
     };
-    let fitted = clv::fit_all(&ctx.ledger, &opts).and_then(|f| {
+    let fitted = clv::fit_all(&ctx.ledger, &opts).and_then(|(_, f)| {
         Ok((
             clv::customer_table(&f, &opts)?,
             clv::params_table(&f, &opts)?,

@@ -31,15 +31,15 @@ pub struct ClvOptions {
 
 /// Fitted models and the customers they describe.
 pub struct Fitted<'a> {
-    pub purchases: Purchases<'a>,
+    /// The ID of each fitted customer, in the order of `customers`.
+    pub ids: Vec<&'a str>,
     pub customers: Customers,
-    pub index: Vec<usize>,
     pub count_model: Fit,
     pub spend_model: Fit,
 }
 
 /// Loads the purchases and fits the count and spend models on every customer up to `as_of`.
-pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> {
+pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<(Purchases<'a>, Fitted<'a>)> {
     let watch = crate::output::progress::Stopwatch::new();
     let p = purchases(ledger);
     watch.lap("purchases per customer");
@@ -47,6 +47,19 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> 
         bail!("no purchases before the analysis date");
     }
     let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
+    let ids = index.iter().map(|&i| p.id(i)).collect();
+    let fitted = fit_customers(ids, customers, opts)?;
+    Ok((p, fitted))
+}
+
+/// Fits the count and spend models on per-customer summaries: the ledger's, or a summary made
+/// elsewhere (`clv --summary-in`, e.g. by the SQL of `crm-eval sql clv-summary`).
+pub fn fit_customers<'a>(
+    ids: Vec<&'a str>,
+    customers: Customers,
+    opts: &ClvOptions,
+) -> Result<Fitted<'a>> {
+    let watch = crate::output::progress::Stopwatch::new();
     let summary = Summary::new(&customers.x, &customers.tx, &customers.t);
     watch.lap("summary");
     let count_model = fit_purchases(opts.model, &summary, opts.penalty, opts.standard_errors)?;
@@ -59,9 +72,8 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Fitted<'a>> 
     )?;
     watch.lap("spend model fit");
     Ok(Fitted {
-        purchases: p,
+        ids,
         customers,
-        index,
         count_model,
         spend_model,
     })
@@ -136,7 +148,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
             "the {} prediction is not finite for customer {} (x = {}, t_x = {}, T = {}); the fitted \
              parameters may be extreme; try --model historical",
             opts.model.name(),
-            f.purchases.id(f.index[i]),
+            f.ids[i],
             c.x[i],
             c.tx[i],
             c.t[i]
@@ -147,7 +159,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
     order.sort_by(|&a, &b| {
         clv_cents[b]
             .total_cmp(&clv_cents[a])
-            .then_with(|| f.purchases.id(f.index[a]).cmp(f.purchases.id(f.index[b])))
+            .then_with(|| f.ids[a].cmp(f.ids[b]))
     });
     let pick = |g: &dyn Fn(usize) -> f64| order.iter().map(|&i| g(i)).collect::<Vec<f64>>();
     let name = |base: &str| format!("{base}_{}", unit.name());
@@ -156,10 +168,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
     let table = DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
-            order
-                .iter()
-                .map(|&i| f.purchases.id(f.index[i]))
-                .collect::<Vec<_>>(),
+            order.iter().map(|&i| f.ids[i]).collect::<Vec<_>>(),
         ),
         Column::new(
             "frequency".into(),
