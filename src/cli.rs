@@ -62,6 +62,8 @@ pub enum Command {
     Report(cmd::report::Args),
     /// KPI targets for cron: check targets.toml against the data; exit 3 when one is missed.
     Check(cmd::check::Args),
+    /// The SQL of a command's table for DuckDB, Spark or PostgreSQL: crm-eval sql rfm --dialect spark
+    Sql(cmd::sql::Args),
     /// Show how a file is read: format, encoding, delimiter, column roles, types, data quality.
     Inspect(cmd::inspect::Args),
     /// Print a shell completion script: crm-eval completions bash > /etc/bash_completion.d/crm-eval

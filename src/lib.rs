@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod money;
 pub mod output;
 pub mod report;
+pub mod sql;

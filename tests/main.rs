@@ -19,4 +19,5 @@ mod properties;
 mod report;
 mod rfm;
 mod shell;
+mod sql;
 mod value;

@@ -16,6 +16,7 @@ pub mod recovery;
 pub mod report;
 pub mod rfm;
 pub mod shell;
+pub mod sql;
 
 use anyhow::Result;
 
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict::run(args, &settings),
         Command::Report(args) => report::run(args, &settings),
         Command::Check(args) => check::run(args, &settings),
+        Command::Sql(args) => sql::run(args, &settings),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
     }

@@ -77,6 +77,16 @@ impl SegmentRule {
     }
 }
 
+/// A score on 1..=levels placed on the 1..=5 of the built-in segment grid: 1 + round((s − 1) ×
+/// 4 / (levels − 1)), half away from zero (scores of 5 levels, or fewer than 2, unchanged).
+pub fn grid_score(s: u32, levels: u32) -> u32 {
+    if levels == 5 || levels < 2 {
+        s
+    } else {
+        1 + ((f64::from(s - 1) * 4.0 / f64::from(levels - 1)).round() as u32)
+    }
+}
+
 /// The FM score used by the segment grid: the mean of F and M, rounded half up.
 pub fn fm_score(f: u32, m: u32) -> u32 {
     (f + m).div_ceil(2)
@@ -251,12 +261,10 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
     let m_score = score_dimension(&monetary, &opts.m_scoring);
 
     let to_five = |s: u32, scoring: &Scoring| -> u32 {
-        let levels = scoring.levels();
-        if !opts.default_segments || levels == 5 || levels < 2 {
-            s
+        if opts.default_segments {
+            grid_score(s, scoring.levels())
         } else {
-            // Map a score on 1..=levels onto 1..=5 for the built-in grid.
-            1 + ((f64::from(s - 1) * 4.0 / f64::from(levels - 1)).round() as u32)
+            s
         }
     };
     // Each (r, f, m) code is formatted once, not once per customer.

@@ -1,0 +1,81 @@
+//! `crm-eval sql rfm|clv-summary --dialect duckdb|spark|postgres`: prints the SQL that computes
+//! the command's table from an `orders` table, for data that live in a warehouse or a lake
+//! (docs/metrics.md, "SQL").
+
+use anyhow::Result;
+
+use crate::cli::Settings;
+use crate::error::usage;
+use crate::input::values::parse_iso_day;
+use crate::metrics::clv::TimeUnit;
+use crate::sql::{self, Dialect, Source};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Query {
+    /// `crm-eval rfm`: one row per customer, default scores and segments.
+    Rfm,
+    /// The per-customer summary `crm-eval clv --summary-in` fits: customer_id, frequency,
+    /// recency, T, monetary.
+    ClvSummary,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which command's table.
+    #[arg(value_enum)]
+    pub query: Query,
+
+    /// The engine the SQL is written for.
+    #[arg(long, value_enum, default_value = "duckdb")]
+    pub dialect: Dialect,
+
+    /// The orders table or view (customer_id, order_id, order_date DATE, amount, status).
+    #[arg(long, value_name = "NAME", default_value = "orders")]
+    pub orders_table: String,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// rfm: scores 1..N.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub bins: u32,
+
+    /// clv-summary: the time unit of recency and T.
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: TimeUnit,
+}
+
+pub fn run(args: Args, _settings: &Settings) -> Result<()> {
+    if let Some(day) = &args.as_of {
+        if parse_iso_day(day).is_none() {
+            return Err(usage(format!(
+                "--as-of {day:?}: expected a date as YYYY-MM-DD"
+            )));
+        }
+    }
+    if !(2..=10).contains(&args.bins) {
+        return Err(usage("--bins: expected 2 to 10"));
+    }
+    let name = &args.orders_table;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+    {
+        return Err(usage(format!(
+            "--orders-table {name:?}: expected a table name (letters, digits, _ and .)"
+        )));
+    }
+    let source = Source {
+        dialect: args.dialect,
+        orders: name.clone(),
+        as_of: args.as_of.clone(),
+    };
+    let text = match args.query {
+        Query::Rfm => sql::rfm(&source, args.bins),
+        Query::ClvSummary => sql::clv_summary(&source, args.period),
+    };
+    println!("{text};");
+    Ok(())
+}

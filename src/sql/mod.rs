@@ -1,0 +1,226 @@
+//! `crm-eval sql COMMAND --dialect D`: the SQL that computes a command's table with the same
+//! definitions (docs/metrics.md, "SQL"), for engines that hold more data than one machine. The
+//! purchase rule is written here once as SQL ([`ledger_ctes`]) and every generated query starts
+//! from it, as every command starts from the ledger.
+//!
+//! The SQL reads an `orders` table (or view; the name is a parameter) with the columns
+//! customer_id, order_id (NULL where the export has none), order_date (DATE), amount and status
+//! (NULL, or one of paid, refunded, cancelled, unpaid: the words the input layer maps exports to).
+
+use crate::metrics::clv::TimeUnit;
+use crate::metrics::rfm::{default_segments, grid_score, UNMATCHED_SEGMENT};
+
+/// The engines the SQL is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dialect {
+    Duckdb,
+    Spark,
+    Postgres,
+}
+
+impl Dialect {
+    /// `later − earlier` in days, for two DATE expressions.
+    fn days_between(self, later: &str, earlier: &str) -> String {
+        match self {
+            Dialect::Spark => format!("datediff({later}, {earlier})"),
+            Dialect::Duckdb | Dialect::Postgres => format!("({later} - {earlier})"),
+        }
+    }
+
+    /// A DATE expression plus `n` days.
+    fn plus_days(self, date: &str, n: i32) -> String {
+        match self {
+            Dialect::Spark => format!("date_add({date}, {n})"),
+            Dialect::Duckdb | Dialect::Postgres => format!("({date} + {n})"),
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Dialect::Duckdb => "VARCHAR",
+            Dialect::Spark => "STRING",
+            Dialect::Postgres => "TEXT",
+        }
+    }
+
+    fn double(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "DOUBLE PRECISION",
+            Dialect::Duckdb | Dialect::Spark => "DOUBLE",
+        }
+    }
+}
+
+/// A string literal.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The inputs and the analysis date of a query.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub dialect: Dialect,
+    /// The orders table or view.
+    pub orders: String,
+    /// `YYYY-MM-DD`, or None for the day after the latest order date.
+    pub as_of: Option<String>,
+}
+
+/// docs/metrics.md "Orders and purchases" as common table expressions: `as_of` (one row, `d`),
+/// `base` (order rows before as_of with their exact net; cancelled and unpaid rows dropped,
+/// refunded positive amounts negated), `spend` (net spend per customer), `purchases`
+/// (customer_id, order_date, net of every purchase: the rows of one order ID, or a row without
+/// one, with a positive net — dated by the earliest positive row — or a zero net and no refund
+/// row — dated by the earliest row).
+pub fn ledger_ctes(s: &Source) -> String {
+    let d = s.dialect;
+    let as_of = match &s.as_of {
+        Some(day) => format!("SELECT DATE {} AS d", quote(day)),
+        None => format!(
+            "SELECT {} AS d FROM {}",
+            d.plus_days("max(order_date)", 1),
+            s.orders
+        ),
+    };
+    format!(
+        "as_of AS ({as_of}),
+base AS (
+  SELECT o.customer_id, o.order_id, o.order_date,
+         CASE WHEN o.status = 'refunded' AND o.amount > 0 THEN -CAST(o.amount AS DECIMAL(18, 4))
+              ELSE CAST(o.amount AS DECIMAL(18, 4)) END AS net,
+         CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END AS refunded_status
+  FROM {orders} o CROSS JOIN as_of
+  WHERE (o.status IS NULL OR o.status NOT IN ('cancelled', 'unpaid')) AND o.order_date < as_of.d
+),
+spend AS (SELECT customer_id, sum(net) AS monetary FROM base GROUP BY customer_id),
+purchases AS (
+  SELECT customer_id,
+         CASE WHEN sum(net) > 0 THEN min(CASE WHEN net > 0 THEN order_date END)
+              ELSE min(order_date) END AS order_date,
+         sum(net) AS net
+  FROM base WHERE order_id IS NOT NULL GROUP BY customer_id, order_id
+  HAVING sum(net) > 0
+      OR (sum(net) = 0 AND max(CASE WHEN refunded_status = 1 OR net < 0 THEN 1 ELSE 0 END) = 0)
+  UNION ALL
+  SELECT customer_id, order_date, net FROM base
+  WHERE order_id IS NULL AND (net > 0 OR (net = 0 AND refunded_status = 0))
+)",
+        orders = s.orders
+    )
+}
+
+/// `crm-eval rfm` with the default scores (quantiles of `bins`, the tie rule of
+/// docs/metrics.md "RFM") and the default segment grid; columns as the command's.
+pub fn rfm(s: &Source, bins: u32) -> String {
+    let d = s.dialect;
+    let segments: Vec<String> = default_segments()
+        .iter()
+        .map(|rule| {
+            let mut tests = Vec::new();
+            for (column, range) in [
+                ("r5", rule.r),
+                ("f5", rule.f),
+                ("m5", rule.m),
+                ("fm", rule.fm),
+            ] {
+                if let Some([lo, hi]) = range {
+                    tests.push(format!("{column} BETWEEN {lo} AND {hi}"));
+                }
+            }
+            format!(
+                "    WHEN {} THEN {}",
+                tests.join(" AND "),
+                quote(&rule.name)
+            )
+        })
+        .collect();
+    let score = |order: &str| {
+        format!("CAST(1 + floor({bins} * (rank() OVER (ORDER BY {order}) - 1) / n.n) AS INT)")
+    };
+    let text = d.text();
+    // Scores on the 5-point grid of the segments (the same mapping as the command's).
+    let grid = |column: &str| -> String {
+        let arms: Vec<String> = (1..=bins)
+            .map(|k| format!("WHEN {k} THEN {}", grid_score(k, bins)))
+            .collect();
+        format!("CASE {column} {} END", arms.join(" "))
+    };
+    format!(
+        "WITH {ledger},
+per_customer AS (
+  SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+         count(*) AS frequency
+  FROM purchases GROUP BY customer_id
+),
+joined AS (
+  SELECT p.customer_id, p.first_order_date, p.last_order_date,
+         {recency} AS recency_days, p.frequency,
+         CAST(round(s.monetary, 2) AS {double}) AS monetary
+  FROM per_customer p JOIN spend s ON s.customer_id = p.customer_id CROSS JOIN as_of
+),
+n AS (SELECT count(*) AS n FROM joined),
+scored AS (
+  SELECT joined.*, {r} AS r_score, {f} AS f_score, {m} AS m_score
+  FROM joined CROSS JOIN n
+),
+on_grid AS (SELECT scored.*, {r5} AS r5, {f5} AS f5, {m5} AS m5 FROM scored),
+graded AS (SELECT on_grid.*, CAST(floor((f5 + m5 + 1) / 2) AS INT) AS fm FROM on_grid)
+SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary,
+       r_score, f_score, m_score,
+       concat(CAST(r_score AS {text}), CAST(f_score AS {text}), CAST(m_score AS {text})) AS rfm_code,
+       CASE
+{segments}
+    ELSE {other} END AS segment
+FROM graded
+ORDER BY customer_id",
+        ledger = ledger_ctes(s),
+        recency = d.days_between("as_of.d", "p.last_order_date"),
+        double = d.double(),
+        r = score("recency_days DESC"),
+        f = score("frequency"),
+        m = score("monetary"),
+        segments = segments.join("\n"),
+        other = quote(UNMATCHED_SEGMENT),
+        r5 = grid("r_score"),
+        f5 = grid("f_score"),
+        m5 = grid("m_score"),
+    )
+}
+
+/// The per-customer summary `clv --summary-in` reads (docs/metrics.md "CLV"): purchases merged
+/// per day, frequency = purchase days − 1, recency = last − first purchase day, T = (as_of − 1)
+/// − first purchase day, in `unit`, monetary = the mean spend of the repeat purchase days
+/// (0 without one), rounded to 6 decimals.
+pub fn clv_summary(s: &Source, unit: TimeUnit) -> String {
+    let d = s.dialect;
+    let per = match unit {
+        TimeUnit::Day => "1.0".to_string(),
+        TimeUnit::Week => "7.0".to_string(),
+        TimeUnit::Month => format!("{}", 365.25 / 12.0),
+    };
+    let double = d.double();
+    format!(
+        "WITH {ledger},
+days AS (SELECT customer_id, order_date, sum(net) AS spend FROM purchases GROUP BY customer_id, order_date),
+firsts AS (
+  SELECT customer_id, min(order_date) AS first_day, max(order_date) AS last_day,
+         count(*) - 1 AS frequency
+  FROM days GROUP BY customer_id
+),
+repeat_spend AS (
+  SELECT d.customer_id, sum(d.spend) AS spend
+  FROM days d JOIN firsts f ON f.customer_id = d.customer_id
+  WHERE d.order_date > f.first_day GROUP BY d.customer_id
+)
+SELECT f.customer_id, f.frequency,
+       CAST({recency} AS {double}) / {per} AS recency,
+       CAST({age} AS {double}) / {per} AS T,
+       CASE WHEN f.frequency > 0
+            THEN round(CAST(r.spend AS {double}) / f.frequency, 6) ELSE 0 END AS monetary
+FROM firsts f LEFT JOIN repeat_spend r ON r.customer_id = f.customer_id CROSS JOIN as_of
+ORDER BY f.customer_id",
+        ledger = ledger_ctes(s),
+        recency = d.days_between("f.last_day", "f.first_day"),
+        age = d.days_between(&d.plus_days("as_of.d", -1), "f.first_day"),
+    )
+}
