@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The Spark dialect of `crm-eval sql` run on Apache Spark in local mode, beside crm-eval.
+
+    python3 bench/spark.py                   # sample-data and the 10M-order benchmark data
+    python3 bench/spark.py --sample-only
+
+Installs what it needs when missing: pyspark from PyPI, a Java runtime from Debian packages
+(`default-jre-headless`). For each data set it builds an `orders` view (customer_id, order_id,
+order_date as DATE, amount, status), runs the SQL of `crm-eval sql rfm --dialect spark` and of
+`sql clv-summary`, checks every cell against `crm-eval rfm` (counts exact, money to the cent) and
+the summary's fit against `crm-eval clv --params`, then prints the times. The orders of the
+10M-row set come from bench/rfm.py's generator (made when missing).
+"""
+
+import argparse
+import csv
+import importlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BINARY = os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "crm-eval"
+)
+
+
+def ensure_tools():
+    if shutil.which("java") is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "default-jre-headless"], check=True)
+    try:
+        importlib.import_module("pyspark")
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pyspark"], check=True)
+
+
+def crm(*args, may_fail=False):
+    run = subprocess.run([BINARY, *args], capture_output=True, text=True)
+    if run.returncode != 0:
+        if may_fail:
+            return None, run.stderr.strip().split(": ")[-1]
+        sys.exit(f"crm-eval {' '.join(args)} failed: {run.stderr}")
+    return (run.stdout, None) if may_fail else run.stdout
+
+
+def compare_rfm(spark_rows, crm_csv):
+    ours = list(csv.DictReader(io.StringIO(crm_csv)))
+    if len(ours) != len(spark_rows):
+        sys.exit(f"rfm: Spark has {len(spark_rows)} customers, crm-eval {len(ours)}")
+    for theirs, mine in zip(spark_rows, ours):
+        for column, value in mine.items():
+            got = theirs[column]
+            if column == "monetary":
+                ok = abs(float(got) - float(value)) < 0.005
+            else:
+                ok = str(got) == value
+            if not ok:
+                sys.exit(f"rfm: {column} of {mine['customer_id']}: Spark {got}, crm-eval {value}")
+    return len(ours)
+
+
+def run_set(spark, name, path, has_order_id, has_status):
+    from pyspark.sql import functions as F
+
+    raw = spark.read.csv(path, header=True, inferSchema=False)
+    orders = raw.select(
+        F.col("customer_id").cast("string").alias("customer_id"),
+        (F.col("order_id").cast("string") if has_order_id else F.lit(None).cast("string")).alias("order_id"),
+        F.to_date(F.col("order_date")).alias("order_date"),
+        F.col("amount").cast("decimal(18,4)").alias("amount"),
+        (F.col("status") if has_status else F.lit(None).cast("string")).alias("status"),
+    )
+    orders.cache().count()
+    orders.createOrReplaceTempView("orders")
+    sql = crm("sql", "rfm", "--dialect", "spark").strip().rstrip(";")
+    start = time.perf_counter()
+    rows = [r.asDict() for r in spark.sql(sql).collect()]
+    spark_secs = time.perf_counter() - start
+    start = time.perf_counter()
+    mine = crm("rfm", path, "-q")
+    crm_secs = time.perf_counter() - start
+    customers = compare_rfm(rows, mine)
+    print(f"{name}: rfm of {customers:,} customers identical in every cell; "
+          f"Spark {spark_secs:.1f} s, crm-eval {crm_secs:.1f} s (crm-eval / Spark {crm_secs / spark_secs:.2f})",
+          flush=True)
+    # clv-summary: the fit of Spark's summary against clv on the orders.
+    sql = crm("sql", "clv-summary", "--dialect", "spark").strip().rstrip(";")
+    start = time.perf_counter()
+    summary = spark.sql(sql).collect()
+    summary_secs = time.perf_counter() - start
+    tmp = tempfile.mkdtemp()
+    summary_path = os.path.join(tmp, "summary.csv")
+    with open(summary_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer_id", "frequency", "recency", "T", "monetary"])
+        for r in summary:
+            w.writerow([r["customer_id"], r["frequency"], repr(r["recency"]), repr(r["T"]), repr(float(r["monetary"]))])
+    def estimates(text):
+        return {
+            (r["model"], r["parameter"]): float(r["estimate"])
+            for r in csv.DictReader(io.StringIO(text))
+            if r["parameter"] not in ("log_likelihood", "customers")
+        }
+
+    direct, why = crm("clv", path, "--params", "-q", may_fail=True)
+    from_spark, why_spark = crm("clv", "--summary-in", summary_path, "--params", "-q", may_fail=True)
+    if direct is None or from_spark is None:
+        # Data without dropout (the uniform benchmark data): both must fail alike.
+        reason = lambda text: "no dropout" if "dropping out" in (text or "") else text
+        same_failure = direct is None and from_spark is None and reason(why) == reason(why_spark)
+        print(f"{name}: clv-summary in Spark {summary_secs:.1f} s; the BG/NBD fit fails on this data "
+              f"{'both ways, with the same reason' if same_failure else 'ONE WAY ONLY'}: {reason(why or why_spark)}")
+        if not same_failure:
+            sys.exit(1)
+        return
+    direct, from_spark = estimates(direct), estimates(from_spark)
+    same = direct.keys() == from_spark.keys() and all(
+        abs(direct[k] - from_spark[k]) <= 5e-6 * abs(direct[k]) for k in direct
+    )
+    print(f"{name}: clv-summary in Spark {summary_secs:.1f} s, fitted parameters "
+          f"{'equal to 6 significant digits' if same else 'DIFFERENT'}")
+    if not same:
+        print(direct, from_spark, sep="\n")
+        sys.exit(1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sample-only", action="store_true")
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    if not os.path.exists(BINARY):
+        sys.exit(f"{BINARY} is missing: cargo build --release (or set CARGO_TARGET_DIR)")
+    ensure_tools()
+    import pyspark
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[*]")
+        .config("spark.driver.memory", "8g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    print(f"Apache Spark {pyspark.__version__} (local[*]), Java {subprocess.run(['java', '-version'], capture_output=True, text=True).stderr.splitlines()[0]}")
+    run_set(spark, "sample-data/orders.csv", os.path.join(ROOT, "sample-data", "orders.csv"), True, True)
+    if not args.sample_only:
+        sys.path.insert(0, HERE)
+        import rfm
+
+        path = os.path.join(rfm.DATA, f"orders_{args.rows}.csv")
+        if not os.path.exists(path):
+            rfm.generate(args.rows, "unique")
+        run_set(spark, os.path.basename(path), path, True, True)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
