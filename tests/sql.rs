@@ -184,3 +184,24 @@ fn each_dialect_writes_its_own_date_arithmetic() {
     let e = w.fails(&["sql", "rfm", "--orders-table", "x; drop table y"], 2);
     assert!(e.contains("--orders-table"), "{e}");
 }
+
+#[test]
+fn nps_sql_in_duckdb_gives_every_cell_of_nps() {
+    let w = Workdir::new();
+    let surveys = sample("surveys.csv");
+    let view = format!(
+        "CREATE VIEW surveys AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(response_date AS DATE) AS response_date, CAST(survey AS VARCHAR) AS survey, score, CAST(owner AS VARCHAR) AS owner FROM read_csv('{surveys}', header = true)"
+    );
+    for (sql_args, nps_args) in [
+        (vec![], vec![]),
+        (vec!["--by-owner"], vec!["--by", "owner"]),
+    ] {
+        let sql = w.stdout(&[&["sql", "nps"][..], &sql_args].concat());
+        duckdb(&w, &view, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours =
+            records(&w.stdout(&[&["nps", surveys.as_str()][..], &nps_args, &["-q"]].concat()));
+        assert!(ours.len() >= 2);
+        same_cells(&theirs, &ours, &["score", "score_low", "score_high"]);
+    }
+}

@@ -17,6 +17,8 @@ pub enum Query {
     /// The per-customer summary `crm-eval clv --summary-in` fits: customer_id, frequency,
     /// recency, T, monetary.
     ClvSummary,
+    /// `crm-eval nps`: NPS and CSAT with their 95 % intervals (with --by-owner, per owner).
+    Nps,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +46,14 @@ pub struct Args {
     /// clv-summary: the time unit of recency and T.
     #[arg(long, value_enum, default_value = "week")]
     pub period: TimeUnit,
+
+    /// nps: the surveys table or view (customer_id, response_date DATE, survey, score, owner).
+    #[arg(long, value_name = "NAME", default_value = "surveys")]
+    pub surveys_table: String,
+
+    /// nps: one row per owner and survey kind.
+    #[arg(long)]
+    pub by_owner: bool,
 }
 
 pub fn run(args: Args, _settings: &Settings) -> Result<()> {
@@ -57,16 +67,21 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
     if !(2..=10).contains(&args.bins) {
         return Err(usage("--bins: expected 2 to 10"));
     }
-    let name = &args.orders_table;
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
-    {
-        return Err(usage(format!(
-            "--orders-table {name:?}: expected a table name (letters, digits, _ and .)"
-        )));
+    for (flag, name) in [
+        ("--orders-table", &args.orders_table),
+        ("--surveys-table", &args.surveys_table),
+    ] {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+        {
+            return Err(usage(format!(
+                "{flag} {name:?}: expected a table name (letters, digits, _ and .)"
+            )));
+        }
     }
+    let name = &args.orders_table;
     let source = Source {
         dialect: args.dialect,
         orders: name.clone(),
@@ -75,6 +90,12 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
     let text = match args.query {
         Query::Rfm => sql::rfm(&source, args.bins),
         Query::ClvSummary => sql::clv_summary(&source, args.period),
+        Query::Nps => sql::nps(
+            args.dialect,
+            &args.surveys_table,
+            args.as_of.as_deref(),
+            args.by_owner,
+        ),
     };
     println!("{text};");
     Ok(())
