@@ -49,6 +49,17 @@ pub struct DealArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub horizon: i32,
 
+    #[command(flatten)]
+    pub backtest: BacktestArgs,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest date in the files).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+/// The backtest and output flags both predictions take.
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
     /// Backtest cutoffs (as_of − horizon, then every --step days earlier).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub cutoffs: usize,
@@ -64,23 +75,19 @@ pub struct DealArgs {
     /// Which tables to write (default: predictions; one sheet each in xlsx).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub show: Vec<Show>,
-
-    /// Analysis date, YYYY-MM-DD (default: the day after the latest date in the files).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Show {
-    /// Per customer: churn_probability, risk_band, the three drivers, recency, frequency, value.
+    /// Per customer (churn) or open deal (deal): the probability, its band and three drivers.
     Predictions,
     /// Per backtest cutoff and model: AUC, Brier, log loss, lift and capture in the top 10 %.
     Backtest,
-    /// Per backtest cutoff, model and decile: mean predicted and observed churn.
+    /// Per backtest cutoff, model and decile: mean predicted and observed rate.
     Calibration,
     /// The fitted model: coefficient of each standardised feature, its mean and sd.
     Coefficients,
-    /// The rows the model was trained on: customer_id, churned and every feature.
+    /// churn: the rows the model was trained on: customer_id, churned and every feature.
     Training,
 }
 
@@ -109,21 +116,8 @@ pub struct ChurnArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub horizon: i32,
 
-    /// Backtest cutoffs (as_of − horizon, then every --step days earlier).
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub cutoffs: usize,
-
-    /// Days between backtest cutoffs (default: the horizon).
-    #[arg(long, value_name = "DAYS")]
-    pub step: Option<i32>,
-
-    /// Print only the backtest (the same as --show backtest).
-    #[arg(long)]
-    pub evaluate: bool,
-
-    /// Which tables to write (default: predictions; one sheet each in xlsx).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub show: Vec<Show>,
+    #[command(flatten)]
+    pub backtest: BacktestArgs,
 }
 
 pub fn run(command: Predict, settings: &Settings) -> Result<()> {
@@ -134,13 +128,13 @@ pub fn run(command: Predict, settings: &Settings) -> Result<()> {
 }
 
 /// The tables asked for: --evaluate, --show, or the predictions.
-fn shown(evaluate: bool, show: &[Show]) -> Vec<Show> {
-    if evaluate {
+fn shown(b: &BacktestArgs) -> Vec<Show> {
+    if b.evaluate {
         vec![Show::Backtest]
-    } else if show.is_empty() {
+    } else if b.show.is_empty() {
         vec![Show::Predictions]
     } else {
-        show.to_vec()
+        b.show.clone()
     }
 }
 
@@ -167,8 +161,8 @@ fn say_backtest(evaluations: &[Evaluation], settings: &Settings) {
     }
 }
 
-fn check_options(horizon: i32, step: Option<i32>, cutoffs: usize) -> Result<Options> {
-    let step = step.unwrap_or(horizon);
+fn check_options(horizon: i32, b: &BacktestArgs) -> Result<Options> {
+    let (step, cutoffs) = (b.step.unwrap_or(horizon), b.cutoffs);
     if horizon < 1 || step < 1 {
         return Err(usage("--horizon and --step: expected 1 or more days"));
     }
@@ -183,8 +177,8 @@ fn check_options(horizon: i32, step: Option<i32>, cutoffs: usize) -> Result<Opti
 }
 
 fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
-    let opts = check_options(args.horizon, args.step, args.cutoffs)?;
-    let show = shown(args.evaluate, &args.show);
+    let opts = check_options(args.horizon, &args.backtest)?;
+    let show = shown(&args.backtest);
     if show.contains(&Show::Training) {
         return Err(usage("--show training is for predict churn"));
     }
@@ -280,8 +274,8 @@ fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
 }
 
 fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
-    let opts = check_options(args.horizon, args.step, args.cutoffs)?;
-    let show = shown(args.evaluate, &args.show);
+    let opts = check_options(args.horizon, &args.backtest)?;
+    let show = shown(&args.backtest);
     let out = &settings.output;
     let as_of = parse_as_of(&args.orders.as_of)?;
     let table = load_orders(&args.orders.orders, &[], settings)?;
