@@ -89,6 +89,24 @@ def run_set(spark, name, path, has_order_id, has_status):
     print(f"{name}: rfm of {customers:,} customers identical in every cell; "
           f"Spark {spark_secs:.1f} s, crm-eval {crm_secs:.1f} s (crm-eval / Spark {crm_secs / spark_secs:.2f})",
           flush=True)
+    # lifecycle --rates by month: every cell.
+    sql = crm("sql", "lifecycle-rates", "--dialect", "spark").strip().rstrip(";")
+    start = time.perf_counter()
+    rates = [r.asDict() for r in spark.sql(sql).collect()]
+    rates_secs = time.perf_counter() - start
+    ours = list(csv.DictReader(io.StringIO(crm("lifecycle", path, "--rates", "-q"))))
+    if len(ours) != len(rates):
+        sys.exit(f"lifecycle rates: Spark {len(rates)} periods, crm-eval {len(ours)}")
+    for theirs, mine in zip(rates, ours):
+        for column, value in mine.items():
+            got = theirs[column]
+            if column.endswith("_rate"):
+                ok = (got is None and value == "") or (got is not None and value != "" and abs(float(got) - float(value)) < 1e-9)
+            else:
+                ok = str(got) == value
+            if not ok:
+                sys.exit(f"lifecycle rates: {column} of {mine['period']}: Spark {got}, crm-eval {value}")
+    print(f"{name}: lifecycle --rates of {len(ours)} months identical in every cell; Spark {rates_secs:.1f} s", flush=True)
     # clv-summary: the fit of Spark's summary against clv on the orders.
     sql = crm("sql", "clv-summary", "--dialect", "spark").strip().rstrip(";")
     start = time.perf_counter()

@@ -19,6 +19,8 @@ pub enum Query {
     ClvSummary,
     /// `crm-eval nps`: NPS and CSAT with their 95 % intervals (with --by-owner, per owner).
     Nps,
+    /// `crm-eval lifecycle --rates` by month: churn and retention per complete month.
+    LifecycleRates,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +56,10 @@ pub struct Args {
     /// nps: one row per owner and survey kind.
     #[arg(long)]
     pub by_owner: bool,
+
+    /// lifecycle-rates: a customer is active while its last purchase is fewer days back.
+    #[arg(long, value_name = "DAYS", default_value_t = 180)]
+    pub churn_days: i64,
 }
 
 pub fn run(args: Args, _settings: &Settings) -> Result<()> {
@@ -90,6 +96,12 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
     let text = match args.query {
         Query::Rfm => sql::rfm(&source, args.bins),
         Query::ClvSummary => sql::clv_summary(&source, args.period),
+        Query::LifecycleRates => {
+            if args.churn_days < 1 {
+                return Err(usage("--churn-days: expected 1 or more"));
+            }
+            sql::lifecycle_rates(&source, args.churn_days)
+        }
         Query::Nps => sql::nps(
             args.dialect,
             &args.surveys_table,

@@ -306,3 +306,107 @@ ORDER BY {order}",
         csat_high = round("100 * least(centre + half, 1)"),
     )
 }
+
+impl Dialect {
+    /// The first day of the month of a DATE expression, as a DATE.
+    fn month_start(self, date: &str) -> String {
+        match self {
+            Dialect::Spark => format!("trunc({date}, 'MM')"),
+            Dialect::Duckdb | Dialect::Postgres => {
+                format!("CAST(date_trunc('month', {date}) AS DATE)")
+            }
+        }
+    }
+
+    /// A select-list item that makes one row per month start `s` from `first` to `last`
+    /// (DATEs; a timestamp in DuckDB and PostgreSQL, cast by the caller).
+    fn months(self, first: &str, last: &str) -> String {
+        match self {
+            Dialect::Spark => format!("explode(sequence({first}, {last}, interval 1 month)) AS s"),
+            Dialect::Duckdb => format!(
+                "unnest(generate_series(CAST({first} AS TIMESTAMP), CAST({last} AS TIMESTAMP), INTERVAL 1 MONTH)) AS s"
+            ),
+            Dialect::Postgres => {
+                format!("generate_series({first}, {last}, interval '1 month') AS s")
+            }
+        }
+    }
+
+    /// The last day of the month of a DATE expression.
+    fn month_end(self, date: &str) -> String {
+        match self {
+            Dialect::Duckdb | Dialect::Spark => format!("last_day({date})"),
+            Dialect::Postgres => {
+                format!("CAST({date} + interval '1 month' - interval '1 day' AS DATE)")
+            }
+        }
+    }
+
+    /// `2024-01` for a DATE expression.
+    fn month_label(self, date: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("strftime({date}, '%Y-%m')"),
+            Dialect::Spark => format!("date_format({date}, 'yyyy-MM')"),
+            Dialect::Postgres => format!("to_char({date}, 'YYYY-MM')"),
+        }
+    }
+}
+
+/// `crm-eval lifecycle --rates` by month (docs/metrics.md "Lifecycle"): for every complete month
+/// [s, e] from the month of the first purchase, a customer is active on day t when it has a
+/// purchase in (t − churn_days, t]; customers_at_start = active on s − 1, retained = of those
+/// active on e, churned = at start − retained, won = active on e but not on s − 1; the rates ÷
+/// customers_at_start, rounded to 4 decimals (empty without customers at the start).
+pub fn lifecycle_rates(s: &Source, churn_days: i64) -> String {
+    let d = s.dialect;
+    let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
+    let double = d.double();
+    format!(
+        "WITH {ledger},
+bounds AS (SELECT min(order_date) AS first_day FROM purchases),
+months AS (SELECT {months} FROM bounds CROSS JOIN as_of),
+periods AS (SELECT CAST(s AS DATE) AS s, {end} AS e FROM months),
+complete AS (SELECT periods.* FROM periods CROSS JOIN as_of WHERE periods.e < as_of.d),
+latest AS (
+  SELECT c.s, c.e, p.customer_id,
+         max(CASE WHEN p.order_date <= {before} THEN p.order_date END) AS before_last,
+         max(CASE WHEN p.order_date <= c.e THEN p.order_date END) AS end_last
+  FROM complete c CROSS JOIN purchases p
+  GROUP BY c.s, c.e, p.customer_id
+),
+flags AS (
+  SELECT s,
+         CASE WHEN before_last IS NOT NULL AND {gap_before} < {churn_days} THEN 1 ELSE 0 END AS active_before,
+         CASE WHEN end_last IS NOT NULL AND {gap_end} < {churn_days} THEN 1 ELSE 0 END AS active_end
+  FROM latest
+),
+counts AS (
+  SELECT s, sum(active_before) AS customers_at_start,
+         sum(active_before * active_end) AS retained,
+         sum((1 - active_before) * active_end) AS won
+  FROM flags GROUP BY s
+)
+SELECT {label} AS period, customers_at_start, retained,
+       customers_at_start - retained AS churned, won,
+       CASE WHEN customers_at_start > 0
+            THEN {churn_rate} END AS churn_rate,
+       CASE WHEN customers_at_start > 0
+            THEN {retention_rate} END AS retention_rate
+FROM counts
+ORDER BY s",
+        ledger = ledger_ctes(s),
+        end = d.month_end("CAST(s AS DATE)"),
+        months = d.months(
+            &d.month_start("bounds.first_day"),
+            &d.month_start(&d.plus_days("as_of.d", -1))
+        ),
+        before = d.plus_days("c.s", -1),
+        gap_before = d.days_between(&d.plus_days("s", -1), "before_last"),
+        gap_end = d.days_between("e", "end_last"),
+        label = d.month_label("s"),
+        churn_rate = round4(&format!(
+            "CAST(customers_at_start - retained AS {double}) / customers_at_start"
+        )),
+        retention_rate = round4(&format!("CAST(retained AS {double}) / customers_at_start")),
+    )
+}
