@@ -5,6 +5,7 @@
 //! the win probability of each open deal, beside the stage-only win rate ("Deal prediction").
 
 use anyhow::Result;
+use polars::prelude::DataFrame;
 
 use crate::cli::Settings;
 use crate::error::usage;
@@ -252,25 +253,17 @@ fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
         ),
     );
     say_backtest(&result.evaluations, settings);
-    let mut tables = Vec::new();
-    for s in &show {
-        tables.push(match s {
-            Show::Predictions => ("predictions", result.predictions.clone()),
-            Show::Backtest => (
-                "backtest",
-                evaluate::backtest_table(&result.evaluations, deal::BACKTEST)?,
-            ),
-            Show::Calibration => (
-                "calibration",
-                evaluate::calibration_table(&result.evaluations, deal::BACKTEST)?,
-            ),
-            Show::Coefficients => ("coefficients", result.coefficients()?),
-            Show::Training => unreachable!("refused above"),
-        });
-    }
-    let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
-        tables.iter().map(|(n, df)| (*n, df)).collect();
-    output::emit_sheets(&sheets, &settings.output)
+    emit(
+        &show,
+        &Tables {
+            predictions: &result.predictions,
+            evaluations: &result.evaluations,
+            columns: deal::BACKTEST,
+            coefficients: result.coefficients()?,
+            training: None,
+        },
+        settings,
+    )
 }
 
 fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
@@ -313,23 +306,50 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
         ),
     );
     say_backtest(&result.evaluations, settings);
-    let mut tables = Vec::new();
-    for s in &show {
+    emit(
+        &show,
+        &Tables {
+            predictions: &result.predictions,
+            evaluations: &result.evaluations,
+            columns: churn::BACKTEST,
+            coefficients: result.fitted.coefficients()?,
+            training: Some(&result.training),
+        },
+        settings,
+    )
+}
+
+/// What a prediction can write: its predictions, backtest (with the names of its row and rate
+/// columns), calibration, coefficients and, for churn, its training rows.
+struct Tables<'a> {
+    predictions: &'a DataFrame,
+    evaluations: &'a [Evaluation],
+    columns: (&'static str, &'static str),
+    coefficients: DataFrame,
+    training: Option<&'a DataFrame>,
+}
+
+/// Writes the tables of `show`, one sheet each.
+fn emit(show: &[Show], t: &Tables, settings: &Settings) -> Result<()> {
+    let mut tables: Vec<(&str, DataFrame)> = Vec::new();
+    for s in show {
         tables.push(match s {
-            Show::Predictions => ("predictions", result.predictions.clone()),
+            Show::Predictions => ("predictions", t.predictions.clone()),
             Show::Backtest => (
                 "backtest",
-                evaluate::backtest_table(&result.evaluations, churn::BACKTEST)?,
+                evaluate::backtest_table(t.evaluations, t.columns)?,
             ),
             Show::Calibration => (
                 "calibration",
-                evaluate::calibration_table(&result.evaluations, churn::BACKTEST)?,
+                evaluate::calibration_table(t.evaluations, t.columns)?,
             ),
-            Show::Coefficients => ("coefficients", result.fitted.coefficients()?),
-            Show::Training => ("training", result.training.clone()),
+            Show::Coefficients => ("coefficients", t.coefficients.clone()),
+            Show::Training => match t.training {
+                Some(df) => ("training", df.clone()),
+                None => return Err(usage("--show training is for predict churn")),
+            },
         });
     }
-    let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
-        tables.iter().map(|(n, df)| (*n, df)).collect();
-    output::emit_sheets(&sheets, out)
+    let sheets: Vec<(&str, &DataFrame)> = tables.iter().map(|(n, df)| (*n, df)).collect();
+    output::emit_sheets(&sheets, &settings.output)
 }
