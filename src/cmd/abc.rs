@@ -7,7 +7,7 @@ use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, CustomerGroups};
-use crate::load::{load_ledger, note_without_purchase, require_purchases, OrdersArgs};
+use crate::load::{load_ledger, note_without_purchase, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
 
@@ -79,11 +79,33 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         a: a / 100.0,
         b: b / 100.0,
     };
-    let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
-    require_purchases(&orders, &ledger)?;
+    let roles = [Role::Margin, Role::Cost];
     let watch = crate::output::progress::Stopwatch::new();
-    let result =
-        abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+    let (result, stats) = match args.input.memory_limit {
+        None => {
+            let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
+            require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+            let result =
+                abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+            (result, ledger.stats)
+        }
+        Some(limit) => {
+            // Values a partition of customers at a time; the tiers rank everyone at once.
+            let run =
+                partitioned::each_partition(&args.input, limit, &roles, settings, |ledger| {
+                    let (ids, values) = abc::customer_values(ledger, &opts)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.orders))?;
+                    let ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
+                    Ok((ids, values))
+                })?;
+            require_purchases(&run.info, &run.stats, run.as_of)?;
+            let (ids, values): (Vec<Vec<String>>, Vec<Vec<f64>>) = run.results.into_iter().unzip();
+            let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
+            let values: Vec<f64> = values.into_iter().flatten().collect();
+            let result = abc::rank(&ids, &values, run.as_of, run.stats.rows_after_as_of, &opts)?;
+            (result, run.stats)
+        }
+    };
     watch.lap("abc tiers");
     let out = &settings.output;
     note(
@@ -99,7 +121,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    note_without_purchase(out, &ledger);
+    note_without_purchase(out, &stats);
     if let Some((path, by)) = groups {
         let groups = CustomerGroups::load(path, &by, settings)?;
         let table = groups.summarise(&result.customers, settings, abc::tier_summary_of)?;

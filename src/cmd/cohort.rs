@@ -29,7 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
-    require_purchases(&orders, &ledger)?;
+    require_purchases(&orders, &ledger.stats, ledger.as_of)?;
     let watch = crate::output::progress::Stopwatch::new();
     let result = cohort::cohorts(&ledger, args.period, args.metric)?;
     watch.lap("cohort matrix");

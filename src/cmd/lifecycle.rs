@@ -78,7 +78,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     // Without a purchase only a customers file gives anybody a stage (potential).
     if args.customers.is_none() || args.rates {
-        require_purchases(&orders, &ledger)?;
+        require_purchases(&orders, &ledger.stats, ledger.as_of)?;
     }
     let out = &settings.output;
     if args.rates {

@@ -270,13 +270,14 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     let opts = check_options(args.horizon, &args.backtest)?;
     let show = shown(&args.backtest);
     let out = &settings.output;
+    crate::load::partitioned::unsupported(&args.orders)?;
     let as_of = parse_as_of(&args.orders.as_of)?;
     let table = load_orders(&args.orders.orders, &[], settings)?;
     let (orders, info) = linked_orders(table, out)?;
     let ledger =
         Ledger::build(&orders, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
     note_after_as_of(out, ledger.stats.rows_after_as_of, ledger.as_of);
-    require_purchases(&info, &ledger)?;
+    require_purchases(&info, &ledger.stats, ledger.as_of)?;
     let signals = signals::load(
         &SignalFiles {
             followups: args.followups.as_deref(),

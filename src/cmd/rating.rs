@@ -42,7 +42,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     // With no purchase and no customers file there is nobody to rate: an empty table would
     // pass for a result.
     if args.customers.is_none() {
-        require_purchases(&orders, &ledger)?;
+        require_purchases(&orders, &ledger.stats, ledger.as_of)?;
     }
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned

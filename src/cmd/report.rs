@@ -208,7 +208,7 @@ impl Inputs {
             ledger.stats.rows_after_as_of,
             ledger.as_of,
         );
-        require_purchases(&orders, &ledger)?;
+        require_purchases(&orders, &ledger.stats, ledger.as_of)?;
         let ctx = Context {
             settings,
             orders: &orders,

@@ -6,7 +6,9 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
-use crate::load::{load_ledger, note_without_purchase, parse_as_of, require_purchases, OrdersArgs};
+use crate::load::{
+    load_ledger, note_without_purchase, parse_as_of, partitioned, require_purchases, OrdersArgs,
+};
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
 
@@ -122,31 +124,48 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by groups the summary: pass --summary"));
     }
     let opts = options(&args, settings)?;
-    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
-    let watch = crate::output::progress::Stopwatch::new();
-    require_purchases(&orders, &ledger)?;
-    let result = rfm::rfm(&ledger, &opts)?;
-    watch.lap("rfm scores");
+    let scored = match args.input.memory_limit {
+        None => {
+            let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+            require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+            let watch = crate::output::progress::Stopwatch::new();
+            let result = rfm::rfm(&ledger, &opts)?;
+            watch.lap("rfm scores");
+            (result.customers, ledger.stats, result.as_of)
+        }
+        Some(limit) => {
+            // A partition of customers at a time; the scores are quantiles of everyone, so
+            // they are given once the summaries are put together.
+            let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
+                rfm::purchase_summary(ledger, opts.frequency)
+            })?;
+            require_purchases(&run.info, &run.stats, run.as_of)?;
+            let summary = partitioned::by_customer(run.results)?;
+            let customers = rfm::score_customers(&summary, run.as_of, &opts)?;
+            (customers, run.stats, run.as_of)
+        }
+    };
+    let (customers, stats, as_of) = scored;
     let out = &settings.output;
     note(
         out,
         format!(
             "{} customers scored from {} order rows, as of {}",
-            result.customers.height(),
-            ledger.stats.rows,
-            format_days(result.as_of)
+            customers.height(),
+            stats.rows,
+            format_days(as_of)
         ),
     );
-    note_without_purchase(out, &ledger);
+    note_without_purchase(out, &stats);
     if let Some(groups) = args.groups.load(settings)? {
-        let table = groups.summarise(&result.customers, settings, |c| {
+        let table = groups.summarise(&customers, settings, |c| {
             rfm::segment_summary(c, &opts.segments)
         })?;
         output::emit(&table, out)
     } else if args.summary {
-        let summary = rfm::segment_summary(&result.customers, &opts.segments)?;
+        let summary = rfm::segment_summary(&customers, &opts.segments)?;
         output::emit(&summary, out)
     } else {
-        output::emit(&result.customers, out)
+        output::emit(&customers, out)
     }
 }

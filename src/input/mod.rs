@@ -3,7 +3,9 @@
 //! the file, the row, the column and what was expected.
 
 pub mod coerce;
+pub mod files;
 pub mod lines;
+pub mod pieces;
 pub mod schema;
 pub mod source;
 pub mod values;
@@ -51,14 +53,140 @@ impl Table {
 /// Loads `path` as a table of `kind`, with its required roles and those optional roles of
 /// `optional` that the file has (None: every optional role). Columns nobody asked for are
 /// neither read nor checked.
+///
+/// `path` may name several files (a glob or a directory, [`files`]): each is read and checked
+/// as a file of its own, then the rows are put together as one table.
 pub fn load(
     path: &str,
     kind: TableKind,
     optional: Option<&[Role]>,
     opts: &InputOptions,
 ) -> Result<Table> {
-    let raw = source::open(path, &opts.read)?;
-    let mut bindings = resolve_or_explain(kind, &raw.headers, opts, &raw.info.display)?;
+    if !files::is_dataset(path) {
+        return load_source(source::open(path, &opts.read)?, &[], kind, optional, opts);
+    }
+    let mut tables = Vec::new();
+    for_each_piece(path, None, kind, optional, opts, |table| {
+        tables.push(table);
+        Ok(())
+    })?;
+    combine(path, tables)
+}
+
+/// Reads `path` (a file or several, [`files`]) a piece at a time — files whole, or with
+/// `piece_bytes` in pieces of about that size ([`pieces`]) — and hands each piece to `each` as
+/// a table checked and typed like a whole file. Every piece of every file has the same columns
+/// as the first, in its order, or the read fails naming the file that differs.
+pub fn for_each_piece(
+    path: &str,
+    piece_bytes: Option<usize>,
+    kind: TableKind,
+    optional: Option<&[Role]>,
+    opts: &InputOptions,
+    mut each: impl FnMut(Table) -> Result<()>,
+) -> Result<()> {
+    let mut first: Option<(String, Vec<String>)> = None;
+    for file in files::expand(path)? {
+        let raw = source::open(&file.path, &opts.read)?;
+        let sources: Box<dyn Iterator<Item = Result<source::RawSource>>> = match piece_bytes {
+            Some(bytes) => Box::new(raw.pieces(bytes, opts.read.encoding)?),
+            None => Box::new(std::iter::once(Ok(raw))),
+        };
+        for raw in sources {
+            let mut table = load_source(raw?, &file.partitions, kind, optional, opts)?;
+            let names: Vec<String> = table
+                .df
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            match &first {
+                None => first = Some((table.info.display.clone(), names)),
+                Some((display, wanted)) => {
+                    let mut same = names.clone();
+                    same.sort();
+                    let mut theirs = wanted.clone();
+                    theirs.sort();
+                    if same != theirs {
+                        bail!(
+                            "{}: its columns are read as {} where {display}'s are {}; the files \
+                             of {path} are read as one table and need the same columns",
+                            table.info.display,
+                            names.join(", "),
+                            wanted.join(", ")
+                        );
+                    }
+                    table.df = table
+                        .df
+                        .select(wanted.iter().map(|n| PlSmallStr::from(n.as_str())))?;
+                }
+            }
+            each(table)?;
+        }
+    }
+    Ok(())
+}
+
+/// The tables of several files as one: rows in file order, the first file's bindings, every
+/// file's notes, and `display` (the pattern or directory) naming the whole.
+fn combine(display: &str, tables: Vec<Table>) -> Result<Table> {
+    let mut tables = tables.into_iter();
+    let Some(mut table) = tables.next() else {
+        bail!("{display}: matches no file");
+    };
+    let files = 1 + tables.len();
+    for other in tables {
+        table.df.vstack_mut_owned(other.df).map_err(|e| {
+            anyhow!(
+                "{}: cannot be read with {}: {}",
+                other.info.display,
+                table.info.display,
+                source::polars_message(&e)
+            )
+        })?;
+        table.notes.extend(other.notes);
+    }
+    table.df.rechunk_mut();
+    table.info.display = display.to_string();
+    if files > 1 {
+        table.notes = capped_notes(table.notes);
+    }
+    Ok(table)
+}
+
+/// At most a few of the notes of the files or pieces of a dataset, and how many more there were.
+pub fn capped_notes(mut notes: Vec<String>) -> Vec<String> {
+    const SHOWN: usize = 5;
+    // The same words from several pieces are said once.
+    let mut seen = std::collections::HashSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
+    if notes.len() <= SHOWN {
+        return notes;
+    }
+    let more = notes.len() - SHOWN;
+    let mut kept: Vec<String> = notes.into_iter().take(SHOWN).collect();
+    kept.push(format!(
+        "… and {more} more notes like these from other files or pieces of the input"
+    ));
+    kept
+}
+
+/// [`load`] of one source: `partitions` are the `key=value` directories above it, added as
+/// columns the file does not have.
+fn load_source(
+    raw: source::RawSource,
+    partitions: &[(String, Option<String>)],
+    kind: TableKind,
+    optional: Option<&[Role]>,
+    opts: &InputOptions,
+) -> Result<Table> {
+    let added: Vec<&(String, Option<String>)> = partitions
+        .iter()
+        .filter(|(key, _)| !raw.headers.contains(key))
+        .collect();
+    let mut headers = raw.headers.clone();
+    headers.extend(added.iter().map(|(key, _)| key.clone()));
+    let mut bindings = resolve_or_explain(kind, &headers, opts, &raw.info.display)?;
     // Quantity, unit price and discount are read only to compute a missing amount.
     let derive_amount =
         kind.derivable(Role::Amount).is_some() && !bindings.iter().any(|b| b.role == Role::Amount);
@@ -68,10 +196,20 @@ pub fn load(
         }
         kind.required().contains(&b.role) || optional.is_none_or(|wanted| wanted.contains(&b.role))
     });
-    let wanted: Vec<String> = bindings.iter().map(|b| b.header.clone()).collect();
+    let wanted: Vec<String> = bindings
+        .iter()
+        .map(|b| b.header.clone())
+        .filter(|h| raw.headers.contains(h))
+        .collect();
     let typed = fast_types(&raw, &bindings, &opts.values);
     let watch = crate::output::progress::Stopwatch::new();
-    let (frame, info) = raw.read(Some(&wanted), &typed, &opts.read)?;
+    let (mut frame, info) = raw.read(Some(&wanted), &typed, &opts.read)?;
+    for (key, value) in added {
+        if bindings.iter().any(|b| b.header == *key) {
+            let cells = vec![value.as_deref(); frame.height()];
+            frame.with_column(Column::new(key.as_str().into(), cells))?;
+        }
+    }
     watch.lap("  load: read");
     // Columns are coerced in parallel (the value parsers are plain Rust loops); errors are then
     // reported in column order, so the message does not depend on thread timing.

@@ -84,16 +84,18 @@ pub struct RawSource {
     /// The first data rows of a CSV source as text (empty for Parquet and Excel), used to decide
     /// which columns polars may parse itself.
     pub sample: Vec<Vec<String>>,
-    body: Body,
+    pub(super) body: Body,
 }
 
-enum Body {
+pub(super) enum Body {
     /// A plain UTF-8 CSV file on disk that polars can memory-map itself (the fast path).
     CsvPath(PathBuf),
     /// Decoded UTF-8 CSV bytes.
     CsvBytes(Vec<u8>),
     Parquet(Vec<u8>),
     ParquetPath(PathBuf),
+    /// Rows `offset..offset + len` of a Parquet file (a piece of it, [`super::pieces`]).
+    ParquetSlice(PathBuf, usize, usize),
     /// An Excel sheet already turned into text columns.
     Frame(DataFrame),
 }
@@ -283,7 +285,7 @@ fn valid_utf8_prefix(prefix: &[u8]) -> Option<&str> {
 
 /// Decodes text to UTF-8. Strict UTF-8 is tried before GB18030 because the reverse order silently
 /// garbles UTF-8 (almost any byte sequence is "valid" GB18030).
-fn decode_text(
+pub(super) fn decode_text(
     bytes: Vec<u8>,
     choice: EncodingChoice,
     display: &str,
@@ -569,11 +571,17 @@ impl RawSource {
                     .finish()
                     .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
             }
-            Body::ParquetPath(p) => {
+            Body::ParquetPath(_) | Body::ParquetSlice(..) => {
+                let (p, slice) = match &self.body {
+                    Body::ParquetSlice(p, offset, len) => (p, Some((*offset, *len))),
+                    Body::ParquetPath(p) => (p, None),
+                    _ => unreachable!(),
+                };
                 let cols = columns.map(|c| c.to_vec());
                 let file = File::open(p).with_context(|| format!("{display}: cannot open"))?;
                 ParquetReader::new(file)
                     .with_columns(cols)
+                    .with_slice(slice)
                     .finish()
                     .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
             }

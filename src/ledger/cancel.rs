@@ -40,25 +40,80 @@ fn cancelled_number(id: &str) -> Option<&str> {
     (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())).then_some(rest)
 }
 
+/// What decides whether a file's `C` prefix marks cancellations (rule 1): cancellation-form IDs
+/// and plain numeric IDs, both present. Kept per piece and added up when a file is read in
+/// pieces, so that every piece is linked by the decision of the whole file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marker {
+    pub cancellation_ids: bool,
+    pub plain_numbers: bool,
+}
+
+impl Marker {
+    /// The IDs of an orders frame (canonical columns).
+    pub fn of(df: &DataFrame) -> Result<Marker> {
+        let mut marker = Marker::default();
+        let Ok(order_col) = df.column("order_id") else {
+            return Ok(marker);
+        };
+        for id in order_col.str()?.iter().flatten() {
+            if cancelled_number(id).is_some() {
+                marker.cancellation_ids = true;
+            } else if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                marker.plain_numbers = true;
+            }
+            if marker.marks() {
+                break;
+            }
+        }
+        Ok(marker)
+    }
+
+    pub fn add(&mut self, other: Marker) {
+        self.cancellation_ids |= other.cancellation_ids;
+        self.plain_numbers |= other.plain_numbers;
+    }
+
+    /// The prefix marks cancellations.
+    pub fn marks(self) -> bool {
+        self.cancellation_ids && self.plain_numbers
+    }
+}
+
+impl Cancellations {
+    pub fn add(&mut self, other: Cancellations) {
+        self.rows += other.rows;
+        self.by_number += other.by_number;
+        self.by_product += other.by_product;
+        self.unlinked += other.unlinked;
+    }
+}
+
 /// Links the cancellation rows of an orders frame (canonical columns) to the orders they
 /// cancel, rewriting `order_id` and `status`; `None` when the file has no cancellation marker.
 pub fn link(df: &mut DataFrame) -> Result<Option<Cancellations>> {
+    let marker = Marker::of(df)?;
+    link_marked(df, marker)
+}
+
+/// [`link`] with the marker decided beforehand (over every piece of a file): the frame holds
+/// all the rows of its customers, not necessarily the IDs that decide the marker.
+pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancellations>> {
+    if !marker.marks() {
+        return Ok(None);
+    }
     let Ok(order_col) = df.column("order_id") else {
         return Ok(None);
     };
     let order_ids = order_col.str()?.clone();
-    let mut plain_numbers = false;
-    let mut cancellations = Vec::new();
-    for (i, id) in order_ids.iter().enumerate() {
-        let Some(id) = id else { continue };
-        if cancelled_number(id).is_some() {
-            cancellations.push(i);
-        } else if !plain_numbers && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-            plain_numbers = true;
-        }
-    }
-    if cancellations.is_empty() || !plain_numbers {
-        return Ok(None);
+    let cancellations: Vec<usize> = order_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| id.is_some_and(|id| cancelled_number(id).is_some()))
+        .map(|(i, _)| i)
+        .collect();
+    if cancellations.is_empty() {
+        return Ok(Some(Cancellations::default()));
     }
     let customers = df.column("customer_id")?.str()?.clone();
     let days = df.column("order_date")?.date()?.physical().clone();

@@ -62,7 +62,7 @@ pub struct LedgerStats {
 
 impl LedgerStats {
     /// Adds the counts of another part of the rows (`rows` is set once, by the caller).
-    fn add(&mut self, other: &LedgerStats) {
+    pub fn add(&mut self, other: &LedgerStats) {
         self.rows_after_as_of += other.rows_after_as_of;
         self.rows_not_orders += other.rows_not_orders;
         self.orders += other.orders;

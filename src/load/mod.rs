@@ -7,6 +7,7 @@ pub mod clv_summary;
 pub mod funnel;
 pub mod groups;
 pub mod ownership;
+pub mod partitioned;
 pub mod signals;
 
 use anyhow::{bail, Result};
@@ -18,7 +19,8 @@ use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::input::{self, Table};
-use crate::ledger::Ledger;
+use crate::ledger::cancel::Cancellations;
+use crate::ledger::{Ledger, LedgerStats};
 use crate::metrics::pool::{PoolRules, DEFAULT_RULES};
 use crate::output::{note, OutputOptions};
 
@@ -33,6 +35,12 @@ pub struct OrdersArgs {
     /// latest order date, so every order counts and reruns agree).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+
+    /// Read the orders in pieces and build the ledger a partition of customers at a time, so
+    /// that memory stays under about this size (e.g. 4GiB; rfm and abc). Uses temporary files
+    /// (TMPDIR) about the size of the needed columns.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
 }
 
 /// Loads a table through the input layer and says on stderr what loading decided (rows
@@ -101,17 +109,22 @@ pub fn build_ledger(
 pub fn linked_orders(orders: Table, out: &OutputOptions) -> Result<(DataFrame, SourceInfo)> {
     let Table { mut df, info, .. } = orders;
     if let Some(c) = crate::ledger::cancel::link(&mut df)? {
-        note(
-            out,
-            format!(
-                "{}: {} cancellation rows (order IDs C + number) count as refunds: {} netted \
-                 against the order of the same number, {} against the customer's latest earlier \
-                 order of the same product, {} unlinked (refunds on their own date)",
-                info.display, c.rows, c.by_number, c.by_product, c.unlinked
-            ),
-        );
+        note_cancellations(out, &info, &c);
     }
     Ok((df, info))
+}
+
+/// Says on stderr how the cancellation rows of an export were linked.
+pub fn note_cancellations(out: &OutputOptions, info: &SourceInfo, c: &Cancellations) {
+    note(
+        out,
+        format!(
+            "{}: {} cancellation rows (order IDs C + number) count as refunds: {} netted \
+             against the order of the same number, {} against the customer's latest earlier \
+             order of the same product, {} unlinked (refunds on their own date)",
+            info.display, c.rows, c.by_number, c.by_product, c.unlinked
+        ),
+    );
 }
 
 /// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.
@@ -121,6 +134,7 @@ pub fn load_ledger(
     optional: &[Role],
     settings: &Settings,
 ) -> Result<(SourceInfo, Ledger)> {
+    partitioned::unsupported(args)?;
     let as_of = parse_as_of(&args.as_of)?;
     let orders = load_orders(&args.orders, optional, settings)?;
     let (info, ledger) = build_ledger(orders, as_of, &settings.output)?;
@@ -165,20 +179,20 @@ pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
 
 /// A data error when no order is a purchase: the per-customer commands would have nothing to
 /// rank, and an empty table is easy to mistake for a result.
-pub fn require_purchases(orders: &SourceInfo, ledger: &Ledger) -> Result<()> {
-    if ledger.stats.purchases == 0 {
+pub fn require_purchases(orders: &SourceInfo, stats: &LedgerStats, as_of: i32) -> Result<()> {
+    if stats.purchases == 0 {
         bail!(
             "{}: no purchases before {} (every order is cancelled, unpaid or refunded)",
             orders.display,
-            format_days(ledger.as_of)
+            format_days(as_of)
         );
     }
     Ok(())
 }
 
 /// Says on stderr how many customers have order rows but no purchase (they are not listed).
-pub fn note_without_purchase(out: &OutputOptions, ledger: &Ledger) {
-    let n = ledger.stats.customers_without_purchase;
+pub fn note_without_purchase(out: &OutputOptions, stats: &LedgerStats) {
+    let n = stats.customers_without_purchase;
     if n > 0 {
         note(
             out,

@@ -59,6 +59,22 @@ pub struct Abc {
 
 /// Ranks the customers with a purchase by net revenue or margin.
 pub fn abc(ledger: &Ledger, opts: &AbcOptions) -> Result<Abc> {
+    let (ids, values) = customer_values(ledger, opts)?;
+    rank(
+        &ids,
+        &values,
+        ledger.as_of,
+        ledger.stats.rows_after_as_of,
+        opts,
+    )
+}
+
+/// The value of each customer with a purchase (net revenue or margin, in the options' basis),
+/// in ledger order.
+pub fn customer_values<'a>(
+    ledger: &'a Ledger,
+    opts: &AbcOptions,
+) -> Result<(Vec<&'a str>, Vec<f64>)> {
     if opts.basis == AbcBasis::Margin && !ledger.has_margin() {
         bail!(
             "--by margin needs a margin column (margin, profit, 毛利, 利润) or a cost column \
@@ -75,7 +91,18 @@ pub fn abc(ledger: &Ledger, opts: &AbcOptions) -> Result<Abc> {
         })
         .map(|m| m.to_f64_cents())
         .collect();
-    let tiers = tier_customers(&ids, &values, opts.a, opts.b);
+    Ok((ids, values))
+}
+
+/// Tiers customers by their values (any order: they are ranked here).
+pub fn rank(
+    ids: &[&str],
+    values: &[f64],
+    as_of: i32,
+    after_as_of: usize,
+    opts: &AbcOptions,
+) -> Result<Abc> {
+    let tiers = tier_customers(ids, values, opts.a, opts.b);
     let n = tiers.order.len();
     let mut rank = Vec::with_capacity(n);
     let mut out_ids = Vec::with_capacity(n);
@@ -104,8 +131,8 @@ pub fn abc(ledger: &Ledger, opts: &AbcOptions) -> Result<Abc> {
         customers,
         tiers,
         cumulative,
-        as_of: ledger.as_of,
-        after_as_of: ledger.stats.rows_after_as_of,
+        as_of,
+        after_as_of,
     })
 }
 
