@@ -6,6 +6,7 @@ mod check;
 mod clv;
 mod common;
 mod corpus;
+mod datasets;
 mod exports;
 mod funnel;
 mod groups;

@@ -10,7 +10,7 @@ use crate::input::schema::{self, Role, TableKind, ValueKind};
 use crate::input::source::{self, polars_message};
 use crate::input::values::OrderStatus;
 use crate::input::{coerce_binding, values};
-use crate::output::{self, column_cells};
+use crate::output::{self, column_cells, note};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,8 +30,28 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
         None => None,
     };
-    let raw = source::open(&args.file, &settings.input.read)?;
-    let headers = raw.headers.clone();
+    // A dataset of several files is described by its first file, with its partition columns.
+    let files = crate::input::files::expand(&args.file)?;
+    let first = &files[0];
+    if files.len() > 1 || first.path != args.file {
+        note(
+            &settings.output,
+            format!(
+                "{}: {} files read as one table by the other commands; this describes the first, {}",
+                args.file,
+                files.len(),
+                first.path
+            ),
+        );
+    }
+    let raw = source::open(&first.path, &settings.input.read)?;
+    let added: Vec<&(String, Option<String>)> = first
+        .partitions
+        .iter()
+        .filter(|(key, _)| !raw.headers.contains(key))
+        .collect();
+    let mut headers = raw.headers.clone();
+    headers.extend(added.iter().map(|(key, _)| key.clone()));
     let kind = given.or_else(|| schema::guess_kind(&headers, &settings.input.mappings));
     let (bindings, missing) = match kind {
         Some(k) => {
@@ -45,7 +65,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         None => (Vec::new(), Vec::new()),
     };
-    let (frame, info) = raw.read(None, &[], &settings.input.read)?;
+    let (mut frame, info) = raw.read(None, &[], &settings.input.read)?;
+    for (key, value) in added {
+        let cells = vec![value.as_deref(); frame.height()];
+        frame.with_column(Column::new(key.as_str().into(), cells))?;
+    }
 
     let mut col_name = Vec::new();
     let mut col_role = Vec::new();
