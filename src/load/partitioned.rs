@@ -222,7 +222,7 @@ impl Spill {
                             slot.insert(
                                 ParquetWriter::new(file)
                                     .with_compression(ParquetCompression::Lz4Raw)
-                                    .batched(&piece.schema())?,
+                                    .batched(piece.schema())?,
                             )
                         }
                     };
