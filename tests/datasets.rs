@@ -205,7 +205,7 @@ fn a_memory_limit_is_refused_where_it_cannot_be_kept() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
     let e = w.fails(&["cohort", &orders, "--memory-limit", "1GiB"], 2);
-    assert!(e.contains("--memory-limit") && e.contains("rfm"), "{e}");
+    assert!(e.contains("--memory-limit"), "{e}");
     let e = w.fails(&["rfm", &orders, "--memory-limit", "10KiB"], 2);
     assert!(e.contains("at least 1MiB"), "{e}");
     let out = w

@@ -16,6 +16,12 @@ pub struct Args {
     #[command(flatten)]
     pub input: OrdersArgs,
 
+    /// Read the orders in pieces and build the ledger a partition of customers at a time, so
+    /// that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory").
+    /// Uses temporary files (TMPDIR) about the size of the needed columns.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
+
     /// Rank by `revenue` (net revenue, the default) or `margin` (margin column, or amount −
     /// cost); any other name is a customers-file column to summarise by, with --summary and
     /// --customers (e.g. --by margin,region).
@@ -81,7 +87,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     let roles = [Role::Margin, Role::Cost];
     let watch = crate::output::progress::Stopwatch::new();
-    let (result, stats) = match args.input.memory_limit {
+    let (result, stats) = match args.memory_limit {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
             require_purchases(&orders, &ledger.stats, ledger.as_of)?;

@@ -270,7 +270,6 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     let opts = check_options(args.horizon, &args.backtest)?;
     let show = shown(&args.backtest);
     let out = &settings.output;
-    crate::load::partitioned::unsupported(&args.orders)?;
     let as_of = parse_as_of(&args.orders.as_of)?;
     let table = load_orders(&args.orders.orders, &[], settings)?;
     let (orders, info) = linked_orders(table, out)?;

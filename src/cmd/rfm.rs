@@ -17,6 +17,12 @@ pub struct Args {
     #[command(flatten)]
     pub input: OrdersArgs,
 
+    /// Read the orders in pieces and build the ledger a partition of customers at a time, so
+    /// that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory").
+    /// Uses temporary files (TMPDIR) about the size of the needed columns.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
+
     /// What frequency counts: purchases (orders) or distinct purchase days.
     #[arg(long, value_enum)]
     pub frequency: Option<FrequencyBasis>,
@@ -124,7 +130,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by groups the summary: pass --summary"));
     }
     let opts = options(&args, settings)?;
-    let scored = match args.input.memory_limit {
+    let scored = match args.memory_limit {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
             require_purchases(&orders, &ledger.stats, ledger.as_of)?;
@@ -141,7 +147,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             })?;
             require_purchases(&run.info, &run.stats, run.as_of)?;
             let summary = partitioned::by_customer(run.results)?;
+            let watch = crate::output::progress::Stopwatch::new();
             let customers = rfm::score_customers(&summary, run.as_of, &opts)?;
+            watch.lap("rfm scores");
             (customers, run.stats, run.as_of)
         }
     };

@@ -35,12 +35,6 @@ pub struct OrdersArgs {
     /// latest order date, so every order counts and reruns agree).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-
-    /// Read the orders in pieces and build the ledger a partition of customers at a time, so
-    /// that memory stays under about this size (e.g. 4GiB; rfm and abc). Uses temporary files
-    /// (TMPDIR) about the size of the needed columns.
-    #[arg(long, value_name = "SIZE")]
-    pub memory_limit: Option<partitioned::MemoryLimit>,
 }
 
 /// Loads a table through the input layer and says on stderr what loading decided (rows
@@ -134,7 +128,6 @@ pub fn load_ledger(
     optional: &[Role],
     settings: &Settings,
 ) -> Result<(SourceInfo, Ledger)> {
-    partitioned::unsupported(args)?;
     let as_of = parse_as_of(&args.as_of)?;
     let orders = load_orders(&args.orders, optional, settings)?;
     let (info, ledger) = build_ledger(orders, as_of, &settings.output)?;

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::{OrdersArgs, LEDGER_ROLES};
 use crate::cli::Settings;
@@ -116,6 +117,7 @@ pub fn each_partition<T>(
     };
     let mut cancellations: Option<Cancellations> = None;
     let mut results = Vec::with_capacity(spill.parts.len());
+    let watch = crate::output::progress::Stopwatch::new();
     let progress = crate::output::progress::Progress::new(spill.parts.len() as u64, out.quiet);
     for (k, part) in spill.parts.iter().enumerate() {
         progress.step(format!("partition {} of {}", k + 1, spill.parts.len()));
@@ -135,6 +137,7 @@ pub fn each_partition<T>(
         results.push(each(&ledger)?);
     }
     drop(progress);
+    watch.lap("ledgers of the partitions");
     if let Some(c) = cancellations {
         super::note_cancellations(out, &spill.info, &c);
     }
@@ -174,7 +177,6 @@ impl Spill {
             .context("cannot make a temporary directory for the partitions (set TMPDIR)")?;
         let mut writers: Vec<Option<polars::io::parquet::write::BatchedWriter<File>>> =
             (0..partitions).map(|_| None).collect();
-        let mut parts: Vec<Option<PathBuf>> = vec![None; partitions];
         let mut info: Option<SourceInfo> = None;
         let mut rows = 0usize;
         let mut max_day: Option<i32> = None;
@@ -206,38 +208,48 @@ impl Spill {
                     let k = partition_of(id.unwrap_or_default(), partitions);
                     rows_of[k].push(i as IdxSize);
                 }
-                for (k, idx) in rows_of.into_iter().enumerate() {
-                    if idx.is_empty() {
-                        continue;
-                    }
-                    let mut piece = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))?;
-                    let writer = match &mut writers[k] {
-                        Some(w) => w,
-                        slot => {
-                            let file_path = dir.path().join(format!("part-{k:05}.parquet"));
-                            let file = File::create(&file_path).with_context(|| {
-                                format!("{}: cannot write", file_path.display())
-                            })?;
-                            parts[k] = Some(file_path);
-                            slot.insert(
-                                ParquetWriter::new(file)
-                                    .with_compression(ParquetCompression::Lz4Raw)
-                                    .batched(piece.schema())?,
-                            )
+                // Each partition's rows taken and written on its own thread.
+                let dir = dir.path();
+                writers
+                    .par_iter_mut()
+                    .zip(rows_of.into_par_iter())
+                    .enumerate()
+                    .try_for_each(|(k, (slot, idx))| -> Result<()> {
+                        if idx.is_empty() {
+                            return Ok(());
                         }
-                    };
-                    piece.rechunk_mut();
-                    writer.write_batch(&piece).map_err(|e| {
-                        anyhow!("cannot write a partition to {}: {e}", dir.path().display())
+                        let mut piece = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))?;
+                        piece.rechunk_mut();
+                        let writer = match slot {
+                            Some(w) => w,
+                            slot => {
+                                let path = part_path(dir, k);
+                                let file = File::create(&path)
+                                    .with_context(|| format!("{}: cannot write", path.display()))?;
+                                slot.insert(
+                                    ParquetWriter::new(file)
+                                        .with_compression(ParquetCompression::Lz4Raw)
+                                        .batched(piece.schema())?,
+                                )
+                            }
+                        };
+                        writer.write_batch(&piece).map_err(|e| {
+                            anyhow!("cannot write a partition to {}: {e}", dir.display())
+                        })
                     })?;
-                }
                 Ok(())
             },
         )?;
-        for writer in writers.iter().flatten() {
-            writer
-                .finish()
-                .map_err(|e| anyhow!("cannot write a partition: {e}"))?;
+        let mut parts: Vec<Option<PathBuf>> = Vec::with_capacity(partitions);
+        for (k, writer) in writers.iter().enumerate() {
+            parts.push(match writer {
+                Some(w) => {
+                    w.finish()
+                        .map_err(|e| anyhow!("cannot write a partition: {e}"))?;
+                    Some(part_path(dir.path(), k))
+                }
+                None => None,
+            });
         }
         drop(progress);
         let Some(mut info) = info else {
@@ -260,6 +272,10 @@ impl Spill {
             marker,
         })
     }
+}
+
+fn part_path(dir: &std::path::Path, k: usize) -> PathBuf {
+    dir.join(format!("part-{k:05}.parquet"))
 }
 
 /// How many partitions keep each under the limit: from the row counts of Parquet files, and
@@ -305,22 +321,23 @@ pub fn by_customer(tables: Vec<DataFrame>) -> Result<DataFrame> {
     for t in tables {
         all.vstack_mut_owned(t)?;
     }
-    let ids = all.column("customer_id")?.str()?.rechunk();
-    let values: Vec<&str> = ids.iter().map(Option::unwrap_or_default).collect();
-    let mut order: Vec<IdxSize> = (0..values.len() as IdxSize).collect();
-    order.sort_unstable_by(|&a, &b| values[a as usize].cmp(values[b as usize]));
-    Ok(all.take(&IdxCa::from_vec(PlSmallStr::EMPTY, order))?)
-}
-
-/// Rejects `--memory-limit` for a command that holds its orders in memory.
-pub fn unsupported(args: &OrdersArgs) -> Result<()> {
-    if args.memory_limit.is_some() {
-        return Err(usage(
-            "--memory-limit: this command holds its orders in memory; rfm and abc read them \
-             in partitions under a limit (docs/metrics.md, \"Bounded memory\")",
-        ));
+    let order: IdxCa = {
+        let ids = all.column("customer_id")?.str()?.rechunk();
+        let values: Vec<&str> = ids.iter().map(Option::unwrap_or_default).collect();
+        let mut order: Vec<IdxSize> = (0..values.len() as IdxSize).collect();
+        order.sort_unstable_by(|&a, &b| values[a as usize].cmp(values[b as usize]));
+        IdxCa::from_vec(PlSmallStr::EMPTY, order)
+    };
+    // A column at a time, each freed once copied: the table is held about once, not twice.
+    let names: Vec<PlSmallStr> = all.get_column_names().into_iter().cloned().collect();
+    let mut columns = Vec::with_capacity(names.len());
+    for name in &names {
+        let column = all
+            .drop_in_place(name)
+            .map_err(|e| anyhow!("{e}"))?;
+        columns.push(column.take(&order)?);
     }
-    Ok(())
+    Ok(DataFrame::new_infer_height(columns)?)
 }
 
 #[cfg(test)]

@@ -228,6 +228,8 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         .iter()
         .map(|&d| i64::from(as_of) - i64::from(d))
         .collect();
+    let n = last.len();
+    drop(last);
     let frequency: Vec<i64> = summary
         .column("frequency")?
         .as_materialized_series()
@@ -243,11 +245,13 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         .map(|v| round_to(v.unwrap_or(0.0), 2))
         .collect();
 
-    // Lower recency is better, so it is scored on its negation.
-    let neg_recency: Vec<f64> = recency.iter().map(|&r| -(r as f64)).collect();
-    let freq_f: Vec<f64> = frequency.iter().map(|&f| f as f64).collect();
+    // Lower recency is better, so it is scored on its negation. (Each temporary is dropped
+    // before the next is made: with --memory-limit this table holds every customer.)
     let r_score = match &opts.r_scoring {
-        Scoring::Quantile { bins } => quantile_scores(&neg_recency, *bins),
+        Scoring::Quantile { bins } => {
+            let neg_recency: Vec<f64> = recency.iter().map(|&r| -(r as f64)).collect();
+            quantile_scores(&neg_recency, *bins)
+        }
         Scoring::Breaks(b) => {
             // Recency breaks are days: ≤ first break scores highest.
             let levels = b.len() as u32 + 1;
@@ -257,7 +261,10 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
                 .collect()
         }
     };
-    let f_score = score_dimension(&freq_f, &opts.f_scoring);
+    let f_score = {
+        let freq_f: Vec<f64> = frequency.iter().map(|&f| f as f64).collect();
+        score_dimension(&freq_f, &opts.f_scoring)
+    };
     let m_score = score_dimension(&monetary, &opts.m_scoring);
 
     let to_five = |s: u32, scoring: &Scoring| -> u32 {
@@ -269,27 +276,32 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
     };
     // Each (r, f, m) code is formatted once, not once per customer.
     let mut code_text: std::collections::HashMap<(u32, u32, u32), String> = Default::default();
-    let mut segments = Vec::with_capacity(last.len());
-    for i in 0..last.len() {
+    let mut segment_of: std::collections::HashMap<(u32, u32, u32), &str> = Default::default();
+    for i in 0..n {
         let key = (r_score[i], f_score[i], m_score[i]);
         code_text
             .entry(key)
             .or_insert_with(|| format!("{}{}{}", key.0, key.1, key.2));
-        let (r, f, m) = (
-            to_five(r_score[i], &opts.r_scoring),
-            to_five(f_score[i], &opts.f_scoring),
-            to_five(m_score[i], &opts.m_scoring),
-        );
-        let segment = opts
-            .segments
-            .iter()
-            .find(|rule| rule.matches(r, f, m))
-            .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str());
-        segments.push(segment);
+        segment_of.entry(key).or_insert_with(|| {
+            let (r, f, m) = (
+                to_five(key.0, &opts.r_scoring),
+                to_five(key.1, &opts.f_scoring),
+                to_five(key.2, &opts.m_scoring),
+            );
+            opts.segments
+                .iter()
+                .find(|rule| rule.matches(r, f, m))
+                .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str())
+        });
     }
+    let segments = StringChunked::from_iter_values(
+        "segment".into(),
+        (0..n).map(|i| segment_of[&(r_score[i], f_score[i], m_score[i])]),
+    )
+    .into_column();
     let codes = StringChunked::from_iter_values(
         "rfm_code".into(),
-        (0..last.len()).map(|i| code_text[&(r_score[i], f_score[i], m_score[i])].as_str()),
+        (0..n).map(|i| code_text[&(r_score[i], f_score[i], m_score[i])].as_str()),
     )
     .into_column();
     let score_col = |name: &str, s: Vec<u32>| {
@@ -309,7 +321,7 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         score_col("f_score", f_score),
         score_col("m_score", m_score),
         codes,
-        Column::new("segment".into(), segments),
+        segments,
     ])?;
     Ok(df)
 }
