@@ -246,3 +246,75 @@ fn lifecycle_rates_sql_in_duckdb_gives_every_cell_of_lifecycle_rates() {
         same_cells(&rate(&theirs), &rate(&ours), &[]);
     }
 }
+
+/// Shares to their 6 decimals (DuckDB writes 0.500000 where crm-eval writes 0.5).
+fn six_decimals(
+    rows: &[HashMap<String, String>],
+    columns: &[&str],
+) -> Vec<HashMap<String, String>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| {
+                    let v = match (columns.contains(&k.as_str()), v.parse::<f64>()) {
+                        (true, Ok(x)) => format!("{x:.6}"),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn abc_sql_in_duckdb_gives_every_cell_of_abc() {
+    let w = Workdir::new();
+    // 50 + 30 + 10 + 10 = 100: A and B cross 80 % exactly at the tie of C and D (both B, the
+    // tier of the first of them); E's refunds pass its purchase (a loss: L); F's only order is
+    // free (worth 0: C).
+    w.write(
+        "ties.csv",
+        "customer_id,order_id,order_date,amount,status\n\
+         A,1,2024-01-05,50,paid\nB,2,2024-01-06,30,paid\nC,3,2024-01-07,10,paid\n\
+         D,4,2024-01-08,10,paid\nE,5,2024-01-09,10,paid\nE,6,2024-01-10,30,refunded\n\
+         F,7,2024-01-11,0,paid\n",
+    );
+    let orders = sample("orders.csv");
+    for (file, thresholds) in [
+        ("ties.csv", "80,95"),
+        ("ties.csv", "50,90"),
+        (orders.as_str(), "80,95"),
+        (orders.as_str(), "62.5,97.25"),
+    ] {
+        let sql = w.stdout(&["sql", "abc", "--thresholds", thresholds]);
+        duckdb(&w, &view(file, true, true), &sql, "sql.csv");
+        let shares = ["value_share", "cumulative_share"];
+        let theirs = six_decimals(
+            &records(&std::fs::read_to_string(w.path("sql.csv")).unwrap()),
+            &shares,
+        );
+        let ours = six_decimals(
+            &records(&w.stdout(&["abc", file, "--thresholds", thresholds, "-q"])),
+            &shares,
+        );
+        same_cells(&theirs, &ours, &["value"]);
+        if file == "ties.csv" && thresholds == "80,95" {
+            let tiers: Vec<(&str, &str)> = ours
+                .iter()
+                .map(|r| (r["customer_id"].as_str(), r["tier"].as_str()))
+                .collect();
+            assert_eq!(
+                tiers,
+                [
+                    ("A", "A"),
+                    ("B", "A"),
+                    ("C", "B"),
+                    ("D", "B"),
+                    ("F", "C"),
+                    ("E", "L")
+                ]
+            );
+        }
+    }
+}

@@ -46,11 +46,11 @@ pub struct Args {
     pub summary: bool,
 }
 
-pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let [a, b] = args.thresholds[..] else {
+/// `--thresholds A,B` (percent) as fractions, or a usage error.
+pub fn thresholds(values: &[f64]) -> Result<(f64, f64)> {
+    let [a, b] = values[..] else {
         return Err(usage(format!(
-            "--thresholds {:?}: expected two percentages, A and B, e.g. 80,95",
-            args.thresholds
+            "--thresholds {values:?}: expected two percentages, A and B, e.g. 80,95"
         )));
     };
     if !(a > 0.0 && a < b && b <= 100.0) {
@@ -58,6 +58,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             "--thresholds {a},{b}: expected 0 < A < B <= 100 (percent of value)"
         )));
     }
+    Ok((a / 100.0, b / 100.0))
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let (a, b) = thresholds(&args.thresholds)?;
     // `revenue`/`margin` choose what is ranked; other names are groups.
     let mut basis = AbcBasis::Revenue;
     let mut group_by = Vec::new();
@@ -80,11 +85,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )))
         }
     };
-    let opts = AbcOptions {
-        basis,
-        a: a / 100.0,
-        b: b / 100.0,
-    };
+    let opts = AbcOptions { basis, a, b };
     let roles = [Role::Margin, Role::Cost];
     let watch = crate::output::progress::Stopwatch::new();
     let (result, stats) = match args.memory_limit {

@@ -148,7 +148,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             require_purchases(&run.info, &run.stats, run.as_of)?;
             let summary = partitioned::by_customer(run.results)?;
             let watch = crate::output::progress::Stopwatch::new();
-            let customers = rfm::score_customers(&summary, run.as_of, &opts)?;
+            let customers = rfm::score_customers(summary, run.as_of, &opts)?;
             watch.lap("rfm scores");
             (customers, run.stats, run.as_of)
         }

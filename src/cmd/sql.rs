@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::parse_iso_day;
+use crate::metrics::abc::threshold_bp;
 use crate::metrics::clv::TimeUnit;
 use crate::sql::{self, Dialect, Source};
 
@@ -21,6 +22,8 @@ pub enum Query {
     Nps,
     /// `crm-eval lifecycle --rates` by month: churn and retention per complete month.
     LifecycleRates,
+    /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
+    Abc,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +59,15 @@ pub struct Args {
     /// nps: one row per owner and survey kind.
     #[arg(long)]
     pub by_owner: bool,
+
+    /// abc: cumulative-share limits of tiers A and B in percent (read to 0.01 %).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "A,B",
+        default_value = "80,95"
+    )]
+    pub thresholds: Vec<f64>,
 
     /// lifecycle-rates: a customer is active while its last purchase is fewer days back.
     #[arg(long, value_name = "DAYS", default_value_t = 180)]
@@ -101,6 +113,10 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
                 return Err(usage("--churn-days: expected 1 or more"));
             }
             sql::lifecycle_rates(&source, args.churn_days)
+        }
+        Query::Abc => {
+            let (a, b) = crate::cmd::abc::thresholds(&args.thresholds)?;
+            sql::abc(&source, threshold_bp(a), threshold_bp(b))
         }
         Query::Nps => sql::nps(
             args.dialect,

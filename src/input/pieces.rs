@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn records_end_at_newlines_outside_quotes() {
         let text = b"a,\"x\ny\",1\nb,\"\"\"q\"\"\",2\nc,3";
-        assert_eq!(record_ends(text, usize::MAX), (Some(21), 2));
+        assert_eq!(record_ends(text, usize::MAX), (Some(22), 2));
         assert_eq!(record_ends(text, 1), (Some(10), 1));
         assert_eq!(record_ends(b"no end", usize::MAX), (None, 0));
     }

@@ -154,39 +154,57 @@ pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
             .total_cmp(&values[x])
             .then_with(|| ids[x].cmp(ids[y]))
     });
-    let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
-    let share: Vec<f64> = values
+    // Shares and the running total in exact cents (docs/metrics.md "ABC"): the values are
+    // money rounded to cents, so the cumulative share and the tier tests do not depend on the
+    // order floats are added in, and the SQL of `crm-eval sql abc` gives the same tiers.
+    let cents: Vec<i128> = values
         .iter()
         .map(|&v| {
-            if v > 0.0 && total > 0.0 {
-                v / total
+            if v > 0.0 {
+                (v * 100.0).round() as i128
+            } else {
+                0
+            }
+        })
+        .collect();
+    let total: i128 = cents.iter().sum();
+    let share: Vec<f64> = cents
+        .iter()
+        .map(|&c| {
+            if c > 0 && total > 0 {
+                c as f64 / total as f64
             } else {
                 0.0
             }
         })
         .collect();
+    // Thresholds in basis points: A while (cents above) × 10,000 < a_bp × total.
+    let (a_bp, b_bp) = (threshold_bp(a), threshold_bp(b));
     let mut cumulative = vec![0.0; n];
     let mut tier = vec!["C"; n];
-    let mut running = 0.0;
+    let mut running: i128 = 0;
     let mut run_tier = "C";
     for (position, &i) in order.iter().enumerate() {
         let same_as_previous = position > 0 && values[order[position - 1]] == values[i];
         if !same_as_previous {
-            // Tolerance so that 0.8 reached by summing shares counts as reached.
             run_tier = if values[i] < 0.0 {
                 "L"
             } else if values[i] == 0.0 {
                 "C"
-            } else if running < a - 1e-9 {
+            } else if running * 10_000 < a_bp * total {
                 "A"
-            } else if running < b - 1e-9 {
+            } else if running * 10_000 < b_bp * total {
                 "B"
             } else {
                 "C"
             };
         }
-        running += share[i];
-        cumulative[i] = running;
+        running += cents[i];
+        cumulative[i] = if total > 0 {
+            running as f64 / total as f64
+        } else {
+            0.0
+        };
         tier[i] = run_tier;
     }
     Tiers {
@@ -195,6 +213,11 @@ pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
         cumulative,
         tier,
     }
+}
+
+/// A cumulative-share threshold (a fraction) in basis points: thresholds are read to 0.01 %.
+pub fn threshold_bp(fraction: f64) -> i128 {
+    (fraction * 10_000.0).round() as i128
 }
 
 /// The totals of one tier.

@@ -212,7 +212,7 @@ pub fn buyer_ids(ledger: &Ledger, codes: &[usize]) -> Result<Column> {
 /// Runs RFM on the purchase ledger.
 pub fn rfm(ledger: &Ledger, opts: &RfmOptions) -> Result<Rfm> {
     let summary = purchase_summary(ledger, opts.frequency)?;
-    let customers = score_customers(&summary, ledger.as_of, opts)?;
+    let customers = score_customers(summary, ledger.as_of, opts)?;
     Ok(Rfm {
         without_purchase: ledger.stats.customers_without_purchase,
         after_as_of: ledger.stats.rows_after_as_of,
@@ -222,23 +222,18 @@ pub fn rfm(ledger: &Ledger, opts: &RfmOptions) -> Result<Rfm> {
 }
 
 /// Adds recency, scores, codes and segments to a purchase summary.
-pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Result<DataFrame> {
-    let last: Vec<i32> = date_values(summary, "last_order_date")?;
+/// The summary is taken so that its columns are freed as they are replaced.
+pub fn score_customers(mut summary: DataFrame, as_of: i32, opts: &RfmOptions) -> Result<DataFrame> {
+    let last: Vec<i32> = date_values(&summary, "last_order_date")?;
     let recency: Vec<i64> = last
         .iter()
         .map(|&d| i64::from(as_of) - i64::from(d))
         .collect();
     let n = last.len();
     drop(last);
-    let frequency: Vec<i64> = summary
-        .column("frequency")?
-        .as_materialized_series()
-        .i64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
+    let frequency = summary.column("frequency")?.clone();
     let monetary: Vec<f64> = summary
-        .column("monetary")?
+        .drop_in_place("monetary")?
         .as_materialized_series()
         .f64()?
         .iter()
@@ -262,7 +257,12 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         }
     };
     let f_score = {
-        let freq_f: Vec<f64> = frequency.iter().map(|&f| f as f64).collect();
+        let freq_f: Vec<f64> = frequency
+            .as_materialized_series()
+            .i64()?
+            .iter()
+            .map(|f| f.unwrap_or(0) as f64)
+            .collect();
         score_dimension(&freq_f, &opts.f_scoring)
     };
     let m_score = score_dimension(&monetary, &opts.m_scoring);
@@ -315,7 +315,7 @@ pub fn score_customers(summary: &DataFrame, as_of: i32, opts: &RfmOptions) -> Re
         summary.column("first_order_date")?.clone(),
         summary.column("last_order_date")?.clone(),
         Column::new("recency_days".into(), recency),
-        Column::new("frequency".into(), frequency),
+        frequency,
         Column::new("monetary".into(), monetary),
         score_col("r_score", r_score),
         score_col("f_score", f_score),

@@ -196,6 +196,57 @@ ORDER BY {by_id}",
     )
 }
 
+/// `crm-eval abc` by net revenue (docs/metrics.md "ABC"): customers with a purchase ranked by
+/// net spend rounded to cents, highest first, equal values by customer_id; shares of the total
+/// positive value; a customer is A while (value of the customers ranked above the first of its
+/// equals) × 10,000 < `a_bp` × total, B likewise with `b_bp`, else C; worth 0 it is C, worth less
+/// than 0 it is L. Exact DECIMAL sums, as the command's in cents.
+pub fn abc(s: &Source, a_bp: i128, b_bp: i128) -> String {
+    let d = s.dialect;
+    let double = d.double();
+    format!(
+        "WITH {ledger},
+buyers AS (
+  SELECT s.customer_id, round(s.monetary, 2) AS value
+  FROM spend s WHERE s.customer_id IN (SELECT customer_id FROM purchases)
+),
+total AS (SELECT coalesce(sum(CASE WHEN value > 0 THEN value ELSE 0 END), 0) AS t FROM buyers),
+ranked AS (
+  SELECT customer_id, value, CASE WHEN value > 0 THEN value ELSE 0 END AS positive,
+         row_number() OVER (ORDER BY value DESC, {by_id}) AS rank
+  FROM buyers
+),
+running AS (
+  SELECT ranked.*,
+         sum(positive) OVER (ORDER BY rank ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+  FROM ranked
+),
+firsts AS (SELECT value, min(rank) AS first_rank FROM ranked GROUP BY value),
+tiered AS (
+  SELECT r.rank, r.customer_id, r.value, r.cum,
+         CASE WHEN r.value < 0 THEN 'L'
+              WHEN r.value = 0 THEN 'C'
+              WHEN (f.cum - f.positive) * 10000 < {a_bp} * total.t THEN 'A'
+              WHEN (f.cum - f.positive) * 10000 < {b_bp} * total.t THEN 'B'
+              ELSE 'C' END AS tier
+  FROM running r
+  JOIN firsts fr ON fr.value = r.value
+  JOIN running f ON f.rank = fr.first_rank
+  CROSS JOIN total
+)
+SELECT rank, customer_id, CAST(value AS {double}) AS value,
+       CASE WHEN value > 0 AND total.t > 0
+            THEN round(CAST(value AS {double}) / CAST(total.t AS {double}), 6) ELSE 0 END AS value_share,
+       CASE WHEN total.t > 0
+            THEN round(CAST(cum AS {double}) / CAST(total.t AS {double}), 6) ELSE 0 END AS cumulative_share,
+       tier
+FROM tiered CROSS JOIN total
+ORDER BY rank",
+        ledger = ledger_ctes(s),
+        by_id = d.bytewise("customer_id"),
+    )
+}
+
 /// The per-customer summary `clv --summary-in` reads (docs/metrics.md "CLV"): purchases merged
 /// per day, frequency = purchase days − 1, recency = last − first purchase day, T = (as_of − 1)
 /// − first purchase day, in `unit`, monetary = the mean spend of the repeat purchase days
