@@ -49,7 +49,7 @@ fn same_cells(sql: &[HashMap<String, String>], ours: &[HashMap<String, String>],
     for (a, b) in sql.iter().zip(ours) {
         for (column, value) in b {
             let theirs = &a[column];
-            if money.contains(&column.as_str()) {
+            if money.contains(&column.as_str()) && !(theirs.is_empty() && value.is_empty()) {
                 let (x, y): (f64, f64) = (theirs.parse().unwrap(), value.parse().unwrap());
                 assert!(
                     (x - y).abs() < 0.005,
@@ -211,11 +211,20 @@ fn lifecycle_rates_sql_in_duckdb_gives_every_cell_of_lifecycle_rates() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
     let cdnow = data("cdnow_sample.csv");
-    for (file, view_sql, churn_days) in [
-        (orders.as_str(), view(&orders, true, true), "180"),
-        (cdnow.as_str(), view(&cdnow, false, false), "90"),
+    for (file, view_sql, churn_days, period) in [
+        (orders.as_str(), view(&orders, true, true), "180", "month"),
+        (orders.as_str(), view(&orders, true, true), "90", "week"),
+        (orders.as_str(), view(&orders, true, true), "365", "quarter"),
+        (cdnow.as_str(), view(&cdnow, false, false), "90", "month"),
     ] {
-        let sql = w.stdout(&["sql", "lifecycle-rates", "--churn-days", churn_days]);
+        let sql = w.stdout(&[
+            "sql",
+            "lifecycle-rates",
+            "--churn-days",
+            churn_days,
+            "--period",
+            period,
+        ]);
         duckdb(&w, &view_sql, &sql, "sql.csv");
         let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
         let ours = records(&w.stdout(&[
@@ -224,40 +233,33 @@ fn lifecycle_rates_sql_in_duckdb_gives_every_cell_of_lifecycle_rates() {
             "--rates",
             "--churn-days",
             churn_days,
+            "--period",
+            period,
             "-q",
         ]));
         assert!(ours.len() > 10, "{file}");
-        // Rates to their 4 decimals: DuckDB writes 0.0780 where crm-eval writes 0.078.
-        let rate = |rows: &[HashMap<String, String>]| -> Vec<HashMap<String, String>> {
-            rows.iter()
-                .map(|r| {
-                    r.iter()
-                        .map(|(k, v)| {
-                            let v = match (k.ends_with("_rate"), v.parse::<f64>()) {
-                                (true, Ok(x)) => format!("{x:.4}"),
-                                _ => v.clone(),
-                            };
-                            (k.clone(), v)
-                        })
-                        .collect()
-                })
-                .collect()
-        };
-        same_cells(&rate(&theirs), &rate(&ours), &[]);
+        let rates = ["churn_rate", "retention_rate"];
+        same_cells(
+            &rounded(&theirs, &rates, 4),
+            &rounded(&ours, &rates, 4),
+            &[],
+        );
     }
 }
 
-/// Shares to their 6 decimals (DuckDB writes 0.500000 where crm-eval writes 0.5).
-fn six_decimals(
+/// The numbers of some columns written to `places` decimals (DuckDB writes 0.3860 where
+/// crm-eval writes 0.386).
+fn rounded(
     rows: &[HashMap<String, String>],
     columns: &[&str],
+    places: usize,
 ) -> Vec<HashMap<String, String>> {
     rows.iter()
         .map(|r| {
             r.iter()
                 .map(|(k, v)| {
                     let v = match (columns.contains(&k.as_str()), v.parse::<f64>()) {
-                        (true, Ok(x)) => format!("{x:.6}"),
+                        (true, Ok(x)) => format!("{x:.places$}"),
                         _ => v.clone(),
                     };
                     (k.clone(), v)
@@ -290,13 +292,15 @@ fn abc_sql_in_duckdb_gives_every_cell_of_abc() {
         let sql = w.stdout(&["sql", "abc", "--thresholds", thresholds]);
         duckdb(&w, &view(file, true, true), &sql, "sql.csv");
         let shares = ["value_share", "cumulative_share"];
-        let theirs = six_decimals(
+        let theirs = rounded(
             &records(&std::fs::read_to_string(w.path("sql.csv")).unwrap()),
             &shares,
+            6,
         );
-        let ours = six_decimals(
+        let ours = rounded(
             &records(&w.stdout(&["abc", file, "--thresholds", thresholds, "-q"])),
             &shares,
+            6,
         );
         same_cells(&theirs, &ours, &["value"]);
         if file == "ties.csv" && thresholds == "80,95" {
@@ -315,6 +319,48 @@ fn abc_sql_in_duckdb_gives_every_cell_of_abc() {
                     ("E", "L")
                 ]
             );
+        }
+    }
+}
+
+#[test]
+fn cohort_sql_in_duckdb_gives_every_cell_of_cohort() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let cdnow = data("cdnow_sample.csv");
+    for (file, with_ids, period, metric) in [
+        (orders.as_str(), true, "month", "retention"),
+        (orders.as_str(), true, "quarter", "revenue"),
+        (orders.as_str(), true, "week", "customers"),
+        (cdnow.as_str(), false, "month", "revenue"),
+    ] {
+        let ours =
+            records(&w.stdout(&["cohort", file, "--period", period, "--metric", metric, "-q"]));
+        let width = ours[0].keys().filter(|k| k.starts_with("period_")).count();
+        assert!(width > 5, "{file} {period}");
+        let sql = w.stdout(&[
+            "sql",
+            "cohort",
+            "--period",
+            period,
+            "--metric",
+            metric,
+            "--periods",
+            &width.to_string(),
+        ]);
+        duckdb(&w, &view(file, with_ids, with_ids), &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let cells: Vec<String> = (0..width).map(|k| format!("period_{k}")).collect();
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        match metric {
+            // Shares to their 4 decimals (DuckDB writes 0.3860 where crm-eval writes 0.386).
+            "retention" => same_cells(
+                &rounded(&theirs, &cells, 4),
+                &rounded(&ours, &cells, 4),
+                &[],
+            ),
+            "revenue" => same_cells(&theirs, &ours, &cells),
+            _ => same_cells(&theirs, &ours, &[]),
         }
     }
 }

@@ -9,6 +9,8 @@ use crate::error::usage;
 use crate::input::values::parse_iso_day;
 use crate::metrics::abc::threshold_bp;
 use crate::metrics::clv::TimeUnit;
+use crate::metrics::cohort::CohortMetric;
+use crate::metrics::periods::Period;
 use crate::sql::{self, Dialect, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,10 +22,45 @@ pub enum Query {
     ClvSummary,
     /// `crm-eval nps`: NPS and CSAT with their 95 % intervals (with --by-owner, per owner).
     Nps,
-    /// `crm-eval lifecycle --rates` by month: churn and retention per complete month.
+    /// `crm-eval lifecycle --rates`: churn and retention per complete week, month or quarter.
     LifecycleRates,
     /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
     Abc,
+    /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
+    Cohort,
+}
+
+/// The periods the queries know; each query takes some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqlPeriod {
+    Day,
+    Week,
+    Month,
+    Quarter,
+}
+
+impl SqlPeriod {
+    fn time_unit(self) -> Result<TimeUnit> {
+        match self {
+            SqlPeriod::Day => Ok(TimeUnit::Day),
+            SqlPeriod::Week => Ok(TimeUnit::Week),
+            SqlPeriod::Month => Ok(TimeUnit::Month),
+            SqlPeriod::Quarter => Err(usage(
+                "--period quarter: clv-summary takes day, week or month",
+            )),
+        }
+    }
+
+    fn cohort_period(self) -> Result<Period> {
+        match self {
+            SqlPeriod::Week => Ok(Period::Week),
+            SqlPeriod::Month => Ok(Period::Month),
+            SqlPeriod::Quarter => Ok(Period::Quarter),
+            SqlPeriod::Day => Err(usage(
+                "--period day: cohort and lifecycle-rates take week, month or quarter",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,9 +85,19 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub bins: u32,
 
-    /// clv-summary: the time unit of recency and T.
-    #[arg(long, value_enum, default_value = "week")]
-    pub period: TimeUnit,
+    /// clv-summary: the time unit of recency and T (day, week, month; default week); cohort
+    /// and lifecycle-rates: the period (week, month, quarter; default month).
+    #[arg(long, value_enum)]
+    pub period: Option<SqlPeriod>,
+
+    /// cohort: what a cell holds.
+    #[arg(long, value_enum, default_value = "retention")]
+    pub metric: CohortMetric,
+
+    /// cohort: the number of period columns (the command writes one per period from the first
+    /// cohort to the one holding the day before as_of).
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub periods: u32,
 
     /// nps: the surveys table or view (customer_id, response_date DATE, survey, score, owner).
     #[arg(long, value_name = "NAME", default_value = "surveys")]
@@ -107,12 +154,22 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
     };
     let text = match args.query {
         Query::Rfm => sql::rfm(&source, args.bins),
-        Query::ClvSummary => sql::clv_summary(&source, args.period),
+        Query::ClvSummary => {
+            sql::clv_summary(&source, args.period.unwrap_or(SqlPeriod::Week).time_unit()?)
+        }
+        Query::Cohort => {
+            if !(1..=600).contains(&args.periods) {
+                return Err(usage("--periods: expected 1 to 600 columns"));
+            }
+            let period = args.period.unwrap_or(SqlPeriod::Month).cohort_period()?;
+            sql::cohort(&source, period, args.metric, args.periods)
+        }
         Query::LifecycleRates => {
             if args.churn_days < 1 {
                 return Err(usage("--churn-days: expected 1 or more"));
             }
-            sql::lifecycle_rates(&source, args.churn_days)
+            let period = args.period.unwrap_or(SqlPeriod::Month).cohort_period()?;
+            sql::lifecycle_rates(&source, period, args.churn_days)
         }
         Query::Abc => {
             let (a, b) = crate::cmd::abc::thresholds(&args.thresholds)?;

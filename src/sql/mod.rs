@@ -8,6 +8,8 @@
 //! (NULL, or one of paid, refunded, cancelled, unpaid: the words the input layer maps exports to).
 
 use crate::metrics::clv::TimeUnit;
+use crate::metrics::cohort::CohortMetric;
+use crate::metrics::periods::Period;
 use crate::metrics::rfm::{default_segments, grid_score, UNMATCHED_SEGMENT};
 
 /// The engines the SQL is written for.
@@ -358,84 +360,47 @@ ORDER BY {order}",
     )
 }
 
-impl Dialect {
-    /// The first day of the month of a DATE expression, as a DATE.
-    fn month_start(self, date: &str) -> String {
-        match self {
-            Dialect::Spark => format!("trunc({date}, 'MM')"),
-            Dialect::Duckdb | Dialect::Postgres => {
-                format!("CAST(date_trunc('month', {date}) AS DATE)")
-            }
-        }
-    }
-
-    /// A select-list item that makes one row per month start `s` from `first` to `last`
-    /// (DATEs; a timestamp in DuckDB and PostgreSQL, cast by the caller).
-    fn months(self, first: &str, last: &str) -> String {
-        match self {
-            Dialect::Spark => format!("explode(sequence({first}, {last}, interval 1 month)) AS s"),
-            Dialect::Duckdb => format!(
-                "unnest(generate_series(CAST({first} AS TIMESTAMP), CAST({last} AS TIMESTAMP), INTERVAL 1 MONTH)) AS s"
-            ),
-            Dialect::Postgres => {
-                format!("generate_series({first}, {last}, interval '1 month') AS s")
-            }
-        }
-    }
-
-    /// The last day of the month of a DATE expression.
-    fn month_end(self, date: &str) -> String {
-        match self {
-            Dialect::Duckdb | Dialect::Spark => format!("last_day({date})"),
-            Dialect::Postgres => {
-                format!("CAST({date} + interval '1 month' - interval '1 day' AS DATE)")
-            }
-        }
-    }
-
-    /// `2024-01` for a DATE expression.
-    fn month_label(self, date: &str) -> String {
-        match self {
-            Dialect::Duckdb => format!("strftime({date}, '%Y-%m')"),
-            Dialect::Spark => format!("date_format({date}, 'yyyy-MM')"),
-            Dialect::Postgres => format!("to_char({date}, 'YYYY-MM')"),
-        }
-    }
-}
-
-/// `crm-eval lifecycle --rates` by month (docs/metrics.md "Lifecycle"): for every complete month
-/// [s, e] from the month of the first purchase, a customer is active on day t when it has a
-/// purchase in (t − churn_days, t]; customers_at_start = active on s − 1, retained = of those
-/// active on e, churned = at start − retained, won = active on e but not on s − 1; the rates ÷
-/// customers_at_start, rounded to 4 decimals (empty without customers at the start).
-pub fn lifecycle_rates(s: &Source, churn_days: i64) -> String {
+/// `crm-eval lifecycle --rates` (docs/metrics.md "Lifecycle"): for every complete period [s, e]
+/// (week, month or quarter) from the one of the first purchase, a customer is active on day t
+/// when it has a purchase in (t − churn_days, t]; customers_at_start = active on s − 1,
+/// retained = of those active on e, churned = at start − retained, won = active on e but not on
+/// s − 1; the rates ÷ customers_at_start, rounded to 4 decimals (empty without customers at the
+/// start).
+pub fn lifecycle_rates(s: &Source, period: Period, churn_days: i64) -> String {
     let d = s.dialect;
     let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
     let double = d.double();
     format!(
         "WITH {ledger},
-bounds AS (SELECT min(order_date) AS first_day FROM purchases),
-months AS (SELECT {months} FROM bounds CROSS JOIN as_of),
-periods AS (SELECT CAST(s AS DATE) AS s, {end} AS e FROM months),
-complete AS (SELECT periods.* FROM periods CROSS JOIN as_of WHERE periods.e < as_of.d),
+bounds AS (
+  SELECT {first} AS first_index, {last} AS last_index FROM purchases CROSS JOIN as_of
+  GROUP BY as_of.d
+),
+indexes AS (SELECT {series} FROM bounds),
+periods AS (
+  SELECT i, {start} AS s, {next_start} AS next_s FROM indexes
+),
+complete AS (
+  SELECT i, s, {end} AS e FROM periods CROSS JOIN as_of WHERE {end} < as_of.d
+),
 latest AS (
-  SELECT c.s, c.e, p.customer_id,
+  SELECT c.i, c.s, c.e, p.customer_id,
          max(CASE WHEN p.order_date <= {before} THEN p.order_date END) AS before_last,
          max(CASE WHEN p.order_date <= c.e THEN p.order_date END) AS end_last
   FROM complete c CROSS JOIN purchases p
-  GROUP BY c.s, c.e, p.customer_id
+  GROUP BY c.i, c.s, c.e, p.customer_id
 ),
 flags AS (
-  SELECT s,
+  SELECT i,
          CASE WHEN before_last IS NOT NULL AND {gap_before} < {churn_days} THEN 1 ELSE 0 END AS active_before,
          CASE WHEN end_last IS NOT NULL AND {gap_end} < {churn_days} THEN 1 ELSE 0 END AS active_end
   FROM latest
 ),
 counts AS (
-  SELECT s, sum(active_before) AS customers_at_start,
+  SELECT i, sum(active_before) AS customers_at_start,
          sum(active_before * active_end) AS retained,
          sum((1 - active_before) * active_end) AS won
-  FROM flags GROUP BY s
+  FROM flags GROUP BY i
 )
 SELECT {label} AS period, customers_at_start, retained,
        customers_at_start - retained AS churned, won,
@@ -444,20 +409,161 @@ SELECT {label} AS period, customers_at_start, retained,
        CASE WHEN customers_at_start > 0
             THEN {retention_rate} END AS retention_rate
 FROM counts
-ORDER BY s",
+ORDER BY i",
         ledger = ledger_ctes(s),
-        end = d.month_end("CAST(s AS DATE)"),
-        months = d.months(
-            &d.month_start("bounds.first_day"),
-            &d.month_start(&d.plus_days("as_of.d", -1))
-        ),
+        first = d.period_index(period, "min(purchases.order_date)"),
+        last = d.period_index(period, &d.plus_days("as_of.d", -1)),
+        series = d.integers("first_index", "last_index", "i"),
+        start = d.period_start(period, "i"),
+        next_start = d.period_start(period, "i + 1"),
+        end = d.plus_days("next_s", -1),
         before = d.plus_days("c.s", -1),
         gap_before = d.days_between(&d.plus_days("s", -1), "before_last"),
         gap_end = d.days_between("e", "end_last"),
-        label = d.month_label("s"),
+        label = d.period_label(period, "i"),
         churn_rate = round4(&format!(
             "CAST(customers_at_start - retained AS {double}) / customers_at_start"
         )),
         retention_rate = round4(&format!("CAST(retained AS {double}) / customers_at_start")),
+    )
+}
+
+impl Dialect {
+    /// `date + n` days for an integer expression `n`.
+    fn plus_days_expr(self, date: &str, n: &str) -> String {
+        match self {
+            Dialect::Spark => format!("date_add({date}, CAST({n} AS INT))"),
+            Dialect::Duckdb | Dialect::Postgres => format!("({date} + CAST({n} AS INTEGER))"),
+        }
+    }
+
+    /// A select-list item that makes one row per integer `name` from `first` to `last`
+    /// (Spark rejects a correlated FROM subquery, so the series is a generator in the list).
+    fn integers(self, first: &str, last: &str, name: &str) -> String {
+        match self {
+            Dialect::Spark => format!("explode(sequence({first}, {last})) AS {name}"),
+            Dialect::Duckdb => format!("unnest(range({first}, {last} + 1)) AS {name}"),
+            Dialect::Postgres => format!("generate_series({first}, {last}) AS {name}"),
+        }
+    }
+
+    /// The first day of the period with index `index` (an integer expression), as a DATE.
+    fn period_start(self, period: Period, index: &str) -> String {
+        let ymd = |per_year: i32, months_per: i32| {
+            format!(
+                "make_date(CAST(floor(({index}) / {per_year}.0) AS INT), \
+                 CAST((({index}) - {per_year} * CAST(floor(({index}) / {per_year}.0) AS INT)) * {months_per} + 1 AS INT), 1)"
+            )
+        };
+        match period {
+            Period::Week => self.plus_days_expr("DATE '1970-01-01'", &format!("({index}) * 7 - 3")),
+            Period::Month => ymd(12, 1),
+            Period::Quarter => ymd(4, 3),
+        }
+    }
+
+    /// An integer expression as text.
+    fn int_text(self, x: &str) -> String {
+        format!("CAST(CAST({x} AS BIGINT) AS {})", self.text())
+    }
+
+    /// The index of the period holding a DATE expression, as `Period::index` numbers them:
+    /// weeks from Monday 1969-12-29, months and quarters as year × 12 (4) + month (quarter).
+    fn period_index(self, period: Period, date: &str) -> String {
+        let year = format!("CAST(EXTRACT(YEAR FROM {date}) AS INT)");
+        let month0 = format!("(CAST(EXTRACT(MONTH FROM {date}) AS INT) - 1)");
+        match period {
+            Period::Week => format!(
+                "CAST(floor(({} + 3) / 7.0) AS INT)",
+                self.days_between(date, "DATE '1970-01-01'")
+            ),
+            Period::Month => format!("({year} * 12 + {month0})"),
+            Period::Quarter => format!("({year} * 4 + CAST(floor({month0} / 3.0) AS INT))"),
+        }
+    }
+
+    /// A period's label from its index, as `Period::label` writes it: the Monday of a week
+    /// (2024-01-01), 2024-01, 2024-Q1.
+    fn period_label(self, period: Period, index: &str) -> String {
+        let per_year = match period {
+            Period::Month => 12,
+            _ => 4,
+        };
+        let year = self.int_text(&format!("floor({index} / {per_year}.0)"));
+        let within =
+            format!("({index} - {per_year} * CAST(floor({index} / {per_year}.0) AS INT) + 1)");
+        match period {
+            Period::Week => format!(
+                "CAST({} AS {})",
+                self.plus_days_expr("DATE '1970-01-01'", &format!("{index} * 7 - 3")),
+                self.text()
+            ),
+            Period::Month => format!(
+                "concat({year}, '-', lpad({}, 2, '0'))",
+                self.int_text(&within)
+            ),
+            Period::Quarter => format!("concat({year}, '-Q', {})", self.int_text(&within)),
+        }
+    }
+}
+
+/// `crm-eval cohort` (docs/metrics.md "Cohorts") with the columns period_0 … period_{N−1}
+/// (`periods` = N; the command writes as many as there are periods from the first cohort to the
+/// one holding as_of − 1, so with that N the tables are the same): a customer's cohort is the
+/// period of its first purchase; cell k is the share of the cohort with a purchase in period
+/// cohort + k (rounded to 4 decimals), their number, or the net of all the cohort's order rows
+/// dated in it (rounded to cents); cells after the period holding as_of − 1 are NULL.
+pub fn cohort(s: &Source, period: Period, metric: CohortMetric, periods: u32) -> String {
+    let d = s.dialect;
+    let double = d.double();
+    let cells = match metric {
+        CohortMetric::Retention | CohortMetric::Customers => format!(
+            "SELECT c.cohort, {p} - c.cohort AS k, count(DISTINCT p.customer_id) AS v
+  FROM purchases p JOIN cohorts c ON c.customer_id = p.customer_id
+  GROUP BY c.cohort, {p} - c.cohort",
+            p = d.period_index(period, "p.order_date")
+        ),
+        CohortMetric::Revenue => format!(
+            "SELECT c.cohort, {p} - c.cohort AS k, sum(b.net) AS v
+  FROM base b JOIN cohorts c ON c.customer_id = b.customer_id
+  WHERE {p} >= c.cohort
+  GROUP BY c.cohort, {p} - c.cohort",
+            p = d.period_index(period, "b.order_date")
+        ),
+    };
+    let value = |k: u32| -> String {
+        let v = format!("coalesce(max(CASE WHEN cells.k = {k} THEN cells.v END), 0)");
+        let v = match metric {
+            CohortMetric::Retention => {
+                format!("round(CAST({v} AS DECIMAL(38, 10)) / sizes.customers, 4)")
+            }
+            CohortMetric::Customers => format!("CAST({v} AS BIGINT)"),
+            CohortMetric::Revenue => format!("CAST(round({v}, 2) AS {double})"),
+        };
+        format!(
+            "       CASE WHEN sizes.cohort + {k} > bounds.last_period THEN NULL ELSE {v} END AS period_{k}"
+        )
+    };
+    let columns: Vec<String> = (0..periods).map(value).collect();
+    format!(
+        "WITH {ledger},
+bounds AS (SELECT {last} AS last_period FROM as_of),
+cohorts AS (
+  SELECT customer_id, min({first}) AS cohort FROM purchases GROUP BY customer_id
+),
+sizes AS (SELECT cohort, count(*) AS customers FROM cohorts GROUP BY cohort),
+cells AS (
+  {cells}
+)
+SELECT {label} AS cohort, sizes.customers,
+{columns}
+FROM sizes CROSS JOIN bounds LEFT JOIN cells ON cells.cohort = sizes.cohort
+GROUP BY sizes.cohort, sizes.customers, bounds.last_period
+ORDER BY sizes.cohort",
+        ledger = ledger_ctes(s),
+        last = d.period_index(period, &d.plus_days("as_of.d", -1)),
+        first = d.period_index(period, "order_date"),
+        label = d.period_label(period, "sizes.cohort"),
+        columns = columns.join(",\n"),
     )
 }
