@@ -65,6 +65,24 @@ def compare_rfm(spark_rows, crm_csv):
     return len(ours)
 
 
+def same_table(label, spark_rows, ours):
+    """Every cell equal: numbers to 1e-9 (money to the cent), text exactly, NULL as empty."""
+    if len(ours) != len(spark_rows):
+        sys.exit(f"{label}: Spark {len(spark_rows)} rows, crm-eval {len(ours)}")
+    for theirs, mine in zip(spark_rows, ours):
+        for column, value in mine.items():
+            got = theirs[column]
+            if got is None or value == "":
+                ok = got is None and value == ""
+            elif isinstance(got, (int, float)) or hasattr(got, "as_tuple"):
+                tolerance = 0.005 if column in ("value", "monetary") or label.startswith("cohort revenue") else 1e-9
+                ok = abs(float(got) - float(value)) <= tolerance
+            else:
+                ok = str(got) == value
+            if not ok:
+                sys.exit(f"{label}: {column} of row {mine}: Spark {got!r}, crm-eval {value}")
+
+
 def run_set(spark, name, path, has_order_id, has_status):
     from pyspark.sql import functions as F
 
@@ -89,24 +107,27 @@ def run_set(spark, name, path, has_order_id, has_status):
     print(f"{name}: rfm of {customers:,} customers identical in every cell; "
           f"Spark {spark_secs:.1f} s, crm-eval {crm_secs:.1f} s (crm-eval / Spark {crm_secs / spark_secs:.2f})",
           flush=True)
-    # lifecycle --rates by month: every cell.
-    sql = crm("sql", "lifecycle-rates", "--dialect", "spark").strip().rstrip(";")
-    start = time.perf_counter()
-    rates = [r.asDict() for r in spark.sql(sql).collect()]
-    rates_secs = time.perf_counter() - start
-    ours = list(csv.DictReader(io.StringIO(crm("lifecycle", path, "--rates", "-q"))))
-    if len(ours) != len(rates):
-        sys.exit(f"lifecycle rates: Spark {len(rates)} periods, crm-eval {len(ours)}")
-    for theirs, mine in zip(rates, ours):
-        for column, value in mine.items():
-            got = theirs[column]
-            if column.endswith("_rate"):
-                ok = (got is None and value == "") or (got is not None and value != "" and abs(float(got) - float(value)) < 1e-9)
-            else:
-                ok = str(got) == value
-            if not ok:
-                sys.exit(f"lifecycle rates: {column} of {mine['period']}: Spark {got}, crm-eval {value}")
-    print(f"{name}: lifecycle --rates of {len(ours)} months identical in every cell; Spark {rates_secs:.1f} s", flush=True)
+    # lifecycle --rates (by week, month and quarter), abc and cohort: every cell.
+    checks = [
+        ("lifecycle --rates by " + p, ["lifecycle-rates", "--period", p], ["lifecycle", path, "--rates", "--period", p])
+        for p in ("month", "week", "quarter")
+    ] + [
+        ("abc", ["abc"], ["abc", path]),
+        ("abc 62.5,97.25", ["abc", "--thresholds", "62.5,97.25"], ["abc", path, "--thresholds", "62.5,97.25"]),
+    ]
+    for metric, period in (("retention", "month"), ("revenue", "quarter"), ("customers", "week")):
+        command = ["cohort", path, "--metric", metric, "--period", period]
+        width = len([c for c in crm(*command, "-q").splitlines()[0].split(",") if c.startswith("period_")])
+        checks.append((f"cohort {metric} by {period}",
+                       ["cohort", "--metric", metric, "--period", period, "--periods", str(width)], command))
+    for label, sql_args, command in checks:
+        sql = crm("sql", *sql_args, "--dialect", "spark").strip().rstrip(";")
+        start = time.perf_counter()
+        theirs = [r.asDict() for r in spark.sql(sql).collect()]
+        secs = time.perf_counter() - start
+        ours = list(csv.DictReader(io.StringIO(crm(*command, "-q"))))
+        same_table(label, theirs, ours)
+        print(f"{name}: {label}: {len(ours):,} rows identical in every cell; Spark {secs:.1f} s", flush=True)
     # clv-summary: the fit of Spark's summary against clv on the orders.
     sql = crm("sql", "clv-summary", "--dialect", "spark").strip().rstrip(";")
     start = time.perf_counter()
