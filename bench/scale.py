@@ -32,6 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
+sys.path.insert(0, HERE)
+from rfm import compare  # noqa: E402  (every cell of two rfm tables, money to the cent)
 
 
 def generate(rows):
@@ -110,28 +112,6 @@ start = time.perf_counter()
 con.execute(f"COPY ({sql}) TO '{out}' (HEADER, DELIMITER ',')")
 print(time.perf_counter() - start)
 """
-
-
-def compare(crm_out, duck_out):
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = false")
-    cols = "customer_id, first_order_date, last_order_date, recency_days, frequency, r_score, f_score, m_score, rfm_code, segment"
-    load = lambda p: f"(SELECT {cols}, monetary FROM read_csv('{p}', header=true, all_varchar=true))"
-    diff = con.execute(
-        f"""
-        SELECT count(*) FROM {load(crm_out)} a FULL OUTER JOIN {load(duck_out)} b USING (customer_id)
-        WHERE a.segment IS DISTINCT FROM b.segment OR a.rfm_code IS DISTINCT FROM b.rfm_code
-           OR a.recency_days IS DISTINCT FROM b.recency_days OR a.frequency IS DISTINCT FROM b.frequency
-           OR a.last_order_date IS DISTINCT FROM b.last_order_date
-           OR a.first_order_date IS DISTINCT FROM b.first_order_date
-           OR abs(a.monetary::DOUBLE - b.monetary::DOUBLE) > 0.005
-           OR a.monetary IS NULL OR b.monetary IS NULL
-        """
-    ).fetchone()[0]
-    total = con.execute(f"SELECT count(*) FROM {load(crm_out)}").fetchone()[0]
-    return total, diff
 
 
 def main():

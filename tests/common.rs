@@ -104,3 +104,19 @@ pub fn data(name: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Runs a Python script in the work directory, asserting that it succeeds (the SQL and dataset
+/// tests use DuckDB's Python package: python3 -m pip install duckdb; .ci/run installs it).
+pub fn python(w: &Workdir, script: &str) {
+    let run = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .current_dir(w.path("."))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "DuckDB failed (the conformance tests need its Python package: python3 -m pip install duckdb; .ci/run installs it): {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

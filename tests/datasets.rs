@@ -2,9 +2,7 @@
 //! (orders read in pieces, a ledger per partition of customers): the same bytes as one file read
 //! whole (issue 16; docs/metrics.md "Several files" and "Bounded memory").
 
-use std::process::Command;
-
-use crate::common::{data, sample, Workdir};
+use crate::common::{data, python, sample, Workdir};
 
 /// The sample orders split by year into `year=YYYY/part-N.csv`, each part with the header.
 fn split_by_year(w: &Workdir, root: &str, drop_column: Option<&str>) {
@@ -84,17 +82,7 @@ fn a_hive_partitioned_parquet_dataset_from_duckdb_reads_as_the_file() {
     let script = format!(
         "import duckdb\nduckdb.sql(\"COPY (SELECT * FROM read_csv('{orders}', all_varchar = true)) TO 'lake' (FORMAT PARQUET, PARTITION_BY (channel))\")\n"
     );
-    let run = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .current_dir(w.path("."))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "DuckDB failed (python3 -m pip install duckdb; .ci/run installs it): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    python(&w, &script);
     let whole = w.stdout(&["rfm", &orders, "-q"]);
     assert_eq!(whole, w.stdout(&["rfm", "lake", "-q"]));
     assert_eq!(whole, w.stdout(&["rfm", "lake/**/*.parquet", "-q"]));

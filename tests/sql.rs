@@ -3,9 +3,8 @@
 //! and `clv --summary-in` on the DuckDB-made summary gives `clv`'s parameters.
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 
-use crate::common::{data, records, sample, Workdir};
+use crate::common::{data, python, records, sample, Workdir};
 
 /// Runs `sql` in DuckDB over a view `orders` made by `view` and writes the result as CSV to
 /// `out`.
@@ -14,17 +13,7 @@ fn duckdb(w: &Workdir, view: &str, sql: &str, out: &str) {
     let script = format!(
         "import duckdb\ncon = duckdb.connect()\ncon.execute({view:?})\ncon.execute(\"COPY (\" + open('query.sql').read() + \") TO '{out}' (HEADER, DELIMITER ',')\")\n"
     );
-    let run = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .current_dir(w.path("."))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "DuckDB failed (the conformance tests need its Python package: python3 -m pip install duckdb; .ci/run installs it): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    python(w, &script);
 }
 
 fn view(csv: &str, with_order_id: bool, with_status: bool) -> String {

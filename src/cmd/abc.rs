@@ -32,7 +32,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub customers: Option<String>,
 
-    /// Cumulative-share limits of tiers A and B in percent.
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+
+    /// One row per tier: customers, share of customers, value, share of value.
+    #[arg(long)]
+    pub summary: bool,
+}
+
+/// `--thresholds A,B`, shared by `abc` and `sql abc`.
+#[derive(Debug, clap::Args)]
+pub struct Thresholds {
+    /// Cumulative-share limits of tiers A and B in percent (read to 0.01 %).
     #[arg(
         long,
         value_delimiter = ',',
@@ -40,29 +51,28 @@ pub struct Args {
         default_value = "80,95"
     )]
     pub thresholds: Vec<f64>,
-
-    /// One row per tier: customers, share of customers, value, share of value.
-    #[arg(long)]
-    pub summary: bool,
 }
 
-/// `--thresholds A,B` (percent) as fractions, or a usage error.
-pub fn thresholds(values: &[f64]) -> Result<(f64, f64)> {
-    let [a, b] = values[..] else {
-        return Err(usage(format!(
-            "--thresholds {values:?}: expected two percentages, A and B, e.g. 80,95"
-        )));
-    };
-    if !(a > 0.0 && a < b && b <= 100.0) {
-        return Err(usage(format!(
-            "--thresholds {a},{b}: expected 0 < A < B <= 100 (percent of value)"
-        )));
+impl Thresholds {
+    /// The limits as fractions, or a usage error.
+    pub fn fractions(&self) -> Result<(f64, f64)> {
+        let values = &self.thresholds;
+        let [a, b] = values[..] else {
+            return Err(usage(format!(
+                "--thresholds {values:?}: expected two percentages, A and B, e.g. 80,95"
+            )));
+        };
+        if !(a > 0.0 && a < b && b <= 100.0) {
+            return Err(usage(format!(
+                "--thresholds {a},{b}: expected 0 < A < B <= 100 (percent of value)"
+            )));
+        }
+        Ok((a / 100.0, b / 100.0))
     }
-    Ok((a / 100.0, b / 100.0))
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let (a, b) = thresholds(&args.thresholds)?;
+    let (a, b) = args.thresholds.fractions()?;
     // `revenue`/`margin` choose what is ranked; other names are groups.
     let mut basis = AbcBasis::Revenue;
     let mut group_by = Vec::new();

@@ -107,14 +107,9 @@ pub struct Args {
     #[arg(long)]
     pub by_owner: bool,
 
-    /// abc: cumulative-share limits of tiers A and B in percent (read to 0.01 %).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "A,B",
-        default_value = "80,95"
-    )]
-    pub thresholds: Vec<f64>,
+    /// abc: the tier limits.
+    #[command(flatten)]
+    pub thresholds: crate::cmd::abc::Thresholds,
 
     /// lifecycle-rates: a customer is active while its last purchase is fewer days back.
     #[arg(long, value_name = "DAYS", default_value_t = 180)]
@@ -172,7 +167,7 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             sql::lifecycle_rates(&source, period, args.churn_days)
         }
         Query::Abc => {
-            let (a, b) = crate::cmd::abc::thresholds(&args.thresholds)?;
+            let (a, b) = args.thresholds.fractions()?;
             sql::abc(&source, threshold_bp(a), threshold_bp(b))
         }
         Query::Nps => sql::nps(
