@@ -112,6 +112,7 @@ def run_set(spark, name, path, has_order_id, has_status):
         ("lifecycle --rates by " + p, ["lifecycle-rates", "--period", p], ["lifecycle", path, "--rates", "--period", p])
         for p in ("month", "week", "quarter")
     ] + [
+        ("lifecycle", ["lifecycle"], ["lifecycle", path]),
         ("abc", ["abc"], ["abc", path]),
         ("abc 62.5,97.25", ["abc", "--thresholds", "62.5,97.25"], ["abc", path, "--thresholds", "62.5,97.25"]),
     ]

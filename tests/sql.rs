@@ -353,3 +353,62 @@ fn cohort_sql_in_duckdb_gives_every_cell_of_cohort() {
         }
     }
 }
+
+#[test]
+fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let customers = sample("customers.csv");
+    let cdnow = data("cdnow_sample.csv");
+    let with_customers = format!(
+        "{}; CREATE VIEW customers AS SELECT CAST(customer_id AS VARCHAR) AS customer_id FROM read_csv('{customers}', header = true)",
+        view(&orders, true, true)
+    );
+    for (file, view_sql, sql_args, args) in [
+        (orders.as_str(), view(&orders, true, true), vec![], vec![]),
+        (
+            orders.as_str(),
+            with_customers,
+            vec!["--customers-table", "customers"],
+            vec!["--customers", customers.as_str()],
+        ),
+        (
+            orders.as_str(),
+            view(&orders, true, true),
+            vec![
+                "--churn-days",
+                "365",
+                "--new-days",
+                "30",
+                "--at-risk-factor",
+                "1.5",
+                "--loyal-orders",
+                "5",
+            ],
+            vec![
+                "--churn-days",
+                "365",
+                "--new-days",
+                "30",
+                "--at-risk-factor",
+                "1.5",
+                "--loyal-orders",
+                "5",
+            ],
+        ),
+        (cdnow.as_str(), view(&cdnow, false, false), vec![], vec![]),
+    ] {
+        let sql = w.stdout(&[&["sql", "lifecycle"][..], &sql_args].concat());
+        duckdb(&w, &view_sql, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(&w.stdout(&[&["lifecycle", file][..], &args, &["-q"]].concat()));
+        let stages: std::collections::BTreeSet<&str> =
+            ours.iter().map(|r| r["stage"].as_str()).collect();
+        assert!(stages.len() >= 4, "{file} {args:?}: {stages:?}");
+        same_cells(
+            &rounded(&theirs, &["typical_gap_days"], 1),
+            &rounded(&ours, &["typical_gap_days"], 1),
+            &[],
+        );
+    }
+}

@@ -21,21 +21,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub customers: Option<String>,
 
-    /// Days without a purchase after which a customer is churned.
-    #[arg(long, value_name = "DAYS", default_value_t = 180)]
-    pub churn_days: i64,
-
-    /// A first purchase at most this many days ago makes a customer new.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
-    pub new_days: i64,
-
-    /// Purchases that make an active customer loyal.
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub loyal_orders: i64,
-
-    /// At risk when the days since the last purchase exceed this many typical gaps.
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
-    pub at_risk_factor: f64,
+    #[command(flatten)]
+    pub stages: StageArgs,
 
     /// One row per stage: customers and share.
     #[arg(long, conflicts_with = "rates")]
@@ -55,23 +42,51 @@ pub struct Args {
     pub period: Period,
 }
 
-pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    if args.churn_days <= 0
-        || args.new_days < 0
-        || args.loyal_orders < 1
-        || args.at_risk_factor.is_nan()
-        || args.at_risk_factor <= 0.0
-    {
-        return Err(usage(
-            "--churn-days must be above 0, --new-days 0 or more, --loyal-orders 1 or more, --at-risk-factor above 0",
-        ));
+/// The thresholds of the stages (docs/metrics.md "Lifecycle"), shared by `lifecycle` and `sql
+/// lifecycle|lifecycle-rates`.
+#[derive(Debug, clap::Args)]
+pub struct StageArgs {
+    /// Days without a purchase after which a customer is churned.
+    #[arg(long, value_name = "DAYS", default_value_t = 180)]
+    pub churn_days: i64,
+
+    /// A first purchase at most this many days ago makes a customer new.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub new_days: i64,
+
+    /// Purchases that make an active customer loyal.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub loyal_orders: i64,
+
+    /// At risk when the days since the last purchase exceed this many typical gaps.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub at_risk_factor: f64,
+}
+
+impl StageArgs {
+    /// The options, or a usage error.
+    pub fn options(&self) -> Result<LifecycleOptions> {
+        if self.churn_days <= 0
+            || self.new_days < 0
+            || self.loyal_orders < 1
+            || self.at_risk_factor.is_nan()
+            || self.at_risk_factor <= 0.0
+        {
+            return Err(usage(
+                "--churn-days must be above 0, --new-days 0 or more, --loyal-orders 1 or more, --at-risk-factor above 0",
+            ));
+        }
+        Ok(LifecycleOptions {
+            churn_days: self.churn_days,
+            new_days: self.new_days,
+            loyal_orders: self.loyal_orders,
+            at_risk_factor: self.at_risk_factor,
+        })
     }
-    let opts = LifecycleOptions {
-        churn_days: args.churn_days,
-        new_days: args.new_days,
-        loyal_orders: args.loyal_orders,
-        at_risk_factor: args.at_risk_factor,
-    };
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let opts = args.stages.options()?;
     if args.by.is_some() && !(args.rates || args.summary) {
         return Err(usage("--by: groups a summary: pass --summary or --rates"));
     }

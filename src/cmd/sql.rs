@@ -22,6 +22,9 @@ pub enum Query {
     ClvSummary,
     /// `crm-eval nps`: NPS and CSAT with their 95 % intervals (with --by-owner, per owner).
     Nps,
+    /// `crm-eval lifecycle`: the stage of each customer (with --customers-table, `potential`
+    /// customers too).
+    Lifecycle,
     /// `crm-eval lifecycle --rates`: churn and retention per complete week, month or quarter.
     LifecycleRates,
     /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
@@ -111,9 +114,14 @@ pub struct Args {
     #[command(flatten)]
     pub thresholds: crate::cmd::abc::Thresholds,
 
-    /// lifecycle-rates: a customer is active while its last purchase is fewer days back.
-    #[arg(long, value_name = "DAYS", default_value_t = 180)]
-    pub churn_days: i64,
+    /// lifecycle and lifecycle-rates: the stage thresholds (lifecycle-rates reads --churn-days).
+    #[command(flatten)]
+    pub stages: crate::cmd::lifecycle::StageArgs,
+
+    /// lifecycle: the customers table or view (customer_id): its customers without a purchase
+    /// are `potential`.
+    #[arg(long, value_name = "NAME")]
+    pub customers_table: Option<String>,
 }
 
 pub fn run(args: Args, _settings: &Settings) -> Result<()> {
@@ -128,9 +136,11 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
         return Err(usage("--bins: expected 2 to 10"));
     }
     for (flag, name) in [
-        ("--orders-table", &args.orders_table),
-        ("--surveys-table", &args.surveys_table),
+        ("--orders-table", Some(&args.orders_table)),
+        ("--surveys-table", Some(&args.surveys_table)),
+        ("--customers-table", args.customers_table.as_ref()),
     ] {
+        let Some(name) = name else { continue };
         if name.is_empty()
             || !name
                 .chars()
@@ -160,12 +170,15 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             sql::cohort(&source, period, args.metric, args.periods)
         }
         Query::LifecycleRates => {
-            if args.churn_days < 1 {
-                return Err(usage("--churn-days: expected 1 or more"));
-            }
+            let opts = args.stages.options()?;
             let period = args.period.unwrap_or(SqlPeriod::Month).cohort_period()?;
-            sql::lifecycle_rates(&source, period, args.churn_days)
+            sql::lifecycle_rates(&source, period, opts.churn_days)
         }
+        Query::Lifecycle => sql::lifecycle(
+            &source,
+            &args.stages.options()?,
+            args.customers_table.as_deref(),
+        ),
         Query::Abc => {
             let (a, b) = args.thresholds.fractions()?;
             sql::abc(&source, threshold_bp(a), threshold_bp(b))

@@ -9,6 +9,7 @@
 
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
+use crate::metrics::lifecycle::LifecycleOptions;
 use crate::metrics::periods::Period;
 use crate::metrics::rfm::{default_segments, grid_score, UNMATCHED_SEGMENT};
 
@@ -565,5 +566,85 @@ ORDER BY sizes.cohort",
         first = d.period_index(period, "order_date"),
         label = d.period_label(period, "sizes.cohort"),
         columns = columns.join(",\n"),
+    )
+}
+
+impl Dialect {
+    /// The median of a DOUBLE expression over a group, the mean of the two middle values when
+    /// their number is even.
+    fn median(self, x: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("median({x})"),
+            Dialect::Spark => format!("percentile({x}, 0.5)"),
+            Dialect::Postgres => format!("percentile_cont(0.5) WITHIN GROUP (ORDER BY {x})"),
+        }
+    }
+}
+
+/// `crm-eval lifecycle` (docs/metrics.md "Lifecycle"): per customer with a purchase, the first
+/// stage that holds — churned (recency > churn_days), new (first purchase ≤ new_days ago),
+/// at_risk (recency > factor × typical gap: its mean days between purchases, or for one-time
+/// buyers the median of that over the repeat buyers, churn_days without any), loyal (≥
+/// loyal_orders purchases), active — and with a customers table its customers without a
+/// purchase as potential; columns and order as the command's. The typical gap is rounded to 0.1
+/// as the command rounds a float (× 10, half away from zero, ÷ 10: the same IEEE arithmetic).
+pub fn lifecycle(s: &Source, opts: &LifecycleOptions, customers: Option<&str>) -> String {
+    let d = s.dialect;
+    let double = d.double();
+    let potential = match customers {
+        Some(table) => format!(
+            "
+UNION ALL
+SELECT DISTINCT k.customer_id, 'potential', CAST(NULL AS DATE), CAST(NULL AS DATE),
+       CAST(NULL AS BIGINT), CAST(0 AS BIGINT), CAST(NULL AS {double})
+FROM {table} k
+WHERE k.customer_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM per p WHERE p.customer_id = k.customer_id)"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "WITH {ledger},
+per AS (
+  SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+         count(*) AS frequency
+  FROM purchases GROUP BY customer_id
+),
+gaps AS (
+  SELECT per.*,
+         CASE WHEN frequency >= 2
+              THEN CAST({span} AS {double}) / (frequency - 1) END AS own_gap
+  FROM per
+),
+population AS (SELECT coalesce({median}, {churn}) AS gap FROM gaps),
+staged AS (
+  SELECT g.customer_id, g.first_order_date, g.last_order_date, g.frequency,
+         {recency} AS recency_days, {tenure} AS tenure,
+         coalesce(g.own_gap, population.gap) AS gap
+  FROM gaps g CROSS JOIN population CROSS JOIN as_of
+),
+stages AS (
+SELECT customer_id,
+       CASE WHEN recency_days > {churn} THEN 'churned'
+            WHEN tenure <= {new} THEN 'new'
+            WHEN recency_days > {factor:?} * gap THEN 'at_risk'
+            WHEN frequency >= {loyal} THEN 'loyal'
+            ELSE 'active' END AS stage,
+       first_order_date, last_order_date, CAST(recency_days AS BIGINT) AS recency_days,
+       CAST(frequency AS BIGINT) AS frequency,
+       floor(gap * 10 + 0.5) / 10 AS typical_gap_days
+FROM staged{potential}
+)
+SELECT * FROM stages ORDER BY {by_id}",
+        ledger = ledger_ctes(s),
+        span = d.days_between("last_order_date", "first_order_date"),
+        median = d.median("own_gap"),
+        churn = opts.churn_days,
+        new = opts.new_days,
+        factor = opts.at_risk_factor,
+        loyal = opts.loyal_orders,
+        recency = d.days_between("as_of.d", "g.last_order_date"),
+        tenure = d.days_between("as_of.d", "g.first_order_date"),
+        by_id = d.bytewise("customer_id"),
     )
 }
