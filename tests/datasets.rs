@@ -204,3 +204,27 @@ fn a_memory_limit_is_refused_where_it_cannot_be_kept() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("standard input"));
 }
+
+#[test]
+fn orders_bigger_than_the_memory_left_are_read_in_partitions_unasked() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let whole = w.stdout(&["rfm", &orders, "-q"]);
+    // About 3 MiB needed (3 × the 1 MiB file), 2.5 MiB said to be available.
+    let out = w
+        .cmd(&["rfm", &orders])
+        .env("CRM_EVAL_MEMORY_AVAILABLE", "2500000")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("reading it in partitions"), "{said}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), whole);
+    // With room, nothing is said and the file is read whole.
+    let out = w
+        .cmd(&["rfm", &orders])
+        .env("CRM_EVAL_MEMORY_AVAILABLE", "100000000000")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("partitions"));
+}

@@ -98,31 +98,34 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let opts = AbcOptions { basis, a, b };
     let roles = [Role::Margin, Role::Cost];
     let watch = crate::output::progress::Stopwatch::new();
-    let (result, stats) = match args.memory_limit {
-        None => {
-            let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
-            require_purchases(&orders, &ledger.stats, ledger.as_of)?;
-            let result =
-                abc::abc(&ledger, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
-            (result, ledger.stats)
-        }
-        Some(limit) => {
-            // Values a partition of customers at a time; the tiers rank everyone at once.
-            let run =
-                partitioned::each_partition(&args.input, limit, &roles, settings, |ledger| {
-                    let (ids, values) = abc::customer_values(ledger, &opts)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.orders))?;
-                    let ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
-                    Ok((ids, values))
-                })?;
-            require_purchases(&run.info, &run.stats, run.as_of)?;
-            let (ids, values): (Vec<Vec<String>>, Vec<Vec<f64>>) = run.results.into_iter().unzip();
-            let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
-            let values: Vec<f64> = values.into_iter().flatten().collect();
-            let result = abc::rank(&ids, &values, run.as_of, run.stats.rows_after_as_of, &opts)?;
-            (result, run.stats)
-        }
-    };
+    let (result, stats) =
+        match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
+            None => {
+                let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
+                require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+                let result = abc::abc(&ledger, &opts)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+                (result, ledger.stats)
+            }
+            Some(limit) => {
+                // Values a partition of customers at a time; the tiers rank everyone at once.
+                let run =
+                    partitioned::each_partition(&args.input, limit, &roles, settings, |ledger| {
+                        let (ids, values) = abc::customer_values(ledger, &opts)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.orders))?;
+                        let ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
+                        Ok((ids, values))
+                    })?;
+                require_purchases(&run.info, &run.stats, run.as_of)?;
+                let (ids, values): (Vec<Vec<String>>, Vec<Vec<f64>>) =
+                    run.results.into_iter().unzip();
+                let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
+                let values: Vec<f64> = values.into_iter().flatten().collect();
+                let result =
+                    abc::rank(&ids, &values, run.as_of, run.stats.rows_after_as_of, &opts)?;
+                (result, run.stats)
+            }
+        };
     watch.lap("abc tiers");
     let out = &settings.output;
     note(

@@ -130,7 +130,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by groups the summary: pass --summary"));
     }
     let opts = options(&args, settings)?;
-    let scored = match args.memory_limit {
+    let scored = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
             require_purchases(&orders, &ledger.stats, ledger.as_of)?;
