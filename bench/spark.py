@@ -75,7 +75,8 @@ def same_table(label, spark_rows, ours):
             if got is None or value == "":
                 ok = got is None and value == ""
             elif isinstance(got, (int, float)) or hasattr(got, "as_tuple"):
-                tolerance = 0.005 if column in ("value", "monetary") or label.startswith("cohort revenue") else 1e-9
+                money = column in ("value", "monetary", "converted_revenue") or label.startswith("cohort revenue")
+                tolerance = 0.005 if money else 1e-9
                 ok = abs(float(got) - float(value)) <= tolerance
             else:
                 ok = str(got) == value
@@ -116,6 +117,20 @@ def run_set(spark, name, path, has_order_id, has_status):
         ("abc", ["abc"], ["abc", path]),
         ("abc 62.5,97.25", ["abc", "--thresholds", "62.5,97.25"], ["abc", path, "--thresholds", "62.5,97.25"]),
     ]
+    events = os.path.join(os.path.dirname(path), "events.csv")
+    if os.path.exists(events):
+        # The ownership events, normalised as the input layer reads them; seq keeps file order.
+        raw_events = spark.read.csv(events, header=True, inferSchema=False)
+        raw_events.select(
+            F.col("customer_id").cast("string").alias("customer_id"),
+            F.to_timestamp(F.col("event_time")).alias("event_time"),
+            F.lower(F.col("event")).alias("event"),
+            F.col("owner").cast("string").alias("owner"),
+            F.monotonically_increasing_id().alias("seq"),
+        ).createOrReplaceTempView("events")
+        for window in ("90", "30"):
+            checks.append((f"conversion --window {window}", ["conversion", "--window", window],
+                           ["conversion", "--events", events, "--orders", path, "--window", window]))
     for metric, period in (("retention", "month"), ("revenue", "quarter"), ("customers", "week")):
         command = ["cohort", path, "--metric", metric, "--period", period]
         width = len([c for c in crm(*command, "-q").splitlines()[0].split(",") if c.startswith("period_")])

@@ -412,3 +412,79 @@ fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
         );
     }
 }
+
+/// An `events` view over an event export: the words the input layer maps (领取 → claim) mapped
+/// here too, and the file order as `seq`.
+fn events_view(csv: &str) -> String {
+    format!(
+        "CREATE VIEW events AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(event_time AS TIMESTAMP) AS event_time, CASE lower(event) WHEN '领取' THEN 'claim' ELSE lower(event) END AS event, CAST(owner AS VARCHAR) AS owner, row_number() OVER () AS seq FROM read_csv('{csv}', header = true, all_varchar = true)"
+    )
+}
+
+#[test]
+fn conversion_sql_in_duckdb_gives_every_cell_of_conversion() {
+    let w = Workdir::new();
+    // The worked example of tests/allocation.rs (a transfer mid-window, a recycle and reclaim,
+    // an immature spell, a refund in the window, events out of order, an unknown event type, a
+    // release while nobody holds the customer).
+    w.write(
+        "events.csv",
+        "customer_id,event_time,event,owner,reason,pool\n\
+         A,2024-01-01 09:00:00,assign,Ann,,East\nA,2024-01-20 10:00:00,transfer,Bob,rebalance,East\n\
+         B,2024-01-05 09:00:00,claim,Ann,,East\nB,2024-02-20 09:00:00,recycle,Ann,no_followup,East\n\
+         B,2024-03-01 09:00:00,领取,Ann,,East\nC,2024-06-20 09:00:00,assign,Bob,,West\n\
+         D,2024-02-01 09:00:00,assign,Bob,,West\nD,2024-01-15 09:00:00,assign,Ann,,West\n\
+         E,2024-03-01 09:00:00,assign,Cat,,West\nE,2024-03-05 09:00:00,teleport,Cat,,West\n\
+         F,2024-02-10 09:00:00,release,Dan,customer_request,West\n",
+    );
+    w.write(
+        "orders.csv",
+        "customer_id,order_id,order_date,amount,status\n\
+         A,o1,2024-01-25,100,paid\nB,o2,2024-03-10,200,paid\nB,o2,2024-03-12,50,refunded\n\
+         B,o3,2024-03-25,80,paid\nD,o4,2024-01-20,60,paid\nZ,o5,2024-02-01,10,paid\n\
+         E,o6,2024-02-01,30,paid\n",
+    );
+    let events = sample("events.csv");
+    let orders = sample("orders.csv");
+    for (orders, events, window, as_of) in [
+        ("orders.csv", "events.csv", "30", Some("2024-07-01")),
+        (orders.as_str(), events.as_str(), "90", None),
+        (orders.as_str(), events.as_str(), "30", Some("2024-06-30")),
+    ] {
+        let as_of_args: Vec<&str> = as_of.map_or(vec![], |d| vec!["--as-of", d]);
+        let sql = w.stdout(&[&["sql", "conversion", "--window", window][..], &as_of_args].concat());
+        let views = format!("{}; {}", view(orders, true, true), events_view(events));
+        duckdb(&w, &views, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(
+            &w.stdout(
+                &[
+                    &[
+                        "conversion",
+                        "--events",
+                        events,
+                        "--orders",
+                        orders,
+                        "--window",
+                        window,
+                    ][..],
+                    &as_of_args,
+                    &["-q"],
+                ]
+                .concat(),
+            ),
+        );
+        assert!(ours.len() >= 3, "{orders}");
+        let rates = [
+            "conversion_rate",
+            "ci_low",
+            "ci_high",
+            "median_days_to_conversion",
+        ];
+        same_cells(
+            &rounded(&theirs, &rates, 4),
+            &rounded(&ours, &rates, 4),
+            &["converted_revenue"],
+        );
+    }
+}

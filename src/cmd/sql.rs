@@ -27,6 +27,9 @@ pub enum Query {
     Lifecycle,
     /// `crm-eval lifecycle --rates`: churn and retention per complete week, month or quarter.
     LifecycleRates,
+    /// `crm-eval conversion --by owner` (no follow-ups): spells, conversion and revenue per
+    /// owner over an `events` table (customer_id, event_time, event, owner, seq).
+    Conversion,
     /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
     Abc,
     /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
@@ -118,6 +121,15 @@ pub struct Args {
     #[command(flatten)]
     pub stages: crate::cmd::lifecycle::StageArgs,
 
+    /// conversion: the ownership events table or view (customer_id, event_time TIMESTAMP,
+    /// event: assign|claim|transfer|recycle|release, owner, seq: the row's place in the export).
+    #[arg(long, value_name = "NAME", default_value = "events")]
+    pub events_table: String,
+
+    /// conversion: days after a spell starts in which a purchase counts as its conversion.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub window: i32,
+
     /// lifecycle: the customers table or view (customer_id): its customers without a purchase
     /// are `potential`.
     #[arg(long, value_name = "NAME")]
@@ -139,6 +151,7 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
         ("--orders-table", Some(&args.orders_table)),
         ("--surveys-table", Some(&args.surveys_table)),
         ("--customers-table", args.customers_table.as_ref()),
+        ("--events-table", Some(&args.events_table)),
     ] {
         let Some(name) = name else { continue };
         if name.is_empty()
@@ -156,6 +169,7 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
         dialect: args.dialect,
         orders: name.clone(),
         as_of: args.as_of.clone(),
+        events: None,
     };
     let text = match args.query {
         Query::Rfm => sql::rfm(&source, args.bins),
@@ -179,6 +193,16 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             &args.stages.options()?,
             args.customers_table.as_deref(),
         ),
+        Query::Conversion => {
+            if args.window < 1 {
+                return Err(usage("--window: expected 1 or more days"));
+            }
+            let source = Source {
+                events: Some(args.events_table.clone()),
+                ..source
+            };
+            sql::conversion(&source, args.window)
+        }
         Query::Abc => {
             let (a, b) = args.thresholds.fractions()?;
             sql::abc(&source, threshold_bp(a), threshold_bp(b))

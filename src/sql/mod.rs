@@ -73,8 +73,12 @@ pub struct Source {
     pub dialect: Dialect,
     /// The orders table or view.
     pub orders: String,
-    /// `YYYY-MM-DD`, or None for the day after the latest order date.
+    /// `YYYY-MM-DD`, or None for the day after the latest order date (or event day, with
+    /// `events`).
     pub as_of: Option<String>,
+    /// An ownership event table (customer_id, event_time TIMESTAMP, event, owner, seq) whose
+    /// latest day also sets the default as_of, as `conversion` and `recovery` take it.
+    pub events: Option<String>,
 }
 
 /// docs/metrics.md "Orders and purchases" as common table expressions: `as_of` (one row, `d`),
@@ -87,11 +91,19 @@ pub fn ledger_ctes(s: &Source) -> String {
     let d = s.dialect;
     let as_of = match &s.as_of {
         Some(day) => format!("SELECT DATE {} AS d", quote(day)),
-        None => format!(
-            "SELECT {} AS d FROM {}",
-            d.plus_days("max(order_date)", 1),
-            s.orders
-        ),
+        None => match &s.events {
+            None => format!(
+                "SELECT {} AS d FROM {}",
+                d.plus_days("max(order_date)", 1),
+                s.orders
+            ),
+            Some(events) => format!(
+                "SELECT {} AS d FROM (SELECT max(order_date) AS o FROM {orders}) mo CROSS JOIN \
+                 (SELECT max(CAST(event_time AS DATE)) AS e FROM {events}) me",
+                d.plus_days("greatest(mo.o, coalesce(me.e, mo.o))", 1),
+                orders = s.orders
+            ),
+        },
     };
     format!(
         "as_of AS ({as_of}),
@@ -646,5 +658,108 @@ SELECT * FROM stages ORDER BY {by_id}",
         recency = d.days_between("as_of.d", "g.last_order_date"),
         tenure = d.days_between("as_of.d", "g.first_order_date"),
         by_id = d.bytewise("customer_id"),
+    )
+}
+
+/// `crm-eval conversion --by owner` without follow-ups (docs/metrics.md "Ownership spells",
+/// "Conversion") over an `events` table (customer_id, event_time TIMESTAMP, event: assign,
+/// claim, transfer, recycle or release — other words are not events —, owner, and seq: the row's
+/// place in the export, which orders events at the same time): a spell starts at an assign or
+/// claim, or a transfer naming its owner, and ends at the customer's next event; it covers up to
+/// the day before a hand-over, the day of a recycle or release, or as_of when open. It matures
+/// when start + window < as_of and converts when a purchase falls in [start, start + window]
+/// while covered; revenue is the net of the order rows in that span, rounded to cents per
+/// spell. One row per owner in byte order, then `all`.
+pub fn conversion(s: &Source, window: i32) -> String {
+    let d = s.dialect;
+    let double = d.double();
+    let events = s.events.as_deref().unwrap_or("events");
+    let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
+    format!(
+        "WITH {ledger},
+ev AS (
+  SELECT e.customer_id, e.event_time, e.event, e.owner, e.seq, CAST(e.event_time AS DATE) AS day
+  FROM {events} e CROSS JOIN as_of
+  WHERE e.event IN ('assign', 'claim', 'transfer', 'recycle', 'release')
+    AND e.event_time IS NOT NULL AND CAST(e.event_time AS DATE) < as_of.d
+),
+ordered AS (
+  SELECT ev.*,
+         lead(event) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_event,
+         lead(day) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_day,
+         row_number() OVER (ORDER BY customer_id, event_time, seq) AS spell
+  FROM ev
+),
+spells AS (
+  SELECT o.spell, o.customer_id, coalesce(trim(o.owner), '') AS owner, o.day AS start_day,
+         CASE WHEN o.next_event IS NULL THEN as_of.d
+              WHEN o.next_event IN ('recycle', 'release') THEN {after_next}
+              ELSE o.next_day END AS cover_end,
+         CASE WHEN {window_end} < as_of.d THEN 1 ELSE 0 END AS matured
+  FROM ordered o CROSS JOIN as_of
+  WHERE o.event IN ('assign', 'claim')
+     OR (o.event = 'transfer' AND o.owner IS NOT NULL AND trim(o.owner) <> '')
+),
+spans AS (
+  SELECT spells.*,
+         CASE WHEN {window_after} < cover_end THEN {window_after} ELSE cover_end END AS until
+  FROM spells
+),
+firsts AS (
+  SELECT sp.spell, min(p.order_date) AS first_day
+  FROM spans sp JOIN purchases p ON p.customer_id = sp.customer_id
+   AND p.order_date >= sp.start_day AND p.order_date < sp.until
+  GROUP BY sp.spell
+),
+revenue AS (
+  SELECT sp.spell, round(sum(b.net), 2) AS revenue
+  FROM spans sp JOIN base b ON b.customer_id = sp.customer_id
+   AND b.order_date >= sp.start_day AND b.order_date < sp.until
+  GROUP BY sp.spell
+),
+outcomes AS (
+  SELECT sp.owner, sp.matured,
+         CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS converted,
+         CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
+              THEN CAST({days} AS {double}) END AS days,
+         CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
+              THEN coalesce(r.revenue, 0) ELSE 0 END AS revenue
+  FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN revenue r ON r.spell = sp.spell
+),
+groups AS (
+  SELECT 0 AS is_all, owner, count(*) AS spells, sum(matured) AS matured,
+         sum(converted) AS converted, {median} AS median_days, sum(revenue) AS revenue
+  FROM outcomes GROUP BY owner
+  UNION ALL
+  SELECT 1, 'all', count(*), sum(matured), sum(converted), {median}, sum(revenue)
+  FROM outcomes
+),
+rates AS (
+  SELECT groups.*, CAST(converted AS {double}) / matured AS p,
+         CAST(matured AS {double}) AS n
+  FROM groups WHERE matured > 0
+),
+wilson AS (
+  SELECT rates.*,
+         (p + 1.96 * 1.96 / (2 * n)) / (1 + 1.96 * 1.96 / n) AS centre,
+         1.96 * sqrt(p * (1 - p) / n + 1.96 * 1.96 / (4 * n * n)) / (1 + 1.96 * 1.96 / n) AS half
+  FROM rates
+)
+SELECT g.owner, g.spells, g.matured, g.spells - g.matured AS immature, g.converted,
+       {rate} AS conversion_rate, {low} AS ci_low, {high} AS ci_high,
+       g.median_days AS median_days_to_conversion,
+       CAST(round(g.revenue, 2) AS {double}) AS converted_revenue
+FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
+ORDER BY g.is_all, {by_owner}",
+        ledger = ledger_ctes(s),
+        after_next = d.plus_days("o.next_day", 1),
+        window_end = d.plus_days("o.day", window),
+        window_after = d.plus_days("start_day", window + 1),
+        days = d.days_between("f.first_day", "sp.start_day"),
+        median = d.median("days"),
+        rate = round4("w.p"),
+        low = round4("greatest(w.centre - w.half, 0)"),
+        high = round4("least(w.centre + w.half, 1)"),
+        by_owner = d.bytewise("g.owner"),
     )
 }
