@@ -75,7 +75,8 @@ def same_table(label, spark_rows, ours):
             if got is None or value == "":
                 ok = got is None and value == ""
             elif isinstance(got, (int, float)) or hasattr(got, "as_tuple"):
-                money = column in ("value", "monetary", "converted_revenue") or label.startswith("cohort revenue")
+                money = (column in ("value", "monetary", "converted_revenue", "value_added", "value_per_recovered")
+                         or label.startswith("cohort revenue"))
                 tolerance = 0.005 if money else 1e-9
                 ok = abs(float(got) - float(value)) <= tolerance
             else:
@@ -128,9 +129,10 @@ def run_set(spark, name, path, has_order_id, has_status):
             F.col("owner").cast("string").alias("owner"),
             F.monotonically_increasing_id().alias("seq"),
         ).createOrReplaceTempView("events")
-        for window in ("90", "30"):
-            checks.append((f"conversion --window {window}", ["conversion", "--window", window],
-                           ["conversion", "--events", events, "--orders", path, "--window", window]))
+        for command in ("conversion", "recovery"):
+            for window in ("90", "30"):
+                checks.append((f"{command} --window {window}", [command, "--window", window],
+                               [command, "--events", events, "--orders", path, "--window", window]))
     for metric, period in (("retention", "month"), ("revenue", "quarter"), ("customers", "week")):
         command = ["cohort", path, "--metric", metric, "--period", period]
         width = len([c for c in crm(*command, "-q").splitlines()[0].split(",") if c.startswith("period_")])

@@ -422,7 +422,7 @@ fn events_view(csv: &str) -> String {
 }
 
 #[test]
-fn conversion_sql_in_duckdb_gives_every_cell_of_conversion() {
+fn conversion_and_recovery_sql_in_duckdb_give_every_cell_of_the_commands() {
     let w = Workdir::new();
     // The worked example of tests/allocation.rs (a transfer mid-window, a recycle and reclaim,
     // an immature spell, a refund in the window, events out of order, an unknown event type, a
@@ -446,13 +446,17 @@ fn conversion_sql_in_duckdb_gives_every_cell_of_conversion() {
     );
     let events = sample("events.csv");
     let orders = sample("orders.csv");
-    for (orders, events, window, as_of) in [
+    let cases = [
         ("orders.csv", "events.csv", "30", Some("2024-07-01")),
         (orders.as_str(), events.as_str(), "90", None),
         (orders.as_str(), events.as_str(), "30", Some("2024-06-30")),
-    ] {
+    ];
+    for ((orders, events, window, as_of), command) in cases
+        .iter()
+        .flat_map(|c| [(*c, "conversion"), (*c, "recovery")])
+    {
         let as_of_args: Vec<&str> = as_of.map_or(vec![], |d| vec!["--as-of", d]);
-        let sql = w.stdout(&[&["sql", "conversion", "--window", window][..], &as_of_args].concat());
+        let sql = w.stdout(&[&["sql", command, "--window", window][..], &as_of_args].concat());
         let views = format!("{}; {}", view(orders, true, true), events_view(events));
         duckdb(&w, &views, &sql, "sql.csv");
         let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
@@ -460,13 +464,7 @@ fn conversion_sql_in_duckdb_gives_every_cell_of_conversion() {
             &w.stdout(
                 &[
                     &[
-                        "conversion",
-                        "--events",
-                        events,
-                        "--orders",
-                        orders,
-                        "--window",
-                        window,
+                        command, "--events", events, "--orders", orders, "--window", window,
                     ][..],
                     &as_of_args,
                     &["-q"],
@@ -474,17 +472,20 @@ fn conversion_sql_in_duckdb_gives_every_cell_of_conversion() {
                 .concat(),
             ),
         );
-        assert!(ours.len() >= 3, "{orders}");
+        assert!(ours.len() >= 3, "{command} {orders}");
         let rates = [
             "conversion_rate",
+            "recovery_rate",
+            "loyalty_rate",
             "ci_low",
             "ci_high",
             "median_days_to_conversion",
+            "median_days_to_recovery",
         ];
         same_cells(
             &rounded(&theirs, &rates, 4),
             &rounded(&ours, &rates, 4),
-            &["converted_revenue"],
+            &["converted_revenue", "value_added", "value_per_recovered"],
         );
     }
 }

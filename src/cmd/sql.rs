@@ -30,6 +30,8 @@ pub enum Query {
     /// `crm-eval conversion --by owner` (no follow-ups): spells, conversion and revenue per
     /// owner over an `events` table (customer_id, event_time, event, owner, seq).
     Conversion,
+    /// `crm-eval recovery --events` by owner: win-back of the customers returned to the pool.
+    Recovery,
     /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
     Abc,
     /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
@@ -121,12 +123,13 @@ pub struct Args {
     #[command(flatten)]
     pub stages: crate::cmd::lifecycle::StageArgs,
 
-    /// conversion: the ownership events table or view (customer_id, event_time TIMESTAMP,
+    /// conversion and recovery: the ownership events table or view (customer_id, event_time TIMESTAMP,
     /// event: assign|claim|transfer|recycle|release, owner, seq: the row's place in the export).
     #[arg(long, value_name = "NAME", default_value = "events")]
     pub events_table: String,
 
-    /// conversion: days after a spell starts in which a purchase counts as its conversion.
+    /// conversion and recovery: days after a spell (or recovery) starts in which a purchase
+    /// counts.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
 
@@ -193,7 +196,7 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             &args.stages.options()?,
             args.customers_table.as_deref(),
         ),
-        Query::Conversion => {
+        Query::Conversion | Query::Recovery => {
             if args.window < 1 {
                 return Err(usage("--window: expected 1 or more days"));
             }
@@ -201,7 +204,11 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
                 events: Some(args.events_table.clone()),
                 ..source
             };
-            sql::conversion(&source, args.window)
+            if args.query == Query::Conversion {
+                sql::conversion(&source, args.window)
+            } else {
+                sql::recovery(&source, args.window)
+            }
         }
         Query::Abc => {
             let (a, b) = args.thresholds.fractions()?;

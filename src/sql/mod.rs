@@ -661,6 +661,50 @@ SELECT * FROM stages ORDER BY {by_id}",
     )
 }
 
+/// The ownership spells as common table expressions over an events table, after
+/// [`ledger_ctes`] (docs/metrics.md "Ownership spells"): `ev` (known events before as_of),
+/// `ordered` (each with the customer's next event and an `ord` number in (customer, time, seq)
+/// order), `spells` (spell = its start row's ord; customer, owner, start_day, cover_end: the
+/// first day not covered, matured for a `window`).
+fn spell_ctes(d: Dialect, events: &str, window: i32) -> String {
+    format!(
+        "ev AS (
+  SELECT e.customer_id, e.event_time, e.event, e.owner, e.seq, CAST(e.event_time AS DATE) AS day
+  FROM {events} e CROSS JOIN as_of
+  WHERE e.event IN ('assign', 'claim', 'transfer', 'recycle', 'release')
+    AND e.event_time IS NOT NULL AND CAST(e.event_time AS DATE) < as_of.d
+),
+ordered AS (
+  SELECT ev.*,
+         CASE WHEN event IN ('assign', 'claim')
+                OR (event = 'transfer' AND owner IS NOT NULL AND trim(owner) <> '')
+              THEN 1 ELSE 0 END AS starts,
+         lead(event) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_event,
+         lead(day) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_day,
+         row_number() OVER (ORDER BY customer_id, event_time, seq) AS ord
+  FROM ev
+),
+spells AS (
+  SELECT o.ord AS spell, o.customer_id, coalesce(trim(o.owner), '') AS owner, o.day AS start_day,
+         CASE WHEN o.next_event IS NULL THEN as_of.d
+              WHEN o.next_event IN ('recycle', 'release') THEN {after_next}
+              ELSE o.next_day END AS cover_end,
+         CASE WHEN {window_end} < as_of.d THEN 1 ELSE 0 END AS matured
+  FROM ordered o CROSS JOIN as_of
+  WHERE o.starts = 1
+)",
+        after_next = d.plus_days("o.next_day", 1),
+        window_end = d.plus_days("o.day", window),
+    )
+}
+
+/// Wilson 95 % interval columns `centre`, `half` from `p` and `n` (DOUBLE), as
+/// `metrics::nps::wilson`.
+fn wilson_columns() -> &'static str {
+    "(p + 1.96 * 1.96 / (2 * n)) / (1 + 1.96 * 1.96 / n) AS centre,
+         1.96 * sqrt(p * (1 - p) / n + 1.96 * 1.96 / (4 * n * n)) / (1 + 1.96 * 1.96 / n) AS half"
+}
+
 /// `crm-eval conversion --by owner` without follow-ups (docs/metrics.md "Ownership spells",
 /// "Conversion") over an `events` table (customer_id, event_time TIMESTAMP, event: assign,
 /// claim, transfer, recycle or release — other words are not events —, owner, and seq: the row's
@@ -677,29 +721,7 @@ pub fn conversion(s: &Source, window: i32) -> String {
     let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
     format!(
         "WITH {ledger},
-ev AS (
-  SELECT e.customer_id, e.event_time, e.event, e.owner, e.seq, CAST(e.event_time AS DATE) AS day
-  FROM {events} e CROSS JOIN as_of
-  WHERE e.event IN ('assign', 'claim', 'transfer', 'recycle', 'release')
-    AND e.event_time IS NOT NULL AND CAST(e.event_time AS DATE) < as_of.d
-),
-ordered AS (
-  SELECT ev.*,
-         lead(event) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_event,
-         lead(day) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_day,
-         row_number() OVER (ORDER BY customer_id, event_time, seq) AS spell
-  FROM ev
-),
-spells AS (
-  SELECT o.spell, o.customer_id, coalesce(trim(o.owner), '') AS owner, o.day AS start_day,
-         CASE WHEN o.next_event IS NULL THEN as_of.d
-              WHEN o.next_event IN ('recycle', 'release') THEN {after_next}
-              ELSE o.next_day END AS cover_end,
-         CASE WHEN {window_end} < as_of.d THEN 1 ELSE 0 END AS matured
-  FROM ordered o CROSS JOIN as_of
-  WHERE o.event IN ('assign', 'claim')
-     OR (o.event = 'transfer' AND o.owner IS NOT NULL AND trim(o.owner) <> '')
-),
+{spells},
 spans AS (
   SELECT spells.*,
          CASE WHEN {window_after} < cover_end THEN {window_after} ELSE cover_end END AS until
@@ -741,8 +763,7 @@ rates AS (
 ),
 wilson AS (
   SELECT rates.*,
-         (p + 1.96 * 1.96 / (2 * n)) / (1 + 1.96 * 1.96 / n) AS centre,
-         1.96 * sqrt(p * (1 - p) / n + 1.96 * 1.96 / (4 * n * n)) / (1 + 1.96 * 1.96 / n) AS half
+         {wilson}
   FROM rates
 )
 SELECT g.owner, g.spells, g.matured, g.spells - g.matured AS immature, g.converted,
@@ -752,14 +773,129 @@ SELECT g.owner, g.spells, g.matured, g.spells - g.matured AS immature, g.convert
 FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
 ORDER BY g.is_all, {by_owner}",
         ledger = ledger_ctes(s),
-        after_next = d.plus_days("o.next_day", 1),
-        window_end = d.plus_days("o.day", window),
+        spells = spell_ctes(d, events, window),
         window_after = d.plus_days("start_day", window + 1),
         days = d.days_between("f.first_day", "sp.start_day"),
         median = d.median("days"),
         rate = round4("w.p"),
         low = round4("greatest(w.centre - w.half, 0)"),
         high = round4("least(w.centre + w.half, 1)"),
+        by_owner = d.bytewise("g.owner"),
+        wilson = wilson_columns(),
+    )
+}
+
+/// `crm-eval recovery --events` by owner (docs/metrics.md "Recovery"): an episode is a recycle or
+/// release; its recovery start is the customer's next spell start (the first spell row after it
+/// in (time, seq) order), its owner that spell's owner, `(pool)` when none. Matured: (recovery
+/// start, or the return day) + window < as_of; recovered when a purchase falls in [start,
+/// start + window] while the spell covers it; value = net of the order rows there (rounded to
+/// cents per episode); loyalty judged when first purchase + window < as_of, repurchased when
+/// another purchase follows within the window. One row per owner, then `all`.
+pub fn recovery(s: &Source, window: i32) -> String {
+    let d = s.dialect;
+    let double = d.double();
+    let events = s.events.as_deref().unwrap_or("events");
+    let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
+    format!(
+        "WITH {ledger},
+{spells},
+nexts AS (
+  SELECT o.ord, o.customer_id, o.day, o.event,
+         min(CASE WHEN o.starts = 1 THEN o.ord END) OVER (
+           PARTITION BY o.customer_id ORDER BY o.event_time, o.seq
+           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_spell
+  FROM ordered o
+),
+episodes AS (
+  SELECT r.ord, r.customer_id, r.day, sp.spell, sp.owner, sp.start_day, sp.cover_end
+  FROM nexts r
+  LEFT JOIN spells sp ON sp.spell = r.next_spell
+  WHERE r.event IN ('recycle', 'release')
+),
+spans AS (
+  SELECT episodes.*,
+         CASE WHEN {from_window} < as_of.d THEN 1 ELSE 0 END AS matured,
+         CASE WHEN {window_after} < cover_end THEN {window_after} ELSE cover_end END AS until
+  FROM episodes CROSS JOIN as_of
+),
+firsts AS (
+  SELECT e.ord, min(p.order_date) AS first_day
+  FROM spans e JOIN purchases p ON p.customer_id = e.customer_id
+   AND p.order_date >= e.start_day AND p.order_date < e.until
+  GROUP BY e.ord
+),
+value AS (
+  SELECT e.ord, round(sum(b.net), 2) AS value
+  FROM spans e JOIN base b ON b.customer_id = e.customer_id
+   AND b.order_date >= e.start_day AND b.order_date < e.until
+  GROUP BY e.ord
+),
+outcomes AS (
+  SELECT e.ord, e.customer_id, e.matured,
+         CASE WHEN e.spell IS NULL THEN '(pool)' ELSE e.owner END AS owner,
+         CASE WHEN e.matured = 1 AND e.spell IS NOT NULL THEN 1 ELSE 0 END AS reclaimed,
+         CASE WHEN e.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS recovered,
+         CASE WHEN e.matured = 1 AND f.first_day IS NOT NULL
+              THEN CAST({days} AS {double}) END AS days,
+         CASE WHEN e.matured = 1 AND f.first_day IS NOT NULL
+              THEN coalesce(v.value, 0) ELSE 0 END AS value,
+         CASE WHEN e.matured = 1 AND f.first_day IS NOT NULL AND {judged} < as_of.d
+              THEN 1 ELSE 0 END AS judged,
+         f.first_day
+  FROM spans e CROSS JOIN as_of
+  LEFT JOIN firsts f ON f.ord = e.ord LEFT JOIN value v ON v.ord = e.ord
+),
+loyal AS (
+  SELECT o.ord, max(CASE WHEN p.order_date > o.first_day AND p.order_date <= {loyal_end}
+                         THEN 1 ELSE 0 END) AS repurchased
+  FROM outcomes o JOIN purchases p ON p.customer_id = o.customer_id
+  WHERE o.judged = 1
+  GROUP BY o.ord
+),
+scored AS (
+  SELECT o.*, coalesce(l.repurchased, 0) AS repurchased
+  FROM outcomes o LEFT JOIN loyal l ON l.ord = o.ord
+),
+groups AS (
+  SELECT 0 AS is_all, owner, count(*) AS episodes, sum(matured) AS matured,
+         sum(reclaimed) AS reclaimed, sum(recovered) AS recovered, {median} AS median_days,
+         sum(value) AS value, sum(judged) AS loyalty_base, sum(repurchased) AS repurchased
+  FROM scored GROUP BY owner
+  UNION ALL
+  SELECT 1, 'all', count(*), sum(matured), sum(reclaimed), sum(recovered), {median},
+         sum(value), sum(judged), sum(repurchased)
+  FROM scored
+),
+rates AS (
+  SELECT groups.*, CAST(recovered AS {double}) / matured AS p, CAST(matured AS {double}) AS n
+  FROM groups WHERE matured > 0
+),
+wilson AS (SELECT rates.*, {wilson} FROM rates)
+SELECT g.owner, g.episodes, g.matured, g.episodes - g.matured AS immature, g.reclaimed,
+       g.recovered, {rate} AS recovery_rate, {low} AS ci_low, {high} AS ci_high,
+       g.median_days AS median_days_to_recovery,
+       CAST(round(g.value, 2) AS {double}) AS value_added,
+       CASE WHEN g.recovered > 0
+            THEN round(CAST(g.value AS {double}) / g.recovered, 2) END AS value_per_recovered,
+       g.loyalty_base, g.repurchased,
+       CASE WHEN g.loyalty_base > 0
+            THEN {loyalty} END AS loyalty_rate
+FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
+ORDER BY g.is_all, {by_owner}",
+        ledger = ledger_ctes(s),
+        spells = spell_ctes(d, events, window),
+        from_window = d.plus_days("coalesce(start_day, day)", window),
+        window_after = d.plus_days("start_day", window + 1),
+        days = d.days_between("f.first_day", "e.start_day"),
+        judged = d.plus_days("f.first_day", window),
+        loyal_end = d.plus_days("o.first_day", window),
+        median = d.median("days"),
+        rate = round4("w.p"),
+        low = round4("greatest(w.centre - w.half, 0)"),
+        high = round4("least(w.centre + w.half, 1)"),
+        loyalty = round4(&format!("CAST(g.repurchased AS {double}) / g.loyalty_base")),
+        wilson = wilson_columns(),
         by_owner = d.bytewise("g.owner"),
     )
 }
