@@ -75,7 +75,8 @@ def same_table(label, spark_rows, ours):
             if got is None or value == "":
                 ok = got is None and value == ""
             elif isinstance(got, (int, float)) or hasattr(got, "as_tuple"):
-                money = (column in ("value", "monetary", "converted_revenue", "value_added", "value_per_recovered")
+                money = (column in ("value", "monetary", "converted_revenue", "value_added", "value_per_recovered",
+                                    "score")
                          or label.startswith("cohort revenue"))
                 tolerance = 0.005 if money else 1e-9
                 ok = abs(float(got) - float(value)) <= tolerance
@@ -115,6 +116,7 @@ def run_set(spark, name, path, has_order_id, has_status):
         for p in ("month", "week", "quarter")
     ] + [
         ("lifecycle", ["lifecycle"], ["lifecycle", path]),
+        ("rating", ["rating"], ["rating", path]),
         ("abc", ["abc"], ["abc", path]),
         ("abc 62.5,97.25", ["abc", "--thresholds", "62.5,97.25"], ["abc", path, "--thresholds", "62.5,97.25"]),
     ]

@@ -489,3 +489,52 @@ fn conversion_and_recovery_sql_in_duckdb_give_every_cell_of_the_commands() {
         );
     }
 }
+
+#[test]
+fn rating_sql_in_duckdb_gives_every_cell_of_rating() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let customers = sample("customers.csv");
+    w.write(
+        "minmax.toml",
+        "normalise = \"min-max\"\ngrowth_days = 180\n[criteria]\nvalue = 0.5\nrecency = 0.3\n\
+         refund_rate = 0.2\n[[grades]]\ngrade = \"gold\"\nmin_score = 60\n\
+         [[grades]]\ngrade = \"rest\"\nmin_score = 0\n",
+    );
+    let with_customers = format!(
+        "{}; CREATE VIEW customers AS SELECT CAST(customer_id AS VARCHAR) AS customer_id FROM read_csv('{customers}', header = true)",
+        view(&orders, true, true)
+    );
+    for (view_sql, sql_args, args) in [
+        (view(&orders, true, true), vec![], vec![]),
+        (
+            with_customers,
+            vec!["--customers-table", "customers"],
+            vec!["--customers", customers.as_str()],
+        ),
+        (
+            view(&orders, true, true),
+            vec!["--rules", "minmax.toml"],
+            vec!["--rules", "minmax.toml"],
+        ),
+    ] {
+        let sql = w.stdout(&[&["sql", "rating"][..], &sql_args].concat());
+        duckdb(&w, &view_sql, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(&w.stdout(&[&["rating", orders.as_str()][..], &args, &["-q"]].concat()));
+        assert!(ours.len() > 3000, "{args:?}");
+        let scores: Vec<&str> = ours[0]
+            .keys()
+            .filter(|k| k.ends_with("_score"))
+            .map(String::as_str)
+            .collect();
+        assert!(scores.len() >= 3);
+        same_cells(
+            &rounded(&theirs, &scores, 4),
+            &rounded(&ours, &scores, 4),
+            &["score"],
+        );
+    }
+    let e = w.fails(&["sql", "rating", "--rules", "nope.toml"], 2);
+    assert!(e.contains("nope.toml"), "{e}");
+}

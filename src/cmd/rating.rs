@@ -28,8 +28,10 @@ pub struct Args {
     pub summary: bool,
 }
 
-pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let rules = match &args.rules {
+/// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error (shared with
+/// `sql rating`).
+pub fn load_rules(path: Option<&str>) -> Result<RatingRules> {
+    Ok(match path {
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| usage(format!("--rules {path}: {e}")))?;
@@ -37,7 +39,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         None => RatingRules::parse(DEFAULT_RULES)
             .map_err(|e| usage(format!("built-in rating rules: {e}")))?,
-    };
+    })
+}
+
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let rules = load_rules(args.rules.as_deref())?;
     let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
     // With no purchase and no customers file there is nobody to rate: an empty table would
     // pass for a result.

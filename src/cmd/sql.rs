@@ -32,6 +32,8 @@ pub enum Query {
     Conversion,
     /// `crm-eval recovery --events` by owner: win-back of the customers returned to the pool.
     Recovery,
+    /// `crm-eval rating`: weighted score and grade per customer (rules without margin).
+    Rating,
     /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
     Abc,
     /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
@@ -133,8 +135,12 @@ pub struct Args {
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
 
-    /// lifecycle: the customers table or view (customer_id): its customers without a purchase
-    /// are `potential`.
+    /// rating: rules (TOML; default: the built-in rules, as `crm-eval rating`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+
+    /// lifecycle and rating: the customers table or view (customer_id): its customers without
+    /// a purchase are `potential` (lifecycle) or score 0 (rating).
     #[arg(long, value_name = "NAME")]
     pub customers_table: Option<String>,
 }
@@ -209,6 +215,19 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             } else {
                 sql::recovery(&source, args.window)
             }
+        }
+        Query::Rating => {
+            let rules = crate::cmd::rating::load_rules(args.rules.as_deref())?;
+            if rules
+                .weights
+                .iter()
+                .any(|(c, _)| *c == crate::metrics::rating::Criterion::Margin)
+            {
+                return Err(usage(
+                    "sql rating: the rules weight margin, which the SQL's orders table does not have",
+                ));
+            }
+            sql::rating(&source, &rules, args.customers_table.as_deref())
         }
         Query::Abc => {
             let (a, b) = args.thresholds.fractions()?;

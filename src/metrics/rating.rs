@@ -44,7 +44,7 @@ impl Criterion {
     }
 
     /// Whether a lower raw value is better.
-    fn lower_is_better(self) -> bool {
+    pub fn lower_is_better(self) -> bool {
         matches!(self, Criterion::Recency | Criterion::RefundRate)
     }
 }

@@ -11,6 +11,7 @@ use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
 use crate::metrics::lifecycle::LifecycleOptions;
 use crate::metrics::periods::Period;
+use crate::metrics::rating::{Criterion, Normalise, RatingRules};
 use crate::metrics::rfm::{default_segments, grid_score, UNMATCHED_SEGMENT};
 
 /// The engines the SQL is written for.
@@ -897,5 +898,139 @@ ORDER BY g.is_all, {by_owner}",
         loyalty = round4(&format!("CAST(g.repurchased AS {double}) / g.loyalty_base")),
         wilson = wilson_columns(),
         by_owner = d.bytewise("g.owner"),
+    )
+}
+
+/// `crm-eval rating` (docs/metrics.md "Rating") with the rules' criteria other than margin (the
+/// SQL input has no margin column; the caller refuses such rules): per customer with a purchase,
+/// value (net spend rounded to cents), frequency (purchase days), recency (days since the last
+/// purchase), growth (net of the last growth_days before as_of minus the span before, rounded to
+/// cents), refund_rate (refunded ÷ paid), each normalised — percentile: `cume_dist()` over the
+/// customers, the share no better; min-max — then 100 × the weighted sum in the rules' order,
+/// rounded to cents as the command rounds its float; customers of `customers` without a purchase
+/// score 0. By score, highest first, then customer_id.
+pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> String {
+    let d = s.dialect;
+    let double = d.double();
+    let raw = |c: Criterion| -> String {
+        match c {
+            Criterion::Value => format!("CAST(round(n.net, 2) AS {double})"),
+            Criterion::Frequency => format!("CAST(f.days AS {double})"),
+            Criterion::Recency => format!("CAST({} AS {double})", d.days_between("as_of.d", "f.last_day")),
+            Criterion::Growth => format!("CAST(round(n.recent - n.prior, 2) AS {double})"),
+            Criterion::RefundRate => format!(
+                "CASE WHEN n.net + n.refunded > 0 \
+                 THEN CAST(n.refunded AS {double}) / CAST(n.net + n.refunded AS {double}) ELSE 0 END"
+            ),
+            Criterion::Margin => "0".to_string(),
+        }
+    };
+    let normalised = |c: Criterion| -> String {
+        let x = format!("raw_{}", c.name());
+        let (order, oriented) = if c.lower_is_better() {
+            ("DESC", format!("-{x}"))
+        } else {
+            ("", x.clone())
+        };
+        match rules.normalise {
+            Normalise::Percentile => format!("cume_dist() OVER (ORDER BY {x} {order})"),
+            Normalise::MinMax => format!(
+                "CASE WHEN max({o}) OVER () > min({o}) OVER () \
+                 THEN ({o} - min({o}) OVER ()) / (max({o}) OVER () - min({o}) OVER ()) ELSE 1.0 END",
+                o = oriented
+            ),
+        }
+    };
+    let criteria: Vec<Criterion> = rules.weights.iter().map(|(c, _)| *c).collect();
+    let raws: Vec<String> = criteria
+        .iter()
+        .map(|&c| format!("{} AS raw_{}", raw(c), c.name()))
+        .collect();
+    let norms: Vec<String> = criteria
+        .iter()
+        .map(|&c| format!("{} AS v_{}", normalised(c), c.name()))
+        .collect();
+    // 0 + w1 × v1 + w2 × v2 …, left to right as the command's sum.
+    let weighted: String = rules
+        .weights
+        .iter()
+        .map(|(c, w)| format!(" + {w:?} * v_{}", c.name()))
+        .collect();
+    let round = |x: &str, factor: &str| format!("floor({x} * {factor} + 0.5) / {factor}");
+    let score = round(&format!("(100 * (0{weighted}))"), "100");
+    let grade_arms: Vec<String> = rules
+        .grades
+        .iter()
+        .map(|g| format!("WHEN score >= {:?} THEN {}", g.min_score, quote(&g.grade)))
+        .collect();
+    let last_grade = rules
+        .grades
+        .last()
+        .map_or("''".to_string(), |g| quote(&g.grade));
+    let outputs: Vec<String> = criteria
+        .iter()
+        .map(|c| {
+            format!(
+                "{} AS {}_score",
+                round(&format!("v_{}", c.name()), "10000"),
+                c.name()
+            )
+        })
+        .collect();
+    let extras = match customers {
+        Some(table) => {
+            let zeros: Vec<String> = criteria
+                .iter()
+                .map(|c| format!("CAST(0 AS {double}) AS v_{}", c.name()))
+                .collect();
+            format!(
+                "
+  UNION ALL
+  SELECT DISTINCT k.customer_id, {zeros}
+  FROM {table} k
+  WHERE k.customer_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM buyers b WHERE b.customer_id = k.customer_id)",
+                zeros = zeros.join(", ")
+            )
+        }
+        None => String::new(),
+    };
+    let v_columns: Vec<String> = criteria.iter().map(|c| format!("v_{}", c.name())).collect();
+    format!(
+        "WITH {ledger},
+buyers AS (
+  SELECT customer_id, max(order_date) AS last_day, count(DISTINCT order_date) AS days
+  FROM purchases GROUP BY customer_id
+),
+nets AS (
+  SELECT b.customer_id, sum(b.net) AS net,
+         sum(CASE WHEN b.net < 0 THEN -b.net ELSE 0 END) AS refunded,
+         sum(CASE WHEN b.order_date >= {recent_start} THEN b.net ELSE 0 END) AS recent,
+         sum(CASE WHEN b.order_date >= {prior_start} AND b.order_date < {recent_start}
+                  THEN b.net ELSE 0 END) AS prior
+  FROM base b CROSS JOIN as_of GROUP BY b.customer_id
+),
+raws AS (
+  SELECT f.customer_id, {raws}
+  FROM buyers f JOIN nets n ON n.customer_id = f.customer_id CROSS JOIN as_of
+),
+normalised AS (
+  SELECT customer_id, {norms} FROM raws{extras}
+),
+scored AS (SELECT customer_id, {v_columns}, {score} AS score FROM normalised)
+SELECT customer_id, score,
+       CASE {grade_arms} ELSE {last_grade} END AS grade,
+       {outputs}
+FROM scored
+ORDER BY score DESC, {by_id}",
+        ledger = ledger_ctes(s),
+        recent_start = d.plus_days("as_of.d", -rules.growth_days),
+        prior_start = d.plus_days("as_of.d", -2 * rules.growth_days),
+        raws = raws.join(", "),
+        norms = norms.join(", "),
+        v_columns = v_columns.join(", "),
+        grade_arms = grade_arms.join(" "),
+        outputs = outputs.join(", "),
+        by_id = d.bytewise("customer_id"),
     )
 }
