@@ -135,6 +135,12 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
         ),
         (orders.as_str(), vec!["abc"]),
         (orders.as_str(), vec!["abc", "--by", "margin", "--summary"]),
+        (
+            orders.as_str(),
+            vec!["cohort", "--metric", "revenue", "--period", "quarter"],
+        ),
+        (orders.as_str(), vec!["cohort", "--period", "week"]),
+        (cdnow.as_str(), vec!["cohort"]),
         // Cancellation rows linked across pieces: the marker is the whole file's.
         (lines.as_str(), vec!["rfm"]),
         (lines.as_str(), vec!["abc"]),
@@ -155,6 +161,7 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
                     l.contains("scored from")
                         || l.contains("cancellation rows")
                         || l.contains("ranked by")
+                        || l.contains("cohorts as of")
                 })
                 .map(str::to_string)
                 .collect()
@@ -192,8 +199,22 @@ fn a_bad_cell_in_a_later_piece_is_named_by_its_row_in_the_file() {
 fn a_memory_limit_is_refused_where_it_cannot_be_kept() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
-    let e = w.fails(&["cohort", &orders, "--memory-limit", "1GiB"], 2);
+    let e = w.fails(&["lifecycle", &orders, "--memory-limit", "1GiB"], 2);
     assert!(e.contains("--memory-limit"), "{e}");
+    let e = w.fails(
+        &[
+            "cohort",
+            &orders,
+            "--memory-limit",
+            "1GiB",
+            "--by",
+            "region",
+            "--customers",
+            &sample("customers.csv"),
+        ],
+        2,
+    );
+    assert!(e.contains("without --by"), "{e}");
     let e = w.fails(&["rfm", &orders, "--memory-limit", "10KiB"], 2);
     assert!(e.contains("at least 1MiB"), "{e}");
     let out = w

@@ -3,9 +3,10 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
+use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
-use crate::load::{load_ledger, require_purchases, OrdersArgs};
+use crate::load::{load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
@@ -14,6 +15,11 @@ use crate::output::{self, note};
 pub struct Args {
     #[command(flatten)]
     pub input: OrdersArgs,
+
+    /// Read the orders in pieces and count a partition of customers at a time, so that memory
+    /// stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory"; not with --by).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
 
     /// Cohort and cell period.
     #[arg(long, value_enum, default_value = "month")]
@@ -28,6 +34,35 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    let limit = if args.groups.by.is_some() {
+        if args.memory_limit.is_some() {
+            return Err(usage(
+                "--memory-limit: cohort reads the orders in partitions only without --by",
+            ));
+        }
+        None
+    } else {
+        partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)?
+    };
+    if let Some(limit) = limit {
+        // The cells of each partition of customers add up; the matrix is made once.
+        let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
+            let buyers: Vec<usize> = ledger.buyers().collect();
+            Ok(cohort::CohortCells::of(
+                ledger,
+                &buyers,
+                args.period,
+                args.metric,
+            ))
+        })?;
+        require_purchases(&run.info, &run.stats, run.as_of)?;
+        let mut cells = cohort::CohortCells::default();
+        for part in run.results {
+            cells.add(part);
+        }
+        let matrix = cohort::matrix(cells, args.period, args.metric, run.as_of, None)?;
+        return emit_matrix(&matrix, run.as_of, settings);
+    }
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     require_purchases(&orders, &ledger.stats, ledger.as_of)?;
     let watch = crate::output::progress::Stopwatch::new();
@@ -45,14 +80,18 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         })?;
         return output::emit(&table, &settings.output);
     }
+    emit_matrix(&result.matrix, result.as_of, settings)
+}
+
+fn emit_matrix(matrix: &polars::prelude::DataFrame, as_of: i32, settings: &Settings) -> Result<()> {
     let out = &settings.output;
     note(
         out,
         format!(
             "{} cohorts as of {}; cells after the last observed period are empty",
-            result.matrix.height(),
-            format_days(result.as_of)
+            matrix.height(),
+            format_days(as_of)
         ),
     );
-    output::emit(&result.matrix, out)
+    output::emit(matrix, out)
 }

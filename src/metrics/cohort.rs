@@ -40,6 +40,60 @@ pub fn cohorts(ledger: &Ledger, period: Period, metric: CohortMetric) -> Result<
     cohorts_of(ledger, &buyers, period, metric, None)
 }
 
+/// The additive part of a cohort matrix: per cohort its size, and per (cohort, k) the customers
+/// active or the revenue in units. Cells of disjoint sets of customers add up (a partition of
+/// customers at a time, docs/metrics.md "Bounded memory").
+#[derive(Debug, Default)]
+pub struct CohortCells {
+    size: BTreeMap<i32, i64>,
+    cells: HashMap<(i32, i32), i64>,
+}
+
+impl CohortCells {
+    /// The cells of some customers with purchases (ledger codes).
+    pub fn of(ledger: &Ledger, customers: &[usize], period: Period, metric: CohortMetric) -> Self {
+        let mut out = CohortCells::default();
+        for &c in customers {
+            let days = ledger.purchase_days(c);
+            if days.is_empty() {
+                continue;
+            }
+            let cohort = period.index(days[0]);
+            *out.size.entry(cohort).or_default() += 1;
+            match metric {
+                CohortMetric::Retention | CohortMetric::Customers => {
+                    let mut previous = None;
+                    for &d in days {
+                        let p = period.index(d);
+                        if previous != Some(p) {
+                            *out.cells.entry((cohort, p - cohort)).or_default() += 1;
+                            previous = Some(p);
+                        }
+                    }
+                }
+                CohortMetric::Revenue => {
+                    for (&d, net) in ledger.movement_days(c).iter().zip(ledger.movement_nets(c)) {
+                        let k = period.index(d) - cohort;
+                        if k >= 0 {
+                            *out.cells.entry((cohort, k)).or_default() += net.0;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn add(&mut self, other: CohortCells) {
+        for (cohort, n) in other.size {
+            *self.size.entry(cohort).or_default() += n;
+        }
+        for (key, v) in other.cells {
+            *self.cells.entry(key).or_default() += v;
+        }
+    }
+}
+
 /// [`cohorts`] of some of the customers with purchases (ledger codes): a group's matrix. With
 /// `since` (the period index of the earliest cohort of all customers) every group's matrix has
 /// the same period columns, so groups stack into one table.
@@ -50,39 +104,24 @@ pub fn cohorts_of(
     metric: CohortMetric,
     since: Option<i32>,
 ) -> Result<Cohorts> {
-    let as_of = ledger.as_of;
+    let cells = CohortCells::of(ledger, customers, period, metric);
+    Ok(Cohorts {
+        matrix: matrix(cells, period, metric, ledger.as_of, since)?,
+        as_of: ledger.as_of,
+        after_as_of: ledger.stats.rows_after_as_of,
+    })
+}
+
+/// The matrix of cohort cells as of `as_of`: cohort, customers, period_0 … period_K.
+pub fn matrix(
+    cells: CohortCells,
+    period: Period,
+    metric: CohortMetric,
+    as_of: i32,
+    since: Option<i32>,
+) -> Result<DataFrame> {
+    let CohortCells { size, cells } = cells;
     let last_period = period.index(as_of - 1);
-    // Per cohort: its size, and per k its value (customers active, or revenue in units).
-    let mut size: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut cells: HashMap<(i32, i32), i64> = HashMap::new();
-    for &c in customers {
-        let days = ledger.purchase_days(c);
-        if days.is_empty() {
-            continue;
-        }
-        let cohort = period.index(days[0]);
-        *size.entry(cohort).or_default() += 1;
-        match metric {
-            CohortMetric::Retention | CohortMetric::Customers => {
-                let mut previous = None;
-                for &d in days {
-                    let p = period.index(d);
-                    if previous != Some(p) {
-                        *cells.entry((cohort, p - cohort)).or_default() += 1;
-                        previous = Some(p);
-                    }
-                }
-            }
-            CohortMetric::Revenue => {
-                for (&d, net) in ledger.movement_days(c).iter().zip(ledger.movement_nets(c)) {
-                    let k = period.index(d) - cohort;
-                    if k >= 0 {
-                        *cells.entry((cohort, k)).or_default() += net.0;
-                    }
-                }
-            }
-        }
-    }
     let first = since.unwrap_or_else(|| size.keys().next().copied().unwrap_or(last_period));
     let width = (last_period - first + 1).max(1) as usize;
     let mut labels = Vec::new();
@@ -122,9 +161,5 @@ pub fn cohorts_of(
             _ => Column::new(name.into(), values),
         });
     }
-    Ok(Cohorts {
-        matrix: DataFrame::new_infer_height(out)?,
-        as_of,
-        after_as_of: ledger.stats.rows_after_as_of,
-    })
+    Ok(DataFrame::new_infer_height(out)?)
 }
