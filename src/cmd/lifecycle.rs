@@ -7,10 +7,10 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, CustomerGroups};
-use crate::load::{load_customer_ids, load_ledger, require_purchases, OrdersArgs};
+use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
-use crate::output::{self, note};
+use crate::output::{self, note, OutputOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +23,12 @@ pub struct Args {
 
     #[command(flatten)]
     pub stages: StageArgs,
+
+    /// With --rates: read the orders in pieces and count a partition of customers at a time,
+    /// so that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded
+    /// memory"; not with --by).
+    #[arg(long, value_name = "SIZE", requires = "rates")]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
 
     /// One row per stage: customers and share.
     #[arg(long, conflicts_with = "rates")]
@@ -90,6 +96,21 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.by.is_some() && !(args.rates || args.summary) {
         return Err(usage("--by: groups a summary: pass --summary or --rates"));
     }
+    if args.rates {
+        let limit = if args.by.is_some() {
+            if args.memory_limit.is_some() {
+                return Err(usage(
+                    "--memory-limit: lifecycle --rates reads the orders in partitions only without --by",
+                ));
+            }
+            None
+        } else {
+            partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)?
+        };
+        if let Some(limit) = limit {
+            return partitioned_rates(&args, limit, opts.churn_days, settings);
+        }
+    }
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     // Without a purchase only a customers file gives anybody a stage (potential).
     if args.customers.is_none() || args.rates {
@@ -106,15 +127,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             _ => lifecycle::rates(&ledger, args.period, opts.churn_days)?,
         };
         watch.lap("lifecycle rates");
-        note(
-            out,
-            format!(
-                "{} complete periods as of {}; active = a purchase in the last {} days",
-                table.height(),
-                format_days(ledger.as_of),
-                opts.churn_days
-            ),
-        );
+        note_rates(&table, ledger.as_of, opts.churn_days, out);
         return output::emit(&table, out);
     }
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
@@ -141,4 +154,54 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     } else {
         output::emit(&result.customers, out)
     }
+}
+
+/// `--rates` a partition of customers at a time: each partition's span counts (from its own
+/// first period; earlier spans count nobody) add up by span.
+fn partitioned_rates(
+    args: &Args,
+    limit: partitioned::MemoryLimit,
+    churn_days: i64,
+    settings: &Settings,
+) -> Result<()> {
+    let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
+        let buyers: Vec<usize> = ledger.buyers().collect();
+        let spans = lifecycle::spans_of(ledger, &buyers, args.period);
+        Ok(lifecycle::rate_counts(ledger, &buyers, &spans, churn_days).unwrap_or_default())
+    })?;
+    require_purchases(&run.info, &run.stats, run.as_of)?;
+    let mut by_span: std::collections::BTreeMap<i32, lifecycle::RateCounts> = Default::default();
+    for counts in run.results.into_iter().flatten() {
+        match by_span.get_mut(&counts.first) {
+            Some(total) => {
+                total.at_start += counts.at_start;
+                total.retained += counts.retained;
+                total.won += counts.won;
+            }
+            None => {
+                by_span.insert(counts.first, counts);
+            }
+        }
+    }
+    let counts: Vec<lifecycle::RateCounts> = by_span.into_values().collect();
+    let table = lifecycle::rates_table(&counts)?;
+    note_rates(&table, run.as_of, churn_days, &settings.output);
+    output::emit(&table, &settings.output)
+}
+
+fn note_rates(
+    table: &polars::prelude::DataFrame,
+    as_of: i32,
+    churn_days: i64,
+    out: &OutputOptions,
+) {
+    note(
+        out,
+        format!(
+            "{} complete periods as of {}; active = a purchase in the last {} days",
+            table.height(),
+            format_days(as_of),
+            churn_days
+        ),
+    );
 }

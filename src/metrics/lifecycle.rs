@@ -219,6 +219,16 @@ pub fn rates_of(
     period: Period,
     churn_days: i64,
 ) -> Result<DataFrame> {
+    rates_over(
+        ledger,
+        customers,
+        &spans_of(ledger, customers, period),
+        churn_days,
+    )
+}
+
+/// The complete periods from the one of the customers' first purchase to as_of.
+pub fn spans_of(ledger: &Ledger, customers: &[usize], period: Period) -> Vec<RateSpan> {
     let first_day = customers
         .iter()
         .filter_map(|&c| ledger.purchase_days(c).first().copied())
@@ -235,7 +245,7 @@ pub fn rates_of(
             p += 1;
         }
     }
-    rates_over(ledger, customers, &spans, churn_days)
+    spans
 }
 
 /// A span of days the rates are counted over: `first` to `last`, both included.
@@ -243,6 +253,17 @@ pub struct RateSpan {
     pub label: String,
     pub first: i32,
     pub last: i32,
+}
+
+/// The counts of one span, before the rates: they add up over disjoint sets of customers.
+#[derive(Debug, Clone)]
+pub struct RateCounts {
+    pub label: String,
+    /// The span's first day (its order).
+    pub first: i32,
+    pub at_start: i64,
+    pub retained: i64,
+    pub won: i64,
 }
 
 /// Churn and retention of some customers (ledger codes) over each span, a row each (the rule
@@ -253,6 +274,19 @@ pub fn rates_over(
     spans: &[RateSpan],
     churn_days: i64,
 ) -> Result<DataFrame> {
+    match rate_counts(ledger, customers, spans, churn_days) {
+        Some(counts) => rates_table(&counts),
+        None => Ok(DataFrame::new_infer_height(vec![])?),
+    }
+}
+
+/// The counts of [`rates_over`]; None when none of the customers has a purchase.
+pub fn rate_counts(
+    ledger: &Ledger,
+    customers: &[usize],
+    spans: &[RateSpan],
+    churn_days: i64,
+) -> Option<Vec<RateCounts>> {
     // Purchase dates per customer, ascending.
     let per_customer: Vec<&[i32]> = customers
         .iter()
@@ -260,42 +294,77 @@ pub fn rates_over(
         .filter(|d| !d.is_empty())
         .collect();
     if per_customer.is_empty() {
-        return Ok(DataFrame::new_infer_height(vec![])?);
+        return None;
     }
     let active = |days: &[i32], t: i32| {
         // The latest purchase on or before t, within the window.
         let upto = days.partition_point(|&d| d <= t);
         upto > 0 && i64::from(t - days[upto - 1]) < churn_days
     };
-    let mut labels = Vec::new();
-    let (mut at_start, mut retained, mut churned, mut won) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut churn_rate, mut retention_rate) = (Vec::new(), Vec::new());
-    for span in spans {
-        let (s, e) = (span.first, span.last);
-        let (mut n0, mut kept, mut gained) = (0i64, 0i64, 0i64);
-        for days in &per_customer {
-            let before = active(days, s - 1);
-            let after = active(days, e);
-            n0 += i64::from(before);
-            kept += i64::from(before && after);
-            gained += i64::from(!before && after);
-        }
-        labels.push(span.label.clone());
-        at_start.push(n0);
-        retained.push(kept);
-        churned.push(n0 - kept);
-        won.push(gained);
-        churn_rate.push((n0 > 0).then(|| round_to((n0 - kept) as f64 / n0 as f64, 4)));
-        retention_rate.push((n0 > 0).then(|| round_to(kept as f64 / n0 as f64, 4)));
-    }
+    let counts = spans
+        .iter()
+        .map(|span| {
+            let (s, e) = (span.first, span.last);
+            let (mut n0, mut kept, mut gained) = (0i64, 0i64, 0i64);
+            for days in &per_customer {
+                let before = active(days, s - 1);
+                let after = active(days, e);
+                n0 += i64::from(before);
+                kept += i64::from(before && after);
+                gained += i64::from(!before && after);
+            }
+            RateCounts {
+                label: span.label.clone(),
+                first: span.first,
+                at_start: n0,
+                retained: kept,
+                won: gained,
+            }
+        })
+        .collect();
+    Some(counts)
+}
+
+/// The rates table of span counts, in their order.
+pub fn rates_table(counts: &[RateCounts]) -> Result<DataFrame> {
+    let rate = |num: i64, den: i64| (den > 0).then(|| round_to(num as f64 / den as f64, 4));
     Ok(DataFrame::new_infer_height(vec![
-        Column::new("period".into(), labels),
-        Column::new("customers_at_start".into(), at_start),
-        Column::new("retained".into(), retained),
-        Column::new("churned".into(), churned),
-        Column::new("won".into(), won),
-        Column::new("churn_rate".into(), churn_rate),
-        Column::new("retention_rate".into(), retention_rate),
+        Column::new(
+            "period".into(),
+            counts.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "customers_at_start".into(),
+            counts.iter().map(|c| c.at_start).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "retained".into(),
+            counts.iter().map(|c| c.retained).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "churned".into(),
+            counts
+                .iter()
+                .map(|c| c.at_start - c.retained)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "won".into(),
+            counts.iter().map(|c| c.won).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "churn_rate".into(),
+            counts
+                .iter()
+                .map(|c| rate(c.at_start - c.retained, c.at_start))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "retention_rate".into(),
+            counts
+                .iter()
+                .map(|c| rate(c.retained, c.at_start))
+                .collect::<Vec<_>>(),
+        ),
     ])?)
 }
