@@ -141,8 +141,14 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
         ),
         (orders.as_str(), vec!["cohort", "--period", "week"]),
         (cdnow.as_str(), vec!["cohort"]),
-        (orders.as_str(), vec!["lifecycle", "--rates", "--period", "week"]),
-        (cdnow.as_str(), vec!["lifecycle", "--rates", "--churn-days", "90"]),
+        (
+            orders.as_str(),
+            vec!["lifecycle", "--rates", "--period", "week"],
+        ),
+        (
+            cdnow.as_str(),
+            vec!["lifecycle", "--rates", "--churn-days", "90"],
+        ),
         // Cancellation rows linked across pieces: the marker is the whole file's.
         (lines.as_str(), vec!["rfm"]),
         (lines.as_str(), vec!["abc"]),

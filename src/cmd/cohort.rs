@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
-use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
 use crate::load::{load_ledger, partitioned, require_purchases, OrdersArgs};
@@ -34,16 +33,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    let limit = if args.groups.by.is_some() {
-        if args.memory_limit.is_some() {
-            return Err(usage(
-                "--memory-limit: cohort reads the orders in partitions only without --by",
-            ));
-        }
-        None
-    } else {
-        partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)?
-    };
+    let limit = partitioned::ungrouped_limit(
+        args.memory_limit,
+        args.groups.by.is_some(),
+        "cohort",
+        &args.input.orders,
+        settings,
+    )?;
     if let Some(limit) = limit {
         // The cells of each partition of customers add up; the matrix is made once.
         let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {

@@ -97,16 +97,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by: groups a summary: pass --summary or --rates"));
     }
     if args.rates {
-        let limit = if args.by.is_some() {
-            if args.memory_limit.is_some() {
-                return Err(usage(
-                    "--memory-limit: lifecycle --rates reads the orders in partitions only without --by",
-                ));
-            }
-            None
-        } else {
-            partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)?
-        };
+        let limit = partitioned::ungrouped_limit(
+            args.memory_limit,
+            args.by.is_some(),
+            "lifecycle --rates",
+            &args.input.orders,
+            settings,
+        )?;
         if let Some(limit) = limit {
             return partitioned_rates(&args, limit, opts.churn_days, settings);
         }

@@ -135,6 +135,26 @@ pub fn chosen_limit(
     }))
 }
 
+/// [`chosen_limit`] for a command that reads partitions only when it does not group by a
+/// customers-file column: grouped, `--memory-limit` is a usage error and no limit is chosen.
+pub fn ungrouped_limit(
+    given: Option<MemoryLimit>,
+    grouped: bool,
+    command: &str,
+    path: &str,
+    settings: &Settings,
+) -> Result<Option<MemoryLimit>> {
+    if grouped {
+        if given.is_some() {
+            return Err(usage(format!(
+                "--memory-limit: {command} reads the orders in partitions only without --by"
+            )));
+        }
+        return Ok(None);
+    }
+    chosen_limit(given, path, settings)
+}
+
 /// The automatic limit for a run that needs `need` bytes with `available` free: none when it
 /// fits in 80 % of it, else half of what is available.
 fn automatic(need: u64, available: u64) -> Option<MemoryLimit> {

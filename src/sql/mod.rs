@@ -699,6 +699,26 @@ spells AS (
     )
 }
 
+/// Over `spans` (rows keyed by `key`, with customer_id, start_day and until): `firsts` (the
+/// first purchase day in [start_day, until)) and `window_value` (the net of the order rows
+/// there, rounded to cents per row), for conversion and recovery alike.
+fn window_ctes(key: &str) -> String {
+    format!(
+        "firsts AS (
+  SELECT w.{key}, min(p.order_date) AS first_day
+  FROM spans w JOIN purchases p ON p.customer_id = w.customer_id
+   AND p.order_date >= w.start_day AND p.order_date < w.until
+  GROUP BY w.{key}
+),
+window_value AS (
+  SELECT w.{key}, round(sum(b.net), 2) AS value
+  FROM spans w JOIN base b ON b.customer_id = w.customer_id
+   AND b.order_date >= w.start_day AND b.order_date < w.until
+  GROUP BY w.{key}
+)"
+    )
+}
+
 /// Wilson 95 % interval columns `centre`, `half` from `p` and `n` (DOUBLE), as
 /// `metrics::nps::wilson`.
 fn wilson_columns() -> &'static str {
@@ -728,26 +748,15 @@ spans AS (
          CASE WHEN {window_after} < cover_end THEN {window_after} ELSE cover_end END AS until
   FROM spells
 ),
-firsts AS (
-  SELECT sp.spell, min(p.order_date) AS first_day
-  FROM spans sp JOIN purchases p ON p.customer_id = sp.customer_id
-   AND p.order_date >= sp.start_day AND p.order_date < sp.until
-  GROUP BY sp.spell
-),
-revenue AS (
-  SELECT sp.spell, round(sum(b.net), 2) AS revenue
-  FROM spans sp JOIN base b ON b.customer_id = sp.customer_id
-   AND b.order_date >= sp.start_day AND b.order_date < sp.until
-  GROUP BY sp.spell
-),
+{window_ctes},
 outcomes AS (
   SELECT sp.owner, sp.matured,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS converted,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
               THEN CAST({days} AS {double}) END AS days,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
-              THEN coalesce(r.revenue, 0) ELSE 0 END AS revenue
-  FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN revenue r ON r.spell = sp.spell
+              THEN coalesce(r.value, 0) ELSE 0 END AS revenue
+  FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN window_value r ON r.spell = sp.spell
 ),
 groups AS (
   SELECT 0 AS is_all, owner, count(*) AS spells, sum(matured) AS matured,
@@ -775,6 +784,7 @@ FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
 ORDER BY g.is_all, {by_owner}",
         ledger = ledger_ctes(s),
         spells = spell_ctes(d, events, window),
+        window_ctes = window_ctes("spell"),
         window_after = d.plus_days("start_day", window + 1),
         days = d.days_between("f.first_day", "sp.start_day"),
         median = d.median("days"),
@@ -820,18 +830,7 @@ spans AS (
          CASE WHEN {window_after} < cover_end THEN {window_after} ELSE cover_end END AS until
   FROM episodes CROSS JOIN as_of
 ),
-firsts AS (
-  SELECT e.ord, min(p.order_date) AS first_day
-  FROM spans e JOIN purchases p ON p.customer_id = e.customer_id
-   AND p.order_date >= e.start_day AND p.order_date < e.until
-  GROUP BY e.ord
-),
-value AS (
-  SELECT e.ord, round(sum(b.net), 2) AS value
-  FROM spans e JOIN base b ON b.customer_id = e.customer_id
-   AND b.order_date >= e.start_day AND b.order_date < e.until
-  GROUP BY e.ord
-),
+{window_ctes},
 outcomes AS (
   SELECT e.ord, e.customer_id, e.matured,
          CASE WHEN e.spell IS NULL THEN '(pool)' ELSE e.owner END AS owner,
@@ -845,7 +844,7 @@ outcomes AS (
               THEN 1 ELSE 0 END AS judged,
          f.first_day
   FROM spans e CROSS JOIN as_of
-  LEFT JOIN firsts f ON f.ord = e.ord LEFT JOIN value v ON v.ord = e.ord
+  LEFT JOIN firsts f ON f.ord = e.ord LEFT JOIN window_value v ON v.ord = e.ord
 ),
 loyal AS (
   SELECT o.ord, max(CASE WHEN p.order_date > o.first_day AND p.order_date <= {loyal_end}
@@ -886,6 +885,7 @@ FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
 ORDER BY g.is_all, {by_owner}",
         ledger = ledger_ctes(s),
         spells = spell_ctes(d, events, window),
+        window_ctes = window_ctes("ord"),
         from_window = d.plus_days("coalesce(start_day, day)", window),
         window_after = d.plus_days("start_day", window + 1),
         days = d.days_between("f.first_day", "e.start_day"),
