@@ -7,6 +7,7 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::load::groups::ByArgs;
+use crate::load::partitioned;
 use crate::load::{build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
@@ -29,6 +30,12 @@ pub struct Args {
     /// clv-summary` computes in a warehouse).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["orders", "as_of", "holdout", "group_by_period"])]
     pub summary_in: Option<String>,
+
+    /// Read the orders in pieces and summarise a partition of customers at a time, so that
+    /// memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory"); the
+    /// models are fitted on the summaries. Not with --model historical or --holdout.
+    #[arg(long, value_name = "SIZE", conflicts_with_all = ["summary_in", "holdout"])]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
 
     /// Purchase-count model (with Gamma-Gamma for spend), or the historical formulas.
     #[arg(long, value_enum, default_value = "bg-nbd")]
@@ -159,6 +166,19 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return emit_fitted(&fitted, &args, &opts, settings, path);
     }
     let orders_path = args.orders.clone().unwrap_or_default();
+    let limit = if args.model == Model::Historical || holdout.is_some() {
+        if args.memory_limit.is_some() {
+            return Err(usage(
+                "--memory-limit: clv fits from summaries of partitions; not with --model historical or --holdout",
+            ));
+        }
+        None
+    } else {
+        partitioned::chosen_limit(args.memory_limit, &orders_path, settings)?
+    };
+    if let Some(limit) = limit {
+        return partitioned_fit(&args, &orders_path, limit, &opts, settings);
+    }
     let progress = Progress::new(3, out.quiet);
     progress.step(format!("loading {orders_path}"));
     let watch = crate::output::progress::Stopwatch::new();
@@ -296,27 +316,91 @@ fn describe_fit(model: Model, fit: &Fit) -> String {
     )
 }
 
+/// `clv` under a memory limit: the per-customer summary of each partition of customers, put in
+/// customer ID order (the ledger's), then the fits and predictions as from one ledger.
+fn partitioned_fit(
+    args: &Args,
+    orders_path: &str,
+    limit: partitioned::MemoryLimit,
+    opts: &ClvOptions,
+    settings: &Settings,
+) -> Result<()> {
+    let input = crate::load::OrdersArgs {
+        orders: orders_path.to_string(),
+        as_of: args.as_of.clone(),
+    };
+    let run = partitioned::each_partition(&input, limit, &[], settings, |ledger| {
+        Ok(tables::customer_summary(ledger, opts))
+    })?;
+    let stats = &run.stats;
+    let mut ids: Vec<String> = Vec::new();
+    let mut customers = crate::metrics::clv::Customers::default();
+    for (part_ids, part) in run.results {
+        ids.extend(part_ids);
+        customers.append(part);
+    }
+    if ids.is_empty() {
+        return Err(anyhow!(
+            "{orders_path}: no purchases before the analysis date"
+        ));
+    }
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_unstable_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let customers = customers.reordered(&order);
+    let ids: Vec<&str> = order.iter().map(|&i| ids[i].as_str()).collect();
+    note_purchase_counts(
+        &settings.output,
+        stats.free_purchases,
+        stats.orders_not_purchases,
+        stats.customers_without_purchase,
+    );
+    let fitted =
+        tables::fit_customers(ids, customers, opts).map_err(|e| anyhow!("{orders_path}: {e}"))?;
+    emit_fitted(
+        &fitted,
+        args,
+        opts,
+        settings,
+        &format!("as of {}", format_days(run.as_of)),
+    )
+}
+
 fn note_purchases(out: &OutputOptions, p: &Purchases) {
     note_after_as_of(out, p.after_as_of, p.as_of);
-    if p.free_orders > 0 {
+    note_purchase_counts(
+        out,
+        p.free_orders,
+        p.non_positive_orders,
+        p.customers_without_purchase,
+    );
+}
+
+/// Says on stderr which orders are not purchases and which count with no spend.
+fn note_purchase_counts(
+    out: &OutputOptions,
+    free_orders: usize,
+    non_positive_orders: usize,
+    customers_without_purchase: usize,
+) {
+    if free_orders > 0 {
         note(
             out,
             format!(
                 "{} zero-amount orders (never refunded) count as purchases with no spend",
-                p.free_orders
+                free_orders
             ),
         );
     }
-    if p.non_positive_orders > 0 {
+    if non_positive_orders > 0 {
         note(
             out,
             format!(
                 "{} orders with a negative net amount, or zero after a refund, are not purchases{}",
-                p.non_positive_orders,
-                if p.customers_without_purchase > 0 {
+                non_positive_orders,
+                if customers_without_purchase > 0 {
                     format!(
                         "; {} customers have no purchase left and are not valued",
-                        p.customers_without_purchase
+                        customers_without_purchase
                     )
                 } else {
                     String::new()

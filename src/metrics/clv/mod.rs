@@ -126,6 +126,32 @@ pub struct Customers {
     pub spend: Vec<f64>,
 }
 
+impl Customers {
+    /// Appends the customers of another summary (a partition of customers).
+    pub fn append(&mut self, other: Customers) {
+        self.first.extend(other.first);
+        self.x.extend(other.x);
+        self.tx.extend(other.tx);
+        self.t.extend(other.t);
+        self.m.extend(other.m);
+        self.orders.extend(other.orders);
+        self.spend.extend(other.spend);
+    }
+
+    /// The customers at `order` (indexes), in that order.
+    pub fn reordered(&self, order: &[usize]) -> Customers {
+        Customers {
+            first: order.iter().map(|&i| self.first[i]).collect(),
+            x: order.iter().map(|&i| self.x[i]).collect(),
+            tx: order.iter().map(|&i| self.tx[i]).collect(),
+            t: order.iter().map(|&i| self.t[i]).collect(),
+            m: order.iter().map(|&i| self.m[i]).collect(),
+            orders: order.iter().map(|&i| self.orders[i]).collect(),
+            spend: order.iter().map(|&i| self.spend[i]).collect(),
+        }
+    }
+}
+
 /// How purchases are grouped and measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Grouping {

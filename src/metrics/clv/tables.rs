@@ -52,6 +52,15 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<(Purchases<'
     Ok((p, fitted))
 }
 
+/// The per-customer summary the fits take, of one ledger (a partition of customers under
+/// `--memory-limit`): the customer IDs and their summary, in ledger (ID) order.
+pub fn customer_summary(ledger: &Ledger, opts: &ClvOptions) -> (Vec<String>, Customers) {
+    let p = purchases(ledger);
+    let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
+    let ids = index.iter().map(|&i| p.id(i).to_string()).collect();
+    (ids, customers)
+}
+
 /// Fits the count and spend models on per-customer summaries: the ledger's, or a summary made
 /// elsewhere (`clv --summary-in`, e.g. by the SQL of `crm-eval sql clv-summary`).
 pub fn fit_customers<'a>(
