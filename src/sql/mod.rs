@@ -63,6 +63,12 @@ impl Dialect {
     }
 }
 
+/// A rate rounded to 4 decimals, half away from zero (as `round_to` on the command's side for
+/// values that are not exact halves in binary).
+fn round4(x: &str) -> String {
+    format!("round(CAST({x} AS DECIMAL(38, 10)), 4)")
+}
+
 /// A string literal.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -382,7 +388,6 @@ ORDER BY {order}",
 /// start).
 pub fn lifecycle_rates(s: &Source, period: Period, churn_days: i64) -> String {
     let d = s.dialect;
-    let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
     let double = d.double();
     format!(
         "WITH {ledger},
@@ -739,7 +744,6 @@ pub fn conversion(s: &Source, window: i32) -> String {
     let d = s.dialect;
     let double = d.double();
     let events = s.events.as_deref().unwrap_or("events");
-    let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
     format!(
         "WITH {ledger},
 {spells},
@@ -807,7 +811,6 @@ pub fn recovery(s: &Source, window: i32) -> String {
     let d = s.dialect;
     let double = d.double();
     let events = s.events.as_deref().unwrap_or("events");
-    let round4 = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 4)");
     format!(
         "WITH {ledger},
 {spells},
