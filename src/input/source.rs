@@ -571,19 +571,9 @@ impl RawSource {
                     .finish()
                     .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
             }
-            Body::ParquetPath(_) | Body::ParquetSlice(..) => {
-                let (p, slice) = match &self.body {
-                    Body::ParquetSlice(p, offset, len) => (p, Some((*offset, *len))),
-                    Body::ParquetPath(p) => (p, None),
-                    _ => unreachable!(),
-                };
-                let cols = columns.map(|c| c.to_vec());
-                let file = File::open(p).with_context(|| format!("{display}: cannot open"))?;
-                ParquetReader::new(file)
-                    .with_columns(cols)
-                    .with_slice(slice)
-                    .finish()
-                    .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
+            Body::ParquetPath(p) => read_parquet_file(p, columns, None, display),
+            Body::ParquetSlice(p, offset, len) => {
+                read_parquet_file(p, columns, Some((*offset, *len)), display)
             }
             Body::Frame(df) => match columns {
                 Some(cols) => df.select(cols.iter().map(|c| PlSmallStr::from(c.as_str()))),
@@ -653,6 +643,21 @@ impl RawSource {
         };
         frame.map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
     }
+}
+
+/// The named columns of a Parquet file, or of rows `offset..offset + len` of it.
+fn read_parquet_file(
+    path: &Path,
+    columns: Option<&[String]>,
+    slice: Option<(usize, usize)>,
+    display: &str,
+) -> Result<DataFrame> {
+    let file = File::open(path).with_context(|| format!("{display}: cannot open"))?;
+    ParquetReader::new(file)
+        .with_columns(columns.map(|c| c.to_vec()))
+        .with_slice(slice)
+        .finish()
+        .map_err(|e| anyhow!("{display}: cannot read the data: {}", polars_message(&e)))
 }
 
 /// True when every typed column came through without a null or a non-finite number.
