@@ -1,6 +1,7 @@
-//! `crm-eval sql rfm|clv-summary --dialect duckdb|spark|postgres`: prints the SQL that computes
-//! the command's table from an `orders` table, for data that live in a warehouse or a lake
-//! (docs/metrics.md, "SQL").
+//! `crm-eval sql QUERY --dialect duckdb|spark|postgres`: prints the SQL that computes a command's
+//! table (rfm, abc, cohort, lifecycle, lifecycle-rates, rating, conversion, recovery, nps, and the
+//! clv summary) from `orders` (and `events`, `surveys`, `customers`) tables, for data that live in a
+//! warehouse or a lake (docs/metrics.md, "SQL").
 
 use anyhow::Result;
 
