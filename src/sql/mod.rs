@@ -55,6 +55,16 @@ impl Dialect {
         }
     }
 
+    /// A DOUBLE expression rounded to `places` decimals (PostgreSQL rounds only NUMERIC).
+    fn round_double(self, x: &str, places: u32) -> String {
+        match self {
+            Dialect::Postgres => {
+                format!("CAST(round(CAST({x} AS NUMERIC), {places}) AS DOUBLE PRECISION)")
+            }
+            Dialect::Duckdb | Dialect::Spark => format!("round({x}, {places})"),
+        }
+    }
+
     fn double(self) -> &'static str {
         match self {
             Dialect::Postgres => "DOUBLE PRECISION",
@@ -258,14 +268,22 @@ tiered AS (
 )
 SELECT rank, customer_id, CAST(value AS {double}) AS value,
        CASE WHEN value > 0 AND total.t > 0
-            THEN round(CAST(value AS {double}) / CAST(total.t AS {double}), 6) ELSE 0 END AS value_share,
+            THEN {value_share} ELSE 0 END AS value_share,
        CASE WHEN total.t > 0
-            THEN round(CAST(cum AS {double}) / CAST(total.t AS {double}), 6) ELSE 0 END AS cumulative_share,
+            THEN {cumulative_share} ELSE 0 END AS cumulative_share,
        tier
 FROM tiered CROSS JOIN total
 ORDER BY rank",
         ledger = ledger_ctes(s),
         by_id = d.bytewise("customer_id"),
+        value_share = d.round_double(
+            &format!("CAST(value AS {double}) / CAST(total.t AS {double})"),
+            6
+        ),
+        cumulative_share = d.round_double(
+            &format!("CAST(cum AS {double}) / CAST(total.t AS {double})"),
+            6
+        ),
     )
 }
 
@@ -298,12 +316,13 @@ SELECT f.customer_id, f.frequency,
        CAST({recency} AS {double}) / {per} AS recency,
        CAST({age} AS {double}) / {per} AS T,
        CASE WHEN f.frequency > 0
-            THEN round(CAST(r.spend AS {double}) / f.frequency, 6) ELSE 0 END AS monetary
+            THEN {monetary} ELSE 0 END AS monetary
 FROM firsts f LEFT JOIN repeat_spend r ON r.customer_id = f.customer_id CROSS JOIN as_of
 ORDER BY {by_id}",
         ledger = ledger_ctes(s),
         recency = d.days_between("f.last_day", "f.first_day"),
         age = d.days_between(&d.plus_days("as_of.d", -1), "f.first_day"),
+        monetary = d.round_double(&format!("CAST(r.spend AS {double}) / f.frequency"), 6),
         by_id = d.bytewise("f.customer_id"),
     )
 }
@@ -880,7 +899,7 @@ SELECT g.owner, g.episodes, g.matured, g.episodes - g.matured AS immature, g.rec
        g.median_days AS median_days_to_recovery,
        CAST(round(g.value, 2) AS {double}) AS value_added,
        CASE WHEN g.recovered > 0
-            THEN round(CAST(g.value AS {double}) / g.recovered, 2) END AS value_per_recovered,
+            THEN {per_recovered} END AS value_per_recovered,
        g.loyalty_base, g.repurchased,
        CASE WHEN g.loyalty_base > 0
             THEN {loyalty} END AS loyalty_rate
@@ -899,6 +918,7 @@ ORDER BY g.is_all, {by_owner}",
         low = round4("greatest(w.centre - w.half, 0)"),
         high = round4("least(w.centre + w.half, 1)"),
         loyalty = round4(&format!("CAST(g.repurchased AS {double}) / g.loyalty_base")),
+        per_recovered = d.round_double(&format!("CAST(g.value AS {double}) / g.recovered"), 2),
         wilson = wilson_columns(),
         by_owner = d.bytewise("g.owner"),
     )

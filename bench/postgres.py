@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""The PostgreSQL dialect of `crm-eval sql` on a real PostgreSQL server (issue 16): loads
+sample-data into tables, runs each generated query and compares every cell with crm-eval's own
+output (numbers to 1e-9, money to the cent, text exactly, NULL as empty).
+
+    cargo build --release
+    python3 bench/postgres.py        # installs and starts PostgreSQL from Debian packages if missing
+
+Needs root (apt-get, `su postgres`). The queries are the ones bench/spark.py checks on Spark.
+"""
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/crm-eval-target"))
+BINARY = os.path.join(TARGET, "release", "crm-eval")
+SAMPLE = os.path.join(ROOT, "sample-data")
+
+
+def ensure_server():
+    if shutil.which("psql") is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    subprocess.run(["service", "postgresql", "start"], check=True, capture_output=True)
+
+
+def psql(script, database="crm"):
+    """Runs a psql script as the postgres user; returns stdout."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    os.chmod(f.name, 0o644)
+    run = subprocess.run(["su", "postgres", "-c", f"psql -v ON_ERROR_STOP=1 -q -d {database} -f {f.name}"],
+                         capture_output=True, text=True)
+    os.unlink(f.name)
+    if run.returncode != 0:
+        sys.exit(f"psql failed: {run.stderr}")
+    return run.stdout
+
+
+def crm(*args):
+    return subprocess.run([BINARY, *args], check=True, capture_output=True, text=True).stdout
+
+
+def load_sample():
+    subprocess.run(["su", "postgres", "-c", "dropdb --if-exists crm && createdb crm"], check=True)
+    # psql reads the files (\copy), so they need only be readable by this process's user.
+    tmp = tempfile.mkdtemp()
+    os.chmod(tmp, 0o755)
+    for name in ("orders.csv", "events.csv", "surveys.csv", "customers.csv"):
+        shutil.copy(os.path.join(SAMPLE, name), tmp)
+        os.chmod(os.path.join(tmp, name), 0o644)
+    psql(f"""
+CREATE TABLE orders_raw (order_id text, customer_id text, order_date text, amount text, status text,
+                         owner text, channel text, margin text);
+\\copy orders_raw FROM '{tmp}/orders.csv' CSV HEADER
+CREATE TABLE orders AS SELECT customer_id, order_id, CAST(order_date AS date) AS order_date,
+  CAST(amount AS numeric) AS amount, status FROM orders_raw;
+CREATE TABLE events_raw (seq bigserial, customer_id text, event_time text, event text, owner text,
+                         reason text, pool text);
+\\copy events_raw(customer_id, event_time, event, owner, reason, pool) FROM '{tmp}/events.csv' CSV HEADER
+CREATE TABLE events AS SELECT customer_id, CAST(event_time AS timestamp) AS event_time,
+  lower(event) AS event, owner, seq FROM events_raw;
+CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
+\\copy surveys_raw FROM '{tmp}/surveys.csv' CSV HEADER
+CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS response_date, survey,
+  CAST(score AS double precision) AS score, owner FROM surveys_raw;
+""")
+    header = open(os.path.join(SAMPLE, "customers.csv"), encoding="utf-8").readline().strip().split(",")
+    columns = ", ".join(f'"{h}" text' for h in header)
+    psql(f"""
+CREATE TABLE customers_raw ({columns});
+\\copy customers_raw FROM '{tmp}/customers.csv' CSV HEADER
+CREATE TABLE customers AS SELECT customer_id FROM customers_raw;
+""")
+
+
+MONEY = {"monetary", "value", "converted_revenue", "value_added", "value_per_recovered", "score"}
+
+
+def same(label, theirs_csv, ours_csv, money_columns=()):
+    theirs = list(csv.DictReader(io.StringIO(theirs_csv)))
+    ours = list(csv.DictReader(io.StringIO(ours_csv)))
+    if len(theirs) != len(ours):
+        sys.exit(f"{label}: PostgreSQL {len(theirs)} rows, crm-eval {len(ours)}")
+    for t, o in zip(theirs, ours):
+        for column, value in o.items():
+            got = t[column]
+            if got == "" or value == "":
+                ok = got == value
+            else:
+                try:
+                    tolerance = 0.005 if column in MONEY or column in money_columns else 1e-9
+                    ok = abs(float(got) - float(value)) <= tolerance
+                except ValueError:
+                    ok = got == value
+            if not ok:
+                sys.exit(f"{label}: {column} of {o}: PostgreSQL {got!r}, crm-eval {value!r}")
+    return len(ours)
+
+
+def main():
+    if not os.path.exists(BINARY):
+        sys.exit(f"{BINARY} is missing: cargo build --release (or set CARGO_TARGET_DIR)")
+    ensure_server()
+    load_sample()
+    version = psql("SELECT version();").strip().splitlines()
+    print(next((line.strip() for line in version if "PostgreSQL" in line), "PostgreSQL"))
+    orders = os.path.join(SAMPLE, "orders.csv")
+    events = os.path.join(SAMPLE, "events.csv")
+    surveys = os.path.join(SAMPLE, "surveys.csv")
+    customers = os.path.join(SAMPLE, "customers.csv")
+    checks = [
+        ("rfm", ["rfm"], ["rfm", orders]),
+        ("rfm --bins 4 --as-of 2024-06-30", ["rfm", "--bins", "4", "--as-of", "2024-06-30"],
+         ["rfm", orders, "--bins", "4", "--as-of", "2024-06-30"]),
+        ("abc", ["abc"], ["abc", orders]),
+        ("lifecycle", ["lifecycle", "--customers-table", "customers"], ["lifecycle", orders, "--customers", customers]),
+        ("rating", ["rating"], ["rating", orders]),
+        ("nps by owner", ["nps", "--by-owner"], ["nps", surveys, "--by", "owner"]),
+    ]
+    for period in ("month", "week", "quarter"):
+        checks.append((f"lifecycle --rates by {period}", ["lifecycle-rates", "--period", period],
+                       ["lifecycle", orders, "--rates", "--period", period]))
+    for metric, period in (("retention", "month"), ("revenue", "quarter"), ("customers", "week")):
+        command = ["cohort", orders, "--metric", metric, "--period", period]
+        width = len([c for c in crm(*command, "-q").splitlines()[0].split(",") if c.startswith("period_")])
+        checks.append((f"cohort {metric} by {period}",
+                       ["cohort", "--metric", metric, "--period", period, "--periods", str(width)], command))
+    for command in ("conversion", "recovery"):
+        for window in ("90", "30"):
+            checks.append((f"{command} --window {window}", [command, "--window", window],
+                           [command, "--events", events, "--orders", orders, "--window", window]))
+    for label, sql_args, command in checks:
+        sql = crm("sql", *sql_args, "--dialect", "postgres").strip().rstrip(";")
+        theirs = psql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER);")
+        rows = same(label, theirs, crm(*command, "-q"),
+                    [c for c in crm(*command, "-q").splitlines()[0].split(",")
+                     if label.startswith("cohort revenue") and c.startswith("period_")])
+        print(f"sample-data: {label}: {rows:,} rows identical in every cell", flush=True)
+
+
+if __name__ == "__main__":
+    main()
