@@ -364,6 +364,17 @@ fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
         "{}; CREATE VIEW customers AS SELECT CAST(customer_id AS VARCHAR) AS customer_id FROM read_csv('{customers}', header = true)",
         view(&orders, true, true)
     );
+    // The same stage thresholds for `sql lifecycle` and `lifecycle`.
+    let thresholds = [
+        "--churn-days",
+        "365",
+        "--new-days",
+        "30",
+        "--at-risk-factor",
+        "1.5",
+        "--loyal-orders",
+        "5",
+    ];
     for (file, view_sql, sql_args, args) in [
         (orders.as_str(), view(&orders, true, true), vec![], vec![]),
         (
@@ -375,26 +386,8 @@ fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
         (
             orders.as_str(),
             view(&orders, true, true),
-            vec![
-                "--churn-days",
-                "365",
-                "--new-days",
-                "30",
-                "--at-risk-factor",
-                "1.5",
-                "--loyal-orders",
-                "5",
-            ],
-            vec![
-                "--churn-days",
-                "365",
-                "--new-days",
-                "30",
-                "--at-risk-factor",
-                "1.5",
-                "--loyal-orders",
-                "5",
-            ],
+            thresholds.to_vec(),
+            thresholds.to_vec(),
         ),
         (cdnow.as_str(), view(&cdnow, false, false), vec![], vec![]),
     ] {
