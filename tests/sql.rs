@@ -170,6 +170,18 @@ fn each_dialect_writes_its_own_date_arithmetic() {
         "day",
     ]);
     assert!(postgres.contains("DOUBLE PRECISION") && postgres.contains("/ 1.0 AS recency"));
+    // Mapped headers are quoted as identifiers, a quote inside doubled.
+    let spark = w.stdout(&["sql", "rfm", "--dialect", "spark", "--map", "amount=a`b c"]);
+    assert!(spark.contains("`a``b c` AS amount"), "{spark}");
+    let postgres = w.stdout(&[
+        "sql",
+        "nps",
+        "--dialect",
+        "postgres",
+        "--map",
+        "score=\"评分\"",
+    ]);
+    assert!(postgres.contains("\"\"\"评分\"\"\" AS score"), "{postgres}");
     let e = w.fails(&["sql", "rfm", "--orders-table", "x; drop table y"], 2);
     assert!(e.contains("--orders-table"), "{e}");
 }
@@ -408,9 +420,11 @@ fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
 
 /// An `events` view over an event export: the words the input layer maps (领取 → claim) mapped
 /// here too, and the file order as `seq`.
+/// The events as exported (event words unmapped: the SQL maps them as the input layer does),
+/// with `seq` in file order.
 fn events_view(csv: &str) -> String {
     format!(
-        "CREATE VIEW events AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(event_time AS TIMESTAMP) AS event_time, CASE lower(event) WHEN '领取' THEN 'claim' ELSE lower(event) END AS event, CAST(owner AS VARCHAR) AS owner, row_number() OVER () AS seq FROM read_csv('{csv}', header = true, all_varchar = true)"
+        "CREATE VIEW events AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(event_time AS TIMESTAMP) AS event_time, CAST(event AS VARCHAR) AS event, CAST(owner AS VARCHAR) AS owner, row_number() OVER () AS seq FROM read_csv('{csv}', header = true, all_varchar = true)"
     )
 }
 
@@ -530,4 +544,123 @@ fn rating_sql_in_duckdb_gives_every_cell_of_rating() {
     }
     let e = w.fails(&["sql", "rating", "--rules", "nope.toml"], 2);
     assert!(e.contains("nope.toml"), "{e}");
+}
+
+/// A raw export as a warehouse would hold it: Chinese headers named with `--map` (orders.* and
+/// events.*, one unqualified), status and event words in Chinese and mixed case. The SQL reads
+/// the mapped columns and maps the words with the input layer's lists, so the tables equal the
+/// commands' on the same files with the same flags.
+#[test]
+fn sql_reads_mapped_headers_and_export_words_as_the_commands_do() {
+    let w = Workdir::new();
+    w.write(
+        "orders.csv",
+        "客户,单号,下单日,实付,状态\n\
+         A,1,2024-01-05,100,已完成\nA,1,2024-01-20,40,已退款\nA,2,2024-02-01,50,Shipped\n\
+         A,4,2024-03-01,70,已取消\nB,9,2024-01-10,60, Refunded \nC,5,2024-03-01,10,\n\
+         C,6,2024-03-20,25,交易成功\nD,7,2024-02-11,30,待付款\nD,8,2024-02-12,15,COMPLETED\n",
+    );
+    w.write(
+        "events.csv",
+        "客户,时间,动作,负责人\n\
+         A,2024-01-01 09:00:00,分配,Ann\nB,2024-01-02 09:00:00,领取,Bob\n\
+         C,2024-01-03 09:00:00,Assign,Ann\nC,2024-02-01 09:00:00,退回公海,Ann\n\
+         C,2024-02-10 09:00:00,认领,Bob\nD,2024-01-04 09:00:00,分派,Cat\n",
+    );
+    let maps = [
+        "--map",
+        "customer_id=客户",
+        "--map",
+        "orders.order_id=单号",
+        "--map",
+        "orders.order_date=下单日",
+        "--map",
+        "orders.amount=实付",
+        "--map",
+        "orders.status=状态",
+        "--map",
+        "events.event_time=时间",
+        "--map",
+        "events.event=动作",
+        "--map",
+        "events.owner=负责人",
+    ];
+    let views = "CREATE VIEW orders AS SELECT * FROM read_csv('orders.csv', header = true, \
+                 types = {'单号': 'VARCHAR', '下单日': 'DATE', '状态': 'VARCHAR'}); \
+                 CREATE VIEW events AS SELECT *, row_number() OVER () AS seq FROM \
+                 read_csv('events.csv', header = true, types = {'时间': 'TIMESTAMP'})";
+    for (query, command) in [
+        (
+            &["rfm", "--as-of", "2024-04-01"][..],
+            &["rfm", "orders.csv", "--as-of", "2024-04-01"][..],
+        ),
+        (
+            &["conversion", "--window", "30", "--as-of", "2024-04-01"],
+            &[
+                "conversion",
+                "--events",
+                "events.csv",
+                "--orders",
+                "orders.csv",
+                "--window",
+                "30",
+                "--as-of",
+                "2024-04-01",
+            ],
+        ),
+        (
+            &["recovery", "--window", "30", "--as-of", "2024-04-01"],
+            &[
+                "recovery",
+                "--events",
+                "events.csv",
+                "--orders",
+                "orders.csv",
+                "--window",
+                "30",
+                "--as-of",
+                "2024-04-01",
+            ],
+        ),
+    ] {
+        let sql = w.stdout(&[&["sql"][..], query, &maps].concat());
+        assert!(sql.contains("\"实付\" AS amount"), "{sql}");
+        duckdb(&w, views, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(&w.stdout(&[command, &maps, &["-q"]].concat()));
+        assert!(ours.len() >= 2, "{query:?}: {ours:?}");
+        let rates = [
+            "conversion_rate",
+            "recovery_rate",
+            "loyalty_rate",
+            "ci_low",
+            "ci_high",
+            "median_days_to_conversion",
+            "median_days_to_recovery",
+        ];
+        same_cells(
+            &rounded(&theirs, &rates, 4),
+            &rounded(&ours, &rates, 4),
+            &[
+                "monetary",
+                "converted_revenue",
+                "value_added",
+                "value_per_recovered",
+            ],
+        );
+    }
+    // The words did their work: B's only order is refunded (no purchase), D's unpaid row is out.
+    let rfm = records(
+        &w.stdout(
+            &[
+                &["rfm", "orders.csv", "--as-of", "2024-04-01", "-q"][..],
+                &maps,
+            ]
+            .concat(),
+        ),
+    );
+    let row = |id: &str| rfm.iter().find(|r| r["customer_id"] == id).cloned();
+    assert!(row("B").is_none());
+    assert_eq!(row("D").unwrap()["monetary"].parse::<f64>().unwrap(), 15.0);
+    assert_eq!(row("A").unwrap()["frequency"], "2");
 }

@@ -146,7 +146,7 @@ pub struct Args {
     pub customers_table: Option<String>,
 }
 
-pub fn run(args: Args, _settings: &Settings) -> Result<()> {
+pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if let Some(day) = &args.as_of {
         if parse_iso_day(day).is_none() {
             return Err(usage(format!(
@@ -174,13 +174,16 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             )));
         }
     }
-    let name = &args.orders_table;
-    let source = Source {
-        dialect: args.dialect,
-        orders: name.clone(),
-        as_of: args.as_of.clone(),
-        events: None,
-    };
+    let mappings = &settings.input.mappings;
+    let events = matches!(args.query, Query::Conversion | Query::Recovery)
+        .then_some(args.events_table.as_str());
+    let source = Source::new(
+        args.dialect,
+        &args.orders_table,
+        events,
+        args.as_of.clone(),
+        mappings.clone(),
+    );
     let text = match args.query {
         Query::Rfm => sql::rfm(&source, args.bins),
         Query::ClvSummary => {
@@ -207,10 +210,6 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
             if args.window < 1 {
                 return Err(usage("--window: expected 1 or more days"));
             }
-            let source = Source {
-                events: Some(args.events_table.clone()),
-                ..source
-            };
             if args.query == Query::Conversion {
                 sql::conversion(&source, args.window)
             } else {
@@ -237,6 +236,7 @@ pub fn run(args: Args, _settings: &Settings) -> Result<()> {
         Query::Nps => sql::nps(
             args.dialect,
             &args.surveys_table,
+            mappings,
             args.as_of.as_deref(),
             args.by_owner,
         ),

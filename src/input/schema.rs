@@ -818,6 +818,20 @@ pub enum ResolveError {
     Ambiguous { role: Role, headers: Vec<String> },
 }
 
+/// The `--map`/config entry naming the column of `role` in a `kind` table: a table-specific
+/// entry beats an unqualified one; the last of equals wins, so the command line (applied after
+/// the config file) overrides it.
+pub fn mapping(mappings: &[MapEntry], kind: TableKind, role: Role) -> Option<&MapEntry> {
+    mappings
+        .iter()
+        .rfind(|m| m.role == role && m.table == Some(kind))
+        .or_else(|| {
+            mappings
+                .iter()
+                .rfind(|m| m.role == role && m.table.is_none())
+        })
+}
+
 /// Resolves every role of `kind` against `headers`. Explicit mappings win; then synonyms in order
 /// of preference. A header serves one role only, given to the role listed first in the table.
 pub fn resolve(
@@ -847,17 +861,9 @@ pub fn resolve_partial(
     // Explicit mappings first, so a synonym can never steal the column the user named.
     let mut explicit: Vec<(Role, usize, &'static str)> = Vec::new();
     for role in kind.roles() {
-        // A table-specific entry beats an unqualified one; the last of equals wins, so the
-        // command line (applied after the config file) overrides it.
-        let entry = mappings
-            .iter()
-            .rfind(|m| m.role == role && m.table == Some(kind))
-            .or_else(|| {
-                mappings
-                    .iter()
-                    .rfind(|m| m.role == role && m.table.is_none())
-            });
-        let Some(entry) = entry else { continue };
+        let Some(entry) = mapping(mappings, kind, role) else {
+            continue;
+        };
         let wanted = entry.header.trim();
         let found = headers
             .iter()

@@ -725,26 +725,106 @@ impl OrderStatus {
         "paid/completed/已付款/已完成/成交, refunded/returned/已退款/退货, \
         cancelled/void/已取消/作废, pending/unpaid/待付款";
 
+    /// The words of each status (compared trimmed and lowercased), written once for the
+    /// input layer and for the SQL (`crate::sql`), which maps a warehouse's words the same way.
+    pub const WORDS: [(OrderStatus, &'static [&'static str]); 4] = [
+        (
+            OrderStatus::Paid,
+            &[
+                "paid",
+                "completed",
+                "complete",
+                "success",
+                "successful",
+                "succeeded",
+                "closed",
+                "won",
+                "closed won",
+                "shipped",
+                "delivered",
+                "fulfilled",
+                "settled",
+                "ok",
+                "已付款",
+                "已支付",
+                "已完成",
+                "完成",
+                "成交",
+                "已成交",
+                "交易成功",
+                "已发货",
+                "已签收",
+                "已收货",
+                "支付成功",
+                "付款成功",
+                "已结算",
+                "赢单",
+            ],
+        ),
+        (
+            OrderStatus::Refunded,
+            &[
+                "refunded",
+                "refund",
+                "returned",
+                "return",
+                "chargeback",
+                "partially refunded",
+                "已退款",
+                "退款",
+                "退货",
+                "已退货",
+                "退款成功",
+                "退货退款",
+            ],
+        ),
+        (
+            OrderStatus::Cancelled,
+            &[
+                "cancelled",
+                "canceled",
+                "cancel",
+                "void",
+                "voided",
+                "failed",
+                "rejected",
+                "closed lost",
+                "lost",
+                "已取消",
+                "取消",
+                "作废",
+                "已作废",
+                "交易关闭",
+                "已关闭",
+                "关闭",
+                "失败",
+                "输单",
+            ],
+        ),
+        (
+            OrderStatus::Unpaid,
+            &[
+                "pending",
+                "unpaid",
+                "awaiting payment",
+                "open",
+                "draft",
+                "待付款",
+                "未付款",
+                "待支付",
+                "未支付",
+                "待审核",
+                "草稿",
+            ],
+        ),
+    ];
+
     pub fn parse(raw: &str) -> Option<OrderStatus> {
         let s = raw.trim().to_lowercase();
-        let s = s.as_str();
-        Some(match s {
-            "paid" | "completed" | "complete" | "success" | "successful" | "succeeded"
-            | "closed" | "won" | "closed won" | "shipped" | "delivered" | "fulfilled"
-            | "settled" | "ok" | "已付款" | "已支付" | "已完成" | "完成" | "成交" | "已成交"
-            | "交易成功" | "已发货" | "已签收" | "已收货" | "支付成功" | "付款成功" | "已结算"
-            | "赢单" => OrderStatus::Paid,
-            "refunded" | "refund" | "returned" | "return" | "chargeback" | "partially refunded"
-            | "已退款" | "退款" | "退货" | "已退货" | "退款成功" | "退货退款" => {
-                OrderStatus::Refunded
-            }
-            "cancelled" | "canceled" | "cancel" | "void" | "voided" | "failed" | "rejected"
-            | "closed lost" | "lost" | "已取消" | "取消" | "作废" | "已作废" | "交易关闭"
-            | "已关闭" | "关闭" | "失败" | "输单" => OrderStatus::Cancelled,
-            "pending" | "unpaid" | "awaiting payment" | "open" | "draft" | "待付款" | "未付款"
-            | "待支付" | "未支付" | "待审核" | "草稿" => OrderStatus::Unpaid,
-            _ => return None,
-        })
+        Self::WORDS
+            .iter()
+            .find(|(_, words)| words.contains(&s.as_str()))
+            .map(|(status, _)| *status)
     }
 }
 

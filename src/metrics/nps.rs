@@ -36,17 +36,32 @@ impl SurveyKind {
         }
     }
 
+    /// The words of each survey kind (compared trimmed and lowercased), written once for the
+    /// loader and for the SQL (`crate::sql`).
+    pub const WORDS: [(SurveyKind, &'static [&'static str]); 2] = [
+        (
+            SurveyKind::Nps,
+            &[
+                "nps",
+                "net promoter",
+                "net promoter score",
+                "推荐",
+                "净推荐值",
+            ],
+        ),
+        (
+            SurveyKind::Csat,
+            &["csat", "satisfaction", "customer satisfaction", "满意度"],
+        ),
+    ];
+
     /// The survey a `survey` cell names, if it names one.
     pub fn parse(s: &str) -> Option<SurveyKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "nps" | "net promoter" | "net promoter score" | "推荐" | "净推荐值" => {
-                Some(SurveyKind::Nps)
-            }
-            "csat" | "satisfaction" | "customer satisfaction" | "满意度" => {
-                Some(SurveyKind::Csat)
-            }
-            _ => None,
-        }
+        let s = s.trim().to_lowercase();
+        Self::WORDS
+            .iter()
+            .find(|(_, words)| words.contains(&s.as_str()))
+            .map(|(kind, _)| *kind)
     }
 }
 

@@ -44,25 +44,99 @@ impl EventKind {
     pub const ACCEPTED: &'static str = "assign/分配, claim/领取, transfer/转移, \
         recycle/回收/退回公海, release/释放/放弃";
 
+    /// The words of each event type (compared trimmed and lowercased), written once for the
+    /// loader and for the SQL (`crate::sql`).
+    pub const WORDS: [(EventKind, &'static [&'static str]); 5] = [
+        (
+            EventKind::Assign,
+            &[
+                "assign",
+                "assigned",
+                "assignment",
+                "allocate",
+                "allocated",
+                "allocation",
+                "distribute",
+                "分配",
+                "指派",
+                "分派",
+                "已分配",
+                "分配客户",
+            ],
+        ),
+        (
+            EventKind::Claim,
+            &[
+                "claim",
+                "claimed",
+                "receive",
+                "received",
+                "pick",
+                "take",
+                "领取",
+                "认领",
+                "抢占",
+                "已领取",
+                "领取客户",
+            ],
+        ),
+        (
+            EventKind::Transfer,
+            &[
+                "transfer",
+                "transferred",
+                "reassign",
+                "reassigned",
+                "handover",
+                "转移",
+                "转交",
+                "转移客户",
+                "变更负责人",
+                "移交",
+            ],
+        ),
+        (
+            EventKind::Recycle,
+            &[
+                "recycle",
+                "recycled",
+                "reclaim",
+                "reclaimed",
+                "return",
+                "returned",
+                "back",
+                "回收",
+                "收回",
+                "退回公海",
+                "自动回收",
+                "回收公海",
+                "放入公海",
+            ],
+        ),
+        (
+            EventKind::Release,
+            &[
+                "release",
+                "released",
+                "abandon",
+                "abandoned",
+                "give up",
+                "drop",
+                "释放",
+                "放弃",
+                "退回",
+                "主动退回",
+                "放弃客户",
+            ],
+        ),
+    ];
+
     pub fn parse(raw: &str) -> Option<EventKind> {
         let s = raw.trim().to_lowercase();
-        Some(match s.as_str() {
-            "assign" | "assigned" | "assignment" | "allocate" | "allocated" | "allocation"
-            | "distribute" | "分配" | "指派" | "分派" | "已分配" | "分配客户" => {
-                EventKind::Assign
-            }
-            "claim" | "claimed" | "receive" | "received" | "pick" | "take" | "领取" | "认领"
-            | "抢占" | "已领取" | "领取客户" => EventKind::Claim,
-            "transfer" | "transferred" | "reassign" | "reassigned" | "handover" | "转移"
-            | "转交" | "转移客户" | "变更负责人" | "移交" => EventKind::Transfer,
-            "recycle" | "recycled" | "reclaim" | "reclaimed" | "return" | "returned" | "back"
-            | "回收" | "收回" | "退回公海" | "自动回收" | "回收公海" | "放入公海" => {
-                EventKind::Recycle
-            }
-            "release" | "released" | "abandon" | "abandoned" | "give up" | "drop" | "释放"
-            | "放弃" | "退回" | "主动退回" | "放弃客户" => EventKind::Release,
-            _ => return None,
-        })
+        Self::WORDS
+            .iter()
+            .find(|(_, words)| words.contains(&s.as_str()))
+            .map(|(kind, _)| *kind)
     }
 
     pub fn starts_spell(self) -> bool {

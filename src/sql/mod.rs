@@ -5,11 +5,16 @@
 //!
 //! The SQL reads an `orders` table (or view; the name is a parameter) with the columns
 //! customer_id, order_id (NULL where the export has none), order_date (DATE), amount and status
-//! (NULL, or one of paid, refunded, cancelled, unpaid: the words the input layer maps exports to).
+//! (NULL, or a status word of the export), under other headers when `--map` or the config names
+//! them ([`relation`]); status, event and survey words are mapped as the input layer maps them.
 
+use crate::input::schema::{mapping, MapEntry, Role, TableKind};
+use crate::input::values::OrderStatus;
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
 use crate::metrics::lifecycle::LifecycleOptions;
+use crate::metrics::nps::SurveyKind;
+use crate::metrics::ownership::EventKind;
 use crate::metrics::periods::Period;
 use crate::metrics::rating::{Criterion, Normalise, RatingRules};
 use crate::metrics::rfm::{default_segments, grid_score, UNMATCHED_SEGMENT};
@@ -84,21 +89,148 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// An identifier (a column header) quoted for the dialect.
+fn quote_ident(d: Dialect, name: &str) -> String {
+    match d {
+        Dialect::Spark => format!("`{}`", name.replace('`', "``")),
+        Dialect::Duckdb | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// A text column's words mapped to the canonical ones as the input layer maps them (trimmed,
+/// lowercased, then the word lists of `words`); other words stay (lowercased), empty is NULL.
+fn canonical_words(column: &str, words: &[(&str, &[&str])]) -> String {
+    let cell = format!("lower(trim({column}))");
+    let arms: Vec<String> = words
+        .iter()
+        .map(|(name, list)| {
+            let list: Vec<String> = list.iter().map(|w| quote(w)).collect();
+            format!("WHEN {cell} IN ({}) THEN {}", list.join(", "), quote(name))
+        })
+        .collect();
+    format!("CASE {} ELSE nullif({cell}, '') END", arms.join(" "))
+}
+
+/// The table `table` as a relation whose columns are `roles` by their role names, for the
+/// queries to read (docs/metrics.md "SQL"): a role's column is the header `--map` or the
+/// config names for it in a `kind` table (the input layer's rule, `schema::mapping`), else the
+/// role's own name; status, event and survey words are mapped to the canonical ones from the
+/// input layer's word lists. `extra` columns pass through by name (the events' `seq`).
+pub fn relation(
+    d: Dialect,
+    kind: TableKind,
+    table: &str,
+    roles: &[Role],
+    extra: &[&str],
+    mappings: &[MapEntry],
+) -> String {
+    let mut columns: Vec<String> = roles
+        .iter()
+        .map(|&role| {
+            let column = match mapping(mappings, kind, role) {
+                Some(entry) => quote_ident(d, entry.header.trim()),
+                None => role.name().to_string(),
+            };
+            let value = match role {
+                Role::Status => {
+                    canonical_words(&column, &words_of(&OrderStatus::WORDS, |s| s.as_str()))
+                }
+                Role::Event => canonical_words(&column, &words_of(&EventKind::WORDS, |k| k.name())),
+                Role::Survey => {
+                    canonical_words(&column, &words_of(&SurveyKind::WORDS, |k| k.name()))
+                }
+                _ => column,
+            };
+            if value == role.name() {
+                value
+            } else {
+                format!("{value} AS {}", role.name())
+            }
+        })
+        .collect();
+    columns.extend(extra.iter().map(|c| c.to_string()));
+    format!("SELECT {} FROM {table}", columns.join(", "))
+}
+
+fn words_of<K: Copy>(
+    words: &[(K, &'static [&'static str])],
+    name: impl Fn(K) -> &'static str,
+) -> Vec<(&'static str, &'static [&'static str])> {
+    words.iter().map(|(k, list)| (name(*k), *list)).collect()
+}
+
+fn events_relation(d: Dialect, table: &str, mappings: &[MapEntry]) -> String {
+    let roles = [Role::CustomerId, Role::EventTime, Role::Event, Role::Owner];
+    relation(d, TableKind::Events, table, &roles, &["seq"], mappings)
+}
+
 /// The inputs and the analysis date of a query.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub dialect: Dialect,
-    /// The orders table or view.
+    /// The orders relation (customer_id, order_id, order_date, amount, status; [`relation`]).
     pub orders: String,
     /// `YYYY-MM-DD`, or None for the day after the latest order date (or event day, with
     /// `events`).
     pub as_of: Option<String>,
-    /// An ownership event table (customer_id, event_time TIMESTAMP, event, owner, seq) whose
-    /// latest day also sets the default as_of, as `conversion` and `recovery` take it.
+    /// The ownership events relation (customer_id, event_time TIMESTAMP, event, owner, seq),
+    /// whose latest day also sets the default as_of, as `conversion` and `recovery` take it.
     pub events: Option<String>,
+    /// The `--map`/config column names, for the tables read beside orders.
+    pub mappings: Vec<MapEntry>,
 }
 
-/// docs/metrics.md "Orders and purchases" as common table expressions: `as_of` (one row, `d`),
+impl Source {
+    /// The orders table `orders` (and the events table `events`) as relations (see
+    /// [`relation`]).
+    pub fn new(
+        dialect: Dialect,
+        orders: &str,
+        events: Option<&str>,
+        as_of: Option<String>,
+        mappings: Vec<MapEntry>,
+    ) -> Source {
+        let roles = [
+            Role::CustomerId,
+            Role::OrderId,
+            Role::OrderDate,
+            Role::Amount,
+            Role::Status,
+        ];
+        let orders = relation(dialect, TableKind::Orders, orders, &roles, &[], &mappings);
+        let events = events.map(|table| events_relation(dialect, table, &mappings));
+        Source {
+            dialect,
+            orders,
+            as_of,
+            events,
+            mappings,
+        }
+    }
+
+    /// The source with an events relation: the table `events` unless one was named.
+    fn with_events(&self) -> Source {
+        let mut s = self.clone();
+        s.events
+            .get_or_insert_with(|| events_relation(self.dialect, "events", &self.mappings));
+        s
+    }
+
+    /// A customers table as a relation of its customer_id.
+    pub fn customers(&self, table: &str) -> String {
+        relation(
+            self.dialect,
+            TableKind::Customers,
+            table,
+            &[Role::CustomerId],
+            &[],
+            &self.mappings,
+        )
+    }
+}
+
+/// docs/metrics.md "Orders and purchases" as common table expressions: `orders_in` (and
+/// `events_in`: the inputs as [`relation`]s), `as_of` (one row, `d`),
 /// `base` (order rows before as_of with their exact net; cancelled and unpaid rows dropped,
 /// refunded positive amounts negated), `spend` (net spend per customer), `purchases`
 /// (customer_id, order_date, net of every purchase: the rows of one order ID, or a row without
@@ -110,26 +242,29 @@ pub fn ledger_ctes(s: &Source) -> String {
         Some(day) => format!("SELECT DATE {} AS d", quote(day)),
         None => match &s.events {
             None => format!(
-                "SELECT {} AS d FROM {}",
+                "SELECT {} AS d FROM orders_in",
                 d.plus_days("max(order_date)", 1),
-                s.orders
             ),
-            Some(events) => format!(
-                "SELECT {} AS d FROM (SELECT max(order_date) AS o FROM {orders}) mo CROSS JOIN \
-                 (SELECT max(CAST(event_time AS DATE)) AS e FROM {events}) me",
+            Some(_) => format!(
+                "SELECT {} AS d FROM (SELECT max(order_date) AS o FROM orders_in) mo CROSS JOIN \
+                 (SELECT max(CAST(event_time AS DATE)) AS e FROM events_in) me",
                 d.plus_days("greatest(mo.o, coalesce(me.e, mo.o))", 1),
-                orders = s.orders
             ),
         },
     };
+    let events = match &s.events {
+        Some(events) => format!("\nevents_in AS ({events}),"),
+        None => String::new(),
+    };
     format!(
-        "as_of AS ({as_of}),
+        "orders_in AS ({orders}),{events}
+as_of AS ({as_of}),
 base AS (
   SELECT o.customer_id, o.order_id, o.order_date,
          CASE WHEN o.status = 'refunded' AND o.amount > 0 THEN -CAST(o.amount AS DECIMAL(18, 4))
               ELSE CAST(o.amount AS DECIMAL(18, 4)) END AS net,
          CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END AS refunded_status
-  FROM {orders} o CROSS JOIN as_of
+  FROM orders_in o CROSS JOIN as_of
   WHERE (o.status IS NULL OR o.status NOT IN ('cancelled', 'unpaid')) AND o.order_date < as_of.d
 ),
 spend AS (SELECT customer_id, sum(net) AS monetary FROM base GROUP BY customer_id),
@@ -333,9 +468,19 @@ ORDER BY {by_id}",
 /// interval (NPS: ± 1.96 × 100 × √(v / n); CSAT: Wilson), rounded to 2 decimals; one row per
 /// survey kind, or per owner and kind with `by_owner`. Scores off the scale (not a whole number
 /// from 0 to 10, or 1 to 5) are left out.
-pub fn nps(dialect: Dialect, surveys: &str, as_of: Option<&str>, by_owner: bool) -> String {
+pub fn nps(
+    dialect: Dialect,
+    surveys: &str,
+    mappings: &[MapEntry],
+    as_of: Option<&str>,
+    by_owner: bool,
+) -> String {
     let d = dialect;
     let double = d.double();
+    let mut roles = vec![Role::Survey, Role::Score];
+    roles.extend(as_of.map(|_| Role::ResponseDate));
+    roles.extend(by_owner.then_some(Role::Owner));
+    let surveys = relation(d, TableKind::Surveys, surveys, &roles, &[], mappings);
     let dated = match as_of {
         Some(day) => format!(" AND response_date < DATE {}", quote(day)),
         None => String::new(),
@@ -352,8 +497,8 @@ pub fn nps(dialect: Dialect, surveys: &str, as_of: Option<&str>, by_owner: bool)
     let round = |x: &str| format!("round(CAST({x} AS DECIMAL(38, 10)), 2)");
     format!(
         "WITH answers AS (
-  SELECT {owner_col}coalesce(lower(survey), 'nps') AS survey, CAST(score AS {double}) AS score
-  FROM {surveys}
+  SELECT {owner_col}coalesce(survey, 'nps') AS survey, CAST(score AS {double}) AS score
+  FROM ({surveys}) sv
   WHERE score IS NOT NULL{dated}
 ),
 valid AS (
@@ -634,9 +779,10 @@ pub fn lifecycle(s: &Source, opts: &LifecycleOptions, customers: Option<&str>) -
 UNION ALL
 SELECT DISTINCT k.customer_id, 'potential', CAST(NULL AS DATE), CAST(NULL AS DATE),
        CAST(NULL AS BIGINT), CAST(0 AS BIGINT), CAST(NULL AS {double})
-FROM {table} k
+FROM ({table}) k
 WHERE k.customer_id IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM per p WHERE p.customer_id = k.customer_id)"
+  AND NOT EXISTS (SELECT 1 FROM per p WHERE p.customer_id = k.customer_id)",
+            table = s.customers(table)
         ),
         None => String::new(),
     };
@@ -691,11 +837,11 @@ SELECT * FROM stages ORDER BY {by_id}",
 /// `ordered` (each with the customer's next event and an `ord` number in (customer, time, seq)
 /// order), `spells` (spell = its start row's ord; customer, owner, start_day, cover_end: the
 /// first day not covered, matured for a `window`).
-fn spell_ctes(d: Dialect, events: &str, window: i32) -> String {
+fn spell_ctes(d: Dialect, window: i32) -> String {
     format!(
         "ev AS (
   SELECT e.customer_id, e.event_time, e.event, e.owner, e.seq, CAST(e.event_time AS DATE) AS day
-  FROM {events} e CROSS JOIN as_of
+  FROM events_in e CROSS JOIN as_of
   WHERE e.event IN ('assign', 'claim', 'transfer', 'recycle', 'release')
     AND e.event_time IS NOT NULL AND CAST(e.event_time AS DATE) < as_of.d
 ),
@@ -762,7 +908,7 @@ fn wilson_columns() -> &'static str {
 pub fn conversion(s: &Source, window: i32) -> String {
     let d = s.dialect;
     let double = d.double();
-    let events = s.events.as_deref().unwrap_or("events");
+    let s = &s.with_events();
     format!(
         "WITH {ledger},
 {spells},
@@ -806,7 +952,7 @@ SELECT g.owner, g.spells, g.matured, g.spells - g.matured AS immature, g.convert
 FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
 ORDER BY g.is_all, {by_owner}",
         ledger = ledger_ctes(s),
-        spells = spell_ctes(d, events, window),
+        spells = spell_ctes(d, window),
         window_ctes = window_ctes("spell"),
         window_after = d.plus_days("start_day", window + 1),
         days = d.days_between("f.first_day", "sp.start_day"),
@@ -829,7 +975,7 @@ ORDER BY g.is_all, {by_owner}",
 pub fn recovery(s: &Source, window: i32) -> String {
     let d = s.dialect;
     let double = d.double();
-    let events = s.events.as_deref().unwrap_or("events");
+    let s = &s.with_events();
     format!(
         "WITH {ledger},
 {spells},
@@ -906,7 +1052,7 @@ SELECT g.owner, g.episodes, g.matured, g.episodes - g.matured AS immature, g.rec
 FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
 ORDER BY g.is_all, {by_owner}",
         ledger = ledger_ctes(s),
-        spells = spell_ctes(d, events, window),
+        spells = spell_ctes(d, window),
         window_ctes = window_ctes("ord"),
         from_window = d.plus_days("coalesce(start_day, day)", window),
         window_after = d.plus_days("start_day", window + 1),
@@ -1010,10 +1156,11 @@ pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> Strin
                 "
   UNION ALL
   SELECT DISTINCT k.customer_id, {zeros}
-  FROM {table} k
+  FROM ({table}) k
   WHERE k.customer_id IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM buyers b WHERE b.customer_id = k.customer_id)",
-                zeros = zeros.join(", ")
+                zeros = zeros.join(", "),
+                table = s.customers(table)
             )
         }
         None => String::new(),
