@@ -664,3 +664,83 @@ fn sql_reads_mapped_headers_and_export_words_as_the_commands_do() {
     assert_eq!(row("D").unwrap()["monetary"].parse::<f64>().unwrap(), 15.0);
     assert_eq!(row("A").unwrap()["frequency"], "2");
 }
+
+/// `sql recovery --churn-days` (no event log): churn episodes from the purchase days, owned by
+/// the owner of the day's last purchase. The corners: two same-day purchases of equal net (the
+/// owner greater in byte order is last, whatever the file order), a same-day purchase without an
+/// owner (last: the episode has no owner), a refunded order and a free order beside a paid one,
+/// rows without an order ID; then sample-data and CDNOW (no owner column).
+#[test]
+fn recovery_from_churn_sql_in_duckdb_gives_every_cell_of_recovery() {
+    let w = Workdir::new();
+    w.write(
+        "orders.csv",
+        "customer_id,order_id,order_date,amount,status,owner\n\
+         A,a1,2024-01-01,50,paid,Zed\nA,a2,2024-01-01,50,paid,Amy\nA,a3,2024-03-01,20,paid,Amy\n\
+         B,b1,2024-01-10,40,paid,Bob\nB,b2,2024-01-10,40,paid,\nB,b3,2024-02-20,15,paid,Bob\n\
+         C,c1,2024-01-05,100,paid,Cat\nC,c1,2024-01-06,100,refunded,Cat\n\
+         C,c2,2024-01-07,20,paid,Dan\nC,c3,2024-02-15,30,paid,Cat\nC,c4,2024-02-15,0,paid,Eve\n\
+         D,,2024-03-01,10,paid,Amy\nD,,2024-03-01,10,paid,Bob\nD,,2024-03-20,5,paid,Amy\n\
+         E,e1,2024-02-01,70,cancelled,Eve\n",
+    );
+    let with_owner = |csv: &str| {
+        format!(
+            "CREATE VIEW orders AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(order_id AS VARCHAR) AS order_id, CAST(order_date AS DATE) AS order_date, amount, CAST(status AS VARCHAR) AS status, CAST(owner AS VARCHAR) AS owner FROM read_csv('{csv}', header = true)"
+        )
+    };
+    let orders = sample("orders.csv");
+    let cdnow = data("cdnow_sample.csv");
+    let no_owner = view(&cdnow, false, false).replace(
+        "AS status FROM",
+        "AS status, CAST(NULL AS VARCHAR) AS owner FROM",
+    );
+    let cases = [
+        (
+            with_owner("orders.csv"),
+            "orders.csv",
+            "30",
+            "30",
+            Some("2024-06-01"),
+        ),
+        (with_owner(&orders), orders.as_str(), "120", "90", None),
+        (
+            with_owner(&orders),
+            orders.as_str(),
+            "60",
+            "30",
+            Some("2024-07-01"),
+        ),
+        (no_owner, cdnow.as_str(), "120", "90", None),
+    ];
+    let rates = [
+        "recovery_rate",
+        "loyalty_rate",
+        "ci_low",
+        "ci_high",
+        "median_days_to_recovery",
+    ];
+    for (view, orders, churn, window, as_of) in &cases {
+        let as_of_args: Vec<&str> = as_of.map_or(vec![], |d| vec!["--as-of", d]);
+        let flags = [
+            &["--churn-days", churn, "--window", window][..],
+            &as_of_args,
+        ]
+        .concat();
+        let sql = w.stdout(&[&["sql", "recovery"][..], &flags].concat());
+        duckdb(&w, view, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(&w.stdout(&[&["recovery", orders][..], &flags, &["-q"]].concat()));
+        assert!(ours.len() >= 2, "{orders}");
+        same_cells(
+            &rounded(&theirs, &rates, 4),
+            &rounded(&ours, &rates, 4),
+            &["value_added", "value_per_recovered"],
+        );
+        if *orders == "orders.csv" {
+            let owners: Vec<&str> = ours.iter().map(|r| r["owner"].as_str()).collect();
+            // A's first churn is Zed's (equal nets: Zed after Amy), B's first nobody's, C's
+            // Dan's then Cat's (the paid order after the free one), D's first Bob's.
+            assert_eq!(owners, ["", "Amy", "Bob", "Cat", "Dan", "Zed", "all"]);
+        }
+    }
+}

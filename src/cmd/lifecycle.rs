@@ -52,9 +52,9 @@ pub struct Args {
 /// lifecycle|lifecycle-rates`.
 #[derive(Debug, clap::Args)]
 pub struct StageArgs {
-    /// Days without a purchase after which a customer is churned.
-    #[arg(long, value_name = "DAYS", default_value_t = 180)]
-    pub churn_days: i64,
+    /// Days without a purchase after which a customer is churned [default: 180].
+    #[arg(long, value_name = "DAYS")]
+    pub churn_days: Option<i64>,
 
     /// A first purchase at most this many days ago makes a customer new.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
@@ -72,7 +72,10 @@ pub struct StageArgs {
 impl StageArgs {
     /// The options, or a usage error.
     pub fn options(&self) -> Result<LifecycleOptions> {
-        if self.churn_days <= 0
+        let churn_days = self
+            .churn_days
+            .unwrap_or(LifecycleOptions::default().churn_days);
+        if churn_days <= 0
             || self.new_days < 0
             || self.loyal_orders < 1
             || self.at_risk_factor.is_nan()
@@ -83,7 +86,7 @@ impl StageArgs {
             ));
         }
         Ok(LifecycleOptions {
-            churn_days: self.churn_days,
+            churn_days,
             new_days: self.new_days,
             loyal_orders: self.loyal_orders,
             at_risk_factor: self.at_risk_factor,

@@ -31,7 +31,8 @@ pub enum Query {
     /// `crm-eval conversion --by owner` (no follow-ups): spells, conversion and revenue per
     /// owner over an `events` table (customer_id, event_time, event, owner, seq).
     Conversion,
-    /// `crm-eval recovery --events` by owner: win-back of the customers returned to the pool.
+    /// `crm-eval recovery` by owner: win-back of the customers returned to the pool (events),
+    /// or with --churn-days of churned customers (orders only).
     Recovery,
     /// `crm-eval rating`: weighted score and grade per customer (rules without margin).
     Rating,
@@ -122,7 +123,9 @@ pub struct Args {
     #[command(flatten)]
     pub thresholds: crate::cmd::abc::Thresholds,
 
-    /// lifecycle and lifecycle-rates: the stage thresholds (lifecycle-rates reads --churn-days).
+    /// lifecycle and lifecycle-rates: the stage thresholds (lifecycle-rates reads --churn-days);
+    /// recovery: --churn-days counts churned customers (orders with an owner column) instead
+    /// of returns to the pool (events).
     #[command(flatten)]
     pub stages: crate::cmd::lifecycle::StageArgs,
 
@@ -175,7 +178,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     }
     let mappings = &settings.input.mappings;
-    let events = matches!(args.query, Query::Conversion | Query::Recovery)
+    let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
+    let events = (matches!(args.query, Query::Conversion | Query::Recovery) && !churn)
         .then_some(args.events_table.as_str());
     let source = Source::new(
         args.dialect,
@@ -210,10 +214,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             if args.window < 1 {
                 return Err(usage("--window: expected 1 or more days"));
             }
-            if args.query == Query::Conversion {
-                sql::conversion(&source, args.window)
-            } else {
-                sql::recovery(&source, args.window)
+            match (args.query, args.stages.churn_days) {
+                (Query::Conversion, _) => sql::conversion(&source, args.window),
+                (_, None) => sql::recovery(&source, args.window, None),
+                (_, Some(days)) => {
+                    let days = i32::try_from(days)
+                        .ok()
+                        .filter(|d| *d >= 1)
+                        .ok_or_else(|| usage("--churn-days: expected 1 or more days"))?;
+                    sql::recovery(&source, args.window, Some(days))
+                }
             }
         }
         Query::Rating => {

@@ -153,7 +153,7 @@ pub struct Ledger {
     blocks: Vec<Block>,
     has_margin: bool,
     has_owner: bool,
-    /// Owner names of [`Ledger::purchase_owners`], in order of first use.
+    /// Owner names of [`Ledger::purchase_owners`], in byte order.
     owner_names: Vec<String>,
     pub stats: LedgerStats,
 }
@@ -521,6 +521,21 @@ fn owner_codes(df: &DataFrame) -> Result<(Option<Vec<u32>>, Vec<String>)> {
         };
         codes.push(code);
     }
+    // Codes in byte order of the names, so that same-day purchases ordered by owner code are in
+    // a stated order (docs/metrics.md "Orders and purchases", rule 6), not the file's.
+    let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
+    by_name.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+    let mut rank = vec![0u32; names.len()];
+    for (r, &code) in by_name.iter().enumerate() {
+        rank[code as usize] = r as u32;
+    }
+    for code in codes.iter_mut().filter(|c| **c != NO_OWNER) {
+        *code = rank[*code as usize];
+    }
+    let names = by_name
+        .iter()
+        .map(|&code| std::mem::take(&mut names[code as usize]))
+        .collect();
     Ok((Some(codes), names))
 }
 

@@ -170,7 +170,8 @@ pub(super) fn customer(
         }
         start = end;
     }
-    // Same-day purchases in a fixed order (by net, then margin and owner).
+    // Same-day purchases in a fixed order: by net, then margin, then owner in byte order (codes
+    // are in byte order of the names), no owner last.
     s.purchases.sort_unstable();
     part.stats.purchases += s.purchases.len();
     if s.purchases.is_empty() && dated_before_as_of {
