@@ -6,7 +6,9 @@ output (numbers to 1e-9, money to the cent, text exactly, NULL as empty).
     cargo build --release
     python3 bench/postgres.py        # installs and starts PostgreSQL from Debian packages if missing
 
-Needs root (apt-get, `su postgres`). The queries are the ones bench/spark.py checks on Spark.
+Needs root (apt-get, `su postgres`). The queries are the ones bench/spark.py checks on Spark,
+over the export's own status and event words, plus rfm over a table with Chinese headers named
+by --map, and clv-summary (its fit against `clv` on the orders).
 """
 
 import csv
@@ -62,12 +64,15 @@ CREATE TABLE orders_raw (order_id text, customer_id text, order_date text, amoun
                          owner text, channel text, margin text);
 \\copy orders_raw FROM '{tmp}/orders.csv' CSV HEADER
 CREATE TABLE orders AS SELECT customer_id, order_id, CAST(order_date AS date) AS order_date,
-  CAST(amount AS numeric) AS amount, status FROM orders_raw;
+  CAST(amount AS numeric) AS amount, status, owner FROM orders_raw;
+-- The same orders under Chinese headers, for --map.
+CREATE TABLE orders_cn AS SELECT customer_id AS "客户", order_id AS "单号",
+  CAST(order_date AS date) AS "下单日", CAST(amount AS numeric) AS "实付", status AS "状态" FROM orders_raw;
 CREATE TABLE events_raw (seq bigserial, customer_id text, event_time text, event text, owner text,
                          reason text, pool text);
 \\copy events_raw(customer_id, event_time, event, owner, reason, pool) FROM '{tmp}/events.csv' CSV HEADER
 CREATE TABLE events AS SELECT customer_id, CAST(event_time AS timestamp) AS event_time,
-  lower(event) AS event, owner, seq FROM events_raw;
+  event, owner, seq FROM events_raw;
 CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
 \\copy surveys_raw FROM '{tmp}/surveys.csv' CSV HEADER
 CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS response_date, survey,
@@ -138,6 +143,12 @@ def main():
         for window in ("90", "30"):
             checks.append((f"{command} --window {window}", [command, "--window", window],
                            [command, "--events", events, "--orders", orders, "--window", window]))
+    checks.append(("recovery --churn-days 120", ["recovery", "--churn-days", "120"],
+                   ["recovery", orders, "--churn-days", "120"]))
+    cn = ["--map", "customer_id=客户", "--map", "order_id=单号", "--map", "order_date=下单日",
+          "--map", "amount=实付", "--map", "status=状态"]
+    checks.append(("rfm over Chinese headers (--map)", ["rfm", "--orders-table", "orders_cn", *cn],
+                   ["rfm", orders]))
     for label, sql_args, command in checks:
         sql = crm("sql", *sql_args, "--dialect", "postgres").strip().rstrip(";")
         theirs = psql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER);")
@@ -145,6 +156,21 @@ def main():
                     [c for c in crm(*command, "-q").splitlines()[0].split(",")
                      if label.startswith("cohort revenue") and c.startswith("period_")])
         print(f"sample-data: {label}: {rows:,} rows identical in every cell", flush=True)
+    # clv-summary: PostgreSQL's summary fitted by `clv --summary-in` against `clv` on the orders.
+    sql = crm("sql", "clv-summary", "--dialect", "postgres").strip().rstrip(";")
+    summary = os.path.join(tempfile.mkdtemp(), "summary.csv")
+    with open(summary, "w") as f:
+        f.write(psql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER);"))
+
+    def estimates(text):
+        return {(r["model"], r["parameter"]): float(r["estimate"]) for r in csv.DictReader(io.StringIO(text))
+                if r["parameter"] not in ("log_likelihood", "customers")}
+
+    direct = estimates(crm("clv", orders, "--params", "-q"))
+    fitted = estimates(crm("clv", "--summary-in", summary, "--params", "-q"))
+    if direct.keys() != fitted.keys() or any(abs(direct[k] - fitted[k]) > 5e-6 * abs(direct[k]) for k in direct):
+        sys.exit(f"clv-summary: parameters differ\n{direct}\n{fitted}")
+    print(f"sample-data: clv-summary: {len(direct)} fitted parameters equal to 6 significant digits")
 
 
 if __name__ == "__main__":

@@ -90,12 +90,14 @@ def run_set(spark, name, path, has_order_id, has_status):
     from pyspark.sql import functions as F
 
     raw = spark.read.csv(path, header=True, inferSchema=False)
+    has_owner = "owner" in raw.columns
     orders = raw.select(
         F.col("customer_id").cast("string").alias("customer_id"),
         (F.col("order_id").cast("string") if has_order_id else F.lit(None).cast("string")).alias("order_id"),
         F.to_date(F.col("order_date")).alias("order_date"),
         F.col("amount").cast("decimal(18,4)").alias("amount"),
         (F.col("status") if has_status else F.lit(None).cast("string")).alias("status"),
+        (F.col("owner") if has_owner else F.lit(None).cast("string")).alias("owner"),
     )
     orders.cache().count()
     orders.createOrReplaceTempView("orders")
@@ -119,15 +121,16 @@ def run_set(spark, name, path, has_order_id, has_status):
         ("rating", ["rating"], ["rating", path]),
         ("abc", ["abc"], ["abc", path]),
         ("abc 62.5,97.25", ["abc", "--thresholds", "62.5,97.25"], ["abc", path, "--thresholds", "62.5,97.25"]),
+        ("recovery --churn-days 120", ["recovery", "--churn-days", "120"], ["recovery", path, "--churn-days", "120"]),
     ]
     events = os.path.join(os.path.dirname(path), "events.csv")
     if os.path.exists(events):
-        # The ownership events, normalised as the input layer reads them; seq keeps file order.
+        # The ownership events as exported (the SQL maps the event words); seq keeps file order.
         raw_events = spark.read.csv(events, header=True, inferSchema=False)
         raw_events.select(
             F.col("customer_id").cast("string").alias("customer_id"),
             F.to_timestamp(F.col("event_time")).alias("event_time"),
-            F.lower(F.col("event")).alias("event"),
+            F.col("event").cast("string").alias("event"),
             F.col("owner").cast("string").alias("owner"),
             F.monotonically_increasing_id().alias("seq"),
         ).createOrReplaceTempView("events")
