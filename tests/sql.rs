@@ -744,3 +744,47 @@ fn recovery_from_churn_sql_in_duckdb_gives_every_cell_of_recovery() {
         }
     }
 }
+
+/// `sql rfm` takes the command's score options: `--frequency days`, breakpoints from the flags,
+/// and a config's own segment table (raw scores, first match, `Other` when none).
+#[test]
+fn rfm_sql_follows_breakpoints_frequency_days_and_config_segments() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    w.write(
+        "crm-eval.toml",
+        "[rfm]\nbins = 4\n\n[[rfm.segments]]\nname = \"Best\"\nr = [3, 4]\nf = [3, 4]\n\n\
+         [[rfm.segments]]\nname = \"Big spenders\"\nm = [4, 4]\n\n\
+         [[rfm.segments]]\nname = \"Recent\"\nr = [4, 4]\n",
+    );
+    let variants: [&[&str]; 3] = [
+        &["--config", "crm-eval.toml"],
+        &[
+            "--config",
+            "crm-eval.toml",
+            "--frequency",
+            "days",
+            "--m-breaks",
+            "100,500.5,2000",
+        ],
+        &[
+            "--r-breaks",
+            "30,90,180,365",
+            "--f-breaks",
+            "1,2,4,8",
+            "--bins",
+            "3",
+        ],
+    ];
+    for flags in variants {
+        let sql = w.stdout(&[&["sql", "rfm"][..], flags].concat());
+        duckdb(&w, &view(&orders, true, true), &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(&w.stdout(&[&["rfm", &orders, "-q"][..], flags].concat()));
+        assert!(ours.len() > 3000);
+        same_cells(&theirs, &ours, &["monetary"]);
+        let segments: std::collections::BTreeSet<&str> =
+            ours.iter().map(|r| r["segment"].as_str()).collect();
+        assert!(segments.len() >= 3, "{flags:?}: {segments:?}");
+    }
+}

@@ -23,6 +23,21 @@ pub struct Args {
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<partitioned::MemoryLimit>,
 
+    #[command(flatten)]
+    pub scores: ScoreArgs,
+
+    /// One row per segment: customers, shares, revenue, mean recency/frequency/monetary.
+    #[arg(long)]
+    pub summary: bool,
+
+    #[command(flatten)]
+    pub groups: ByArgs,
+}
+
+/// How the scores are made (the command's and `sql rfm`'s flags; the config's `[rfm]` fills
+/// what they leave out).
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
     /// What frequency counts: purchases (orders) or distinct purchase days.
     #[arg(long, value_enum)]
     pub frequency: Option<FrequencyBasis>,
@@ -57,19 +72,20 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     pub m_breaks: Option<Vec<f64>>,
-
-    /// One row per segment: customers, shares, revenue, mean recency/frequency/monetary.
-    #[arg(long)]
-    pub summary: bool,
-
-    #[command(flatten)]
-    pub groups: ByArgs,
 }
 
 /// Validates flags and config into RFM options; every problem is a usage error.
 pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
+    score_options(&args.scores, parse_as_of(&args.input.as_of)?, settings)
+}
+
+/// [`options`] from the score flags and an analysis date (for `sql rfm` too).
+pub fn score_options(
+    args: &ScoreArgs,
+    as_of: Option<i32>,
+    settings: &Settings,
+) -> Result<RfmOptions> {
     let cfg = &settings.config.rfm;
-    let as_of = parse_as_of(&args.input.as_of)?;
     let bins = args.bins.or(cfg.bins).unwrap_or(5);
     if !(2..=10).contains(&bins) {
         return Err(usage(format!("--bins {bins}: expected 2 to 10 scores")));

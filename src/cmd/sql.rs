@@ -16,7 +16,8 @@ use crate::sql::{self, Dialect, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Query {
-    /// `crm-eval rfm`: one row per customer, default scores and segments.
+    /// `crm-eval rfm`: one row per customer, scores and segments as the command (--bins,
+    /// --frequency, --r-breaks …, the config's segments).
     Rfm,
     /// The per-customer summary `crm-eval clv --summary-in` fits: customer_id, frequency,
     /// recency, T, monetary.
@@ -93,9 +94,9 @@ pub struct Args {
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
 
-    /// rfm: scores 1..N.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub bins: u32,
+    /// rfm: the scores, as the command makes them (the config's `[rfm]` and segments too).
+    #[command(flatten)]
+    pub scores: crate::cmd::rfm::ScoreArgs,
 
     /// clv-summary: the time unit of recency and T (day, week, month; default week); cohort
     /// and lifecycle-rates: the period (week, month, quarter; default month).
@@ -157,9 +158,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )));
         }
     }
-    if !(2..=10).contains(&args.bins) {
-        return Err(usage("--bins: expected 2 to 10"));
-    }
     for (flag, name) in [
         ("--orders-table", Some(&args.orders_table)),
         ("--surveys-table", Some(&args.surveys_table)),
@@ -189,7 +187,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         mappings.clone(),
     );
     let text = match args.query {
-        Query::Rfm => sql::rfm(&source, args.bins),
+        Query::Rfm => sql::rfm(
+            &source,
+            &crate::cmd::rfm::score_options(&args.scores, None, settings)?,
+        ),
         Query::ClvSummary => {
             sql::clv_summary(&source, args.period.unwrap_or(SqlPeriod::Week).time_unit()?)
         }

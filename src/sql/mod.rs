@@ -17,7 +17,7 @@ use crate::metrics::nps::SurveyKind;
 use crate::metrics::ownership::EventKind;
 use crate::metrics::periods::Period;
 use crate::metrics::rating::{Criterion, Normalise, RatingRules};
-use crate::metrics::rfm::{default_segments, grid_score, UNMATCHED_SEGMENT};
+use crate::metrics::rfm::{grid_score, FrequencyBasis, RfmOptions, Scoring, UNMATCHED_SEGMENT};
 
 /// The engines the SQL is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -308,11 +308,18 @@ purchases AS (
     )
 }
 
-/// `crm-eval rfm` with the default scores (quantiles of `bins`, the tie rule of
-/// docs/metrics.md "RFM") and the default segment grid; columns as the command's.
-pub fn rfm(s: &Source, bins: u32) -> String {
+/// `crm-eval rfm` (docs/metrics.md "RFM") with the command's options: frequency as purchases or
+/// purchase days; each score by quantiles (`rank()`: rank − 1 is the number of customers
+/// strictly worse, so ties share a score as the command's tie rule) or by breakpoints (1 + the
+/// breaks below the value; recency: levels − the breaks it exceeds, monetary compared as the
+/// command's rounded double); the segment table in its order, on the 5-point grid for the
+/// built-in table (`grid_score`, the command's mapping) and on the raw scores for a config's.
+/// Columns as the command's.
+pub fn rfm(s: &Source, opts: &RfmOptions) -> String {
     let d = s.dialect;
-    let segments: Vec<String> = default_segments()
+    let double = d.double();
+    let segments: Vec<String> = opts
+        .segments
         .iter()
         .map(|rule| {
             let mut tests = Vec::new();
@@ -326,6 +333,9 @@ pub fn rfm(s: &Source, bins: u32) -> String {
                     tests.push(format!("{column} BETWEEN {lo} AND {hi}"));
                 }
             }
+            if tests.is_empty() {
+                tests.push("1 = 1".to_string());
+            }
             format!(
                 "    WHEN {} THEN {}",
                 tests.join(" AND "),
@@ -333,22 +343,52 @@ pub fn rfm(s: &Source, bins: u32) -> String {
             )
         })
         .collect();
-    let score = |order: &str| {
-        format!("CAST(1 + floor({bins} * (rank() OVER (ORDER BY {order}) - 1) / n.n) AS INT)")
+    let score = |scoring: &Scoring, value: &str, better_high: bool| match scoring {
+        Scoring::Quantile { bins } => {
+            let order = if better_high {
+                value.to_string()
+            } else {
+                format!("{value} DESC")
+            };
+            format!("CAST(1 + floor({bins} * (rank() OVER (ORDER BY {order}) - 1) / n.n) AS INT)")
+        }
+        Scoring::Breaks(breaks) => {
+            let above: Vec<String> = breaks
+                .iter()
+                .map(|b| format!("CASE WHEN CAST({value} AS {double}) > {b:?} THEN 1 ELSE 0 END"))
+                .collect();
+            if better_high {
+                format!("CAST(1 + {} AS INT)", above.join(" + "))
+            } else {
+                format!(
+                    "CAST({} - ({}) AS INT)",
+                    breaks.len() + 1,
+                    above.join(" + ")
+                )
+            }
+        }
     };
     let text = d.text();
-    // Scores on the 5-point grid of the segments (the same mapping as the command's).
-    let grid = |column: &str| -> String {
-        let arms: Vec<String> = (1..=bins)
-            .map(|k| format!("WHEN {k} THEN {}", grid_score(k, bins)))
+    // Scores on the 5-point grid of the built-in segments (the command's mapping).
+    let grid = |column: &str, scoring: &Scoring| -> String {
+        let levels = scoring.levels();
+        if !opts.default_segments || levels == 5 {
+            return column.to_string();
+        }
+        let arms: Vec<String> = (1..=levels)
+            .map(|k| format!("WHEN {k} THEN {}", grid_score(k, levels)))
             .collect();
         format!("CASE {column} {} END", arms.join(" "))
+    };
+    let frequency = match opts.frequency {
+        FrequencyBasis::Orders => "count(*)",
+        FrequencyBasis::Days => "count(DISTINCT order_date)",
     };
     format!(
         "WITH {ledger},
 per_customer AS (
   SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
-         count(*) AS frequency
+         {frequency} AS frequency
   FROM purchases GROUP BY customer_id
 ),
 joined AS (
@@ -374,16 +414,15 @@ FROM graded
 ORDER BY {by_id}",
         ledger = ledger_ctes(s),
         recency = d.days_between("as_of.d", "p.last_order_date"),
-        double = d.double(),
-        r = score("recency_days DESC"),
-        f = score("frequency"),
-        m = score("monetary"),
+        r = score(&opts.r_scoring, "recency_days", false),
+        f = score(&opts.f_scoring, "frequency", true),
+        m = score(&opts.m_scoring, "monetary", true),
         segments = segments.join("\n"),
         other = quote(UNMATCHED_SEGMENT),
         by_id = d.bytewise("customer_id"),
-        r5 = grid("r_score"),
-        f5 = grid("f_score"),
-        m5 = grid("m_score"),
+        r5 = grid("r_score", &opts.r_scoring),
+        f5 = grid("f_score", &opts.f_scoring),
+        m5 = grid("m_score", &opts.m_scoring),
     )
 }
 
