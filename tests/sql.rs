@@ -788,3 +788,86 @@ fn rfm_sql_follows_breakpoints_frequency_days_and_config_segments() {
         assert!(segments.len() >= 3, "{flags:?}: {segments:?}");
     }
 }
+
+/// Margin in the SQL: `abc --by margin` and rating rules that weight margin, from a margin column
+/// (sample-data) and from amount − cost under a mapped header (refunded rows negative, an empty
+/// cost as 0), against the commands.
+#[test]
+fn margin_sql_in_duckdb_gives_every_cell_of_abc_and_rating() {
+    let w = Workdir::new();
+    w.write(
+        "margin.toml",
+        "normalise = \"min-max\"\ngrowth_days = 180\n[criteria]\nmargin = 0.6\nvalue = 0.4\n\
+         [[grades]]\ngrade = \"gold\"\nmin_score = 50\n[[grades]]\ngrade = \"rest\"\nmin_score = 0\n",
+    );
+    w.write(
+        "cost.csv",
+        "customer_id,order_id,order_date,amount,status,成本\n\
+         A,1,2024-01-05,100,paid,60\nA,1,2024-01-20,40,refunded,30\nA,2,2024-02-01,50,paid,55\n\
+         B,3,2024-01-10,80,paid,\nC,4,2024-03-01,30,paid,10\nC,5,2024-03-02,20,cancelled,5\n\
+         D,6,2024-02-11,10,paid,40\nE,7,2024-02-12,25,paid,25\n",
+    );
+    let orders = sample("orders.csv");
+    let sample_view = view(&orders, true, true).replace(
+        "AS status FROM",
+        "AS status, CAST(margin AS DECIMAL(18, 2)) AS margin FROM",
+    );
+    let cost_view =
+        view("cost.csv", true, true).replace("AS status FROM", "AS status, \"成本\" FROM");
+    let map: &[&str] = &["--map", "orders.cost=成本"];
+    let cases: [(&str, &str, &[&str], &[&str], &[&str]); 4] = [
+        (
+            &sample_view,
+            &orders,
+            &["abc", "--by", "margin"],
+            &["abc", "--by", "margin"],
+            &[],
+        ),
+        (
+            &sample_view,
+            &orders,
+            &["rating", "--rules", "margin.toml"],
+            &["rating", "--rules", "margin.toml"],
+            &[],
+        ),
+        (
+            &cost_view,
+            "cost.csv",
+            &["abc", "--by", "margin"],
+            &["abc", "--by", "margin"],
+            map,
+        ),
+        (
+            &cost_view,
+            "cost.csv",
+            &["rating", "--rules", "margin.toml"],
+            &["rating", "--rules", "margin.toml"],
+            map,
+        ),
+    ];
+    for (view, orders, query, command, map) in cases {
+        let sql = w.stdout(&[&["sql"][..], query, map].concat());
+        duckdb(&w, view, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours =
+            records(&w.stdout(&[&[command[0], orders][..], &command[1..], map, &["-q"]].concat()));
+        assert!(ours.len() >= 4, "{query:?}");
+        let shares = ["value_share", "cumulative_share"];
+        same_cells(
+            &rounded(&theirs, &shares, 6),
+            &rounded(&ours, &shares, 6),
+            &["value", "score", "margin_score", "value_score"],
+        );
+        if orders == "cost.csv" && command[0] == "abc" {
+            // A: (100 − 60) − (40 − 30) + (50 − 55) = 25; D sold below cost: a loss, tier L.
+            let row = |id: &str| {
+                ours.iter()
+                    .find(|r| r["customer_id"] == id)
+                    .unwrap()
+                    .clone()
+            };
+            assert_eq!(row("A")["value"].parse::<f64>().unwrap(), 25.0);
+            assert_eq!(row("D")["tier"], "L");
+        }
+    }
+}

@@ -35,9 +35,9 @@ pub enum Query {
     /// `crm-eval recovery` by owner: win-back of the customers returned to the pool (events),
     /// or with --churn-days of churned customers (orders only).
     Recovery,
-    /// `crm-eval rating`: weighted score and grade per customer (rules without margin).
+    /// `crm-eval rating`: weighted score and grade per customer.
     Rating,
-    /// `crm-eval abc` by net revenue: rank, value, shares and tier per customer.
+    /// `crm-eval abc` (--by revenue or margin): rank, value, shares and tier per customer.
     Abc,
     /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
     Cohort,
@@ -119,6 +119,11 @@ pub struct Args {
     /// nps: one row per owner and survey kind.
     #[arg(long)]
     pub by_owner: bool,
+
+    /// abc: what is ranked: net revenue, or margin (the orders' margin column, or amount − cost
+    /// with --map cost=HEADER).
+    #[arg(long, value_enum, default_value = "revenue")]
+    pub by: crate::metrics::abc::AbcBasis,
 
     /// abc: the tier limits.
     #[command(flatten)]
@@ -229,20 +234,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         Query::Rating => {
             let rules = crate::cmd::rating::load_rules(args.rules.as_deref())?;
-            if rules
-                .weights
-                .iter()
-                .any(|(c, _)| *c == crate::metrics::rating::Criterion::Margin)
-            {
-                return Err(usage(
-                    "sql rating: the rules weight margin, which the SQL's orders table does not have",
-                ));
-            }
             sql::rating(&source, &rules, args.customers_table.as_deref())
         }
         Query::Abc => {
             let (a, b) = args.thresholds.fractions()?;
-            sql::abc(&source, threshold_bp(a), threshold_bp(b))
+            sql::abc(&source, args.by, threshold_bp(a), threshold_bp(b))
         }
         Query::Nps => sql::nps(
             args.dialect,

@@ -10,6 +10,7 @@
 
 use crate::input::schema::{mapping, MapEntry, Role, TableKind};
 use crate::input::values::OrderStatus;
+use crate::metrics::abc::AbcBasis;
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
 use crate::metrics::lifecycle::LifecycleOptions;
@@ -168,6 +169,9 @@ pub struct Source {
     pub orders: String,
     /// Whether the queries read the orders' owner column.
     pub order_owner: bool,
+    /// Whether the queries read the orders' margin (a `margin` column, or amount − `cost` when
+    /// `--map`/config names a cost column and no margin column): `base` then has `margin`.
+    pub order_margin: bool,
     /// `YYYY-MM-DD`, or None for the day after the latest order date (or event day, with
     /// `events`).
     pub as_of: Option<String>,
@@ -191,6 +195,7 @@ impl Source {
             dialect,
             orders: orders.to_string(),
             order_owner: false,
+            order_margin: false,
             as_of,
             events: events.map(str::to_string),
             mappings,
@@ -207,8 +212,20 @@ impl Source {
             Role::Status,
         ];
         roles.extend(self.order_owner.then_some(Role::Owner));
+        roles.extend(self.order_margin.then_some(self.margin_role()));
         let (d, maps) = (self.dialect, &self.mappings);
         relation(d, TableKind::Orders, &self.orders, &roles, &[], maps)
+    }
+
+    /// Where the margin comes from: the margin column, or the cost column when only that one
+    /// is named (the input layer's order: margin first).
+    fn margin_role(&self) -> Role {
+        let named = |role| mapping(&self.mappings, TableKind::Orders, role).is_some();
+        if named(Role::Cost) && !named(Role::Margin) {
+            Role::Cost
+        } else {
+            Role::Margin
+        }
     }
 
     /// The events relation, when there is an events table.
@@ -278,6 +295,20 @@ pub fn ledger_ctes(s: &Source) -> String {
     } else {
         format!("CAST(NULL AS {})", d.text())
     };
+    // A row's margin, signed as its net (a refunded positive margin counts negative).
+    let margin = if s.order_margin {
+        let raw = match s.margin_role() {
+            Role::Cost => {
+                "(CAST(o.amount AS DECIMAL(18, 4)) - coalesce(CAST(o.cost AS DECIMAL(18, 4)), 0))"
+            }
+            _ => "coalesce(CAST(o.margin AS DECIMAL(18, 4)), 0)",
+        };
+        format!(
+            ",\n         CASE WHEN o.status = 'refunded' AND {raw} > 0 THEN -{raw} ELSE {raw} END AS margin"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "orders_in AS ({orders}),{events}
 as_of AS ({as_of}),
@@ -286,7 +317,7 @@ base AS (
          CASE WHEN o.status = 'refunded' AND o.amount > 0 THEN -CAST(o.amount AS DECIMAL(18, 4))
               ELSE CAST(o.amount AS DECIMAL(18, 4)) END AS net,
          CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END AS refunded_status,
-         {owner} AS owner
+         {owner} AS owner{margin}
   FROM orders_in o CROSS JOIN as_of
   WHERE (o.status IS NULL OR o.status NOT IN ('cancelled', 'unpaid')) AND o.order_date < as_of.d
 ),
@@ -426,19 +457,34 @@ ORDER BY {by_id}",
     )
 }
 
-/// `crm-eval abc` by net revenue (docs/metrics.md "ABC"): customers with a purchase ranked by
-/// net spend rounded to cents, highest first, equal values by customer_id; shares of the total
+/// `crm-eval abc` by net revenue or margin (docs/metrics.md "ABC"): customers with a purchase
+/// ranked by net spend (or the sum of their rows' signed margins) rounded to cents, highest first, equal values by customer_id; shares of the total
 /// positive value; a customer is A while (value of the customers ranked above the first of its
 /// equals) × 10,000 < `a_bp` × total, B likewise with `b_bp`, else C; worth 0 it is C, worth less
 /// than 0 it is L. Exact DECIMAL sums, as the command's in cents.
-pub fn abc(s: &Source, a_bp: i128, b_bp: i128) -> String {
+pub fn abc(s: &Source, basis: AbcBasis, a_bp: i128, b_bp: i128) -> String {
     let d = s.dialect;
     let double = d.double();
+    let (s, values) = match basis {
+        AbcBasis::Revenue => (
+            s.clone(),
+            "SELECT customer_id, monetary AS value FROM spend",
+        ),
+        AbcBasis::Margin => (
+            Source {
+                order_margin: true,
+                ..s.clone()
+            },
+            "SELECT customer_id, sum(margin) AS value FROM base GROUP BY customer_id",
+        ),
+    };
+    let s = &s;
     format!(
         "WITH {ledger},
+customer_values AS ({values}),
 buyers AS (
-  SELECT s.customer_id, round(s.monetary, 2) AS value
-  FROM spend s WHERE s.customer_id IN (SELECT customer_id FROM purchases)
+  SELECT v.customer_id, round(v.value, 2) AS value
+  FROM customer_values v WHERE v.customer_id IN (SELECT customer_id FROM purchases)
 ),
 total AS (SELECT coalesce(sum(CASE WHEN value > 0 THEN value ELSE 0 END), 0) AS t FROM buyers),
 ranked AS (
@@ -1216,17 +1262,27 @@ ORDER BY g.is_all, {by_owner}",
     )
 }
 
-/// `crm-eval rating` (docs/metrics.md "Rating") with the rules' criteria other than margin (the
-/// SQL input has no margin column; the caller refuses such rules): per customer with a purchase,
-/// value (net spend rounded to cents), frequency (purchase days), recency (days since the last
-/// purchase), growth (net of the last growth_days before as_of minus the span before, rounded to
-/// cents), refund_rate (refunded ÷ paid), each normalised — percentile: `cume_dist()` over the
+/// `crm-eval rating` (docs/metrics.md "Rating") with the rules' criteria: per customer with a
+/// purchase, value (net spend rounded to cents), frequency (purchase days), recency (days since
+/// the last purchase), growth (net of the last growth_days before as_of minus the span before,
+/// rounded to cents), margin (the rows' signed margins, rounded to cents; read only when
+/// weighted), refund_rate (refunded ÷ paid), each normalised — percentile: `cume_dist()` over the
 /// customers, the share no better; min-max — then 100 × the weighted sum in the rules' order,
 /// rounded to cents as the command rounds its float; customers of `customers` without a purchase
 /// score 0. By score, highest first, then customer_id.
 pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> String {
     let d = s.dialect;
     let double = d.double();
+    let with_margin = rules.weights.iter().any(|(c, _)| *c == Criterion::Margin);
+    let s = &Source {
+        order_margin: with_margin,
+        ..s.clone()
+    };
+    let margin_sum = if with_margin {
+        ",\n         sum(b.margin) AS margin"
+    } else {
+        ""
+    };
     let raw = |c: Criterion| -> String {
         match c {
             Criterion::Value => format!("CAST(round(n.net, 2) AS {double})"),
@@ -1237,7 +1293,7 @@ pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> Strin
                 "CASE WHEN n.net + n.refunded > 0 \
                  THEN CAST(n.refunded AS {double}) / CAST(n.net + n.refunded AS {double}) ELSE 0 END"
             ),
-            Criterion::Margin => "0".to_string(),
+            Criterion::Margin => format!("CAST(round(n.margin, 2) AS {double})"),
         }
     };
     let normalised = |c: Criterion| -> String {
@@ -1323,7 +1379,7 @@ nets AS (
          sum(CASE WHEN b.net < 0 THEN -b.net ELSE 0 END) AS refunded,
          sum(CASE WHEN b.order_date >= {recent_start} THEN b.net ELSE 0 END) AS recent,
          sum(CASE WHEN b.order_date >= {prior_start} AND b.order_date < {recent_start}
-                  THEN b.net ELSE 0 END) AS prior
+                  THEN b.net ELSE 0 END) AS prior{margin_sum}
   FROM base b CROSS JOIN as_of GROUP BY b.customer_id
 ),
 raws AS (
