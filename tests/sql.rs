@@ -815,37 +815,19 @@ fn margin_sql_in_duckdb_gives_every_cell_of_abc_and_rating() {
     let cost_view =
         view("cost.csv", true, true).replace("AS status FROM", "AS status, \"成本\" FROM");
     let map: &[&str] = &["--map", "orders.cost=成本"];
-    let cases: [(&str, &str, &[&str], &[&str], &[&str]); 4] = [
-        (
-            &sample_view,
-            &orders,
-            &["abc", "--by", "margin"],
-            &["abc", "--by", "margin"],
-            &[],
-        ),
-        (
-            &sample_view,
-            &orders,
-            &["rating", "--rules", "margin.toml"],
-            &["rating", "--rules", "margin.toml"],
-            &[],
-        ),
-        (
-            &cost_view,
-            "cost.csv",
-            &["abc", "--by", "margin"],
-            &["abc", "--by", "margin"],
-            map,
-        ),
-        (
-            &cost_view,
-            "cost.csv",
-            &["rating", "--rules", "margin.toml"],
-            &["rating", "--rules", "margin.toml"],
-            map,
-        ),
+    let sources = [
+        (sample_view.as_str(), orders.as_str(), &[][..]),
+        (cost_view.as_str(), "cost.csv", map),
     ];
-    for (view, orders, query, command, map) in cases {
+    let queries: [&[&str]; 2] = [
+        &["abc", "--by", "margin"],
+        &["rating", "--rules", "margin.toml"],
+    ];
+    for ((view, orders, map), query) in sources
+        .iter()
+        .flat_map(|source| queries.iter().map(move |q| (*source, *q)))
+    {
+        let command = query;
         let sql = w.stdout(&[&["sql"][..], query, map].concat());
         duckdb(&w, view, &sql, "sql.csv");
         let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
