@@ -123,6 +123,7 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
     let orders = sample("orders.csv");
     let lines = sample("invoice_lines.csv");
     let cdnow = data("cdnow_sample.csv");
+    let customers = sample("customers.csv");
     for (file, args) in [
         (orders.as_str(), vec!["rfm"]),
         (
@@ -149,6 +150,14 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
             cdnow.as_str(),
             vec!["lifecycle", "--rates", "--churn-days", "90"],
         ),
+        // Stages: the typical gap of one-time buyers is the median over every partition's
+        // repeat buyers; customers without a purchase are potential.
+        (orders.as_str(), vec!["lifecycle"]),
+        (cdnow.as_str(), vec!["lifecycle", "--churn-days", "120"]),
+        (
+            orders.as_str(),
+            vec!["lifecycle", "--summary", "--customers", &customers],
+        ),
         // Cancellation rows linked across pieces: the marker is the whole file's.
         (lines.as_str(), vec!["rfm"]),
         (lines.as_str(), vec!["abc"]),
@@ -171,6 +180,7 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
                         || l.contains("ranked by")
                         || l.contains("cohorts as of")
                         || l.contains("complete periods as of")
+                        || l.contains("customers as of")
                         || l.contains("CLV of")
                         || l.contains("bg-nbd:")
                         || l.contains("pareto-nbd:")
@@ -211,8 +221,21 @@ fn a_bad_cell_in_a_later_piece_is_named_by_its_row_in_the_file() {
 fn a_memory_limit_is_refused_where_it_cannot_be_kept() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
-    let e = w.fails(&["lifecycle", &orders, "--memory-limit", "1GiB"], 2);
-    assert!(e.contains("--memory-limit"), "{e}");
+    let e = w.fails(
+        &[
+            "lifecycle",
+            &orders,
+            "--rates",
+            "--memory-limit",
+            "1GiB",
+            "--by",
+            "region",
+            "--customers",
+            &sample("customers.csv"),
+        ],
+        2,
+    );
+    assert!(e.contains("without --by"), "{e}");
     let e = w.fails(
         &[
             "cohort",

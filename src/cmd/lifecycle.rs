@@ -24,10 +24,10 @@ pub struct Args {
     #[command(flatten)]
     pub stages: StageArgs,
 
-    /// With --rates: read the orders in pieces and count a partition of customers at a time,
-    /// so that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded
-    /// memory"; not with --by).
-    #[arg(long, value_name = "SIZE", requires = "rates")]
+    /// Read the orders in pieces and build the ledger a partition of customers at a time, so
+    /// that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory";
+    /// --rates not with --by).
+    #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<partitioned::MemoryLimit>,
 
     /// One row per stage: customers and share.
@@ -100,43 +100,27 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by: groups a summary: pass --summary or --rates"));
     }
     if args.rates {
-        let limit = partitioned::ungrouped_limit(
-            args.memory_limit,
-            args.by.is_some(),
-            "lifecycle --rates",
-            &args.input.orders,
-            settings,
-        )?;
-        if let Some(limit) = limit {
-            return partitioned_rates(&args, limit, opts.churn_days, settings);
-        }
-    }
-    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
-    // Without a purchase only a customers file gives anybody a stage (potential).
-    if args.customers.is_none() || args.rates {
-        require_purchases(&orders, &ledger.stats, ledger.as_of)?;
-    }
-    let out = &settings.output;
-    if args.rates {
-        let watch = crate::output::progress::Stopwatch::new();
-        let table = match (&args.by, &args.customers) {
-            (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
-                .summarise_codes(&ledger, settings, |codes| {
-                    lifecycle::rates_of(&ledger, codes, args.period, opts.churn_days)
-                })?,
-            _ => lifecycle::rates(&ledger, args.period, opts.churn_days)?,
-        };
-        watch.lap("lifecycle rates");
-        note_rates(&table, ledger.as_of, opts.churn_days, out);
-        return output::emit(&table, out);
+        return rates(&args, &opts, settings);
     }
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
-    let watch = crate::output::progress::Stopwatch::new();
-    let result = lifecycle::lifecycle(&ledger, ids.as_deref(), &opts)?;
-    watch.lap("lifecycle stages");
+    let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
+        None => {
+            let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+            // Without a purchase only a customers file gives anybody a stage (potential).
+            if args.customers.is_none() {
+                require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+            }
+            let watch = crate::output::progress::Stopwatch::new();
+            let result = lifecycle::lifecycle(&ledger, ids.as_deref(), &opts)?;
+            watch.lap("lifecycle stages");
+            result
+        }
+        Some(limit) => partitioned_stages(&args, limit, ids.as_deref(), &opts, settings)?,
+    };
+    let out = &settings.output;
     note(
         out,
         format!(
@@ -154,6 +138,72 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     } else {
         output::emit(&result.customers, out)
     }
+}
+
+/// `--rates`: in memory, or a partition of customers at a time.
+fn rates(args: &Args, opts: &LifecycleOptions, settings: &Settings) -> Result<()> {
+    let limit = partitioned::ungrouped_limit(
+        args.memory_limit,
+        args.by.is_some(),
+        "lifecycle --rates",
+        &args.input.orders,
+        settings,
+    )?;
+    if let Some(limit) = limit {
+        return partitioned_rates(args, limit, opts.churn_days, settings);
+    }
+    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+    require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+    let out = &settings.output;
+    let watch = crate::output::progress::Stopwatch::new();
+    let table = match (&args.by, &args.customers) {
+        (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
+            .summarise_codes(&ledger, settings, |codes| {
+                lifecycle::rates_of(&ledger, codes, args.period, opts.churn_days)
+            })?,
+        _ => lifecycle::rates(&ledger, args.period, opts.churn_days)?,
+    };
+    watch.lap("lifecycle rates");
+    note_rates(&table, ledger.as_of, opts.churn_days, out);
+    output::emit(&table, out)
+}
+
+/// The stages a partition of customers at a time: each partition's buyers (ID, first and last
+/// purchase day, purchases) are collected, then staged at once, so that the population's typical
+/// gap is the median over every repeat buyer, as in memory.
+fn partitioned_stages(
+    args: &Args,
+    limit: partitioned::MemoryLimit,
+    known: Option<&[&str]>,
+    opts: &LifecycleOptions,
+    settings: &Settings,
+) -> Result<lifecycle::Lifecycle> {
+    let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
+        let b = ledger.buyer_summary();
+        let ids: Vec<String> = b.codes.iter().map(|&c| ledger.id(c).to_string()).collect();
+        Ok((ids, b.first, b.last, b.purchases))
+    })?;
+    if args.customers.is_none() {
+        require_purchases(&run.info, &run.stats, run.as_of)?;
+    }
+    let (mut ids, mut first, mut last, mut purchases) = (vec![], vec![], vec![], vec![]);
+    for (i, f, l, p) in run.results {
+        ids.extend(i);
+        first.extend(f);
+        last.extend(l);
+        purchases.extend(p);
+    }
+    let buyers = lifecycle::BuyerDays {
+        ids: &ids,
+        first: &first,
+        last: &last,
+        purchases: &purchases,
+    };
+    let result = lifecycle::stage_buyers(&buyers, run.as_of, known, opts)?;
+    Ok(lifecycle::Lifecycle {
+        after_as_of: run.stats.rows_after_as_of,
+        ..result
+    })
 }
 
 /// `--rates` a partition of customers at a time: each partition's span counts (from its own

@@ -91,14 +91,45 @@ pub fn lifecycle(
     known_customers: Option<&[&str]>,
     opts: &LifecycleOptions,
 ) -> Result<Lifecycle> {
-    let as_of = ledger.as_of;
     let Buyers {
         codes,
         first,
         last,
-        purchases: frequency,
+        purchases,
     } = ledger.buyer_summary();
     let ids: Vec<&str> = codes.iter().map(|&c| ledger.id(c)).collect();
+    let buyers = BuyerDays {
+        ids: &ids,
+        first: &first,
+        last: &last,
+        purchases: &purchases,
+    };
+    let stages = stage_buyers(&buyers, ledger.as_of, known_customers, opts)?;
+    Ok(Lifecycle {
+        after_as_of: ledger.stats.rows_after_as_of,
+        ..stages
+    })
+}
+
+/// The buyers a stage is given to: ID, first and last purchase day and purchases, one entry
+/// each (from one ledger, or from the partitions of one, in any order).
+pub struct BuyerDays<'a, S> {
+    pub ids: &'a [S],
+    pub first: &'a [i32],
+    pub last: &'a [i32],
+    pub purchases: &'a [i64],
+}
+
+/// The stages of `buyers` as of `as_of` (the population gap is taken over all of them), and
+/// `potential` for the known customers without a purchase; `after_as_of` is left 0.
+pub fn stage_buyers<S: AsRef<str>>(
+    buyers: &BuyerDays<S>,
+    as_of: i32,
+    known_customers: Option<&[&str]>,
+    opts: &LifecycleOptions,
+) -> Result<Lifecycle> {
+    let ids: Vec<&str> = buyers.ids.iter().map(AsRef::as_ref).collect();
+    let (first, last, frequency) = (buyers.first, buyers.last, buyers.purchases);
     let own_gap: Vec<Option<f64>> = (0..ids.len())
         .map(|i| {
             (frequency[i] >= 2).then(|| f64::from(last[i] - first[i]) / (frequency[i] - 1) as f64)
@@ -166,7 +197,7 @@ pub fn lifecycle(
         customers,
         stage_counts,
         as_of,
-        after_as_of: ledger.stats.rows_after_as_of,
+        after_as_of: 0,
     })
 }
 
