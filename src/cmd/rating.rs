@@ -6,7 +6,7 @@ use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::load::{load_customer_ids, load_ledger, require_purchases, OrdersArgs};
+use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
 
@@ -26,6 +26,11 @@ pub struct Args {
     /// One row per grade: cut-off, customers, share.
     #[arg(long)]
     pub summary: bool,
+
+    /// Read the orders in pieces and build the ledger a partition of customers at a time, so
+    /// that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory").
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<partitioned::MemoryLimit>,
 }
 
 /// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error (shared with
@@ -44,19 +49,48 @@ pub fn load_rules(path: Option<&str>) -> Result<RatingRules> {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let rules = load_rules(args.rules.as_deref())?;
-    let (orders, ledger) = load_ledger(&args.input, &[Role::Margin, Role::Cost], settings)?;
-    // With no purchase and no customers file there is nobody to rate: an empty table would
-    // pass for a result.
-    if args.customers.is_none() {
-        require_purchases(&orders, &ledger.stats, ledger.as_of)?;
-    }
+    let roles = [Role::Margin, Role::Cost];
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
     let watch = crate::output::progress::Stopwatch::new();
-    let result = rating::rating(&ledger, ids.as_deref(), &rules)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+    let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
+        None => {
+            let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
+            // With no purchase and no customers file there is nobody to rate: an empty table
+            // would pass for a result.
+            if args.customers.is_none() {
+                require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+            }
+            rating::rating(&ledger, ids.as_deref(), &rules)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?
+        }
+        Some(limit) => {
+            // The raw criteria a partition of customers at a time; normalised over everyone.
+            let run =
+                partitioned::each_partition(&args.input, limit, &roles, settings, |ledger| {
+                    rating::raw_criteria(ledger, &rules)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.orders))
+                })?;
+            if args.customers.is_none() {
+                require_purchases(&run.info, &run.stats, run.as_of)?;
+            }
+            let mut all_ids = Vec::new();
+            let mut raw: Vec<(rating::Criterion, Vec<f64>)> = rules
+                .weights
+                .iter()
+                .map(|(c, _)| (*c, Vec::new()))
+                .collect();
+            for (part_ids, part_raw) in run.results {
+                all_ids.extend(part_ids);
+                for ((_, all), (_, values)) in raw.iter_mut().zip(part_raw) {
+                    all.extend(values);
+                }
+            }
+            rating::rate(all_ids, raw, run.as_of, ids.as_deref(), &rules)?
+        }
+    };
     watch.lap("rating scores");
     let out = &settings.output;
     note(

@@ -224,6 +224,16 @@ pub fn rating(
     extra_customers: Option<&[&str]>,
     rules: &RatingRules,
 ) -> Result<Rating> {
+    let (ids, raw) = raw_criteria(ledger, rules)?;
+    rate(ids, raw, ledger.as_of, extra_customers, rules)
+}
+
+/// The buyers of a ledger (IDs) and the raw value of each weighted criterion, in the rules'
+/// order: what [`rate`] normalises (one ledger, or the partitions of one put together).
+pub fn raw_criteria(
+    ledger: &Ledger,
+    rules: &RatingRules,
+) -> Result<(Vec<String>, Vec<(Criterion, Vec<f64>)>)> {
     let as_of = ledger.as_of;
     let needs_margin = rules.weights.iter().any(|(c, _)| *c == Criterion::Margin);
     if needs_margin && !ledger.has_margin() {
@@ -234,7 +244,7 @@ pub fn rating(
     let recent_start = as_of - rules.growth_days;
     let prior_start = as_of - 2 * rules.growth_days;
     let buyers: Vec<usize> = ledger.buyers().collect();
-    let mut ids: Vec<String> = buyers.iter().map(|&c| ledger.id(c).to_string()).collect();
+    let ids: Vec<String> = buyers.iter().map(|&c| ledger.id(c).to_string()).collect();
     let mut columns: Vec<(Criterion, Vec<f64>)> = Vec::new();
     for &(criterion, _) in &rules.weights {
         // Money is exact (docs/metrics.md, "Money"), so equal amounts tie on every run.
@@ -259,11 +269,27 @@ pub fn rating(
                 }
             })
             .collect();
-        columns.push((
-            criterion,
-            normalise(&raw, criterion.lower_is_better(), rules.normalise),
-        ));
+        columns.push((criterion, raw));
     }
+    Ok((ids, columns))
+}
+
+/// Normalises the raw criteria over all the buyers, weights them into scores and grades, adds
+/// the customers file's customers without a purchase at 0, and sorts (score, then ID).
+pub fn rate(
+    mut ids: Vec<String>,
+    raw: Vec<(Criterion, Vec<f64>)>,
+    as_of: i32,
+    extra_customers: Option<&[&str]>,
+    rules: &RatingRules,
+) -> Result<Rating> {
+    let mut columns: Vec<(Criterion, Vec<f64>)> = raw
+        .into_iter()
+        .map(|(criterion, values)| {
+            let normalised = normalise(&values, criterion.lower_is_better(), rules.normalise);
+            (criterion, normalised)
+        })
+        .collect();
     // Customers from the customers file with no purchase: 0 on every criterion.
     if let Some(extra) = extra_customers {
         let rated: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
