@@ -228,12 +228,12 @@ pub fn rating(
     rate(ids, raw, ledger.as_of, extra_customers, rules)
 }
 
+/// Each weighted criterion (in the rules' order) with one raw value per buyer.
+pub type RawCriteria = Vec<(Criterion, Vec<f64>)>;
+
 /// The buyers of a ledger (IDs) and the raw value of each weighted criterion, in the rules'
 /// order: what [`rate`] normalises (one ledger, or the partitions of one put together).
-pub fn raw_criteria(
-    ledger: &Ledger,
-    rules: &RatingRules,
-) -> Result<(Vec<String>, Vec<(Criterion, Vec<f64>)>)> {
+pub fn raw_criteria(ledger: &Ledger, rules: &RatingRules) -> Result<(Vec<String>, RawCriteria)> {
     let as_of = ledger.as_of;
     let needs_margin = rules.weights.iter().any(|(c, _)| *c == Criterion::Margin);
     if needs_margin && !ledger.has_margin() {
@@ -278,7 +278,7 @@ pub fn raw_criteria(
 /// the customers file's customers without a purchase at 0, and sorts (score, then ID).
 pub fn rate(
     mut ids: Vec<String>,
-    raw: Vec<(Criterion, Vec<f64>)>,
+    raw: RawCriteria,
     as_of: i32,
     extra_customers: Option<&[&str]>,
     rules: &RatingRules,
