@@ -82,6 +82,11 @@ impl Money {
         self.0 > 0
     }
 
+    /// The amount rounded to cents, half away from zero, still exact.
+    pub fn round_cents(self) -> Money {
+        Money(self.cents() * (SCALE / 100))
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < 0
     }
@@ -160,6 +165,19 @@ impl Total {
         } else {
             -((-self.0 + half) / per_cent)
         };
+        if c == 0 {
+            0.0
+        } else {
+            c as f64 / 100.0
+        }
+    }
+}
+
+impl Total {
+    /// The total divided by `n` (> 0), rounded to cents half away from zero, as the nearest f64:
+    /// an exact average of money.
+    pub fn per_cents(self, n: u64) -> f64 {
+        let c = div_round(self.0, i128::from(n.max(1)) * i128::from(SCALE / 100));
         if c == 0 {
             0.0
         } else {

@@ -424,7 +424,7 @@ fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
 /// with `seq` in file order.
 fn events_view(csv: &str) -> String {
     format!(
-        "CREATE VIEW events AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(event_time AS TIMESTAMP) AS event_time, CAST(event AS VARCHAR) AS event, CAST(owner AS VARCHAR) AS owner, row_number() OVER () AS seq FROM read_csv('{csv}', header = true, all_varchar = true)"
+        "CREATE VIEW events AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(event_time AS TIMESTAMP) AS event_time, CAST(event AS VARCHAR) AS event, CAST(owner AS VARCHAR) AS owner, reason, pool, row_number() OVER () AS seq FROM read_csv('{csv}', header = true, all_varchar = true)"
     )
 }
 
@@ -458,11 +458,18 @@ fn conversion_and_recovery_sql_in_duckdb_give_every_cell_of_the_commands() {
         (orders.as_str(), events.as_str(), "90", None),
         (orders.as_str(), events.as_str(), "30", Some("2024-06-30")),
     ];
-    for ((orders, events, window, as_of), command) in cases
-        .iter()
-        .flat_map(|c| [(*c, "conversion"), (*c, "recovery")])
-    {
-        let as_of_args: Vec<&str> = as_of.map_or(vec![], |d| vec!["--as-of", d]);
+    for ((orders, events, window, as_of), (command, by)) in cases.iter().flat_map(|c| {
+        [
+            (*c, ("conversion", None)),
+            (*c, ("recovery", None)),
+            (*c, ("recovery", Some("previous-owner,reason"))),
+            (*c, ("recovery", Some("pool,month,owner"))),
+        ]
+    }) {
+        let mut as_of_args: Vec<&str> = as_of.map_or(vec![], |d| vec!["--as-of", d]);
+        if let Some(by) = by {
+            as_of_args.extend(["--by", by]);
+        }
         let sql = w.stdout(&[&["sql", command, "--window", window][..], &as_of_args].concat());
         let views = format!("{}; {}", view(orders, true, true), events_view(events));
         duckdb(&w, &views, &sql, "sql.csv");
@@ -743,6 +750,19 @@ fn recovery_from_churn_sql_in_duckdb_gives_every_cell_of_recovery() {
             assert_eq!(owners, ["", "Amy", "Bob", "Cat", "Dan", "Zed", "all"]);
         }
     }
+    // Grouped as the command groups churn: reason `churned`, month of the churn day, the
+    // previous owner = the purchase's owner.
+    let flags = ["--churn-days", "90", "--by", "month,previous-owner,reason"];
+    let sql = w.stdout(&[&["sql", "recovery"][..], &flags].concat());
+    duckdb(&w, &with_owner(&orders), &sql, "sql.csv");
+    let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+    let ours = records(&w.stdout(&[&["recovery", &orders][..], &flags, &["-q"]].concat()));
+    assert!(ours.len() > 100);
+    same_cells(
+        &rounded(&theirs, &rates, 4),
+        &rounded(&ours, &rates, 4),
+        &["value_added", "value_per_recovered"],
+    );
 }
 
 /// `sql rfm` takes the command's score options: `--frequency days`, breakpoints from the flags,

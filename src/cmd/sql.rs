@@ -8,10 +8,11 @@ use anyhow::Result;
 use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::parse_iso_day;
-use crate::metrics::abc::threshold_bp;
+use crate::metrics::abc::{threshold_bp, AbcBasis};
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
 use crate::metrics::periods::Period;
+use crate::metrics::recovery::RecoveryGroup;
 use crate::sql::{self, Dialect, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -120,10 +121,11 @@ pub struct Args {
     #[arg(long)]
     pub by_owner: bool,
 
-    /// abc: what is ranked: net revenue, or margin (the orders' margin column, or amount − cost
-    /// with --map cost=HEADER).
-    #[arg(long, value_enum, default_value = "revenue")]
-    pub by: crate::metrics::abc::AbcBasis,
+    /// abc: what is ranked, revenue (default) or margin (the orders' margin column, or amount −
+    /// cost with --map cost=HEADER); recovery: the groups, owner (default), previous-owner,
+    /// reason, pool, month, comma-separated.
+    #[arg(long, value_name = "BY")]
+    pub by: Option<String>,
 
     /// abc: the tier limits.
     #[command(flatten)]
@@ -181,6 +183,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     }
     let mappings = &settings.input.mappings;
+    if args.by.is_some() && !matches!(args.query, Query::Abc | Query::Recovery) {
+        return Err(usage(
+            "--by: sql abc (revenue or margin) and sql recovery (its groups) take it",
+        ));
+    }
     let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
     let events = (matches!(args.query, Query::Conversion | Query::Recovery) && !churn)
         .then_some(args.events_table.as_str());
@@ -220,16 +227,20 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             if args.window < 1 {
                 return Err(usage("--window: expected 1 or more days"));
             }
-            match (args.query, args.stages.churn_days) {
-                (Query::Conversion, _) => sql::conversion(&source, args.window),
-                (_, None) => sql::recovery(&source, args.window, None),
-                (_, Some(days)) => {
-                    let days = i32::try_from(days)
-                        .ok()
-                        .filter(|d| *d >= 1)
-                        .ok_or_else(|| usage("--churn-days: expected 1 or more days"))?;
-                    sql::recovery(&source, args.window, Some(days))
-                }
+            if args.query == Query::Conversion {
+                sql::conversion(&source, args.window)
+            } else {
+                let churn = match args.stages.churn_days {
+                    None => None,
+                    Some(days) => Some(
+                        i32::try_from(days)
+                            .ok()
+                            .filter(|d| *d >= 1)
+                            .ok_or_else(|| usage("--churn-days: expected 1 or more days"))?,
+                    ),
+                };
+                let by = recovery_groups(args.by.as_deref().unwrap_or("owner"))?;
+                sql::recovery(&source, args.window, churn, &by)
             }
         }
         Query::Rating => {
@@ -238,7 +249,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         Query::Abc => {
             let (a, b) = args.thresholds.fractions()?;
-            sql::abc(&source, args.by, threshold_bp(a), threshold_bp(b))
+            let basis = match args.by.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("revenue") => AbcBasis::Revenue,
+                Some("margin") => AbcBasis::Margin,
+                Some(other) => {
+                    return Err(usage(format!(
+                        "sql abc --by {other}: expected revenue or margin (the SQL has no customers-file groups)"
+                    )))
+                }
+            };
+            sql::abc(&source, basis, threshold_bp(a), threshold_bp(b))
         }
         Query::Nps => sql::nps(
             args.dialect,
@@ -250,4 +270,22 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     println!("{text};");
     Ok(())
+}
+
+/// The groups of `sql recovery --by`: those of the command that the SQL's tables hold.
+fn recovery_groups(by: &str) -> Result<Vec<RecoveryGroup>> {
+    let mut groups = Vec::new();
+    for name in by.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match RecoveryGroup::from_name(name) {
+            Some(g) if !groups.contains(&g) => groups.push(g),
+            Some(_) => {}
+            None => return Err(usage(format!(
+                "sql recovery --by {name}: expected owner, previous-owner, reason, pool or month"
+            ))),
+        }
+    }
+    if groups.is_empty() {
+        return Err(usage("sql recovery --by: name at least one group"));
+    }
+    Ok(groups)
 }

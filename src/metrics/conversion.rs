@@ -24,13 +24,15 @@ use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell
 use super::periods::Period;
 use super::rfm::round_to;
 use super::Estimate;
+use crate::money::{Money, Total};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Outcome {
     pub matured: bool,
     pub converted: bool,
     pub days_to_conversion: Option<i32>,
-    pub revenue: f64,
+    /// Net of the counted order rows, rounded to cents (exact).
+    pub revenue: Money,
     pub first_followup_hours: Option<f64>,
     /// At least 24 hours old at as_of (so the 24-hour follow-up share can be judged).
     pub day_old: bool,
@@ -66,7 +68,7 @@ fn outcome(
     let revenue = if converted {
         orders.net_between(s.customer, start, until)
     } else {
-        0.0
+        Money(0)
     };
     let first_followup_hours = followups.and_then(|f| {
         let times = f.get(s.customer as usize)?;
@@ -104,7 +106,7 @@ struct Acc {
     matured: u64,
     converted: u64,
     days: Vec<f64>,
-    revenue: f64,
+    revenue: Total,
     followed: u64,
     hours: Vec<f64>,
     day_old: u64,
@@ -119,7 +121,7 @@ impl Acc {
         if let Some(d) = o.days_to_conversion {
             self.days.push(f64::from(d));
         }
-        self.revenue += o.revenue;
+        self.revenue.add(o.revenue);
         if let Some(h) = o.first_followup_hours {
             self.followed += 1;
             self.hours.push(h);
@@ -317,7 +319,7 @@ pub fn table(
     cols.push(Column::new(
         "converted_revenue".into(),
         rows.iter()
-            .map(|a| round_to(a.revenue, 2))
+            .map(|a| a.revenue.to_f64_cents())
             .collect::<Vec<f64>>(),
     ));
     if with_followups {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::input::values::WordCache;
 use crate::keys::{dense_codes, NO_CODE};
 use crate::ledger::Ledger;
+use crate::money::Money;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -574,9 +575,10 @@ impl CustomerOrders {
     }
 
     /// Net of the rows dated in [from, to), rounded to cents.
-    pub fn net_between(&self, customer: u32, from: i32, to: i32) -> f64 {
-        self.code(customer)
-            .map_or(0.0, |c| self.ledger.net_between(c, from, to).to_f64_cents())
+    pub fn net_between(&self, customer: u32, from: i32, to: i32) -> Money {
+        self.code(customer).map_or(Money(0), |c| {
+            self.ledger.net_between(c, from, to).round_cents()
+        })
     }
 
     /// The first purchase day in [from, to).
@@ -705,12 +707,12 @@ mod tests {
         // A: o1 is refunded in full (no purchase), o2 is one, o3 is cancelled.
         assert_eq!(o.purchases_of(1), [d("2024-01-07")]);
         assert_eq!(strings.name(o.purchase_owner(1, 0)), "y");
-        assert_eq!(o.net_between(1, i32::MIN, i32::MAX), 30.0);
+        assert_eq!(o.net_between(1, i32::MIN, i32::MAX).to_f64_cents(), 30.0);
         assert_eq!(o.order_days_between(1, d("2024-01-05"), d("2024-01-09")), 2);
         // B: o4, and each row without an order ID is an order of its own: 5 is a purchase, the
         // refund of 6 is not.
         assert_eq!(o.purchases_of(0), [d("2024-02-01"), d("2024-02-02")]);
-        assert_eq!(o.net_between(0, i32::MIN, i32::MAX), 19.0);
+        assert_eq!(o.net_between(0, i32::MIN, i32::MAX).to_f64_cents(), 19.0);
         assert_eq!(
             o.first_purchase_between(0, d("2024-02-02"), d("2024-03-01")),
             Some(d("2024-02-02"))

@@ -394,7 +394,11 @@ fn priority(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
         .collect();
     let value: Vec<f64> = in_pool
         .iter()
-        .map(|r| round_to(i.orders.net_between(r.customer, i32::MIN, i.as_of), 2))
+        .map(|r| {
+            i.orders
+                .net_between(r.customer, i32::MIN, i.as_of)
+                .to_f64_cents()
+        })
         .collect();
     let waited: Vec<f64> = in_pool
         .iter()

@@ -24,6 +24,7 @@ use super::ownership::{CustomerOrders, Interner, Ownership, DAY_MS, NONE};
 use super::periods::Period;
 use super::rfm::round_to;
 use super::Estimate;
+use crate::money::{Money, Total};
 
 #[derive(Debug, Clone)]
 pub struct Episode {
@@ -48,7 +49,8 @@ pub struct Outcome {
     pub reclaimed: bool,
     pub recovered: bool,
     pub days_to_recovery: Option<i32>,
-    pub value: f64,
+    /// Net of the order rows in the recovery window, rounded to cents (exact).
+    pub value: Money,
     pub loyalty_judged: bool,
     pub repurchased: bool,
 }
@@ -188,7 +190,7 @@ impl RecoveryGroup {
         })
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             RecoveryGroup::Owner => "owner",
             RecoveryGroup::PreviousOwner => "previous_owner",
@@ -207,7 +209,7 @@ struct Acc {
     reclaimed: u64,
     recovered: u64,
     days: Vec<f64>,
-    value: f64,
+    value: Total,
     loyalty_base: u64,
     repurchased: u64,
 }
@@ -221,7 +223,7 @@ impl Acc {
         if let Some(d) = o.days_to_recovery {
             self.days.push(f64::from(d));
         }
-        self.value += o.value;
+        self.value.add(o.value);
         self.loyalty_base += u64::from(o.loyalty_judged);
         self.repurchased += u64::from(o.repurchased);
     }
@@ -349,13 +351,13 @@ pub fn table(
     cols.push(Column::new(
         "value_added".into(),
         rows.iter()
-            .map(|a| round_to(a.value, 2))
+            .map(|a| a.value.to_f64_cents())
             .collect::<Vec<f64>>(),
     ));
     cols.push(Column::new(
         "value_per_recovered".into(),
         rows.iter()
-            .map(|a| (a.recovered > 0).then(|| round_to(a.value / a.recovered as f64, 2)))
+            .map(|a| (a.recovered > 0).then(|| a.value.per_cents(a.recovered)))
             .collect::<Vec<Option<f64>>>(),
     ));
     cols.push(Column::new("loyalty_base".into(), u(&|a| a.loyalty_base)));

@@ -18,6 +18,7 @@ use crate::metrics::nps::SurveyKind;
 use crate::metrics::ownership::EventKind;
 use crate::metrics::periods::Period;
 use crate::metrics::rating::{Criterion, Normalise, RatingRules};
+use crate::metrics::recovery::RecoveryGroup;
 use crate::metrics::rfm::{grid_score, FrequencyBasis, RfmOptions, Scoring, UNMATCHED_SEGMENT};
 
 /// The engines the SQL is written for.
@@ -179,6 +180,8 @@ pub struct Source {
     /// seq), whose latest day also sets the default as_of, as `conversion` and `recovery` take
     /// it.
     pub events: Option<String>,
+    /// Event columns read beside customer_id, event_time, event and owner (reason, pool).
+    pub event_extra: Vec<Role>,
     /// The `--map`/config column names.
     pub mappings: Vec<MapEntry>,
 }
@@ -196,6 +199,7 @@ impl Source {
             orders: orders.to_string(),
             order_owner: false,
             order_margin: false,
+            event_extra: Vec::new(),
             as_of,
             events: events.map(str::to_string),
             mappings,
@@ -230,7 +234,8 @@ impl Source {
 
     /// The events relation, when there is an events table.
     fn events_relation(&self) -> Option<String> {
-        let roles = [Role::CustomerId, Role::EventTime, Role::Event, Role::Owner];
+        let mut roles = vec![Role::CustomerId, Role::EventTime, Role::Event, Role::Owner];
+        roles.extend(&self.event_extra);
         let (d, maps) = (self.dialect, &self.mappings);
         let table = self.events.as_deref()?;
         Some(relation(
@@ -971,23 +976,27 @@ SELECT * FROM stages ORDER BY {by_id}",
 }
 
 /// The ownership spells as common table expressions over an events table, after
-/// [`ledger_ctes`] (docs/metrics.md "Ownership spells"): `ev` (known events before as_of),
-/// `ordered` (each with the customer's next event and an `ord` number in (customer, time, seq)
-/// order), `spells` (spell = its start row's ord; customer, owner, start_day, cover_end: the
+/// [`ledger_ctes`] (docs/metrics.md "Ownership spells"): `ev` (known events before as_of, with
+/// `starts`: whether the row starts a spell), `ordered` (each with the owner of the spell open
+/// before it — else its own owner —, the customer's next event and an `ord` number in
+/// (customer, time, seq) order), `spells` (spell = its start row's ord; customer, owner, start_day, cover_end: the
 /// first day not covered, matured for a `window`).
 fn spell_ctes(d: Dialect, window: i32) -> String {
     format!(
         "ev AS (
-  SELECT e.customer_id, e.event_time, e.event, e.owner, e.seq, CAST(e.event_time AS DATE) AS day
+  SELECT e.*, CAST(e.event_time AS DATE) AS day,
+         CASE WHEN e.event IN ('assign', 'claim')
+                OR (e.event = 'transfer' AND e.owner IS NOT NULL AND trim(e.owner) <> '')
+              THEN 1 ELSE 0 END AS starts
   FROM events_in e CROSS JOIN as_of
   WHERE e.event IN ('assign', 'claim', 'transfer', 'recycle', 'release')
     AND e.event_time IS NOT NULL AND CAST(e.event_time AS DATE) < as_of.d
 ),
 ordered AS (
   SELECT ev.*,
-         CASE WHEN event IN ('assign', 'claim')
-                OR (event = 'transfer' AND owner IS NOT NULL AND trim(owner) <> '')
-              THEN 1 ELSE 0 END AS starts,
+         CASE WHEN lag(starts) OVER (PARTITION BY customer_id ORDER BY event_time, seq) = 1
+              THEN coalesce(trim(lag(owner) OVER (PARTITION BY customer_id ORDER BY event_time, seq)), '')
+              ELSE coalesce(trim(owner), '') END AS previous_owner,
          lead(event) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_event,
          lead(day) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_day,
          row_number() OVER (ORDER BY customer_id, event_time, seq) AS ord
@@ -1025,6 +1034,12 @@ window_value AS (
   GROUP BY w.{key}
 )"
     )
+}
+
+/// A bound of the Wilson interval of `w` (a `wilson` row), empty for a group that has none —
+/// greatest() and least() skip NULLs, so a group without matured rows would read 0 and 1.
+fn wilson_bound(bound: &str) -> String {
+    format!("CASE WHEN w.n IS NOT NULL THEN {} END", round4(bound))
 }
 
 /// Wilson 95 % interval columns `centre`, `half` from `p` and `n` (DOUBLE), as
@@ -1096,8 +1111,8 @@ ORDER BY g.is_all, {by_owner}",
         days = d.days_between("f.first_day", "sp.start_day"),
         median = d.median("days"),
         rate = round4("w.p"),
-        low = round4("greatest(w.centre - w.half, 0)"),
-        high = round4("least(w.centre + w.half, 1)"),
+        low = wilson_bound("greatest(w.centre - w.half, 0)"),
+        high = wilson_bound("least(w.centre + w.half, 1)"),
         by_owner = d.bytewise("g.owner"),
         wilson = wilson_columns(),
     )
@@ -1113,27 +1128,41 @@ ORDER BY g.is_all, {by_owner}",
 /// or the return day) + window < as_of; recovered when a purchase falls in [start, start +
 /// window] while the spell covers it; value = net of the order rows there (rounded to cents per
 /// episode); loyalty judged when first purchase + window < as_of, repurchased when another
-/// purchase follows within the window. One row per owner, then `all`.
-pub fn recovery(s: &Source, window: i32, churn_days: Option<i32>) -> String {
+/// purchase follows within the window. One row per group of `by` (owner: the recovering owner;
+/// previous_owner: the owner of the spell the return ended, else the return row's; reason and
+/// pool of the return row — `churned` and empty for churn —; month: of the return or churn day),
+/// in byte order, then `all`.
+pub fn recovery(s: &Source, window: i32, churn_days: Option<i32>, by: &[RecoveryGroup]) -> String {
     let d = s.dialect;
     let double = d.double();
+    let grouped = |g| by.contains(&g);
+    let text_or_empty = |grouped: bool, column: &str| {
+        if grouped {
+            format!("coalesce(trim(r.{column}), '')")
+        } else {
+            "''".to_string()
+        }
+    };
     let episodes = match churn_days {
         None => format!(
             "{spells},
 nexts AS (
-  SELECT o.ord, o.customer_id, o.day, o.event,
+  SELECT o.*,
          min(CASE WHEN o.starts = 1 THEN o.ord END) OVER (
            PARTITION BY o.customer_id ORDER BY o.event_time, o.seq
            ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_spell
   FROM ordered o
 ),
 episodes AS (
-  SELECT r.ord, r.customer_id, r.day, sp.spell, sp.owner, sp.start_day, sp.cover_end
+  SELECT r.ord, r.customer_id, r.day, sp.spell, sp.owner, sp.start_day, sp.cover_end,
+         r.previous_owner, {reason} AS reason, {pool} AS pool
   FROM nexts r
   LEFT JOIN spells sp ON sp.spell = r.next_spell
   WHERE r.event IN ('recycle', 'release')
 )",
-            spells = spell_ctes(d, window)
+            spells = spell_ctes(d, window),
+            reason = text_or_empty(grouped(RecoveryGroup::Reason), "reason"),
+            pool = text_or_empty(grouped(RecoveryGroup::Pool), "pool"),
         ),
         Some(days) => format!(
             "purchase_owners AS (
@@ -1159,7 +1188,8 @@ purchase_days AS (
 episodes AS (
   SELECT row_number() OVER (ORDER BY customer_id, day) AS ord, customer_id, {churn} AS day,
          1 AS spell, coalesce(owner, '') AS owner, {churn} AS start_day,
-         CAST(NULL AS DATE) AS cover_end
+         CAST(NULL AS DATE) AS cover_end, coalesce(owner, '') AS previous_owner,
+         'churned' AS reason, '' AS pool
   FROM purchase_days CROSS JOIN as_of
   WHERE coalesce(next_day, as_of.d) > {churn} AND {churn} < as_of.d
 )",
@@ -1174,8 +1204,27 @@ episodes AS (
             ..s.clone()
         }
     } else {
-        s.with_events()
+        let mut s = s.with_events();
+        s.event_extra = [
+            (RecoveryGroup::Reason, Role::Reason),
+            (RecoveryGroup::Pool, Role::Pool),
+        ]
+        .iter()
+        .filter(|(g, _)| grouped(*g))
+        .map(|(_, role)| *role)
+        .collect();
+        s
     };
+    // The group columns, in the order given (the command's `--by`).
+    let keys: Vec<&str> = by.iter().map(|g| g.name()).collect();
+    let key_list = keys.join(", ");
+    let alls = vec!["'all'"; keys.len()].join(", ");
+    let key_join: String = keys.iter().map(|k| format!(" AND w.{k} = g.{k}")).collect();
+    let key_select: String = keys.iter().map(|k| format!("g.{k}, ")).collect();
+    let key_order: String = keys
+        .iter()
+        .map(|k| format!(", {}", d.bytewise(&format!("g.{k}"))))
+        .collect();
     let reclaimed = if churn_days.is_some() {
         ""
     } else {
@@ -1195,6 +1244,7 @@ spans AS (
 outcomes AS (
   SELECT e.ord, e.customer_id, e.matured,
          CASE WHEN e.spell IS NULL THEN '(pool)' ELSE e.owner END AS owner,
+         e.previous_owner, e.reason, e.pool, {month} AS month,
          CASE WHEN e.matured = 1 AND e.spell IS NOT NULL THEN 1 ELSE 0 END AS reclaimed,
          CASE WHEN e.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS recovered,
          CASE WHEN e.matured = 1 AND f.first_day IS NOT NULL
@@ -1219,12 +1269,12 @@ scored AS (
   FROM outcomes o LEFT JOIN loyal l ON l.ord = o.ord
 ),
 groups AS (
-  SELECT 0 AS is_all, owner, count(*) AS episodes, sum(matured) AS matured,
+  SELECT 0 AS is_all, {key_list}, count(*) AS episodes, sum(matured) AS matured,
          sum(reclaimed) AS reclaimed, sum(recovered) AS recovered, {median} AS median_days,
          sum(value) AS value, sum(judged) AS loyalty_base, sum(repurchased) AS repurchased
-  FROM scored GROUP BY owner
+  FROM scored GROUP BY {key_list}
   UNION ALL
-  SELECT 1, 'all', count(*), sum(matured), sum(reclaimed), sum(recovered), {median},
+  SELECT 1, {alls}, count(*), sum(matured), sum(reclaimed), sum(recovered), {median},
          sum(value), sum(judged), sum(repurchased)
   FROM scored
 ),
@@ -1233,7 +1283,7 @@ rates AS (
   FROM groups WHERE matured > 0
 ),
 wilson AS (SELECT rates.*, {wilson} FROM rates)
-SELECT g.owner, g.episodes, g.matured, g.episodes - g.matured AS immature,{reclaimed}
+SELECT {key_select}g.episodes, g.matured, g.episodes - g.matured AS immature,{reclaimed}
        g.recovered, {rate} AS recovery_rate, {low} AS ci_low, {high} AS ci_high,
        g.median_days AS median_days_to_recovery,
        CAST(round(g.value, 2) AS {double}) AS value_added,
@@ -1242,10 +1292,11 @@ SELECT g.owner, g.episodes, g.matured, g.episodes - g.matured AS immature,{recla
        g.loyalty_base, g.repurchased,
        CASE WHEN g.loyalty_base > 0
             THEN {loyalty} END AS loyalty_rate
-FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
-ORDER BY g.is_all, {by_owner}",
+FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all{key_join}
+ORDER BY g.is_all{key_order}",
         ledger = ledger_ctes(s),
         window_ctes = window_ctes("ord"),
+        month = d.period_label(Period::Month, &d.period_index(Period::Month, "e.day")),
         from_window = d.plus_days("coalesce(start_day, day)", window),
         window_after = d.plus_days("start_day", window + 1),
         days = d.days_between("f.first_day", "e.start_day"),
@@ -1253,12 +1304,15 @@ ORDER BY g.is_all, {by_owner}",
         loyal_end = d.plus_days("o.first_day", window),
         median = d.median("days"),
         rate = round4("w.p"),
-        low = round4("greatest(w.centre - w.half, 0)"),
-        high = round4("least(w.centre + w.half, 1)"),
+        low = wilson_bound("greatest(w.centre - w.half, 0)"),
+        high = wilson_bound("least(w.centre + w.half, 1)"),
         loyalty = round4(&format!("CAST(g.repurchased AS {double}) / g.loyalty_base")),
-        per_recovered = d.round_double(&format!("CAST(g.value AS {double}) / g.recovered"), 2),
+        // The quotient through DECIMAL(38, 10), so that a half cent (403.765, a double just
+        // below it) rounds half away from zero as the command's float does.
+        per_recovered = format!(
+            "CAST(round(CAST(CAST(g.value AS {double}) / g.recovered AS DECIMAL(38, 10)), 2) AS {double})"
+        ),
         wilson = wilson_columns(),
-        by_owner = d.bytewise("g.owner"),
     )
 }
 
