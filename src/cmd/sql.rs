@@ -279,9 +279,11 @@ fn recovery_groups(by: &str) -> Result<Vec<RecoveryGroup>> {
         match RecoveryGroup::from_name(name) {
             Some(g) if !groups.contains(&g) => groups.push(g),
             Some(_) => {}
-            None => return Err(usage(format!(
+            None => {
+                return Err(usage(format!(
                 "sql recovery --by {name}: expected owner, previous-owner, reason, pool or month"
-            ))),
+            )))
+            }
         }
     }
     if groups.is_empty() {

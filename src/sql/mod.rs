@@ -86,6 +86,17 @@ fn round4(x: &str) -> String {
     format!("round(CAST({x} AS DECIMAL(38, 10)), 4)")
 }
 
+/// A DOUBLE expression `y` rounded to a whole number as Rust's `f64::round` rounds it (half
+/// away from zero): `floor(y + 0.5)` is not that — y + 0.5 can round up in floating point for a
+/// y just below a half —, but y − floor(y) is exact, so it is compared with 0.5 instead.
+fn round_half_away(y: &str) -> String {
+    format!(
+        "(CASE WHEN ({y}) >= 0 \
+         THEN floor({y}) + CASE WHEN ({y}) - floor({y}) >= 0.5 THEN 1 ELSE 0 END \
+         ELSE -(floor(-({y})) + CASE WHEN -({y}) - floor(-({y})) >= 0.5 THEN 1 ELSE 0 END) END)"
+    )
+}
+
 /// A string literal.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -958,7 +969,7 @@ SELECT customer_id,
             ELSE 'active' END AS stage,
        first_order_date, last_order_date, CAST(recency_days AS BIGINT) AS recency_days,
        CAST(frequency AS BIGINT) AS frequency,
-       floor(gap * 10 + 0.5) / 10 AS typical_gap_days
+       {gap_rounded} / 10 AS typical_gap_days
 FROM staged{potential}
 )
 SELECT * FROM stages ORDER BY {by_id}",
@@ -972,6 +983,7 @@ SELECT * FROM stages ORDER BY {by_id}",
         recency = d.days_between("as_of.d", "g.last_order_date"),
         tenure = d.days_between("as_of.d", "g.first_order_date"),
         by_id = d.bytewise("customer_id"),
+        gap_rounded = round_half_away("gap * 10"),
     )
 }
 
@@ -1215,6 +1227,12 @@ episodes AS (
         .collect();
         s
     };
+    // The command's exact average of cents, half away from zero: the double quotient is within
+    // 1e-10 of the exact one, so through DECIMAL(38, 10) a half cent (403.765, a double just
+    // below it) rounds up as the exact quotient does.
+    let per_recovered = format!(
+        "CAST(round(CAST(CAST(g.value AS {double}) / g.recovered AS DECIMAL(38, 10)), 2) AS {double})"
+    );
     // The group columns, in the order given (the command's `--by`).
     let keys: Vec<&str> = by.iter().map(|g| g.name()).collect();
     let key_list = keys.join(", ");
@@ -1307,11 +1325,7 @@ ORDER BY g.is_all{key_order}",
         low = wilson_bound("greatest(w.centre - w.half, 0)"),
         high = wilson_bound("least(w.centre + w.half, 1)"),
         loyalty = round4(&format!("CAST(g.repurchased AS {double}) / g.loyalty_base")),
-        // The quotient through DECIMAL(38, 10), so that a half cent (403.765, a double just
-        // below it) rounds half away from zero as the command's float does.
-        per_recovered = format!(
-            "CAST(round(CAST(CAST(g.value AS {double}) / g.recovered AS DECIMAL(38, 10)), 2) AS {double})"
-        ),
+        per_recovered = per_recovered,
         wilson = wilson_columns(),
     )
 }
@@ -1381,8 +1395,10 @@ pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> Strin
         .iter()
         .map(|(c, w)| format!(" + {w:?} * v_{}", c.name()))
         .collect();
-    let round = |x: &str, factor: &str| format!("floor({x} * {factor} + 0.5) / {factor}");
-    let score = round(&format!("(100 * (0{weighted}))"), "100");
+    let round = |x: &str, factor: &str| {
+        format!("{} / {factor}", round_half_away(&format!("{x} * {factor}")))
+    };
+    let score = round("raw_score", "100");
     let grade_arms: Vec<String> = rules
         .grades
         .iter()
@@ -1443,7 +1459,8 @@ raws AS (
 normalised AS (
   SELECT customer_id, {norms} FROM raws{extras}
 ),
-scored AS (SELECT customer_id, {v_columns}, {score} AS score FROM normalised)
+weighted AS (SELECT customer_id, {v_columns}, 100 * (0{weighted}) AS raw_score FROM normalised),
+scored AS (SELECT customer_id, {v_columns}, {score} AS score FROM weighted)
 SELECT customer_id, score,
        CASE {grade_arms} ELSE {last_grade} END AS grade,
        {outputs}
