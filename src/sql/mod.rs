@@ -923,7 +923,7 @@ impl Dialect {
 /// buyers the median of that over the repeat buyers, churn_days without any), loyal (≥
 /// loyal_orders purchases), active — and with a customers table its customers without a
 /// purchase as potential; columns and order as the command's. The typical gap is rounded to 0.1
-/// as the command rounds a float (× 10, half away from zero, ÷ 10: the same IEEE arithmetic).
+/// as the command rounds a float (× 10, [`round_half_away`], ÷ 10: the same IEEE arithmetic).
 pub fn lifecycle(s: &Source, opts: &LifecycleOptions, customers: Option<&str>) -> String {
     let d = s.dialect;
     let double = d.double();
