@@ -236,35 +236,19 @@ fn a_bad_cell_in_a_later_piece_is_named_by_its_row_in_the_file() {
 fn a_memory_limit_is_refused_where_it_cannot_be_kept() {
     let w = Workdir::new();
     let orders = sample("orders.csv");
-    let e = w.fails(
-        &[
-            "lifecycle",
-            &orders,
-            "--rates",
+    let customers = sample("customers.csv");
+    for command in [&["lifecycle", "--rates"][..], &["cohort"]] {
+        let grouped = [
             "--memory-limit",
             "1GiB",
             "--by",
             "region",
             "--customers",
-            &sample("customers.csv"),
-        ],
-        2,
-    );
-    assert!(e.contains("without --by"), "{e}");
-    let e = w.fails(
-        &[
-            "cohort",
-            &orders,
-            "--memory-limit",
-            "1GiB",
-            "--by",
-            "region",
-            "--customers",
-            &sample("customers.csv"),
-        ],
-        2,
-    );
-    assert!(e.contains("without --by"), "{e}");
+            &customers,
+        ];
+        let e = w.fails(&[command, &[orders.as_str()], &grouped].concat(), 2);
+        assert!(e.contains("without --by"), "{command:?}: {e}");
+    }
     let e = w.fails(&["rfm", &orders, "--memory-limit", "10KiB"], 2);
     assert!(e.contains("at least 1MiB"), "{e}");
     let out = w

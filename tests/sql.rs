@@ -420,6 +420,30 @@ fn lifecycle_sql_in_duckdb_gives_every_cell_of_lifecycle() {
 
 /// An `events` view over an event export: the words the input layer maps (领取 → claim) mapped
 /// here too, and the file order as `seq`.
+/// Every cell of two conversion or recovery tables equal: rates and medians to 4 decimals
+/// (DuckDB writes 0.5000 where crm-eval writes 0.5), money to the cent.
+fn same_spell_cells(theirs: &[HashMap<String, String>], ours: &[HashMap<String, String>]) {
+    let rates = [
+        "conversion_rate",
+        "recovery_rate",
+        "loyalty_rate",
+        "ci_low",
+        "ci_high",
+        "median_days_to_conversion",
+        "median_days_to_recovery",
+    ];
+    same_cells(
+        &rounded(theirs, &rates, 4),
+        &rounded(ours, &rates, 4),
+        &[
+            "monetary",
+            "converted_revenue",
+            "value_added",
+            "value_per_recovered",
+        ],
+    );
+}
+
 /// The events as exported (event words unmapped: the SQL maps them as the input layer does),
 /// with `seq` in file order.
 fn events_view(csv: &str) -> String {
@@ -487,20 +511,7 @@ fn conversion_and_recovery_sql_in_duckdb_give_every_cell_of_the_commands() {
             ),
         );
         assert!(ours.len() >= 3, "{command} {orders}");
-        let rates = [
-            "conversion_rate",
-            "recovery_rate",
-            "loyalty_rate",
-            "ci_low",
-            "ci_high",
-            "median_days_to_conversion",
-            "median_days_to_recovery",
-        ];
-        same_cells(
-            &rounded(&theirs, &rates, 4),
-            &rounded(&ours, &rates, 4),
-            &["converted_revenue", "value_added", "value_per_recovered"],
-        );
+        same_spell_cells(&theirs, &ours);
     }
 }
 
@@ -596,65 +607,27 @@ fn sql_reads_mapped_headers_and_export_words_as_the_commands_do() {
                  types = {'单号': 'VARCHAR', '下单日': 'DATE', '状态': 'VARCHAR'}); \
                  CREATE VIEW events AS SELECT *, row_number() OVER () AS seq FROM \
                  read_csv('events.csv', header = true, types = {'时间': 'TIMESTAMP'})";
-    for (query, command) in [
-        (
-            &["rfm", "--as-of", "2024-04-01"][..],
-            &["rfm", "orders.csv", "--as-of", "2024-04-01"][..],
-        ),
-        (
-            &["conversion", "--window", "30", "--as-of", "2024-04-01"],
-            &[
-                "conversion",
-                "--events",
-                "events.csv",
-                "--orders",
-                "orders.csv",
-                "--window",
-                "30",
-                "--as-of",
-                "2024-04-01",
-            ],
-        ),
-        (
-            &["recovery", "--window", "30", "--as-of", "2024-04-01"],
-            &[
-                "recovery",
-                "--events",
-                "events.csv",
-                "--orders",
-                "orders.csv",
-                "--window",
-                "30",
-                "--as-of",
-                "2024-04-01",
-            ],
-        ),
+    let spell_files = ["--events", "events.csv", "--orders", "orders.csv"];
+    for query in [
+        &["rfm", "--as-of", "2024-04-01"][..],
+        &["conversion", "--window", "30", "--as-of", "2024-04-01"],
+        &["recovery", "--window", "30", "--as-of", "2024-04-01"],
     ] {
+        // The command reads the files the SQL's views are made of.
+        let files = if query[0] == "rfm" {
+            &["orders.csv"][..]
+        } else {
+            &spell_files[..]
+        };
+        let command = [&query[..1], files, &query[1..]].concat();
+        let command = command.as_slice();
         let sql = w.stdout(&[&["sql"][..], query, &maps].concat());
         assert!(sql.contains("\"实付\" AS amount"), "{sql}");
         duckdb(&w, views, &sql, "sql.csv");
         let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
         let ours = records(&w.stdout(&[command, &maps, &["-q"]].concat()));
         assert!(ours.len() >= 2, "{query:?}: {ours:?}");
-        let rates = [
-            "conversion_rate",
-            "recovery_rate",
-            "loyalty_rate",
-            "ci_low",
-            "ci_high",
-            "median_days_to_conversion",
-            "median_days_to_recovery",
-        ];
-        same_cells(
-            &rounded(&theirs, &rates, 4),
-            &rounded(&ours, &rates, 4),
-            &[
-                "monetary",
-                "converted_revenue",
-                "value_added",
-                "value_per_recovered",
-            ],
-        );
+        same_spell_cells(&theirs, &ours);
     }
     // The words did their work: B's only order is refunded (no purchase), D's unpaid row is out.
     let rfm = records(
@@ -719,13 +692,6 @@ fn recovery_from_churn_sql_in_duckdb_gives_every_cell_of_recovery() {
         ),
         (no_owner, cdnow.as_str(), "120", "90", None),
     ];
-    let rates = [
-        "recovery_rate",
-        "loyalty_rate",
-        "ci_low",
-        "ci_high",
-        "median_days_to_recovery",
-    ];
     for (view, orders, churn, window, as_of) in &cases {
         let as_of_args: Vec<&str> = as_of.map_or(vec![], |d| vec!["--as-of", d]);
         let flags = [
@@ -738,11 +704,7 @@ fn recovery_from_churn_sql_in_duckdb_gives_every_cell_of_recovery() {
         let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
         let ours = records(&w.stdout(&[&["recovery", orders][..], &flags, &["-q"]].concat()));
         assert!(ours.len() >= 2, "{orders}");
-        same_cells(
-            &rounded(&theirs, &rates, 4),
-            &rounded(&ours, &rates, 4),
-            &["value_added", "value_per_recovered"],
-        );
+        same_spell_cells(&theirs, &ours);
         if *orders == "orders.csv" {
             let owners: Vec<&str> = ours.iter().map(|r| r["owner"].as_str()).collect();
             // A's first churn is Zed's (equal nets: Zed after Amy), B's first nobody's, C's
@@ -758,11 +720,7 @@ fn recovery_from_churn_sql_in_duckdb_gives_every_cell_of_recovery() {
     let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
     let ours = records(&w.stdout(&[&["recovery", &orders][..], &flags, &["-q"]].concat()));
     assert!(ours.len() > 100);
-    same_cells(
-        &rounded(&theirs, &rates, 4),
-        &rounded(&ours, &rates, 4),
-        &["value_added", "value_per_recovered"],
-    );
+    same_spell_cells(&theirs, &ours);
 }
 
 /// `sql rfm` takes the command's score options: `--frequency days`, breakpoints from the flags,
