@@ -72,7 +72,7 @@ CREATE TABLE events_raw (seq bigserial, customer_id text, event_time text, event
                          reason text, pool text);
 \\copy events_raw(customer_id, event_time, event, owner, reason, pool) FROM '{tmp}/events.csv' CSV HEADER
 CREATE TABLE events AS SELECT customer_id, CAST(event_time AS timestamp) AS event_time,
-  event, owner, seq FROM events_raw;
+  event, owner, reason, pool, seq FROM events_raw;
 CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
 \\copy surveys_raw FROM '{tmp}/surveys.csv' CSV HEADER
 CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS response_date, survey,
@@ -145,6 +145,9 @@ def main():
                            [command, "--events", events, "--orders", orders, "--window", window]))
     checks.append(("recovery --churn-days 120", ["recovery", "--churn-days", "120"],
                    ["recovery", orders, "--churn-days", "120"]))
+    for by in ("previous-owner,reason", "pool,month,owner"):
+        checks.append((f"recovery --by {by}", ["recovery", "--by", by],
+                       ["recovery", "--events", events, "--orders", orders, "--by", by]))
     cn = ["--map", "customer_id=客户", "--map", "order_id=单号", "--map", "order_date=下单日",
           "--map", "amount=实付", "--map", "status=状态"]
     checks.append(("rfm over Chinese headers (--map)", ["rfm", "--orders-table", "orders_cn", *cn],

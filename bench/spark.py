@@ -132,12 +132,17 @@ def run_set(spark, name, path, has_order_id, has_status):
             F.to_timestamp(F.col("event_time")).alias("event_time"),
             F.col("event").cast("string").alias("event"),
             F.col("owner").cast("string").alias("owner"),
+            F.col("reason").cast("string").alias("reason"),
+            F.col("pool").cast("string").alias("pool"),
             F.monotonically_increasing_id().alias("seq"),
         ).createOrReplaceTempView("events")
         for command in ("conversion", "recovery"):
             for window in ("90", "30"):
                 checks.append((f"{command} --window {window}", [command, "--window", window],
                                [command, "--events", events, "--orders", path, "--window", window]))
+        for by in ("previous-owner,reason", "pool,month"):
+            checks.append((f"recovery --by {by}", ["recovery", "--by", by],
+                           ["recovery", "--events", events, "--orders", path, "--by", by]))
     for metric, period in (("retention", "month"), ("revenue", "quarter"), ("customers", "week")):
         command = ["cohort", path, "--metric", metric, "--period", period]
         width = len([c for c in crm(*command, "-q").splitlines()[0].split(",") if c.startswith("period_")])
