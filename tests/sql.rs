@@ -485,6 +485,7 @@ fn conversion_and_recovery_sql_in_duckdb_give_every_cell_of_the_commands() {
     for ((orders, events, window, as_of), (command, by)) in cases.iter().flat_map(|c| {
         [
             (*c, ("conversion", None)),
+            (*c, ("conversion", Some("cohort,owner"))),
             (*c, ("recovery", None)),
             (*c, ("recovery", Some("previous-owner,reason"))),
             (*c, ("recovery", Some("pool,month,owner"))),

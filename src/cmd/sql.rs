@@ -11,6 +11,7 @@ use crate::input::values::parse_iso_day;
 use crate::metrics::abc::{threshold_bp, AbcBasis};
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
+use crate::metrics::conversion::ConversionGroup;
 use crate::metrics::periods::Period;
 use crate::metrics::recovery::RecoveryGroup;
 use crate::sql::{self, Dialect, Source};
@@ -122,8 +123,8 @@ pub struct Args {
     pub by_owner: bool,
 
     /// abc: what is ranked, revenue (default) or margin (the orders' margin column, or amount −
-    /// cost with --map cost=HEADER); recovery: the groups, owner (default), previous-owner,
-    /// reason, pool, month, comma-separated.
+    /// cost with --map cost=HEADER); conversion: owner (default) and cohort (the month a spell
+    /// started); recovery: owner (default), previous-owner, reason, pool, month; comma-separated.
     #[arg(long, value_name = "BY")]
     pub by: Option<String>,
 
@@ -183,9 +184,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     }
     let mappings = &settings.input.mappings;
-    if args.by.is_some() && !matches!(args.query, Query::Abc | Query::Recovery) {
+    if args.by.is_some() && !matches!(args.query, Query::Abc | Query::Conversion | Query::Recovery)
+    {
         return Err(usage(
-            "--by: sql abc (revenue or margin) and sql recovery (its groups) take it",
+            "--by: sql abc (revenue or margin), sql conversion and sql recovery (their groups) take it",
         ));
     }
     let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
@@ -228,7 +230,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 return Err(usage("--window: expected 1 or more days"));
             }
             if args.query == Query::Conversion {
-                sql::conversion(&source, args.window)
+                let by = conversion_groups(args.by.as_deref().unwrap_or("owner"))?;
+                sql::conversion(&source, args.window, &by)
             } else {
                 let churn = match args.stages.churn_days {
                     None => None,
@@ -270,6 +273,30 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     println!("{text};");
     Ok(())
+}
+
+/// The groups of `sql conversion --by`: owner and cohort (the customers file's columns are not
+/// in the SQL's tables).
+fn conversion_groups(by: &str) -> Result<Vec<ConversionGroup>> {
+    let mut groups = Vec::new();
+    for name in by.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let group = match name {
+            "owner" => ConversionGroup::Owner,
+            "cohort" => ConversionGroup::Cohort,
+            _ => {
+                return Err(usage(format!(
+                    "sql conversion --by {name}: expected owner or cohort"
+                )))
+            }
+        };
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
+    if groups.is_empty() {
+        return Err(usage("sql conversion --by: name at least one group"));
+    }
+    Ok(groups)
 }
 
 /// The groups of `sql recovery --by`: those of the command that the SQL's tables hold.

@@ -13,6 +13,7 @@ use crate::input::values::OrderStatus;
 use crate::metrics::abc::AbcBasis;
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
+use crate::metrics::conversion::ConversionGroup;
 use crate::metrics::lifecycle::LifecycleOptions;
 use crate::metrics::nps::SurveyKind;
 use crate::metrics::ownership::EventKind;
@@ -1048,6 +1049,37 @@ window_value AS (
     )
 }
 
+/// The SQL of grouping by some columns of an `outcomes` CTE, then an `all` row (every group
+/// column `all`), for the `groups` CTE, its join with `wilson` and the final order (byte order
+/// of each column, `all` last).
+struct GroupSql {
+    /// `a, b`
+    list: String,
+    /// `'all', 'all'`
+    alls: String,
+    /// ` AND w.a = g.a AND w.b = g.b`
+    join: String,
+    /// `g.a, g.b, `
+    select: String,
+    /// `, g.a, g.b` (bytewise)
+    order: String,
+}
+
+impl GroupSql {
+    fn new(d: Dialect, keys: &[&str]) -> GroupSql {
+        GroupSql {
+            list: keys.join(", "),
+            alls: vec!["'all'"; keys.len()].join(", "),
+            join: keys.iter().map(|k| format!(" AND w.{k} = g.{k}")).collect(),
+            select: keys.iter().map(|k| format!("g.{k}, ")).collect(),
+            order: keys
+                .iter()
+                .map(|k| format!(", {}", d.bytewise(&format!("g.{k}"))))
+                .collect(),
+        }
+    }
+}
+
 /// A bound of the Wilson interval of `w` (a `wilson` row), empty for a group that has none —
 /// greatest() and least() skip NULLs, so a group without matured rows would read 0 and 1.
 fn wilson_bound(bound: &str) -> String {
@@ -1069,11 +1101,26 @@ fn wilson_columns() -> &'static str {
 /// the day before a hand-over, the day of a recycle or release, or as_of when open. It matures
 /// when start + window < as_of and converts when a purchase falls in [start, start + window]
 /// while covered; revenue is the net of the order rows in that span, rounded to cents per
-/// spell. One row per owner in byte order, then `all`.
-pub fn conversion(s: &Source, window: i32) -> String {
+/// spell. One row per group of `by` (owner, and cohort: the month the spell started) in byte
+/// order, then `all`.
+pub fn conversion(s: &Source, window: i32, by: &[ConversionGroup]) -> String {
     let d = s.dialect;
     let double = d.double();
     let s = &s.with_events();
+    let keys: Vec<&str> = by
+        .iter()
+        .map(|g| match g {
+            ConversionGroup::Cohort => "cohort",
+            _ => "owner",
+        })
+        .collect();
+    let GroupSql {
+        list: key_list,
+        alls,
+        join: key_join,
+        select: key_select,
+        order: key_order,
+    } = GroupSql::new(d, &keys);
     format!(
         "WITH {ledger},
 {spells},
@@ -1084,7 +1131,7 @@ spans AS (
 ),
 {window_ctes},
 outcomes AS (
-  SELECT sp.owner, sp.matured,
+  SELECT sp.owner, {cohort} AS cohort, sp.matured,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS converted,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
               THEN CAST({days} AS {double}) END AS days,
@@ -1093,11 +1140,11 @@ outcomes AS (
   FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN window_value r ON r.spell = sp.spell
 ),
 groups AS (
-  SELECT 0 AS is_all, owner, count(*) AS spells, sum(matured) AS matured,
+  SELECT 0 AS is_all, {key_list}, count(*) AS spells, sum(matured) AS matured,
          sum(converted) AS converted, {median} AS median_days, sum(revenue) AS revenue
-  FROM outcomes GROUP BY owner
+  FROM outcomes GROUP BY {key_list}
   UNION ALL
-  SELECT 1, 'all', count(*), sum(matured), sum(converted), {median}, sum(revenue)
+  SELECT 1, {alls}, count(*), sum(matured), sum(converted), {median}, sum(revenue)
   FROM outcomes
 ),
 rates AS (
@@ -1110,14 +1157,15 @@ wilson AS (
          {wilson}
   FROM rates
 )
-SELECT g.owner, g.spells, g.matured, g.spells - g.matured AS immature, g.converted,
+SELECT {key_select}g.spells, g.matured, g.spells - g.matured AS immature, g.converted,
        {rate} AS conversion_rate, {low} AS ci_low, {high} AS ci_high,
        g.median_days AS median_days_to_conversion,
        CAST(round(g.revenue, 2) AS {double}) AS converted_revenue
-FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all AND w.owner = g.owner
-ORDER BY g.is_all, {by_owner}",
+FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all{key_join}
+ORDER BY g.is_all{key_order}",
         ledger = ledger_ctes(s),
         spells = spell_ctes(d, window),
+        cohort = d.period_label(Period::Month, &d.period_index(Period::Month, "sp.start_day")),
         window_ctes = window_ctes("spell"),
         window_after = d.plus_days("start_day", window + 1),
         days = d.days_between("f.first_day", "sp.start_day"),
@@ -1125,7 +1173,6 @@ ORDER BY g.is_all, {by_owner}",
         rate = round4("w.p"),
         low = wilson_bound("greatest(w.centre - w.half, 0)"),
         high = wilson_bound("least(w.centre + w.half, 1)"),
-        by_owner = d.bytewise("g.owner"),
         wilson = wilson_columns(),
     )
 }
@@ -1235,14 +1282,13 @@ episodes AS (
     );
     // The group columns, in the order given (the command's `--by`).
     let keys: Vec<&str> = by.iter().map(|g| g.name()).collect();
-    let key_list = keys.join(", ");
-    let alls = vec!["'all'"; keys.len()].join(", ");
-    let key_join: String = keys.iter().map(|k| format!(" AND w.{k} = g.{k}")).collect();
-    let key_select: String = keys.iter().map(|k| format!("g.{k}, ")).collect();
-    let key_order: String = keys
-        .iter()
-        .map(|k| format!(", {}", d.bytewise(&format!("g.{k}"))))
-        .collect();
+    let GroupSql {
+        list: key_list,
+        alls,
+        join: key_join,
+        select: key_select,
+        order: key_order,
+    } = GroupSql::new(d, &keys);
     let reclaimed = if churn_days.is_some() {
         ""
     } else {
