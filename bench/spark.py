@@ -6,10 +6,14 @@
 
 Installs what it needs when missing: pyspark from PyPI, a Java runtime from Debian packages
 (`default-jre-headless`). For each data set it builds an `orders` view (customer_id, order_id,
-order_date as DATE, amount, status), runs the SQL of `crm-eval sql rfm --dialect spark` and of
-`sql clv-summary`, checks every cell against `crm-eval rfm` (counts exact, money to the cent) and
-the summary's fit against `crm-eval clv --params`, then prints the times. The orders of the
-10M-row set come from bench/rfm.py's generator (made when missing).
+order_date as DATE, amount, status as exported, owner) and, beside sample-data's events.csv, an
+`events` view (the export's event words, reason, pool, seq in file order); runs the Spark SQL of
+`crm-eval sql` for rfm, lifecycle-rates (week, month, quarter), lifecycle, rating, abc (two
+thresholds), recovery from churn, conversion and recovery (two windows, and recovery by its other
+groups), cohort (three metrics and periods) and clv-summary; checks every cell against the
+command (counts exact, money to the cent) and the summary's fit against `crm-eval clv --params`,
+and prints the times. The orders of the 10M-row set come from bench/rfm.py's generator (made
+when missing).
 """
 
 import argparse
