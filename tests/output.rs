@@ -195,6 +195,25 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    // A reader gone before the first write (`true` reads nothing): `sql` printed with println!
+    // and panicked here.
+    for args in ["sql rfm --dialect spark", "rfm ORDERS -q"] {
+        let args = args.replace("ORDERS", &sample("orders.csv"));
+        let script = format!(
+            "set -o pipefail; (sleep 0.3; '{}' {args}) | true",
+            bin.display()
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(w.dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{args}: {stderr}"
+        );
+    }
 }
 
 #[test]

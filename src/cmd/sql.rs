@@ -271,7 +271,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             args.by_owner,
         ),
     };
-    println!("{text};");
+    // Written, not println!: a reader that goes away (`| head`) is a broken pipe, not a panic.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text};")?;
+    out.flush()?;
     Ok(())
 }
 
