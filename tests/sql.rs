@@ -77,7 +77,8 @@ fn the_purchase_rule_in_sql_is_the_ledger_s() {
          A,,2024-03-02,20,paid\nA,,2024-03-02,30,paid\nB,9,2024-01-10,60,refunded\n\
          C,5,2024-04-01,10,paid\nD,6,2024-02-10,10.005,paid\nD,7,2024-02-11,0.0025,paid\n\
          E,8,2024-03-15,5,unpaid\nE,10,2024-03-16,12.5,paid\nF,11,2024-01-01,30,paid\n\
-         F,11,2024-01-02,30,refunded\nF,12,2024-03-31,1,paid\n",
+         F,11,2024-01-02,30,refunded\nF,12,2024-03-31,1,paid\n\
+         G,21,2024-01-10,5,paid\nG,22,2024-02-10,5,paid\nG,23,2024-03-10,5,paid\n",
     );
     let sql = w.stdout(&[
         "sql",
@@ -101,8 +102,27 @@ fn the_purchase_rule_in_sql_is_the_ledger_s() {
         "-q",
     ]));
     let ids: Vec<&str> = ours.iter().map(|r| r["customer_id"].as_str()).collect();
-    assert_eq!(ids, ["A", "D", "E", "F"]);
+    assert_eq!(ids, ["A", "D", "E", "F", "G"]);
     same_cells(&theirs, &ours, &["monetary"]);
+    // Rating's frequency counts purchases, two on one day being two (A: 4 purchases on 3 days,
+    // 2 rows without an order ID on 03-02; G: 3 on 3 days, so A ranks above G, not level);
+    // Spark on 10M orders found the SQL counting days.
+    let sql = w.stdout(&["sql", "rating", "--as-of", "2024-04-01"]);
+    duckdb(&w, &view("orders.csv", true, true), &sql, "sql.csv");
+    let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+    let ours = records(&w.stdout(&["rating", "orders.csv", "--as-of", "2024-04-01", "-q"]));
+    let criteria = [
+        "value_score",
+        "frequency_score",
+        "recency_score",
+        "growth_score",
+        "refund_rate_score",
+    ];
+    same_cells(
+        &rounded(&theirs, &criteria, 4),
+        &rounded(&ours, &criteria, 4),
+        &["score"],
+    );
 }
 
 #[test]

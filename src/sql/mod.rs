@@ -1377,7 +1377,7 @@ ORDER BY g.is_all{key_order}",
 }
 
 /// `crm-eval rating` (docs/metrics.md "Rating") with the rules' criteria: per customer with a
-/// purchase, value (net spend rounded to cents), frequency (purchase days), recency (days since
+/// purchase, value (net spend rounded to cents), frequency (purchases), recency (days since
 /// the last purchase), growth (net of the last growth_days before as_of minus the span before,
 /// rounded to cents), margin (the rows' signed margins, rounded to cents; read only when
 /// weighted), refund_rate (refunded ÷ paid), each normalised — percentile: `cume_dist()` over the
@@ -1400,7 +1400,7 @@ pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> Strin
     let raw = |c: Criterion| -> String {
         match c {
             Criterion::Value => format!("CAST(round(n.net, 2) AS {double})"),
-            Criterion::Frequency => format!("CAST(f.days AS {double})"),
+            Criterion::Frequency => format!("CAST(f.purchases AS {double})"),
             Criterion::Recency => format!("CAST({} AS {double})", d.days_between("as_of.d", "f.last_day")),
             Criterion::Growth => format!("CAST(round(n.recent - n.prior, 2) AS {double})"),
             Criterion::RefundRate => format!(
@@ -1487,7 +1487,7 @@ pub fn rating(s: &Source, rules: &RatingRules, customers: Option<&str>) -> Strin
     format!(
         "WITH {ledger},
 buyers AS (
-  SELECT customer_id, max(order_date) AS last_day, count(DISTINCT order_date) AS days
+  SELECT customer_id, max(order_date) AS last_day, count(*) AS purchases
   FROM purchases GROUP BY customer_id
 ),
 nets AS (
