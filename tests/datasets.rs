@@ -124,12 +124,7 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
     let lines = sample("invoice_lines.csv");
     let cdnow = data("cdnow_sample.csv");
     let customers = sample("customers.csv");
-    w.write(
-        "margin.toml",
-        "normalise = \"min-max\"\ngrowth_days = 180\n[criteria]\nmargin = 0.5\nvalue = 0.3\n\
-         refund_rate = 0.2\n[[grades]]\ngrade = \"gold\"\nmin_score = 50\n\
-         [[grades]]\ngrade = \"rest\"\nmin_score = 0\n",
-    );
+    let margin_rules = data("rating_margin.toml");
     for (file, args) in [
         (orders.as_str(), vec!["rfm"]),
         (
@@ -171,7 +166,7 @@ fn under_a_memory_limit_the_output_is_the_whole_run_s() {
             vec!["rating", "--customers", &customers, "--summary"],
         ),
         (cdnow.as_str(), vec!["rating"]),
-        (orders.as_str(), vec!["rating", "--rules", "margin.toml"]),
+        (orders.as_str(), vec!["rating", "--rules", &margin_rules]),
         // Cancellation rows linked across pieces: the marker is the whole file's.
         (lines.as_str(), vec!["rfm"]),
         (lines.as_str(), vec!["abc"]),
