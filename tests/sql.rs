@@ -851,3 +851,189 @@ fn margin_sql_in_duckdb_gives_every_cell_of_abc_and_rating() {
         }
     }
 }
+
+/// Runs `sql` in DuckDB over the views made by `views` (one statement each).
+fn duckdb_views(w: &Workdir, views: &[String], sql: &str, out: &str) {
+    w.write("query.sql", sql.trim().trim_end_matches(';'));
+    let mut script = String::from("import duckdb\ncon = duckdb.connect()\n");
+    for v in views {
+        script.push_str(&format!("con.execute({v:?})\n"));
+    }
+    script.push_str(&format!(
+        "con.execute(\"COPY (\" + open('query.sql').read() + \") TO '{out}' (HEADER, DELIMITER ',')\")\n"
+    ));
+    python(w, &script);
+}
+
+/// Every cell equal: numbers as numbers (DuckDB writes 37.0 and 0.2110 where crm-eval writes 37
+/// and 0.211), money columns to the cent, other text exactly.
+fn same_numbers(
+    theirs: &[HashMap<String, String>],
+    ours: &[HashMap<String, String>],
+    money: &[&str],
+) {
+    assert_eq!(theirs.len(), ours.len(), "rows");
+    for (a, b) in theirs.iter().zip(ours) {
+        assert_eq!(a.len(), b.len(), "columns of {b:?}");
+        for (column, value) in b {
+            let theirs = &a[column];
+            let tolerance = if money.contains(&column.as_str()) {
+                0.005
+            } else {
+                1e-9
+            };
+            match (theirs.parse::<f64>(), value.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!(
+                    (x - y).abs() < tolerance,
+                    "{column}: {theirs} vs {value} ({b:?})"
+                ),
+                _ => assert_eq!(theirs, value, "{column} of {b:?}"),
+            }
+        }
+    }
+}
+
+/// Views of an opportunities CSV and a stage-history CSV as the SQL reads them: text cells as
+/// written, times as TIMESTAMP, close dates as DATE, `seq` the row's place in the file.
+fn funnel_views(opportunities: &str, history: &str, closed: &str) -> Vec<String> {
+    vec![
+        format!("CREATE VIEW opportunities AS SELECT * EXCLUDE (created_at, {closed}, amount), CAST(created_at AS TIMESTAMP) AS created_at, CAST({closed} AS DATE) AS {closed}, CAST(amount AS DECIMAL(18, 4)) AS amount, row_number() OVER () AS seq FROM read_csv('{opportunities}', header = true, all_varchar = true)"),
+        format!("CREATE VIEW stage_history AS SELECT opportunity_id, stage, CAST(entered_at AS TIMESTAMP) AS entered_at, row_number() OVER () AS seq FROM read_csv('{history}', header = true, all_varchar = true)"),
+    ]
+}
+
+const FUNNEL_MONEY: &[&str] = &[
+    "won_amount",
+    "avg_won_amount",
+    "open_amount",
+    "weighted_pipeline",
+    "velocity_per_day",
+    "amount",
+    "weighted_amount",
+];
+
+/// `sql funnel` in DuckDB and `crm-eval funnel` on the same files: every table, cell by cell.
+fn check_funnel(w: &Workdir, views: &[String], sql_args: &[&str], command: &[&str]) {
+    for show in ["summary", "stages", "open"] {
+        if show == "open" && sql_args.contains(&"--by") {
+            continue;
+        }
+        let mut args = vec!["sql", "funnel", "--show", show];
+        args.extend_from_slice(sql_args);
+        let sql = w.stdout(&args);
+        duckdb_views(w, views, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let mut args = command.to_vec();
+        args.extend_from_slice(&["--show", show, "-q", "--format", "csv"]);
+        let ours = records(&w.stdout(&args));
+        assert!(!ours.is_empty(), "{show}");
+        same_numbers(&theirs, &ours, FUNNEL_MONEY);
+    }
+}
+
+#[test]
+fn funnel_sql_in_duckdb_gives_every_cell_of_funnel_on_sample_data() {
+    let w = Workdir::new();
+    let (opps, history) = (sample("opportunities.csv"), sample("stage_history.csv"));
+    // The export's own headers, named by --map for both.
+    let views = funnel_views(&opps, &history, "close_date");
+    let map = [
+        "--map",
+        "closed_at=close_date",
+        "--map",
+        "source=lead_source",
+    ];
+    let mut command = vec!["funnel", &opps, "--history", &history];
+    command.extend_from_slice(&map);
+    let mut sql = vec!["--history-table", "stage_history"];
+    sql.extend_from_slice(&map);
+    check_funnel(&w, &views, &sql, &command);
+    for by in ["owner,month", "product,source"] {
+        let mut c = command.to_vec();
+        c.extend_from_slice(&["--by", by]);
+        let mut s = sql.clone();
+        s.extend_from_slice(&["--by", by]);
+        check_funnel(&w, &views, &s, &c);
+    }
+    // The order given, and an earlier as_of (deals closed since are open then).
+    let given = [
+        "--stages",
+        "Prospecting,Qualification,Proposal,Negotiation",
+        "--as-of",
+        "2024-06-01",
+    ];
+    let mut c = command.to_vec();
+    c.extend_from_slice(&given);
+    let mut s = sql.clone();
+    s.extend_from_slice(&given);
+    check_funnel(&w, &views, &s, &c);
+}
+
+/// The rules' corners: an outcome column (codes, words, an unknown word), IsWon/IsClosed flags,
+/// punctuated and config stage words, a repeated ID, a deal created after as_of, one closed after
+/// as_of (open then), one closed before it was created, no amount, no owner, history rows tied in
+/// time, for an unknown deal and after as_of.
+#[test]
+fn funnel_sql_follows_the_outcome_rules_and_history_corners() {
+    let w = Workdir::new();
+    w.write(
+        "opportunities.csv",
+        "opportunity_id,stage,created_at,closed_at,amount,owner,is_end,IsWon,IsClosed,customer_id\n\
+         O1,Closed-Won,2024-01-01 09:00:00,2024-02-01,1000.005,A,,,,C1\n\
+         O2,Negotiation,2024-01-05 10:00:00,2024-03-01,500,B,2,,,C2\n\
+         O3,Proposal,2024-01-06 10:00:00,2024-02-15,2000,A,,yes,,C0\n\
+         O4,Proposal,2024-01-07 10:00:00,2024-03-10,700,,,no,true,\n\
+         O5,Proposal,2024-02-01 10:00:00,,1200,B,,,false,C2\n\
+         O6,赢单,2024-03-01 10:00:00,2024-06-10,900,A,,,,C0\n\
+         O2,Lead,2024-01-09 10:00:00,,1,C,,,,C1\n\
+         O8,Lead,2024-07-01 10:00:00,,50,A,,,,\n\
+         O9,Lead,2024-04-01 10:00:00,,,A,,,,C0\n\
+         O10,无效,2024-04-02 10:00:00,2024-04-03,10,B,maybe,,,C1\n\
+         O11, Closed Lost ,2024-04-05 10:00:00,2024-04-01,300,B,,,,C2\n\
+         O12,Signed,2024-02-05 10:00:00,2024-05-01,450,A,,,,\n\
+         O13,Negotiation,2024-02-06 10:00:00,2024-05-20,800,B,进行中,,,C1\n\
+         O14,Proposal,2024-02-07 10:00:00,2024-05-02,100,A,1,,,C2\n",
+    );
+    w.write(
+        "history.csv",
+        "opportunity_id,stage,entered_at\n\
+         O2,Lead,2024-01-10 10:00:00\nO2,Proposal,2024-01-20 10:00:00\n\
+         O2,Negotiation,2024-02-01 10:00:00\nO5,Lead,2024-02-01 10:00:00\n\
+         O5,Proposal,2024-02-11 10:00:00\nO9,Lead,2024-04-01 10:00:00\n\
+         O4,Proposal,2024-01-08 10:00:00\nO4,Lead,2024-01-08 10:00:00\n\
+         O4,Closed Lost,2024-03-10 10:00:00\nO99,Lead,2024-01-01 10:00:00\n\
+         O13,Lead,2024-02-06 10:00:00\nO13,negotiation,2024-03-06 10:00:00\n\
+         O14,Lead,2024-02-07 10:00:00\nO14,Proposal,2024-02-17 10:00:00\n\
+         O5,Negotiation,2024-08-01 10:00:00\n",
+    );
+    w.write("funnel.toml", "[funnel]\nwon = [\"Signed\"]\n");
+    let views = funnel_views("opportunities.csv", "history.csv", "closed_at");
+    let map = [
+        "--map",
+        "outcome=is_end",
+        "--map",
+        "won=IsWon",
+        "--map",
+        "closed=IsClosed",
+        "--config",
+        "funnel.toml",
+    ];
+    for extra in [
+        &["--as-of", "2024-06-01"][..],
+        &[],
+        &["--stages", "Lead,Proposal,Negotiation,Closed Won"],
+    ] {
+        let mut command = vec!["funnel", "opportunities.csv", "--history", "history.csv"];
+        command.extend_from_slice(&map);
+        command.extend_from_slice(extra);
+        let mut sql = vec!["--history-table", "stage_history"];
+        sql.extend_from_slice(&map);
+        sql.extend_from_slice(extra);
+        check_funnel(&w, &views, &sql, &command);
+        let mut c = command.clone();
+        c.extend_from_slice(&["--by", "owner,month"]);
+        let mut s = sql.clone();
+        s.extend_from_slice(&["--by", "owner,month"]);
+        check_funnel(&w, &views, &s, &c);
+    }
+}

@@ -6,12 +6,15 @@
 use anyhow::Result;
 
 use crate::cli::Settings;
+use crate::cmd::funnel::Show;
 use crate::error::usage;
 use crate::input::values::parse_iso_day;
 use crate::metrics::abc::{threshold_bp, AbcBasis};
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
 use crate::metrics::conversion::ConversionGroup;
+use crate::metrics::funnel::stages::{StageKind, StageWords};
+use crate::metrics::funnel::FunnelGroup;
 use crate::metrics::periods::Period;
 use crate::metrics::recovery::RecoveryGroup;
 use crate::sql::{self, Dialect, Source};
@@ -43,6 +46,9 @@ pub enum Query {
     Abc,
     /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
     Cohort,
+    /// `crm-eval funnel`: the summary, the stage table or the open opportunities (--show) of an
+    /// `opportunities` table (and --history-table), by --by owner, product, source, month.
+    Funnel,
 }
 
 /// The periods the queries know; each query takes some of them.
@@ -152,6 +158,36 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub rules: Option<String>,
 
+    /// funnel: the opportunities table or view (opportunity_id, stage, created_at, closed_at
+    /// DATE, amount, seq: the row's place in the export; owner, customer_id, product, source
+    /// when read; outcome, won, closed when --map names them).
+    #[arg(long, value_name = "NAME", default_value = "opportunities")]
+    pub opportunities_table: String,
+
+    /// funnel: the stage history table or view (opportunity_id, stage, entered_at TIMESTAMP,
+    /// seq); the stage order comes from it unless --stages names it.
+    #[arg(long, value_name = "NAME")]
+    pub history_table: Option<String>,
+
+    /// funnel: the open stages in funnel order (default: the config's [funnel] stages, else the
+    /// history table's order).
+    #[arg(
+        long = "stages",
+        id = "funnel_stages",
+        value_name = "A,B,C",
+        value_delimiter = ','
+    )]
+    pub funnel_stages: Option<Vec<String>>,
+
+    /// funnel: which table (summary, stages or open).
+    #[arg(long, value_enum, default_value = "summary")]
+    pub show: crate::cmd::funnel::Show,
+
+    /// funnel --show open: stale after this many days without a stage change (default: the
+    /// config's, else 30).
+    #[arg(long, value_name = "DAYS")]
+    pub stale_days: Option<i32>,
+
     /// lifecycle and rating: the customers table or view (customer_id): its customers without
     /// a purchase are `potential` (lifecycle) or score 0 (rating).
     #[arg(long, value_name = "NAME")]
@@ -171,6 +207,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ("--surveys-table", Some(&args.surveys_table)),
         ("--customers-table", args.customers_table.as_ref()),
         ("--events-table", Some(&args.events_table)),
+        ("--opportunities-table", Some(&args.opportunities_table)),
+        ("--history-table", args.history_table.as_ref()),
     ] {
         let Some(name) = name else { continue };
         if name.is_empty()
@@ -184,10 +222,14 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     }
     let mappings = &settings.input.mappings;
-    if args.by.is_some() && !matches!(args.query, Query::Abc | Query::Conversion | Query::Recovery)
+    if args.by.is_some()
+        && !matches!(
+            args.query,
+            Query::Abc | Query::Conversion | Query::Recovery | Query::Funnel
+        )
     {
         return Err(usage(
-            "--by: sql abc (revenue or margin), sql conversion and sql recovery (their groups) take it",
+            "--by: sql abc (revenue or margin), sql conversion, sql recovery and sql funnel (their groups) take it",
         ));
     }
     let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
@@ -263,6 +305,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             };
             sql::abc(&source, basis, threshold_bp(a), threshold_bp(b))
         }
+        Query::Funnel => funnel(&args, settings)?,
         Query::Nps => sql::nps(
             args.dialect,
             &args.surveys_table,
@@ -277,6 +320,72 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     writeln!(out, "{text};")?;
     out.flush()?;
     Ok(())
+}
+
+/// `sql funnel`: the stage order must be known without reading the data (given, or the
+/// history table's).
+fn funnel(args: &Args, settings: &Settings) -> Result<String> {
+    let cfg = &settings.config.funnel;
+    let stale_days = args.stale_days.or(cfg.stale_days).unwrap_or(30);
+    if stale_days < 1 {
+        return Err(usage("--stale-days: expected 1 or more days"));
+    }
+    let words = StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid);
+    let stages = args.funnel_stages.as_ref().or(cfg.stages.as_ref());
+    if let Some(list) = stages {
+        if list.iter().any(|s| s.trim().is_empty()) {
+            return Err(usage("--stages: a stage name is empty"));
+        }
+        if list.iter().all(|s| words.kind(s) != StageKind::Open) {
+            return Err(usage("--stages: name at least one open stage"));
+        }
+    } else if args.history_table.is_none() {
+        return Err(usage(
+            "sql funnel needs the stage order: --stages A,B,C (or the config's [funnel] stages) or --history-table NAME",
+        ));
+    }
+    let mut by = Vec::new();
+    for name in args
+        .by
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let group = match name {
+            "owner" => FunnelGroup::Owner,
+            "product" => FunnelGroup::Product,
+            "source" => FunnelGroup::Source,
+            "month" => FunnelGroup::Month,
+            _ => {
+                return Err(usage(format!(
+                    "sql funnel --by {name}: expected owner, product, source or month"
+                )))
+            }
+        };
+        if !by.contains(&group) {
+            by.push(group);
+        }
+    }
+    if args.show == Show::Open && !by.is_empty() {
+        return Err(usage(
+            "sql funnel --show open: the open table has no groups",
+        ));
+    }
+    Ok(sql::FunnelQuery {
+        dialect: args.dialect,
+        opportunities: &args.opportunities_table,
+        history: args.history_table.as_deref(),
+        stages: stages.map(Vec::as_slice),
+        words: &words,
+        as_of: args.as_of.as_deref(),
+        by: &by,
+        show: args.show,
+        stale_days,
+        mappings: &settings.input.mappings,
+    }
+    .sql())
 }
 
 /// The groups of `sql conversion --by`: owner and cohort (the customers file's columns are not

@@ -752,33 +752,28 @@ impl fmt::Display for TableKind {
     }
 }
 
-/// Lower-cases and drops spaces, underscores, hyphens, dots, slashes and brackets (ASCII and
-/// full-width), so that `Customer ID`, `customer_id` and `客户ID（编号）` compare by their letters.
+/// The punctuation [`normalise_header`] drops besides white space: underscores, hyphens, dots,
+/// slashes, brackets (ASCII and full-width), colons, `#` and `*` (`crm-eval sql` drops the same
+/// characters when it compares stage words).
+pub const HEADER_PUNCTUATION: &[char] = &[
+    '_', '-', '.', '/', '(', ')', '（', '）', '[', ']', '【', '】', ':', '：', '#', '*',
+];
+
+/// The characters `char::is_whitespace` holds (Unicode White_Space), for SQL that must drop
+/// exactly what [`normalise_header`] drops.
+pub const WHITE_SPACE: &[char] = &[
+    '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}',
+    '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}',
+    '\u{2009}', '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+];
+
+/// Lower-cases and drops white space and [`HEADER_PUNCTUATION`] (and a leading byte-order
+/// mark), so that `Customer ID`, `customer_id` and `客户ID（编号）` compare by their letters.
 pub fn normalise_header(header: &str) -> String {
     header
         .trim_start_matches('\u{feff}')
         .chars()
-        .filter(|c| {
-            !c.is_whitespace()
-                && !matches!(
-                    c,
-                    '_' | '-'
-                        | '.'
-                        | '/'
-                        | '('
-                        | ')'
-                        | '（'
-                        | '）'
-                        | '['
-                        | ']'
-                        | '【'
-                        | '】'
-                        | ':'
-                        | '：'
-                        | '#'
-                        | '*'
-                )
-        })
+        .filter(|c| !c.is_whitespace() && !HEADER_PUNCTUATION.contains(c))
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -956,6 +951,15 @@ mod tests {
 
     fn headers(hs: &[&str]) -> Vec<String> {
         hs.iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn white_space_lists_every_white_space_character() {
+        let all: Vec<char> = (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .collect();
+        assert_eq!(all, WHITE_SPACE);
     }
 
     #[test]

@@ -618,12 +618,19 @@ pub fn looks_like_decimal_comma(raw: &str) -> bool {
 
 /// A yes/no cell: true/false, yes/no, y/n, t/f, 1/0, 是/否, 真/假 (any case). None otherwise.
 pub fn parse_flag(raw: &str) -> Option<bool> {
-    match raw.trim().to_lowercase().as_str() {
-        "true" | "t" | "yes" | "y" | "1" | "1.0" | "是" | "真" | "√" => Some(true),
-        "false" | "f" | "no" | "n" | "0" | "0.0" | "否" | "假" | "×" => Some(false),
-        _ => None,
+    let word = raw.trim().to_lowercase();
+    if FLAG_TRUE.contains(&word.as_str()) {
+        Some(true)
+    } else if FLAG_FALSE.contains(&word.as_str()) {
+        Some(false)
+    } else {
+        None
     }
 }
+
+/// The yes and no words of [`parse_flag`] (trimmed, lower-case), also read by `crm-eval sql`.
+pub const FLAG_TRUE: &[&str] = &["true", "t", "yes", "y", "1", "1.0", "是", "真", "√"];
+pub const FLAG_FALSE: &[&str] = &["false", "f", "no", "n", "0", "0.0", "否", "假", "×"];
 
 /// The yes/no words recognised, for error messages.
 pub const FLAG_WORDS: &str = "true/false, yes/no, 1/0, 是/否";

@@ -8,6 +8,10 @@
 //! (NULL, or a status word of the export), under other headers when `--map` or the config names
 //! them ([`relation`]); status, event and survey words are mapped as the input layer maps them.
 
+mod funnel;
+
+pub use funnel::FunnelQuery;
+
 use crate::input::schema::{mapping, MapEntry, Role, TableKind};
 use crate::input::values::OrderStatus;
 use crate::metrics::abc::AbcBasis;
@@ -910,10 +914,16 @@ impl Dialect {
     /// The median of a DOUBLE expression over a group, the mean of the two middle values when
     /// their number is even.
     fn median(self, x: &str) -> String {
+        self.quantile(x, 0.5)
+    }
+
+    /// The quantile `q` of a DOUBLE expression over a group by linear interpolation between
+    /// ranks (numpy's default, `metrics::funnel::quantile`); NULLs are skipped.
+    fn quantile(self, x: &str, q: f64) -> String {
         match self {
-            Dialect::Duckdb => format!("median({x})"),
-            Dialect::Spark => format!("percentile({x}, 0.5)"),
-            Dialect::Postgres => format!("percentile_cont(0.5) WITHIN GROUP (ORDER BY {x})"),
+            Dialect::Duckdb => format!("quantile_cont({x}, {q})"),
+            Dialect::Spark => format!("percentile({x}, {q})"),
+            Dialect::Postgres => format!("percentile_cont({q}) WITHIN GROUP (ORDER BY {x})"),
         }
     }
 }

@@ -29,24 +29,32 @@ impl Outcome {
     /// An outcome cell (WukongCRM `is_end`: 0 open, 1 won, 2 lost, 3 invalid; or a word).
     /// None for a blank or unknown value.
     pub fn from_cell(raw: &str) -> Option<Outcome> {
-        match raw.trim() {
-            "0" => Some(Outcome::Open),
-            "1" => Some(Outcome::Won),
-            "2" => Some(Outcome::Lost),
-            "3" => Some(Outcome::Invalid),
-            other => match StageWords::builtin().kind(other) {
-                StageKind::Open => match normalise_header(other).as_str() {
-                    "open" | "inprogress" | "进行中" | "跟进中" | "未结束" => {
-                        Some(Outcome::Open)
-                    }
-                    _ => None,
-                },
-                StageKind::Won => Some(Outcome::Won),
-                StageKind::Lost => Some(Outcome::Lost),
-                StageKind::Invalid => Some(Outcome::Invalid),
-            },
+        let raw = raw.trim();
+        if let Some((_, o)) = Outcome::CODES.iter().find(|(code, _)| *code == raw) {
+            return Some(*o);
+        }
+        match StageWords::builtin().kind(raw) {
+            StageKind::Open => Outcome::OPEN_WORDS
+                .contains(&normalise_header(raw).as_str())
+                .then_some(Outcome::Open),
+            StageKind::Won => Some(Outcome::Won),
+            StageKind::Lost => Some(Outcome::Lost),
+            StageKind::Invalid => Some(Outcome::Invalid),
         }
     }
+
+    /// The outcome codes of an outcome cell (WukongCRM `is_end`), compared trimmed.
+    pub const CODES: [(&'static str, Outcome); 4] = [
+        ("0", Outcome::Open),
+        ("1", Outcome::Won),
+        ("2", Outcome::Lost),
+        ("3", Outcome::Invalid),
+    ];
+
+    /// The words of an outcome cell that say open (normalised); the closing ones are the
+    /// built-in stage words.
+    pub const OPEN_WORDS: &'static [&'static str] =
+        &["open", "inprogress", "进行中", "跟进中", "未结束"];
 
     pub const ACCEPTED: &'static str =
         "0 open, 1 won, 2 lost, 3 invalid (WukongCRM is_end), or won/赢单, lost/输单, invalid/无效";
