@@ -56,7 +56,8 @@ def load_sample():
     # psql reads the files (\copy), so they need only be readable by this process's user.
     tmp = tempfile.mkdtemp()
     os.chmod(tmp, 0o755)
-    for name in ("orders.csv", "events.csv", "surveys.csv", "customers.csv"):
+    for name in ("orders.csv", "events.csv", "surveys.csv", "customers.csv", "opportunities.csv",
+                 "stage_history.csv"):
         shutil.copy(os.path.join(SAMPLE, name), tmp)
         os.chmod(os.path.join(tmp, name), 0o644)
     psql(f"""
@@ -73,6 +74,17 @@ CREATE TABLE events_raw (seq bigserial, customer_id text, event_time text, event
 \\copy events_raw(customer_id, event_time, event, owner, reason, pool) FROM '{tmp}/events.csv' CSV HEADER
 CREATE TABLE events AS SELECT customer_id, CAST(event_time AS timestamp) AS event_time,
   event, owner, reason, pool, seq FROM events_raw;
+CREATE TABLE opportunities_raw (seq bigserial, opportunity_id text, customer_id text, owner text,
+                                stage text, created_at text, close_date text, amount text,
+                                product text, lead_source text);
+\\copy opportunities_raw(opportunity_id, customer_id, owner, stage, created_at, close_date, amount, product, lead_source) FROM '{tmp}/opportunities.csv' CSV HEADER
+CREATE TABLE opportunities AS SELECT opportunity_id, customer_id, owner, stage,
+  CAST(created_at AS timestamp) AS created_at, CAST(close_date AS date) AS close_date,
+  CAST(amount AS numeric) AS amount, product, lead_source, seq FROM opportunities_raw;
+CREATE TABLE stage_history_raw (seq bigserial, opportunity_id text, stage text, entered_at text);
+\\copy stage_history_raw(opportunity_id, stage, entered_at) FROM '{tmp}/stage_history.csv' CSV HEADER
+CREATE TABLE stage_history AS SELECT opportunity_id, stage, CAST(entered_at AS timestamp) AS entered_at,
+  seq FROM stage_history_raw;
 CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
 \\copy surveys_raw FROM '{tmp}/surveys.csv' CSV HEADER
 CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS response_date, survey,
@@ -87,7 +99,11 @@ CREATE TABLE customers AS SELECT customer_id FROM customers_raw;
 """)
 
 
-MONEY = {"monetary", "value", "converted_revenue", "value_added", "value_per_recovered", "score"}
+MONEY = {"monetary", "value", "converted_revenue", "value_added", "value_per_recovered", "score",
+         "won_amount", "avg_won_amount", "open_amount", "weighted_pipeline", "velocity_per_day",
+         "amount", "weighted_amount"}
+# PostgreSQL writes booleans as t and f.
+BOOLEAN = {"t": "true", "f": "false"}
 
 
 def same(label, theirs_csv, ours_csv, money_columns=()):
@@ -97,7 +113,7 @@ def same(label, theirs_csv, ours_csv, money_columns=()):
         sys.exit(f"{label}: PostgreSQL {len(theirs)} rows, crm-eval {len(ours)}")
     for t, o in zip(theirs, ours):
         for column, value in o.items():
-            got = t[column]
+            got = BOOLEAN.get(t[column], t[column])
             if got == "" or value == "":
                 ok = got == value
             else:
@@ -148,6 +164,16 @@ def main():
     for by in ("previous-owner,reason", "pool,month,owner"):
         checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                        ["recovery", "--events", events, "--orders", orders, "--by", by]))
+    opportunities = os.path.join(SAMPLE, "opportunities.csv")
+    history = os.path.join(SAMPLE, "stage_history.csv")
+    opp_map = ["--map", "closed_at=close_date", "--map", "source=lead_source"]
+    for show, by in (("summary", None), ("stages", None), ("open", None), ("summary", "owner,month"),
+                     ("stages", "product,source")):
+        grouped = ["--by", by] if by else []
+        checks.append((f"funnel --show {show}" + (f" --by {by}" if by else ""),
+                       ["funnel", "--history-table", "stage_history", "--show", show, *opp_map, *grouped],
+                       ["funnel", opportunities, "--history", history, "--show", show, *opp_map,
+                        *grouped, "--format", "csv"]))
     cn = ["--map", "customer_id=客户", "--map", "order_id=单号", "--map", "order_date=下单日",
           "--map", "amount=实付", "--map", "status=状态"]
     checks.append(("rfm over Chinese headers (--map)", ["rfm", "--orders-table", "orders_cn", *cn],

@@ -80,9 +80,12 @@ def same_table(label, spark_rows, ours):
             if got is None or got == "" or value == "":
                 # CSV writes NULL and the empty text alike (the empty owner of a churn episode).
                 ok = got in (None, "") and value == ""
+            elif isinstance(got, bool):
+                ok = str(got).lower() == value
             elif isinstance(got, (int, float)) or hasattr(got, "as_tuple"):
                 money = (column in ("value", "monetary", "converted_revenue", "value_added", "value_per_recovered",
-                                    "score")
+                                    "score", "won_amount", "avg_won_amount", "open_amount",
+                                    "weighted_pipeline", "velocity_per_day", "amount", "weighted_amount")
                          or label.startswith("cohort revenue"))
                 tolerance = 0.005 if money else 1e-9
                 ok = abs(float(got) - float(value)) <= tolerance
@@ -151,6 +154,33 @@ def run_set(spark, name, path, has_order_id, has_status, only=None):
         for by in ("previous-owner,reason", "pool,month"):
             checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                            ["recovery", "--events", events, "--orders", path, "--by", by]))
+    opportunities = os.path.join(os.path.dirname(path), "opportunities.csv")
+    history = os.path.join(os.path.dirname(path), "stage_history.csv")
+    if os.path.exists(opportunities) and os.path.exists(history):
+        # The opportunities and their stage history as exported, headers named by --map.
+        raw = spark.read.csv(opportunities, header=True, inferSchema=False)
+        raw.select(
+            *[F.col(c).cast("string").alias(c) for c in ("opportunity_id", "customer_id", "owner", "stage",
+                                                         "product", "lead_source")],
+            F.to_timestamp(F.col("created_at")).alias("created_at"),
+            F.to_date(F.col("close_date")).alias("close_date"),
+            F.col("amount").cast("decimal(18,4)").alias("amount"),
+            F.monotonically_increasing_id().alias("seq"),
+        ).createOrReplaceTempView("opportunities")
+        spark.read.csv(history, header=True, inferSchema=False).select(
+            F.col("opportunity_id").cast("string").alias("opportunity_id"),
+            F.col("stage").cast("string").alias("stage"),
+            F.to_timestamp(F.col("entered_at")).alias("entered_at"),
+            F.monotonically_increasing_id().alias("seq"),
+        ).createOrReplaceTempView("stage_history")
+        opp_map = ["--map", "closed_at=close_date", "--map", "source=lead_source"]
+        for show, by in (("summary", None), ("stages", None), ("open", None), ("summary", "owner,month"),
+                         ("stages", "product,source")):
+            grouped = ["--by", by] if by else []
+            checks.append((f"funnel --show {show}" + (f" --by {by}" if by else ""),
+                           ["funnel", "--history-table", "stage_history", "--show", show, *opp_map, *grouped],
+                           ["funnel", opportunities, "--history", history, "--show", show, *opp_map,
+                            *grouped, "--format", "csv"]))
     for metric, period in (("retention", "month"), ("revenue", "quarter"), ("customers", "week")):
         command = ["cohort", path, "--metric", metric, "--period", period]
         width = len([c for c in crm(*command, "-q").splitlines()[0].split(",") if c.startswith("period_")])
