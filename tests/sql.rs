@@ -204,6 +204,38 @@ fn each_dialect_writes_its_own_date_arithmetic() {
     assert!(postgres.contains("\"\"\"评分\"\"\" AS score"), "{postgres}");
     let e = w.fails(&["sql", "rfm", "--orders-table", "x; drop table y"], 2);
     assert!(e.contains("--orders-table"), "{e}");
+    // sql funnel: the stage order must be named; groups the SQL's tables hold; no groups for
+    // the open table; stage words compared without case, spaces and punctuation, per dialect.
+    let e = w.fails(&["sql", "funnel"], 2);
+    assert!(
+        e.contains("--stages") && e.contains("--history-table"),
+        "{e}"
+    );
+    let e = w.fails(&["sql", "funnel", "--stages", "A,B", "--by", "team"], 2);
+    assert!(e.contains("owner, product, source or month"), "{e}");
+    let e = w.fails(
+        &[
+            "sql", "funnel", "--stages", "A", "--show", "open", "--by", "owner",
+        ],
+        2,
+    );
+    assert!(e.contains("no groups"), "{e}");
+    let e = w.fails(&["sql", "funnel", "--stages", "Closed Won,Lost"], 2);
+    assert!(e.contains("open stage"), "{e}");
+    for (dialect, lead) in [("spark", "`stage`"), ("postgres", "\"stage\"")] {
+        let sql = w.stdout(&[
+            "sql",
+            "funnel",
+            "--dialect",
+            dialect,
+            "--history-table",
+            "h",
+            "--map",
+            &format!("stage={}", &lead[1..lead.len() - 1]),
+        ]);
+        assert!(sql.contains("lower(translate("), "{sql}");
+        assert!(sql.contains(&format!("{lead} AS stage")), "{sql}");
+    }
 }
 
 #[test]

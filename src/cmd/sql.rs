@@ -1,7 +1,7 @@
 //! `crm-eval sql QUERY --dialect duckdb|spark|postgres`: prints the SQL that computes a command's
-//! table (rfm, abc, cohort, lifecycle, lifecycle-rates, rating, conversion, recovery, nps, and the
-//! clv summary) from `orders` (and `events`, `surveys`, `customers`) tables, for data that live in a
-//! warehouse or a lake (docs/metrics.md, "SQL").
+//! table (rfm, abc, cohort, lifecycle, lifecycle-rates, rating, conversion, recovery, nps, funnel
+//! and the clv summary) from `orders` (and `events`, `surveys`, `customers`, `opportunities`,
+//! `stage_history`) tables, for data that live in a warehouse or a lake (docs/metrics.md, "SQL").
 
 use anyhow::Result;
 
@@ -130,7 +130,8 @@ pub struct Args {
 
     /// abc: what is ranked, revenue (default) or margin (the orders' margin column, or amount −
     /// cost with --map cost=HEADER); conversion: owner (default) and cohort (the month a spell
-    /// started); recovery: owner (default), previous-owner, reason, pool, month; comma-separated.
+    /// started); recovery: owner (default), previous-owner, reason, pool, month; funnel (summary
+    /// and stages): owner, product, source, month (none by default); comma-separated.
     #[arg(long, value_name = "BY")]
     pub by: Option<String>,
 
