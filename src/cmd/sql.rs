@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::cli::Settings;
 use crate::cmd::funnel::Show;
+use crate::cmd::pool::Section;
 use crate::error::usage;
 use crate::input::values::parse_iso_day;
 use crate::metrics::abc::{threshold_bp, AbcBasis};
@@ -49,6 +50,30 @@ pub enum Query {
     /// `crm-eval funnel`: the summary, the stage table or the open opportunities (--show) of an
     /// `opportunities` table (and --history-table), by --by owner, product, source, month.
     Funnel,
+    /// `crm-eval pool`: one table (--show due, owners, reclaims, priority, health) of the pool
+    /// rules (--rules) over the orders, `events` (with a pool column) and `followups` tables.
+    Pool,
+}
+
+/// The table `sql funnel` and `sql pool` write (one query, one table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqlShow {
+    /// funnel (default): per group, counts, win rate, cycle, amounts, pipeline, velocity.
+    Summary,
+    /// funnel: per stage.
+    Stages,
+    /// funnel: the open opportunities.
+    Open,
+    /// pool (default): customers due back to the pool.
+    Due,
+    /// pool: owners against their limits.
+    Owners,
+    /// pool: reclaims inside the cooldown.
+    Reclaims,
+    /// pool: the pool ranked for re-allocation.
+    Priority,
+    /// pool: pool health per pool, then all.
+    Health,
 }
 
 /// The periods the queries know; each query takes some of them.
@@ -58,6 +83,14 @@ pub enum SqlPeriod {
     Week,
     Month,
     Quarter,
+}
+
+impl SqlShow {
+    fn name(self) -> String {
+        <Self as clap::ValueEnum>::to_possible_value(&self)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
 }
 
 impl SqlPeriod {
@@ -151,11 +184,12 @@ pub struct Args {
     pub events_table: String,
 
     /// conversion and recovery: days after a spell (or recovery) starts in which a purchase
-    /// counts.
+    /// counts; pool: the window of the claim-to-win rate.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
 
-    /// rating: rules (TOML; default: the built-in rules, as `crm-eval rating`).
+    /// rating: rules (TOML; default: the built-in rules, as `crm-eval rating`); pool: the pool
+    /// rules (default: the built-in ones, as `crm-eval pool`).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<String>,
 
@@ -180,9 +214,14 @@ pub struct Args {
     )]
     pub funnel_stages: Option<Vec<String>>,
 
-    /// funnel: which table (summary, stages or open).
-    #[arg(long, value_enum, default_value = "summary")]
-    pub show: crate::cmd::funnel::Show,
+    /// funnel: which table (summary — the default —, stages, open); pool: due (default),
+    /// owners, reclaims, priority, health.
+    #[arg(long, value_enum)]
+    pub show: Option<SqlShow>,
+
+    /// pool: the follow-ups table or view (customer_id, followup_time TIMESTAMP).
+    #[arg(long, value_name = "NAME", default_value = "followups")]
+    pub followups_table: String,
 
     /// funnel --show open: stale after this many days without a stage change (default: the
     /// config's, else 30).
@@ -210,6 +249,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ("--events-table", Some(&args.events_table)),
         ("--opportunities-table", Some(&args.opportunities_table)),
         ("--history-table", args.history_table.as_ref()),
+        ("--followups-table", Some(&args.followups_table)),
     ] {
         let Some(name) = name else { continue };
         if name.is_empty()
@@ -226,15 +266,21 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.by.is_some()
         && !matches!(
             args.query,
-            Query::Abc | Query::Conversion | Query::Recovery | Query::Funnel
+            Query::Abc | Query::Conversion | Query::Recovery | Query::Funnel | Query::Pool
         )
     {
         return Err(usage(
             "--by: sql abc (revenue or margin), sql conversion, sql recovery and sql funnel (their groups) take it",
         ));
     }
+    if args.show.is_some() && !matches!(args.query, Query::Funnel | Query::Pool) {
+        return Err(usage("--show: sql funnel and sql pool take it"));
+    }
     let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
-    let events = (matches!(args.query, Query::Conversion | Query::Recovery) && !churn)
+    let events = (matches!(
+        args.query,
+        Query::Conversion | Query::Recovery | Query::Pool
+    ) && !churn)
         .then_some(args.events_table.as_str());
     let source = Source::new(
         args.dialect,
@@ -307,6 +353,35 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             sql::abc(&source, basis, threshold_bp(a), threshold_bp(b))
         }
         Query::Funnel => funnel(&args, settings)?,
+        Query::Pool => {
+            if args.window < 1 {
+                return Err(usage("--window: expected 1 or more days"));
+            }
+            if let Some(by) = args.by.as_deref() {
+                if by.trim() != "pool" {
+                    return Err(usage(format!(
+                        "sql pool --by {by}: the health table groups by pool (the customers file's columns are not in the SQL's tables)"
+                    )));
+                }
+            }
+            let table = match args.show.unwrap_or(SqlShow::Due) {
+                SqlShow::Due => Section::Due,
+                SqlShow::Owners => Section::Owners,
+                SqlShow::Reclaims => Section::Reclaims,
+                SqlShow::Priority => Section::Priority,
+                SqlShow::Health => Section::Health,
+                other => {
+                    return Err(usage(format!(
+                        "sql pool --show {}: expected due, owners, reclaims, priority or health",
+                        other.name()
+                    )))
+                }
+            };
+            let mut source = source.clone();
+            source.followups = Some(args.followups_table.clone());
+            let rules = crate::load::pool_rules(args.rules.as_deref())?;
+            sql::pool(&source, &rules, args.window, table)
+        }
         Query::Nps => sql::nps(
             args.dialect,
             &args.surveys_table,
@@ -369,7 +444,18 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
             by.push(group);
         }
     }
-    if args.show == Show::Open && !by.is_empty() {
+    let show = match args.show.unwrap_or(SqlShow::Summary) {
+        SqlShow::Summary => Show::Summary,
+        SqlShow::Stages => Show::Stages,
+        SqlShow::Open => Show::Open,
+        other => {
+            return Err(usage(format!(
+                "sql funnel --show {}: expected summary, stages or open",
+                other.name()
+            )))
+        }
+    };
+    if show == Show::Open && !by.is_empty() {
         return Err(usage(
             "sql funnel --show open: the open table has no groups",
         ));
@@ -382,7 +468,7 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
         words: &words,
         as_of: args.as_of.as_deref(),
         by: &by,
-        show: args.show,
+        show,
         stale_days,
         mappings: &settings.input.mappings,
     }

@@ -7,7 +7,7 @@
 //! drops the same white space and punctuation (`translate`) and lower-cases; the word lists are
 //! the command's ([`StageWords`], [`Outcome::CODES`], [`Outcome::OPEN_WORDS`], the flag words).
 
-use super::{quote, relation, round4, round_half_away, wilson_bound, wilson_columns, Dialect};
+use super::{quote, relation, round4, round_to, wilson_bound, wilson_columns, Dialect};
 use crate::cmd::funnel::Show;
 use crate::input::schema::{
     mapping, normalise_header, MapEntry, Role, TableKind, HEADER_PUNCTUATION, WHITE_SPACE,
@@ -581,15 +581,4 @@ ORDER BY weighted_amount DESC NULLS LAST, {id}",
             Show::Open => self.open_table(),
         }
     }
-}
-
-/// A DOUBLE expression rounded to `places` decimals as the command's `round_to` rounds:
-/// (x · 10^places) rounded half away from zero, ÷ 10^places.
-fn round_to(d: Dialect, x: &str, places: i32) -> String {
-    let factor = 10f64.powi(places);
-    format!(
-        "(CAST({} AS {}) / {factor:.1})",
-        round_half_away(&format!("({x}) * {factor:.1}")),
-        d.double()
-    )
 }

@@ -9,8 +9,10 @@
 //! them ([`relation`]); status, event and survey words are mapped as the input layer maps them.
 
 mod funnel;
+mod pool;
 
 pub use funnel::FunnelQuery;
+pub use pool::pool;
 
 use crate::input::schema::{mapping, MapEntry, Role, TableKind};
 use crate::input::values::OrderStatus;
@@ -77,6 +79,34 @@ impl Dialect {
         }
     }
 
+    /// A TIMESTAMP expression as milliseconds since 1970-01-01 00:00 (BIGINT), as the input
+    /// layer holds times.
+    fn epoch_ms(self, ts: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("epoch_ms({ts})"),
+            Dialect::Spark => format!("unix_millis({ts})"),
+            Dialect::Postgres => {
+                format!("CAST(round(extract(epoch FROM {ts}) * 1000) AS BIGINT)")
+            }
+        }
+    }
+
+    /// A DATE's first millisecond since 1970-01-01 (BIGINT).
+    fn day_ms(self, date: &str) -> String {
+        format!(
+            "(CAST({} AS BIGINT) * 86400000)",
+            self.days_between(date, "DATE '1970-01-01'")
+        )
+    }
+
+    /// The DATE of a millisecond count (floor: times before 1970 too).
+    fn ms_day(self, ms: &str) -> String {
+        self.plus_days_expr(
+            "DATE '1970-01-01'",
+            &format!("floor(CAST({ms} AS {}) / 86400000)", self.double()),
+        )
+    }
+
     fn double(self) -> &'static str {
         match self {
             Dialect::Postgres => "DOUBLE PRECISION",
@@ -99,6 +129,17 @@ fn round_half_away(y: &str) -> String {
         "(CASE WHEN ({y}) >= 0 \
          THEN floor({y}) + CASE WHEN ({y}) - floor({y}) >= 0.5 THEN 1 ELSE 0 END \
          ELSE -(floor(-({y})) + CASE WHEN -({y}) - floor(-({y})) >= 0.5 THEN 1 ELSE 0 END) END)"
+    )
+}
+
+/// A DOUBLE expression rounded to `places` decimals as the commands' `round_to` rounds:
+/// (x · 10^places) rounded half away from zero, ÷ 10^places.
+fn round_to(d: Dialect, x: &str, places: i32) -> String {
+    let factor = 10f64.powi(places);
+    format!(
+        "(CAST({} AS {}) / {factor:.1})",
+        round_half_away(&format!("({x}) * {factor:.1}")),
+        d.double()
     )
 }
 
@@ -198,6 +239,9 @@ pub struct Source {
     pub events: Option<String>,
     /// Event columns read beside customer_id, event_time, event and owner (reason, pool).
     pub event_extra: Vec<Role>,
+    /// The follow-ups table or view (customer_id, followup_time TIMESTAMP), read as
+    /// `followups_in`; its latest day also sets the default as_of, as `pool` takes it.
+    pub followups: Option<String>,
     /// The `--map`/config column names.
     pub mappings: Vec<MapEntry>,
 }
@@ -216,6 +260,7 @@ impl Source {
             order_owner: false,
             order_margin: false,
             event_extra: Vec::new(),
+            followups: None,
             as_of,
             events: events.map(str::to_string),
             mappings,
@@ -300,17 +345,39 @@ pub fn ledger_ctes(s: &Source) -> String {
                 "SELECT {} AS d FROM orders_in",
                 d.plus_days("max(order_date)", 1),
             ),
-            Some(_) => format!(
-                "SELECT {} AS d FROM (SELECT max(order_date) AS o FROM orders_in) mo CROSS JOIN \
-                 (SELECT max(CAST(event_time AS DATE)) AS e FROM events_in) me",
-                d.plus_days("greatest(mo.o, coalesce(me.e, mo.o))", 1),
-            ),
+            Some(_) => match &s.followups {
+                None => format!(
+                    "SELECT {} AS d FROM (SELECT max(order_date) AS o FROM orders_in) mo CROSS JOIN \
+                     (SELECT max(CAST(event_time AS DATE)) AS e FROM events_in) me",
+                    d.plus_days("greatest(mo.o, coalesce(me.e, mo.o))", 1),
+                ),
+                Some(_) => format!(
+                    "SELECT {} AS d FROM (SELECT max(order_date) AS o FROM orders_in) mo CROSS JOIN \
+                     (SELECT max(CAST(event_time AS DATE)) AS e FROM events_in) me CROSS JOIN \
+                     (SELECT max(CAST(followup_time AS DATE)) AS f FROM followups_in) mf",
+                    d.plus_days(
+                        "greatest(mo.o, coalesce(me.e, mo.o), coalesce(mf.f, mo.o))",
+                        1
+                    ),
+                ),
+            },
         },
     };
-    let events = match s.events_relation() {
+    let mut events = match s.events_relation() {
         Some(events) => format!("\nevents_in AS ({events}),"),
         None => String::new(),
     };
+    if let Some(table) = &s.followups {
+        let followups = relation(
+            d,
+            TableKind::Followups,
+            table,
+            &[Role::CustomerId, Role::FollowupTime],
+            &[],
+            &s.mappings,
+        );
+        events.push_str(&format!("\nfollowups_in AS ({followups}),"));
+    }
     let owner = if s.order_owner {
         "nullif(trim(o.owner), '')".to_string()
     } else {
