@@ -57,7 +57,7 @@ def load_sample():
     tmp = tempfile.mkdtemp()
     os.chmod(tmp, 0o755)
     for name in ("orders.csv", "events.csv", "surveys.csv", "customers.csv", "opportunities.csv",
-                 "stage_history.csv"):
+                 "stage_history.csv", "followups.csv"):
         shutil.copy(os.path.join(SAMPLE, name), tmp)
         os.chmod(os.path.join(tmp, name), 0o644)
     psql(f"""
@@ -85,6 +85,10 @@ CREATE TABLE stage_history_raw (seq bigserial, opportunity_id text, stage text, 
 \\copy stage_history_raw(opportunity_id, stage, entered_at) FROM '{tmp}/stage_history.csv' CSV HEADER
 CREATE TABLE stage_history AS SELECT opportunity_id, stage, CAST(entered_at AS timestamp) AS entered_at,
   seq FROM stage_history_raw;
+CREATE TABLE followups_raw (customer_id text, followup_time text, owner text, channel text);
+\\copy followups_raw FROM '{tmp}/followups.csv' CSV HEADER
+CREATE TABLE followups AS SELECT customer_id, CAST(followup_time AS timestamp) AS followup_time
+  FROM followups_raw;
 CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
 \\copy surveys_raw FROM '{tmp}/surveys.csv' CSV HEADER
 CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS response_date, survey,
@@ -101,7 +105,7 @@ CREATE TABLE customers AS SELECT customer_id FROM customers_raw;
 
 MONEY = {"monetary", "value", "converted_revenue", "value_added", "value_per_recovered", "score",
          "won_amount", "avg_won_amount", "open_amount", "weighted_pipeline", "velocity_per_day",
-         "amount", "weighted_amount"}
+         "amount", "weighted_amount", "past_value"}
 # PostgreSQL writes booleans as t and f.
 BOOLEAN = {"t": "true", "f": "false"}
 
@@ -164,6 +168,11 @@ def main():
     for by in ("previous-owner,reason", "pool,month,owner"):
         checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                        ["recovery", "--events", events, "--orders", orders, "--by", by]))
+    followups = os.path.join(SAMPLE, "followups.csv")
+    for show in ("due", "owners", "reclaims", "priority", "health"):
+        checks.append((f"pool --show {show}", ["pool", "--show", show],
+                       ["pool", "--events", events, "--followups", followups, "--orders", orders,
+                        "--show", show, "--format", "csv"]))
     opportunities = os.path.join(SAMPLE, "opportunities.csv")
     history = os.path.join(SAMPLE, "stage_history.csv")
     opp_map = ["--map", "closed_at=close_date", "--map", "source=lead_source"]

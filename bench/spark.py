@@ -85,7 +85,8 @@ def same_table(label, spark_rows, ours):
             elif isinstance(got, (int, float)) or hasattr(got, "as_tuple"):
                 money = (column in ("value", "monetary", "converted_revenue", "value_added", "value_per_recovered",
                                     "score", "won_amount", "avg_won_amount", "open_amount",
-                                    "weighted_pipeline", "velocity_per_day", "amount", "weighted_amount")
+                                    "weighted_pipeline", "velocity_per_day", "amount", "weighted_amount",
+                                    "past_value")
                          or label.startswith("cohort revenue"))
                 tolerance = 0.005 if money else 1e-9
                 ok = abs(float(got) - float(value)) <= tolerance
@@ -154,6 +155,16 @@ def run_set(spark, name, path, has_order_id, has_status, only=None):
         for by in ("previous-owner,reason", "pool,month"):
             checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                            ["recovery", "--events", events, "--orders", path, "--by", by]))
+        followups = os.path.join(os.path.dirname(path), "followups.csv")
+        if os.path.exists(followups):
+            spark.read.csv(followups, header=True, inferSchema=False).select(
+                F.col("customer_id").cast("string").alias("customer_id"),
+                F.to_timestamp(F.col("followup_time")).alias("followup_time"),
+            ).createOrReplaceTempView("followups")
+            for show in ("due", "owners", "reclaims", "priority", "health"):
+                checks.append((f"pool --show {show}", ["pool", "--show", show],
+                               ["pool", "--events", events, "--followups", followups, "--orders", path,
+                                "--show", show, "--format", "csv"]))
     opportunities = os.path.join(os.path.dirname(path), "opportunities.csv")
     history = os.path.join(os.path.dirname(path), "stage_history.csv")
     if os.path.exists(opportunities) and os.path.exists(history):

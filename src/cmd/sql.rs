@@ -1,7 +1,7 @@
 //! `crm-eval sql QUERY --dialect duckdb|spark|postgres`: prints the SQL that computes a command's
-//! table (rfm, abc, cohort, lifecycle, lifecycle-rates, rating, conversion, recovery, nps, funnel
-//! and the clv summary) from `orders` (and `events`, `surveys`, `customers`, `opportunities`,
-//! `stage_history`) tables, for data that live in a warehouse or a lake (docs/metrics.md, "SQL").
+//! table (rfm, abc, cohort, lifecycle, lifecycle-rates, rating, conversion, recovery, nps, funnel,
+//! pool and the clv summary) from `orders` (and `events`, `followups`, `surveys`, `customers`,
+//! `opportunities`, `stage_history`) tables, for data that live in a warehouse or a lake (docs/metrics.md, "SQL").
 
 use anyhow::Result;
 
