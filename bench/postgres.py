@@ -169,6 +169,9 @@ def main():
         checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                        ["recovery", "--events", events, "--orders", orders, "--by", by]))
     followups = os.path.join(SAMPLE, "followups.csv")
+    checks.append(("conversion with follow-ups", ["conversion", "--followups-table", "followups"],
+                   ["conversion", "--events", events, "--orders", orders, "--followups", followups,
+                    "--format", "csv"]))
     for show in ("due", "owners", "reclaims", "priority", "health"):
         checks.append((f"pool --show {show}", ["pool", "--show", show],
                        ["pool", "--events", events, "--followups", followups, "--orders", orders,

@@ -161,6 +161,9 @@ def run_set(spark, name, path, has_order_id, has_status, only=None):
                 F.col("customer_id").cast("string").alias("customer_id"),
                 F.to_timestamp(F.col("followup_time")).alias("followup_time"),
             ).createOrReplaceTempView("followups")
+            checks.append(("conversion with follow-ups", ["conversion", "--followups-table", "followups"],
+                           ["conversion", "--events", events, "--orders", path, "--followups", followups,
+                            "--format", "csv"]))
             for show in ("due", "owners", "reclaims", "priority", "health"):
                 checks.append((f"pool --show {show}", ["pool", "--show", show],
                                ["pool", "--events", events, "--followups", followups, "--orders", path,

@@ -1129,3 +1129,75 @@ fn pool_sql_in_duckdb_gives_every_cell_of_pool() {
         }
     }
 }
+
+/// `sql conversion --followups-table` gives the command's follow-up columns (`conversion
+/// --followups`): a follow-up before the spell, one at its very start, one after a hand-over
+/// (the next owner's), one after as_of, a spell younger than 24 hours at as_of; and sample-data
+/// by owner and by cohort, the follow-ups' latest day counting toward as_of.
+#[test]
+fn conversion_sql_with_followups_gives_the_follow_up_columns() {
+    let w = Workdir::new();
+    w.write(
+        "events.csv",
+        "customer_id,event_time,event,owner,reason,pool\n\
+         A,2024-01-01 09:00:00,assign,Ann,,East\nA,2024-01-20 10:00:00,transfer,Bob,rebalance,East\n\
+         B,2024-01-05 09:00:00,claim,Ann,,East\nB,2024-02-20 09:00:00,recycle,Ann,no_followup,East\n\
+         C,2024-06-30 12:00:00,assign,Bob,,West\nD,2024-02-01 09:00:00,assign,Cat,,West\n",
+    );
+    w.write(
+        "orders.csv",
+        "customer_id,order_id,order_date,amount,status\n\
+         A,o1,2024-01-25,100,paid\nB,o2,2024-01-10,200,paid\nD,o3,2024-02-03,20,paid\n",
+    );
+    w.write(
+        "followups.csv",
+        "customer_id,followup_time,owner,channel\n\
+         A,2023-12-31 09:00:00,Ann,phone\nA,2024-01-02 08:00:00,Ann,phone\n\
+         A,2024-01-21 09:00:00,Bob,visit\nB,2024-01-05 09:00:00,Ann,phone\n\
+         C,2024-06-30 20:00:00,Bob,phone\nD,2024-02-05 09:30:00,Cat,phone\n",
+    );
+    let (orders, events, followups) = (
+        sample("orders.csv"),
+        sample("events.csv"),
+        sample("followups.csv"),
+    );
+    let cases: [(&str, &str, &str, &[&str]); 4] = [
+        (
+            "orders.csv",
+            "events.csv",
+            "followups.csv",
+            &["--as-of", "2024-07-01"],
+        ),
+        ("orders.csv", "events.csv", "followups.csv", &[]),
+        (&orders, &events, &followups, &[]),
+        (
+            &orders,
+            &events,
+            &followups,
+            &["--by", "cohort", "--window", "30"],
+        ),
+    ];
+    for (orders, events, followups, extra) in cases {
+        let mut args = vec!["sql", "conversion", "--followups-table", "followups"];
+        args.extend_from_slice(extra);
+        let sql = w.stdout(&args);
+        duckdb_views(&w, &pool_views(orders, events, followups), &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let mut args = vec![
+            "conversion",
+            "--events",
+            events,
+            "--orders",
+            orders,
+            "--followups",
+            followups,
+            "-q",
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let ours = records(&w.stdout(&args));
+        assert!(ours[0].contains_key("followed_up_24h_share"), "{ours:?}");
+        same_numbers(&theirs, &ours, &["converted_revenue"]);
+    }
+}

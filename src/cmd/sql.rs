@@ -219,9 +219,10 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub show: Option<SqlShow>,
 
-    /// pool: the follow-ups table or view (customer_id, followup_time TIMESTAMP).
-    #[arg(long, value_name = "NAME", default_value = "followups")]
-    pub followups_table: String,
+    /// pool: the follow-ups table or view (customer_id, followup_time TIMESTAMP; default
+    /// `followups`); conversion: adds the follow-up columns, as `conversion --followups`.
+    #[arg(long, value_name = "NAME")]
+    pub followups_table: Option<String>,
 
     /// funnel --show open: stale after this many days without a stage change (default: the
     /// config's, else 30).
@@ -249,7 +250,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ("--events-table", Some(&args.events_table)),
         ("--opportunities-table", Some(&args.opportunities_table)),
         ("--history-table", args.history_table.as_ref()),
-        ("--followups-table", Some(&args.followups_table)),
+        ("--followups-table", args.followups_table.as_ref()),
     ] {
         let Some(name) = name else { continue };
         if name.is_empty()
@@ -275,6 +276,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     if args.show.is_some() && !matches!(args.query, Query::Funnel | Query::Pool) {
         return Err(usage("--show: sql funnel and sql pool take it"));
+    }
+    if args.followups_table.is_some() && !matches!(args.query, Query::Conversion | Query::Pool) {
+        return Err(usage(
+            "--followups-table: sql conversion and sql pool read follow-ups",
+        ));
     }
     let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
     let events = (matches!(
@@ -320,6 +326,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             }
             if args.query == Query::Conversion {
                 let by = conversion_groups(args.by.as_deref().unwrap_or("owner"))?;
+                let mut source = source.clone();
+                source.followups = args.followups_table.clone();
                 sql::conversion(&source, args.window, &by)
             } else {
                 let churn = match args.stages.churn_days {
@@ -378,7 +386,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 }
             };
             let mut source = source.clone();
-            source.followups = Some(args.followups_table.clone());
+            source.followups = Some(
+                args.followups_table
+                    .clone()
+                    .unwrap_or_else(|| "followups".into()),
+            );
             let rules = crate::load::pool_rules(args.rules.as_deref())?;
             sql::pool(&source, &rules, args.window, table)
         }

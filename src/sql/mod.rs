@@ -1089,11 +1089,13 @@ ordered AS (
               ELSE coalesce(trim(owner), '') END AS previous_owner,
          lead(event) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_event,
          lead(day) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_day,
+         lead(event_time) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_time,
          row_number() OVER (ORDER BY customer_id, event_time, seq) AS ord
   FROM ev
 ),
 spells AS (
   SELECT o.ord AS spell, o.customer_id, coalesce(trim(o.owner), '') AS owner, o.day AS start_day,
+         o.event_time AS start_time, o.next_time AS end_time,
          CASE WHEN o.next_event IS NULL THEN as_of.d
               WHEN o.next_event IN ('recycle', 'release') THEN {after_next}
               ELSE o.next_day END AS cover_end,
@@ -1198,6 +1200,7 @@ pub fn conversion(s: &Source, window: i32, by: &[ConversionGroup]) -> String {
         select: key_select,
         order: key_order,
     } = GroupSql::new(d, &keys);
+    let f = FollowupSql::new(s);
     format!(
         "WITH {ledger},
 {spells},
@@ -1206,22 +1209,22 @@ spans AS (
          CASE WHEN {window_after} < cover_end THEN {window_after} ELSE cover_end END AS until
   FROM spells
 ),
-{window_ctes},
+{window_ctes},{followup_ctes}
 outcomes AS (
   SELECT sp.owner, {cohort} AS cohort, sp.matured,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS converted,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
               THEN CAST({days} AS {double}) END AS days,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
-              THEN coalesce(r.value, 0) ELSE 0 END AS revenue
-  FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN window_value r ON r.spell = sp.spell
+              THEN coalesce(r.value, 0) ELSE 0 END AS revenue{followup_outcomes}
+  FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN window_value r ON r.spell = sp.spell{followup_join}
 ),
 groups AS (
   SELECT 0 AS is_all, {key_list}, count(*) AS spells, sum(matured) AS matured,
-         sum(converted) AS converted, {median} AS median_days, sum(revenue) AS revenue
+         sum(converted) AS converted, {median} AS median_days, sum(revenue) AS revenue{followup_sums}
   FROM outcomes GROUP BY {key_list}
   UNION ALL
-  SELECT 1, {alls}, count(*), sum(matured), sum(converted), {median}, sum(revenue)
+  SELECT 1, {alls}, count(*), sum(matured), sum(converted), {median}, sum(revenue){followup_sums}
   FROM outcomes
 ),
 rates AS (
@@ -1237,7 +1240,7 @@ wilson AS (
 SELECT {key_select}g.spells, g.matured, g.spells - g.matured AS immature, g.converted,
        {rate} AS conversion_rate, {low} AS ci_low, {high} AS ci_high,
        g.median_days AS median_days_to_conversion,
-       CAST(round(g.revenue, 2) AS {double}) AS converted_revenue
+       CAST(round(g.revenue, 2) AS {double}) AS converted_revenue{followup_columns}
 FROM groups g LEFT JOIN wilson w ON w.is_all = g.is_all{key_join}
 ORDER BY g.is_all{key_order}",
         ledger = ledger_ctes(s),
@@ -1251,7 +1254,70 @@ ORDER BY g.is_all{key_order}",
         low = wilson_bound("greatest(w.centre - w.half, 0)"),
         high = wilson_bound("least(w.centre + w.half, 1)"),
         wilson = wilson_columns(),
+        followup_ctes = f.ctes,
+        followup_outcomes = f.outcomes,
+        followup_join = f.join,
+        followup_sums = f.sums,
+        followup_columns = f.columns,
     )
+}
+
+/// The follow-up columns of `conversion` (with a follow-ups table; empty pieces without one):
+/// hours from a spell's start to the customer's first follow-up during it (before its next event,
+/// or as_of), their median, how many spells had one, and the share followed up within 24 hours
+/// of the spells at least 24 hours old at as_of (docs/metrics.md "Conversion").
+#[derive(Default)]
+struct FollowupSql {
+    ctes: String,
+    outcomes: String,
+    join: String,
+    sums: String,
+    columns: String,
+}
+
+impl FollowupSql {
+    fn new(s: &Source) -> FollowupSql {
+        if s.followups.is_none() {
+            return FollowupSql::default();
+        }
+        let d = s.dialect;
+        let double = d.double();
+        let now_ms = d.day_ms("as_of.d");
+        let start_ms = d.epoch_ms("sp.start_time");
+        FollowupSql {
+            ctes: format!(
+                "
+first_followups AS (
+  SELECT sp.spell, min({f_ms}) AS first_ms
+  FROM spells sp CROSS JOIN as_of
+  JOIN followups_in f ON f.customer_id = sp.customer_id AND f.followup_time IS NOT NULL
+   AND {f_ms} >= {start_ms} AND {f_ms} < coalesce({end_ms}, {now_ms})
+  GROUP BY sp.spell
+),",
+                f_ms = d.epoch_ms("f.followup_time"),
+                end_ms = d.epoch_ms("sp.end_time"),
+            ),
+            outcomes: format!(
+                ",
+         CAST(ff.first_ms - {start_ms} AS {double}) / 3600000 AS hours,
+         CASE WHEN {now_ms} - {start_ms} >= {DAY_MS} THEN 1 ELSE 0 END AS day_old",
+                DAY_MS = crate::metrics::ownership::DAY_MS,
+            ),
+            join: "\n  LEFT JOIN first_followups ff ON ff.spell = sp.spell CROSS JOIN as_of".into(),
+            sums: format!(
+                ", count(hours) AS followed, {} AS median_hours, sum(day_old) AS day_old,
+         sum(CASE WHEN day_old = 1 AND hours <= 24 THEN 1 ELSE 0 END) AS within_24h",
+                d.median("hours")
+            ),
+            columns: format!(
+                ",
+       g.followed AS followed_up, {} AS median_hours_to_first_followup,
+       CASE WHEN g.day_old > 0 THEN {} END AS followed_up_24h_share",
+                round_to(d, "g.median_hours", 2),
+                round4(&format!("CAST(g.within_24h AS {double}) / g.day_old"))
+            ),
+        }
+    }
 }
 
 /// `crm-eval recovery` by owner (docs/metrics.md "Recovery"). With an events table
