@@ -1069,8 +1069,10 @@ SELECT * FROM stages ORDER BY {by_id}",
 /// [`ledger_ctes`] (docs/metrics.md "Ownership spells"): `ev` (known events before as_of, with
 /// `starts`: whether the row starts a spell), `ordered` (each with the owner of the spell open
 /// before it — else its own owner —, the customer's next event and an `ord` number in
-/// (customer, time, seq) order), `spells` (spell = its start row's ord; customer, owner, start_day, cover_end: the
-/// first day not covered, matured for a `window`).
+/// (customer, time, seq) order), `spells` (spell = its start row's ord; customer, owner,
+/// start_day, start_time, end_time, cover_end: the first day not covered, matured for a
+/// `window`), `nexts` (every `ordered` row with `next_spell`: the first spell that starts after
+/// it — a return's win-back or reclaim).
 fn spell_ctes(d: Dialect, window: i32) -> String {
     format!(
         "ev AS (
@@ -1102,6 +1104,13 @@ spells AS (
          CASE WHEN {window_end} < as_of.d THEN 1 ELSE 0 END AS matured
   FROM ordered o CROSS JOIN as_of
   WHERE o.starts = 1
+),
+nexts AS (
+  SELECT o.*,
+         min(CASE WHEN o.starts = 1 THEN o.ord END) OVER (
+           PARTITION BY o.customer_id ORDER BY o.event_time, o.seq
+           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_spell
+  FROM ordered o
 )",
         after_next = d.plus_days("o.next_day", 1),
         window_end = d.plus_days("o.day", window),
@@ -1348,13 +1357,6 @@ pub fn recovery(s: &Source, window: i32, churn_days: Option<i32>, by: &[Recovery
     let episodes = match churn_days {
         None => format!(
             "{spells},
-nexts AS (
-  SELECT o.*,
-         min(CASE WHEN o.starts = 1 THEN o.ord END) OVER (
-           PARTITION BY o.customer_id ORDER BY o.event_time, o.seq
-           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_spell
-  FROM ordered o
-),
 episodes AS (
   SELECT r.ord, r.customer_id, r.day, sp.spell, sp.owner, sp.start_day, sp.cover_end,
          r.previous_owner, {reason} AS reason, {pool} AS pool

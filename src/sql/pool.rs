@@ -41,13 +41,6 @@ spell_rows AS (
          CASE WHEN o.next_event IS NULL THEN 1 ELSE 0 END AS open
   FROM ordered o WHERE o.starts = 1
 ),
-nexts AS (
-  SELECT o.*,
-         min(CASE WHEN o.starts = 1 THEN o.ord END) OVER (
-           PARTITION BY o.customer_id ORDER BY o.event_time, o.seq
-           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_spell
-  FROM ordered o
-),
 returns AS (
   SELECT r.ord, r.customer_id, r.event_time AS returned_at, {return_ms} AS at_ms,
          r.previous_owner, coalesce(trim(r.pool), '') AS pool, r.next_spell
