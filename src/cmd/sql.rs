@@ -35,8 +35,9 @@ pub enum Query {
     Lifecycle,
     /// `crm-eval lifecycle --rates`: churn and retention per complete week, month or quarter.
     LifecycleRates,
-    /// `crm-eval conversion` (no follow-ups): spells, conversion and revenue per owner (or
-    /// --by cohort) over an `events` table (customer_id, event_time, event, owner, seq).
+    /// `crm-eval conversion`: spells, conversion and revenue per owner (or --by cohort) over an
+    /// `events` table (customer_id, event_time, event, owner, seq); with --followups-table the
+    /// follow-up columns too.
     Conversion,
     /// `crm-eval recovery`: win-back of the customers returned to the pool (events), or with
     /// --churn-days of churned customers (orders with an owner column), per owner or --by.
