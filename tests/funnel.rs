@@ -217,6 +217,7 @@ A1,x,Closed Won,2024-02-01,2024-01-15,100
 A1,x,Closed Won,2024-02-01,2024-02-15,100
 A2,x,Closed Won,2024-02-01,2024-03-01,
 A3,y,Proposal,2024-02-05,,50
+A4,y,Prospecting,,,70
 ",
     );
     w.write(
@@ -253,6 +254,11 @@ A3,y,Proposal,2024-02-05,,50
     );
     assert!(
         err.contains("history.csv: 1 stage changes name an opportunity not in the export"),
+        "{err}"
+    );
+    // A deal not yet engaged has no created date (Maven's Prospecting rows): left out, counted.
+    assert!(
+        err.contains("opps.csv: 1 opportunities have no created date and are left out (rows 6)"),
         "{err}"
     );
     let s = records(&String::from_utf8(out.stdout).unwrap())

@@ -1002,8 +1002,8 @@ fn funnel_sql_in_duckdb_gives_every_cell_of_funnel_on_sample_data() {
 }
 
 /// The rules' corners: an outcome column (codes, words, an unknown word), IsWon/IsClosed flags,
-/// punctuated and config stage words, a repeated ID, a deal created after as_of, one closed after
-/// as_of (open then), one closed before it was created, no amount, no owner, history rows tied in
+/// punctuated and config stage words, a repeated ID, a deal created after as_of, one without a
+/// created date, one closed after as_of (open then), one closed before it was created, no amount, no owner, history rows tied in
 /// time, for an unknown deal and after as_of.
 #[test]
 fn funnel_sql_follows_the_outcome_rules_and_history_corners() {
@@ -1024,7 +1024,8 @@ fn funnel_sql_follows_the_outcome_rules_and_history_corners() {
          O11, Closed Lost ,2024-04-05 10:00:00,2024-04-01,300,B,,,,C2\n\
          O12,Signed,2024-02-05 10:00:00,2024-05-01,450,A,,,,\n\
          O13,Negotiation,2024-02-06 10:00:00,2024-05-20,800,B,进行中,,,C1\n\
-         O14,Proposal,2024-02-07 10:00:00,2024-05-02,100,A,1,,,C2\n",
+         O14,Proposal,2024-02-07 10:00:00,2024-05-02,100,A,1,,,C2\n\
+         O15,Lead,,,60,A,,,,C1\n",
     );
     w.write(
         "history.csv",

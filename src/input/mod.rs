@@ -256,7 +256,8 @@ fn load_source(
     }
     // Every other required cell must be there (for a computed amount: its quantity and price).
     for binding in &bindings {
-        let needed = kind.required().contains(&binding.role)
+        let needed = (kind.required().contains(&binding.role)
+            && !kind.may_be_empty().contains(&binding.role))
             || (derive_amount && matches!(binding.role, Role::Quantity | Role::UnitPrice));
         let column = df.column(binding.role.name())?;
         if needed && column.null_count() > 0 {

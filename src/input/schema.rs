@@ -654,6 +654,16 @@ impl TableKind {
         }
     }
 
+    /// Required roles whose cells may be empty in some rows (the analysis leaves those rows out
+    /// and counts them): an opportunity not yet engaged has no created date in some CRMs
+    /// (Maven Analytics' pipeline export leaves `engage_date` empty for its Prospecting deals).
+    pub fn may_be_empty(self) -> &'static [Role] {
+        match self {
+            TableKind::Opportunities => &[Role::CreatedAt],
+            _ => &[],
+        }
+    }
+
     /// Roles read when present.
     pub fn optional(self) -> &'static [Role] {
         match self {

@@ -394,10 +394,15 @@ pub fn load_pipeline(
     // Rows kept: created before as_of, first of their ID.
     let mut opportunity_of = vec![NONE; codes.first_row.len()];
     let mut kept: Vec<usize> = Vec::new();
-    let (mut duplicates, mut future) = (Tally::default(), Tally::default());
+    let (mut duplicates, mut future, mut undated) =
+        (Tally::default(), Tally::default(), Tally::default());
     for (i, &code) in codes.row_code[..df.height()].iter().enumerate() {
         let row = table.info.row_number(i);
-        let (true, Some(c)) = (code != NO_CODE, created[i]) else {
+        if code == NO_CODE {
+            continue;
+        }
+        let Some(c) = created[i] else {
+            undated.add(row);
             continue;
         };
         if day(c) >= as_of {
@@ -411,6 +416,11 @@ pub fn load_pipeline(
         opportunity_of[code as usize] = kept.len() as u32;
         kept.push(i);
     }
+    undated.note(
+        out,
+        &file,
+        "opportunities have no created date and are left out",
+    );
     duplicates.note(
         out,
         &file,
