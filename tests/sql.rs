@@ -1202,3 +1202,90 @@ fn conversion_sql_with_followups_gives_the_follow_up_columns() {
         same_numbers(&theirs, &ours, &["converted_revenue"]);
     }
 }
+
+/// `sql conversion` and `sql recovery` by customers-file columns (`--customers-table`) give the
+/// commands' groups: a multi-valued cell (`vip;new`, `vip；x`), a blank cell, a customer missing
+/// from the table and one listed twice are `(unknown)` or in each value's group as the commands
+/// put them; sample-data by region, owner and region, industry and region.
+#[test]
+fn conversion_and_recovery_sql_by_customers_file_columns() {
+    let w = Workdir::new();
+    w.write(
+        "events.csv",
+        "customer_id,event_time,event,owner,reason,pool\n\
+         A,2024-01-01 09:00:00,assign,Ann,,East\nB,2024-01-05 09:00:00,claim,Ann,,East\n\
+         B,2024-02-20 09:00:00,recycle,Ann,no_followup,East\nB,2024-03-01 09:00:00,claim,Bob,,East\n\
+         C,2024-02-01 09:00:00,assign,Bob,,West\nD,2024-02-01 09:00:00,assign,Cat,,West\n\
+         E,2024-01-10 09:00:00,assign,Cat,,West\nE,2024-03-10 09:00:00,release,Cat,,West\n",
+    );
+    w.write(
+        "orders.csv",
+        "customer_id,order_id,order_date,amount,status\n\
+         A,o1,2024-01-25,100,paid\nB,o2,2024-03-10,200,paid\nC,o3,2024-02-03,20,paid\n\
+         E,o4,2024-03-20,15,paid\n",
+    );
+    w.write(
+        "customers.csv",
+        "customer_id,segment,region\nA,vip;new,North\nB, ,South\nC,vip；x,North\nC,y,North\nE,new,\n",
+    );
+    let (orders, events, customers) = (
+        sample("orders.csv"),
+        sample("events.csv"),
+        sample("customers.csv"),
+    );
+    let cases: [(&str, &str, &str, &str); 5] = [
+        ("orders.csv", "events.csv", "customers.csv", "segment"),
+        (
+            "orders.csv",
+            "events.csv",
+            "customers.csv",
+            "owner,segment,region",
+        ),
+        (&orders, &events, &customers, "region"),
+        (&orders, &events, &customers, "owner,region"),
+        (&orders, &events, &customers, "industry,region"),
+    ];
+    for (orders, events, customers, by) in cases {
+        let views = vec![
+            view(orders, true, true),
+            events_view(events),
+            format!("CREATE VIEW customers AS SELECT * FROM read_csv('{customers}', header = true, all_varchar = true)"),
+        ];
+        for command in ["conversion", "recovery"] {
+            let sql = w.stdout(&[
+                "sql",
+                command,
+                "--by",
+                by,
+                "--customers-table",
+                "customers",
+                "--as-of",
+                "2024-07-01",
+            ]);
+            duckdb_views(&w, &views, &sql, "sql.csv");
+            let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+            let ours = records(&w.stdout(&[
+                command,
+                "--events",
+                events,
+                "--orders",
+                orders,
+                "--customers",
+                customers,
+                "--by",
+                by,
+                "--as-of",
+                "2024-07-01",
+                "-q",
+                "--format",
+                "csv",
+            ]));
+            assert!(ours.len() >= 3, "{command} {by}: {ours:?}");
+            same_numbers(
+                &theirs,
+                &ours,
+                &["converted_revenue", "value_added", "value_per_recovered"],
+            );
+        }
+    }
+}

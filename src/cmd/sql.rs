@@ -10,6 +10,7 @@ use crate::cmd::funnel::Show;
 use crate::cmd::pool::Section;
 use crate::error::usage;
 use crate::input::values::parse_iso_day;
+use crate::load::groups::split_by;
 use crate::metrics::abc::{threshold_bp, AbcBasis};
 use crate::metrics::clv::TimeUnit;
 use crate::metrics::cohort::CohortMetric;
@@ -164,8 +165,9 @@ pub struct Args {
 
     /// abc: what is ranked, revenue (default) or margin (the orders' margin column, or amount −
     /// cost with --map cost=HEADER); conversion: owner (default) and cohort (the month a spell
-    /// started); recovery: owner (default), previous-owner, reason, pool, month; funnel (summary
-    /// and stages): owner, product, source, month (none by default); comma-separated.
+    /// started); recovery: owner (default), previous-owner, reason, pool, month; both also
+    /// columns of --customers-table (a `a;b` cell counts in both); funnel (summary and stages):
+    /// owner, product, source, month (none by default); comma-separated.
     #[arg(long, value_name = "BY")]
     pub by: Option<String>,
 
@@ -231,7 +233,8 @@ pub struct Args {
     pub stale_days: Option<i32>,
 
     /// lifecycle and rating: the customers table or view (customer_id): its customers without
-    /// a purchase are `potential` (lifecycle) or score 0 (rating).
+    /// a purchase are `potential` (lifecycle) or score 0 (rating); conversion and recovery: the
+    /// table whose columns --by names besides the command's own groups (region, 标签 …).
     #[arg(long, value_name = "NAME")]
     pub customers_table: Option<String>,
 }
@@ -326,9 +329,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 return Err(usage("--window: expected 1 or more days"));
             }
             if args.query == Query::Conversion {
-                let by = conversion_groups(args.by.as_deref().unwrap_or("owner"))?;
+                let (by, columns) = conversion_groups(
+                    args.by.as_deref().unwrap_or("owner"),
+                    args.customers_table.is_some(),
+                )?;
                 let mut source = source.clone();
                 source.followups = args.followups_table.clone();
+                source.customer_groups = customer_columns(&args, columns);
                 sql::conversion(&source, args.window, &by)
             } else {
                 let churn = match args.stages.churn_days {
@@ -340,7 +347,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                             .ok_or_else(|| usage("--churn-days: expected 1 or more days"))?,
                     ),
                 };
-                let by = recovery_groups(args.by.as_deref().unwrap_or("owner"))?;
+                let (by, columns) = recovery_groups(
+                    args.by.as_deref().unwrap_or("owner"),
+                    args.customers_table.is_some(),
+                )?;
+                let mut source = source.clone();
+                source.customer_groups = customer_columns(&args, columns);
                 sql::recovery(&source, args.window, churn, &by)
             }
         }
@@ -409,6 +421,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     writeln!(out, "{text};")?;
     out.flush()?;
     Ok(())
+}
+
+/// The customers-file columns of `--by`, read from --customers-table.
+fn customer_columns(args: &Args, names: Vec<String>) -> Option<sql::CustomerColumns> {
+    let table = args.customers_table.clone()?;
+    (!names.is_empty()).then_some(sql::CustomerColumns { table, names })
 }
 
 /// `sql funnel`: the stage order must be known without reading the data (given, or the
@@ -488,46 +506,53 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
     .sql())
 }
 
-/// The groups of `sql conversion --by`: owner and cohort (the customers file's columns are not
-/// in the SQL's tables).
-fn conversion_groups(by: &str) -> Result<Vec<ConversionGroup>> {
-    let mut groups = Vec::new();
-    for name in by.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let group = match name {
-            "owner" => ConversionGroup::Owner,
-            "cohort" => ConversionGroup::Cohort,
-            _ => {
-                return Err(usage(format!(
-                    "sql conversion --by {name}: expected owner or cohort"
-                )))
-            }
-        };
-        if !groups.contains(&group) {
-            groups.push(group);
-        }
-    }
-    if groups.is_empty() {
-        return Err(usage("sql conversion --by: name at least one group"));
-    }
-    Ok(groups)
+/// The groups of `sql conversion --by`: owner, cohort, and customers-file columns (read from
+/// --customers-table), side by side where the first of them is named, as the command places them.
+fn conversion_groups(by: &str, customers: bool) -> Result<(Vec<ConversionGroup>, Vec<String>)> {
+    let (groups, columns) = split_by(
+        by,
+        |name| match name {
+            "owner" => Some(ConversionGroup::Owner),
+            "cohort" => Some(ConversionGroup::Cohort),
+            _ => None,
+        },
+        ConversionGroup::Customer,
+        customers,
+        "owner, cohort",
+    )
+    .map_err(|e| {
+        usage(format!(
+            "sql conversion: {e} (customers-file columns: --customers-table NAME)"
+        ))
+    })?;
+    Ok((dedup(groups), columns))
 }
 
-/// The groups of `sql recovery --by`: those of the command that the SQL's tables hold.
-fn recovery_groups(by: &str) -> Result<Vec<RecoveryGroup>> {
-    let mut groups = Vec::new();
-    for name in by.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match RecoveryGroup::from_name(name) {
-            Some(g) if !groups.contains(&g) => groups.push(g),
-            Some(_) => {}
-            None => {
-                return Err(usage(format!(
-                "sql recovery --by {name}: expected owner, previous-owner, reason, pool or month"
-            )))
-            }
+/// The groups of `sql recovery --by`: those of the command, customers-file columns read from
+/// --customers-table.
+fn recovery_groups(by: &str, customers: bool) -> Result<(Vec<RecoveryGroup>, Vec<String>)> {
+    let (groups, columns) = split_by(
+        by,
+        RecoveryGroup::from_name,
+        RecoveryGroup::Customer,
+        customers,
+        "owner, previous-owner, reason, pool, month",
+    )
+    .map_err(|e| {
+        usage(format!(
+            "sql recovery: {e} (customers-file columns: --customers-table NAME)"
+        ))
+    })?;
+    Ok((dedup(groups), columns))
+}
+
+/// Each group once, in the order first named.
+fn dedup<G: PartialEq>(groups: Vec<G>) -> Vec<G> {
+    let mut out: Vec<G> = Vec::new();
+    for g in groups {
+        if !out.contains(&g) {
+            out.push(g);
         }
     }
-    if groups.is_empty() {
-        return Err(usage("sql recovery --by: name at least one group"));
-    }
-    Ok(groups)
+    out
 }

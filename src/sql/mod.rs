@@ -239,6 +239,8 @@ pub struct Source {
     pub events: Option<String>,
     /// Event columns read beside customer_id, event_time, event and owner (reason, pool).
     pub event_extra: Vec<Role>,
+    /// Customers-file columns to group by (conversion and recovery `--by`).
+    pub customer_groups: Option<CustomerColumns>,
     /// The follow-ups table or view (customer_id, followup_time TIMESTAMP), read as
     /// `followups_in`; its latest day also sets the default as_of, as `pool` takes it.
     pub followups: Option<String>,
@@ -261,6 +263,7 @@ impl Source {
             order_margin: false,
             event_extra: Vec::new(),
             followups: None,
+            customer_groups: None,
             as_of,
             events: events.map(str::to_string),
             mappings,
@@ -871,6 +874,15 @@ impl Dialect {
         }
     }
 
+    /// A select-list item that makes one row per `;`-separated piece of a text expression.
+    fn explode(self, text: &str, name: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("unnest(string_split({text}, ';')) AS {name}"),
+            Dialect::Spark => format!("explode(split({text}, ';')) AS {name}"),
+            Dialect::Postgres => format!("unnest(string_to_array({text}, ';')) AS {name}"),
+        }
+    }
+
     /// An integer expression as text.
     fn int_text(self, x: &str) -> String {
         format!("CAST(CAST({x} AS BIGINT) AS {})", self.text())
@@ -1137,9 +1149,22 @@ window_value AS (
     )
 }
 
+/// Customers-file columns a query groups by (`--by region --customers-table customers`): the
+/// table and the `--by` names, each a role `--map`/config names a header for, else the header
+/// itself.
+#[derive(Debug, Clone)]
+pub struct CustomerColumns {
+    pub table: String,
+    pub names: Vec<String>,
+}
+
 /// The SQL of grouping by some columns of an `outcomes` CTE, then an `all` row (every group
 /// column `all`), for the `groups` CTE, its join with `wilson` and the final order (byte order
-/// of each column, `all` last).
+/// of each column, `all` last). A key `customer` stands for the customers-file columns
+/// ([`CustomerColumns`], docs/metrics.md "Groups"): internal columns c1, c2 … read from
+/// `customer_keys` (a customer missing from the table is `(unknown)`; a multi-valued cell `a;b`
+/// puts the row in each value's group), written under their `--by` names, and groups holding
+/// `(unknown)` sorted after the others, as the commands sort them.
 struct GroupSql {
     /// `a, b`
     list: String,
@@ -1151,21 +1176,168 @@ struct GroupSql {
     select: String,
     /// `, g.a, g.b` (bytewise)
     order: String,
+    /// `,\ncustomer_keys AS (…)` with customers-file columns, else empty.
+    ctes: String,
+    /// The internal customers-file columns (c1, c2 …).
+    customer: Vec<String>,
 }
 
 impl GroupSql {
     fn new(d: Dialect, keys: &[&str]) -> GroupSql {
-        GroupSql {
-            list: keys.join(", "),
-            alls: vec!["'all'"; keys.len()].join(", "),
-            join: keys.iter().map(|k| format!(" AND w.{k} = g.{k}")).collect(),
-            select: keys.iter().map(|k| format!("g.{k}, ")).collect(),
-            order: keys
+        GroupSql::with_customers(d, keys, None, &[])
+    }
+
+    fn with_customers(
+        d: Dialect,
+        keys: &[&str],
+        customers: Option<&CustomerColumns>,
+        mappings: &[MapEntry],
+    ) -> GroupSql {
+        let names: Vec<String> = customers.map_or(Vec::new(), |c| c.names.clone());
+        let internal: Vec<String> = (1..=names.len()).map(|k| format!("c{k}")).collect();
+        // (column, output name) in output order, the customer columns at `customer`.
+        let mut columns: Vec<(String, String)> = Vec::new();
+        for k in keys {
+            if *k == "customer" {
+                for (c, n) in internal.iter().zip(&names) {
+                    columns.push((c.clone(), quote_ident(d, n)));
+                }
+            } else {
+                columns.push((k.to_string(), k.to_string()));
+            }
+        }
+        let unknown_last = if internal.is_empty() {
+            String::new()
+        } else {
+            let any: Vec<String> = columns
                 .iter()
-                .map(|k| format!(", {}", d.bytewise(&format!("g.{k}"))))
+                .map(|(c, _)| format!("g.{c} = '{}'", crate::metrics::UNKNOWN))
+                .collect();
+            format!(", CASE WHEN {} THEN 1 ELSE 0 END", any.join(" OR "))
+        };
+        GroupSql {
+            list: columns
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            alls: vec!["'all'"; columns.len()].join(", "),
+            join: columns
+                .iter()
+                .map(|(c, _)| format!(" AND w.{c} = g.{c}"))
                 .collect(),
+            select: columns
+                .iter()
+                .map(|(c, n)| {
+                    if c == n {
+                        format!("g.{c}, ")
+                    } else {
+                        format!("g.{c} AS {n}, ")
+                    }
+                })
+                .collect(),
+            order: unknown_last
+                + &columns
+                    .iter()
+                    .map(|(c, _)| format!(", {}", d.bytewise(&format!("g.{c}"))))
+                    .collect::<String>(),
+            ctes: customers.map_or(String::new(), |c| customer_keys(d, c, mappings)),
+            customer: internal,
         }
     }
+
+    /// The rows of the grouped part: `rows`, with the customers-file columns joined on
+    /// customer_id when there are any (a row once per group of its customer).
+    fn from(&self, rows: &str) -> String {
+        if self.customer.is_empty() {
+            return rows.to_string();
+        }
+        let columns: String = self
+            .customer
+            .iter()
+            .map(|c| format!(", coalesce(ck.{c}, '{}') AS {c}", crate::metrics::UNKNOWN))
+            .collect();
+        format!(
+            "(SELECT x.*{columns} FROM {rows} x LEFT JOIN customer_keys ck ON ck.customer_id = x.customer_id) gx"
+        )
+    }
+}
+
+/// `customer_keys` (customer_id, c1, c2 …): every combination of the values of each customers
+/// row's `--by` cells (split on `;` and `；`, trimmed; a blank cell is `(unknown)`), once per
+/// customer — the input layer's `CustomerGroups`.
+fn customer_keys(d: Dialect, c: &CustomerColumns, mappings: &[MapEntry]) -> String {
+    let text = d.text();
+    let column = |name: &str| -> String {
+        let header = Role::from_name(name)
+            .and_then(|role| mapping(mappings, TableKind::Customers, role))
+            .map_or(name.to_string(), |m| m.header.trim().to_string());
+        quote_ident(d, &header)
+    };
+    let id = match mapping(mappings, TableKind::Customers, Role::CustomerId) {
+        Some(m) => quote_ident(d, m.header.trim()),
+        None => "customer_id".to_string(),
+    };
+    let raws: Vec<String> = (1..=c.names.len()).map(|k| format!("r{k}")).collect();
+    let cells: String = c
+        .names
+        .iter()
+        .zip(&raws)
+        .map(|(n, r)| format!(", coalesce(CAST({} AS {text}), '') AS {r}", column(n)))
+        .collect();
+    let blanks: String = crate::input::schema::WHITE_SPACE
+        .iter()
+        .chain(&[';', '；'])
+        .collect();
+    let blank = |r: &str| format!("translate({r}, {}, '') = ''", quote(&blanks));
+    let mut ctes = format!(
+        ",\ncustomer_cells AS (
+  SELECT DISTINCT nullif(trim(CAST({id} AS {text})), '') AS customer_id{cells}
+  FROM {table}
+)",
+        table = c.table
+    );
+    let all_raws = raws.join(", ");
+    for (k, r) in raws.iter().enumerate() {
+        let k = k + 1;
+        ctes.push_str(&format!(
+            ",\nvalues_{k} AS (
+  SELECT customer_id, {all_raws},
+         CASE WHEN {blank} THEN '{unknown}' ELSE trim(piece) END AS c{k}
+  FROM (
+    SELECT cc.*, {explode}
+    FROM customer_cells cc WHERE cc.customer_id IS NOT NULL
+  ) t
+  WHERE {blank} OR trim(piece) <> ''
+)",
+            blank = blank(r),
+            unknown = crate::metrics::UNKNOWN,
+            explode = d.explode(
+                &format!(
+                    "CASE WHEN {} THEN '' ELSE replace({r}, '；', ';') END",
+                    blank(&format!("cc.{r}"))
+                ),
+                "piece"
+            ),
+        ));
+    }
+    let joins: String = (2..=raws.len())
+        .map(|k| {
+            let on: Vec<String> = std::iter::once("customer_id".to_string())
+                .chain(raws.iter().cloned())
+                .map(|col| format!("v{k}.{col} = v1.{col}"))
+                .collect();
+            format!(" JOIN values_{k} v{k} ON {}", on.join(" AND "))
+        })
+        .collect();
+    let picked: Vec<String> = (1..=raws.len()).map(|k| format!("v{k}.c{k}")).collect();
+    ctes.push_str(&format!(
+        ",\ncustomer_keys AS (
+  SELECT DISTINCT v1.customer_id, {} FROM values_1 v1{joins}
+)",
+        picked.join(", ")
+    ));
+    ctes
 }
 
 /// A bound of the Wilson interval of `w` (a `wilson` row), empty for a group that has none —
@@ -1199,16 +1371,21 @@ pub fn conversion(s: &Source, window: i32, by: &[ConversionGroup]) -> String {
         .iter()
         .map(|g| match g {
             ConversionGroup::Cohort => "cohort",
-            _ => "owner",
+            ConversionGroup::Customer => "customer",
+            ConversionGroup::Owner => "owner",
         })
         .collect();
+    let groups = GroupSql::with_customers(d, &keys, s.customer_groups.as_ref(), &s.mappings);
+    let grouped_rows = groups.from("outcomes");
     let GroupSql {
         list: key_list,
         alls,
         join: key_join,
         select: key_select,
         order: key_order,
-    } = GroupSql::new(d, &keys);
+        ctes: customer_ctes,
+        ..
+    } = groups;
     let f = FollowupSql::new(s);
     format!(
         "WITH {ledger},
@@ -1220,18 +1397,18 @@ spans AS (
 ),
 {window_ctes},{followup_ctes}
 outcomes AS (
-  SELECT sp.owner, {cohort} AS cohort, sp.matured,
+  SELECT sp.customer_id, sp.owner, {cohort} AS cohort, sp.matured,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL THEN 1 ELSE 0 END AS converted,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
               THEN CAST({days} AS {double}) END AS days,
          CASE WHEN sp.matured = 1 AND f.first_day IS NOT NULL
               THEN coalesce(r.value, 0) ELSE 0 END AS revenue{followup_outcomes}
   FROM spans sp LEFT JOIN firsts f ON f.spell = sp.spell LEFT JOIN window_value r ON r.spell = sp.spell{followup_join}
-),
+){customer_ctes},
 groups AS (
   SELECT 0 AS is_all, {key_list}, count(*) AS spells, sum(matured) AS matured,
          sum(converted) AS converted, {median} AS median_days, sum(revenue) AS revenue{followup_sums}
-  FROM outcomes GROUP BY {key_list}
+  FROM {grouped_rows} GROUP BY {key_list}
   UNION ALL
   SELECT 1, {alls}, count(*), sum(matured), sum(converted), {median}, sum(revenue){followup_sums}
   FROM outcomes
@@ -1426,14 +1603,24 @@ episodes AS (
         "CAST(round(CAST(CAST(g.value AS {double}) / g.recovered AS DECIMAL(38, 10)), 2) AS {double})"
     );
     // The group columns, in the order given (the command's `--by`).
-    let keys: Vec<&str> = by.iter().map(|g| g.name()).collect();
+    let keys: Vec<&str> = by
+        .iter()
+        .map(|g| match g {
+            RecoveryGroup::Customer => "customer",
+            _ => g.name(),
+        })
+        .collect();
+    let groups = GroupSql::with_customers(d, &keys, s.customer_groups.as_ref(), &s.mappings);
+    let grouped_rows = groups.from("scored");
     let GroupSql {
         list: key_list,
         alls,
         join: key_join,
         select: key_select,
         order: key_order,
-    } = GroupSql::new(d, &keys);
+        ctes: customer_ctes,
+        ..
+    } = groups;
     let reclaimed = if churn_days.is_some() {
         ""
     } else {
@@ -1476,12 +1663,12 @@ loyal AS (
 scored AS (
   SELECT o.*, coalesce(l.repurchased, 0) AS repurchased
   FROM outcomes o LEFT JOIN loyal l ON l.ord = o.ord
-),
+){customer_ctes},
 groups AS (
   SELECT 0 AS is_all, {key_list}, count(*) AS episodes, sum(matured) AS matured,
          sum(reclaimed) AS reclaimed, sum(recovered) AS recovered, {median} AS median_days,
          sum(value) AS value, sum(judged) AS loyalty_base, sum(repurchased) AS repurchased
-  FROM scored GROUP BY {key_list}
+  FROM {grouped_rows} GROUP BY {key_list}
   UNION ALL
   SELECT 1, {alls}, count(*), sum(matured), sum(reclaimed), sum(recovered), {median},
          sum(value), sum(judged), sum(repurchased)
