@@ -99,7 +99,7 @@ CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS respo
     psql(f"""
 CREATE TABLE customers_raw ({columns});
 \\copy customers_raw FROM '{tmp}/customers.csv' CSV HEADER
-CREATE TABLE customers AS SELECT customer_id FROM customers_raw;
+CREATE TABLE customers AS SELECT * FROM customers_raw;
 """)
 
 
@@ -169,6 +169,11 @@ def main():
         checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                        ["recovery", "--events", events, "--orders", orders, "--by", by]))
     followups = os.path.join(SAMPLE, "followups.csv")
+    for command, by in (("conversion", "owner,region"), ("recovery", "industry,region")):
+        checks.append((f"{command} --by {by} (customers table)",
+                       [command, "--by", by, "--customers-table", "customers"],
+                       [command, "--events", events, "--orders", orders, "--customers", customers,
+                        "--by", by, "--format", "csv"]))
     checks.append(("conversion with follow-ups", ["conversion", "--followups-table", "followups"],
                    ["conversion", "--events", events, "--orders", orders, "--followups", followups,
                     "--format", "csv"]))

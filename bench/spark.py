@@ -155,6 +155,14 @@ def run_set(spark, name, path, has_order_id, has_status, only=None):
         for by in ("previous-owner,reason", "pool,month"):
             checks.append((f"recovery --by {by}", ["recovery", "--by", by],
                            ["recovery", "--events", events, "--orders", path, "--by", by]))
+        customers = os.path.join(os.path.dirname(path), "customers.csv")
+        if os.path.exists(customers):
+            spark.read.csv(customers, header=True, inferSchema=False).createOrReplaceTempView("customers")
+            for command, by in (("conversion", "owner,region"), ("recovery", "industry,region")):
+                checks.append((f"{command} --by {by} (customers table)",
+                               [command, "--by", by, "--customers-table", "customers"],
+                               [command, "--events", events, "--orders", path, "--customers", customers,
+                                "--by", by, "--format", "csv"]))
         followups = os.path.join(os.path.dirname(path), "followups.csv")
         if os.path.exists(followups):
             spark.read.csv(followups, header=True, inferSchema=False).select(
