@@ -222,6 +222,17 @@ fn each_dialect_writes_its_own_date_arithmetic() {
     assert!(e.contains("no groups"), "{e}");
     let e = w.fails(&["sql", "funnel", "--stages", "Closed Won,Lost"], 2);
     assert!(e.contains("open stage"), "{e}");
+    // Customers-file columns in --by need the table they are read from.
+    for (query, by) in [
+        ("conversion", "owner,region"),
+        ("recovery", "region"),
+        ("pool", "pool,region"),
+    ] {
+        let e = w.fails(&["sql", query, "--by", by], 2);
+        assert!(e.contains("--customers-table NAME"), "{e}");
+    }
+    let e = w.fails(&["sql", "pool", "--by", "pool", "--show", "due"], 2);
+    assert!(e.contains("--show health"), "{e}");
     for (dialect, lead) in [("spark", "`stage`"), ("postgres", "\"stage\"")] {
         let sql = w.stdout(&[
             "sql",
@@ -1287,5 +1298,56 @@ fn conversion_and_recovery_sql_by_customers_file_columns() {
                 &["converted_revenue", "value_added", "value_per_recovered"],
             );
         }
+    }
+}
+
+/// `sql pool --show health --by pool,region --customers-table customers` (and by region alone)
+/// gives the command's health table grouped by customers-file columns.
+#[test]
+fn pool_health_sql_by_customers_file_columns() {
+    let w = Workdir::new();
+    let (orders, events, followups, customers) = (
+        sample("orders.csv"),
+        sample("events.csv"),
+        sample("followups.csv"),
+        sample("customers.csv"),
+    );
+    let mut views = pool_views(&orders, &events, &followups);
+    views.push(format!(
+        "CREATE VIEW customers AS SELECT * FROM read_csv('{customers}', header = true, all_varchar = true)"
+    ));
+    for by in ["pool,region", "region", "industry"] {
+        let sql = w.stdout(&[
+            "sql",
+            "pool",
+            "--show",
+            "health",
+            "--by",
+            by,
+            "--customers-table",
+            "customers",
+        ]);
+        duckdb_views(&w, &views, &sql, "sql.csv");
+        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+        let ours = records(&w.stdout(&[
+            "pool",
+            "--events",
+            &events,
+            "--followups",
+            &followups,
+            "--orders",
+            &orders,
+            "--customers",
+            &customers,
+            "--by",
+            by,
+            "--show",
+            "health",
+            "-q",
+            "--format",
+            "csv",
+        ]));
+        assert!(ours.len() > 5, "{by}");
+        same_numbers(&theirs, &ours, &[]);
     }
 }

@@ -378,13 +378,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             if args.window < 1 {
                 return Err(usage("--window: expected 1 or more days"));
             }
-            if let Some(by) = args.by.as_deref() {
-                if by.trim() != "pool" {
-                    return Err(usage(format!(
-                        "sql pool --by {by}: the health table groups by pool (the customers file's columns are not in the SQL's tables)"
-                    )));
-                }
-            }
+            // true: the pool; false: customers-file columns (--customers-table).
+            let (by, columns) = split_by(
+                args.by.as_deref().unwrap_or("pool"),
+                |name| (name == "pool").then_some(true),
+                false,
+                true,
+                "",
+            )?;
+            needs_customers_table("pool", &columns, args.customers_table.is_some(), "pool")?;
             let table = match args.show.unwrap_or(SqlShow::Due) {
                 SqlShow::Due => Section::Due,
                 SqlShow::Owners => Section::Owners,
@@ -398,14 +400,20 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                     )))
                 }
             };
+            if args.by.is_some() && table != Section::Health {
+                return Err(usage(
+                    "sql pool --by groups the health table: add --show health",
+                ));
+            }
             let mut source = source.clone();
             source.followups = Some(
                 args.followups_table
                     .clone()
                     .unwrap_or_else(|| "followups".into()),
             );
+            source.customer_groups = customer_columns(&args, columns);
             let rules = crate::load::pool_rules(args.rules.as_deref())?;
-            sql::pool(&source, &rules, args.window, table)
+            sql::pool(&source, &rules, args.window, table, by.contains(&true))
         }
         Query::Nps => sql::nps(
             args.dialect,
@@ -517,14 +525,10 @@ fn conversion_groups(by: &str, customers: bool) -> Result<(Vec<ConversionGroup>,
             _ => None,
         },
         ConversionGroup::Customer,
-        customers,
-        "owner, cohort",
-    )
-    .map_err(|e| {
-        usage(format!(
-            "sql conversion: {e} (customers-file columns: --customers-table NAME)"
-        ))
-    })?;
+        true,
+        "",
+    )?;
+    needs_customers_table("conversion", &columns, customers, "owner, cohort")?;
     Ok((dedup(groups), columns))
 }
 
@@ -535,15 +539,27 @@ fn recovery_groups(by: &str, customers: bool) -> Result<(Vec<RecoveryGroup>, Vec
         by,
         RecoveryGroup::from_name,
         RecoveryGroup::Customer,
+        true,
+        "",
+    )?;
+    needs_customers_table(
+        "recovery",
+        &columns,
         customers,
         "owner, previous-owner, reason, pool, month",
-    )
-    .map_err(|e| {
-        usage(format!(
-            "sql recovery: {e} (customers-file columns: --customers-table NAME)"
-        ))
-    })?;
+    )?;
     Ok((dedup(groups), columns))
+}
+
+/// Customers-file columns in `--by` need a customers table to read them from.
+fn needs_customers_table(query: &str, columns: &[String], has: bool, own: &str) -> Result<()> {
+    if columns.is_empty() || has {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "sql {query} --by {}: not one of {own}; a customers-file column needs --customers-table NAME",
+        columns.join(",")
+    )))
 }
 
 /// Each group once, in the order first named.

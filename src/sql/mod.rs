@@ -1183,11 +1183,7 @@ struct GroupSql {
 }
 
 impl GroupSql {
-    fn new(d: Dialect, keys: &[&str]) -> GroupSql {
-        GroupSql::with_customers(d, keys, None, &[])
-    }
-
-    fn with_customers(
+    fn new(
         d: Dialect,
         keys: &[&str],
         customers: Option<&CustomerColumns>,
@@ -1375,7 +1371,7 @@ pub fn conversion(s: &Source, window: i32, by: &[ConversionGroup]) -> String {
             ConversionGroup::Owner => "owner",
         })
         .collect();
-    let groups = GroupSql::with_customers(d, &keys, s.customer_groups.as_ref(), &s.mappings);
+    let groups = GroupSql::new(d, &keys, s.customer_groups.as_ref(), &s.mappings);
     let grouped_rows = groups.from("outcomes");
     let GroupSql {
         list: key_list,
@@ -1610,7 +1606,7 @@ episodes AS (
             _ => g.name(),
         })
         .collect();
-    let groups = GroupSql::with_customers(d, &keys, s.customer_groups.as_ref(), &s.mappings);
+    let groups = GroupSql::new(d, &keys, s.customer_groups.as_ref(), &s.mappings);
     let grouped_rows = groups.from("scored");
     let GroupSql {
         list: key_list,

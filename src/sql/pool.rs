@@ -22,7 +22,9 @@ fn weight(d: Dialect, w: f64) -> String {
 }
 
 /// The SQL of one pool table. `window`: the conversion window of the claim-to-win rate.
-pub fn pool(s: &Source, rules: &PoolRules, window: i32, table: Section) -> String {
+/// `by_pool`: the health table groups by pool (before any customers-file columns of
+/// `s.customer_groups`, as the command puts them).
+pub fn pool(s: &Source, rules: &PoolRules, window: i32, table: Section, by_pool: bool) -> String {
     let d = s.dialect;
     let double = d.double();
     let mut s = s.with_events();
@@ -222,13 +224,23 @@ ORDER BY score DESC, {customer}",
             )
         }
         Section::Health => {
+            let mut keys = Vec::new();
+            if by_pool {
+                keys.push("pool");
+            }
+            if s.customer_groups.is_some() {
+                keys.push("customer");
+            }
+            let groups = GroupSql::new(d, &keys, s.customer_groups.as_ref(), &s.mappings);
+            let grouped_rows = groups.from("rows_in");
             let GroupSql {
                 list,
                 alls,
                 select,
                 order,
+                ctes: customer_ctes,
                 ..
-            } = GroupSql::new(d, &["pool"]);
+            } = groups;
             format!(
                 "{common},
 spans AS (
@@ -238,21 +250,21 @@ spans AS (
 ),
 {window_ctes},
 rows_in AS (
-  SELECT s.pool, 1 AS spell, 0 AS returned, 0 AS in_pool, CAST(NULL AS {double}) AS wait,
+  SELECT s.customer_id, s.pool, 1 AS spell, 0 AS returned, 0 AS in_pool, CAST(NULL AS {double}) AS wait,
          CASE WHEN s.start_event = 'claim' AND sp.matured = 1 THEN 1 ELSE 0 END AS claim_matured,
          CASE WHEN s.start_event = 'claim' AND sp.matured = 1 AND f.first_day IS NOT NULL
               THEN 1 ELSE 0 END AS claim_won
   FROM spell_rows s JOIN spans sp ON sp.spell = s.spell LEFT JOIN firsts f ON f.spell = s.spell
   UNION ALL
-  SELECT r.pool, 0, 1, CASE WHEN r.next_spell IS NULL THEN 1 ELSE 0 END,
+  SELECT r.customer_id, r.pool, 0, 1, CASE WHEN r.next_spell IS NULL THEN 1 ELSE 0 END,
          CAST(n.start_ms - r.at_ms AS {double}) / {DAY_MS}, 0, 0
   FROM returns r LEFT JOIN spell_rows n ON n.spell = r.next_spell
-),
+){customer_ctes},
 g AS (
   SELECT 0 AS is_all, {list}, sum(spell) AS spells, sum(returned) AS returns,
          sum(in_pool) AS in_pool_now, {median} AS median_wait,
          sum(claim_matured) AS claims_matured, sum(claim_won) AS claims_won
-  FROM rows_in GROUP BY {list}
+  FROM {grouped_rows} GROUP BY {list}
   UNION ALL
   SELECT 1, {alls}, sum(spell), sum(returned), sum(in_pool), {median}, sum(claim_matured),
          sum(claim_won)
