@@ -177,6 +177,10 @@ def main():
     checks.append(("conversion with follow-ups", ["conversion", "--followups-table", "followups"],
                    ["conversion", "--events", events, "--orders", orders, "--followups", followups,
                     "--format", "csv"]))
+    checks.append(("pool --show health --by pool,region (customers table)",
+                   ["pool", "--show", "health", "--by", "pool,region", "--customers-table", "customers"],
+                   ["pool", "--events", events, "--followups", followups, "--orders", orders,
+                    "--customers", customers, "--by", "pool,region", "--show", "health", "--format", "csv"]))
     for show in ("due", "owners", "reclaims", "priority", "health"):
         checks.append((f"pool --show {show}", ["pool", "--show", show],
                        ["pool", "--events", events, "--followups", followups, "--orders", orders,

@@ -172,6 +172,13 @@ def run_set(spark, name, path, has_order_id, has_status, only=None):
             checks.append(("conversion with follow-ups", ["conversion", "--followups-table", "followups"],
                            ["conversion", "--events", events, "--orders", path, "--followups", followups,
                             "--format", "csv"]))
+            if os.path.exists(customers):
+                checks.append(("pool --show health --by pool,region (customers table)",
+                               ["pool", "--show", "health", "--by", "pool,region", "--customers-table",
+                                "customers"],
+                               ["pool", "--events", events, "--followups", followups, "--orders", path,
+                                "--customers", customers, "--by", "pool,region", "--show", "health",
+                                "--format", "csv"]))
             for show in ("due", "owners", "reclaims", "priority", "health"):
                 checks.append((f"pool --show {show}", ["pool", "--show", show],
                                ["pool", "--events", events, "--followups", followups, "--orders", path,
