@@ -936,6 +936,23 @@ fn same_numbers(
     }
 }
 
+/// Runs `crm-eval sql ARGS` in DuckDB over `views` and `crm-eval COMMAND` (as CSV), checks
+/// every cell alike ([`same_numbers`]) and returns the command's rows.
+fn sql_matches_command(
+    w: &Workdir,
+    views: &[String],
+    sql_args: &[&str],
+    command: &[&str],
+    money: &[&str],
+) -> Vec<HashMap<String, String>> {
+    let sql = w.stdout(&[&["sql"][..], sql_args].concat());
+    duckdb_views(w, views, &sql, "sql.csv");
+    let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
+    let ours = records(&w.stdout(&[command, &["-q", "--format", "csv"]].concat()));
+    same_numbers(&theirs, &ours, money);
+    ours
+}
+
 /// Views of an opportunities CSV and a stage-history CSV as the SQL reads them: text cells as
 /// written, times as TIMESTAMP, close dates as DATE, `seq` the row's place in the file.
 fn funnel_views(opportunities: &str, history: &str, closed: &str) -> Vec<String> {
@@ -961,16 +978,15 @@ fn check_funnel(w: &Workdir, views: &[String], sql_args: &[&str], command: &[&st
         if show == "open" && sql_args.contains(&"--by") {
             continue;
         }
-        let mut args = vec!["sql", "funnel", "--show", show];
-        args.extend_from_slice(sql_args);
-        let sql = w.stdout(&args);
-        duckdb_views(w, views, &sql, "sql.csv");
-        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
-        let mut args = command.to_vec();
-        args.extend_from_slice(&["--show", show, "-q", "--format", "csv"]);
-        let ours = records(&w.stdout(&args));
+        let sql = [&["funnel", "--show", show][..], sql_args].concat();
+        let ours = sql_matches_command(
+            w,
+            views,
+            &sql,
+            &[command, &["--show", show]].concat(),
+            FUNNEL_MONEY,
+        );
         assert!(!ours.is_empty(), "{show}");
-        same_numbers(&theirs, &ours, FUNNEL_MONEY);
     }
 }
 
@@ -1115,12 +1131,7 @@ fn pool_sql_in_duckdb_gives_every_cell_of_pool() {
     ];
     for extra in runs {
         for show in ["due", "owners", "reclaims", "priority", "health"] {
-            let mut args = vec!["sql", "pool", "--show", show];
-            args.extend_from_slice(extra);
-            let sql = w.stdout(&args);
-            duckdb_views(&w, &views, &sql, "sql.csv");
-            let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
-            let mut args = vec![
+            let command = [
                 "pool",
                 "--events",
                 &events,
@@ -1130,14 +1141,15 @@ fn pool_sql_in_duckdb_gives_every_cell_of_pool() {
                 &orders,
                 "--show",
                 show,
-                "-q",
-                "--format",
-                "csv",
             ];
-            args.extend_from_slice(extra);
-            let ours = records(&w.stdout(&args));
+            let ours = sql_matches_command(
+                &w,
+                &views,
+                &[&["pool", "--show", show][..], extra].concat(),
+                &[&command[..], extra].concat(),
+                &["past_value"],
+            );
             assert!(!ours.is_empty(), "{show} {extra:?}");
-            same_numbers(&theirs, &ours, &["past_value"]);
         }
     }
 }
@@ -1190,12 +1202,7 @@ fn conversion_sql_with_followups_gives_the_follow_up_columns() {
         ),
     ];
     for (orders, events, followups, extra) in cases {
-        let mut args = vec!["sql", "conversion", "--followups-table", "followups"];
-        args.extend_from_slice(extra);
-        let sql = w.stdout(&args);
-        duckdb_views(&w, &pool_views(orders, events, followups), &sql, "sql.csv");
-        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
-        let mut args = vec![
+        let command = [
             "conversion",
             "--events",
             events,
@@ -1203,14 +1210,15 @@ fn conversion_sql_with_followups_gives_the_follow_up_columns() {
             orders,
             "--followups",
             followups,
-            "-q",
-            "--format",
-            "csv",
         ];
-        args.extend_from_slice(extra);
-        let ours = records(&w.stdout(&args));
+        let ours = sql_matches_command(
+            &w,
+            &pool_views(orders, events, followups),
+            &[&["conversion", "--followups-table", "followups"][..], extra].concat(),
+            &[&command[..], extra].concat(),
+            &["converted_revenue"],
+        );
         assert!(ours[0].contains_key("followed_up_24h_share"), "{ours:?}");
-        same_numbers(&theirs, &ours, &["converted_revenue"]);
     }
 }
 
@@ -1263,40 +1271,33 @@ fn conversion_and_recovery_sql_by_customers_file_columns() {
             format!("CREATE VIEW customers AS SELECT * FROM read_csv('{customers}', header = true, all_varchar = true)"),
         ];
         for command in ["conversion", "recovery"] {
-            let sql = w.stdout(&[
-                "sql",
-                command,
-                "--by",
-                by,
-                "--customers-table",
-                "customers",
-                "--as-of",
-                "2024-07-01",
-            ]);
-            duckdb_views(&w, &views, &sql, "sql.csv");
-            let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
-            let ours = records(&w.stdout(&[
-                command,
-                "--events",
-                events,
-                "--orders",
-                orders,
-                "--customers",
-                customers,
-                "--by",
-                by,
-                "--as-of",
-                "2024-07-01",
-                "-q",
-                "--format",
-                "csv",
-            ]));
-            assert!(ours.len() >= 3, "{command} {by}: {ours:?}");
-            same_numbers(
-                &theirs,
-                &ours,
+            let as_of = ["--as-of", "2024-07-01"];
+            let ours = sql_matches_command(
+                &w,
+                &views,
+                &[
+                    &[command, "--by", by, "--customers-table", "customers"][..],
+                    &as_of,
+                ]
+                .concat(),
+                &[
+                    &[
+                        command,
+                        "--events",
+                        events,
+                        "--orders",
+                        orders,
+                        "--customers",
+                        customers,
+                        "--by",
+                        by,
+                    ][..],
+                    &as_of,
+                ]
+                .concat(),
                 &["converted_revenue", "value_added", "value_per_recovered"],
             );
+            assert!(ours.len() >= 3, "{command} {by}: {ours:?}");
         }
     }
 }
@@ -1317,37 +1318,35 @@ fn pool_health_sql_by_customers_file_columns() {
         "CREATE VIEW customers AS SELECT * FROM read_csv('{customers}', header = true, all_varchar = true)"
     ));
     for by in ["pool,region", "region", "industry"] {
-        let sql = w.stdout(&[
-            "sql",
-            "pool",
-            "--show",
-            "health",
-            "--by",
-            by,
-            "--customers-table",
-            "customers",
-        ]);
-        duckdb_views(&w, &views, &sql, "sql.csv");
-        let theirs = records(&std::fs::read_to_string(w.path("sql.csv")).unwrap());
-        let ours = records(&w.stdout(&[
-            "pool",
-            "--events",
-            &events,
-            "--followups",
-            &followups,
-            "--orders",
-            &orders,
-            "--customers",
-            &customers,
-            "--by",
-            by,
-            "--show",
-            "health",
-            "-q",
-            "--format",
-            "csv",
-        ]));
+        let ours = sql_matches_command(
+            &w,
+            &views,
+            &[
+                "pool",
+                "--show",
+                "health",
+                "--by",
+                by,
+                "--customers-table",
+                "customers",
+            ],
+            &[
+                "pool",
+                "--events",
+                &events,
+                "--followups",
+                &followups,
+                "--orders",
+                &orders,
+                "--customers",
+                &customers,
+                "--by",
+                by,
+                "--show",
+                "health",
+            ],
+            &[],
+        );
         assert!(ours.len() > 5, "{by}");
-        same_numbers(&theirs, &ours, &[]);
     }
 }
