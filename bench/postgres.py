@@ -57,7 +57,7 @@ def load_sample():
     tmp = tempfile.mkdtemp()
     os.chmod(tmp, 0o755)
     for name in ("orders.csv", "events.csv", "surveys.csv", "customers.csv", "opportunities.csv",
-                 "stage_history.csv", "followups.csv"):
+                 "stage_history.csv", "followups.csv", "teams.csv"):
         shutil.copy(os.path.join(SAMPLE, name), tmp)
         os.chmod(os.path.join(tmp, name), 0o644)
     psql(f"""
@@ -89,6 +89,8 @@ CREATE TABLE followups_raw (customer_id text, followup_time text, owner text, ch
 \\copy followups_raw FROM '{tmp}/followups.csv' CSV HEADER
 CREATE TABLE followups AS SELECT customer_id, CAST(followup_time AS timestamp) AS followup_time
   FROM followups_raw;
+CREATE TABLE teams (owner text, team text, region text);
+\\copy teams FROM '{tmp}/teams.csv' CSV HEADER
 CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
 \\copy surveys_raw FROM '{tmp}/surveys.csv' CSV HEADER
 CREATE TABLE surveys AS SELECT customer_id, CAST(response_date AS date) AS response_date, survey,
@@ -195,6 +197,13 @@ def main():
                        ["funnel", "--history-table", "stage_history", "--show", show, *opp_map, *grouped],
                        ["funnel", opportunities, "--history", history, "--show", show, *opp_map,
                         *grouped, "--format", "csv"]))
+    teams = os.path.join(SAMPLE, "teams.csv")
+    for show, by in (("summary", "team,region"), ("stages", "industry")):
+        checks.append((f"funnel --show {show} --by {by} (teams and customers tables)",
+                       ["funnel", "--history-table", "stage_history", "--show", show, *opp_map,
+                        "--by", by, "--teams-table", "teams", "--customers-table", "customers"],
+                       ["funnel", opportunities, "--history", history, "--show", show, *opp_map,
+                        "--by", by, "--teams", teams, "--customers", customers, "--format", "csv"]))
     cn = ["--map", "customer_id=客户", "--map", "order_id=单号", "--map", "order_date=下单日",
           "--map", "amount=实付", "--map", "status=状态"]
     checks.append(("rfm over Chinese headers (--map)", ["rfm", "--orders-table", "orders_cn", *cn],

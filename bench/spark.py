@@ -203,6 +203,17 @@ def run_set(spark, name, path, has_order_id, has_status, only=None):
             F.monotonically_increasing_id().alias("seq"),
         ).createOrReplaceTempView("stage_history")
         opp_map = ["--map", "closed_at=close_date", "--map", "source=lead_source"]
+        teams = os.path.join(os.path.dirname(path), "teams.csv")
+        customers = os.path.join(os.path.dirname(path), "customers.csv")
+        if os.path.exists(teams) and os.path.exists(customers):
+            spark.read.csv(teams, header=True, inferSchema=False).createOrReplaceTempView("teams")
+            spark.read.csv(customers, header=True, inferSchema=False).createOrReplaceTempView("customers")
+            for show, by in (("summary", "team,region"), ("stages", "industry")):
+                checks.append((f"funnel --show {show} --by {by} (teams and customers tables)",
+                               ["funnel", "--history-table", "stage_history", "--show", show, *opp_map,
+                                "--by", by, "--teams-table", "teams", "--customers-table", "customers"],
+                               ["funnel", opportunities, "--history", history, "--show", show, *opp_map,
+                                "--by", by, "--teams", teams, "--customers", customers, "--format", "csv"]))
         for show, by in (("summary", None), ("stages", None), ("open", None), ("summary", "owner,month"),
                          ("stages", "product,source")):
             grouped = ["--by", by] if by else []

@@ -212,7 +212,9 @@ fn each_dialect_writes_its_own_date_arithmetic() {
         "{e}"
     );
     let e = w.fails(&["sql", "funnel", "--stages", "A,B", "--by", "team"], 2);
-    assert!(e.contains("owner, product, source or month"), "{e}");
+    assert!(e.contains("--teams-table"), "{e}");
+    let e = w.fails(&["sql", "funnel", "--stages", "A,B", "--by", "industry"], 2);
+    assert!(e.contains("--customers-table NAME"), "{e}");
     let e = w.fails(
         &[
             "sql", "funnel", "--stages", "A", "--show", "open", "--by", "owner",
@@ -1014,6 +1016,37 @@ fn funnel_sql_in_duckdb_gives_every_cell_of_funnel_on_sample_data() {
         s.extend_from_slice(&["--by", by]);
         check_funnel(&w, &views, &s, &c);
     }
+    // Groups from a teams and a customers table: the owner's team, the account's region (else
+    // the owner's), customers-file columns of the account.
+    let (teams, customers) = (sample("teams.csv"), sample("customers.csv"));
+    let mut grouped_views = views.clone();
+    grouped_views.push(format!(
+        "CREATE VIEW teams AS SELECT * FROM read_csv('{teams}', header = true, all_varchar = true)"
+    ));
+    grouped_views.push(format!(
+        "CREATE VIEW customers AS SELECT * FROM read_csv('{customers}', header = true, all_varchar = true)"
+    ));
+    for (by, tables) in [
+        ("team,region", &["teams", "customers"][..]),
+        ("region", &["teams"][..]),
+        ("region", &["customers"][..]),
+        ("owner,industry", &["customers"][..]),
+        ("industry,team", &["teams", "customers"][..]),
+    ] {
+        let mut c = command.to_vec();
+        let mut q = sql.clone();
+        for table in tables {
+            let (flag, file, sql_flag) = match *table {
+                "teams" => ("--teams", teams.as_str(), "--teams-table"),
+                _ => ("--customers", customers.as_str(), "--customers-table"),
+            };
+            c.extend_from_slice(&[flag, file]);
+            q.extend_from_slice(&[sql_flag, table]);
+        }
+        c.extend_from_slice(&["--by", by]);
+        q.extend_from_slice(&["--by", by]);
+        check_funnel(&w, &grouped_views, &q, &c);
+    }
     // The order given, and an earlier as_of (deals closed since are open then).
     let given = [
         "--stages",
@@ -1068,6 +1101,11 @@ fn funnel_sql_follows_the_outcome_rules_and_history_corners() {
     );
     w.write("funnel.toml", "[funnel]\nwon = [\"Signed\"]\n");
     let views = funnel_views("opportunities.csv", "history.csv", "closed_at");
+    w.write("customers.csv", "customer_id,segment\nC0,vip;new\nC1, \n");
+    let mut customer_views = views.clone();
+    customer_views.push(
+        "CREATE VIEW customers AS SELECT * FROM read_csv('customers.csv', header = true, all_varchar = true)".into(),
+    );
     let map = [
         "--map",
         "outcome=is_end",
@@ -1095,6 +1133,12 @@ fn funnel_sql_follows_the_outcome_rules_and_history_corners() {
         let mut s = sql.clone();
         s.extend_from_slice(&["--by", "owner,month"]);
         check_funnel(&w, &views, &s, &c);
+        // Accounts' customers-file values: multi-valued, blank, missing, no account at all.
+        let mut c = command.clone();
+        c.extend_from_slice(&["--customers", "customers.csv", "--by", "segment,owner"]);
+        let mut s = sql.clone();
+        s.extend_from_slice(&["--customers-table", "customers", "--by", "segment,owner"]);
+        check_funnel(&w, &customer_views, &s, &c);
     }
 }
 

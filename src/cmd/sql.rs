@@ -202,6 +202,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME", default_value = "opportunities")]
     pub opportunities_table: String,
 
+    /// funnel: the teams table or view (owner, team, region), for --by team and the owner's
+    /// region.
+    #[arg(long, value_name = "NAME")]
+    pub teams_table: Option<String>,
+
     /// funnel: the stage history table or view (opportunity_id, stage, entered_at TIMESTAMP,
     /// seq); the stage order comes from it unless --stages names it.
     #[arg(long, value_name = "NAME")]
@@ -255,6 +260,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ("--opportunities-table", Some(&args.opportunities_table)),
         ("--history-table", args.history_table.as_ref()),
         ("--followups-table", args.followups_table.as_ref()),
+        ("--teams-table", args.teams_table.as_ref()),
     ] {
         let Some(name) = name else { continue };
         if name.is_empty()
@@ -459,29 +465,31 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
             "sql funnel needs the stage order: --stages A,B,C (or the config's [funnel] stages) or --history-table NAME",
         ));
     }
-    let mut by = Vec::new();
-    for name in args
-        .by
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
+    let (by, columns) = match args.by.as_deref().map(str::trim) {
+        None | Some("") => (Vec::new(), Vec::new()),
+        Some(list) => split_by(
+            list,
+            |name| <FunnelGroup as clap::ValueEnum>::from_str(name, true).ok(),
+            FunnelGroup::Customer,
+            true,
+            "",
+        )?,
+    };
+    let by = dedup(by);
+    let own = "owner, team, region, product, source, month";
+    needs_customers_table("funnel", &columns, args.customers_table.is_some(), own)?;
+    if by.contains(&FunnelGroup::Team) && args.teams_table.is_none() {
+        return Err(usage(
+            "sql funnel --by team needs --teams-table NAME (owner, team)",
+        ));
+    }
+    if by.contains(&FunnelGroup::Region)
+        && args.teams_table.is_none()
+        && args.customers_table.is_none()
     {
-        let group = match name {
-            "owner" => FunnelGroup::Owner,
-            "product" => FunnelGroup::Product,
-            "source" => FunnelGroup::Source,
-            "month" => FunnelGroup::Month,
-            _ => {
-                return Err(usage(format!(
-                    "sql funnel --by {name}: expected owner, product, source or month"
-                )))
-            }
-        };
-        if !by.contains(&group) {
-            by.push(group);
-        }
+        return Err(usage(
+            "sql funnel --by region needs --customers-table NAME (the account's region) or --teams-table NAME (the owner's)",
+        ));
     }
     let show = match args.show.unwrap_or(SqlShow::Summary) {
         SqlShow::Summary => Show::Summary,
@@ -510,6 +518,9 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
         show,
         stale_days,
         mappings: &settings.input.mappings,
+        teams: args.teams_table.as_deref(),
+        customers: args.customers_table.as_deref(),
+        customer_columns: &columns,
     }
     .sql())
 }

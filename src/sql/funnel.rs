@@ -7,7 +7,10 @@
 //! drops the same white space and punctuation (`translate`) and lower-cases; the word lists are
 //! the command's ([`StageWords`], [`Outcome::CODES`], [`Outcome::OPEN_WORDS`], the flag words).
 
-use super::{quote, relation, round4, round_to, wilson_bound, wilson_columns, Dialect};
+use super::{
+    customer_keys, quote, quote_ident, relation, round4, round_to, wilson_bound, wilson_columns,
+    CustomerColumns, Dialect,
+};
 use crate::cmd::funnel::Show;
 use crate::input::schema::{
     mapping, normalise_header, MapEntry, Role, TableKind, HEADER_PUNCTUATION, WHITE_SPACE,
@@ -34,6 +37,20 @@ pub struct FunnelQuery<'a> {
     pub show: Show,
     pub stale_days: i32,
     pub mappings: &'a [MapEntry],
+    /// The teams table or view (owner, team, region), for `--by team` and the owner's region.
+    pub teams: Option<&'a str>,
+    /// The customers table or view: the account's region (`--by region`, before the owner's)
+    /// and the columns of `--by` that are not the funnel's own groups.
+    pub customers: Option<&'a str>,
+    pub customer_columns: &'a [String],
+}
+
+/// One group column: its name inside the query, its name in the output and its value for an
+/// opportunity `o` of `priced` (with `tm`, `ar` and `ck` joined).
+struct KeyColumn {
+    internal: String,
+    output: String,
+    value: String,
 }
 
 /// A text expression's stage key: white space and [`HEADER_PUNCTUATION`] dropped, lower-cased
@@ -146,9 +163,17 @@ impl FunnelQuery<'_> {
         for (role, wanted) in [
             (
                 Role::Owner,
-                self.show == Show::Open || self.by.contains(&FunnelGroup::Owner),
+                self.show == Show::Open
+                    || [FunnelGroup::Owner, FunnelGroup::Team, FunnelGroup::Region]
+                        .iter()
+                        .any(|g| self.by.contains(g)),
             ),
-            (Role::CustomerId, self.show == Show::Open),
+            (
+                Role::CustomerId,
+                self.show == Show::Open
+                    || self.by.contains(&FunnelGroup::Customer)
+                    || (self.by.contains(&FunnelGroup::Region) && self.customers.is_some()),
+            ),
             (Role::Product, self.by.contains(&FunnelGroup::Product)),
             (Role::Source, self.by.contains(&FunnelGroup::Source)),
             (Role::Outcome, self.named(Role::Outcome)),
@@ -169,17 +194,115 @@ impl FunnelQuery<'_> {
         )
     }
 
-    /// A label column of `o` (an `opp` row) for a grouping: the text, '' when none, the month
-    /// created as `2024-01`.
-    fn label(&self, g: FunnelGroup) -> String {
+    /// The group columns in `--by` order (customers-file columns where the first is named): the
+    /// text, '' when none, the month created as `2024-01`, the owner's team, the account's
+    /// region else the owner's, a customers-file value else `(unknown)`.
+    fn key_columns(&self) -> Vec<KeyColumn> {
         let d = self.dialect;
-        match g {
-            FunnelGroup::Month => d.period_label(
-                Period::Month,
-                &d.period_index(Period::Month, "o.created_day"),
-            ),
-            _ => format!("coalesce(o.{}, '')", g.name()),
+        let mut out = Vec::new();
+        for g in self.by {
+            let value = match g {
+                FunnelGroup::Month => d.period_label(
+                    Period::Month,
+                    &d.period_index(Period::Month, "o.created_day"),
+                ),
+                FunnelGroup::Team => "coalesce(tm.team, '')".to_string(),
+                FunnelGroup::Region => {
+                    let account = if self.customers.is_some() {
+                        "ar.region"
+                    } else {
+                        "NULL"
+                    };
+                    let owner = if self.teams.is_some() {
+                        "tm.region"
+                    } else {
+                        "NULL"
+                    };
+                    format!("coalesce({account}, {owner}, '')")
+                }
+                FunnelGroup::Customer => {
+                    for (k, name) in self.customer_columns.iter().enumerate() {
+                        out.push(KeyColumn {
+                            internal: format!("c{}", k + 1),
+                            output: quote_ident(d, name),
+                            value: format!(
+                                "coalesce(ck.c{}, '{}')",
+                                k + 1,
+                                crate::metrics::UNKNOWN
+                            ),
+                        });
+                    }
+                    continue;
+                }
+                _ => format!("coalesce(o.{}, '')", g.name()),
+            };
+            out.push(KeyColumn {
+                internal: format!("k_{}", g.name()),
+                output: g.name().to_string(),
+                value,
+            });
         }
+        out
+    }
+
+    /// The tables the group columns join: the owner's team and region (`tm`), the account's
+    /// region (`ar`) and customers-file values (`ck`), as CTEs and as joins onto `o`.
+    fn group_tables(&self) -> (String, String) {
+        let d = self.dialect;
+        let (mut ctes, mut joins) = (String::new(), String::new());
+        let wants = |g: FunnelGroup| self.by.contains(&g);
+        if let (Some(table), true) = (
+            self.teams,
+            wants(FunnelGroup::Team) || wants(FunnelGroup::Region),
+        ) {
+            let mut roles = vec![Role::Owner];
+            let null = format!("CAST(NULL AS {})", self.text());
+            let (mut team, mut region) = (null.clone(), null);
+            if wants(FunnelGroup::Team) {
+                roles.push(Role::Team);
+                team = format!("min({})", self.cell("team"));
+            }
+            if wants(FunnelGroup::Region) {
+                roles.push(Role::Region);
+                region = format!("min({})", self.cell("region"));
+            }
+            // An owner listed twice: the smallest team and region (crm-eval: the first row).
+            ctes.push_str(&format!(
+                ",\nteams_in AS ({}),\nteam_of AS (\n  SELECT {owner} AS owner, {team} AS team, {region} AS region\n  FROM teams_in WHERE {owner} IS NOT NULL GROUP BY {owner}\n)",
+                relation(d, TableKind::Teams, table, &roles, &[], self.mappings),
+                owner = self.cell("owner"),
+            ));
+            joins.push_str(" LEFT JOIN team_of tm ON tm.owner = o.owner");
+        }
+        if let (Some(table), true) = (self.customers, wants(FunnelGroup::Region)) {
+            // A customer listed twice: the greatest region (crm-eval: the last row with one).
+            ctes.push_str(&format!(
+                ",\naccount_regions_in AS ({}),\naccount_region AS (\n  SELECT {id} AS customer_id, max({region}) AS region\n  FROM account_regions_in WHERE {id} IS NOT NULL GROUP BY {id}\n)",
+                relation(
+                    d,
+                    TableKind::Customers,
+                    table,
+                    &[Role::CustomerId, Role::Region],
+                    &[],
+                    self.mappings
+                ),
+                id = self.cell("customer_id"),
+                region = self.cell("region"),
+            ));
+            joins.push_str(" LEFT JOIN account_region ar ON ar.customer_id = o.customer_id");
+        }
+        if let (Some(table), false) = (self.customers, self.customer_columns.is_empty()) {
+            ctes.push_str(&customer_keys(
+                d,
+                &CustomerColumns {
+                    table: table.to_string(),
+                    names: self.customer_columns.to_vec(),
+                },
+                self.mappings,
+            ));
+            joins.push_str(" LEFT JOIN customer_keys ck ON ck.customer_id = o.customer_id");
+        }
+        (ctes, joins)
     }
 
     /// The common table expressions every table reads: `opp` (one row per kept opportunity:
@@ -191,13 +314,25 @@ impl FunnelQuery<'_> {
     fn ctes(&self) -> String {
         let d = self.dialect;
         let text = self.text();
-        // Text columns carried along: the groups' and, for the open table, owner and account.
-        let mut carried: Vec<&str> = self
-            .by
-            .iter()
-            .filter(|g| **g != FunnelGroup::Month)
-            .map(|g| g.name())
-            .collect();
+        // Text columns carried along: the groups' (team and region by the owner and the
+        // account, customers-file columns by the account) and, for the open table, owner and
+        // account.
+        let mut carried: Vec<&str> = Vec::new();
+        for g in self.by {
+            let names: &[&str] = match g {
+                FunnelGroup::Month => &[],
+                FunnelGroup::Team => &["owner"],
+                FunnelGroup::Region if self.customers.is_some() => &["owner", "customer_id"],
+                FunnelGroup::Region => &["owner"],
+                FunnelGroup::Customer => &["customer_id"],
+                other => &[other.name()],
+            };
+            for name in names {
+                if !carried.contains(name) {
+                    carried.push(name);
+                }
+            }
+        }
         if self.show == Show::Open {
             for name in ["owner", "customer_id"] {
                 if !carried.contains(&name) {
@@ -288,20 +423,20 @@ stage_order AS (
                 by_name = d.bytewise("s.stage"),
             ),
         };
-        let labels: String = self
-            .by
+        let columns = self.key_columns();
+        let labels: String = columns
             .iter()
-            .map(|g| format!("{} AS k_{}, ", self.label(*g), g.name()))
+            .map(|c| format!("{} AS {}, ", c.value, c.internal))
             .collect();
-        let alls: String = self
-            .by
+        let alls: String = columns
             .iter()
-            .map(|g| format!("'all' AS k_{}, ", g.name()))
+            .map(|c| format!("'all' AS {}, ", c.internal))
             .collect();
+        let (group_ctes, group_joins) = self.group_tables();
         let grouped = if self.by.is_empty() {
             String::new()
         } else {
-            format!("SELECT 0 AS is_all, {labels}o.* FROM priced o\n  UNION ALL\n  ")
+            format!("SELECT 0 AS is_all, {labels}o.* FROM priced o{group_joins}\n  UNION ALL\n  ")
         };
         format!(
             "opportunities_in AS ({opportunities}),{history_in}
@@ -356,7 +491,7 @@ probs AS (
 priced AS (
   SELECT o.*, pr.prob, CASE WHEN o.outcome = 'open' THEN o.amount_f * pr.prob END AS weighted
   FROM opp o LEFT JOIN probs pr ON pr.pos = o.furthest
-),
+){group_ctes},
 m AS (
   {grouped}SELECT 1 AS is_all, {alls}o.* FROM priced o
 )",
@@ -372,34 +507,47 @@ m AS (
 
     /// `k_owner, k_month` and the like (empty without groups), each followed by `sep`.
     fn keys(&self, alias: &str, sep: &str) -> String {
-        self.by
+        self.key_columns()
             .iter()
-            .map(|g| format!("{alias}k_{}{sep}", g.name()))
+            .map(|c| format!("{alias}{}{sep}", c.internal))
             .collect()
     }
 
     /// ` AND a.k_owner = b.k_owner …`.
     fn join(&self, a: &str, b: &str) -> String {
-        self.by
+        self.key_columns()
             .iter()
-            .map(|g| format!(" AND {a}.k_{n} = {b}.k_{n}", n = g.name()))
+            .map(|c| format!(" AND {a}.{n} = {b}.{n}", n = c.internal))
             .collect()
     }
 
     /// `k_owner AS owner, ` … for the output.
     fn named_keys(&self) -> String {
-        self.by
+        self.key_columns()
             .iter()
-            .map(|g| format!("k_{n} AS {n}, ", n = g.name()))
+            .map(|c| format!("{} AS {}, ", c.internal, c.output))
             .collect()
     }
 
-    /// `, k_owner, k_month` in byte order.
+    /// `, k_owner, k_month` in byte order; with customers-file columns, groups holding
+    /// `(unknown)` first go after the others, as the command sorts them.
     fn key_order(&self) -> String {
-        self.by
-            .iter()
-            .map(|g| format!(", {}", self.dialect.bytewise(&format!("k_{}", g.name()))))
-            .collect()
+        let columns = self.key_columns();
+        let mut order = String::new();
+        if !self.customer_columns.is_empty() {
+            let any: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{} = '{}'", c.internal, crate::metrics::UNKNOWN))
+                .collect();
+            order.push_str(&format!(
+                ", CASE WHEN {} THEN 1 ELSE 0 END",
+                any.join(" OR ")
+            ));
+        }
+        for c in &columns {
+            order.push_str(&format!(", {}", self.dialect.bytewise(&c.internal)));
+        }
+        order
     }
 
     fn summary(&self) -> String {
