@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::cli::parse_map;
 use crate::error::usage;
 use crate::input::schema::MapEntry;
 use crate::input::source::EncodingChoice;
@@ -109,7 +108,7 @@ impl Config {
         for (key, value) in &self.map {
             match value {
                 toml::Value::String(header) => {
-                    out.push(parse_map(&format!("{key}={header}"), "config")?)
+                    out.push(MapEntry::parse(&format!("{key}={header}"), "config")?)
                 }
                 toml::Value::Table(table) => {
                     for (role, header) in table {
@@ -118,7 +117,10 @@ impl Config {
                                 "config [map.{key}] {role}: expected a header name in quotes"
                             ))
                         })?;
-                        out.push(parse_map(&format!("{key}.{role}={header}"), "config")?);
+                        out.push(MapEntry::parse(
+                            &format!("{key}.{role}={header}"),
+                            "config",
+                        )?);
                     }
                 }
                 _ => {

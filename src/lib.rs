@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod diag;
 pub mod error;
 pub mod input;
 pub mod keys;
@@ -13,4 +14,5 @@ pub mod metrics;
 pub mod money;
 pub mod output;
 pub mod report;
+pub mod settings;
 pub mod sql;

@@ -105,18 +105,103 @@ pub fn data(name: &str) -> String {
         .to_string()
 }
 
-/// Runs a Python script in the work directory, asserting that it succeeds (the SQL and dataset
-/// tests use DuckDB's Python package: python3 -m pip install duckdb; .ci/run installs it).
+/// Runs a Python script in the work directory, asserting that it succeeds. The SQL conformance
+/// and dataset tests use DuckDB's Python package; [`python_with_duckdb`] brings it on first use,
+/// so `cargo test` needs nothing installed by hand beyond Rust and Python 3.
 pub fn python(w: &Workdir, script: &str) {
-    let run = std::process::Command::new("python3")
+    let python = python_with_duckdb();
+    let run = std::process::Command::new(&python.interpreter)
         .arg("-c")
         .arg(script)
+        .envs(python.env.iter().cloned())
         .current_dir(w.path("."))
         .output()
         .expect("python3 runs");
     assert!(
         run.status.success(),
-        "DuckDB failed (the conformance tests need its Python package: python3 -m pip install duckdb; .ci/run installs it): {}",
+        "the Python script failed: {}",
         String::from_utf8_lossy(&run.stderr)
     );
+}
+
+/// How to run a Python that can `import duckdb`.
+pub struct DuckdbPython {
+    pub interpreter: String,
+    /// Extra environment (PYTHONPATH to the private install, when one is used).
+    pub env: Vec<(String, String)>,
+}
+
+/// A Python 3 that imports DuckDB: the machine's own when it has the package, else a private
+/// copy installed once with `pip install --target` into the build's temporary directory
+/// (`target/tmp/python-duckdb`, outside the clone when CARGO_TARGET_DIR is). `--target` installs
+/// beside the system packages, so it works on a Python that refuses system-wide installs
+/// (PEP 668). Set `CRM_EVAL_TEST_PYTHON` to use another interpreter.
+pub fn python_with_duckdb() -> &'static DuckdbPython {
+    static PYTHON: std::sync::OnceLock<DuckdbPython> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let interpreter =
+            std::env::var("CRM_EVAL_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
+        let imports = |env: &[(String, String)]| {
+            std::process::Command::new(&interpreter)
+                .args(["-c", "import duckdb"])
+                .envs(env.iter().cloned())
+                .output()
+                .map(|o| o.status.success())
+        };
+        match imports(&[]) {
+            Ok(true) => {
+                return DuckdbPython {
+                    interpreter,
+                    env: Vec::new(),
+                }
+            }
+            Ok(false) => {}
+            Err(e) => panic!(
+                "the SQL conformance tests run DuckDB through Python, and `{interpreter}` could \
+                 not be started ({e}): install Python 3 (e.g. apt-get install python3 python3-pip)"
+            ),
+        }
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-duckdb");
+        let env = vec![("PYTHONPATH".to_string(), dir.display().to_string())];
+        if !matches!(imports(&env), Ok(true)) {
+            // Install beside, then rename: a concurrent `cargo test` never sees half a package.
+            let partial = dir.with_extension(format!("partial-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&partial);
+            eprintln!(
+                "installing DuckDB's Python package into {} (once)",
+                dir.display()
+            );
+            let pip = std::process::Command::new(&interpreter)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .arg("--target")
+                .arg(&partial)
+                .arg("duckdb")
+                .output()
+                .expect("python3 runs");
+            assert!(
+                pip.status.success(),
+                "the SQL conformance tests need DuckDB's Python package, and `{interpreter} -m pip \
+                 install --target {} duckdb` failed (no pip? apt-get install python3-pip): {}",
+                partial.display(),
+                String::from_utf8_lossy(&pip.stderr)
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            if std::fs::rename(&partial, &dir).is_err() {
+                // Another run put its copy in place first; ours is not needed.
+                let _ = std::fs::remove_dir_all(&partial);
+            }
+            assert!(
+                matches!(imports(&env), Ok(true)),
+                "DuckDB was installed into {} but does not import",
+                dir.display()
+            );
+        }
+        DuckdbPython { interpreter, env }
+    })
 }

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -10,6 +9,7 @@ use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::{load_ledger, note_without_purchase, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -97,7 +97,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     };
     let opts = AbcOptions { basis, a, b };
     let roles = [Role::Margin, Role::Cost];
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let (result, stats) =
         match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
             None => {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Result};
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::cmd::report::Inputs;
 use crate::error::{usage, TargetsMissed};
 use crate::input::source;
@@ -17,6 +16,7 @@ use crate::metrics::targets::{self, Measured, MeasuredKpi, Span, Status, Target,
 use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
 use crate::report::{kpi_catalogue, Context, Report, BY_OWNER_KPIS};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -3,7 +3,6 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::load::groups::ByArgs;
@@ -13,6 +12,7 @@ use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
 use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -181,7 +181,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let progress = Progress::new(3, out.quiet);
     progress.step(format!("loading {orders_path}"));
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let orders = load_orders(&orders_path, &[], settings)?;
     watch.lap("loading the orders");
     let (orders, ledger) = build_ledger(orders, opts.as_of, &settings.output)?;
@@ -270,7 +270,7 @@ fn emit_fitted(
     if args.params {
         return output::emit(&tables::params_table(fitted, opts)?, out);
     }
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let table = tables::customer_table(fitted, opts)?.table;
     watch.lap("predictions");
     note(

@@ -2,13 +2,13 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
 use crate::load::{load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,7 +61,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     require_purchases(&orders, &ledger.stats, ledger.as_of)?;
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let result = cohort::cohorts(&ledger, args.period, args.metric)?;
     watch.lap("cohort matrix");
     if let Some(groups) = args.groups.load(settings)? {

@@ -3,13 +3,13 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,7 +50,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         _ => None,
     };
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let out = &settings.output;
     let outcomes = conversion::outcomes(
         &data.own,

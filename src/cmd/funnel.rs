@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
@@ -16,6 +15,7 @@ use crate::metrics::funnel::{self, FunnelGroup, Outcome};
 use crate::metrics::ownership::NONE;
 use crate::metrics::GroupKeys;
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Show {
@@ -159,7 +159,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             count(Outcome::Invalid)
         ),
     );
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let mut tables = Vec::new();
     for s in &show {
         tables.push(match s {

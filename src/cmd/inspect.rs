@@ -4,13 +4,13 @@
 use anyhow::{anyhow, Result};
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::{self, Role, TableKind, ValueKind};
 use crate::input::source::{self, polars_message};
 use crate::input::values::OrderStatus;
 use crate::input::{coerce_binding, values};
 use crate::output::{self, column_cells, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, CustomerGroups};
@@ -11,6 +10,7 @@ use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
 use crate::output::{self, note, OutputOptions};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -113,7 +113,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             if args.customers.is_none() {
                 require_purchases(&orders, &ledger.stats, ledger.as_of)?;
             }
-            let watch = crate::output::progress::Stopwatch::new();
+            let watch = crate::diag::Stopwatch::new();
             let result = lifecycle::lifecycle(&ledger, ids.as_deref(), &opts)?;
             watch.lap("lifecycle stages");
             result
@@ -155,7 +155,7 @@ fn rates(args: &Args, opts: &LifecycleOptions, settings: &Settings) -> Result<()
     let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
     require_purchases(&orders, &ledger.stats, ledger.as_of)?;
     let out = &settings.output;
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let table = match (&args.by, &args.customers) {
         (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
             .summarise_codes(&ledger, settings, |codes| {

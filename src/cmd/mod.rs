@@ -20,7 +20,8 @@ pub mod sql;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, Settings};
+use crate::cli::{Cli, Command};
+use crate::settings::Settings;
 
 /// Resolves the shared settings, then runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<()> {

@@ -2,12 +2,12 @@
 
 use anyhow::{bail, Result};
 
-use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::metrics::nps::{self, NpsGroup, SurveyKind};
 use crate::metrics::GroupKeys;
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

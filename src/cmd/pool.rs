@@ -4,7 +4,6 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
@@ -13,6 +12,7 @@ use crate::load::pool_rules;
 use crate::metrics::conversion;
 use crate::metrics::pool::HealthGroups;
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Section {

@@ -7,7 +7,6 @@
 use anyhow::Result;
 use polars::prelude::DataFrame;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
@@ -19,6 +18,7 @@ use crate::metrics::predict::evaluate;
 use crate::metrics::predict::evaluate::Evaluation;
 use crate::metrics::predict::{churn, deal, Options};
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Predict {
@@ -286,7 +286,7 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
         },
         settings,
     )?;
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let result = churn::run(&orders, &ledger, &signals, &opts)?;
     watch.lap("churn features, fits and backtest");
     for n in &result.notes {

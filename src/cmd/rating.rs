@@ -2,13 +2,13 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,7 +54,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;

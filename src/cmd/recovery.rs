@@ -3,13 +3,13 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::metrics::recovery::{self, RecoveryGroup};
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

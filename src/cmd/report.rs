@@ -10,7 +10,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
@@ -24,6 +23,7 @@ use crate::output::html;
 use crate::output::progress::Progress;
 use crate::output::{self, note, write_atomically, Format};
 use crate::report::{Context, Report, ANALYSES};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

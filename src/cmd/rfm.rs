@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
@@ -11,6 +10,7 @@ use crate::load::{
 };
 use crate::metrics::rfm::{self, default_segments, FrequencyBasis, RfmOptions, Scoring};
 use crate::output::{self, note};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -150,7 +150,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
             require_purchases(&orders, &ledger.stats, ledger.as_of)?;
-            let watch = crate::output::progress::Stopwatch::new();
+            let watch = crate::diag::Stopwatch::new();
             let result = rfm::rfm(&ledger, &opts)?;
             watch.lap("rfm scores");
             (result.customers, ledger.stats, result.as_of)
@@ -163,7 +163,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             })?;
             require_purchases(&run.info, &run.stats, run.as_of)?;
             let summary = partitioned::by_customer(run.results)?;
-            let watch = crate::output::progress::Stopwatch::new();
+            let watch = crate::diag::Stopwatch::new();
             let customers = rfm::score_customers(summary, run.as_of, &opts)?;
             watch.lap("rfm scores");
             (customers, run.stats, run.as_of)

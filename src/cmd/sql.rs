@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::cmd::funnel::Show;
 use crate::cmd::pool::Section;
 use crate::error::usage;
@@ -19,6 +18,7 @@ use crate::metrics::funnel::stages::{StageKind, StageWords};
 use crate::metrics::funnel::FunnelGroup;
 use crate::metrics::periods::Period;
 use crate::metrics::recovery::RecoveryGroup;
+use crate::settings::Settings;
 use crate::sql::{self, Dialect, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

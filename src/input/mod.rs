@@ -202,7 +202,7 @@ fn load_source(
         .filter(|h| raw.headers.contains(h))
         .collect();
     let typed = fast_types(&raw, &bindings, &opts.values);
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let (mut frame, info) = raw.read(Some(&wanted), &typed, &opts.read)?;
     for (key, value) in added {
         if bindings.iter().any(|b| b.header == *key) {

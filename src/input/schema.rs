@@ -807,6 +807,57 @@ pub struct MapEntry {
     pub via: &'static str,
 }
 
+impl MapEntry {
+    /// Parses `[table.]role=header` (`via` names where it came from: "--map" or "config").
+    pub fn parse(spec: &str, via: &'static str) -> anyhow::Result<MapEntry> {
+        let Some((lhs, header)) = spec.split_once('=') else {
+            return Err(crate::error::usage(format!(
+                "{via} {spec:?}: expected ROLE=HEADER, e.g. customer_id=客户编号"
+            )));
+        };
+        let (table, role_name) = match lhs.split_once('.') {
+            Some((t, r)) => {
+                let table = TableKind::from_name(t).ok_or_else(|| {
+                    crate::error::usage(format!(
+                        "{via} {spec:?}: unknown table {t:?}; tables are orders, customers, events, \
+                         followups, surveys"
+                    ))
+                })?;
+                (Some(table), r)
+            }
+            None => (None, lhs),
+        };
+        let role = Role::from_name(role_name).ok_or_else(|| {
+            crate::error::usage(format!(
+                "{via} {spec:?}: unknown role {role_name:?}; roles are {}",
+                ALL_ROLES
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if let Some(t) = table {
+            if !t.roles().any(|r| r == role) {
+                return Err(crate::error::usage(format!(
+                    "{via} {spec:?}: {t} have no {role} column"
+                )));
+            }
+        }
+        if header.trim().is_empty() {
+            return Err(crate::error::usage(format!(
+                "{via} {spec:?}: the header name is empty"
+            )));
+        }
+        Ok(MapEntry {
+            table,
+            role,
+            header: header.to_string(),
+            via,
+        })
+    }
+}
+
 /// Why a table's columns could not be resolved.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ResolveError {
@@ -958,6 +1009,18 @@ pub fn guess_kind(headers: &[String], mappings: &[MapEntry]) -> Option<TableKind
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps() {
+        let m = MapEntry::parse("orders.amount=实付金额", "--map").unwrap();
+        assert_eq!(
+            (m.table, m.role, m.header.as_str()),
+            (Some(TableKind::Orders), Role::Amount, "实付金额")
+        );
+        assert!(MapEntry::parse("amount", "--map").is_err());
+        assert!(MapEntry::parse("amout=x", "--map").is_err());
+        assert!(MapEntry::parse("events.amount=x", "--map").is_err());
+    }
 
     fn headers(hs: &[&str]) -> Vec<String> {
         hs.iter().map(|h| h.to_string()).collect()

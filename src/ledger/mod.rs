@@ -169,7 +169,7 @@ impl Ledger {
     /// [`Ledger::build`] that takes the rows and frees them once they are in the partitions
     /// (the ledger's peak memory is then the rows or the partitions, not both for long).
     pub fn from_frame(orders: DataFrame, as_of: Option<i32>) -> Result<Ledger> {
-        let watch = crate::output::progress::Stopwatch::new();
+        let watch = crate::diag::Stopwatch::new();
         let day = orders.column("order_date")?.date()?.physical().clone();
         let as_of = match as_of {
             Some(d) => d,

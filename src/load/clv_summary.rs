@@ -8,10 +8,10 @@
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::input::schema::normalise_header;
 use crate::input::source;
 use crate::metrics::clv::{Customers, TimeUnit};
+use crate::settings::Settings;
 
 /// The column of `df` named by one of `names` (headers compared as normalised).
 fn find(df: &DataFrame, names: &[String], what: &str, file: &str) -> Result<String> {

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 
-use crate::cli::Settings;
 use crate::input::schema::{normalise_header, Role, TableKind, ValueKind};
 use crate::input::source::{self, SourceInfo};
 use crate::input::values::WordCache;
@@ -19,6 +18,7 @@ use crate::metrics::funnel::{Opportunity, Outcome, Pipeline, Stay};
 use crate::metrics::ownership::{intern_rows, Interner, DAY_MS, NONE};
 use crate::money::Money;
 use crate::output::{note, OutputOptions};
+use crate::settings::Settings;
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -249,7 +249,7 @@ pub fn load_pipeline(
     settings: &Settings,
 ) -> Result<Pipeline> {
     let out = &settings.output;
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let table = crate::load::table(
         files.opportunities,
         TableKind::Opportunities,

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::{self, normalise_header, Role, TableKind};
 use crate::input::{coerce_binding, resolve_or_explain, source};
 use crate::output::note;
+use crate::settings::Settings;
 
 pub use crate::metrics::UNKNOWN;
 /// The group of every customer.

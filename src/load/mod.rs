@@ -13,7 +13,6 @@ pub mod signals;
 use anyhow::{bail, Result};
 use polars::prelude::DataFrame;
 
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
@@ -23,6 +22,7 @@ use crate::ledger::cancel::Cancellations;
 use crate::ledger::{Ledger, LedgerStats};
 use crate::metrics::pool::{PoolRules, DEFAULT_RULES};
 use crate::output::{note, OutputOptions};
+use crate::settings::Settings;
 
 /// The orders file and analysis date that every order-based subcommand takes.
 #[derive(Debug, clap::Args)]
@@ -61,7 +61,7 @@ pub const LEDGER_ROLES: &[Role] = &[Role::OrderId, Role::Status, Role::Product];
 /// uses; an export without a single order row is a data error.
 pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result<Table> {
     // A spinner for big files (hidden inside a command's own progress bar, in pipes, with -q).
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let progress = crate::output::progress::Progress::new(1, settings.output.quiet);
     progress.step(format!("loading {path}"));
     let mut roles = LEDGER_ROLES.to_vec();
@@ -90,7 +90,7 @@ pub fn build_ledger(
     as_of: Option<i32>,
     out: &OutputOptions,
 ) -> Result<(SourceInfo, Ledger)> {
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let (df, info) = linked_orders(orders, out)?;
     let ledger =
         Ledger::from_frame(df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
 use crate::input::Table;
@@ -19,6 +18,7 @@ use crate::metrics::ownership::{
 use crate::metrics::pool::{self, PoolRules};
 use crate::output::progress::Progress;
 use crate::output::{note, OutputOptions};
+use crate::settings::Settings;
 
 /// The files a pool-side command may read.
 #[derive(Debug, clap::Args)]
@@ -106,7 +106,7 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
     let as_of = crate::load::parse_as_of(&files.as_of)?;
     let progress = Progress::new(2, settings.output.quiet);
     progress.step(format!("loading {orders_path}"));
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let orders = load_orders(orders_path, ORDER_ROLES, settings)?;
     watch.lap("loading the orders");
     progress.step("loading the event log, building spells, grouping orders per customer");
@@ -152,7 +152,7 @@ struct EventLog {
 
 impl EventLog {
     fn read(events: Option<Table>, as_of: i32, out: &OutputOptions) -> Result<EventLog> {
-        let watch = crate::output::progress::Stopwatch::new();
+        let watch = crate::diag::Stopwatch::new();
         let mut customers = Interner::default();
         let mut strings = Interner::default();
         let (own, info) = match events {
@@ -192,7 +192,7 @@ struct Tables {
 
 impl Tables {
     fn load(files: &Files, settings: &Settings) -> Result<Tables> {
-        let watch = crate::output::progress::Stopwatch::new();
+        let watch = crate::diag::Stopwatch::new();
         let load = |path: &Option<String>, kind, roles: Option<&[Role]>| -> Result<Option<Table>> {
             path.as_ref()
                 .map(|p| crate::load::table(p, kind, roles, settings))
@@ -234,7 +234,7 @@ fn spells(
     settings: &Settings,
 ) -> Result<Loaded> {
     let out = &settings.output;
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let Tables {
         followups,
         customers: customers_table,

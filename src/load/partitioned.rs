@@ -18,13 +18,13 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::{OrdersArgs, LEDGER_ROLES};
-use crate::cli::Settings;
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
 use crate::ledger::cancel::{self, Cancellations, Marker};
 use crate::ledger::{Ledger, LedgerStats};
 use crate::output::note;
+use crate::settings::Settings;
 
 /// Bytes of memory a row of a partition takes once read and built into its ledger (measured
 /// on the 10M-row benchmark: about 120 at the peak; with room to spare).
@@ -222,7 +222,7 @@ pub fn each_partition<T>(
     };
     let mut cancellations: Option<Cancellations> = None;
     let mut results = Vec::with_capacity(spill.parts.len());
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let progress = crate::output::progress::Progress::new(spill.parts.len() as u64, out.quiet);
     for (k, part) in spill.parts.iter().enumerate() {
         progress.step(format!("partition {} of {}", k + 1, spill.parts.len()));
@@ -286,7 +286,7 @@ impl Spill {
         settings: &Settings,
     ) -> Result<Spill> {
         let out = &settings.output;
-        let watch = crate::output::progress::Stopwatch::new();
+        let watch = crate::diag::Stopwatch::new();
         let partitions = partition_count(path, limit, settings)?;
         let dir = tempfile::Builder::new()
             .prefix("crm-eval-partitions-")

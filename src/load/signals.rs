@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::input::schema::{Role, TableKind};
 use crate::metrics::nps::SurveyKind;
 use crate::metrics::ownership::{EventKind, DAY_MS};
 use crate::metrics::predict::churn::Signals;
+use crate::settings::Settings;
 
 /// The files of the signals, each optional.
 pub struct SignalFiles<'a> {

@@ -336,7 +336,7 @@ pub fn events_from_frame(
     customers: &mut Interner,
     as_of_ms: i64,
 ) -> Result<(Vec<Event>, EventIssues)> {
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let mut issues = EventIssues::default();
     let customer_of_row = customer_per_row(df, customers)?;
     watch.lap("  customer per event row");

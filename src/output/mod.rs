@@ -119,7 +119,7 @@ pub fn emit(df: &DataFrame, opts: &OutputOptions) -> Result<()> {
 /// Writes several named tables. Formats that hold one table (CSV, Parquet, …) write them one after
 /// another with a blank line between; xlsx gives each a sheet; table and markdown add a title.
 pub fn emit_sheets(sheets: &[(&str, &DataFrame)], opts: &OutputOptions) -> Result<()> {
-    let watch = progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let written = match &opts.path {
         Some(path) => write_atomically(path, |w| render::render(sheets, opts, w)),
         None => {
@@ -186,7 +186,7 @@ pub fn write_atomically(
 /// Prints a note on stderr unless `--quiet` (above the progress bar, when one is showing).
 pub fn note(opts: &OutputOptions, message: impl AsRef<str>) {
     if !opts.quiet {
-        progress::suspend(|| eprintln!("crm-eval: {}", message.as_ref()));
+        crate::diag::suspend(|| eprintln!("crm-eval: {}", message.as_ref()));
     }
 }
 

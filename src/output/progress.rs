@@ -1,13 +1,13 @@
 //! A progress bar on stderr for long work (loading big files, fitting models). It shows only when
 //! stderr is a terminal and never with `--quiet`; in a pipe, in cron or in tests it draws nothing.
-//! While it is shown, [`super::note`] prints above it instead of through it.
+//! While it is shown, [`super::note`] and the stage timings print above it instead of through it
+//! ([`crate::diag::suspend`]).
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+use crate::diag::ACTIVE;
 
 /// A bar over `steps` named steps; hidden unless stderr is a terminal and not `quiet`.
 /// Dropping it clears the line.
@@ -66,61 +66,6 @@ impl Drop for Progress {
     }
 }
 
-/// Runs `f` with the active bar (if any) hidden, so that a line printed on stderr stays whole.
-pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
-    let bar = ACTIVE.lock().ok().and_then(|a| a.clone());
-    match bar {
-        Some(bar) => bar.suspend(f),
-        None => f(),
-    }
-}
-
-/// Stage timings on stderr for profiling, when the environment has `CRM_EVAL_TIMINGS=1`:
-/// `let t = Stopwatch::new(); …; t.lap("loading")`.
-pub struct Stopwatch {
-    on: bool,
-    last: std::cell::Cell<std::time::Instant>,
-}
-
-impl Stopwatch {
-    pub fn new() -> Stopwatch {
-        Stopwatch {
-            on: std::env::var_os("CRM_EVAL_TIMINGS").is_some_and(|v| v == "1"),
-            last: std::cell::Cell::new(std::time::Instant::now()),
-        }
-    }
-
-    /// Prints the time since the previous lap (or since `new`), and the peak memory so far.
-    pub fn lap(&self, stage: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            let took = now - self.last.get();
-            self.last.set(now);
-            let peak = peak_memory_mib().map_or(String::new(), |m| format!(" (peak {m} MiB)"));
-            suspend(|| {
-                eprintln!(
-                    "crm-eval: timing: {stage}: {:.3} s{peak}",
-                    took.as_secs_f64()
-                )
-            });
-        }
-    }
-}
-
-/// The process's peak resident memory so far (Linux: VmHWM in /proc/self/status).
-fn peak_memory_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
-}
-
-impl Default for Stopwatch {
-    fn default() -> Self {
-        Stopwatch::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +79,7 @@ mod tests {
             assert_eq!(p.bar.position(), 1);
             assert_eq!(p.bar.message(), "two");
             assert!(ACTIVE.lock().unwrap().is_some());
-            assert_eq!(suspend(|| 7), 7);
+            assert_eq!(crate::diag::suspend(|| 7), 7);
             // A bar started inside stays hidden and leaves the outer one registered.
             {
                 let inner = Progress::new(1, false);

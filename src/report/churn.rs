@@ -43,7 +43,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         ));
     }
     // Quietly: the orders' load notes were said when the report read them.
-    let quiet = crate::cli::Settings {
+    let quiet = crate::settings::Settings {
         output: crate::output::OutputOptions {
             quiet: true,
             ..ctx.settings.output.clone()

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::cli::Settings;
 use crate::input::source::SourceInfo;
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
@@ -29,6 +28,7 @@ use crate::output::charts::{self, Chart, Intervals};
 use crate::output::column_cells;
 use crate::output::html::{self, grouped, Card, Page};
 use crate::output::progress::Progress;
+use crate::settings::Settings;
 
 /// What the analyses of one report share: the settings, the loaded orders and their ledger, and
 /// the optional inputs and options of the command line.
@@ -256,7 +256,7 @@ impl Report {
         };
         for analysis in ANALYSES.iter().filter(|a| wanted(a)) {
             progress.step(analysis.step);
-            let watch = crate::output::progress::Stopwatch::new();
+            let watch = crate::diag::Stopwatch::new();
             let parts = (analysis.build)(ctx)?;
             watch.lap(analysis.step);
             report.sections.extend(parts.sections);

@@ -40,7 +40,7 @@ pub struct Fitted<'a> {
 
 /// Loads the purchases and fits the count and spend models on every customer up to `as_of`.
 pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<(Purchases<'a>, Fitted<'a>)> {
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let p = purchases(ledger);
     watch.lap("purchases per customer");
     if p.is_empty() {
@@ -68,7 +68,7 @@ pub fn fit_customers<'a>(
     customers: Customers,
     opts: &ClvOptions,
 ) -> Result<Fitted<'a>> {
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let summary = Summary::new(&customers.x, &customers.tx, &customers.t);
     watch.lap("summary");
     let count_model = fit_purchases(opts.model, &summary, opts.penalty, opts.standard_errors)?;

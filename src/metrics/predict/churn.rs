@@ -188,7 +188,7 @@ pub fn features(ledger: &Ledger, signals: &Signals, levels: &[Vec<String>]) -> F
         monetary.push(net);
         recency.push(f64::from(cutoff - last));
     }
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let p_alive = p_alive(ledger);
     watch.lap(&format!("P(alive) fit as of {}", format_days(cutoff)));
     Features {
@@ -434,7 +434,7 @@ struct Cutoffs<'a> {
 impl Cutoffs<'_> {
     fn at(&mut self, cutoff: i32) -> Result<&Features> {
         if !self.built.contains_key(&cutoff) {
-            let watch = crate::output::progress::Stopwatch::new();
+            let watch = crate::diag::Stopwatch::new();
             let f = if cutoff == self.run.as_of {
                 features(self.run, self.signals, &self.levels)
             } else {
@@ -504,7 +504,7 @@ pub fn run(
                 .to_string(),
         );
     }
-    let watch = crate::output::progress::Stopwatch::new();
+    let watch = crate::diag::Stopwatch::new();
     let fitted = train_at(cutoffs.at(train_cutoff)?, ledger, h, with_p_alive).map_err(|why| {
         anyhow::anyhow!(
             "cannot train the churn model on the cutoff {} (as_of − {h} days): {why}; use a \

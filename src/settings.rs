@@ -1,0 +1,246 @@
+//! The flags every subcommand shares ([`GlobalArgs`], as clap reads them) and the validated, typed
+//! [`Settings`] they resolve to, with the config file, before any file is read. Every layer below
+//! the commands takes `Settings`; none of them needs the command-line types.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::config::Config;
+use crate::error::usage;
+use crate::input::coerce::ValueOptions;
+use crate::input::schema::MapEntry;
+use crate::input::source::{EncodingChoice, ReadOptions};
+use crate::input::values::ExcelEpoch;
+use crate::input::InputOptions;
+use crate::output::{Format, OutputOptions};
+
+/// Flags that every subcommand accepts, before or after its name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Text encoding of CSV input: auto tries strict UTF-8, then GBK/GB18030.
+    #[arg(long, global = true, value_enum, help_heading = "Input")]
+    pub encoding: Option<EncodingChoice>,
+
+    /// Name the column for a role, e.g. --map customer_id=客户编号 or --map orders.amount=实付金额.
+    #[arg(
+        long = "map",
+        global = true,
+        value_name = "[TABLE.]ROLE=HEADER",
+        help_heading = "Input"
+    )]
+    pub map: Vec<String>,
+
+    /// chrono format for every date column, e.g. %d/%m/%Y (needed when day/month order is ambiguous).
+    #[arg(long, global = true, value_name = "FORMAT", help_heading = "Input")]
+    pub date_format: Option<String>,
+
+    /// CSV delimiter (default: sniffed). One character, or "tab".
+    #[arg(long, global = true, value_name = "CHAR", help_heading = "Input")]
+    pub delimiter: Option<String>,
+
+    /// Excel sheet to read (default: the first).
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Input")]
+    pub sheet: Option<String>,
+
+    /// Amounts use a decimal comma: 1.234,56.
+    #[arg(long, global = true, help_heading = "Input")]
+    pub decimal_comma: bool,
+
+    /// Bare Excel serial numbers count from 1904 (old Mac Excel), not 1900.
+    #[arg(long = "excel-1904", global = true, help_heading = "Input")]
+    pub excel_1904: bool,
+
+    /// Count calendar days at this UTC offset (e.g. +08:00, UTC). Default: the data's own.
+    #[arg(long, global = true, value_name = "OFFSET", help_heading = "Input")]
+    pub tz: Option<String>,
+
+    /// Fail on rows without an ID (guest checkouts) instead of leaving them out with a note.
+    #[arg(long, global = true, help_heading = "Input")]
+    pub strict: bool,
+
+    /// How a line-item discount column is read when the amount is computed from quantity ×
+    /// unit price: rate (0.2 = 20 % off), amount (money off), or auto (rate when every value is
+    /// between 0 and 1).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "KIND",
+        help_heading = "Input"
+    )]
+    pub line_discount: Option<crate::input::lines::DiscountKind>,
+
+    /// Config file (default: ./crm-eval.toml when present).
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Input")]
+    pub config: Option<PathBuf>,
+
+    /// Output format (default: from -o's extension; table on a terminal, csv when piped).
+    #[arg(long, short = 'f', global = true, value_enum, help_heading = "Output")]
+    pub format: Option<Format>,
+
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Start CSV/TSV output with a UTF-8 byte-order mark, so Excel shows Chinese text correctly.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub bom: bool,
+
+    /// No notes or warnings on standard error.
+    #[arg(long, short = 'q', global = true, help_heading = "Output")]
+    pub quiet: bool,
+}
+
+/// Validated settings shared by all subcommands.
+#[derive(Clone)]
+pub struct Settings {
+    pub input: InputOptions,
+    pub output: OutputOptions,
+    pub config: Config,
+}
+
+impl Settings {
+    /// Resolves flags and the config file (flags win) into typed settings. Every mistake here is a
+    /// usage error, reported before any file is read.
+    pub fn resolve(global: &GlobalArgs) -> Result<Settings> {
+        let config = Config::find_and_load(global.config.as_deref())?;
+        let cfg = &config.input;
+
+        let encoding = global.encoding.or(cfg.encoding).unwrap_or_default();
+        let delimiter = match global.delimiter.as_deref().or(cfg.delimiter.as_deref()) {
+            None => None,
+            Some(d) => Some(parse_delimiter(d)?),
+        };
+        let tz_offset_secs = match global.tz.as_deref().or(cfg.tz.as_deref()) {
+            None => None,
+            Some(tz) => Some(parse_offset(tz)?),
+        };
+        let date_format = global
+            .date_format
+            .clone()
+            .or_else(|| cfg.date_format.clone());
+        if let Some(f) = &date_format {
+            validate_date_format(f)?;
+        }
+        let decimal_comma = global.decimal_comma || cfg.decimal_comma.unwrap_or(false);
+        let excel_epoch = if global.excel_1904 || cfg.excel_1904.unwrap_or(false) {
+            ExcelEpoch::Excel1904
+        } else {
+            ExcelEpoch::Excel1900
+        };
+
+        let mut mappings = config.mappings()?;
+        for spec in &global.map {
+            mappings.push(MapEntry::parse(spec, "--map")?);
+        }
+
+        let input = InputOptions {
+            read: ReadOptions {
+                encoding,
+                delimiter,
+                sheet: global.sheet.clone().or_else(|| cfg.sheet.clone()),
+            },
+            values: ValueOptions {
+                date_format,
+                excel_epoch,
+                decimal_comma,
+                tz_offset_secs,
+            },
+            mappings,
+            strict: global.strict || cfg.strict.unwrap_or(false),
+            discount: global
+                .line_discount
+                .or(cfg.line_discount)
+                .unwrap_or_default(),
+        };
+        let output = OutputOptions::resolve(
+            global.format,
+            global.output.clone(),
+            global.bom,
+            global.quiet,
+        )?;
+        Ok(Settings {
+            input,
+            output,
+            config,
+        })
+    }
+}
+
+fn parse_delimiter(d: &str) -> Result<u8> {
+    match d {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
+        _ => Err(usage(format!(
+            "--delimiter {d:?}: expected one ASCII character or \"tab\""
+        ))),
+    }
+}
+
+/// Parses a fixed UTC offset: `UTC`, `Z`, `+08:00`, `+0800`, `-5`.
+pub fn parse_offset(tz: &str) -> Result<i32> {
+    let t = tz.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("gmt") || t == "Z" {
+        return Ok(0);
+    }
+    let bad = || {
+        usage(format!(
+            "--tz {tz:?}: expected a UTC offset such as +08:00, -05:00 or UTC"
+        ))
+    };
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 4 {
+        return Err(bad());
+    }
+    let (h, m) = if digits.len() <= 2 {
+        (digits.parse::<i32>().map_err(|_| bad())?, 0)
+    } else {
+        let split = digits.len() - 2;
+        (
+            digits[..split].parse::<i32>().map_err(|_| bad())?,
+            digits[split..].parse::<i32>().map_err(|_| bad())?,
+        )
+    };
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
+fn validate_date_format(format: &str) -> Result<()> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return Err(usage(format!(
+            "--date-format {format:?} is not a valid chrono/strftime format (e.g. %d/%m/%Y)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("UTC").unwrap(), 0);
+        assert_eq!(parse_offset("+08:00").unwrap(), 8 * 3600);
+        assert_eq!(parse_offset("-0530").unwrap(), -(5 * 3600 + 30 * 60));
+        assert_eq!(parse_offset("+8").unwrap(), 8 * 3600);
+        assert!(parse_offset("Asia/Shanghai").is_err());
+        assert!(parse_offset("+25:00").is_err());
+    }
+}
