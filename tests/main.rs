@@ -15,6 +15,7 @@ mod inspect;
 mod ledger;
 mod nps;
 mod output;
+mod owners;
 mod predict;
 mod properties;
 mod report;

@@ -32,11 +32,15 @@ fn view(csv: &str, with_order_id: bool, with_status: bool) -> String {
     )
 }
 
-/// Every cell of two tables equal, money columns to the cent.
+/// Every cell of two tables equal, money columns to the cent. The commands' `owner` column
+/// (docs/metrics.md "Current owner") has no SQL yet: it is the one column the SQL may lack.
 fn same_cells(sql: &[HashMap<String, String>], ours: &[HashMap<String, String>], money: &[&str]) {
     assert_eq!(sql.len(), ours.len());
     for (a, b) in sql.iter().zip(ours) {
         for (column, value) in b {
+            if column == "owner" && !a.contains_key("owner") {
+                continue;
+            }
             let theirs = &a[column];
             if money.contains(&column.as_str()) && !(theirs.is_empty() && value.is_empty()) {
                 let (x, y): (f64, f64) = (theirs.parse().unwrap(), value.parse().unwrap());

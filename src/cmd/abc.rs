@@ -5,7 +5,8 @@ use anyhow::Result;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::{parse_by, ByArgs};
+use crate::load::owners::{CustomerColumns, OwnerArgs};
 use crate::load::{load_ledger, note_without_purchase, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
@@ -34,6 +35,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub thresholds: Thresholds,
+
+    #[command(flatten)]
+    pub owners: OwnerArgs,
 
     /// One row per tier: customers, share of customers, value, share of value.
     #[arg(long)]
@@ -85,24 +89,26 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             }
         }
     }
-    let groups = match (&group_by[..], &args.customers) {
-        ([], _) => None,
-        (_, Some(path)) if args.summary => Some((path, group_by.clone())),
-        _ => {
-            return Err(usage(format!(
-                "--by {}: grouping by a customers-file column needs --summary and --customers FILE",
-                group_by.join(",")
-            )))
-        }
+    if !group_by.is_empty() && !args.summary {
+        return Err(usage(format!(
+            "--by {}: grouping needs --summary (and --customers FILE for a customers-file column)",
+            group_by.join(",")
+        )));
+    }
+    let groups = ByArgs {
+        customers: args.customers.clone(),
+        by: (!group_by.is_empty()).then(|| group_by.join(",")),
     };
     let opts = AbcOptions { basis, a, b };
-    let roles = [Role::Margin, Role::Cost];
+    let roles = [Role::Margin, Role::Cost, Role::Owner];
+    let mut columns = CustomerColumns::default();
     let watch = crate::diag::Stopwatch::new();
     let (result, stats) =
         match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
             None => {
                 let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
                 require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+                columns.add_purchases(&ledger);
                 let result = abc::abc(&ledger, &opts)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
                 (result, ledger.stats)
@@ -117,6 +123,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                         Ok((ids, values))
                     })?;
                 require_purchases(&run.info, &run.stats, run.as_of)?;
+                columns.add_purchase_owners(run.purchase_owners);
                 let (ids, values): (Vec<Vec<String>>, Vec<Vec<f64>>) =
                     run.results.into_iter().unzip();
                 let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
@@ -127,6 +134,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             }
         };
     watch.lap("abc tiers");
+    columns.load_files(
+        args.customers.as_deref(),
+        &args.owners,
+        result.as_of,
+        settings,
+    )?;
     let out = &settings.output;
     note(
         out,
@@ -142,13 +155,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     note_without_purchase(out, &stats);
-    if let Some((path, by)) = groups {
-        let groups = CustomerGroups::load(path, &by, settings)?;
+    if let Some(groups) = groups.load(Some((&columns, &result.customers)), settings)? {
         let table = groups.summarise(&result.customers, settings, abc::tier_summary_of)?;
         output::emit(&table, out)
     } else if args.summary {
         output::emit(&abc::tier_table(&result.tiers)?, out)
     } else {
-        output::emit(&result.customers, out)
+        output::emit(&columns.attach(result.customers)?, out)
     }
 }

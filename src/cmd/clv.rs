@@ -4,8 +4,10 @@
 use anyhow::{anyhow, Result};
 
 use crate::error::usage;
+use crate::input::schema::Role;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::load::groups::ByArgs;
+use crate::load::owners::{CustomerColumns, OwnerArgs};
 use crate::load::partitioned;
 use crate::load::{build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of};
 use crate::metrics::clv::tables::{self, ClvOptions};
@@ -87,6 +89,9 @@ pub struct Args {
     #[command(flatten)]
     pub groups: ByArgs,
 
+    #[command(flatten)]
+    pub owners: OwnerArgs,
+
     /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
     #[arg(long, value_name = "DATE")]
     pub holdout: Option<String>,
@@ -163,7 +168,25 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let fitted =
             tables::fit_customers(ids, customers, &opts).map_err(|e| anyhow!("{path}: {e}"))?;
-        return emit_fitted(&fitted, &args, &opts, settings, path);
+        // No orders, so no purchase owners; the events need a date to read them at.
+        let mut columns = CustomerColumns::default();
+        match (opts.as_of, &args.owners.events) {
+            (Some(day), _) => columns.load_files(
+                args.groups.customers.as_deref(),
+                &args.owners,
+                day,
+                settings,
+            )?,
+            (None, Some(_)) => {
+                return Err(usage(
+                    "--events with --summary-in needs --as-of: the owner is the one at that date",
+                ))
+            }
+            (None, None) => {
+                columns.load_files(args.groups.customers.as_deref(), &args.owners, 0, settings)?
+            }
+        }
+        return emit_fitted(&fitted, &args, &opts, &columns, settings, path);
     }
     let orders_path = args.orders.clone().unwrap_or_default();
     let limit = if args.model == Model::Historical || holdout.is_some() {
@@ -182,9 +205,17 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let progress = Progress::new(3, out.quiet);
     progress.step(format!("loading {orders_path}"));
     let watch = crate::diag::Stopwatch::new();
-    let orders = load_orders(&orders_path, &[], settings)?;
+    let orders = load_orders(&orders_path, &[Role::Owner], settings)?;
     watch.lap("loading the orders");
     let (orders, ledger) = build_ledger(orders, opts.as_of, &settings.output)?;
+    let mut columns = CustomerColumns::default();
+    columns.add_purchases(&ledger);
+    columns.load_files(
+        args.groups.customers.as_deref(),
+        &args.owners,
+        ledger.as_of,
+        settings,
+    )?;
     progress.step(match (args.model, holdout) {
         (Model::Historical, _) => "historical CLV".to_string(),
         (m, Some(_)) => format!("fitting {} on the calibration period", m.name()),
@@ -213,7 +244,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             ),
         );
         drop(progress);
-        return output::emit(&h.table, out);
+        return output::emit(&columns.attach(h.table)?, out);
     }
 
     if let Some(day) = holdout {
@@ -251,6 +282,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         &fitted,
         &args,
         &opts,
+        &columns,
         settings,
         &format!("as of {}", format_days(purchases.as_of)),
     )
@@ -261,6 +293,7 @@ fn emit_fitted(
     fitted: &tables::Fitted,
     args: &Args,
     opts: &ClvOptions,
+    columns: &CustomerColumns,
     settings: &Settings,
     source: &str,
 ) -> Result<()> {
@@ -271,7 +304,7 @@ fn emit_fitted(
         return output::emit(&tables::params_table(fitted, opts)?, out);
     }
     let watch = crate::diag::Stopwatch::new();
-    let table = tables::customer_table(fitted, opts)?.table;
+    let table = columns.attach(tables::customer_table(fitted, opts)?.table)?;
     watch.lap("predictions");
     note(
         out,
@@ -287,7 +320,7 @@ fn emit_fitted(
         ),
     );
     if args.summary {
-        let table = match args.groups.load(settings)? {
+        let table = match args.groups.load(Some((columns, &table)), settings)? {
             Some(groups) => groups.summarise(&table, settings, tables::summary_of)?,
             None => tables::summary_of(&table)?,
         };
@@ -329,9 +362,17 @@ fn partitioned_fit(
         orders: orders_path.to_string(),
         as_of: args.as_of.clone(),
     };
-    let run = partitioned::each_partition(&input, limit, &[], settings, |ledger| {
+    let run = partitioned::each_partition(&input, limit, &[Role::Owner], settings, |ledger| {
         Ok(tables::customer_summary(ledger, opts))
     })?;
+    let mut columns = CustomerColumns::default();
+    columns.add_purchase_owners(run.purchase_owners);
+    columns.load_files(
+        args.groups.customers.as_deref(),
+        &args.owners,
+        run.as_of,
+        settings,
+    )?;
     let stats = &run.stats;
     let mut ids: Vec<String> = Vec::new();
     let mut customers = crate::metrics::clv::Customers::default();
@@ -360,6 +401,7 @@ fn partitioned_fit(
         &fitted,
         args,
         opts,
+        &columns,
         settings,
         &format!("as of {}", format_days(run.as_of)),
     )

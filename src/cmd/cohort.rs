@@ -64,7 +64,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let watch = crate::diag::Stopwatch::new();
     let result = cohort::cohorts(&ledger, args.period, args.metric)?;
     watch.lap("cohort matrix");
-    if let Some(groups) = args.groups.load(settings)? {
+    if let Some(groups) = args.groups.load(None, settings)? {
         // The earliest cohort of all customers fixes the period columns of every group.
         let since = ledger
             .buyers()

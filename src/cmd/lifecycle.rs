@@ -4,8 +4,10 @@
 use anyhow::Result;
 
 use crate::error::usage;
+use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::load::groups::{parse_by, CustomerGroups};
+use crate::load::groups::{parse_by, ByArgs, CustomerGroups};
+use crate::load::owners::{CustomerColumns, OwnerArgs};
 use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
@@ -29,6 +31,9 @@ pub struct Args {
     /// --rates not with --by).
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<partitioned::MemoryLimit>,
+
+    #[command(flatten)]
+    pub owners: OwnerArgs,
 
     /// One row per stage: customers and share.
     #[arg(long, conflicts_with = "rates")]
@@ -106,9 +111,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
+    let mut columns = CustomerColumns::default();
     let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
-            let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+            let (orders, ledger) = load_ledger(&args.input, &[Role::Owner], settings)?;
+            columns.add_purchases(&ledger);
             // Without a purchase only a customers file gives anybody a stage (potential).
             if args.customers.is_none() {
                 require_purchases(&orders, &ledger.stats, ledger.as_of)?;
@@ -118,8 +125,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             watch.lap("lifecycle stages");
             result
         }
-        Some(limit) => partitioned_stages(&args, limit, ids.as_deref(), &opts, settings)?,
+        Some(limit) => {
+            partitioned_stages(&args, limit, ids.as_deref(), &opts, &mut columns, settings)?
+        }
     };
+    columns.load_files(
+        args.customers.as_deref(),
+        &args.owners,
+        result.as_of,
+        settings,
+    )?;
     let out = &settings.output;
     note(
         out,
@@ -129,14 +144,17 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format_days(result.as_of)
         ),
     );
-    if let (Some(by), Some(path)) = (&args.by, &args.customers) {
-        let groups = CustomerGroups::load(path, &parse_by(by)?, settings)?;
+    let by = ByArgs {
+        customers: args.customers.clone(),
+        by: args.by.clone(),
+    };
+    if let Some(groups) = by.load(Some((&columns, &result.customers)), settings)? {
         let table = groups.summarise(&result.customers, settings, lifecycle::stage_summary_of)?;
         output::emit(&table, out)
     } else if args.summary {
         output::emit(&lifecycle::stage_summary(&result)?, out)
     } else {
-        output::emit(&result.customers, out)
+        output::emit(&columns.attach(result.customers)?, out)
     }
 }
 
@@ -176,16 +194,19 @@ fn partitioned_stages(
     limit: partitioned::MemoryLimit,
     known: Option<&[&str]>,
     opts: &LifecycleOptions,
+    columns: &mut CustomerColumns,
     settings: &Settings,
 ) -> Result<lifecycle::Lifecycle> {
-    let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
-        let b = ledger.buyer_summary();
-        let ids: Vec<String> = b.codes.iter().map(|&c| ledger.id(c).to_string()).collect();
-        Ok((ids, b.first, b.last, b.purchases))
-    })?;
+    let run =
+        partitioned::each_partition(&args.input, limit, &[Role::Owner], settings, |ledger| {
+            let b = ledger.buyer_summary();
+            let ids: Vec<String> = b.codes.iter().map(|&c| ledger.id(c).to_string()).collect();
+            Ok((ids, b.first, b.last, b.purchases))
+        })?;
     if args.customers.is_none() {
         require_purchases(&run.info, &run.stats, run.as_of)?;
     }
+    columns.add_purchase_owners(run.purchase_owners);
     let (mut ids, mut first, mut last, mut purchases) = (vec![], vec![], vec![], vec![]);
     for (i, f, l, p) in run.results {
         ids.extend(i);

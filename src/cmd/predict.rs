@@ -8,9 +8,11 @@ use anyhow::Result;
 use polars::prelude::DataFrame;
 
 use crate::error::usage;
+use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
+use crate::load::owners::{CustomerColumns, OwnerArgs};
 use crate::load::signals::{self, SignalFiles};
 use crate::load::{linked_orders, load_orders, note_after_as_of, parse_as_of, require_purchases};
 use crate::metrics::funnel::stages::StageWords;
@@ -92,6 +94,15 @@ pub enum Show {
     Training,
 }
 
+/// How `predict churn` orders its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChurnSort {
+    /// Value at risk, highest first.
+    Value,
+    /// Churn probability, highest first.
+    Probability,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ChurnArgs {
     #[command(flatten)]
@@ -116,6 +127,27 @@ pub struct ChurnArgs {
     /// Churned = no purchase in this many days after a cutoff.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub horizon: i32,
+
+    /// Customers who have not bought for more than this many days have already left (the
+    /// lifecycle rule, default 180 as in `crm-eval lifecycle`) and are not listed.
+    #[arg(long, value_name = "DAYS")]
+    pub churn_days: Option<i64>,
+
+    /// List the customers who have already left too.
+    #[arg(long)]
+    pub include_churned: bool,
+
+    /// Order of the list: value at risk (probability × the year's net spend), or probability.
+    #[arg(long, value_enum, default_value_t = ChurnSort::Value)]
+    pub sort: ChurnSort,
+
+    /// Only the first N customers of the list.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Customers-file columns to print after the owner, e.g. region,industry (needs --customers).
+    #[arg(long, value_name = "COLUMN[,COLUMN]")]
+    pub columns: Option<String>,
 
     #[command(flatten)]
     pub backtest: BacktestArgs,
@@ -271,7 +303,7 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     let show = shown(&args.backtest);
     let out = &settings.output;
     let as_of = parse_as_of(&args.orders.as_of)?;
-    let table = load_orders(&args.orders.orders, &[], settings)?;
+    let table = load_orders(&args.orders.orders, &[Role::Owner], settings)?;
     let (orders, info) = linked_orders(table, out)?;
     let ledger =
         Ledger::build(&orders, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
@@ -286,8 +318,36 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
         },
         settings,
     )?;
+    let churn_days = args
+        .churn_days
+        .unwrap_or(crate::metrics::lifecycle::LifecycleOptions::default().churn_days);
+    if churn_days < 1 {
+        return Err(usage(format!(
+            "--churn-days {churn_days}: expected 1 or more days"
+        )));
+    }
+    if args.top == Some(0) {
+        return Err(usage("--top 0: expected 1 or more rows"));
+    }
+    let list = churn::ListOptions {
+        churned_after: (!args.include_churned).then_some(churn_days),
+        by_probability: args.sort == ChurnSort::Probability,
+        top: args.top,
+    };
+    let mut columns = CustomerColumns::default();
+    columns.add_purchases(&ledger);
+    columns.load_files(
+        args.customers.as_deref(),
+        &OwnerArgs {
+            events: args.events.clone(),
+            columns: args.columns.clone(),
+        },
+        ledger.as_of,
+        settings,
+    )?;
     let watch = crate::diag::Stopwatch::new();
-    let result = churn::run(&orders, &ledger, &signals, &opts)?;
+    let mut result = churn::run(&orders, &ledger, &signals, &opts, &list)?;
+    result.predictions = columns.attach(result.predictions)?;
     watch.lap("churn features, fits and backtest");
     for n in &result.notes {
         note(out, n);
@@ -295,14 +355,21 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     note(
         out,
         format!(
-            "churn = no purchase in {} days; model trained on the {} customers of {} (outcomes to {}, penalty λ = {}), scoring {} customers as of {}",
+            "churn = no purchase in {} days; model trained on the {} customers of {} (outcomes to {}, penalty λ = {}), listing {} customers as of {}{}",
             args.horizon,
             result.training.height(),
             format_days(result.train_cutoff),
             format_days(ledger.as_of),
             result.fitted.model.lambda,
             result.predictions.height(),
-            format_days(ledger.as_of)
+            format_days(ledger.as_of),
+            match list.churned_after {
+                Some(days) => format!(
+                    " (not those without a purchase for more than {days} days: they have left, \
+                     as `lifecycle` says; --include-churned lists them)"
+                ),
+                None => String::new(),
+            }
         ),
     );
     say_backtest(&result.evaluations, settings);

@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
+use crate::load::owners::{CustomerColumns, OwnerArgs};
 use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
@@ -31,6 +32,9 @@ pub struct Args {
     /// that memory stays under about this size (e.g. 4GiB; docs/metrics.md "Bounded memory").
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<partitioned::MemoryLimit>,
+
+    #[command(flatten)]
+    pub owners: OwnerArgs,
 }
 
 /// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error (shared with
@@ -49,12 +53,13 @@ pub fn load_rules(path: Option<&str>) -> Result<RatingRules> {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let rules = load_rules(args.rules.as_deref())?;
-    let roles = [Role::Margin, Role::Cost];
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
     let watch = crate::diag::Stopwatch::new();
+    let roles = [Role::Margin, Role::Cost, Role::Owner];
+    let mut columns = CustomerColumns::default();
     let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
@@ -63,6 +68,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             if args.customers.is_none() {
                 require_purchases(&orders, &ledger.stats, ledger.as_of)?;
             }
+            columns.add_purchases(&ledger);
             rating::rating(&ledger, ids.as_deref(), &rules)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?
         }
@@ -76,6 +82,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             if args.customers.is_none() {
                 require_purchases(&run.info, &run.stats, run.as_of)?;
             }
+            columns.add_purchase_owners(run.purchase_owners);
             let mut all_ids = Vec::new();
             let mut raw: Vec<(rating::Criterion, Vec<f64>)> = rules
                 .weights
@@ -92,6 +99,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     };
     watch.lap("rating scores");
+    columns.load_files(
+        args.customers.as_deref(),
+        &args.owners,
+        result.as_of,
+        settings,
+    )?;
     let out = &settings.output;
     note(
         out,
@@ -104,6 +117,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.summary {
         output::emit(&rating::grade_summary(&result.customers, &rules)?, out)
     } else {
-        output::emit(&result.customers, out)
+        output::emit(&columns.attach(result.customers)?, out)
     }
 }

@@ -3,8 +3,10 @@
 use anyhow::Result;
 
 use crate::error::usage;
+use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
+use crate::load::owners::{CustomerColumns, OwnerArgs};
 use crate::load::{
     load_ledger, note_without_purchase, parse_as_of, partitioned, require_purchases, OrdersArgs,
 };
@@ -32,6 +34,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub groups: ByArgs,
+
+    #[command(flatten)]
+    pub owners: OwnerArgs,
 }
 
 /// How the scores are made (the command's and `sql rfm`'s flags; the config's `[rfm]` fills
@@ -146,30 +151,43 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by groups the summary: pass --summary"));
     }
     let opts = options(&args, settings)?;
+    // The orders' owner column, when there is one, gives each buyer's latest-purchase owner.
+    let roles = [Role::Owner];
+    let mut columns = CustomerColumns::default();
     let scored = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
-            let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+            let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
             require_purchases(&orders, &ledger.stats, ledger.as_of)?;
             let watch = crate::diag::Stopwatch::new();
             let result = rfm::rfm(&ledger, &opts)?;
             watch.lap("rfm scores");
+            columns.add_purchases(&ledger);
             (result.customers, ledger.stats, result.as_of)
         }
         Some(limit) => {
             // A partition of customers at a time; the scores are quantiles of everyone, so
             // they are given once the summaries are put together.
-            let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
-                rfm::purchase_summary(ledger, opts.frequency)
-            })?;
+            let run =
+                partitioned::each_partition(&args.input, limit, &roles, settings, |ledger| {
+                    rfm::purchase_summary(ledger, opts.frequency)
+                })?;
             require_purchases(&run.info, &run.stats, run.as_of)?;
             let summary = partitioned::by_customer(run.results)?;
             let watch = crate::diag::Stopwatch::new();
             let customers = rfm::score_customers(summary, run.as_of, &opts)?;
             watch.lap("rfm scores");
+            columns.add_purchase_owners(run.purchase_owners);
             (customers, run.stats, run.as_of)
         }
     };
     let (customers, stats, as_of) = scored;
+    columns.load_files(
+        args.groups.customers.as_deref(),
+        &args.owners,
+        as_of,
+        settings,
+    )?;
+    let customers = columns.attach(customers)?;
     let out = &settings.output;
     note(
         out,
@@ -181,7 +199,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     note_without_purchase(out, &stats);
-    if let Some(groups) = args.groups.load(settings)? {
+    if let Some(groups) = args.groups.load(Some((&columns, &customers)), settings)? {
         let table = groups.summarise(&customers, settings, |c| {
             rfm::segment_summary(c, &opts.segments)
         })?;

@@ -403,6 +403,11 @@ impl Ledger {
         self.has_owner.then(|| &b.purchase_owner[r])
     }
 
+    /// Whether the orders had an owner column (the purchases then carry their owners).
+    pub fn has_owner(&self) -> bool {
+        self.has_owner
+    }
+
     pub fn owner_name(&self, code: u32) -> Option<&str> {
         self.owner_names.get(code as usize).map(String::as_str)
     }

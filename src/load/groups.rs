@@ -36,19 +36,38 @@ pub struct ByArgs {
     pub customers: Option<String>,
 
     /// One table per group of these customers-file columns (role or header, e.g.
-    /// region,industry; a `a;b` cell counts in both), then `all` (needs --customers).
-    #[arg(long, value_name = "COLUMN[,COLUMN]", requires = "customers")]
+    /// region,industry; a `a;b` cell counts in both), then `all` (needs --customers; `--by
+    /// owner` alone groups by the current owner, docs/metrics.md "Current owner", and needs none).
+    #[arg(long, value_name = "COLUMN[,COLUMN]")]
     pub by: Option<String>,
 }
 
 impl ByArgs {
-    /// The groups asked for, if any.
-    pub fn load(&self, settings: &Settings) -> Result<Option<CustomerGroups>> {
-        match (&self.by, &self.customers) {
-            (Some(by), Some(path)) => {
-                Ok(Some(CustomerGroups::load(path, &parse_by(by)?, settings)?))
+    /// The groups asked for, if any. `owners` gives `--by owner` (alone) the current owner of
+    /// each customer of `table`; without it, `--by` needs `--customers`.
+    pub fn load(
+        &self,
+        owners: Option<(&super::owners::CustomerColumns, &DataFrame)>,
+        settings: &Settings,
+    ) -> Result<Option<CustomerGroups>> {
+        let Some(by) = &self.by else {
+            return Ok(None);
+        };
+        let names = parse_by(by)?;
+        match (owners, &self.customers) {
+            (Some((owners, table)), _) if names == [super::owners::OWNER] => {
+                let ids = table.column("customer_id")?.str()?.clone();
+                Ok(Some(owners.owner_groups(ids.iter().flatten())))
             }
-            _ => Ok(None),
+            (_, Some(path)) => Ok(Some(CustomerGroups::load(path, &names, settings)?)),
+            (_, None) => Err(usage(format!(
+                "--by {by}: customers-file columns need --customers FILE{}",
+                if owners.is_some() {
+                    " (--by owner alone needs none)"
+                } else {
+                    ""
+                }
+            ))),
         }
     }
 }
@@ -101,48 +120,11 @@ pub fn split_by<G: Copy>(
 impl CustomerGroups {
     /// Reads the `--by` columns of a customers export.
     pub fn load(path: &str, by: &[String], settings: &Settings) -> Result<CustomerGroups> {
-        let opts = &settings.input;
-        let raw = source::open(path, &opts.read)?;
-        let bindings =
-            resolve_or_explain(TableKind::Customers, &raw.headers, opts, &raw.info.display)?;
-        let (partial, _) =
-            schema::resolve_partial(TableKind::Customers, &raw.headers, &opts.mappings)
-                .unwrap_or_default();
-        let id = bindings
-            .iter()
-            .find(|b| b.role == Role::CustomerId)
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("{}: no customer_id column", raw.info.display))?;
-        let mut headers = Vec::new();
-        for name in by {
-            let by_role = Role::from_name(name)
-                .and_then(|r| partial.iter().find(|b| b.role == r))
-                .map(|b| b.header.clone());
-            let by_header = raw
-                .headers
-                .iter()
-                .find(|h| normalise_header(h) == normalise_header(name))
-                .cloned();
-            match by_role.or(by_header) {
-                Some(h) => headers.push(h),
-                None => bail!(usage(format!(
-                    "--by {name}: {} has no such column (headers: {})",
-                    raw.info.display,
-                    raw.headers.join(", ")
-                ))),
-            }
-        }
-        let mut wanted = vec![id.header.clone()];
-        wanted.extend(headers.iter().cloned());
-        let (frame, info) = raw.read(Some(&wanted), &[], &opts.read)?;
-        let ids = coerce_binding(&frame, &id, &opts.values, &info)?.column;
-        let ids = ids.str()?.clone();
-        let columns: Vec<StringChunked> = headers
-            .iter()
-            .map(|h| -> Result<StringChunked> {
-                Ok(frame.column(h)?.cast(&DataType::String)?.str()?.clone())
-            })
-            .collect::<Result<_>>()?;
+        let wanted: Vec<(&str, bool)> = by.iter().map(|n| (n.as_str(), true)).collect();
+        let read = read_customer_columns(path, &wanted, "--by", settings)?;
+        let ids = read.ids;
+        let columns: Vec<StringChunked> = read.columns.into_iter().flatten().collect();
+        let info = read.info;
         let mut keys: HashMap<String, Vec<Vec<String>>> = HashMap::new();
         for (row, id) in ids.iter().enumerate() {
             let Some(id) = id.filter(|s| !s.is_empty()) else {
@@ -178,6 +160,25 @@ impl CustomerGroups {
             keys,
             file: info.display,
         })
+    }
+
+    /// One group column from a value per customer (e.g. the current owner of each), an empty
+    /// value being `(unknown)`; `described` says where the values came from in notes.
+    pub fn from_values(
+        name: &str,
+        values: impl IntoIterator<Item = (String, String)>,
+        described: &str,
+    ) -> CustomerGroups {
+        let keys = values
+            .into_iter()
+            .map(|(id, v)| (id, vec![split_values(&v)]))
+            .map(|(id, vs)| (id, vs[0].iter().map(|v| vec![v.clone()]).collect()))
+            .collect();
+        CustomerGroups {
+            names: vec![name.to_string()],
+            keys,
+            file: described.to_string(),
+        }
     }
 
     /// Whether the customer is in the file.
@@ -296,6 +297,72 @@ impl CustomerGroups {
         }
         Ok(df)
     }
+}
+
+/// The customer IDs and some columns of a customers export, row by row.
+pub struct CustomerColumns {
+    pub ids: StringChunked,
+    /// One per name asked for; None for an optional column the file does not have.
+    pub columns: Vec<Option<StringChunked>>,
+    pub info: source::SourceInfo,
+}
+
+/// Reads the customer ID and the columns `wanted` of a customers export: each named by its role
+/// (region, industry, source, stage, owner) or by its header, and required or not. A required
+/// column the file lacks is a usage error naming `flag` and the headers there are.
+pub fn read_customer_columns(
+    path: &str,
+    wanted: &[(&str, bool)],
+    flag: &str,
+    settings: &Settings,
+) -> Result<CustomerColumns> {
+    let opts = &settings.input;
+    let raw = source::open(path, &opts.read)?;
+    let bindings = resolve_or_explain(TableKind::Customers, &raw.headers, opts, &raw.info.display)?;
+    let (partial, _) = schema::resolve_partial(TableKind::Customers, &raw.headers, &opts.mappings)
+        .unwrap_or_default();
+    let id = bindings
+        .iter()
+        .find(|b| b.role == Role::CustomerId)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("{}: no customer_id column", raw.info.display))?;
+    let mut headers: Vec<Option<String>> = Vec::new();
+    for &(name, required) in wanted {
+        let by_role = Role::from_name(name)
+            .and_then(|r| partial.iter().find(|b| b.role == r))
+            .map(|b| b.header.clone());
+        let by_header = raw
+            .headers
+            .iter()
+            .find(|h| normalise_header(h) == normalise_header(name))
+            .cloned();
+        match by_role.or(by_header) {
+            Some(h) => headers.push(Some(h)),
+            None if !required => headers.push(None),
+            None => bail!(usage(format!(
+                "{flag} {name}: {} has no such column (headers: {})",
+                raw.info.display,
+                raw.headers.join(", ")
+            ))),
+        }
+    }
+    let mut names = vec![id.header.clone()];
+    names.extend(headers.iter().flatten().cloned());
+    let (frame, info) = raw.read(Some(&names), &[], &opts.read)?;
+    let ids = coerce_binding(&frame, &id, &opts.values, &info)?.column;
+    let ids = ids.str()?.clone();
+    let columns = headers
+        .iter()
+        .map(|h| -> Result<Option<StringChunked>> {
+            match h {
+                Some(h) => Ok(Some(
+                    frame.column(h)?.cast(&DataType::String)?.str()?.clone(),
+                )),
+                None => Ok(None),
+            }
+        })
+        .collect::<Result<_>>()?;
+    Ok(CustomerColumns { ids, columns, info })
 }
 
 /// The values of a cell: split on `;` (or `；`), trimmed; an empty cell is `(unknown)`.

@@ -6,6 +6,7 @@
 pub mod clv_summary;
 pub mod funnel;
 pub mod groups;
+pub mod owners;
 pub mod ownership;
 pub mod partitioned;
 pub mod signals;

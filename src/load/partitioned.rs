@@ -197,6 +197,9 @@ pub struct Partitioned<T> {
     pub stats: LedgerStats,
     /// The command's result for each partition, in partition order.
     pub results: Vec<T>,
+    /// The owner of each buyer's latest purchase, when the orders have an owner column
+    /// (docs/metrics.md "Current owner"), gathered from every partition.
+    pub purchase_owners: Vec<(String, Option<String>)>,
 }
 
 /// Reads `args.orders` under `limit` and calls `each` with the ledger of every partition; says
@@ -222,6 +225,7 @@ pub fn each_partition<T>(
     };
     let mut cancellations: Option<Cancellations> = None;
     let mut results = Vec::with_capacity(spill.parts.len());
+    let mut purchase_owners = Vec::new();
     let watch = crate::diag::Stopwatch::new();
     let progress = crate::output::progress::Progress::new(spill.parts.len() as u64, out.quiet);
     for (k, part) in spill.parts.iter().enumerate() {
@@ -239,6 +243,7 @@ pub fn each_partition<T>(
         let ledger = Ledger::from_frame(df, Some(as_of))
             .map_err(|e| anyhow!("{}: {e}", spill.info.display))?;
         stats.add(&ledger.stats);
+        purchase_owners.extend(crate::metrics::owner::latest_purchase_owners(&ledger));
         results.push(each(&ledger)?);
     }
     drop(progress);
@@ -252,6 +257,7 @@ pub fn each_partition<T>(
         as_of,
         stats,
         results,
+        purchase_owners,
     })
 }
 

@@ -25,6 +25,12 @@ use super::periods::Period;
 use super::rfm::round_to;
 use crate::ledger::{Buyers, Ledger};
 
+/// Churned: no purchase for more than `churn_days` (the lifecycle rule, which `predict churn`
+/// uses too, so the two never disagree on who has already left).
+pub fn is_churned(recency_days: i64, churn_days: i64) -> bool {
+    recency_days > churn_days
+}
+
 #[derive(Clone, Debug)]
 pub struct LifecycleOptions {
     pub churn_days: i64,
@@ -143,7 +149,7 @@ pub fn stage_buyers<S: AsRef<str>>(
         let recency = i64::from(as_of - last[i]);
         let tenure = i64::from(as_of - first[i]);
         let gap = own_gap[i].unwrap_or(population_gap);
-        let stage = if recency > opts.churn_days {
+        let stage = if is_churned(recency, opts.churn_days) {
             "churned"
         } else if tenure <= opts.new_days {
             "new"

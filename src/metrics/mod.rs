@@ -8,6 +8,7 @@ pub mod funnel;
 pub mod lifecycle;
 pub mod nps;
 pub mod orders;
+pub mod owner;
 pub mod ownership;
 pub mod periods;
 pub mod pool;

@@ -61,8 +61,26 @@ fn build(ctx: &Context) -> Result<Parts> {
         },
         &quiet,
     )?;
-    let run = match churn::run(&orders, &ctx.ledger, &signals, &OPTIONS) {
-        Ok(run) => run,
+    // The shortlist as `predict churn` gives it: customers not yet gone, most value at risk
+    // first.
+    let list = churn::ListOptions {
+        churned_after: Some(crate::metrics::lifecycle::LifecycleOptions::default().churn_days),
+        by_probability: false,
+        top: None,
+    };
+    let run = match churn::run(&orders, &ctx.ledger, &signals, &OPTIONS, &list) {
+        Ok(mut run) => {
+            // The owner beside each customer, as `predict churn` gives it.
+            let mut columns = crate::load::owners::CustomerColumns::default();
+            columns.add_purchases(&ctx.ledger);
+            let events = crate::load::owners::OwnerArgs {
+                events: ctx.events.map(str::to_string),
+                columns: None,
+            };
+            columns.load_files(None, &events, ctx.ledger.as_of, &quiet)?;
+            run.predictions = columns.attach(run.predictions)?;
+            run
+        }
         Err(e) => return Ok(Parts::missing("churn risk", e.to_string())),
     };
     // The backtest of every model and cutoff; the calibration of the fitted model at the

@@ -10,11 +10,12 @@ use polars::prelude::*;
 
 use super::evaluate::Evaluation;
 use super::logistic::{self, Logistic, Matrix};
-use super::{coefficients, drivers, holdout, Options};
+use super::{coefficients, holdout, Options};
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::metrics::clv::{self, Grouping, Model, TimeUnit};
 use crate::metrics::rfm::round_to;
+use crate::money::Money;
 
 /// What the CRM knows besides purchases, per customer ID; every list sorted by day.
 #[derive(Debug, Default)]
@@ -79,6 +80,17 @@ fn ln1p(v: f64) -> f64 {
 
 fn signed_ln1p(v: f64) -> f64 {
     v.signum() * v.abs().ln_1p()
+}
+
+/// A feature's value back on its own scale: counts and money enter the model as ln(1 + v), the
+/// spend trend as sign(v) ln(1 + |v|) ([`features`]).
+fn from_model_scale(name: &str, v: f64) -> f64 {
+    match name {
+        "frequency" | "monetary" | "followups_30d" | "followups_90d" | "owner_changes"
+        | "pool_returns" => v.exp_m1(),
+        "spend_trend" => v.signum() * v.abs().exp_m1(),
+        _ => v,
+    }
 }
 
 /// Days in `days` (sorted) within [from, to).
@@ -303,8 +315,88 @@ impl Fitted {
             .collect()
     }
 
-    fn drivers(&self, row: &[f64]) -> Vec<String> {
-        drivers(&self.model, &self.names, row)
+    fn driver_indices(&self, row: &[f64]) -> Vec<usize> {
+        super::driver_indices(&self.model, &self.names, row)
+    }
+
+    /// A driver in words a manager reads: what the feature is for this customer against the
+    /// typical customer (the model's mean, back on the feature's own scale).
+    fn driver_words(&self, j: usize, row: &[f64]) -> String {
+        let name = self.names[j].as_str();
+        let value = from_model_scale(name, row[j]);
+        let typical = from_model_scale(name, self.model.scale.mean[j]);
+        let n = |v: f64| format!("{:.0}", v);
+        match name {
+            "recency_days" => {
+                // The customer's own usual gap: (last − first) ÷ (purchase days − 1).
+                let purchases = self.feature(row, "frequency");
+                let tenure = self.feature(row, "tenure_days");
+                match (purchases, tenure) {
+                    (Some(k), Some(t)) if k >= 2.0 && t > value => {
+                        let gap = (t - value) / (k - 1.0);
+                        format!(
+                            "no purchase for {} days, {:.1}× their usual gap of {} days",
+                            n(value),
+                            value / gap.max(1.0),
+                            n(gap)
+                        )
+                    }
+                    _ => format!("no purchase for {} days (typical {})", n(value), n(typical)),
+                }
+            }
+            "frequency" => format!("{} purchase days (typical {})", n(value), n(typical)),
+            "monetary" => format!("net spend {} (typical {})", n(value), n(typical)),
+            "tenure_days" => format!("a customer for {} days (typical {})", n(value), n(typical)),
+            "spend_trend" => format!(
+                "spend in the last 90 days {} {} against the 90 before",
+                if value < 0.0 { "down" } else { "up" },
+                n(value.abs())
+            ),
+            "gap_cv" => {
+                format!("buys irregularly (gap variation {value:.2}, typical {typical:.2})")
+            }
+            "followups_30d" => format!(
+                "{} follow-ups in the last 30 days (typical {})",
+                n(value),
+                n(typical)
+            ),
+            "followups_90d" => format!(
+                "{} follow-ups in the last 90 days (typical {})",
+                n(value),
+                n(typical)
+            ),
+            "days_since_followup" => {
+                format!(
+                    "no follow-up for {} days (typical {})",
+                    n(value),
+                    n(typical)
+                )
+            }
+            "owner_changes" => format!("{} owner changes (typical {})", n(value), n(typical)),
+            "pool_returns" => format!("returned to the pool {} times", n(value)),
+            "latest_nps" => format!("latest NPS answer {} (typical {})", n(value), n(typical)),
+            "latest_csat" => format!("latest CSAT answer {} (typical {})", n(value), n(typical)),
+            "no_survey" if value > 0.5 => "never answered a survey".to_string(),
+            "no_survey" => format!(
+                "answered a survey ({:.0} % of customers have not)",
+                typical * 100.0
+            ),
+            "p_alive" => format!(
+                "purchase pattern says {:.0} % likely still active (typical {:.0} %)",
+                value * 100.0,
+                typical * 100.0
+            ),
+            other => match other.split_once('=') {
+                Some((column, level)) => format!("{column} is {level}"),
+                None => format!("{other} {value:.2} (typical {typical:.2})"),
+            },
+        }
+    }
+
+    /// A feature of `row` by name, on its own scale.
+    fn feature(&self, row: &[f64], name: &str) -> Option<f64> {
+        let j = self.names.iter().position(|n| n == name)?;
+        Some(from_model_scale(name, row[j]))
     }
 
     pub fn coefficients(&self) -> Result<DataFrame> {
@@ -328,35 +420,110 @@ fn training_table(f: &Features, y: &[bool], fitted: &Fitted) -> Result<DataFrame
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
-/// `high` from a churn probability of 0.6, `medium` from 0.3, else `low`.
-pub fn risk_band(p: f64) -> &'static str {
-    if p >= 0.6 {
-        "high"
-    } else if p >= 0.3 {
-        "medium"
-    } else {
-        "low"
-    }
+/// Which customers the predictions list and in what order (docs/metrics.md, "Churn
+/// prediction": the shortlist).
+#[derive(Debug, Clone, Copy)]
+pub struct ListOptions {
+    /// Leave out the customers the lifecycle rule already calls churned (recency above these
+    /// days); None lists everyone.
+    pub churned_after: Option<i64>,
+    /// Order by churn probability instead of value at risk.
+    pub by_probability: bool,
+    /// Only the first N rows.
+    pub top: Option<usize>,
 }
 
+/// Shares of the listed customers in the `high` and `medium` bands, by rank of churn
+/// probability: the top 10 % are `high`, the next 20 % `medium`, so `high` is a minority on any
+/// data (fixed probability cut-offs put three quarters of a lapsing base in `high`).
+pub const BANDS: [(&str, f64); 2] = [("high", 0.10), ("medium", 0.30)];
+
+/// The band of the customer ranked `rank` (0 = highest probability; ties by customer_id) of `n`.
+pub fn risk_band(rank: usize, n: usize) -> &'static str {
+    BANDS
+        .iter()
+        .find(|(_, share)| (rank as f64) < (share * n as f64).ceil())
+        .map_or("low", |(band, _)| band)
+}
+
+/// Days of net spend that make a customer's annual value.
+pub const ANNUAL_DAYS: i32 = 365;
+
 /// The per-customer table as of the scoring cutoff: customer_id, churn_probability, risk_band,
-/// driver_1..3, recency_days, frequency (purchase days), monetary (net spend); highest
-/// probability first, ties by customer_id.
-pub fn predictions(fitted: &Fitted, f: &Features) -> Result<DataFrame> {
+/// annual_value (net spend in the 365 days before as_of), value_at_risk (probability × annual
+/// value), reason (the drivers in words), driver_1..3 (feature names), recency_days, frequency
+/// (purchase days), monetary (net spend). Highest value at risk first (or probability), ties by
+/// probability, then customer_id.
+pub fn predictions(
+    fitted: &Fitted,
+    f: &Features,
+    ledger: &Ledger,
+    list: &ListOptions,
+) -> Result<DataFrame> {
     let p = fitted.probabilities(f);
     let x = f.matrix(fitted.with_p_alive);
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(f.ids[a].cmp(&f.ids[b])));
-    let drivers: Vec<Vec<String>> = order.iter().map(|&i| fitted.drivers(x.row(i))).collect();
+    let annual: Vec<Money> = f
+        .ids
+        .iter()
+        .map(|id| {
+            ledger.code(id).map_or(Money::ZERO, |c| {
+                ledger.net_between(c, f.cutoff - ANNUAL_DAYS, f.cutoff)
+            })
+        })
+        .collect();
+    let at_risk: Vec<f64> = p
+        .iter()
+        .zip(&annual)
+        .map(|(p, a)| round_to(p * a.to_f64(), 2))
+        .collect();
+    let mut listed: Vec<usize> = (0..p.len())
+        .filter(|&i| {
+            list.churned_after.is_none_or(|days| {
+                !crate::metrics::lifecycle::is_churned(f.recency[i] as i64, days)
+            })
+        })
+        .collect();
+    let by_probability =
+        |a: &usize, b: &usize| p[*b].total_cmp(&p[*a]).then(f.ids[*a].cmp(&f.ids[*b]));
+    // Bands by rank of probability among the listed customers.
+    listed.sort_by(by_probability);
+    let mut band = vec![""; p.len()];
+    for (rank, &i) in listed.iter().enumerate() {
+        band[i] = risk_band(rank, listed.len());
+    }
+    if !list.by_probability {
+        listed.sort_by(|a, b| {
+            at_risk[*b]
+                .total_cmp(&at_risk[*a])
+                .then(by_probability(a, b))
+        });
+    }
+    listed.truncate(list.top.unwrap_or(usize::MAX));
+    let order = listed;
+    let drivers: Vec<Vec<usize>> = order
+        .iter()
+        .map(|&i| fitted.driver_indices(x.row(i)))
+        .collect();
     let driver = |k: usize| -> Vec<Option<&str>> {
         drivers
             .iter()
-            .map(|d| d.get(k).map(String::as_str))
+            .map(|d| d.get(k).map(|&j| fitted.names[j].as_str()))
             .collect()
     };
+    let reasons: Vec<String> = order
+        .iter()
+        .zip(&drivers)
+        .map(|(&i, d)| {
+            d.iter()
+                .map(|&j| fitted.driver_words(j, x.row(i)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .collect();
     let pick = |v: &[f64], digits: i32| -> Vec<f64> {
         order.iter().map(|&i| round_to(v[i], digits)).collect()
     };
+    let whole = |v: &[f64]| -> Vec<i64> { order.iter().map(|&i| v[i] as i64).collect() };
     Ok(DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
@@ -365,25 +532,22 @@ pub fn predictions(fitted: &Fitted, f: &Features) -> Result<DataFrame> {
         Column::new("churn_probability".into(), pick(&p, 4)),
         Column::new(
             "risk_band".into(),
-            order.iter().map(|&i| risk_band(p[i])).collect::<Vec<_>>(),
+            order.iter().map(|&i| band[i]).collect::<Vec<_>>(),
         ),
+        Column::new(
+            "annual_value".into(),
+            order
+                .iter()
+                .map(|&i| annual[i].to_f64_cents())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("value_at_risk".into(), pick(&at_risk, 2)),
+        Column::new("reason".into(), reasons),
         Column::new("driver_1".into(), driver(0)),
         Column::new("driver_2".into(), driver(1)),
         Column::new("driver_3".into(), driver(2)),
-        Column::new(
-            "recency_days".into(),
-            order
-                .iter()
-                .map(|&i| f.recency[i] as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "frequency".into(),
-            order
-                .iter()
-                .map(|&i| f.frequency[i] as i64)
-                .collect::<Vec<_>>(),
-        ),
+        Column::new("recency_days".into(), whole(&f.recency)),
+        Column::new("frequency".into(), whole(&f.frequency)),
         Column::new("monetary".into(), pick(&f.monetary, 2)),
     ])?)
 }
@@ -473,6 +637,7 @@ pub fn run(
     ledger: &Ledger,
     signals: &Signals,
     opts: &Options,
+    list: &ListOptions,
 ) -> Result<ChurnRun> {
     let h = opts.horizon;
     let as_of = ledger.as_of;
@@ -517,7 +682,7 @@ pub fn run(
         let f = cutoffs.at(train_cutoff)?;
         training_table(f, &labels(f, ledger, h), &fitted)?
     };
-    let predictions = predictions(&fitted, cutoffs.at(as_of)?)?;
+    let predictions = predictions(&fitted, cutoffs.at(as_of)?, ledger, list)?;
     watch.lap("predictions");
     let mut evaluations = Vec::new();
     for &e in &tests {

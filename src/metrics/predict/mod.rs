@@ -51,16 +51,21 @@ pub fn holdout(ids: &[String]) -> Vec<bool> {
 /// standardised value, largest first; ties in feature order). An indicator (`source=ads`,
 /// `stage=Proposal`) is named only when the row has it: "not from ads" is no driver.
 pub fn drivers(model: &Logistic, names: &[String], row: &[f64]) -> Vec<String> {
+    driver_indices(model, names, row)
+        .into_iter()
+        .map(|j| names[j].clone())
+        .collect()
+}
+
+/// [`drivers`] as positions in `names`.
+pub fn driver_indices(model: &Logistic, names: &[String], row: &[f64]) -> Vec<usize> {
     let parts = model.contributions(row);
     let mut order: Vec<usize> = (0..parts.len())
         .filter(|&j| parts[j] > 0.0 && !(names[j].contains('=') && row[j] == 0.0))
         .collect();
     order.sort_by(|&a, &b| parts[b].total_cmp(&parts[a]).then(a.cmp(&b)));
+    order.truncate(3);
     order
-        .into_iter()
-        .take(3)
-        .map(|j| names[j].clone())
-        .collect()
 }
 
 /// feature, coefficient (on the standardised feature), mean, sd; the intercept first, then the
