@@ -108,6 +108,18 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The same settings without notes on stderr (for a second pass over files whose notes
+    /// were said by the first).
+    pub fn quiet(&self) -> Settings {
+        Settings {
+            output: OutputOptions {
+                quiet: true,
+                ..self.output.clone()
+            },
+            ..self.clone()
+        }
+    }
+
     /// Resolves flags and the config file (flags win) into typed settings. Every mistake here is a
     /// usage error, reported before any file is read.
     pub fn resolve(global: &GlobalArgs) -> Result<Settings> {

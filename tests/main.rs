@@ -18,6 +18,7 @@ mod output;
 mod owners;
 mod predict;
 mod properties;
+mod ranges;
 mod report;
 mod rfm;
 mod shell;

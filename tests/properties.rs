@@ -175,7 +175,7 @@ mod ownership_properties {
             prop_assert_eq!(customers.len(), 6);
             let outcomes = conversion::outcomes(&own, &orders, None, window, as_of);
             let keys = Keys { strings: &owners, customer: None };
-            let t = conversion::table(&own, &outcomes, &[ConversionGroup::Owner], &keys, false).unwrap();
+            let t = conversion::table(&own.spells, &outcomes, &[ConversionGroup::Owner], &keys, false).unwrap();
             let (spells, matured, converted) = (u64s(&t, "spells"), u64s(&t, "matured"), u64s(&t, "converted"));
             for i in 0..t.height() {
                 prop_assert!(converted[i] <= matured[i] && matured[i] <= spells[i]);

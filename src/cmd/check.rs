@@ -76,13 +76,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     // A period that ended earlier (a last full month, quarter or week) is measured as of its
     // end: the same inputs again, with the analysis date moved there. Its load notes were said
     // once already.
-    let quiet = Settings {
-        output: OutputOptions {
-            quiet: true,
-            ..settings.output.clone()
-        },
-        ..settings.clone()
-    };
+    let quiet = settings.quiet();
     for (period, span) in later {
         let inputs = Inputs {
             as_of: Some(format_days(span.to)),

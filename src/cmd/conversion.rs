@@ -6,7 +6,8 @@ use anyhow::Result;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
-use crate::load::ownership::{load, Files};
+use crate::load::ownership::{load_in_range, Files};
+use crate::load::range::{with_range_columns, RangeArgs};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::output::{self, note};
 use crate::settings::Settings;
@@ -25,6 +26,9 @@ pub struct Args {
     /// e.g. owner,region. A multi-valued cell (a;b) counts the spell in each value.
     #[arg(long, value_name = "GROUP[,GROUP]", default_value = "owner")]
     pub by: String,
+
+    #[command(flatten)]
+    pub dates: RangeArgs,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -42,7 +46,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         args.files.customers.is_some(),
         "owner, cohort",
     )?;
-    let data = load(&args.files, true, settings)?;
+    let range = args.dates.parse()?;
+    let (data, span) = load_in_range(&args.files, true, range.as_ref(), settings)?;
     let customer_keys = match (&args.files.customers, columns.is_empty()) {
         (Some(path), false) => {
             let groups = CustomerGroups::load(path, &columns, settings)?;
@@ -59,24 +64,43 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         args.window,
         data.as_of,
     );
+    // A range counts the spells started in it (as check's periods do).
+    let ranged = match (&range, span) {
+        (Some(r), Some(span)) => {
+            let counted = conversion::started_from(&data.own.spells, &outcomes, span.from);
+            if counted.0.is_empty() {
+                let events = args.files.events.as_deref().unwrap_or("the events");
+                return Err(r.nothing_in(span, "spell started", events));
+            }
+            Some(counted)
+        }
+        _ => None,
+    };
+    let (spells, outcomes) = match &ranged {
+        Some((spells, outcomes)) => (spells.as_slice(), outcomes.as_slice()),
+        None => (data.own.spells.as_slice(), outcomes.as_slice()),
+    };
     let keys = Keys {
         strings: &data.strings,
         customer: customer_keys.as_ref(),
     };
-    let table = conversion::table(&data.own, &outcomes, &by, &keys, data.followups.is_some())?;
+    let mut table = conversion::table(spells, outcomes, &by, &keys, data.followups.is_some())?;
+    if let Some(span) = span {
+        table = with_range_columns(table, span)?;
+    }
     watch.lap("conversion outcomes and table");
     note(
         out,
         format!(
             "{} ownership spells as of {}; converted = a purchase within {} days of the spell's start while held; spells younger than that are immature",
-            data.own.spells.len(),
+            spells.len(),
             format_days(data.as_of),
             args.window
         ),
     );
     output::emit(&table, out)?;
     // The test line comes after the table, as the last thing on stderr.
-    match conversion::owner_test(&data.own, &outcomes) {
+    match conversion::owner_test(spells, outcomes) {
         Some(t) => note(
             out,
             format!(

@@ -10,6 +10,7 @@ use crate::input::values::format_days;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::parse_as_of;
+use crate::load::range::{with_range_columns, RangeArgs, Ranged};
 use crate::metrics::funnel::stages::StageWords;
 use crate::metrics::funnel::{self, FunnelGroup, Outcome};
 use crate::metrics::ownership::NONE;
@@ -75,6 +76,9 @@ pub struct Args {
     /// Analysis date, YYYY-MM-DD (default: the day after the latest date in the files).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+
+    #[command(flatten)]
+    pub dates: RangeArgs,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -120,23 +124,51 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     } else {
         args.show.clone()
     };
-    let opts = FunnelOptions {
+    let range = args.dates.parse()?;
+    let mut opts = FunnelOptions {
         stages,
         words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
-        as_of: parse_as_of(&args.as_of)?,
+        as_of: Ranged::load_as_of(range.as_ref(), parse_as_of(&args.as_of)?)?,
         stage_from_history: false,
     };
-    let mut pipeline = load_pipeline(
-        &FunnelFiles {
-            opportunities: &args.opportunities,
-            history: args.history.as_deref(),
-            teams: args.teams.as_deref(),
-            customers: args.customers.as_deref(),
-        },
-        &opts,
-        settings,
-    )?;
+    let files = FunnelFiles {
+        opportunities: &args.opportunities,
+        history: args.history.as_deref(),
+        teams: args.teams.as_deref(),
+        customers: args.customers.as_deref(),
+    };
+    let mut pipeline = load_pipeline(&files, &opts, settings)?;
     let out = &settings.output;
+    // A range: the deals closed in it and those open at its end, as of the day after it.
+    let span = match &range {
+        Some(r) => {
+            let (span, again) = r.span_at(pipeline.as_of);
+            if let Some(day) = again {
+                note(
+                    out,
+                    format!(
+                        "{} ends before the data do: counted as of {}",
+                        r.flags,
+                        format_days(day)
+                    ),
+                );
+                opts.as_of = Some(day);
+                pipeline = load_pipeline(&files, &opts, &settings.quiet())?;
+            }
+            pipeline = pipeline.counted_from(span.from);
+            // Outside the data: no deal was created or closed in it.
+            let inside = |d: i32| span.from <= d && d < span.to;
+            if !pipeline
+                .opportunities
+                .iter()
+                .any(|o| inside(o.created) || o.closed.is_some_and(inside))
+            {
+                return Err(r.nothing_in(span, "deal created or closed", &args.opportunities));
+            }
+            Some(span)
+        }
+        None => None,
+    };
     if let (Some(path), false) = (&args.customers, columns.is_empty()) {
         pipeline.customer_groups = Some(account_groups(&pipeline, path, &columns, settings)?);
     }
@@ -169,6 +201,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         });
     }
     watch.lap("funnel tables");
+    if let Some(span) = span {
+        for (_, table) in tables.iter_mut() {
+            *table = with_range_columns(std::mem::take(table), span)?;
+        }
+    }
     let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
         tables.iter().map(|(name, df)| (*name, df)).collect();
     output::emit_sheets(&sheets, out)

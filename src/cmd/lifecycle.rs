@@ -8,7 +8,11 @@ use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, ByArgs, CustomerGroups};
 use crate::load::owners::{CustomerColumns, OwnerArgs};
-use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
+use crate::load::range::{with_range_columns, RangeArgs, Ranged};
+use crate::load::{
+    load_customer_ids, load_ledger, load_ledger_in_range, parse_as_of, partitioned,
+    require_purchases, OrdersArgs,
+};
 use crate::metrics::lifecycle::{self, LifecycleOptions};
 use crate::metrics::periods::Period;
 use crate::output::{self, note, OutputOptions};
@@ -34,6 +38,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub owners: OwnerArgs,
+
+    #[command(flatten)]
+    pub dates: RangeArgs,
 
     /// One row per stage: customers and share.
     #[arg(long, conflicts_with = "rates")]
@@ -107,6 +114,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.rates {
         return rates(&args, &opts, settings);
     }
+    if args.dates.given() {
+        return Err(usage(
+            "--from/--to/--range count the periods of --rates: pass --rates (the stages are a state as of --as-of)",
+        ));
+    }
     let ids_owned = load_customer_ids(args.customers.as_deref(), settings)?;
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
@@ -167,22 +179,33 @@ fn rates(args: &Args, opts: &LifecycleOptions, settings: &Settings) -> Result<()
         &args.input.orders,
         settings,
     )?;
+    let range = args.dates.parse()?;
     if let Some(limit) = limit {
-        return partitioned_rates(args, limit, opts.churn_days, settings);
+        return partitioned_rates(args, limit, opts.churn_days, range.as_ref(), settings);
     }
-    let (orders, ledger) = load_ledger(&args.input, &[], settings)?;
+    let (orders, ledger, span) = load_ledger_in_range(&args.input, &[], range.as_ref(), settings)?;
     require_purchases(&orders, &ledger.stats, ledger.as_of)?;
     let out = &settings.output;
     let watch = crate::diag::Stopwatch::new();
-    let table = match (&args.by, &args.customers) {
+    let from = span.map(|s| s.from);
+    let mut table = match (&args.by, &args.customers) {
         (Some(by), Some(path)) => CustomerGroups::load(path, &parse_by(by)?, settings)?
             .summarise_codes(&ledger, settings, |codes| {
-                lifecycle::rates_of(&ledger, codes, args.period, opts.churn_days)
+                lifecycle::rates_of(&ledger, codes, args.period, opts.churn_days, from)
             })?,
-        _ => lifecycle::rates(&ledger, args.period, opts.churn_days)?,
+        _ => {
+            let buyers: Vec<usize> = ledger.buyers().collect();
+            lifecycle::rates_of(&ledger, &buyers, args.period, opts.churn_days, from)?
+        }
     };
     watch.lap("lifecycle rates");
     note_rates(&table, ledger.as_of, opts.churn_days, out);
+    if let (Some(r), Some(span)) = (&range, span) {
+        if table.height() == 0 {
+            return Err(r.nothing_in(span, "complete period", &orders.display));
+        }
+        table = with_range_columns(table, span)?;
+    }
     output::emit(&table, out)
 }
 
@@ -233,11 +256,30 @@ fn partitioned_rates(
     args: &Args,
     limit: partitioned::MemoryLimit,
     churn_days: i64,
+    range: Option<&Ranged>,
     settings: &Settings,
 ) -> Result<()> {
-    let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
+    // A range relative to the data's own as_of would need the data read twice.
+    let input = match range {
+        Some(r) if r.range.fixed_as_of().is_none() => {
+            return Err(usage(format!(
+                "{} with --memory-limit: name the days (--from/--to, or a span such as 2024-Q3)",
+                r.flags
+            )))
+        }
+        Some(r) => crate::load::OrdersArgs {
+            orders: args.input.orders.clone(),
+            as_of: Ranged::load_as_of(Some(r), parse_as_of(&args.input.as_of)?)?.map(format_days),
+        },
+        None => crate::load::OrdersArgs {
+            orders: args.input.orders.clone(),
+            as_of: args.input.as_of.clone(),
+        },
+    };
+    let from = range.map(|r| r.range.span(0).from);
+    let run = partitioned::each_partition(&input, limit, &[], settings, |ledger| {
         let buyers: Vec<usize> = ledger.buyers().collect();
-        let spans = lifecycle::spans_of(ledger, &buyers, args.period);
+        let spans = lifecycle::spans_of(ledger, &buyers, args.period, from);
         Ok(lifecycle::rate_counts(ledger, &buyers, &spans, churn_days).unwrap_or_default())
     })?;
     require_purchases(&run.info, &run.stats, run.as_of)?;
@@ -255,8 +297,15 @@ fn partitioned_rates(
         }
     }
     let counts: Vec<lifecycle::RateCounts> = by_span.into_values().collect();
-    let table = lifecycle::rates_table(&counts)?;
+    let mut table = lifecycle::rates_table(&counts)?;
     note_rates(&table, run.as_of, churn_days, &settings.output);
+    if let Some(r) = range {
+        let span = r.range.span(run.as_of);
+        if table.height() == 0 {
+            return Err(r.nothing_in(span, "complete period", &run.info.display));
+        }
+        table = with_range_columns(table, span)?;
+    }
     output::emit(&table, &settings.output)
 }
 

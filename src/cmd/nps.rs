@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 
 use crate::input::schema::{Role, TableKind};
 use crate::load::groups::{split_by, CustomerGroups};
+use crate::load::range::{with_range_columns, RangeArgs, Ranged};
 use crate::metrics::nps::{self, NpsGroup, SurveyKind};
 use crate::metrics::GroupKeys;
 use crate::output::{self, note};
@@ -28,6 +29,9 @@ pub struct Args {
     /// The scale of responses whose survey is not named by a survey column.
     #[arg(long, value_enum, default_value = "nps")]
     pub scale: SurveyKind,
+
+    #[command(flatten)]
+    pub dates: RangeArgs,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -56,6 +60,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ]),
         settings,
     )?;
+    let range = args.dates.parse()?;
+    let mut surveys = surveys;
+    let span = match &range {
+        Some(r) => Some(responses_in_range(&mut surveys, r, settings)?),
+        None => None,
+    };
     let display = &surveys.info.display;
     let rows = match (&args.customers, columns.is_empty()) {
         (Some(path), false) => {
@@ -117,7 +127,55 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         out,
         "score: NPS in points (−100…100) or CSAT in percent, with 95 % intervals",
     );
-    output::emit(&result.table, out)
+    match span {
+        Some(span) => output::emit(&with_range_columns(result.table, span)?, out),
+        None => output::emit(&result.table, out),
+    }
+}
+
+/// Keeps the responses dated in the range; the analysis date is the range's end, or the day
+/// after the latest response for a range relative to it.
+fn responses_in_range(
+    surveys: &mut crate::input::Table,
+    r: &Ranged,
+    settings: &Settings,
+) -> Result<crate::metrics::periods::Span> {
+    let display = surveys.info.display.clone();
+    if !surveys.has(Role::ResponseDate) {
+        bail!(
+            "{display}: {} needs each response's date: no response date column (response_date, \
+             日期, …; name it with --map response_date=HEADER)",
+            r.flags
+        );
+    }
+    let dates = surveys
+        .df
+        .column(Role::ResponseDate.name())?
+        .date()?
+        .clone();
+    let latest = dates.physical().iter().flatten().max().map(|d| d + 1);
+    let as_of = match (r.range.fixed_as_of(), latest) {
+        (Some(day), _) => day,
+        (None, Some(day)) => day,
+        (None, None) => bail!(
+            "{display}: no dated response, so {} cannot be placed",
+            r.flags
+        ),
+    };
+    let span = r.range.span(as_of);
+    let keep = nps::counted(&dates, Some(span.from), span.to);
+    let undated = dates.null_count();
+    if undated > 0 {
+        note(
+            &settings.output,
+            format!("{display}: {undated} responses without a date cannot be placed in the range and are left out"),
+        );
+    }
+    surveys.df = surveys.df.filter(&keep)?;
+    if surveys.df.height() == 0 {
+        return Err(r.nothing_in(span, "response", &display));
+    }
+    Ok(span)
 }
 
 fn role_word(group: NpsGroup) -> &'static str {

@@ -257,13 +257,7 @@ fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
         None => None,
     };
     // Past cutoffs quietly, with the stage order of as_of: their load notes were said.
-    let quiet = Settings {
-        output: crate::output::OutputOptions {
-            quiet: true,
-            ..settings.output.clone()
-        },
-        ..settings.clone()
-    };
+    let quiet = settings.quiet();
     let order = run.stages.clone();
     let result = deal::run(
         &run,

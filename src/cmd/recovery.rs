@@ -6,7 +6,8 @@ use anyhow::Result;
 use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
-use crate::load::ownership::{load, Files};
+use crate::load::ownership::{load_in_range, Files};
+use crate::load::range::{with_range_columns, RangeArgs};
 use crate::metrics::recovery::{self, RecoveryGroup};
 use crate::output::{self, note};
 use crate::settings::Settings;
@@ -33,6 +34,9 @@ pub struct Args {
     /// column (role or header, with --customers); comma-separated, e.g. owner,region.
     #[arg(long, value_name = "GROUP[,GROUP]", default_value = "owner")]
     pub by: String,
+
+    #[command(flatten)]
+    pub dates: RangeArgs,
 }
 
 pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
@@ -64,7 +68,8 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
         args.files.customers.is_some(),
         "owner, previous-owner, reason, pool, month",
     )?;
-    let mut data = load(&args.files, churn.is_none(), settings)?;
+    let range = args.dates.parse()?;
+    let (mut data, span) = load_in_range(&args.files, churn.is_none(), range.as_ref(), settings)?;
     let customer_keys = match (&args.files.customers, columns.is_empty()) {
         (Some(path), false) => {
             Some(CustomerGroups::load(path, &columns, settings)?.by_index(&data.customers))
@@ -72,13 +77,33 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
         _ => None,
     };
     let out = &settings.output;
-    let episodes = match churn {
+    let mut episodes = match churn {
         Some(days) => {
             let churned = data.strings.id("churned");
             recovery::from_churn(&data.orders, days, data.as_of, churned)
         }
         None => recovery::from_events(&data.own, data.as_of),
     };
+    // A range counts the returns (churn days) in it, as check's periods do.
+    if let (Some(r), Some(span)) = (&range, span) {
+        recovery::began_from(&mut episodes, span.from);
+        if episodes.is_empty() {
+            let file = args
+                .files
+                .events
+                .as_deref()
+                .or(args.files.orders.as_deref());
+            return Err(r.nothing_in(
+                span,
+                if churn.is_some() {
+                    "churn episode"
+                } else {
+                    "return to the pool"
+                },
+                file.unwrap_or("the data"),
+            ));
+        }
+    }
     let outcomes = recovery::outcomes(&episodes, &data.orders, args.window, data.as_of);
     note(
         out,
@@ -99,7 +124,7 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
             }
         ),
     );
-    let table = recovery::table(
+    let mut table = recovery::table(
         &episodes,
         &outcomes,
         &by,
@@ -107,5 +132,8 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
         customer_keys.as_ref(),
         churn.is_none(),
     )?;
+    if let Some(span) = span {
+        table = with_range_columns(table, span)?;
+    }
     output::emit(&table, out)
 }

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod owners;
 pub mod ownership;
 pub mod partitioned;
+pub mod range;
 pub mod signals;
 
 use anyhow::{bail, Result};
@@ -120,6 +121,44 @@ pub fn note_cancellations(out: &OutputOptions, info: &SourceInfo, c: &Cancellati
             info.display, c.rows, c.by_number, c.by_product, c.unlinked
         ),
     );
+}
+
+/// [`load_ledger`] over a date range (docs/metrics.md, "Periods"): as of the range's end,
+/// built again there when a relative range ends before the data do; with the range's days.
+pub fn load_ledger_in_range(
+    args: &OrdersArgs,
+    optional: &[Role],
+    range: Option<&range::Ranged>,
+    settings: &Settings,
+) -> Result<(SourceInfo, Ledger, Option<crate::metrics::periods::Span>)> {
+    let Some(r) = range else {
+        let (info, ledger) = load_ledger(args, optional, settings)?;
+        return Ok((info, ledger, None));
+    };
+    let as_of = range::Ranged::load_as_of(Some(r), parse_as_of(&args.as_of)?)?;
+    let orders = load_orders(&args.orders, optional, settings)?;
+    let (df, info) = linked_orders(orders, &settings.output)?;
+    let mut ledger =
+        Ledger::build(&df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
+    let (span, again) = r.span_at(ledger.as_of);
+    if let Some(day) = again {
+        note(
+            &settings.output,
+            format!(
+                "{} ends before the data do: counted as of {}",
+                r.flags,
+                format_days(day)
+            ),
+        );
+        ledger =
+            Ledger::build(&df, Some(day)).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
+    }
+    note_after_as_of(
+        &settings.output,
+        ledger.stats.rows_after_as_of,
+        ledger.as_of,
+    );
+    Ok((info, ledger, Some(span)))
 }
 
 /// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.

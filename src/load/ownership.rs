@@ -21,7 +21,7 @@ use crate::output::{note, OutputOptions};
 use crate::settings::Settings;
 
 /// The files a pool-side command may read.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Files {
     /// Ownership event log (assign, claim, transfer, recycle, release).
     #[arg(long, value_name = "FILE")]
@@ -93,6 +93,38 @@ impl Loaded {
             as_of: self.as_of,
         }
     }
+}
+
+/// [`load`] over a date range (docs/metrics.md, "Periods"): as of the range's end, loading again
+/// there when a relative range ends before the data do; with the range's days.
+pub fn load_in_range(
+    files: &Files,
+    need_events: bool,
+    range: Option<&crate::load::range::Ranged>,
+    settings: &Settings,
+) -> Result<(Loaded, Option<crate::metrics::periods::Span>)> {
+    let Some(r) = range else {
+        return Ok((load(files, need_events, settings)?, None));
+    };
+    let mut files = files.clone();
+    let as_of =
+        crate::load::range::Ranged::load_as_of(Some(r), crate::load::parse_as_of(&files.as_of)?)?;
+    files.as_of = as_of.map(crate::input::values::format_days);
+    let data = load(&files, need_events, settings)?;
+    let (span, again) = r.span_at(data.as_of);
+    let Some(day) = again else {
+        return Ok((data, Some(span)));
+    };
+    note(
+        &settings.output,
+        format!(
+            "{} ends before the data do: counted as of {}",
+            r.flags,
+            crate::input::values::format_days(day)
+        ),
+    );
+    files.as_of = Some(crate::input::values::format_days(day));
+    Ok((load(&files, need_events, &settings.quiet())?, Some(span)))
 }
 
 /// Loads what `files` names. `need_events` makes --events required.

@@ -135,24 +135,24 @@ impl Acc {
     }
 }
 
-/// The conversion rate of all spells (converted ÷ matured) with its Wilson 95 % interval, as in
-/// the `all` row of [`table`]; None while no spell has matured.
-/// The outcomes of the spells that started on or after `day`; the earlier ones are left out of
-/// every count (a target period's cases, docs/metrics.md "KPI targets").
-pub fn started_from(own: &Ownership, outcomes: &[Outcome], day: i32) -> Vec<Outcome> {
-    own.spells
+/// The spells that started on or after `day`, with their outcomes: what a date range counts
+/// (docs/metrics.md, "Periods"; the range's end is the analysis date the outcomes were judged
+/// at).
+pub fn started_from(
+    spells: &[Spell],
+    outcomes: &[Outcome],
+    day: i32,
+) -> (Vec<Spell>, Vec<Outcome>) {
+    spells
         .iter()
         .zip(outcomes)
-        .map(|(s, o)| {
-            if s.start_day() >= day {
-                *o
-            } else {
-                Outcome::default()
-            }
-        })
-        .collect()
+        .filter(|(s, _)| s.start_day() >= day)
+        .map(|(s, o)| (*s, *o))
+        .unzip()
 }
 
+/// The conversion rate of all spells (converted ÷ matured) with its Wilson 95 % interval, as in
+/// the `all` row of [`table`]; None while no spell has matured.
 pub fn overall(outcomes: &[Outcome]) -> Option<Estimate> {
     let matured = outcomes.iter().filter(|o| o.matured).count();
     let converted = outcomes.iter().filter(|o| o.converted).count();
@@ -184,7 +184,7 @@ const MAX_GROUPS: usize = 4;
 
 /// One row per group (sorted by the group values), then an `all` row.
 pub fn table(
-    own: &Ownership,
+    spells: &[Spell],
     outcomes: &[Outcome],
     by: &[ConversionGroup],
     keys: &Keys,
@@ -205,7 +205,7 @@ pub fn table(
     let mut by_id: HashMap<[u64; MAX_GROUPS], Acc> = HashMap::new();
     let mut all = Acc::default();
     let customer_slot = by.iter().position(|g| *g == ConversionGroup::Customer);
-    for (s, o) in own.spells.iter().zip(outcomes) {
+    for (s, o) in spells.iter().zip(outcomes) {
         let mut k = [0u64; MAX_GROUPS];
         for (slot, g) in k.iter_mut().zip(by) {
             *slot = match g {
@@ -348,9 +348,9 @@ pub struct ChiSquare {
     pub small_cells: usize,
 }
 
-pub fn owner_test(own: &Ownership, outcomes: &[Outcome]) -> Option<ChiSquare> {
+pub fn owner_test(spells: &[Spell], outcomes: &[Outcome]) -> Option<ChiSquare> {
     let mut table: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
-    for (s, o) in own.spells.iter().zip(outcomes) {
+    for (s, o) in spells.iter().zip(outcomes) {
         if o.matured {
             let e = table.entry(s.owner).or_default();
             if o.converted {

@@ -246,26 +246,34 @@ fn stage_counts_table(stage_counts: &[usize]) -> Result<DataFrame> {
 /// Churn and retention per complete period, by the rule in the module documentation.
 pub fn rates(ledger: &Ledger, period: Period, churn_days: i64) -> Result<DataFrame> {
     let buyers: Vec<usize> = ledger.buyers().collect();
-    rates_of(ledger, &buyers, period, churn_days)
+    rates_of(ledger, &buyers, period, churn_days, None)
 }
 
-/// [`rates`] of some of the customers with purchases (ledger codes): a group's rates.
+/// [`rates`] of some of the customers with purchases (ledger codes): a group's rates; with
+/// `from`, only the periods that start on or after that day (a date range's).
 pub fn rates_of(
     ledger: &Ledger,
     customers: &[usize],
     period: Period,
     churn_days: i64,
+    from: Option<i32>,
 ) -> Result<DataFrame> {
     rates_over(
         ledger,
         customers,
-        &spans_of(ledger, customers, period),
+        &spans_of(ledger, customers, period, from),
         churn_days,
     )
 }
 
-/// The complete periods from the one of the customers' first purchase to as_of.
-pub fn spans_of(ledger: &Ledger, customers: &[usize], period: Period) -> Vec<RateSpan> {
+/// The complete periods from the one of the customers' first purchase (or the first that
+/// starts on or after `from`) to as_of.
+pub fn spans_of(
+    ledger: &Ledger,
+    customers: &[usize],
+    period: Period,
+    from: Option<i32>,
+) -> Vec<RateSpan> {
     let first_day = customers
         .iter()
         .filter_map(|&c| ledger.purchase_days(c).first().copied())
@@ -274,6 +282,10 @@ pub fn spans_of(ledger: &Ledger, customers: &[usize], period: Period) -> Vec<Rat
     if let Some(first_day) = first_day {
         let mut p = period.index(first_day);
         while period.end(p) < ledger.as_of {
+            if from.is_some_and(|day| period.start(p) < day) {
+                p += 1;
+                continue;
+            }
             spans.push(RateSpan {
                 label: period.label(p),
                 first: period.start(p),

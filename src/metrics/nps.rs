@@ -330,6 +330,21 @@ pub fn nps(
     })
 }
 
+/// Whether a run counts each response: dated before `to` (the analysis date) and, over a range
+/// (docs/metrics.md, "Periods"), on or after `from`; an undated response cannot be placed, so it
+/// counts only without a range.
+pub fn counted(dates: &DateChunked, from: Option<i32>, to: i32) -> BooleanChunked {
+    dates
+        .physical()
+        .iter()
+        .map(|d| match (d, from) {
+            (Some(d), Some(from)) => from <= d && d < to,
+            (Some(d), None) => d < to,
+            (None, from) => from.is_none(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

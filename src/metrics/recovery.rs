@@ -55,6 +55,12 @@ pub struct Outcome {
     pub repurchased: bool,
 }
 
+/// Keeps the episodes that began on or after `day`: a date range's returns to the pool (or churn
+/// days) (docs/metrics.md, "Periods").
+pub fn began_from(episodes: &mut Vec<Episode>, day: i32) {
+    episodes.retain(|e| e.day >= day);
+}
+
 /// Episodes from the pool returns of the event log.
 pub fn from_events(own: &Ownership, as_of: i32) -> Vec<Episode> {
     own.returns

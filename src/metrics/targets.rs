@@ -7,7 +7,7 @@
 use polars::prelude::*;
 use serde::Deserialize;
 
-use super::periods::Period;
+pub use super::periods::{Span, TargetPeriod};
 use super::rfm::round_to;
 use crate::input::values::format_days;
 
@@ -29,102 +29,6 @@ struct TargetSpec {
     miss: Option<String>,
     period: Option<String>,
     by: Option<String>,
-}
-
-/// The span a target's KPI is measured over (docs/metrics.md, "KPI targets", "Periods"): a
-/// number of days, the last complete calendar week/month/quarter, or the current one so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetPeriod {
-    /// `last N days`: the N days before as_of.
-    LastDays(u32),
-    /// `last full month` (week, quarter): the latest calendar period that ended before as_of.
-    LastFull(Period),
-    /// `month to date` (or just `month`; week, quarter): the calendar period holding the last
-    /// day before as_of, from its first day.
-    ToDate(Period),
-}
-
-impl TargetPeriod {
-    /// Reads `last 30 days`, `last full month`, `quarter to date`, `quarter`, … (case and
-    /// spacing free).
-    pub fn parse(text: &str) -> Result<TargetPeriod, String> {
-        let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        let unit = |w: &str| match w {
-            "week" => Some(Period::Week),
-            "month" => Some(Period::Month),
-            "quarter" => Some(Period::Quarter),
-            _ => None,
-        };
-        let parsed = match words.as_slice() {
-            ["last", n, "days" | "day"] => n
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=3660).contains(n))
-                .map(TargetPeriod::LastDays),
-            ["last", "full", u] => unit(u).map(TargetPeriod::LastFull),
-            [u, "to", "date"] | [u] => unit(u).map(TargetPeriod::ToDate),
-            _ => None,
-        };
-        parsed.ok_or_else(|| {
-            format!(
-                "period = {text:?}; expected \"last N days\" (N from 1 to 3660), \"last full \
-                 week\", \"last full month\", \"last full quarter\", \"week to date\", \
-                 \"month to date\" or \"quarter to date\" (\"month\" and \"quarter\" \
-                 alone mean to date)"
-            )
-        })
-    }
-
-    /// The period as the output names it.
-    pub fn label(self) -> String {
-        let unit = |p: Period| match p {
-            Period::Week => "week",
-            Period::Month => "month",
-            Period::Quarter => "quarter",
-        };
-        match self {
-            TargetPeriod::LastDays(n) => format!("last {n} days"),
-            TargetPeriod::LastFull(p) => format!("last full {}", unit(p)),
-            TargetPeriod::ToDate(p) => format!("{} to date", unit(p)),
-        }
-    }
-
-    /// The days `[from, to)` the period covers for a run as of `as_of` (days since 1970-01-01;
-    /// `to` is the analysis date the KPI is measured as of).
-    pub fn window(self, as_of: i32) -> Span {
-        match self {
-            TargetPeriod::LastDays(n) => Span {
-                from: as_of - n as i32,
-                to: as_of,
-            },
-            TargetPeriod::LastFull(p) => {
-                let last = p.index(as_of) - 1;
-                Span {
-                    from: p.start(last),
-                    to: p.start(last + 1),
-                }
-            }
-            TargetPeriod::ToDate(p) => Span {
-                from: p.start(p.index(as_of - 1)),
-                to: as_of,
-            },
-        }
-    }
-}
-
-/// Days `[from, to)`: a target period for one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub from: i32,
-    pub to: i32,
-}
-
-impl Span {
-    /// The first and the last day, as dates.
-    pub fn dates(self) -> (String, String) {
-        (format_days(self.from), format_days(self.to - 1))
-    }
 }
 
 /// Which side of the target is good.

@@ -59,13 +59,16 @@ fn build(ctx: &Context) -> Result<Parts> {
     );
     let mut parts = Parts::default();
     // The rates of a target period count the cases that began in it (the pool is a state).
-    let counted: std::borrow::Cow<[conversion::Outcome]> = match ctx.since {
-        Some(day) => conversion::started_from(&data.own, &outcomes, day).into(),
-        None => outcomes.as_slice().into(),
+    let ranged = ctx
+        .since
+        .map(|day| conversion::started_from(&data.own.spells, &outcomes, day));
+    let (spells, counted) = match &ranged {
+        Some((spells, counted)) => (spells.as_slice(), counted.as_slice()),
+        None => (data.own.spells.as_slice(), outcomes.as_slice()),
     };
     parts
         .sections
-        .push(Box::new(ConversionSection::new(&data, &counted)?));
+        .push(Box::new(ConversionSection::new(&data, spells, counted)?));
     parts.sections.push(Box::new(RecoverySection::new(
         &data, ctx.window, ctx.since,
     )?));
@@ -90,18 +93,22 @@ struct ConversionSection {
 }
 
 impl ConversionSection {
-    fn new(data: &Loaded, outcomes: &[conversion::Outcome]) -> Result<Self> {
+    fn new(
+        data: &Loaded,
+        spells: &[crate::metrics::ownership::Spell],
+        outcomes: &[conversion::Outcome],
+    ) -> Result<Self> {
         let keys = Keys {
             strings: &data.strings,
             customer: None,
         };
         let table_by =
-            |g| conversion::table(&data.own, outcomes, &[g], &keys, data.followups.is_some());
+            |g| conversion::table(spells, outcomes, &[g], &keys, data.followups.is_some());
         Ok(ConversionSection {
             by_owner: table_by(ConversionGroup::Owner)?,
             by_cohort: table_by(ConversionGroup::Cohort)?,
             overall: conversion::overall(outcomes),
-            owner_test: conversion::owner_test(&data.own, outcomes).map(|t| {
+            owner_test: conversion::owner_test(spells, outcomes).map(|t| {
                 format!(
                     "Do owners differ? Pearson chi-square {:.2} on {} df over {} owners: p = {:.4}.",
                     t.statistic, t.df, t.owners, t.p_value
@@ -186,7 +193,7 @@ impl RecoverySection {
     fn new(data: &Loaded, window: i32, since: Option<i32>) -> Result<Self> {
         let mut episodes = recovery::from_events(&data.own, data.as_of);
         if let Some(day) = since {
-            episodes.retain(|e| e.day >= day);
+            recovery::began_from(&mut episodes, day);
         }
         let returns = recovery::outcomes(&episodes, &data.orders, window, data.as_of);
         let table_by = |g| recovery::table(&episodes, &returns, &[g], &data.strings, None, true);

@@ -43,13 +43,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         ));
     }
     // Quietly: the orders' load notes were said when the report read them.
-    let quiet = crate::settings::Settings {
-        output: crate::output::OutputOptions {
-            quiet: true,
-            ..ctx.settings.output.clone()
-        },
-        ..ctx.settings.clone()
-    };
+    let quiet = ctx.settings.quiet();
     let table = load_orders(&ctx.orders.display, &[], &quiet)?;
     let (orders, _) = linked_orders(table, &quiet.output)?;
     let signals = signals::load(

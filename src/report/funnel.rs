@@ -52,7 +52,7 @@ fn build(ctx: &Context) -> Result<Parts> {
     )?;
     // A target period's win rate is of the deals closed in it.
     if let Some(day) = ctx.since {
-        pipeline = pipeline.closed_from(day);
+        pipeline = pipeline.counted_from(day);
     }
     let open = funnel::open_table(&pipeline, cfg.stale_days.unwrap_or(30))?;
     Ok(Parts::one(FunnelSection {

@@ -43,15 +43,7 @@ fn build(ctx: &Context) -> Result<Parts> {
             .column(Role::ResponseDate.name())?
             .date()?
             .clone();
-        let keep: BooleanChunked = dates
-            .physical()
-            .iter()
-            .map(|d| match (d, ctx.since) {
-                (Some(d), Some(from)) => from <= d && d < as_of,
-                (Some(d), None) => d < as_of,
-                (None, since) => since.is_none(),
-            })
-            .collect();
+        let keep = crate::metrics::nps::counted(&dates, ctx.since, as_of);
         let dropped = keep.len() - keep.sum().unwrap_or(0) as usize;
         if dropped > 0 {
             if ctx.since.is_none() {

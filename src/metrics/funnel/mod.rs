@@ -327,13 +327,15 @@ fn money(v: i128) -> f64 {
 /// The win rate of all opportunities (won ÷ won + lost) with its Wilson interval; None before any
 /// has closed.
 impl Pipeline {
-    /// The opportunities closed (won, lost or invalid) on or after `day`, with their stays: a
-    /// target period's deals (docs/metrics.md, "KPI targets").
-    pub fn closed_from(self, day: i32) -> Pipeline {
+    /// The opportunities a date range from `day` to as_of counts (docs/metrics.md, "Periods"):
+    /// those closed (won, lost or invalid) in it, for the win rate and cycles, and those open at
+    /// its end (as_of), for the pipeline; with their stays. A deal closed before `day` is left
+    /// out.
+    pub fn counted_from(self, day: i32) -> Pipeline {
         let keep: Vec<bool> = self
             .opportunities
             .iter()
-            .map(|o| o.closed.is_some_and(|c| c >= day))
+            .map(|o| o.outcome == Outcome::Open || o.closed.is_some_and(|c| c >= day))
             .collect();
         // New index of each kept opportunity.
         let mut index = vec![u32::MAX; keep.len()];

@@ -287,7 +287,7 @@ fn quantiles_interpolate_between_ranks() {
 }
 
 #[test]
-fn a_period_keeps_the_deals_closed_in_it_with_their_stays_and_groups() {
+fn a_range_keeps_the_deals_closed_in_it_and_the_open_ones_with_their_stays_and_groups() {
     let mut p = example();
     // Groups per opportunity: O1 in x and y, the others in x.
     let key = |v: &str| vec![v.to_string()];
@@ -303,16 +303,17 @@ fn a_period_keeps_the_deals_closed_in_it_with_their_stays_and_groups() {
             })
             .collect(),
     });
-    // Closed from day 30: O1 (won, 30), O2 (won, 50), O3 (lost, 40), O7 (invalid, 85).
-    let p = p.closed_from(30);
+    // Closed from day 30: O1 (won, 30), O2 (won, 50), O3 (lost, 40), O7 (invalid, 85); open at
+    // as_of: O5, O6. O4 (lost on day 25) is left out.
+    let p = p.counted_from(30);
     let ids: Vec<&str> = p.ids.iter().flatten().collect();
-    assert_eq!(ids, ["O1", "O2", "O3", "O7"]);
+    assert_eq!(ids, ["O1", "O2", "O3", "O5", "O6", "O7"]);
     let w = win_rate(&p).unwrap();
     assert!((w.value - 2.0 / 3.0).abs() < 1e-12);
     // O3's stay (was opportunity 2) is now opportunity 2 still; O1's and O2's keep theirs.
     let stays: Vec<(u32, u16)> = p.stays.iter().map(|s| (s.opportunity, s.stage)).collect();
     assert_eq!(stays, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 0)]);
-    // The groups follow their opportunities: x holds all 4, y only O1; all counts each once.
+    // The groups follow their opportunities: x holds all 6, y only O1; all counts each once.
     let s = summary(&p, &[FunnelGroup::Customer]).unwrap();
     let tags: Vec<&str> = s
         .column("tag")
