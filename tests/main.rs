@@ -7,6 +7,7 @@ mod clv;
 mod common;
 mod corpus;
 mod datasets;
+mod docs;
 mod exports;
 mod funnel;
 mod groups;

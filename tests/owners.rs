@@ -296,3 +296,54 @@ fn annual_value_is_the_net_spend_of_the_year_before_as_of() {
     }
     assert!(checked > 500, "{checked}");
 }
+
+/// Segments, stages and tiers explain themselves: the summaries carry `meaning` and `action`
+/// from one table, docs/metrics.md prints that same table, and a config's own segments may
+/// carry their own.
+#[test]
+fn summaries_say_what_each_group_means_and_what_to_do() {
+    use crm_eval::metrics::meanings::{ABC_TIERS, LIFECYCLE_STAGES, RFM_SEGMENTS};
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"),
+    )
+    .unwrap();
+    for m in RFM_SEGMENTS
+        .iter()
+        .chain(&LIFECYCLE_STAGES)
+        .chain(&ABC_TIERS)
+    {
+        let row = format!("| {} | {} | {} |", m.name, m.meaning, m.action);
+        assert!(docs.contains(&row), "docs/metrics.md lacks {row}");
+    }
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let summary = records(&w.stdout(&["rfm", &orders, "--summary", "-q", "-f", "csv"]));
+    let champions = summary
+        .iter()
+        .find(|r| r["segment"] == "Champions")
+        .unwrap();
+    assert_eq!(champions["meaning"], RFM_SEGMENTS[0].meaning);
+    assert_eq!(champions["action"], RFM_SEGMENTS[0].action);
+    let stages = records(&w.stdout(&["lifecycle", &orders, "--summary", "-q", "-f", "csv"]));
+    assert!(stages.iter().all(|r| !r["action"].is_empty()));
+    let tiers = records(&w.stdout(&["abc", &orders, "--summary", "-q", "-f", "csv"]));
+    assert_eq!(tiers[0]["meaning"], ABC_TIERS[0].meaning);
+    // A config's own segments: their own words, else the built-in name's, else nothing.
+    w.write(
+        "crm-eval.toml",
+        "[[rfm.segments]]\nname = \"Best\"\nr = [4, 5]\nmeaning = \"Our best.\"\naction = \"Thank them.\"\n\
+         [[rfm.segments]]\nname = \"Lost\"\nr = [1, 1]\n\
+         [[rfm.segments]]\nname = \"Rest\"\nr = [1, 5]\n",
+    );
+    let custom = records(&w.stdout(&["rfm", &orders, "--summary", "-q", "-f", "csv"]));
+    let of = |name: &str| custom.iter().find(|r| r["segment"] == name).unwrap();
+    assert_eq!(
+        (
+            of("Best")["meaning"].as_str(),
+            of("Best")["action"].as_str()
+        ),
+        ("Our best.", "Thank them.")
+    );
+    assert_eq!(of("Lost")["action"], RFM_SEGMENTS[10].action);
+    assert_eq!(of("Rest")["meaning"], "");
+}

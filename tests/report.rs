@@ -93,8 +93,14 @@ fn workbook_has_a_sheet_per_analysis() {
     );
     let segments = book.worksheet_range("segments").unwrap();
     assert_eq!(
-        header(&segments)[..3],
-        ["segment", "customers", "customer_share"]
+        header(&segments)[..5],
+        [
+            "segment",
+            "meaning",
+            "action",
+            "customers",
+            "customer_share"
+        ]
     );
     assert_eq!(
         segments.rows().nth(1).unwrap()[0],
@@ -104,8 +110,12 @@ fn workbook_has_a_sheet_per_analysis() {
     let summary =
         crate::common::records(&w.stdout(&["rfm", &sample("orders.csv"), "--summary", "-q"]));
     assert_eq!(
-        segments.rows().nth(1).unwrap()[1],
+        segments.rows().nth(1).unwrap()[3],
         Data::Float(summary[0]["customers"].parse().unwrap())
+    );
+    assert_eq!(
+        segments.rows().nth(1).unwrap()[1],
+        Data::String(summary[0]["meaning"].clone())
     );
     // The churn risk sheet is `predict churn` with the report's follow-ups, events and surveys.
     let risk = book.worksheet_range("churn_risk").unwrap();

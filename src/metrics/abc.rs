@@ -295,6 +295,12 @@ pub fn tier_summary_of(customers: &DataFrame) -> Result<DataFrame> {
 
 /// Per tier (A, B, C): customers, customer_share, value, value_share.
 pub fn tier_table(tiers: &[TierTotal]) -> Result<DataFrame> {
+    let explained = |f: fn(&super::meanings::Meaning) -> &'static str| -> Vec<&'static str> {
+        tiers
+            .iter()
+            .map(|t| super::meanings::of(&super::meanings::ABC_TIERS, t.tier).map_or("", f))
+            .collect()
+    };
     let col = |name: &str, f: &dyn Fn(&TierTotal) -> f64| {
         Column::new(name.into(), tiers.iter().map(f).collect::<Vec<f64>>())
     };
@@ -303,6 +309,8 @@ pub fn tier_table(tiers: &[TierTotal]) -> Result<DataFrame> {
             "tier".into(),
             tiers.iter().map(|t| t.tier).collect::<Vec<_>>(),
         ),
+        Column::new("meaning".into(), explained(|m| m.meaning)),
+        Column::new("action".into(), explained(|m| m.action)),
         Column::new(
             "customers".into(),
             tiers.iter().map(|t| t.customers as i64).collect::<Vec<_>>(),

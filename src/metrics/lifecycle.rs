@@ -236,8 +236,16 @@ fn stage_counts_table(stage_counts: &[usize]) -> Result<DataFrame> {
             }
         })
         .collect();
+    let explained = |f: fn(&super::meanings::Meaning) -> &'static str| -> Vec<&'static str> {
+        STAGES
+            .iter()
+            .map(|s| super::meanings::of(&super::meanings::LIFECYCLE_STAGES, s).map_or("", f))
+            .collect()
+    };
     Ok(DataFrame::new_infer_height(vec![
         Column::new("stage".into(), STAGES.to_vec()),
+        Column::new("meaning".into(), explained(|m| m.meaning)),
+        Column::new("action".into(), explained(|m| m.action)),
         Column::new("customers".into(), counts),
         Column::new("customer_share".into(), shares),
     ])?)

@@ -6,6 +6,7 @@ pub mod cohort;
 pub mod conversion;
 pub mod funnel;
 pub mod lifecycle;
+pub mod meanings;
 pub mod nps;
 pub mod orders;
 pub mod owner;

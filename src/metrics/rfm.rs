@@ -5,6 +5,7 @@
 //!   monetary = net spend of every order row before as_of, refunds included, rounded to cents;
 //! - scores: see [`quantile_scores`] and [`break_scores`].
 
+use super::meanings::{self, Meaning};
 use anyhow::Result;
 
 use crate::ledger::{Buyers, Ledger};
@@ -54,6 +55,12 @@ pub struct SegmentRule {
     pub m: Option<ScoreRange>,
     /// The rounded mean of F and M: ⌊(f + m + 1) / 2⌋.
     pub fm: Option<ScoreRange>,
+    /// What the segment means and what to do about it, for the summary (a built-in name without
+    /// them takes the built-in ones, [`super::meanings`]).
+    #[serde(default)]
+    pub meaning: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
 }
 
 impl SegmentRule {
@@ -64,6 +71,8 @@ impl SegmentRule {
             f: None,
             m: None,
             fm: Some(fm),
+            meaning: None,
+            action: None,
         }
     }
 
@@ -447,8 +456,31 @@ pub fn segment_summary(customers: &DataFrame, rules: &[SegmentRule]) -> Result<D
         mean_f.push(mean(&frequency));
         mean_m.push(mean(&monetary));
     }
+    // Each segment's meaning and action: its first rule's own, else the built-in segment's.
+    let explained = |name: &str,
+                     own: fn(&SegmentRule) -> Option<&String>,
+                     built_in: fn(&Meaning) -> &'static str| {
+        rules
+            .iter()
+            .filter(|r| r.name == name)
+            .find_map(|r| own(r).cloned())
+            .or_else(|| {
+                meanings::of(&meanings::RFM_SEGMENTS, name).map(|m| built_in(m).to_string())
+            })
+            .unwrap_or_default()
+    };
+    let meaning: Vec<String> = names
+        .iter()
+        .map(|n| explained(n, |r| r.meaning.as_ref(), |m| m.meaning))
+        .collect();
+    let action: Vec<String> = names
+        .iter()
+        .map(|n| explained(n, |r| r.action.as_ref(), |m| m.action))
+        .collect();
     Ok(DataFrame::new_infer_height(vec![
         Column::new("segment".into(), names),
+        Column::new("meaning".into(), meaning),
+        Column::new("action".into(), action),
         Column::new("customers".into(), counts),
         Column::new("customer_share".into(), customer_share),
         Column::new("revenue".into(), revenue),

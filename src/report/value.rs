@@ -127,7 +127,7 @@ impl Section for RfmSection {
         html::Section {
             title: "RFM segments".into(),
             notes: vec![
-                "Recency, frequency and monetary scores 1–5 by quintile (5 = best); segments by the rules in the README.".into(),
+                "Recency, frequency and monetary scores 1–5 by quintile (5 = best); each segment's meaning and suggested action are in the table below (definitions: docs/metrics.md, \"RFM\").".into(),
             ],
             charts: pick(charts, &["rfm_heatmap", "segments"]),
             tables: vec![table("", &self.segments, 50)],
