@@ -347,3 +347,34 @@ fn summaries_say_what_each_group_means_and_what_to_do() {
     assert_eq!(of("Lost")["action"], RFM_SEGMENTS[10].action);
     assert_eq!(of("Rest")["meaning"], "");
 }
+
+#[test]
+fn top_cuts_every_list_and_value_at_risk_adds_up_per_owner() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    for command in ["rfm", "abc", "lifecycle", "rating", "clv"] {
+        let all = records(&w.stdout(&[command, &orders, "-q", "-f", "csv"]));
+        let top = records(&w.stdout(&[command, &orders, "--top", "7", "-q", "-f", "csv"]));
+        assert_eq!(top[..], all[..7], "{command}");
+    }
+    w.fails(&["rfm", &orders, "--top", "0"], 2);
+    let listed = records(&w.stdout(&["predict", "churn", &orders, "-q", "-f", "csv"]));
+    let owners = records(&w.stdout(&[
+        "predict", "churn", &orders, "--show", "owners", "-q", "-f", "csv",
+    ]));
+    let cents = |v: &str| (v.parse::<f64>().unwrap() * 100.0).round() as i64;
+    let mut by_hand: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+    for r in &listed {
+        let e = by_hand.entry(r["owner"].clone()).or_default();
+        e.0 += 1;
+        e.1 += cents(&r["value_at_risk"]);
+    }
+    assert_eq!(owners.len(), by_hand.len());
+    for r in &owners {
+        let (n, at_risk) = by_hand[&r["owner"]];
+        assert_eq!(r["customers"], n.to_string());
+        assert_eq!(cents(&r["value_at_risk"]), at_risk);
+    }
+    let values: Vec<i64> = owners.iter().map(|r| cents(&r["value_at_risk"])).collect();
+    assert!(values.windows(2).all(|v| v[0] >= v[1]));
+}

@@ -404,3 +404,47 @@ fn range_mistakes_are_usage_or_data_errors_naming_the_flag() {
         2,
     );
 }
+
+/// The plain commands on the event log cut by hand to the events from the range's first day,
+/// as of the day after it, count the same spells and returns as the ranged ones.
+#[test]
+fn conversion_and_recovery_over_a_range_equal_the_log_cut_by_hand() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(sample("events.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut kept = vec![lines.next().unwrap().to_string()];
+    kept.extend(
+        lines
+            .filter(|l| l.split(',').nth(1).unwrap() >= "2024-04-01")
+            .map(str::to_string),
+    );
+    w.write("events_q2.csv", kept.join("\n") + "\n");
+    let orders = sample("orders.csv");
+    for command in ["conversion", "recovery"] {
+        let ranged = without_range(
+            records(&w.stdout(&[
+                command,
+                "--events",
+                &sample("events.csv"),
+                "--orders",
+                &orders,
+                "--range",
+                "2024-Q2",
+                "-q",
+            ])),
+            "2024-04-01",
+            "2024-06-30",
+        );
+        let cut = records(&w.stdout(&[
+            command,
+            "--events",
+            "events_q2.csv",
+            "--orders",
+            &orders,
+            "--as-of",
+            "2024-07-01",
+            "-q",
+        ]));
+        assert_eq!(ranged, cut, "{command}");
+    }
+}

@@ -73,6 +73,7 @@ fn workbook_has_a_sheet_per_analysis() {
             "lifecycle",
             "cohort",
             "churn_risk",
+            "churn_by_owner",
             "churn_backtest",
             "churn_calibration",
             "conversion",

@@ -6,7 +6,7 @@ use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, ByArgs};
-use crate::load::owners::{CustomerColumns, OwnerArgs};
+use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::{load_ledger, note_without_purchase, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::abc::{self, AbcBasis, AbcOptions};
 use crate::output::{self, note};
@@ -37,7 +37,7 @@ pub struct Args {
     pub thresholds: Thresholds,
 
     #[command(flatten)]
-    pub owners: OwnerArgs,
+    pub owners: ListArgs,
 
     /// One row per tier: customers, share of customers, value, share of value.
     #[arg(long)]
@@ -161,6 +161,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     } else if args.summary {
         output::emit(&abc::tier_table(&result.tiers)?, out)
     } else {
-        output::emit(&columns.attach(result.customers)?, out)
+        output::emit(&columns.top(columns.attach(result.customers)?), out)
     }
 }

@@ -7,7 +7,7 @@ use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::load::groups::ByArgs;
-use crate::load::owners::{CustomerColumns, OwnerArgs};
+use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::partitioned;
 use crate::load::{build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of};
 use crate::metrics::clv::tables::{self, ClvOptions};
@@ -90,7 +90,7 @@ pub struct Args {
     pub groups: ByArgs,
 
     #[command(flatten)]
-    pub owners: OwnerArgs,
+    pub owners: ListArgs,
 
     /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
     #[arg(long, value_name = "DATE")]
@@ -244,7 +244,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             ),
         );
         drop(progress);
-        return output::emit(&columns.attach(h.table)?, out);
+        return output::emit(&columns.top(columns.attach(h.table)?), out);
     }
 
     if let Some(day) = holdout {
@@ -326,7 +326,7 @@ fn emit_fitted(
         };
         return output::emit(&table, out);
     }
-    output::emit(&table, out)
+    output::emit(&columns.top(table), out)
 }
 
 /// One line per fitted model for stderr. `Model::Historical` stands for the Gamma-Gamma spend model.

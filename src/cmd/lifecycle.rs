@@ -7,7 +7,7 @@ use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, ByArgs, CustomerGroups};
-use crate::load::owners::{CustomerColumns, OwnerArgs};
+use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::range::{with_range_columns, RangeArgs, Ranged};
 use crate::load::{
     load_customer_ids, load_ledger, load_ledger_in_range, parse_as_of, partitioned,
@@ -37,7 +37,7 @@ pub struct Args {
     pub memory_limit: Option<partitioned::MemoryLimit>,
 
     #[command(flatten)]
-    pub owners: OwnerArgs,
+    pub owners: ListArgs,
 
     #[command(flatten)]
     pub dates: RangeArgs,
@@ -166,7 +166,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     } else if args.summary {
         output::emit(&lifecycle::stage_summary(&result)?, out)
     } else {
-        output::emit(&columns.attach(result.customers)?, out)
+        output::emit(&columns.top(columns.attach(result.customers)?), out)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
-use crate::load::owners::{CustomerColumns, OwnerArgs};
+use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::signals::{self, SignalFiles};
 use crate::load::{linked_orders, load_orders, note_after_as_of, parse_as_of, require_purchases};
 use crate::metrics::funnel::stages::StageWords;
@@ -92,6 +92,8 @@ pub enum Show {
     Coefficients,
     /// churn: the rows the model was trained on: customer_id, churned and every feature.
     Training,
+    /// churn: per owner, the customers listed, those at high risk, annual value and value at risk.
+    Owners,
 }
 
 /// How `predict churn` orders its list.
@@ -212,8 +214,10 @@ fn check_options(horizon: i32, b: &BacktestArgs) -> Result<Options> {
 fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
     let opts = check_options(args.horizon, &args.backtest)?;
     let show = shown(&args.backtest);
-    if show.contains(&Show::Training) {
-        return Err(usage("--show training is for predict churn"));
+    if show.contains(&Show::Training) || show.contains(&Show::Owners) {
+        return Err(usage(
+            "--show training and --show owners are for predict churn",
+        ));
     }
     let cfg = &settings.config.funnel;
     let files = FunnelFiles {
@@ -332,9 +336,10 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     columns.add_purchases(&ledger);
     columns.load_files(
         args.customers.as_deref(),
-        &OwnerArgs {
+        &ListArgs {
             events: args.events.clone(),
             columns: args.columns.clone(),
+            top: None,
         },
         ledger.as_of,
         settings,
@@ -408,6 +413,10 @@ fn emit(show: &[Show], t: &Tables, settings: &Settings) -> Result<()> {
             Show::Training => match t.training {
                 Some(df) => ("training", df.clone()),
                 None => return Err(usage("--show training is for predict churn")),
+            },
+            Show::Owners => match t.training {
+                Some(_) => ("owners", churn::by_owner(t.predictions)?),
+                None => return Err(usage("--show owners is for predict churn")),
             },
         });
     }

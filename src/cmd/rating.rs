@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
-use crate::load::owners::{CustomerColumns, OwnerArgs};
+use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
 use crate::output::{self, note};
@@ -34,7 +34,7 @@ pub struct Args {
     pub memory_limit: Option<partitioned::MemoryLimit>,
 
     #[command(flatten)]
-    pub owners: OwnerArgs,
+    pub owners: ListArgs,
 }
 
 /// The rules of `--rules FILE`, or the built-in ones; a bad file is a usage error (shared with
@@ -117,6 +117,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.summary {
         output::emit(&rating::grade_summary(&result.customers, &rules)?, out)
     } else {
-        output::emit(&columns.attach(result.customers)?, out)
+        output::emit(&columns.top(columns.attach(result.customers)?), out)
     }
 }

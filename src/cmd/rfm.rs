@@ -6,7 +6,7 @@ use crate::error::usage;
 use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
-use crate::load::owners::{CustomerColumns, OwnerArgs};
+use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::{
     load_ledger, note_without_purchase, parse_as_of, partitioned, require_purchases, OrdersArgs,
 };
@@ -36,7 +36,7 @@ pub struct Args {
     pub groups: ByArgs,
 
     #[command(flatten)]
-    pub owners: OwnerArgs,
+    pub owners: ListArgs,
 }
 
 /// How the scores are made (the command's and `sql rfm`'s flags; the config's `[rfm]` fills
@@ -208,6 +208,6 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let summary = rfm::segment_summary(&customers, &opts.segments)?;
         output::emit(&summary, out)
     } else {
-        output::emit(&customers, out)
+        output::emit(&columns.top(customers), out)
     }
 }

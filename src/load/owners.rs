@@ -19,10 +19,10 @@ use crate::settings::Settings;
 /// The name of the owner column and of the `--by` group that uses the rule.
 pub const OWNER: &str = "owner";
 
-/// `--events FILE` and `--columns COLUMN,…` of the per-customer commands (their `--customers` is
-/// the command's own flag).
+/// The flags of every per-customer list: `--events FILE` and `--columns COLUMN,…` for the
+/// owner and the customers-file columns (`--customers` is the command's own flag), `--top N`.
 #[derive(Debug, Default, clap::Args)]
-pub struct OwnerArgs {
+pub struct ListArgs {
     /// Ownership event log: a customer's owner is the one holding it at as_of (docs/metrics.md
     /// "Current owner"; the customers file's owner column, when given, comes first).
     #[arg(long, value_name = "FILE")]
@@ -31,6 +31,10 @@ pub struct OwnerArgs {
     /// Customers-file columns to print after the owner, e.g. region,industry (needs --customers).
     #[arg(long, value_name = "COLUMN[,COLUMN]")]
     pub columns: Option<String>,
+
+    /// Only the first N customers of the list, in its order.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
 }
 
 /// The owner of every customer by the one rule, and the `--columns` asked for.
@@ -39,6 +43,8 @@ pub struct CustomerColumns {
     sources: OwnerSources,
     /// `--columns`: name and the cell of each customer (first row of a customer listed twice).
     extra: Vec<(String, HashMap<String, String>)>,
+    /// `--top`.
+    top: Option<usize>,
 }
 
 impl CustomerColumns {
@@ -48,11 +54,15 @@ impl CustomerColumns {
     pub fn load_files(
         &mut self,
         customers: Option<&str>,
-        args: &OwnerArgs,
+        args: &ListArgs,
         as_of: i32,
         settings: &Settings,
     ) -> Result<()> {
         let out = self;
+        if args.top == Some(0) {
+            return Err(usage("--top 0: expected 1 or more rows"));
+        }
+        out.top = args.top;
         let names = match &args.columns {
             Some(list) => parse_by(list)
                 .map_err(|_| usage(format!("--columns {list:?}: expected COLUMN[,COLUMN]")))?,
@@ -114,6 +124,14 @@ impl CustomerColumns {
         if !owners.is_empty() {
             let listing = self.sources.purchases.get_or_insert_with(HashMap::new);
             listing.extend(owners);
+        }
+    }
+
+    /// The first `--top` rows of a per-customer list (all without it).
+    pub fn top(&self, table: DataFrame) -> DataFrame {
+        match self.top {
+            Some(n) => table.head(Some(n)),
+            None => table,
         }
     }
 

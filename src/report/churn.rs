@@ -30,6 +30,7 @@ const OPTIONS: Options = Options {
 
 struct ChurnSection {
     predictions: DataFrame,
+    by_owner: DataFrame,
     backtest: DataFrame,
     calibration: DataFrame,
     evaluations: Vec<Evaluation>,
@@ -67,9 +68,10 @@ fn build(ctx: &Context) -> Result<Parts> {
             // The owner beside each customer, as `predict churn` gives it.
             let mut columns = crate::load::owners::CustomerColumns::default();
             columns.add_purchases(&ctx.ledger);
-            let events = crate::load::owners::OwnerArgs {
+            let events = crate::load::owners::ListArgs {
                 events: ctx.events.map(str::to_string),
                 columns: None,
+                top: None,
             };
             columns.load_files(None, &events, ctx.ledger.as_of, &quiet)?;
             run.predictions = columns.attach(run.predictions)?;
@@ -87,6 +89,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         .take(1)
         .collect();
     Ok(Parts::one(ChurnSection {
+        by_owner: churn::by_owner(&run.predictions)?,
         predictions: run.predictions,
         backtest,
         calibration: evaluate::calibration_table(&latest, churn::BACKTEST)?,
@@ -98,6 +101,7 @@ impl Section for ChurnSection {
     fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
         vec![
             ("churn_risk", &self.predictions),
+            ("churn_by_owner", &self.by_owner),
             ("churn_backtest", &self.backtest),
             ("churn_calibration", &self.calibration),
         ]
@@ -156,6 +160,7 @@ impl Section for ChurnSection {
     fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
         let mut notes = vec![
             "Churn = no purchase in the next 90 days. Logistic model on recency, frequency, value, tenure, spend trend, regularity and P(alive) (plus follow-ups, ownership events and surveys when given), trained 90 days ago; the drivers are what raises each customer's risk most.".to_string(),
+            "Listed: the customers who have not already left (no purchase for more than 180 days), most value at risk first: churn probability × the net spend of the last 365 days. High risk: the top 10 % by probability.".to_string(),
         ];
         if let Some(e) = self.evaluations.first() {
             notes.push(format!(
@@ -170,7 +175,8 @@ impl Section for ChurnSection {
             notes,
             charts: pick(charts, &["churn_distribution", "churn_calibration"]),
             tables: vec![
-                table("Highest risk", &self.predictions, 20),
+                table("Value at risk per owner", &self.by_owner, 20),
+                table("Most value at risk", &self.predictions, 20),
                 table("Backtest", &self.backtest, 20),
             ],
         }

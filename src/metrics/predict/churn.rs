@@ -552,6 +552,65 @@ pub fn predictions(
     ])?)
 }
 
+/// Per owner of the listed customers (the `owner` column; nobody is `(unknown)`): customers,
+/// those in the `high` band, annual value and value at risk (summed in cents), most value at
+/// risk first, ties by owner. Without an owner column, one row for everyone (`all`).
+pub fn by_owner(predictions: &DataFrame) -> Result<DataFrame> {
+    let n = predictions.height();
+    let owners: Vec<String> = match predictions.column("owner") {
+        Ok(c) => c
+            .str()?
+            .iter()
+            .map(|o| match o.unwrap_or("") {
+                "" => crate::metrics::UNKNOWN.to_string(),
+                o => o.to_string(),
+            })
+            .collect(),
+        Err(_) => vec![crate::load::groups::ALL.to_string(); n],
+    };
+    let bands = predictions.column("risk_band")?.str()?.clone();
+    let cents = |name: &str| -> Result<Vec<i64>> {
+        Ok(predictions
+            .column(name)?
+            .f64()?
+            .iter()
+            .map(|v| (v.unwrap_or(0.0) * 100.0).round() as i64)
+            .collect())
+    };
+    let (annual, at_risk) = (cents("annual_value")?, cents("value_at_risk")?);
+    // owner → (customers, high, annual cents, at-risk cents)
+    let mut acc: std::collections::BTreeMap<&str, (i64, i64, i64, i64)> = Default::default();
+    for i in 0..n {
+        let a = acc.entry(owners[i].as_str()).or_default();
+        a.0 += 1;
+        a.1 += i64::from(bands.get(i) == Some("high"));
+        a.2 += annual[i];
+        a.3 += at_risk[i];
+    }
+    let mut rows: Vec<(&str, (i64, i64, i64, i64))> = acc.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .3.cmp(&a.1 .3).then(a.0.cmp(b.0)));
+    let money = |v: i64| v as f64 / 100.0;
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("owner".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        Column::new(
+            "customers".into(),
+            rows.iter().map(|r| r.1 .0).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "high_risk".into(),
+            rows.iter().map(|r| r.1 .1).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "annual_value".into(),
+            rows.iter().map(|r| money(r.1 .2)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "value_at_risk".into(),
+            rows.iter().map(|r| money(r.1 .3)).collect::<Vec<_>>(),
+        ),
+    ])?)
+}
+
 /// Scores the model trained before `test.cutoff` and the baselines on the customers of `test`.
 pub fn evaluate(fitted: &Fitted, test: &Features, y: &[bool]) -> Vec<Evaluation> {
     let mut out = vec![
