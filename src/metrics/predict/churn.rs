@@ -578,36 +578,35 @@ pub fn by_owner(predictions: &DataFrame) -> Result<DataFrame> {
             .collect())
     };
     let (annual, at_risk) = (cents("annual_value")?, cents("value_at_risk")?);
-    // owner → (customers, high, annual cents, at-risk cents)
-    let mut acc: std::collections::BTreeMap<&str, (i64, i64, i64, i64)> = Default::default();
+    #[derive(Default)]
+    struct Owner {
+        customers: i64,
+        high: i64,
+        annual_cents: i64,
+        at_risk_cents: i64,
+    }
+    let mut acc: std::collections::BTreeMap<&str, Owner> = Default::default();
     for i in 0..n {
         let a = acc.entry(owners[i].as_str()).or_default();
-        a.0 += 1;
-        a.1 += i64::from(bands.get(i) == Some("high"));
-        a.2 += annual[i];
-        a.3 += at_risk[i];
+        a.customers += 1;
+        a.high += i64::from(bands.get(i) == Some("high"));
+        a.annual_cents += annual[i];
+        a.at_risk_cents += at_risk[i];
     }
-    let mut rows: Vec<(&str, (i64, i64, i64, i64))> = acc.into_iter().collect();
-    rows.sort_by(|a, b| b.1 .3.cmp(&a.1 .3).then(a.0.cmp(b.0)));
-    let money = |v: i64| v as f64 / 100.0;
+    let mut rows: Vec<(&str, Owner)> = acc.into_iter().collect();
+    rows.sort_by(|a, b| b.1.at_risk_cents.cmp(&a.1.at_risk_cents).then(a.0.cmp(b.0)));
+    let ints = |f: fn(&Owner) -> i64| rows.iter().map(|(_, o)| f(o)).collect::<Vec<_>>();
+    let money = |f: fn(&Owner) -> i64| {
+        rows.iter()
+            .map(|(_, o)| f(o) as f64 / 100.0)
+            .collect::<Vec<_>>()
+    };
     Ok(DataFrame::new_infer_height(vec![
         Column::new("owner".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-        Column::new(
-            "customers".into(),
-            rows.iter().map(|r| r.1 .0).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "high_risk".into(),
-            rows.iter().map(|r| r.1 .1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "annual_value".into(),
-            rows.iter().map(|r| money(r.1 .2)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "value_at_risk".into(),
-            rows.iter().map(|r| money(r.1 .3)).collect::<Vec<_>>(),
-        ),
+        Column::new("customers".into(), ints(|o| o.customers)),
+        Column::new("high_risk".into(), ints(|o| o.high)),
+        Column::new("annual_value".into(), money(|o| o.annual_cents)),
+        Column::new("value_at_risk".into(), money(|o| o.at_risk_cents)),
     ])?)
 }
 
