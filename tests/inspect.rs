@@ -4,6 +4,17 @@ use std::collections::HashMap;
 
 use crate::common::{records, sample, Workdir};
 
+/// Both tables of `inspect ARGS` (one CSV stream holds one: `--show source`, then `--show
+/// columns`), as the blank-line-separated text the helpers below read.
+fn both(w: &Workdir, args: &[&str]) -> String {
+    let run = |show: &str| {
+        let mut a = args.to_vec();
+        a.extend(["--show", show]);
+        w.stdout(&a)
+    };
+    format!("{}\n{}", run("source"), run("columns"))
+}
+
 fn facts(text: &str) -> HashMap<String, String> {
     let source = text.split("\n\n").next().unwrap();
     records(source)
@@ -19,7 +30,7 @@ fn columns(text: &str) -> Vec<HashMap<String, String>> {
 #[test]
 fn gbk_orders_are_detected_and_mapped() {
     let w = Workdir::new();
-    let out = w.stdout(&["inspect", &sample("orders_gbk.csv"), "-f", "csv"]);
+    let out = both(&w, &["inspect", &sample("orders_gbk.csv"), "-f", "csv"]);
     let f = facts(&out);
     assert_eq!(f["encoding"], "gb18030");
     assert_eq!(f["delimiter"], "comma");
@@ -45,7 +56,7 @@ fn problems_are_counted_not_fatal() {
         "orders.csv",
         "customer_id,order_date,amount,note\nA,2024-01-01,10,x\nA,2024-01-01,10,x\nB,someday,abc,y\nC,,5,\n",
     );
-    let out = w.stdout(&["inspect", "orders.csv", "-f", "csv"]);
+    let out = both(&w, &["inspect", "orders.csv", "-f", "csv"]);
     let f = facts(&out);
     assert_eq!(f["rows"], "4");
     assert_eq!(f["duplicate_rows"], "1");
@@ -64,11 +75,14 @@ fn problems_are_counted_not_fatal() {
 fn unknown_tables_and_explicit_kinds() {
     let w = Workdir::new();
     w.write("x.csv", "a,b\n1,2\n");
-    let f = facts(&w.stdout(&["inspect", "x.csv", "-f", "csv"]));
+    let f = facts(&both(&w, &["inspect", "x.csv", "-f", "csv"]));
     assert!(f["table"].starts_with("unknown"), "{f:?}");
-    let f = facts(&w.stdout(&["inspect", "x.csv", "--kind", "orders", "-f", "csv"]));
+    let f = facts(&both(
+        &w,
+        &["inspect", "x.csv", "--kind", "orders", "-f", "csv"],
+    ));
     assert_eq!(f["missing_required"], "customer_id, order_date, amount");
-    let out = w.stdout(&["inspect", &sample("events.csv"), "-f", "csv"]);
+    let out = both(&w, &["inspect", &sample("events.csv"), "-f", "csv"]);
     assert_eq!(facts(&out)["table"], "events (guessed from the headers)");
 }
 
@@ -88,14 +102,17 @@ fn a_line_item_export_is_orders_with_types_by_value() {
     }
     csv.push_str("C536379,D,Discount,-1,12/1/2010 09:41,27.50,,United Kingdom,2010-12-02\n");
     w.write("lines.csv", csv);
-    let out = w.stdout(&[
-        "inspect",
-        "lines.csv",
-        "-f",
-        "csv",
-        "--date-format",
-        "%m/%d/%Y %H:%M",
-    ]);
+    let out = both(
+        &w,
+        &[
+            "inspect",
+            "lines.csv",
+            "-f",
+            "csv",
+            "--date-format",
+            "%m/%d/%Y %H:%M",
+        ],
+    );
     let f = facts(&out);
     assert_eq!(f["table"], "orders (guessed from the headers)");
     assert!(
@@ -129,16 +146,19 @@ fn map_applies_without_kind() {
         "o.csv",
         "cid,when,total,ref\nA,2024-01-01,5,X12\nB,2024-01-02,7,12\n",
     );
-    let out = w.stdout(&[
-        "inspect",
-        "o.csv",
-        "-f",
-        "csv",
-        "--map",
-        "customer_id=cid",
-        "--map",
-        "order_date=when",
-    ]);
+    let out = both(
+        &w,
+        &[
+            "inspect",
+            "o.csv",
+            "-f",
+            "csv",
+            "--map",
+            "customer_id=cid",
+            "--map",
+            "order_date=when",
+        ],
+    );
     assert_eq!(facts(&out)["table"], "orders (guessed from the headers)");
     let cols = columns(&out);
     let when = cols.iter().find(|c| c["column"] == "when").unwrap();

@@ -248,3 +248,84 @@ fn output_files_are_readable_like_any_other_file() {
         & 0o777;
     assert_eq!(mode, 0o640, "a replaced file keeps its permissions");
 }
+
+/// A CSV, TSV, NDJSON or Parquet stream holds one table: by default the command's main one (a
+/// note names the others), and two asked for by name are a usage error that says how to get
+/// them. DuckDB reads each default stream back as one table whose header is the main table's.
+#[test]
+fn a_one_table_stream_gets_one_table() {
+    let w = Workdir::new();
+    let [events, orders, followups, opportunities] = [
+        "events.csv",
+        "orders.csv",
+        "followups.csv",
+        "opportunities.csv",
+    ]
+    .map(sample);
+    let pool = [
+        "pool",
+        "--events",
+        &events,
+        "--orders",
+        &orders,
+        "--followups",
+        &followups,
+    ];
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec!["funnel", &opportunities],
+            "summary,stages",
+            "opportunities",
+        ),
+        (pool.to_vec(), "due,owners", "customer_id"),
+        (vec!["inspect", &orders], "source,columns", "column"),
+        (
+            vec!["predict", "churn", &orders],
+            "predictions,coefficients",
+            "churn_probability",
+        ),
+    ];
+    for (args, two, main_column) in cases {
+        let mut default = args.clone();
+        default.extend(["-f", "csv"]);
+        let out = w.cmd(&default).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let rows = records(&text);
+        assert!(
+            !rows.is_empty() && rows[0].contains_key(main_column),
+            "{args:?}: {text:.200}"
+        );
+        // No second header, no blank line: every line has the header's number of fields.
+        assert!(!text.contains("\n\n"), "{args:?}");
+        // predict's default is its one predictions table; the others make several by default.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("CSV holds one table"),
+            args[0] != "predict",
+            "{args:?}: {stderr}"
+        );
+        w.write("out.csv", &text);
+        crate::common::python(
+            &w,
+            &format!(
+                "import duckdb\nrel = duckdb.read_csv('out.csv')\nassert {main_column:?} in rel.columns, rel.columns\nassert len(rel.fetchall()) == {}\n",
+                rows.len()
+            ),
+        );
+        for format in ["csv", "tsv", "ndjson"] {
+            let mut asked = args.clone();
+            asked.extend(["--show", two, "-f", format]);
+            let e = w.fails(&asked, 2);
+            assert!(
+                e.contains("holds one table") && e.contains("-o FILE.xlsx"),
+                "{e}"
+            );
+        }
+        // A workbook or JSON takes both.
+        let mut json = args.clone();
+        json.extend(["--show", two, "-f", "json", "-q"]);
+        let v: serde_json::Value = serde_json::from_str(&w.stdout(&json)).unwrap();
+        assert_eq!(v.as_object().map(|o| o.len()), Some(2), "{args:?}");
+    }
+}

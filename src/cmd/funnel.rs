@@ -208,7 +208,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let sheets: Vec<(&str, &polars::prelude::DataFrame)> =
         tables.iter().map(|(name, df)| (*name, df)).collect();
-    output::emit_sheets(&sheets, out)
+    output::emit_sheets(&sheets, args.show.is_empty().then_some("summary"), out)
 }
 
 /// The customers-file groups of each opportunity's account (docs/metrics.md, "Groups");

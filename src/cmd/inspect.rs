@@ -21,6 +21,19 @@ pub struct Args {
     /// Read it as this table (default: guessed from the headers).
     #[arg(long, value_name = "TABLE", value_parser = ["orders", "customers", "events", "followups", "surveys", "opportunities", "history", "teams"])]
     pub kind: Option<String>,
+
+    /// Which tables to show: source (how the file is read) and columns (each column's role,
+    /// type and quality). Default: both on a terminal or in a workbook; columns in a CSV stream.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub show: Vec<Show>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Show {
+    /// Format, encoding, delimiter, rows and what loading decided.
+    Source,
+    /// Per column: role, type, empties, invalid values, examples.
+    Columns,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -219,10 +232,24 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             facts.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
         ),
     ])?;
-    output::emit_sheets(
-        &[("source", &source_table), ("columns", &columns)],
-        &settings.output,
-    )
+    let sheets: Vec<(&str, &DataFrame)> = [
+        (Show::Source, "source", &source_table),
+        (Show::Columns, "columns", &columns),
+    ]
+    .into_iter()
+    .filter(|(s, _, _)| args.show.is_empty() || args.show.contains(s))
+    .map(|(_, name, df)| (name, df))
+    .collect();
+    let main = match args.show.as_slice() {
+        [] => Some("columns"),
+        [one] => Some(if *one == Show::Source {
+            "source"
+        } else {
+            "columns"
+        }),
+        _ => None,
+    };
+    output::emit_sheets(&sheets, main, &settings.output)
 }
 
 fn kind_name(kind: ValueKind) -> &'static str {

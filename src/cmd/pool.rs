@@ -122,5 +122,5 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         .filter(|(s, _, _)| args.show.is_empty() || args.show.contains(s))
         .map(|(_, name, df)| (*name, *df))
         .collect();
-    output::emit_sheets(&sheets, out)
+    output::emit_sheets(&sheets, args.show.is_empty().then_some("due"), out)
 }

@@ -421,5 +421,9 @@ fn emit(show: &[Show], t: &Tables, settings: &Settings) -> Result<()> {
         });
     }
     let sheets: Vec<(&str, &DataFrame)> = tables.iter().map(|(n, df)| (*n, df)).collect();
-    output::emit_sheets(&sheets, &settings.output)
+    output::emit_sheets(
+        &sheets,
+        Some(sheets[0].0).filter(|_| sheets.len() == 1),
+        &settings.output,
+    )
 }

@@ -171,7 +171,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             sheets.len()
         ),
     );
-    output::emit_sheets(&sheets, out)
+    output::emit_sheets(&sheets, None, out)
 }
 
 impl Inputs {

@@ -57,6 +57,30 @@ impl Format {
     fn is_binary(self) -> bool {
         matches!(self, Format::Parquet | Format::Xlsx)
     }
+
+    /// Whether a stream of this format holds one table: CSV, TSV, NDJSON and Parquet readers
+    /// (pandas, polars, DuckDB) take the first header for the whole stream and turn a second
+    /// table into data rows, silently.
+    pub fn holds_one_table(self) -> bool {
+        matches!(
+            self,
+            Format::Csv | Format::Tsv | Format::Ndjson | Format::Parquet
+        )
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Csv => "CSV",
+            Format::Tsv => "TSV",
+            Format::Json => "JSON",
+            Format::Ndjson => "NDJSON",
+            Format::Parquet => "Parquet",
+            Format::Xlsx => "xlsx",
+            Format::Markdown => "Markdown",
+            Format::Html => "HTML",
+        }
+    }
 }
 
 /// Where and how to write, resolved from the flags before any work starts.
@@ -113,12 +137,45 @@ impl OutputOptions {
 
 /// Writes one table in the chosen format, to the file (atomically) or to stdout.
 pub fn emit(df: &DataFrame, opts: &OutputOptions) -> Result<()> {
-    emit_sheets(&[("result", df)], opts)
+    emit_sheets(&[("result", df)], Some("result"), opts)
 }
 
-/// Writes several named tables. Formats that hold one table (CSV, Parquet, …) write them one after
-/// another with a blank line between; xlsx gives each a sheet; table and markdown add a title.
-pub fn emit_sheets(sheets: &[(&str, &DataFrame)], opts: &OutputOptions) -> Result<()> {
+/// Writes several named tables: xlsx gives each a sheet, JSON a key, table, Markdown and HTML a
+/// title. A format that holds one table (CSV, TSV, NDJSON, Parquet) gets one: `main`, the
+/// command's main table, when the tables are the command's default, with a note naming the
+/// others; `main` None means the user named them (`--show a,b`), and two are a usage error that
+/// says how to get them.
+pub fn emit_sheets(
+    sheets: &[(&str, &DataFrame)],
+    main: Option<&str>,
+    opts: &OutputOptions,
+) -> Result<()> {
+    let one: Vec<(&str, &DataFrame)>;
+    let sheets = if opts.format.holds_one_table() && sheets.len() > 1 {
+        let names: Vec<&str> = sheets.iter().map(|(n, _)| *n).collect();
+        let Some(main) = main else {
+            return Err(usage(format!(
+                "--show {}: a {} stream holds one table; show one of them, or write them all to \
+                 one file with -o FILE.xlsx, FILE.json or FILE.html",
+                names.join(","),
+                opts.format.name()
+            )));
+        };
+        one = sheets.iter().filter(|(n, _)| *n == main).copied().collect();
+        let others: Vec<&str> = names.into_iter().filter(|n| *n != main).collect();
+        note(
+            opts,
+            format!(
+                "{} holds one table: {main} (also made: {}; --show NAME for one of them, -o \
+                 FILE.xlsx for all)",
+                opts.format.name(),
+                others.join(", ")
+            ),
+        );
+        &one[..]
+    } else {
+        sheets
+    };
     let watch = crate::diag::Stopwatch::new();
     let written = match &opts.path {
         Some(path) => write_atomically(path, |w| render::render(sheets, opts, w)),
