@@ -12,7 +12,7 @@ customers: 1-9 events each (about 5 on average), strictly increasing times, alte
 (assign or claim; the first is always an assign) and an ending (recycle, release, or a transfer to
 another owner), 200 owners, 3 pools, 2 recycle reasons; events from 2025-01-01 on are dropped.
 
-The SQL restates the rules of the README ("Ownership spells") independently of the Rust code: a
+The SQL restates the rules of docs/input.md ("Ownership events") independently of the Rust code: a
 spell runs from an assign/claim/transfer to the customer's next event; a recycle/release leaves
 its day covered, a hand-over does not; a spell matures when start + window < as_of and converts
 with a purchase (an order with positive net) on a day in [start, min(start + window + 1, cover

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: `crm-eval rfm` on more orders than it holds in memory (100 million rows by
 default), beside DuckDB running crm-eval's own generated SQL (`crm-eval sql rfm`) under the same
-memory limit. Issue 16; README "More data than one machine".
+memory limit. Issue 16; docs/cmd/sql.md "More data than one machine".
 
     pip install duckdb
     cargo build --release

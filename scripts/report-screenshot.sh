@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders the HTML report of sample-data/ in headless Chromium and saves the top of the page as
-# docs/report.png (the screenshot in the README). Also writes the full page to
+# docs/report.png (the screenshot in docs/cmd/report.md). Also writes the full page to
 # target/report-screenshot/ for checking by eye.
 #   scripts/report-screenshot.sh            # needs Debian's chromium; installs it when missing
 set -euo pipefail

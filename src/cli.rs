@@ -4,7 +4,7 @@
 //!
 //! [`Settings`]: crate::settings::Settings
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd;
 use crate::settings::GlobalArgs;
@@ -63,4 +63,116 @@ pub enum Command {
     Completions(cmd::shell::CompletionsArgs),
     /// Print the man page (roff): crm-eval man | man -l -   (or crm-eval man rfm for one command)
     Man(cmd::shell::ManArgs),
+}
+
+/// The line under a command's short help (`-h`), where the shared input options are left out.
+const SHARED_OPTIONS: &str =
+    "Input options every command shares (--map, --encoding, --date-format, \
+     --delimiter, --sheet, --tz, --decimal-comma, --strict, --config, --no-config …) and \
+     examples: --help";
+
+/// The command line as clap sees it, with each subcommand's examples (from its docs page) at the
+/// end of its `--help`.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command().after_long_help(examples(""));
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(&name, |sub| {
+            let sub = sub
+                .after_help(SHARED_OPTIONS)
+                .after_long_help(examples(&name));
+            let inner: Vec<String> = sub
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            inner.into_iter().fold(sub, |sub, inner| {
+                let text = examples(&format!("{name} {inner}"));
+                sub.mut_subcommand(&inner, |c| {
+                    c.after_help(SHARED_OPTIONS).after_long_help(text)
+                })
+            })
+        });
+    }
+    command
+}
+
+/// Parses the process's arguments with [`command`]; help, --version and mistakes end the process
+/// as clap does (exit 0 or 2).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The docs page of a command, whose examples its help shows (tests/docs.rs runs them).
+fn page(command: &str) -> &'static str {
+    match command.split(' ').next().unwrap_or("") {
+        "rfm" => include_str!("../docs/cmd/rfm.md"),
+        "abc" => include_str!("../docs/cmd/abc.md"),
+        "clv" => include_str!("../docs/cmd/clv.md"),
+        "conversion" => include_str!("../docs/cmd/conversion.md"),
+        "recovery" => include_str!("../docs/cmd/recovery.md"),
+        "pool" => include_str!("../docs/cmd/pool.md"),
+        "cohort" => include_str!("../docs/cmd/cohort.md"),
+        "lifecycle" => include_str!("../docs/cmd/lifecycle.md"),
+        "rating" => include_str!("../docs/cmd/rating.md"),
+        "nps" => include_str!("../docs/cmd/nps.md"),
+        "funnel" => include_str!("../docs/cmd/funnel.md"),
+        "predict" => include_str!("../docs/cmd/predict.md"),
+        "report" => include_str!("../docs/cmd/report.md"),
+        "check" => include_str!("../docs/cmd/check.md"),
+        "sql" => include_str!("../docs/cmd/sql.md"),
+        "inspect" => include_str!("../docs/cmd/inspect.md"),
+        "completions" | "man" => include_str!("../docs/cmd/completions.md"),
+        _ => include_str!("../docs/cookbook.md"),
+    }
+}
+
+/// `Examples:` and the `crm-eval …` command lines of a command's docs page (`console` and `sh`
+/// blocks; `predict churn` keeps its own), at most eight; empty when the page has none.
+pub fn examples(command: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut in_block = false;
+    let mut pending: Option<String> = None;
+    for line in page(command).lines() {
+        let fence = line.trim_start();
+        if fence.starts_with("```") {
+            in_block = !in_block && (fence == "```console" || fence == "```sh");
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let text = line.trim();
+        let text = match pending.take() {
+            Some(head) => format!("{head} {text}"),
+            None => match text.strip_prefix("$ ").unwrap_or(text) {
+                t if t.starts_with("crm-eval ") => t.to_string(),
+                _ => continue,
+            },
+        };
+        match text.strip_suffix('\\') {
+            Some(head) => pending = Some(head.trim_end().to_string()),
+            None => {
+                let wanted = command.is_empty()
+                    || text.starts_with(&format!("crm-eval {command} "))
+                    || (command == "man" && text.starts_with("crm-eval man"));
+                if wanted && !lines.contains(&text) {
+                    lines.push(text);
+                }
+            }
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Examples:\n");
+    for l in lines.iter().take(8) {
+        out.push_str("  ");
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
 }

@@ -73,7 +73,9 @@ pub struct FunnelConfig {
 
 impl Config {
     /// Loads `--config FILE`, or `./crm-eval.toml` when it exists, or nothing.
-    pub fn find_and_load(explicit: Option<&Path>) -> Result<Config> {
+    /// With `implicit_note`, a config found in the working directory (not named by --config) is
+    /// said on stderr, so that a stray file never changes results without a word.
+    pub fn find_and_load(explicit: Option<&Path>, implicit_note: bool) -> Result<Config> {
         let path = match explicit {
             Some(p) => {
                 if !p.is_file() {
@@ -85,6 +87,14 @@ impl Config {
                 let p = Path::new(DEFAULT_CONFIG);
                 if !p.is_file() {
                     return Ok(Config::default());
+                }
+                if implicit_note {
+                    crate::diag::suspend(|| {
+                        eprintln!(
+                            "crm-eval: using ./{DEFAULT_CONFIG} (--config FILE names another, \
+                             --no-config reads none)"
+                        )
+                    });
                 }
                 p.to_path_buf()
             }

@@ -1,15 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use crm_eval::cli::Cli;
 use crm_eval::error::{exit_code, is_broken_pipe};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // Help and --version exit 0, usage mistakes exit 2.
-        Err(e) => e.exit(),
-    };
+    // Help and --version exit 0, usage mistakes exit 2.
+    let cli = crm_eval::cli::parse();
     // A panic is a bug, but the user still gets one line and exit status 1, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("crm-eval: internal error (this is a bug, please report it): {info}");

@@ -20,7 +20,13 @@ use crate::output::{Format, OutputOptions};
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Text encoding of CSV input: auto tries strict UTF-8, then GBK/GB18030.
-    #[arg(long, global = true, value_enum, help_heading = "Input")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub encoding: Option<EncodingChoice>,
 
     /// Name the column for a role, e.g. --map customer_id=客户编号 or --map orders.amount=实付金额.
@@ -28,36 +34,66 @@ pub struct GlobalArgs {
         long = "map",
         global = true,
         value_name = "[TABLE.]ROLE=HEADER",
-        help_heading = "Input"
+        help_heading = "Input",
+        hide_short_help = true
     )]
     pub map: Vec<String>,
 
     /// chrono format for every date column, e.g. %d/%m/%Y (needed when day/month order is ambiguous).
-    #[arg(long, global = true, value_name = "FORMAT", help_heading = "Input")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub date_format: Option<String>,
 
     /// CSV delimiter (default: sniffed). One character, or "tab".
-    #[arg(long, global = true, value_name = "CHAR", help_heading = "Input")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "CHAR",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub delimiter: Option<String>,
 
     /// Excel sheet to read (default: the first).
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Input")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub sheet: Option<String>,
 
     /// Amounts use a decimal comma: 1.234,56.
-    #[arg(long, global = true, help_heading = "Input")]
+    #[arg(long, global = true, help_heading = "Input", hide_short_help = true)]
     pub decimal_comma: bool,
 
     /// Bare Excel serial numbers count from 1904 (old Mac Excel), not 1900.
-    #[arg(long = "excel-1904", global = true, help_heading = "Input")]
+    #[arg(
+        long = "excel-1904",
+        global = true,
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub excel_1904: bool,
 
     /// Count calendar days at this UTC offset (e.g. +08:00, UTC). Default: the data's own.
-    #[arg(long, global = true, value_name = "OFFSET", help_heading = "Input")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "OFFSET",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub tz: Option<String>,
 
     /// Fail on rows without an ID (guest checkouts) instead of leaving them out with a note.
-    #[arg(long, global = true, help_heading = "Input")]
+    #[arg(long, global = true, help_heading = "Input", hide_short_help = true)]
     pub strict: bool,
 
     /// How a line-item discount column is read when the amount is computed from quantity ×
@@ -68,13 +104,30 @@ pub struct GlobalArgs {
         global = true,
         value_enum,
         value_name = "KIND",
-        help_heading = "Input"
+        help_heading = "Input",
+        hide_short_help = true
     )]
     pub line_discount: Option<crate::input::lines::DiscountKind>,
 
-    /// Config file (default: ./crm-eval.toml when present).
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Input")]
+    /// Config file (default: ./crm-eval.toml when present, said on stderr).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub config: Option<PathBuf>,
+
+    /// Read no config file, not even ./crm-eval.toml.
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "config",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub no_config: bool,
 
     /// Output format (default: from -o's extension; table on a terminal, csv when piped).
     #[arg(long, short = 'f', global = true, value_enum, help_heading = "Output")]
@@ -91,7 +144,7 @@ pub struct GlobalArgs {
     pub output: Option<PathBuf>,
 
     /// Start CSV/TSV output with a UTF-8 byte-order mark, so Excel shows Chinese text correctly.
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(long, global = true, help_heading = "Output", hide_short_help = true)]
     pub bom: bool,
 
     /// No notes or warnings on standard error.
@@ -123,7 +176,11 @@ impl Settings {
     /// Resolves flags and the config file (flags win) into typed settings. Every mistake here is a
     /// usage error, reported before any file is read.
     pub fn resolve(global: &GlobalArgs) -> Result<Settings> {
-        let config = Config::find_and_load(global.config.as_deref())?;
+        let config = if global.no_config {
+            Config::default()
+        } else {
+            Config::find_and_load(global.config.as_deref(), !global.quiet)?
+        };
         let cfg = &config.input;
 
         let encoding = global.encoding.or(cfg.encoding).unwrap_or_default();

@@ -264,7 +264,7 @@ fn history_appends_replaces_the_same_as_of_and_refuses_other_files() {
         assert!(check("2024-07-01", history).status.success());
         assert!(check("2024-07-01", history).status.success(), "rerun");
         // 2 dates × 2 targets: the rerun replaced its date instead of adding rows.
-        let out = w.stdout(&["inspect", history, "-f", "csv"]);
+        let out = w.stdout(&["inspect", history, "--show", "source", "-f", "csv"]);
         assert!(out.contains("\nrows,4\n"), "{history}: {out}");
     }
     let csv = std::fs::read_to_string(w.path("kpi.csv")).unwrap();
@@ -276,7 +276,7 @@ fn history_appends_replaces_the_same_as_of_and_refuses_other_files() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--history other.csv: it is not a KPI history"),
+        stderr.contains("--kpi-history other.csv: it is not a KPI history"),
         "{stderr}"
     );
     assert_eq!(
@@ -352,7 +352,7 @@ fn history_trends_in_the_report_and_responses_after_as_of_left_out() {
                 &surveys,
                 "--as-of",
                 as_of,
-                "--history",
+                "--kpi-history",
                 "kpi.csv",
                 "-q",
             ])

@@ -1,10 +1,11 @@
 //! The examples of the docs run: every ```console block of the pages below is a list of
 //! `$ crm-eval …` commands, each followed by what it prints — its standard error lines, then its
-//! standard output. The test runs each command in a fresh directory that holds `sample-data/` and
-//! `examples/` (links to the repository's), and compares line by line. A line `…` ends the
+//! standard output. The test runs each command in a fresh directory that holds `sample-data/`,
+//! `examples/` and `tests/` (links to the repository's), and compares line by line. A line `…` ends the
 //! comparison of that command's output (more lines follow); `[exit N]` as the last line states
 //! a non-zero exit status. Without `-f`/`--format`/`-o` the command runs with `-f table`, what a
-//! terminal shows.
+//! terminal shows. A Markdown table right after the block (one blank line between) is the last
+//! command's standard output, run with `-f markdown`; a line `…` after the table cuts it.
 //!
 //! After an intended change of output, refresh the pages with
 //! `CRM_EVAL_BLESS=1 cargo test --test cli docs::` and read the diff.
@@ -13,8 +14,32 @@ use std::path::PathBuf;
 
 use crate::common::Workdir;
 
-/// The pages whose examples run.
-const PAGES: &[&str] = &["docs/cookbook.md"];
+/// The pages whose examples run: the README, the cookbook, input and output, and every page of
+/// `docs/cmd/` (listed by [`pages`]).
+const PAGES: &[&str] = &[
+    "README.md",
+    "docs/cookbook.md",
+    "docs/input.md",
+    "docs/output.md",
+];
+
+/// [`PAGES`] and the command pages.
+fn pages() -> Vec<String> {
+    let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+    let mut commands: Vec<String> = std::fs::read_dir(root().join("docs/cmd"))
+        .expect("docs/cmd")
+        .map(|e| {
+            format!(
+                "docs/cmd/{}",
+                e.expect("entry").file_name().to_string_lossy()
+            )
+        })
+        .filter(|p| p.ends_with(".md"))
+        .collect();
+    commands.sort();
+    pages.extend(commands);
+    pages
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,6 +52,8 @@ struct Example {
     line: usize,
     command: String,
     expected: Vec<String>,
+    /// The Markdown table that follows the block, for its last command.
+    table: Option<Vec<String>>,
 }
 
 /// The examples of a page, and for each block the range of its lines (to rewrite when blessing).
@@ -61,14 +88,33 @@ fn examples(text: &str) -> Vec<(std::ops::Range<usize>, Vec<Example>)> {
                     line: first,
                     command,
                     expected: Vec::new(),
+                    table: None,
                 });
             } else if let Some(e) = list.last_mut() {
                 e.expected.push(line.to_string());
             }
             k += 1;
         }
-        blocks.push((start..end, list));
-        i = end + 1;
+        // A table after one blank line: the last command's output, with `…` when cut.
+        let mut last = end + 1;
+        if end + 2 < lines.len()
+            && lines[end + 1].trim().is_empty()
+            && lines[end + 2].starts_with('|')
+        {
+            let mut k = end + 2;
+            while k < lines.len() && lines[k].starts_with('|') {
+                k += 1;
+            }
+            if k < lines.len() && lines[k].trim() == "…" {
+                k += 1;
+            }
+            if let Some(e) = list.last_mut() {
+                e.table = Some(lines[end + 2..k].iter().map(|l| l.to_string()).collect());
+            }
+            last = k;
+        }
+        blocks.push((start..last, list));
+        i = last;
     }
     blocks
 }
@@ -102,8 +148,8 @@ fn words(command: &str) -> Vec<String> {
     out
 }
 
-/// What the command prints (stderr lines, then stdout lines) and its exit status.
-fn run(w: &Workdir, command: &str) -> (Vec<String>, i32) {
+/// What the command prints on stderr and on stdout, and its exit status.
+fn run(w: &Workdir, command: &str, markdown: bool) -> (Vec<String>, Vec<String>, i32) {
     let mut args = words(command);
     assert_eq!(
         args.first().map(String::as_str),
@@ -115,20 +161,22 @@ fn run(w: &Workdir, command: &str) -> (Vec<String>, i32) {
         .iter()
         .any(|a| ["-f", "--format", "-o", "--output"].contains(&a.as_str()));
     if !chooses_format {
-        args.extend(["-f".to_string(), "table".to_string()]);
+        let format = if markdown { "markdown" } else { "table" };
+        args.extend(["-f".to_string(), format.to_string()]);
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = w.cmd(&refs).output().expect("run");
-    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.extend(
-        String::from_utf8_lossy(&out.stdout)
+    let lines = |bytes: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(bytes)
             .lines()
-            .map(str::to_string),
-    );
-    (lines, out.status.code().unwrap_or(-1))
+            .map(str::to_string)
+            .collect()
+    };
+    (
+        lines(&out.stderr),
+        lines(&out.stdout),
+        out.status.code().unwrap_or(-1),
+    )
 }
 
 /// The expected lines and exit status of an example: `…` cuts, `[exit N]` ends.
@@ -156,7 +204,7 @@ fn expectation(e: &Example) -> (Vec<String>, Option<usize>, i32) {
 
 fn workdir() -> Workdir {
     let w = Workdir::new();
-    for dir in ["sample-data", "examples"] {
+    for dir in ["sample-data", "examples", "tests"] {
         std::os::unix::fs::symlink(root().join(dir), w.path(dir)).expect("link");
     }
     w
@@ -167,45 +215,83 @@ fn the_examples_of_the_docs_print_what_the_docs_show() {
     let bless = std::env::var_os("CRM_EVAL_BLESS").is_some();
     let mut failures = Vec::new();
     let mut count = 0;
-    for page in PAGES {
-        let path = root().join(page);
-        let text = std::fs::read_to_string(&path).expect(page);
+    for page in pages() {
+        let path = root().join(&page);
+        let text = std::fs::read_to_string(&path).expect(&page);
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         // Blocks from the last, so rewriting one keeps the earlier ranges right.
         for (range, list) in examples(&text).into_iter().rev() {
             let mut block: Vec<String> = Vec::new();
+            let mut table_out: Option<Vec<String>> = None;
             for e in &list {
                 count += 1;
                 let w = workdir();
-                let (actual, code) = run(&w, &e.command);
+                let (stderr, stdout, code) = run(&w, &e.command, e.table.is_some());
                 let (expected, cut, expected_code) = expectation(e);
-                let shown: Vec<String> = match cut {
-                    Some(k) => actual.iter().take(k).cloned().collect(),
-                    None => actual.clone(),
+                // With a table after the block, the block shows stderr and the table stdout.
+                let (block_lines, table_lines) = match &e.table {
+                    Some(_) => (stderr, Some(stdout)),
+                    None => ([stderr, stdout].concat(), None),
                 };
+                let shown: Vec<String> = match cut {
+                    Some(k) => block_lines.iter().take(k).cloned().collect(),
+                    None => block_lines.clone(),
+                };
+                let table_cut = e
+                    .table
+                    .as_ref()
+                    .and_then(|t| (t.last().map(|l| l.trim()) == Some("…")).then(|| t.len() - 1));
+                let table_shown: Option<Vec<String>> =
+                    table_lines.as_ref().map(|t| match table_cut {
+                        Some(k) => t.iter().take(k).cloned().collect(),
+                        None => t.clone(),
+                    });
                 if bless {
                     block.push(format!("$ {}", e.command));
                     block.extend(shown);
-                    if cut.is_some_and(|k| actual.len() > k) {
+                    if cut.is_some_and(|k| block_lines.len() > k) {
                         block.push("…".into());
                     }
                     if code != 0 {
                         block.push(format!("[exit {code}]"));
                     }
-                } else if shown != expected
+                    if let (Some(mut t), Some(all)) = (table_shown.clone(), &table_lines) {
+                        if table_cut.is_some_and(|k| all.len() > k) {
+                            t.push("…".into());
+                        }
+                        table_out = Some(t);
+                    }
+                    continue;
+                }
+                let table_expected: Option<Vec<String>> = e
+                    .table
+                    .as_ref()
+                    .map(|t| t.iter().filter(|l| l.trim() != "…").cloned().collect());
+                let block_differs = shown != expected
                     || code != expected_code
-                    || (cut.is_none() && actual.len() != expected.len())
-                {
+                    || (cut.is_none() && block_lines.len() != expected.len());
+                let table_differs = table_expected != table_shown
+                    || (table_cut.is_none()
+                        && table_lines.as_ref().map(Vec::len)
+                            != table_expected.as_ref().map(Vec::len));
+                if block_differs || table_differs {
                     failures.push(format!(
-                        "{page}:{}: `{}`\n--- the page shows (exit {expected_code})\n{}\n--- it prints (exit {code})\n{}",
+                        "{page}:{}: `{}`\n--- the page shows (exit {expected_code})\n{}\n{}\n--- it prints (exit {code})\n{}\n{}",
                         e.line,
                         e.command,
                         expected.join("\n"),
-                        shown.join("\n")
+                        table_expected.unwrap_or_default().join("\n"),
+                        shown.join("\n"),
+                        table_shown.unwrap_or_default().join("\n")
                     ));
                 }
             }
             if bless {
+                block.push("```".into());
+                if let Some(t) = table_out {
+                    block.push(String::new());
+                    block.extend(t);
+                }
                 lines.splice(range, block);
             }
         }
@@ -213,7 +299,7 @@ fn the_examples_of_the_docs_print_what_the_docs_show() {
             std::fs::write(&path, lines.join("\n") + "\n").expect("write page");
         }
     }
-    assert!(count > 0, "no examples found in {PAGES:?}");
+    assert!(count > 20, "only {count} examples found in the pages");
     assert!(
         failures.is_empty(),
         "{} examples print something else than their page shows (refresh after an intended change: CRM_EVAL_BLESS=1 cargo test --test cli docs::):\n\n{}",

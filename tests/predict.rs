@@ -332,7 +332,7 @@ fn deals_are_scored_with_a_backtest_beside_the_stage_rate() {
         }
     }
     let e = w.fails(&["predict", "deal", &o], 2);
-    assert!(e.contains("--history"), "{e}");
+    assert!(e.contains("--stage-history"), "{e}");
 }
 
 /// sample-data/generate.py plants a churn driver in account_followups.csv (an account manager's

@@ -27,8 +27,9 @@ pub struct Args {
     #[command(flatten)]
     pub inputs: Inputs,
 
-    /// Append this run's rows to FILE (CSV or Parquet), replacing rows of the same as_of.
-    #[arg(long, value_name = "FILE")]
+    /// Append this run's rows to the KPI history FILE (CSV or Parquet), replacing rows of the
+    /// same as_of (`report --kpi-history` draws it).
+    #[arg(long = "kpi-history", alias = "history", value_name = "FILE")]
     pub history: Option<PathBuf>,
 }
 
@@ -196,7 +197,7 @@ fn write_history(
         let raw = source::open(&display, &settings.input.read)?;
         let (earlier, _) = raw.read(None, &[], &settings.input.read)?;
         targets::merge_history(&earlier, rows, as_of)
-            .map_err(|e| anyhow!("--history {display}: {e}"))?
+            .map_err(|e| anyhow!("--kpi-history {display}: {e}"))?
     } else {
         rows.clone()
     };

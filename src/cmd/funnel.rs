@@ -1,4 +1,4 @@
-//! `crm-eval funnel OPPORTUNITIES [--history FILE] [--stages A,B,C] [--by owner,team,…]
+//! `crm-eval funnel OPPORTUNITIES [--stage-history FILE] [--stages A,B,C] [--by owner,team,…]
 //! [--teams FILE] [--customers FILE] [--open] [--stale-days N]`: the sales funnel of an
 //! opportunities export — win rate, sales cycle, pipeline and velocity per group, and stage
 //! conversion; `--open` lists the open deals with their age, staleness and weighted amount.
@@ -37,7 +37,7 @@ pub struct Args {
 
     /// Stage history: opportunity ID, stage, date entered (long form), or HubSpot's
     /// `Date entered "<stage>"` columns.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "stage-history", alias = "history", value_name = "FILE")]
     pub history: Option<String>,
 
     /// The open stages in funnel order, comma-separated (closing stages such as 赢单 may be listed

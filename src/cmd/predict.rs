@@ -37,7 +37,7 @@ pub struct DealArgs {
     pub opportunities: String,
 
     /// Stage history (required: a deal's stage at a past cutoff comes from it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "stage-history", alias = "history", value_name = "FILE")]
     pub history: String,
 
     /// The open stages in funnel order (default: as `crm-eval funnel`).
