@@ -147,6 +147,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Output", hide_short_help = true)]
     pub bom: bool,
 
+    /// On a terminal, print every row of a table (default: a screenful, then a count of the rest).
+    #[arg(long, global = true, help_heading = "Output")]
+    pub all: bool,
+
     /// No notes or warnings on standard error.
     #[arg(long, short = 'q', global = true, help_heading = "Output")]
     pub quiet: bool,
@@ -235,6 +239,7 @@ impl Settings {
             global.output.clone(),
             global.bom,
             global.quiet,
+            global.all,
         )?;
         Ok(Settings {
             input,

@@ -329,3 +329,62 @@ fn a_one_table_stream_gets_one_table() {
         assert_eq!(v.as_object().map(|o| o.len()), Some(2), "{args:?}");
     }
 }
+
+/// On a terminal (a pty from `script`, util-linux) a table fits the screen: a screenful of rows
+/// and the count of the rest, middle columns left out by name, a one-row table too wide shown
+/// as column/value lines; shares as percentages and numbers grouped. `--all` prints every row;
+/// a pipe gets every row and column, and CSV keeps raw numbers.
+#[test]
+fn terminal_tables_fit_the_screen() {
+    let w = Workdir::new();
+    let bin = assert_cmd::cargo::cargo_bin("crm-eval");
+    let on_terminal = |args: &str| -> String {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+            .env("COLUMNS", "80")
+            .env("LINES", "20")
+            .current_dir(w.path("."))
+            .output()
+            .expect("script (util-linux) runs a command on a pseudo-terminal");
+        assert!(out.status.success(), "{args}");
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let orders = sample("orders.csv");
+    let rfm = on_terminal(&format!("rfm {orders} -q"));
+    assert!(rfm.contains("columns not shown: "), "{rfm}");
+    assert!(rfm.contains("… 3,234 more rows (--all"), "{rfm}");
+    let widest = rfm
+        .lines()
+        .filter(|l| l.starts_with(['│', '┌', '╞']))
+        .map(|l| unicode_width::UnicodeWidthStr::width(l))
+        .max()
+        .unwrap();
+    assert!(widest <= 80, "{widest}: {rfm}");
+    let all = on_terminal(&format!("rfm {orders} -q --all"));
+    assert!(all.lines().count() > 3246 && !all.contains("more rows"));
+    let funnel = on_terminal(&format!(
+        "funnel {} -q --show summary",
+        sample("opportunities.csv")
+    ));
+    assert!(
+        funnel.contains("│ win_rate ") && funnel.contains("22.8%"),
+        "{funnel}"
+    );
+    assert!(funnel.contains("19,278,506.67"), "{funnel}");
+    // A pipe: every row and column; CSV: raw numbers.
+    let piped = w.stdout(&["rfm", &orders, "-q", "-f", "table"]);
+    assert!(piped.lines().count() > 3246 && !piped.contains("not shown"));
+    let csv = w.stdout(&[
+        "funnel",
+        &sample("opportunities.csv"),
+        "-q",
+        "--show",
+        "summary",
+        "-f",
+        "csv",
+    ]);
+    assert!(
+        csv.contains(",0.2282,") && csv.contains(",19278506.67,"),
+        "{csv}"
+    );
+}

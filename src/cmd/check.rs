@@ -47,6 +47,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             Some(path.clone()),
             false,
             true,
+            false,
         )?),
         None => None,
     };

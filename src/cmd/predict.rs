@@ -345,7 +345,14 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
         settings,
     )?;
     let watch = crate::diag::Stopwatch::new();
-    let mut result = churn::run(&orders, &ledger, &signals, &opts, &list)?;
+    let progress = crate::output::progress::Progress::new(
+        churn::step_count(&opts, ledger.as_of) as u64,
+        out.quiet,
+    );
+    let mut result = churn::run(&orders, &ledger, &signals, &opts, &list, &|s| {
+        progress.step(s.to_string())
+    })?;
+    drop(progress);
     result.predictions = columns.attach(result.predictions)?;
     watch.lap("churn features, fits and backtest");
     for n in &result.notes {

@@ -63,9 +63,81 @@ impl Cell<'_> {
         };
     }
 
+    /// The cell as a person reads it (terminal tables, HTML; never CSV or JSON): numbers with
+    /// thousands separators, `share` columns as percentages, a `whole` column without decimals.
+    pub fn human(&self, share: bool, whole: bool) -> String {
+        match *self {
+            Cell::Float(f) => float_text(f, share, whole),
+            Cell::Int(i) if share => float_text(i as f64, true, false),
+            Cell::Int(i) => grouped(i as f64, 0),
+            _ => self.text(),
+        }
+    }
+
     pub fn is_numeric(&self) -> bool {
         matches!(self, Cell::Int(_) | Cell::Float(_))
     }
+}
+
+/// 1234567.891 → "1,234,567.89".
+pub fn grouped(v: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s.as_str(), None),
+    };
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if v < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// How a float reads to a person: shares as percentages, whole numbers (a column of them) without
+/// decimals, other numbers grouped with 2 decimals (4 significant digits below 1).
+fn float_text(v: f64, share: bool, whole: bool) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    if share {
+        return format!("{:.1}%", v * 100.0);
+    }
+    if whole {
+        return grouped(v, 0);
+    }
+    if v != 0.0 && v.abs() < 1.0 {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(2, 8) as usize;
+        return format!("{v:.digits$}");
+    }
+    grouped(v, 2)
+}
+
+/// Whether a column's numbers are all whole (counts held as floats read without decimals).
+pub fn whole_numbers(cells: &[Cell<'_>]) -> bool {
+    let mut any = false;
+    for c in cells {
+        match *c {
+            Cell::Float(f) if f.is_finite() => {
+                if f.fract() != 0.0 {
+                    return false;
+                }
+                any = true;
+            }
+            Cell::Int(_) => any = true,
+            _ => {}
+        }
+    }
+    any
 }
 
 fn write_days(buf: &mut String, days: i32) -> std::fmt::Result {
@@ -129,6 +201,20 @@ pub fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_as_a_person_reads_them() {
+        assert_eq!(float_text(0.1234, true, false), "12.3%");
+        assert_eq!(float_text(0.012345, false, false), "0.01235");
+        assert_eq!(float_text(12.0, false, false), "12.00");
+        assert_eq!(float_text(2228.0, false, true), "2,228");
+        assert_eq!(Cell::Int(3246).human(false, true), "3,246");
+        assert_eq!(Cell::Float(7516774.96).human(false, false), "7,516,774.96");
+        assert_eq!(Cell::Text("a").human(true, false), "a");
+        assert!(whole_numbers(&[Cell::Float(2.0), Cell::Null, Cell::Int(3)]));
+        assert!(!whole_numbers(&[Cell::Float(2.5)]));
+        assert!(!whole_numbers(&[Cell::Text("x")]));
+    }
 
     #[test]
     fn cells_as_text() {

@@ -6,7 +6,8 @@ use std::io::Write;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::cells::Cell;
+pub use super::cells::grouped;
+use super::cells::{whole_numbers, Cell};
 use super::charts::Chart;
 use super::render::columns_cells;
 use super::share_columns;
@@ -87,46 +88,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// 1234567.891 → "1,234,567.89".
-pub fn grouped(v: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (s.as_str(), None),
-    };
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    if v < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        out.insert(0, '-');
-    }
-    out
-}
-
-/// How a float reads on the page: shares as percentages, other numbers grouped with 2 decimals
-/// (4 significant digits below 1).
-fn float_text(v: f64, share: bool) -> String {
-    if !v.is_finite() {
-        return String::new();
-    }
-    if share {
-        return format!("{:.1}%", v * 100.0);
-    }
-    if v != 0.0 && v.abs() < 1.0 {
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(2, 8) as usize;
-        return format!("{v:.digits$}");
-    }
-    grouped(v, 2)
-}
-
 fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
     let df = t.df;
     let cells = columns_cells(df)?;
@@ -139,13 +100,18 @@ fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
     }
     writeln!(w, "</tr></thead>\n<tbody>")?;
     let shares = share_columns(df);
+    let whole: Vec<bool> = cells.iter().map(|c| whole_numbers(c)).collect();
     let shown = df.height().min(t.max_rows);
     for row in 0..shown {
         w.write_all(b"<tr>")?;
         for (c, column) in cells.iter().enumerate() {
             let cell = &column[row];
             match *cell {
-                Cell::Float(f) => write!(w, "<td class=\"num\">{}</td>", float_text(f, shares[c]))?,
+                Cell::Float(_) => write!(
+                    w,
+                    "<td class=\"num\">{}</td>",
+                    cell.human(shares[c], whole[c])
+                )?,
                 Cell::Int(i) => write!(w, "<td class=\"num\">{}</td>", grouped(i as f64, 0))?,
                 _ => write!(w, "<td>{}</td>", escape(&cell.text()))?,
             }
@@ -261,9 +227,6 @@ mod tests {
         assert_eq!(grouped(-0.001, 2), "0.00");
         assert_eq!(grouped(999.0, 0), "999");
         assert_eq!(escape("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
-        assert_eq!(float_text(0.1234, true), "12.3%");
-        assert_eq!(float_text(0.012345, false), "0.01235");
-        assert_eq!(float_text(12.0, false), "12.00");
     }
 
     #[test]

@@ -91,6 +91,49 @@ pub struct OutputOptions {
     /// Prefix CSV/TSV with a UTF-8 byte-order mark so Excel opens Chinese text correctly.
     pub bom: bool,
     pub quiet: bool,
+    /// The terminal a table is printed on, when it is one: the table then fits its width and
+    /// shows a screenful of rows (unless `all`).
+    pub screen: Option<Screen>,
+    /// `--all`: every row on a terminal too.
+    pub all: bool,
+}
+
+/// A terminal's size in characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Screen {
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Screen {
+    /// The size of the terminal standard output is, if it is one: `COLUMNS`/`LINES` when set
+    /// (as shells export them), else the terminal's own (TIOCGWINSZ), else 100 × 40.
+    fn of_stdout() -> Option<Screen> {
+        if !io::stdout().is_terminal() {
+            return None;
+        }
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|v| *v > 0)
+        };
+        let (mut width, mut height) = (env("COLUMNS"), env("LINES"));
+        #[cfg(unix)]
+        if width.is_none() || height.is_none() {
+            // SAFETY: an all-zero winsize is a valid value; TIOCGWINSZ on a terminal fd fills it
+            // and on failure leaves it untouched.
+            let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+            if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0 {
+                width = width.or((size.ws_col > 0).then_some(usize::from(size.ws_col)));
+                height = height.or((size.ws_row > 0).then_some(usize::from(size.ws_row)));
+            }
+        }
+        Some(Screen {
+            width: width.unwrap_or(100),
+            height: height.unwrap_or(40),
+        })
+    }
 }
 
 impl OutputOptions {
@@ -101,6 +144,7 @@ impl OutputOptions {
         path: Option<PathBuf>,
         bom: bool,
         quiet: bool,
+        all: bool,
     ) -> Result<OutputOptions> {
         let path = path.filter(|p| p.as_os_str() != "-");
         if let Some(p) = &path {
@@ -126,11 +170,18 @@ impl OutputOptions {
                     .to_lowercase(),
             ));
         }
+        let screen = if path.is_none() && format == Format::Table {
+            Screen::of_stdout()
+        } else {
+            None
+        };
         Ok(OutputOptions {
             format,
             path,
             bom,
             quiet,
+            screen,
+            all,
         })
     }
 }

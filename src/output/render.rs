@@ -8,7 +8,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
 
-use super::cells::{column_cells, Cell};
+use super::cells::{column_cells, whole_numbers, Cell};
 use super::{share_columns, Format, OutputOptions};
 use crate::error::usage;
 
@@ -23,7 +23,7 @@ pub fn render(
                 if sheets.len() > 1 {
                     writeln!(w, "{}{title}", if i > 0 { "\n" } else { "" })?;
                 }
-                write_table(df, w)?;
+                write_table(df, w, opts.screen, opts.all)?;
             }
             Ok(())
         }
@@ -86,25 +86,139 @@ fn numeric_column(cells: &[Cell<'_>], dtype: &DataType) -> bool {
     dtype.is_primitive_numeric() || cells.iter().any(Cell::is_numeric)
 }
 
-fn write_table(df: &DataFrame, w: &mut dyn Write) -> Result<()> {
+/// A table as a person reads it: numbers grouped, shares as percentages. On a terminal
+/// (`screen`) it fits: a screenful of rows (unless `all`) with the count of the rest, middle
+/// columns left out with their names when too wide, and a one-row table too wide for the screen
+/// shown as `column | value` lines.
+fn write_table(
+    df: &DataFrame,
+    w: &mut dyn Write,
+    screen: Option<super::Screen>,
+    all: bool,
+) -> Result<()> {
     let cells = columns_cells(df)?;
+    let shares = share_columns(df);
+    let whole: Vec<bool> = cells.iter().map(|c| whole_numbers(c)).collect();
+    let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+    let numeric: Vec<bool> = df
+        .columns()
+        .iter()
+        .zip(&cells)
+        .map(|(c, cells)| numeric_column(cells, c.dtype()))
+        .collect();
+    let max_rows = match (screen, all) {
+        (Some(s), false) => s.height.saturating_sub(8).max(5),
+        _ => usize::MAX,
+    };
+    let shown = df.height().min(max_rows);
+    let text: Vec<Vec<String>> = cells
+        .iter()
+        .enumerate()
+        .map(|(c, col)| {
+            col[..shown]
+                .iter()
+                .map(|cell| cell.human(shares[c], whole[c]))
+                .collect()
+        })
+        .collect();
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+    let widths: Vec<usize> = (0..names.len())
+        .map(|c| {
+            text[c]
+                .iter()
+                .map(|t| width(t))
+                .fold(width(names[c]), usize::max)
+        })
+        .collect();
+    // Each column takes its width, two spaces of padding and a border; plus the last border.
+    let total: usize = widths.iter().map(|w| w + 3).sum::<usize>() + 1;
+    let room = screen.map_or(usize::MAX, |s| s.width);
+    if total > room && shown == 1 && df.height() == 1 {
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(room.min(u16::MAX as usize) as u16)
+            .set_header(["column", "value"]);
+        for (c, name) in names.iter().enumerate() {
+            table.add_row([name.to_string(), text[c][0].clone()]);
+        }
+        writeln!(w, "{table}")?;
+        return Ok(());
+    }
+    let keep = fitting_columns(&widths, room);
+    let hidden: Vec<&str> = (0..names.len())
+        .filter(|c| !keep.contains(c))
+        .map(|c| names[c])
+        .collect();
+    // The "…" column stands where the left-out columns were.
+    let gap = (!hidden.is_empty()).then(|| keep.len() - 1);
+    let mut header: Vec<String> = keep.iter().map(|&c| names[c].to_string()).collect();
+    if let Some(at) = gap {
+        header.insert(at, "…".into());
+    }
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(df.get_column_names().iter().map(|n| n.as_str()));
-    for row in 0..df.height() {
-        table.add_row(cells.iter().map(|col| col[row].text()));
+        .set_header(header);
+    for row in 0..shown {
+        let mut line: Vec<String> = keep.iter().map(|&c| text[c][row].clone()).collect();
+        if let Some(at) = gap {
+            line.insert(at, "…".into());
+        }
+        table.add_row(line);
     }
-    for (i, column) in df.columns().iter().enumerate() {
-        if numeric_column(&cells[i], column.dtype()) {
+    let mut aligned: Vec<bool> = keep.iter().map(|&c| numeric[c]).collect();
+    if let Some(at) = gap {
+        aligned.insert(at, false);
+    }
+    for (i, right) in aligned.iter().enumerate() {
+        if *right {
             if let Some(c) = table.column_mut(i) {
                 c.set_cell_alignment(CellAlignment::Right);
             }
         }
     }
     writeln!(w, "{table}")?;
+    if !hidden.is_empty() {
+        writeln!(
+            w,
+            "{} of {} columns not shown: {} (-f csv or -o FILE.xlsx has them all)",
+            hidden.len(),
+            names.len(),
+            hidden.join(", ")
+        )?;
+    }
+    if shown < df.height() {
+        writeln!(
+            w,
+            "… {} more rows (--all prints them; -f csv or -o FILE writes them all)",
+            super::cells::grouped((df.height() - shown) as f64, 0)
+        )?;
+    }
     Ok(())
+}
+
+/// The columns that fit in `room` characters: the first, then the next from the left while they
+/// fit beside the last column and a one-character `…` column; all of them when all fit.
+fn fitting_columns(widths: &[usize], room: usize) -> Vec<usize> {
+    let n = widths.len();
+    let cost = |c: usize| widths[c] + 3;
+    if n <= 2 || (0..n).map(cost).sum::<usize>() + 1 <= room {
+        return (0..n).collect();
+    }
+    let mut used = 1 + cost(0) + cost(n - 1) + 4;
+    let mut keep = vec![0];
+    for c in 1..n - 1 {
+        if used + cost(c) > room {
+            break;
+        }
+        used += cost(c);
+        keep.push(c);
+    }
+    keep.push(n - 1);
+    keep
 }
 
 fn write_markdown(df: &DataFrame, w: &mut dyn Write) -> Result<()> {

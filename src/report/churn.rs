@@ -63,7 +63,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         by_probability: false,
         top: None,
     };
-    let run = match churn::run(&orders, &ctx.ledger, &signals, &OPTIONS, &list) {
+    let run = match churn::run(&orders, &ctx.ledger, &signals, &OPTIONS, &list, &|_| {}) {
         Ok(mut run) => {
             // The owner beside each customer, as `predict churn` gives it.
             let mut columns = crate::load::owners::CustomerColumns::default();

@@ -690,12 +690,33 @@ fn train_at(
     train(f, &y, with_p_alive).map_err(|e| e.to_string())
 }
 
+/// The cutoffs a run reads features at (as_of, the training cutoff, each backtest cutoff and its
+/// training cutoff), each once, latest first.
+fn cutoffs_needed(opts: &Options, as_of: i32) -> Vec<i32> {
+    let mut needed = vec![as_of, as_of - opts.horizon];
+    for e in opts.tests(as_of) {
+        needed.extend([e, e - opts.horizon]);
+    }
+    needed.sort_unstable_by(|a, b| b.cmp(a));
+    needed.dedup();
+    needed
+}
+
+/// How many steps [`run`] reports to its `step` callback: the features at each cutoff, the
+/// model's fit, and each backtest fit.
+pub fn step_count(opts: &Options, as_of: i32) -> usize {
+    cutoffs_needed(opts, as_of).len() + 1 + opts.cutoffs
+}
+
+/// Fits the model, scores as_of's customers and backtests it; `step` hears each step as it
+/// starts (for a progress bar; the metric itself prints nothing).
 pub fn run(
     orders: &DataFrame,
     ledger: &Ledger,
     signals: &Signals,
     opts: &Options,
     list: &ListOptions,
+    step: &dyn Fn(&str),
 ) -> Result<ChurnRun> {
     let h = opts.horizon;
     let as_of = ledger.as_of;
@@ -709,13 +730,10 @@ pub fn run(
     let train_cutoff = as_of - h;
     let tests = opts.tests(as_of);
     // Every cutoff a model reads, and whether P(alive) could be fitted at all of them.
-    let mut needed = vec![as_of, train_cutoff];
-    for &e in &tests {
-        needed.extend([e, e - h]);
-    }
     let mut notes = Vec::new();
     let mut with_p_alive = true;
-    for &c in &needed {
+    for c in cutoffs_needed(opts, as_of) {
+        step(&format!("features as of {}", format_days(c)));
         let f = cutoffs.at(c)?;
         if f.p_alive.is_none() && !f.ids.is_empty() {
             with_p_alive = false;
@@ -728,6 +746,7 @@ pub fn run(
         );
     }
     let watch = crate::diag::Stopwatch::new();
+    step("fitting the model");
     let fitted = train_at(cutoffs.at(train_cutoff)?, ledger, h, with_p_alive).map_err(|why| {
         anyhow::anyhow!(
             "cannot train the churn model on the cutoff {} (as_of − {h} days): {why}; use a \
@@ -744,6 +763,7 @@ pub fn run(
     watch.lap("predictions");
     let mut evaluations = Vec::new();
     for &e in &tests {
+        step(&format!("backtest before {}", format_days(e)));
         let trained = train_at(cutoffs.at(e - h)?, ledger, h, with_p_alive);
         watch.lap(&format!("backtest fit before {}", format_days(e)));
         let model = match trained {
