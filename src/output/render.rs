@@ -162,13 +162,13 @@ fn write_table(
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header);
-    for row in 0..shown {
+    table.add_rows((0..shown).map(|row| {
         let mut line: Vec<String> = keep.iter().map(|&c| text[c][row].clone()).collect();
         if let Some(at) = gap {
             line.insert(at, "…".into());
         }
-        table.add_row(line);
-    }
+        line
+    }));
     let mut aligned: Vec<bool> = keep.iter().map(|&c| numeric[c]).collect();
     if let Some(at) = gap {
         aligned.insert(at, false);
@@ -205,7 +205,7 @@ fn write_table(
 fn fitting_columns(widths: &[usize], room: usize) -> Vec<usize> {
     let n = widths.len();
     let cost = |c: usize| widths[c] + 3;
-    if n <= 2 || (0..n).map(cost).sum::<usize>() + 1 <= room {
+    if n <= 2 || (0..n).map(cost).sum::<usize>() < room {
         return (0..n).collect();
     }
     let mut used = 1 + cost(0) + cost(n - 1) + 4;
