@@ -356,7 +356,7 @@ fn terminal_tables_fit_the_screen() {
     let widest = rfm
         .lines()
         .filter(|l| l.starts_with(['│', '┌', '╞']))
-        .map(|l| unicode_width::UnicodeWidthStr::width(l))
+        .map(unicode_width::UnicodeWidthStr::width)
         .max()
         .unwrap();
     assert!(widest <= 80, "{widest}: {rfm}");
