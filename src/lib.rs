@@ -13,6 +13,7 @@ pub mod load;
 pub mod metrics;
 pub mod money;
 pub mod output;
+pub mod paths;
 pub mod report;
 pub mod settings;
 pub mod sql;

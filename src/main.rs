@@ -5,6 +5,8 @@ use crm_eval::error::{exit_code, is_broken_pipe};
 fn main() -> ExitCode {
     // Help and --version exit 0, usage mistakes exit 2.
     let cli = crm_eval::cli::parse();
+    // An interrupted run leaves no temporary file or folder behind.
+    crm_eval::paths::remove_temporaries_on_interrupt();
     // A panic is a bug, but the user still gets one line and exit status 1, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("crm-eval: internal error (this is a bug, please report it): {info}");

@@ -241,6 +241,9 @@ impl Settings {
             global.quiet,
             global.all,
         )?;
+        if let Some(p) = &output.path {
+            crate::paths::will_write(p, "-o")?;
+        }
         Ok(Settings {
             input,
             output,

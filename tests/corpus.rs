@@ -162,3 +162,242 @@ fn every_order_command_over_the_corpus() {
         "{stderr}"
     );
 }
+
+/// Runs `crm-eval ARGS` (or `bash -c SCRIPT` with the binary as $CRM_EVAL) in `w`, failing the
+/// test instead of hanging when it takes more than a minute.
+fn run_within_a_minute(w: &Workdir, mut cmd: std::process::Command) -> std::process::Output {
+    use std::time::{Duration, Instant};
+    // Output to files, not pipes: a pipe nobody reads while waiting fills and blocks the child.
+    let (out, err) = (w.path("run.stdout"), w.path("run.stderr"));
+    let mut child = cmd
+        .current_dir(w.path("."))
+        .stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("hung for a minute: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&out).expect("stdout"),
+        stderr: std::fs::read(&err).expect("stderr"),
+    }
+}
+
+fn bash(script: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("bash");
+    c.args(["-c", script])
+        .env("CRM_EVAL", assert_cmd::cargo::cargo_bin("crm-eval"));
+    c
+}
+
+/// A named pipe, a process substitution and /dev/stdin are read once, as the file is (gzip too):
+/// a second open of a FIFO whose writer is done used to block forever, and `<(…)` lost the bytes
+/// read to sniff the format (issue 27).
+#[test]
+fn pipes_and_fifos_read_like_the_file() {
+    let w = Workdir::new();
+    let orders = crate::common::sample("orders.csv");
+    let expected = w.stdout(&["rfm", &orders, "-q", "-f", "csv"]);
+    std::fs::copy(&orders, w.path("orders.csv")).unwrap();
+    let gz = std::process::Command::new("gzip")
+        .args(["-kn", "orders.csv"])
+        .current_dir(w.path("."))
+        .status()
+        .unwrap();
+    assert!(gz.success());
+    for (script, what) in [
+        (
+            "mkfifo f; (cat orders.csv > f &); \"$CRM_EVAL\" rfm f -q -f csv",
+            "FIFO",
+        ),
+        (
+            "rm -f g; mkfifo g; (cat orders.csv.gz > g &); \"$CRM_EVAL\" rfm g -q -f csv",
+            "gzip FIFO",
+        ),
+        ("\"$CRM_EVAL\" rfm <(cat orders.csv) -q -f csv", "<(…)"),
+        (
+            "cat orders.csv | \"$CRM_EVAL\" rfm /dev/stdin -q -f csv",
+            "/dev/stdin",
+        ),
+    ] {
+        let out = run_within_a_minute(&w, bash(script));
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), expected, "{what}");
+    }
+}
+
+/// An output is never written onto an input (the only copy of the export): -o onto the orders,
+/// onto a --customers file, onto the KPI history; each a usage error that leaves the file as it
+/// was. A KPI history is a .csv or .parquet the next run can read.
+#[test]
+fn an_output_never_replaces_an_input() {
+    let w = Workdir::new();
+    let orders = std::fs::read(crate::common::sample("orders.csv")).unwrap();
+    w.write("o.csv", &orders);
+    let customers = std::fs::read(crate::common::sample("customers.csv")).unwrap();
+    w.write("c.csv", &customers);
+    let e = w.fails(&["rfm", "o.csv", "-o", "o.csv"], 2);
+    assert!(e.contains("-o o.csv: that is the input o.csv"), "{e}");
+    let e = w.fails(&["rfm", "o.csv", "-o", "./o.csv"], 2);
+    assert!(e.contains("that is the input"), "{e}");
+    std::os::unix::fs::symlink("o.csv", w.path("link.csv")).unwrap();
+    w.fails(&["rfm", "link.csv", "-o", "o.csv"], 2);
+    let e = w.fails(
+        &[
+            "rfm",
+            "o.csv",
+            "--customers",
+            "c.csv",
+            "--columns",
+            "region",
+            "-o",
+            "c.csv",
+        ],
+        2,
+    );
+    assert!(e.contains("that is the input c.csv"), "{e}");
+    w.write(
+        "targets.toml",
+        "[[target]]\nkpi = \"churned_share\"\nmax = 1\n",
+    );
+    w.write("h.csv", "kept\n");
+    let e = w.fails(
+        &[
+            "check",
+            "targets.toml",
+            "--orders",
+            "o.csv",
+            "--kpi-history",
+            "h.csv",
+            "-o",
+            "h.csv",
+        ],
+        2,
+    );
+    assert!(e.contains("are the same file"), "{e}");
+    let e = w.fails(
+        &[
+            "check",
+            "targets.toml",
+            "--orders",
+            "o.csv",
+            "--kpi-history",
+            "h.json",
+        ],
+        2,
+    );
+    assert!(e.contains(".csv or .parquet"), "{e}");
+    assert_eq!(std::fs::read(w.path("o.csv")).unwrap(), orders);
+    assert_eq!(std::fs::read(w.path("c.csv")).unwrap(), customers);
+    assert_eq!(std::fs::read_to_string(w.path("h.csv")).unwrap(), "kept\n");
+    // The history itself is read and rewritten, as designed.
+    w.write("h2.csv", "");
+    std::fs::remove_file(w.path("h2.csv")).unwrap();
+    w.stdout(&[
+        "check",
+        "targets.toml",
+        "--orders",
+        "o.csv",
+        "--kpi-history",
+        "h2.csv",
+        "-q",
+    ]);
+    w.stdout(&[
+        "check",
+        "targets.toml",
+        "--orders",
+        "o.csv",
+        "--kpi-history",
+        "h2.csv",
+        "-q",
+    ]);
+    assert!(std::fs::read_to_string(w.path("h2.csv"))
+        .unwrap()
+        .contains("churned_share"));
+}
+
+/// An interrupted run (SIGINT, SIGTERM, a file-size limit) leaves no temporary output and no
+/// partition folder behind, whenever the signal lands (issue 27).
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    let w = Workdir::new();
+    let mut csv = String::from("customer_id,order_date,amount\n");
+    for i in 0..400_000u32 {
+        csv.push_str(&format!(
+            "C{},2024-{:02}-{:02},{}.50\n",
+            i.wrapping_mul(2_654_435_761) % 90_000,
+            i % 12 + 1,
+            i % 28 + 1,
+            i % 997
+        ));
+    }
+    w.write("big.csv", &csv);
+    std::fs::create_dir(w.path("tmp")).unwrap();
+    for (signal, delay_ms) in [("INT", 150), ("TERM", 400), ("INT", 900)] {
+        let script = format!(
+            "\"$CRM_EVAL\" rfm big.csv -o out.csv --memory-limit 8MiB -q & p=$!; \
+             sleep {}; kill -{signal} $p; wait $p",
+            f64::from(delay_ms) / 1000.0
+        );
+        let mut cmd = bash(&script);
+        cmd.env("TMPDIR", w.path("tmp"));
+        let out = run_within_a_minute(&w, cmd);
+        let code = out.status.code();
+        let interrupted = if signal == "INT" { 130 } else { 143 };
+        assert!(
+            code == Some(interrupted) || code == Some(0),
+            "{signal}: {code:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let left: Vec<String> = std::fs::read_dir(w.path("tmp"))
+            .unwrap()
+            .chain(std::fs::read_dir(w.path(".")).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("crm-eval-partitions") || n.ends_with(".tmp"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{signal} after {delay_ms} ms left {left:?}"
+        );
+        let _ = std::fs::remove_file(w.path("out.csv"));
+    }
+    // A file-size limit: an error naming the output, no temporary file, no signal death.
+    let out = run_within_a_minute(
+        &w,
+        bash("ulimit -f 64; \"$CRM_EVAL\" rfm big.csv -o out.csv -q"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("out.csv: writing failed"), "{stderr}");
+    assert!(!std::fs::read_dir(w.path(".")).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".tmp")));
+}
+
+/// A file whose name holds glob characters is itself, not a pattern (issue 27).
+#[test]
+fn a_file_named_like_a_pattern_is_read_as_itself() {
+    let w = Workdir::new();
+    w.write(
+        "orders[2024].csv",
+        "customer_id,order_date,amount\nA,2024-01-01,10\n",
+    );
+    let out = w.stdout(&["rfm", "orders[2024].csv", "-q", "-f", "csv"]);
+    assert!(out.contains("A,"), "{out}");
+}

@@ -388,3 +388,43 @@ fn terminal_tables_fit_the_screen() {
         "{csv}"
     );
 }
+
+/// `-o x.arrow` (or `.feather`, `-f arrow`) is an Arrow IPC file with the columns' types, the
+/// same table as Parquet; a terminal refuses it like any binary format.
+#[test]
+fn arrow_files_hold_the_typed_table() {
+    use polars::prelude::*;
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    w.stdout(&["rfm", &orders, "-q", "-o", "rfm.arrow"]);
+    w.stdout(&["rfm", &orders, "-q", "-o", "rfm.parquet"]);
+    w.stdout(&["rfm", &orders, "-q", "-o", "rfm.feather"]);
+    let arrow = IpcReader::new(std::fs::File::open(w.path("rfm.arrow")).unwrap())
+        .finish()
+        .unwrap();
+    let parquet = ParquetReader::new(std::fs::File::open(w.path("rfm.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert!(arrow.height() > 3000);
+    assert!(arrow.equals_missing(&parquet));
+    assert_eq!(
+        arrow.column("monetary").unwrap().dtype(),
+        &DataType::Float64
+    );
+    assert_eq!(
+        std::fs::read(w.path("rfm.arrow")).unwrap(),
+        std::fs::read(w.path("rfm.feather")).unwrap()
+    );
+    let e = w.fails(
+        &[
+            "funnel",
+            &sample("opportunities.csv"),
+            "--show",
+            "summary,stages",
+            "-o",
+            "f.arrow",
+        ],
+        2,
+    );
+    assert!(e.contains("holds one table"), "{e}");
+}

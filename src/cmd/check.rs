@@ -41,6 +41,20 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let targets = targets::parse(&text, &catalogue, BY_OWNER_KPIS)
         .map_err(|e| usage(format!("{}: {e}", args.targets.display())))?;
     args.inputs.check()?;
+    if let Some(path) = &args.history {
+        // The next run reads it back: only formats it can read.
+        if !matches!(
+            crate::output::Format::from_path(path),
+            Some(crate::output::Format::Csv | crate::output::Format::Parquet)
+        ) {
+            return Err(crate::error::usage(format!(
+                "--kpi-history {}: a history is read back by the next run; name a .csv or \
+                 .parquet file",
+                path.display()
+            )));
+        }
+        crate::paths::will_rewrite(path, "--kpi-history")?;
+    }
     let history_out = match &args.history {
         Some(path) => Some(OutputOptions::resolve(
             None,

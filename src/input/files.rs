@@ -27,7 +27,10 @@ pub struct DataFile {
 
 /// True when `path` names more than one file or a directory: a glob pattern or a directory.
 pub fn is_dataset(path: &str) -> bool {
-    path != "-" && (has_glob(path) || Path::new(path).is_dir())
+    let p = Path::new(path);
+    // A file that exists is itself, even when its name holds glob characters
+    // (`orders[2024].csv`); a directory or a pattern that names no file is a dataset.
+    path != "-" && (p.is_dir() || (has_glob(path) && !p.exists()))
 }
 
 fn has_glob(path: &str) -> bool {

@@ -100,6 +100,16 @@ pub(super) enum Body {
     Frame(DataFrame),
 }
 
+/// Whether `path` can be read only once: standard input (`-`), a pipe, a FIFO, a process
+/// substitution (/dev/fd/N), a socket — anything but a regular file. Nothing may open such a path
+/// before [`open`] reads it whole.
+pub fn is_stream(path: &str) -> bool {
+    path == "-"
+        || std::fs::metadata(path)
+            .map(|m| !m.is_file() && !m.is_dir())
+            .unwrap_or(false)
+}
+
 /// Opens a source and reads its headers. The data itself is read by [`RawSource::read`].
 pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
     let display = if path == "-" {
@@ -115,6 +125,7 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         if !p.exists() {
             return Err(anyhow!(UsageError(format!("{display}: no such file"))));
         }
+        crate::paths::will_read(p)?;
     }
     let mut info = SourceInfo {
         display: display.clone(),
@@ -126,13 +137,23 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         first_row_number: 2,
     };
 
+    // A pipe, a FIFO, a process substitution (`<(…)`, /dev/fd/N) or /dev/stdin can be read
+    // once only: it is read whole here, as standard input is, and never opened again (a second
+    // open of a FIFO whose writer is done blocks forever; of `<(…)`, it misses what was read).
+    let stream = is_stream(path);
     // Peek at the magic bytes to tell containers apart regardless of the file name.
-    let (magic, whole) = if path == "-" {
+    let (magic, whole) = if stream {
         let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut buf)
-            .with_context(|| format!("{display}: cannot read standard input"))?;
+        if path == "-" {
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .with_context(|| format!("{display}: cannot read standard input"))?;
+        } else {
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut buf))
+                .with_context(|| format!("{display}: cannot read"))?;
+        }
         (buf.iter().take(8).copied().collect::<Vec<u8>>(), Some(buf))
     } else {
         let mut f = File::open(path).with_context(|| format!("{display}: cannot open"))?;

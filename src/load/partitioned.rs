@@ -98,7 +98,8 @@ pub fn chosen_limit(
     path: &str,
     settings: &Settings,
 ) -> Result<Option<MemoryLimit>> {
-    if given.is_some() || path == "-" {
+    // A stream is read whole by the input layer, once; opening it here would take its bytes.
+    if given.is_some() || crate::input::source::is_stream(path) {
         return Ok(given);
     }
     let Some(available) = available_memory() else {
@@ -275,6 +276,8 @@ fn fewer_arenas() {
 
 /// The partition files of an orders export, in a temporary directory removed when dropped.
 struct Spill {
+    /// Removed on an interrupt while registered (declared first: dropped before the folder).
+    _removed_on_interrupt: crate::paths::Temporary,
     _dir: tempfile::TempDir,
     /// One file per partition; None for a partition without rows.
     parts: Vec<Option<PathBuf>>,
@@ -298,6 +301,8 @@ impl Spill {
             .prefix("crm-eval-partitions-")
             .tempdir()
             .context("cannot make a temporary directory for the partitions (set TMPDIR)")?;
+        // Registered at once: an interrupt while the partitions are written removes them.
+        let removed_on_interrupt = crate::paths::temporary(dir.path());
         let mut writers: Vec<Option<polars::io::parquet::write::BatchedWriter<File>>> =
             (0..partitions).map(|_| None).collect();
         let mut info: Option<SourceInfo> = None;
@@ -387,6 +392,7 @@ impl Spill {
         }
         watch.lap("orders read into partitions");
         Ok(Spill {
+            _removed_on_interrupt: removed_on_interrupt,
             _dir: dir,
             parts,
             info,

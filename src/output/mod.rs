@@ -28,6 +28,9 @@ pub enum Format {
     /// One JSON object per line.
     Ndjson,
     Parquet,
+    /// Arrow IPC file (Feather v2): typed columns for pandas and polars.
+    #[value(alias = "feather", alias = "ipc")]
+    Arrow,
     Xlsx,
     /// GitHub-flavoured Markdown table.
     #[value(alias = "md")]
@@ -46,6 +49,7 @@ impl Format {
             "json" => Format::Json,
             "ndjson" | "jsonl" => Format::Ndjson,
             "parquet" | "pq" => Format::Parquet,
+            "arrow" | "feather" | "ipc" => Format::Arrow,
             "xlsx" => Format::Xlsx,
             "md" | "markdown" => Format::Markdown,
             "html" | "htm" => Format::Html,
@@ -55,7 +59,7 @@ impl Format {
     }
 
     fn is_binary(self) -> bool {
-        matches!(self, Format::Parquet | Format::Xlsx)
+        matches!(self, Format::Parquet | Format::Arrow | Format::Xlsx)
     }
 
     /// Whether a stream of this format holds one table: CSV, TSV, NDJSON and Parquet readers
@@ -64,7 +68,7 @@ impl Format {
     pub fn holds_one_table(self) -> bool {
         matches!(
             self,
-            Format::Csv | Format::Tsv | Format::Ndjson | Format::Parquet
+            Format::Csv | Format::Tsv | Format::Ndjson | Format::Parquet | Format::Arrow
         )
     }
 
@@ -76,6 +80,7 @@ impl Format {
             Format::Json => "JSON",
             Format::Ndjson => "NDJSON",
             Format::Parquet => "Parquet",
+            Format::Arrow => "Arrow",
             Format::Xlsx => "xlsx",
             Format::Markdown => "Markdown",
             Format::Html => "HTML",
@@ -157,7 +162,7 @@ impl OutputOptions {
             (None, Some(p)) => Format::from_path(p).ok_or_else(|| {
                 usage(format!(
                     "cannot tell the output format from {:?}; use a .csv, .tsv, .json, .ndjson, \
-                     .parquet, .xlsx, .md or .html name, or pass --format",
+                     .parquet, .arrow, .xlsx, .md or .html name, or pass --format",
                     p.display()
                 ))
             })?,
@@ -229,7 +234,10 @@ pub fn emit_sheets(
     };
     let watch = crate::diag::Stopwatch::new();
     let written = match &opts.path {
-        Some(path) => write_atomically(path, |w| render::render(sheets, opts, w)),
+        Some(path) => {
+            crate::paths::check_output(path, "-o")?;
+            write_atomically(path, |w| render::render(sheets, opts, w))
+        }
         None => {
             let stdout = io::stdout();
             let mut lock = io::BufWriter::new(stdout.lock());
@@ -262,6 +270,7 @@ pub fn write_atomically(
                 dir.display()
             )
         })?;
+    let _removed_on_interrupt = crate::paths::temporary(tmp.path());
     {
         let mut buffered = io::BufWriter::new(tmp.as_file_mut());
         write(&mut buffered).with_context(|| format!("{}: writing failed", path.display()))?;

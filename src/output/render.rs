@@ -69,6 +69,18 @@ pub fn render(
                 "this command produces several tables; Parquet holds one, so choose xlsx, json or csv",
             )),
         },
+        Format::Arrow => match sheets {
+            [(_, df)] => {
+                let mut df = (*df).clone();
+                IpcWriter::new(w)
+                    .finish(&mut df)
+                    .map_err(|e| anyhow!("cannot write Arrow IPC: {e}"))?;
+                Ok(())
+            }
+            _ => Err(usage(
+                "this command produces several tables; an Arrow file holds one, so choose xlsx or json",
+            )),
+        },
         Format::Xlsx => write_xlsx(sheets, w),
         Format::Html => super::html::write_sheets(sheets, w),
     }
