@@ -428,3 +428,42 @@ fn arrow_files_hold_the_typed_table() {
     );
     assert!(e.contains("holds one table"), "{e}");
 }
+
+/// Same input, same bytes, xlsx included (the workbook's created/modified times were the
+/// clock's); every sheet with rows has a filter; probabilities read as percentages.
+#[test]
+fn workbooks_are_the_same_bytes_on_every_run_with_filters() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let events = sample("events.csv");
+    let report = |out: &str| {
+        w.stdout(&[
+            "report", "--orders", &orders, "--events", &events, "-q", "-o", out,
+        ]);
+    };
+    report("a.xlsx");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    report("b.xlsx");
+    assert_eq!(
+        std::fs::read(w.path("a.xlsx")).unwrap(),
+        std::fs::read(w.path("b.xlsx")).unwrap()
+    );
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import zipfile\n\
+             z = zipfile.ZipFile('a.xlsx')\n\
+             sheets = [n for n in z.namelist() if n.startswith('xl/worksheets/sheet')]\n\
+             assert sheets and all('<autoFilter ref=' in z.read(n).decode() for n in sheets), sheets\n\
+             styles = z.read('xl/styles.xml').decode()\n\
+             assert 'formatCode=\"0.0%\"' in styles and 'formatCode=\"#,##0\"' in styles\n",
+        ])
+        .current_dir(w.path("."))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

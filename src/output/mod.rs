@@ -307,12 +307,15 @@ pub fn note(opts: &OutputOptions, message: impl AsRef<str>) {
     }
 }
 
-/// Column names that hold fractions (0–1), shown as percentages in Excel and HTML.
+/// Column names that hold fractions (0–1): shares, rates and probabilities, shown as
+/// percentages on a terminal, in Excel and in HTML (never in CSV, JSON or Parquet).
 pub(crate) fn is_share(name: &str) -> bool {
     name.ends_with("_share")
         || name.ends_with("_rate")
         || name.starts_with("share_")
         || name.ends_with("_pct")
+        || name.ends_with("probability")
+        || name == "p_alive"
 }
 
 /// Per column of `df`: does it hold fractions? The `*_share`/`*_rate` columns, and the interval

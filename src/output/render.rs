@@ -377,7 +377,16 @@ fn write_json(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
 
 fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
     let mut workbook = Workbook::new();
+    // Same input, same bytes: the document's creation time is fixed (1980-01-01, the zip
+    // format's first day, as reproducible builds use) instead of the clock's.
+    let fixed = rust_xlsxwriter::ExcelDateTime::from_ymd(1980, 1, 1)?;
+    workbook.set_properties(
+        &rust_xlsxwriter::DocProperties::new()
+            .set_creation_datetime(&fixed)
+            .set_author("crm-eval"),
+    );
     let header = XlsxFormat::new().set_bold();
+    let whole = XlsxFormat::new().set_num_format("#,##0");
     let date = XlsxFormat::new().set_num_format("yyyy-mm-dd");
     let datetime = XlsxFormat::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let money = XlsxFormat::new().set_num_format("#,##0.00");
@@ -399,6 +408,7 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
         }
         let cells = columns_cells(df)?;
         let shares = share_columns(df);
+        let whole_columns: Vec<bool> = cells.iter().map(|c| whole_numbers(c)).collect();
         let sheet = workbook.add_worksheet();
         // Excel sheet names: at most 31 characters, none of []:*?/\ .
         let name: String = title
@@ -410,8 +420,12 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
         for (c, column) in df.columns().iter().enumerate() {
             let col = c as u16;
             sheet.write_string_with_format(0, col, column.name().as_str(), &header)?;
+            // Formats by meaning, as the terminal and HTML show them: shares and probabilities
+            // as %, whole numbers without decimals, other numbers with two.
             let float_format = if shares[c] {
                 Some(&percent)
+            } else if whole_columns[c] {
+                Some(&whole)
             } else if column.dtype().is_float() {
                 Some(&money)
             } else {
@@ -454,6 +468,10 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
             }
         }
         sheet.set_freeze_panes(1, 0)?;
+        // A filter on every sheet with rows: sort and filter by owner, segment, tier at once.
+        if df.height() > 0 && df.width() > 0 {
+            sheet.autofilter(0, 0, df.height() as u32, (df.width() - 1) as u16)?;
+        }
         sheet.autofit();
     }
     let bytes = workbook
