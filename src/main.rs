@@ -12,6 +12,8 @@ fn main() -> ExitCode {
         eprintln!("crm-eval: internal error (this is a bug, please report it): {info}");
     }));
     let outcome = std::panic::catch_unwind(|| crm_eval::cmd::run(cli));
+    // Interrupted: the cleanup thread removes the temporaries and exits 130/143.
+    crm_eval::paths::defer_to_interrupt();
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,

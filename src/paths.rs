@@ -107,6 +107,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// The signal that interrupted the run (0: none).
+static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// When the run was interrupted, the work's own outcome (often an error: its files vanished)
+/// means nothing: wait here for the cleanup, which ends the process with 128 + the signal.
+pub fn defer_to_interrupt() {
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// A temporary file or folder of this run, removed on an interrupt while the guard lives.
 pub struct Temporary(PathBuf);
 
@@ -126,14 +139,27 @@ impl Drop for Temporary {
     }
 }
 
-/// Removes every registered temporary file and folder.
+/// Removes every registered temporary file and folder. The run's other threads go on until
+/// the process exits, so a folder may gain a file while it is removed, or a temporary be
+/// registered just after a sweep: the sweep is repeated until two in a row find nothing left.
 fn remove_temporaries() {
-    for p in lock(&TEMPORARIES).drain(..) {
-        if p.is_dir() {
-            let _ = std::fs::remove_dir_all(&p);
-        } else {
-            let _ = std::fs::remove_file(&p);
+    let mut clean_sweeps = 0;
+    for _ in 0..50 {
+        let paths: Vec<PathBuf> = lock(&TEMPORARIES).clone();
+        let mut left = false;
+        for p in &paths {
+            let removed = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+            left |= removed.is_err() && p.exists();
         }
+        clean_sweeps = if left { 0 } else { clean_sweeps + 1 };
+        if clean_sweeps >= 2 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
@@ -152,6 +178,7 @@ pub fn remove_temporaries_on_interrupt() {
         if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
             std::thread::spawn(move || {
                 if let Some(signal) = signals.forever().next() {
+                    INTERRUPTED.store(signal, std::sync::atomic::Ordering::SeqCst);
                     remove_temporaries();
                     std::process::exit(128 + signal);
                 }

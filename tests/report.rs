@@ -254,6 +254,31 @@ fn html_page_is_self_contained_with_every_chart() {
     ] {
         assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
     }
+    // Every section is reachable from the contents, by a unique anchor.
+    let nav = html
+        .split("<nav class=\"contents\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</nav>").next())
+        .expect("a contents bar");
+    let links: Vec<&str> = nav
+        .split("href=\"#")
+        .skip(1)
+        .map(|l| l.split('"').next().unwrap())
+        .collect();
+    assert_eq!(links.len(), html.matches("<section id=").count());
+    for anchor in &links {
+        assert_eq!(
+            html.matches(&format!("<section id=\"{anchor}\">")).count(),
+            1,
+            "{anchor}"
+        );
+    }
+    // p-values are never "0.0000", counts never "2,228.00".
+    assert!(!html.contains("p = 0.0000"));
+    assert!(
+        html.contains("p &lt; 0.0001") || html.contains("p = 0."),
+        "a p-value"
+    );
     // The headline cards carry the same figures as the commands.
     assert!(html.contains("<div class=\"label\">Lead conversion</div>"));
     let nps = crate::common::records(&w.stdout(&["nps", &files[4], "-q"]));

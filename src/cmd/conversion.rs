@@ -104,11 +104,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         Some(t) => note(
             out,
             format!(
-                "owners differ? Pearson chi-square {:.2} on {} df over {} owners' matured spells: p = {:.4}{}",
+                "owners differ? Pearson chi-square {:.2} on {} df over {} owners' matured spells: {}{}",
                 t.statistic,
                 t.df,
                 t.owners,
-                t.p_value,
+                t.p_text(),
                 if t.small_cells > 0 {
                     format!(" ({} cells expect fewer than 5 spells: approximate)", t.small_cells)
                 } else {

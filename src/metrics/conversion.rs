@@ -348,6 +348,17 @@ pub struct ChiSquare {
     pub small_cells: usize,
 }
 
+impl ChiSquare {
+    /// The p-value as a reader takes it: `p = 0.0312`, or `p < 0.0001` (never `p = 0.0000`).
+    pub fn p_text(&self) -> String {
+        if self.p_value < 0.0001 {
+            "p < 0.0001".to_string()
+        } else {
+            format!("p = {:.4}", self.p_value)
+        }
+    }
+}
+
 pub fn owner_test(spells: &[Spell], outcomes: &[Outcome]) -> Option<ChiSquare> {
     let mut table: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
     for (s, o) in spells.iter().zip(outcomes) {

@@ -50,7 +50,12 @@ body { margin:0; font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans",
 header { background:#fff; border-bottom:1px solid var(--line); padding:20px 32px; }
 header h1 { margin:0; font-size:24px; }
 header p { margin:4px 0 0; color:var(--muted); }
-main { max-width:1180px; margin:0 auto; padding:20px 32px 48px; }
+main { max-width:1680px; margin:0 auto; padding:20px 32px 48px; }
+nav.contents { position:sticky; top:0; z-index:2; background:#fff; border-bottom:1px solid var(--line);
+       padding:8px 32px; font-size:14px; display:flex; flex-wrap:wrap; gap:4px 16px; }
+nav.contents a { color:var(--accent); text-decoration:none; }
+nav.contents a:hover { text-decoration:underline; }
+section { scroll-margin-top:48px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(200px,1fr)); gap:12px; margin-bottom:12px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 14px; }
 .card .label { color:var(--muted); font-size:13px; }
@@ -61,7 +66,8 @@ section h2 { margin:0 0 6px; font-size:19px; }
 section h3 { margin:14px 0 6px; font-size:15px; }
 section p.note { margin:2px 0; color:var(--muted); font-size:13px; }
 .charts { display:flex; flex-wrap:wrap; gap:12px; margin:10px 0; }
-.charts figure { margin:0; flex:1 1 520px; max-width:720px; }
+/* Charts are drawn 720 wide with 11-18 px text: never shown narrower than that unless the page is. */
+.charts figure { margin:0; flex:1 1 720px; min-width:min(720px,100%); max-width:1080px; }
 .charts svg { width:100%; height:auto; }
 .scroll { overflow-x:auto; }
 table { border-collapse:collapse; font-size:13px; margin:4px 0; }
@@ -70,6 +76,13 @@ th { text-align:left; background:#f3f6fa; position:sticky; top:0; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; }
 p.more { color:var(--muted); font-size:12px; margin:2px 0 0; }
 footer { color:var(--muted); font-size:12px; text-align:center; padding:16px; }
+@media print {
+  nav.contents { display:none; }
+  body { background:#fff; }
+  section { break-inside:avoid-page; border:none; }
+  .scroll { overflow:visible; }
+  th { position:static; }
+}
 "#;
 
 /// Escapes text for HTML element content and attribute values.
@@ -140,10 +153,27 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
     )?;
     writeln!(
         w,
-        "<header><h1>{}</h1><p>{}</p></header>\n<main>",
+        "<header><h1>{}</h1><p>{}</p></header>",
         escape(&page.title),
         escape(&page.subtitle)
     )?;
+    // Contents: every titled section by its anchor.
+    let anchors = section_anchors(&page.sections);
+    let linked: Vec<(&str, &str)> = page
+        .sections
+        .iter()
+        .zip(&anchors)
+        .filter(|(s, _)| !s.title.is_empty())
+        .map(|(s, a)| (s.title.as_str(), a.as_str()))
+        .collect();
+    if linked.len() > 1 {
+        write!(w, "<nav class=\"contents\" aria-label=\"Contents\">")?;
+        for (title, anchor) in &linked {
+            write!(w, "<a href=\"#{anchor}\">{}</a>", escape(title))?;
+        }
+        writeln!(w, "</nav>")?;
+    }
+    writeln!(w, "<main>")?;
     if !page.cards.is_empty() {
         writeln!(w, "<div class=\"cards\">")?;
         for c in &page.cards {
@@ -157,8 +187,8 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
         }
         writeln!(w, "</div>")?;
     }
-    for s in &page.sections {
-        writeln!(w, "<section>")?;
+    for (s, anchor) in page.sections.iter().zip(&anchors) {
+        writeln!(w, "<section id=\"{anchor}\">")?;
         if !s.title.is_empty() {
             writeln!(w, "<h2>{}</h2>", escape(&s.title))?;
         }
@@ -188,6 +218,45 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
         env!("CARGO_PKG_VERSION")
     )?;
     Ok(())
+}
+
+/// A unique anchor per section from its title (`Churn risk` → `churn-risk`; `section-N` for an
+/// untitled one; `-2`, `-3` … for a repeated title).
+fn section_anchors(sections: &[Section]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let slug: String = s
+                .title
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() {
+                        c.to_lowercase().next().unwrap_or(c)
+                    } else {
+                        '-'
+                    }
+                })
+                .collect::<String>()
+                .split('-')
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            let base = if slug.is_empty() {
+                format!("section-{}", i + 1)
+            } else {
+                slug
+            };
+            let n = seen.entry(base.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                base
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .collect()
 }
 
 /// The generic page for any command's tables (`-o out.html`): one section per table, every row.

@@ -110,8 +110,11 @@ impl ConversionSection {
             overall: conversion::overall(outcomes),
             owner_test: conversion::owner_test(spells, outcomes).map(|t| {
                 format!(
-                    "Do owners differ? Pearson chi-square {:.2} on {} df over {} owners: p = {:.4}.",
-                    t.statistic, t.df, t.owners, t.p_value
+                    "Do owners differ? Pearson chi-square {:.2} on {} df over {} owners: {}.",
+                    t.statistic,
+                    t.df,
+                    t.owners,
+                    t.p_text()
                 )
             }),
         })
