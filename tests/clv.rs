@@ -500,3 +500,56 @@ fn a_summary_made_elsewhere_gives_the_same_fit() {
     let e = w.fails(&["clv", "--summary-in", "bad.csv", &orders], 2);
     assert!(e.contains("--summary-in"), "{e}");
 }
+
+/// Net spend is one definition: `clv --model historical`'s net_spend is rfm's monetary, the
+/// ledger's net, refunds of their own included (it left out unlinked refunds: issue 29).
+#[test]
+fn historical_net_spend_is_rfm_s_monetary() {
+    let w = Workdir::new();
+    // B has a refund row of an order not in the export (an unlinked refund).
+    w.write(
+        "orders.csv",
+        "customer_id,order_id,order_date,amount,status\n\
+         A,1,2023-01-05,100,paid\nA,2,2023-06-01,50,paid\n\
+         B,3,2023-02-01,200,paid\nB,99,2023-03-01,30,refunded\nB,4,2023-09-01,80,paid\n\
+         C,5,2023-04-01,60,paid\n",
+    );
+    let monetary: std::collections::HashMap<String, String> =
+        crate::common::records(&w.stdout(&["rfm", "orders.csv", "-q", "-f", "csv"]))
+            .into_iter()
+            .map(|r| (r["customer_id"].clone(), r["monetary"].clone()))
+            .collect();
+    let historical = crate::common::records(&w.stdout(&[
+        "clv",
+        "orders.csv",
+        "--model",
+        "historical",
+        "-q",
+        "-f",
+        "csv",
+    ]));
+    assert_eq!(historical.len(), monetary.len());
+    for r in &historical {
+        assert_eq!(r["net_spend"], monetary[&r["customer_id"]], "{r:?}");
+    }
+    assert_eq!(monetary["B"], "250");
+    // And on sample-data, every customer.
+    let orders = crate::common::sample("orders.csv");
+    let monetary: std::collections::HashMap<String, f64> =
+        crate::common::records(&w.stdout(&["rfm", &orders, "-q", "-f", "csv"]))
+            .into_iter()
+            .map(|r| (r["customer_id"].clone(), r["monetary"].parse().unwrap()))
+            .collect();
+    for r in crate::common::records(&w.stdout(&[
+        "clv",
+        &orders,
+        "--model",
+        "historical",
+        "-q",
+        "-f",
+        "csv",
+    ])) {
+        let net: f64 = r["net_spend"].parse().unwrap();
+        assert!((net - monetary[&r["customer_id"]]).abs() < 0.005, "{r:?}");
+    }
+}

@@ -364,7 +364,9 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
 }
 
 /// Historical CLV per customer. With tenure = months from the first purchase to as_of (at least
-/// one month): purchases_per_month = orders / tenure; avg_order_value = net spend / orders;
+/// one month): purchases_per_month = orders / tenure; avg_order_value = net spend / orders, net
+/// spend being the ledger's (every movement before as_of, refunds of their own included: the
+/// same figure as rfm's monetary, docs/metrics.md "Orders and purchases");
 /// historical_clv = avg_order_value × purchases_per_month × margin × lifespan; retention_clv =
 /// yearly margin × r / (1 + d − r), r the measured yearly retention, d the yearly discount.
 pub struct Historical<'a> {
@@ -385,6 +387,11 @@ pub fn historical<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Historica
         by_period: false,
     };
     let (index, c, _) = summarise(&p, day, as_of, as_of);
+    // Net spend is one definition in every command: the ledger's net, not the purchases' sum.
+    let net: Vec<f64> = index
+        .iter()
+        .map(|&k| p.ledger.net(p.buyers[k]).to_f64_cents())
+        .collect();
     let retention = yearly_retention(&p, as_of);
     let yearly_discount = (1.0 + opts.value.discount).powi(12) - 1.0;
     let month = TimeUnit::Month.days();
@@ -392,7 +399,7 @@ pub fn historical<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Historica
         .map(|i| {
             let tenure = (f64::from(as_of - c.first[i]) / month).max(1.0);
             let orders_n = f64::from(c.orders[i]);
-            let aov = c.spend[i] / orders_n;
+            let aov = net[i] / orders_n;
             let per_month = orders_n / tenure;
             let hist = aov * per_month * opts.value.margin * opts.lifespan_months;
             let yearly = aov * per_month * 12.0 * opts.value.margin;
@@ -425,7 +432,7 @@ pub fn historical<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Historica
         ),
         Column::new(
             "net_spend".into(),
-            rows.iter().map(|r| c.spend[r.0]).collect::<Vec<_>>(),
+            rows.iter().map(|r| net[r.0]).collect::<Vec<_>>(),
         ),
         Column::new(
             "first_purchase".into(),
