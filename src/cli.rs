@@ -81,7 +81,10 @@ pub fn command() -> clap::Command {
         .collect();
     for name in names {
         command = command.mut_subcommand(&name, |sub| {
+            // `--top -5` reaches --top's own check ("invalid value '-5' for '--top <N>'")
+            // instead of clap's "unexpected argument '-5' found", which names no option.
             let sub = sub
+                .allow_negative_numbers(true)
                 .after_help(SHARED_OPTIONS)
                 .after_long_help(examples(&name));
             let inner: Vec<String> = sub
@@ -91,7 +94,9 @@ pub fn command() -> clap::Command {
             inner.into_iter().fold(sub, |sub, inner| {
                 let text = examples(&format!("{name} {inner}"));
                 sub.mut_subcommand(&inner, |c| {
-                    c.after_help(SHARED_OPTIONS).after_long_help(text)
+                    c.allow_negative_numbers(true)
+                        .after_help(SHARED_OPTIONS)
+                        .after_long_help(text)
                 })
             })
         });

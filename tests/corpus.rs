@@ -401,3 +401,80 @@ fn a_file_named_like_a_pattern_is_read_as_itself() {
     let out = w.stdout(&["rfm", "orders[2024].csv", "-q", "-f", "csv"]);
     assert!(out.contains("A,"), "{out}");
 }
+
+/// Values that used to give a silent wrong answer, or no end, are refused with the option, the
+/// file or the row named (issue 27): a dot decimal under --decimal-comma (read ×100), NUL bytes
+/// before the header (a column lost), a negative number to an option (clap named none), a config
+/// value blamed on a flag nobody typed, a stage named twice, a discount rate of 3, unbounded
+/// backtest cutoffs, a pool rule of 10¹² days (overflowed into "overdue").
+#[test]
+fn silent_answers_and_endless_runs_are_refused() {
+    let w = Workdir::new();
+    w.write(
+        "dc.csv",
+        "customer_id;order_date;amount\nA;2024-01-01;1.234,50\nB;2024-01-02;100.00\n",
+    );
+    let e = w.fails(&["rfm", "dc.csv", "--decimal-comma"], 1);
+    assert!(
+        e.contains("row 3") && e.contains("\"100.00\" is a dot decimal"),
+        "{e}"
+    );
+    let orders = std::fs::read(crate::common::sample("orders.csv")).unwrap();
+    let mut nul = vec![0u8; 1000];
+    nul.extend_from_slice(&orders);
+    w.write("nul.csv", &nul);
+    let e = w.fails(&["rfm", "nul.csv"], 1);
+    assert!(e.contains("nul.csv: NUL bytes in the header row"), "{e}");
+    w.write("o.csv", &orders);
+    let e = w.fails(&["rfm", "o.csv", "--top", "-5"], 2);
+    assert!(e.contains("'--top <N>'"), "{e}");
+    let e = w.fails(&["predict", "churn", "o.csv", "--horizon", "-5"], 2);
+    assert!(e.contains("--horizon"), "{e}");
+    let e = w.fails(&["predict", "churn", "o.csv", "--cutoffs", "100000"], 2);
+    assert!(e.contains("--cutoffs 100000"), "{e}");
+    w.write("crm-eval.toml", "[rfm]\nbins = 1\n");
+    let e = w.fails(&["rfm", "o.csv"], 2);
+    assert!(e.contains("crm-eval.toml: [rfm] bins = 1"), "{e}");
+    std::fs::remove_file(w.path("crm-eval.toml")).unwrap();
+    let e = w.fails(
+        &[
+            "funnel",
+            &crate::common::sample("opportunities.csv"),
+            "--stages",
+            "Prospecting,Proposal,prospecting",
+        ],
+        2,
+    );
+    assert!(e.contains("name the same stage twice"), "{e}");
+    w.write(
+        "lines.csv",
+        "invoice,customer_id,order_date,quantity,unit_price,discount\n1,A,2024-01-01,2,10,0.1\n2,A,2024-01-02,1,10,3\n",
+    );
+    let e = w.fails(&["rfm", "lines.csv", "--line-discount", "rate"], 1);
+    assert!(
+        e.contains("row 3") && e.contains("not a discount rate between 0 and 1"),
+        "{e}"
+    );
+    let rules = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pool-rules.toml"),
+    )
+    .unwrap()
+    .replace("no_followup_days = 30", "no_followup_days = 1e12");
+    w.write("rules.toml", rules);
+    let e = w.fails(
+        &[
+            "pool",
+            "--events",
+            &crate::common::sample("events.csv"),
+            "--orders",
+            "o.csv",
+            "--rules",
+            "rules.toml",
+        ],
+        2,
+    );
+    assert!(
+        e.contains("no_followup_days = 1000000000000: expected 0 to 36600 days"),
+        "{e}"
+    );
+}

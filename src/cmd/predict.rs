@@ -201,8 +201,15 @@ fn check_options(horizon: i32, b: &BacktestArgs) -> Result<Options> {
     if horizon < 1 || step < 1 {
         return Err(usage("--horizon and --step: expected 1 or more days"));
     }
-    if cutoffs < 1 {
-        return Err(usage("--cutoffs: expected 1 or more"));
+    if !(1..=60).contains(&cutoffs) {
+        return Err(usage(format!(
+            "--cutoffs {cutoffs}: expected 1 to 60 backtest cutoffs (each refits the model)"
+        )));
+    }
+    if horizon > 3660 || step > 3660 {
+        return Err(usage(
+            "--horizon and --step: expected at most 3660 days (ten years)",
+        ));
     }
     Ok(Options {
         horizon,

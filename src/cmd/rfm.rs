@@ -93,7 +93,12 @@ pub fn score_options(
     let cfg = &settings.config.rfm;
     let bins = args.bins.or(cfg.bins).unwrap_or(5);
     if !(2..=10).contains(&bins) {
-        return Err(usage(format!("--bins {bins}: expected 2 to 10 scores")));
+        // Say where the value came from: a flag, or the config file nobody typed on the line.
+        let from = match (args.bins, &settings.config.path) {
+            (Some(_), _) | (None, None) => "--bins".to_string(),
+            (None, Some(path)) => format!("{path}: [rfm] bins ="),
+        };
+        return Err(usage(format!("{from} {bins}: expected 2 to 10 scores")));
     }
     let scoring =
         |flag: &str, cli: &Option<Vec<f64>>, conf: &Option<Vec<f64>>| -> Result<Scoring> {

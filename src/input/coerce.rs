@@ -322,6 +322,15 @@ fn parse_money_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
                     );
                     None
                 }
+                None if decimal_comma && values::looks_like_dot_decimal(s) => {
+                    errors.bad(
+                        i,
+                        s,
+                        "is a dot decimal, but --decimal-comma reads a dot as a thousands \
+                         separator (1.234,56); leave --decimal-comma out for this file",
+                    );
+                    None
+                }
                 None => {
                     errors.bad(i, s, "is not an amount");
                     None

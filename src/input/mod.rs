@@ -333,6 +333,22 @@ fn derive_line_amounts(
         .as_ref()
         .map(|d| opts.discount.resolve(d))
         .unwrap_or(lines::DiscountKind::Rate);
+    // A rate is a fraction of the line: 3 would take three times its price off.
+    if let (Some(d), lines::DiscountKind::Rate) = (&discount, kind) {
+        if let Some(row) = d
+            .iter()
+            .position(|v| v.is_some_and(|v| !(0..=crate::money::SCALE).contains(&v)))
+        {
+            bail!(
+                "{}: row {}: column {:?} (discount): {} is not a discount rate between 0 and 1; \
+                 if the column holds money taken off, pass --line-discount amount",
+                info.display,
+                info.row_number(row),
+                header(Role::Discount).unwrap_or("discount"),
+                crate::money::Money(d.get(row).unwrap_or(0)).to_f64()
+            );
+        }
+    }
     let lines::LineAmounts { amount, overflow } =
         lines::line_amounts(&quantity, &price, discount.as_ref(), kind);
     if let Some(row) = overflow {

@@ -422,6 +422,15 @@ fn csv_head(
     display: &str,
 ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let text = text.trim_start_matches('\u{feff}');
+    // NUL bytes in or before the header: a damaged or binary file. Read on, they turned a header
+    // such as order_id into another name and the column was lost without a word.
+    let header_end = text.find('\n').unwrap_or(text.len());
+    if let Some(at) = text[..header_end].find('\0') {
+        bail!(
+            "{display}: NUL bytes in the header row (the first at byte {at}): the file is \
+             damaged or not a text export; re-export it, or cut the bytes before the header"
+        );
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)

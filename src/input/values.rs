@@ -553,6 +553,11 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
     if !decimal_comma && !thousands_commas(body) {
         return None;
     }
+    // With decimal commas a dot groups thousands, so it stands before exactly three digits:
+    // `100.00` is a dot decimal, not ten thousand (read as 10000 before, silently).
+    if decimal_comma && !separators_before_three_digits(body, b'.') {
+        return None;
+    }
     let mut cleaned = String::with_capacity(body.len());
     let mut seen_digit = false;
     for c in body.chars() {
@@ -598,6 +603,25 @@ pub fn parse_money(raw: &str, decimal_comma: bool) -> Option<f64> {
 /// Whether every comma of an amount is a thousands separator: followed by exactly three digits
 /// (`1,234.50`), or by two and another comma (the Indian `1,00,000`). `1,5` is not: a decimal
 /// comma, which needs `--decimal-comma`.
+/// Every `sep` in `body` stands after a digit and before exactly three digits.
+fn separators_before_three_digits(body: &str, sep: u8) -> bool {
+    let b = body.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|(_, c)| **c == sep)
+        .all(|(i, _)| {
+            let run = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            i > 0 && b[i - 1].is_ascii_digit() && run == 3
+        })
+}
+
+/// Whether an amount that does not read with `--decimal-comma` reads as a dot decimal
+/// (`100.00`): the flag is then wrong for this file.
+pub fn looks_like_dot_decimal(raw: &str) -> bool {
+    let s = raw.trim();
+    s.contains('.') && parse_money(s, true).is_none() && parse_money(s, false).is_some()
+}
+
 fn thousands_commas(body: &str) -> bool {
     let b = body.as_bytes();
     b.iter()
@@ -1050,6 +1074,11 @@ mod tests {
             assert_eq!(parse_money(s, false), Some(v), "{s}");
         }
         assert_eq!(parse_money("1.234,56", true), Some(1234.56));
+        assert_eq!(parse_money("1.234.567,5", true), Some(1234567.5));
+        // A dot decimal under --decimal-comma is refused, not read as 10000.
+        assert_eq!(parse_money("100.00", true), None);
+        assert_eq!(parse_money("1.5", true), None);
+        assert!(looks_like_dot_decimal("100.00") && !looks_like_dot_decimal("1.234,5"));
         assert_eq!(parse_money("€ 1.234,56", true), Some(1234.56));
         for s in ["", "abc", "NaN", "inf", "12abc", "1.2.3"] {
             assert_eq!(parse_money(s, false), None, "{s}");

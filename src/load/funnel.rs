@@ -243,11 +243,30 @@ fn group_history(batches: Vec<Decoded>, global: &[Vec<u32>], opportunities: usiz
 }
 
 /// Loads the files into a pipeline as of `opts.as_of` (default: the day after the latest date).
+/// A stage order names each stage once (compared as the stage words are: case, spaces and
+/// punctuation aside); `A,B,A` would put A in two places of the funnel.
+fn check_stage_list(stages: &[String]) -> Result<()> {
+    for (i, s) in stages.iter().enumerate() {
+        let key = normalise_header(s);
+        if let Some(earlier) = stages[..i].iter().find(|t| normalise_header(t) == key) {
+            return Err(crate::error::usage(format!(
+                "--stages {} (or the config's [funnel] stages): {earlier:?} and {s:?} name the \
+                 same stage twice; name each stage once, in funnel order",
+                stages.join(",")
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn load_pipeline(
     files: &FunnelFiles,
     opts: &FunnelOptions,
     settings: &Settings,
 ) -> Result<Pipeline> {
+    if let Some(stages) = &opts.stages {
+        check_stage_list(stages)?;
+    }
     let out = &settings.output;
     let watch = crate::diag::Stopwatch::new();
     let table = crate::load::table(

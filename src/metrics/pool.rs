@@ -76,8 +76,11 @@ impl PoolRules {
             ("recycle.warn_days", r.warn_days),
             ("cooldown.reclaim_days", rules.cooldown.reclaim_days),
         ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(format!("{name} = {v}: expected 0 or more days"));
+            // Bounded: 10¹² days overflowed the millisecond arithmetic into "overdue".
+            if !(0.0..=36_600.0).contains(&v) {
+                return Err(format!(
+                    "{name} = {v}: expected 0 to 36600 days (100 years)"
+                ));
             }
         }
         let p = &rules.priority;
@@ -91,8 +94,8 @@ impl PoolRules {
                 "[priority] weights must be 0 or more and sum to 1 (they sum to {sum})"
             ));
         }
-        if p.activity_days <= 0 {
-            return Err("priority.activity_days: expected 1 or more".into());
+        if !(1..=36_600).contains(&p.activity_days) {
+            return Err("priority.activity_days: expected 1 to 36600 days".into());
         }
         Ok(rules)
     }
