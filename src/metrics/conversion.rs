@@ -133,6 +133,19 @@ impl Acc {
             }
         }
     }
+
+    /// Adds another group's spells (two codes with one label: a blank and a `NaN` owner).
+    fn merge(&mut self, other: Acc) {
+        self.spells += other.spells;
+        self.matured += other.matured;
+        self.converted += other.converted;
+        self.days.extend(other.days);
+        self.revenue.0 += other.revenue.0;
+        self.followed += other.followed;
+        self.hours.extend(other.hours);
+        self.day_old += other.day_old;
+        self.within_24h += other.within_24h;
+    }
 }
 
 /// The spells that started on or after `day`, with their outcomes: what a date range counts
@@ -244,15 +257,13 @@ pub fn table(
             ConversionGroup::Customer => combos[id as usize].to_vec(),
         }
     };
-    // Unknown groups after the known ones, then by value.
-    let groups: BTreeMap<(bool, Vec<String>), Acc> = by_id
-        .into_iter()
-        .map(|(k, acc)| {
-            let labels: Vec<String> = by.iter().zip(k).flat_map(|(g, id)| label(*g, id)).collect();
-            let unknown = labels.iter().any(|l| l == super::UNKNOWN);
-            ((unknown, labels), acc)
-        })
-        .collect();
+    // Unknown groups after the known ones, then by value; codes with one label are one group.
+    let mut groups: BTreeMap<(bool, Vec<String>), Acc> = BTreeMap::new();
+    for (k, acc) in by_id {
+        let labels: Vec<String> = by.iter().zip(k).flat_map(|(g, id)| label(*g, id)).collect();
+        let unknown = labels.iter().any(|l| l == super::UNKNOWN);
+        groups.entry((unknown, labels)).or_default().merge(acc);
+    }
     let names: Vec<String> = by
         .iter()
         .flat_map(|g| match g {

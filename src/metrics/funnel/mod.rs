@@ -187,8 +187,8 @@ impl Pipeline {
     /// customer groups after the others, then `all`. An opportunity whose account has a
     /// multi-valued customers-file cell is in each of its groups.
     fn groups(&self, by: &[FunnelGroup]) -> Vec<(Vec<String>, Vec<usize>)> {
-        // Grouped by integer codes, labelled once per group; each code has one label, so no
-        // two groups merge.
+        // Grouped by integer codes, labelled once per group; codes whose labels are the same
+        // (a blank and a `NaN` cell are both `(unknown)`) are one group.
         let mut by_code: HashMap<[i64; MAX_GROUPS], Vec<usize>> = HashMap::new();
         let customer = by
             .iter()
@@ -218,21 +218,23 @@ impl Pipeline {
                 }
             }
         }
-        let groups: BTreeMap<(bool, Vec<String>), Vec<usize>> = by_code
-            .into_iter()
-            .map(|(codes, members)| {
-                let labels: Vec<String> = by
-                    .iter()
-                    .zip(codes)
-                    .flat_map(|(g, c)| match g {
-                        FunnelGroup::Customer => combos[c as usize].clone(),
-                        _ => vec![g.label(self, c)],
-                    })
-                    .collect();
-                let unknown = customer.is_some() && labels.iter().any(|l| l == UNKNOWN);
-                ((unknown, labels), members)
-            })
-            .collect();
+        let mut groups: BTreeMap<(bool, Vec<String>), Vec<usize>> = BTreeMap::new();
+        for (codes, members) in by_code {
+            let labels: Vec<String> = by
+                .iter()
+                .zip(codes)
+                .flat_map(|(g, c)| match g {
+                    FunnelGroup::Customer => combos[c as usize].clone(),
+                    _ => vec![g.label(self, c)],
+                })
+                .collect();
+            let unknown = customer.is_some() && labels.iter().any(|l| l == UNKNOWN);
+            groups.entry((unknown, labels)).or_default().extend(members);
+        }
+        // Members in file order, whichever codes met first.
+        for members in groups.values_mut() {
+            members.sort_unstable();
+        }
         let mut out: Vec<(Vec<String>, Vec<usize>)> =
             groups.into_iter().map(|((_, k), m)| (k, m)).collect();
         out.push((
