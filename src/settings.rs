@@ -10,7 +10,7 @@ use clap::Args;
 use crate::config::Config;
 use crate::error::usage;
 use crate::input::coerce::ValueOptions;
-use crate::input::schema::MapEntry;
+use crate::input::schema::{MapEntry, TableKind};
 use crate::input::source::{EncodingChoice, ReadOptions};
 use crate::input::values::ExcelEpoch;
 use crate::input::InputOptions;
@@ -39,15 +39,16 @@ pub struct GlobalArgs {
     )]
     pub map: Vec<String>,
 
-    /// chrono format for every date column, e.g. %d/%m/%Y (needed when day/month order is ambiguous).
+    /// chrono format for date columns, e.g. %d/%m/%Y (needed when day/month order is
+    /// ambiguous); TABLE=FORMAT for one table's (history=%m/%d/%y %I:%M %p), repeatable.
     #[arg(
         long,
         global = true,
-        value_name = "FORMAT",
+        value_name = "[TABLE=]FORMAT",
         help_heading = "Input",
         hide_short_help = true
     )]
-    pub date_format: Option<String>,
+    pub date_format: Vec<String>,
 
     /// CSV delimiter (default: sniffed). One character, or "tab".
     #[arg(
@@ -196,12 +197,26 @@ impl Settings {
             None => None,
             Some(tz) => Some(parse_offset(tz)?),
         };
-        let date_format = global
-            .date_format
-            .clone()
-            .or_else(|| cfg.date_format.clone());
+        // `--date-format FORMAT` for every table, `--date-format TABLE=FORMAT` for one.
+        let mut date_format = cfg.date_format.clone();
         if let Some(f) = &date_format {
             validate_date_format(f)?;
+        }
+        let mut table_date_formats = Vec::new();
+        for spec in &global.date_format {
+            let table = spec
+                .split_once('=')
+                .and_then(|(t, f)| TableKind::from_name(t.trim()).map(|k| (k, f)));
+            match table {
+                Some((kind, format)) => {
+                    validate_date_format(format)?;
+                    table_date_formats.push((kind, format.to_string()));
+                }
+                None => {
+                    validate_date_format(spec)?;
+                    date_format = Some(spec.clone());
+                }
+            }
         }
         let decimal_comma = global.decimal_comma || cfg.decimal_comma.unwrap_or(false);
         let excel_epoch = if global.excel_1904 || cfg.excel_1904.unwrap_or(false) {
@@ -223,6 +238,7 @@ impl Settings {
             },
             values: ValueOptions {
                 date_format,
+                table_date_formats,
                 excel_epoch,
                 decimal_comma,
                 tz_offset_secs,

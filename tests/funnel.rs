@@ -362,3 +362,57 @@ fn the_sample_pipeline_in_english_and_in_chinese_agrees() {
         rate("吴婷")
     );
 }
+
+/// A Salesforce org's export as it comes (tests/data/README.md): the two files carry dates in two
+/// formats (`--date-format TABLE=…` for one of them), and the stage history, in which 3 of 36
+/// deals move, cannot order the funnel: the built-in order is used and said, so the history no
+/// longer changes the weighted pipeline (1,983,142.86 with the alphabetical order it gave).
+#[test]
+fn a_salesforce_org_export_reads_as_it_comes() {
+    let w = Workdir::new();
+    let opportunities = crate::common::data("sfdc_earthfink_opportunity.csv");
+    let history = crate::common::data("sfdc_earthfink_opportunity_history.csv");
+    let e = w.fails(&["funnel", &opportunities], 1);
+    // 23 is no month: the one format that reads the value is suggested.
+    assert!(
+        e.contains("--date-format '%m/%d/%y' (month first)") && !e.contains("%d/%m/%y"),
+        "{e}"
+    );
+    let summary = |extra: &[&str]| {
+        let mut args = vec![
+            "funnel",
+            opportunities.as_str(),
+            "--date-format",
+            "%m/%d/%y",
+            "--show",
+            "summary",
+            "-f",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let out = w.cmd(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            records(&String::from_utf8(out.stdout).unwrap()),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (plain, _) = summary(&[]);
+    let (with_history, notes) = summary(&[
+        "--stage-history",
+        &history,
+        "--date-format",
+        "history=%m/%d/%y %I:%M %p",
+    ]);
+    assert_eq!(plain[0]["weighted_pipeline"], "2075000");
+    assert_eq!(
+        with_history[0]["weighted_pipeline"],
+        plain[0]["weighted_pipeline"]
+    );
+    assert!(notes.contains("the history cannot order them"), "{notes}");
+    assert_eq!(plain[0]["win_rate"], "0.6");
+}

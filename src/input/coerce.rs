@@ -14,6 +14,8 @@ use crate::money::Money;
 pub struct ValueOptions {
     /// An explicit chrono format for every date column (`--date-format`).
     pub date_format: Option<String>,
+    /// A table's own format (`--date-format history=…`), which wins for that table.
+    pub table_date_formats: Vec<(crate::input::schema::TableKind, String)>,
     pub excel_epoch: ExcelEpoch,
     pub decimal_comma: bool,
     /// Fixed UTC offset in seconds that calendar days are counted in (`--tz`); values without an

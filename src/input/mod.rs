@@ -30,6 +30,25 @@ pub struct InputOptions {
     pub discount: lines::DiscountKind,
 }
 
+impl InputOptions {
+    /// The options a table of `kind` is read with: its own `--date-format TABLE=…` when given.
+    pub fn for_table(&self, kind: TableKind) -> std::borrow::Cow<'_, InputOptions> {
+        match self
+            .values
+            .table_date_formats
+            .iter()
+            .find(|(k, _)| *k == kind)
+        {
+            Some((_, format)) => {
+                let mut own = self.clone();
+                own.values.date_format = Some(format.clone());
+                std::borrow::Cow::Owned(own)
+            }
+            None => std::borrow::Cow::Borrowed(self),
+        }
+    }
+}
+
 /// The roles of a line-item export, read only when the orders have no amount column.
 const LINE_ROLES: [Role; 3] = [Role::Quantity, Role::UnitPrice, Role::Discount];
 
@@ -62,6 +81,7 @@ pub fn load(
     optional: Option<&[Role]>,
     opts: &InputOptions,
 ) -> Result<Table> {
+    let opts = &*opts.for_table(kind);
     if !files::is_dataset(path) {
         return load_source(source::open(path, &opts.read)?, &[], kind, optional, opts);
     }
@@ -85,6 +105,7 @@ pub fn for_each_piece(
     opts: &InputOptions,
     mut each: impl FnMut(Table) -> Result<()>,
 ) -> Result<()> {
+    let opts = &*opts.for_table(kind);
     let mut first: Option<(String, Vec<String>)> = None;
     for file in files::expand(path)? {
         let raw = source::open(&file.path, &opts.read)?;
@@ -715,13 +736,17 @@ fn check_coerced(coerced: &Coerced, binding: &Binding, info: &SourceInfo) -> Res
             1 => String::new(),
             n => format!(" ({n} unreadable values in this column; this is the first)"),
         };
-        let fits = match values::suggest_date_formats(value) {
-            Some([d, m])
-                if matches!(binding.role.kind(), ValueKind::Date | ValueKind::DateTime) =>
-            {
+        let fitting = if matches!(binding.role.kind(), ValueKind::Date | ValueKind::DateTime) {
+            values::fitting_date_formats(value)
+        } else {
+            Vec::new()
+        };
+        let fits = match fitting.as_slice() {
+            [] => String::new(),
+            [(f, order)] => format!("; for this value: --date-format '{f}' ({order})"),
+            [(d, _), (m, _), ..] => {
                 format!("; for this value: --date-format '{d}' (day first) or '{m}' (month first)")
             }
-            _ => String::new(),
         };
         bail!(
             "{}: row {}, column {:?} ({}): {value:?} {reason}; expected {}{more}{fits}",

@@ -434,6 +434,18 @@ pub fn day_month_evidence(s: &str) -> Option<DayMonthOrder> {
 /// The `--date-format` values that read `value` day first and month first, time of day
 /// included (`12/1/2010 08:26` → `%d/%m/%Y %H:%M`, `%m/%d/%Y %H:%M`); `None` when the value is
 /// not of the form a/b/year with an optional time.
+/// The `--date-format`s of [`suggest_date_formats`] that read `value`, each with its order in
+/// words: `02/23/26` gets only '%m/%d/%y' (month first), as 23 is no month.
+pub fn fitting_date_formats(value: &str) -> Vec<(String, &'static str)> {
+    let Some([day_first, month_first]) = suggest_date_formats(value) else {
+        return Vec::new();
+    };
+    [(day_first, "day first"), (month_first, "month first")]
+        .into_iter()
+        .filter(|(f, _)| matches!(parse_with_format(value, f), DateParse::Ok(_)))
+        .collect()
+}
+
 pub fn suggest_date_formats(value: &str) -> Option<[String; 2]> {
     let v = value.trim();
     let (date, time) = match v.find(['T', ' ']) {
@@ -893,6 +905,16 @@ mod tests {
             }
         }
         assert_eq!(suggest_date_formats("2024-03-04"), None);
+        // Only the orders that read the value: 23 is no month.
+        assert_eq!(
+            fitting_date_formats("02/23/26"),
+            [("%m/%d/%y".to_string(), "month first")]
+        );
+        assert_eq!(
+            fitting_date_formats("02/23/26 08:55 PM"),
+            [("%m/%d/%y %I:%M %p".to_string(), "month first")]
+        );
+        assert_eq!(fitting_date_formats("03/04/2024").len(), 2);
         assert_eq!(suggest_date_formats("soon"), None);
     }
 

@@ -549,11 +549,43 @@ pub fn load_pipeline(
                     }
                 }
             }
-            (
-                order_from_history(sequences.into_iter()),
-                "from the stage history (mean order of first entry; pass --stages to set it)"
-                    .into(),
-            )
+            // The history orders a stage only when some deal moved into or out of it. A history
+            // in which most deals have one row (both public Salesforce sample orgs) leaves the
+            // other stages tied at their first position, sorted by name, silently: then the
+            // built-in order, when it knows the stages, is used instead, and said.
+            let mut moved: std::collections::HashSet<String> = Default::default();
+            for seq in &sequences {
+                if seq
+                    .iter()
+                    .any(|s| normalise_header(s) != normalise_header(seq[0]))
+                {
+                    moved.extend(seq.iter().map(|s| normalise_header(s)));
+                }
+            }
+            let unordered: Vec<&String> = open_seen
+                .iter()
+                .filter(|s| !moved.contains(&normalise_header(s)))
+                .collect();
+            match (unordered.is_empty(), known_order(&open_seen)) {
+                (true, _) | (false, None) => (
+                    order_from_history(sequences.into_iter()),
+                    "from the stage history (mean order of first entry; pass --stages to set it)"
+                        .into(),
+                ),
+                (false, Some(order)) => (
+                    order,
+                    format!(
+                        "from the built-in list of common stages: no deal of the stage history \
+                         moves into or out of {}, so the history cannot order them (pass \
+                         --stages to set it)",
+                        unordered
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            }
         }
         None => match known_order(&open_seen) {
             Some(order) => (

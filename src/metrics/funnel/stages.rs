@@ -82,6 +82,9 @@ pub struct StageWords {
 const WON: &[&str] = &[
     "won",
     "closedwon",
+    // Salesforce lead statuses (Closed - Converted / Closed - Not Converted).
+    "closedconverted",
+    "converted",
     "win",
     "wondeal",
     "dealwon",
@@ -95,6 +98,8 @@ const WON: &[&str] = &[
 const LOST: &[&str] = &[
     "lost",
     "closedlost",
+    "closednotconverted",
+    "notconverted",
     "lose",
     "deallost",
     "输单",
@@ -248,6 +253,10 @@ mod tests {
         assert_eq!(w.kind("输单"), StageKind::Lost);
         assert_eq!(w.kind("无效"), StageKind::Invalid);
         assert_eq!(w.kind("Negotiation/Review"), StageKind::Open);
+        // Salesforce lead statuses.
+        assert_eq!(w.kind("Closed - Converted"), StageKind::Won);
+        assert_eq!(w.kind("Closed - Not Converted"), StageKind::Lost);
+        assert_eq!(w.kind("Open - Not Contacted"), StageKind::Open);
         let w = StageWords::with(&["Signed".into()], &[], &["Parked".into()]);
         assert_eq!(w.kind("signed"), StageKind::Won);
         assert_eq!(w.kind("PARKED"), StageKind::Invalid);
