@@ -15,9 +15,7 @@ use crate::input::{coerce_binding, resolve_or_explain, source};
 use crate::output::note;
 use crate::settings::Settings;
 
-pub use crate::metrics::UNKNOWN;
-/// The group of every customer.
-pub const ALL: &str = "all";
+pub use crate::metrics::{ALL, UNKNOWN};
 
 /// Group keys per customer ID, for the `--by` columns.
 pub struct CustomerGroups {

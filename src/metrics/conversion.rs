@@ -172,18 +172,7 @@ pub fn overall(outcomes: &[Outcome]) -> Option<Estimate> {
     (matured > 0).then(|| wilson_fraction(converted as f64, matured as f64).into())
 }
 
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    Some(if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    })
-}
+pub use super::stats::median;
 
 /// Context for the group keys.
 pub struct Keys<'a> {
@@ -282,7 +271,7 @@ pub fn table(
     }
     if !by.is_empty() {
         for l in labels.iter_mut() {
-            l.push("all".into());
+            l.push(super::ALL.into());
         }
         rows.push(all);
     } else {

@@ -78,19 +78,6 @@ impl Lifecycle {
     }
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
-}
-
 /// Stages per customer. `known_customers` are the IDs of the customers file, if one was given.
 pub fn lifecycle(
     ledger: &Ledger,
@@ -142,7 +129,8 @@ pub fn stage_buyers<S: AsRef<str>>(
         })
         .collect();
     let population_gap =
-        median(own_gap.iter().flatten().copied().collect()).unwrap_or(opts.churn_days as f64);
+        super::stats::median(&mut own_gap.iter().flatten().copied().collect::<Vec<f64>>())
+            .unwrap_or(opts.churn_days as f64);
 
     let mut rows: BTreeMap<&str, (Option<usize>, &'static str)> = BTreeMap::new();
     for (i, id) in ids.iter().enumerate() {

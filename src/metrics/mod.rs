@@ -17,6 +17,7 @@ pub mod predict;
 pub mod rating;
 pub mod recovery;
 pub mod rfm;
+pub mod stats;
 pub mod targets;
 
 /// Customers-file groups (`--by COLUMN`, docs/metrics.md "Groups"): the column names, and per
@@ -56,6 +57,9 @@ impl GroupKeys {
 
 /// The group of a customer missing from the customers file, or with an empty cell.
 pub const UNKNOWN: &str = "(unknown)";
+
+/// The label of the row over every group of a grouped table (and of a target over all data).
+pub const ALL: &str = "all";
 
 /// A figure with its 95 % interval, in the figure's own unit (a rate 0–1, NPS points, …).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,9 +8,10 @@ use anyhow::Result;
 use polars::prelude::*;
 use serde::Deserialize;
 
-use super::conversion::{median, Outcome as ConversionOutcome};
+use super::conversion::Outcome as ConversionOutcome;
 use super::ownership::{CustomerOrders, EventKind, Interner, Ownership, DAY_MS, NONE};
 use super::rfm::round_to;
+use super::stats::median;
 use super::{GroupKeys, UNKNOWN};
 
 /// examples/pool-rules.toml, also the built-in default.
@@ -549,7 +550,7 @@ pub fn health(i: &Inputs, groups: &HealthGroups) -> Result<DataFrame> {
         }
     }
     for l in labels.iter_mut() {
-        l.push("all".into());
+        l.push(super::ALL.into());
     }
     let mut rows: Vec<Acc> = by.into_values().collect();
     rows.push(all);

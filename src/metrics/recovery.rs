@@ -18,11 +18,11 @@ use polars::prelude::*;
 
 use super::GroupKeys;
 
-use super::conversion::median;
 use super::nps::wilson_fraction;
 use super::ownership::{CustomerOrders, Interner, Ownership, DAY_MS, NONE};
 use super::periods::Period;
 use super::rfm::round_to;
+use super::stats::median;
 use super::Estimate;
 use crate::money::{Money, Total};
 
@@ -312,7 +312,7 @@ pub fn table(
         rows.push(acc);
     }
     for l in labels.iter_mut() {
-        l.push("all".into());
+        l.push(super::ALL.into());
     }
     rows.push(all);
     let mut cols: Vec<Column> = names

@@ -222,7 +222,7 @@ pub fn table(
                 .iter()
                 .find(|m| of(t, m) && m.owner.is_none())
                 .map(|m| m.measured);
-            rows.push((t, "all".into(), m));
+            rows.push((t, super::ALL.into(), m));
         }
     }
     let statuses: Vec<Status> = rows.iter().map(|(t, _, m)| status(t, m.as_ref())).collect();

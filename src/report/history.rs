@@ -75,7 +75,7 @@ fn build(ctx: &Context) -> Result<Parts> {
     order.sort_by(|&a, &b| dates[a].cmp(&dates[b]).then(a.cmp(&b)));
     let mut trends: Vec<Trend> = Vec::new();
     for i in order {
-        let (Some(v), true) = (values[i], groups[i] == "all") else {
+        let (Some(v), true) = (values[i], groups[i] == crate::metrics::ALL) else {
             continue;
         };
         let at = match trends.iter().position(|t| t.kpi == kpis[i]) {

@@ -148,7 +148,7 @@ fn owner_measures(kpi: &'static str, df: &DataFrame, rate_column: &str) -> Resul
         .into_iter()
         .zip(rates)
         .zip(lows.into_iter().zip(highs))
-        .filter(|((owner, _), _)| owner != "all")
+        .filter(|((owner, _), _)| owner != crate::metrics::ALL)
         .filter_map(|((owner, rate), (low, high))| {
             Some(Measure {
                 kpi,
@@ -382,7 +382,7 @@ fn owner_intervals(
     let lo = floats(df, "ci_low")?;
     let hi = floats(df, "ci_high")?;
     let rows: Vec<usize> = (0..owners.len())
-        .filter(|&i| owners[i] != "all" && rate[i].is_some())
+        .filter(|&i| owners[i] != crate::metrics::ALL && rate[i].is_some())
         .collect();
     let get = |v: &[Option<f64>], i: usize| v[i].unwrap_or(f64::NAN);
     charts::intervals(&Intervals {

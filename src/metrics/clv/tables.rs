@@ -341,7 +341,7 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
         }
     }
     let (a_sum, p_sum) = (act.iter().sum::<f64>(), pred.iter().sum::<f64>());
-    push("all".into(), total_n, a_sum, p_sum);
+    push(crate::metrics::ALL.into(), total_n, a_sum, p_sum);
     let table = DataFrame::new_infer_height(vec![
         Column::new("calibration_frequency".into(), label),
         Column::new("customers".into(), customers),

@@ -134,15 +134,7 @@ impl FunnelGroup {
     }
 }
 
-/// The linear-interpolation quantile (numpy's default) of sorted values.
-pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let h = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
-}
+pub use crate::metrics::stats::quantile;
 
 impl Pipeline {
     /// Reached stage k: its furthest stage is k or later (won deals reached every stage).
@@ -238,7 +230,7 @@ impl Pipeline {
         let mut out: Vec<(Vec<String>, Vec<usize>)> =
             groups.into_iter().map(|((_, k), m)| (k, m)).collect();
         out.push((
-            vec!["all".to_string(); self.group_names(by).len()],
+            vec![crate::metrics::ALL.to_string(); self.group_names(by).len()],
             (0..self.opportunities.len()).collect(),
         ));
         out

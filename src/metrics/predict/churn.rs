@@ -566,7 +566,7 @@ pub fn by_owner(predictions: &DataFrame) -> Result<DataFrame> {
                 o => o.to_string(),
             })
             .collect(),
-        Err(_) => vec![crate::load::groups::ALL.to_string(); n],
+        Err(_) => vec![crate::metrics::ALL.to_string(); n],
     };
     let bands = predictions.column("risk_band")?.str()?.clone();
     let cents = |name: &str| -> Result<Vec<i64>> {
