@@ -60,6 +60,29 @@ pub struct GlobalArgs {
     )]
     pub delimiter: Option<String>,
 
+    /// The CSV has no header row: read its first line as data, with the names of --names.
+    #[arg(
+        long,
+        global = true,
+        requires = "names",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub no_header: bool,
+
+    /// Column names of a CSV without a header row, in order (with --no-header), e.g.
+    /// mql_id,first_contact_date,landing_page_id,origin.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        value_name = "NAME,...",
+        requires = "no_header",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub names: Option<Vec<String>>,
+
     /// Excel sheet to read (default: the first).
     #[arg(
         long,
@@ -235,6 +258,7 @@ impl Settings {
                 encoding,
                 delimiter,
                 sheet: global.sheet.clone().or_else(|| cfg.sheet.clone()),
+                names: global.names.clone(),
             },
             values: ValueOptions {
                 date_format,

@@ -478,3 +478,55 @@ fn silent_answers_and_endless_runs_are_refused() {
         "{e}"
     );
 }
+
+/// A file without a header row (the public Olist lead list is one): a first row that looks like
+/// data is said with the hint, and `--no-header --names …` reads every row, the first included,
+/// as the same file with a header does (issue 27).
+#[test]
+fn a_file_without_a_header_row() {
+    let w = Workdir::new();
+    let rows = "dac32acd4db4c29c230538b72f8dd87d,2018-02-01 00:00:00,10.5\n\
+                8c18d1de7f67e60dbd64e3c07d7e9d5d,2017-10-20 00:00:00,20\n\
+                dac32acd4db4c29c230538b72f8dd87d,2018-03-02 00:00:00,7\n";
+    w.write("headerless.csv", rows);
+    w.write(
+        "with_header.csv",
+        format!("customer_id,order_date,amount\n{rows}"),
+    );
+    let e = w.fails(&["rfm", "headerless.csv"], 1);
+    assert!(
+        e.contains("the first row looks like data") && e.contains("--no-header"),
+        "{e}"
+    );
+    let out = w.cmd(&["inspect", "headerless.csv"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-header --names"));
+    let read = w.stdout(&[
+        "rfm",
+        "headerless.csv",
+        "--no-header",
+        "--names",
+        "customer_id,order_date,amount",
+        "-q",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(
+        read,
+        w.stdout(&["rfm", "with_header.csv", "-q", "-f", "csv"])
+    );
+    assert!(read.contains("dac32acd4db4c29c230538b72f8dd87d,"), "{read}");
+    w.fails(&["rfm", "headerless.csv", "--no-header"], 2);
+    // A bad cell is named by its line in the file (no header: data starts at line 1).
+    w.write("bad.csv", "A,2018-02-01,10\nB,soon,20\n");
+    let e = w.fails(
+        &[
+            "rfm",
+            "bad.csv",
+            "--no-header",
+            "--names",
+            "customer_id,order_date,amount",
+        ],
+        1,
+    );
+    assert!(e.contains("row 2"), "{e}");
+}

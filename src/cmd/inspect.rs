@@ -58,6 +58,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         );
     }
     let raw = source::open(&first.path, &settings.input.read)?;
+    if settings.input.read.names.is_none() && source::header_looks_like_data(&raw.headers) {
+        note(
+            &settings.output,
+            format!("{}: {}", raw.info.display, source::NO_HEADER_HINT),
+        );
+    }
     let added: Vec<&(String, Option<String>)> = first
         .partitions
         .iter()

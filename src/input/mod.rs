@@ -208,6 +208,10 @@ fn load_source(
     let mut headers = raw.headers.clone();
     headers.extend(added.iter().map(|(key, _)| key.clone()));
     let mut bindings = resolve_or_explain(kind, &headers, opts, &raw.info.display)?;
+    let mut header_notes = Vec::new();
+    if opts.read.names.is_none() && source::header_looks_like_data(&raw.headers) {
+        header_notes.push(format!("{}: {}", raw.info.display, source::NO_HEADER_HINT));
+    }
     // Quantity, unit price and discount are read only to compute a missing amount.
     let derive_amount =
         kind.derivable(Role::Amount).is_some() && !bindings.iter().any(|b| b.role == Role::Amount);
@@ -257,7 +261,7 @@ fn load_source(
         check_coerced(&coerced, binding, &info)?;
         columns.push(coerced.column);
     }
-    let mut notes = Vec::new();
+    let mut notes = header_notes;
     for (binding, column) in bindings.iter().zip(&columns) {
         if let Some(line) = far_dates(column, binding, &info) {
             notes.push(line);
@@ -631,7 +635,7 @@ pub fn resolve_or_explain(
             anyhow!(
                 "{display}: no column for {role}, which {kind} need (required: {}).\n  \
                  headers found: {}\n  names tried: {}, …\n  \
-                 name it with --map {role}=HEADER{}",
+                 name it with --map {role}=HEADER{}{}",
                 kind.required()
                     .iter()
                     .map(|r| r.name())
@@ -648,6 +652,11 @@ pub fn resolve_or_explain(
                             .join(" and ")
                     ),
                     None => String::new(),
+                },
+                if source::header_looks_like_data(headers) {
+                    format!("\n  {}", source::NO_HEADER_HINT)
+                } else {
+                    String::new()
                 }
             )
         }

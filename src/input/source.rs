@@ -75,6 +75,36 @@ pub struct ReadOptions {
     pub encoding: EncodingChoice,
     pub delimiter: Option<u8>,
     pub sheet: Option<String>,
+    /// `--no-header --names a,b,c`: the CSV has no header row; these are its column names.
+    pub names: Option<Vec<String>>,
+}
+
+/// What to say of a header row that looks like data.
+pub const NO_HEADER_HINT: &str = "the first row looks like data, not a header: if the file has \
+     no header row, pass --no-header --names NAME,NAME,… (one name per column), or its first \
+     record is read as the header";
+
+/// Whether a header row looks like a row of data: more than half of its cells are dates,
+/// numbers or long codes mixing letters and digits, one of them a date or a number (the public
+/// Olist lead list: a hash, a timestamp, a hash, `social`). Said with the hint `--no-header`.
+pub fn header_looks_like_data(headers: &[String]) -> bool {
+    let date = |h: &str| {
+        let b = h.as_bytes();
+        b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/' | b'.')
+    };
+    let number = |h: &str| !h.is_empty() && h.parse::<f64>().is_ok();
+    let code = |h: &str| {
+        h.len() >= 8
+            && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && h.bytes().any(|b| b.is_ascii_digit())
+            && h.bytes().any(|b| b.is_ascii_alphabetic())
+    };
+    let strong = headers.iter().filter(|h| date(h) || number(h)).count();
+    let like = headers
+        .iter()
+        .filter(|h| date(h) || number(h) || code(h))
+        .count();
+    headers.len() >= 2 && strong >= 1 && like * 2 > headers.len()
 }
 
 /// A source read into memory: its headers, then the data for the columns asked for.
@@ -209,7 +239,8 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         None
     };
     info.compression = compression;
-    let plain_file = whole.is_none() && compression.is_none();
+    // Without a header row the names are written in front of the text: read it whole.
+    let plain_file = whole.is_none() && compression.is_none() && opts.names.is_none();
     if plain_file && opts.encoding != EncodingChoice::Gbk && opts.encoding != EncodingChoice::Utf16
     {
         // Fast path: a UTF-8 file is handed to polars by path, so it is memory-mapped and parsed in
@@ -250,6 +281,19 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
     };
     let (text, encoding) = decode_text(bytes, opts.encoding, &display)?;
     info.encoding = Some(encoding);
+    let text = match &opts.names {
+        Some(names) => {
+            // `--no-header --names a,b,c`: the names become the header; data starts at line 1.
+            let head = std::str::from_utf8(&text[..text.len().min(256 * 1024)]).unwrap_or("");
+            let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(head));
+            let mut named = names.join(&(delimiter as char).to_string()).into_bytes();
+            named.push(b'\n');
+            named.extend_from_slice(&text);
+            info.first_row_number = 1;
+            named
+        }
+        None => text,
+    };
     let text_str = std::str::from_utf8(&text)
         .map_err(|_| anyhow!("{display}: decoded text is not valid UTF-8"))?;
     let delimiter = opts
