@@ -553,3 +553,53 @@ fn historical_net_spend_is_rfm_s_monetary() {
         assert!((net - monetary[&r["customer_id"]]).abs() < 0.005, "{r:?}");
     }
 }
+
+/// `--summary-out` writes the models' per-customer summary in lifetimes' and PyMC-Marketing's
+/// column names (frequency, recency, T, monetary_value) before fitting: on CDNOW it is Fader &
+/// Hardie's published calibration summary (tests/data/cdnow_summary.csv, to its 2 decimals), and
+/// `--summary-in` fits the same parameters from it as from the transactions.
+#[test]
+fn summary_out_is_the_published_summary_and_reads_back() {
+    let w = Workdir::new();
+    let cdnow = data("cdnow_sample.csv");
+    let params = w.stdout(&[
+        "clv",
+        &cdnow,
+        "--as-of",
+        "1997-10-01",
+        "--params",
+        "--summary-out",
+        "s.csv",
+        "-q",
+        "-f",
+        "csv",
+    ]);
+    let ours: HashMap<String, HashMap<String, String>> =
+        records(&std::fs::read_to_string(w.path("s.csv")).unwrap())
+            .into_iter()
+            .map(|r| (r["customer_id"].clone(), r))
+            .collect();
+    let published = records(&std::fs::read_to_string(data("cdnow_summary.csv")).unwrap());
+    assert_eq!(ours.len(), published.len());
+    let near =
+        |a: &str, b: &str| (a.parse::<f64>().unwrap() - b.parse::<f64>().unwrap()).abs() < 0.0051;
+    for p in &published {
+        let o = &ours[&p["ID"]];
+        assert_eq!(o["frequency"], p["x"], "{p:?}");
+        assert!(near(&o["recency"], &p["t_x"]), "{o:?} {p:?}");
+        assert!(near(&o["T"], &p["T"]), "{o:?} {p:?}");
+        assert!(near(&o["monetary_value"], &p["zbar"]), "{o:?} {p:?}");
+    }
+    let again = w.stdout(&[
+        "clv",
+        "--summary-in",
+        "s.csv",
+        "--params",
+        "-q",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(again, params);
+    let e = w.fails(&["clv", &cdnow, "--summary-out", "s.json"], 2);
+    assert!(e.contains(".csv or .parquet"), "{e}");
+}

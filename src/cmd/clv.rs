@@ -92,6 +92,12 @@ pub struct Args {
     #[command(flatten)]
     pub owners: ListArgs,
 
+    /// Write the per-customer summary (customer_id, frequency, recency, T, monetary_value: the
+    /// names and units of lifetimes and PyMC-Marketing, times in --period) to FILE (.csv or
+    /// .parquet), before fitting: crm-eval as the transactions-to-model step of a notebook.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["summary_in", "memory_limit"])]
+    pub summary_out: Option<std::path::PathBuf>,
+
     /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
     #[arg(long, value_name = "DATE")]
     pub holdout: Option<String>,
@@ -168,24 +174,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let fitted =
             tables::fit_customers(ids, customers, &opts).map_err(|e| anyhow!("{path}: {e}"))?;
-        // No orders, so no purchase owners; the events need a date to read them at.
-        let mut columns = CustomerColumns::default();
-        match (opts.as_of, &args.owners.events) {
-            (Some(day), _) => columns.load_files(
-                args.groups.customers.as_deref(),
-                &args.owners,
-                day,
-                settings,
-            )?,
-            (None, Some(_)) => {
-                return Err(usage(
-                    "--events with --summary-in needs --as-of: the owner is the one at that date",
-                ))
-            }
-            (None, None) => {
-                columns.load_files(args.groups.customers.as_deref(), &args.owners, 0, settings)?
-            }
+        // No orders, so no purchase owners; and no date to read who held whom in the events.
+        if args.owners.events.is_some() {
+            return Err(usage(
+                "--events with --summary-in: a summary has no analysis date to read the owners \
+                 at; give the owners in --customers FILE (its owner column)",
+            ));
         }
+        let mut columns = CustomerColumns::default();
+        columns.load_files(args.groups.customers.as_deref(), &args.owners, 0, settings)?;
         return emit_fitted(&fitted, &args, &opts, &columns, settings, path);
     }
     let orders_path = args.orders.clone().unwrap_or_default();
@@ -208,6 +205,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let orders = load_orders(&orders_path, &[Role::Owner], settings)?;
     watch.lap("loading the orders");
     let (orders, ledger) = build_ledger(orders, opts.as_of, &settings.output)?;
+    if let Some(path) = &args.summary_out {
+        write_summary(path, &ledger, &opts, settings)?;
+    }
     let mut columns = CustomerColumns::default();
     columns.add_purchases(&ledger);
     columns.load_files(
@@ -327,6 +327,40 @@ fn emit_fitted(
         return output::emit(&table, out);
     }
     output::emit(&columns.top(table), out)
+}
+
+/// `--summary-out`: the models' per-customer summary, written before any fit (so a notebook gets
+/// it even when the fit here would refuse the data).
+fn write_summary(
+    path: &std::path::Path,
+    ledger: &crate::ledger::Ledger,
+    opts: &ClvOptions,
+    settings: &Settings,
+) -> Result<()> {
+    if !matches!(
+        crate::output::Format::from_path(path),
+        Some(crate::output::Format::Csv | crate::output::Format::Parquet)
+    ) {
+        return Err(usage(format!(
+            "--summary-out {}: name a .csv or .parquet file",
+            path.display()
+        )));
+    }
+    crate::paths::will_write(path, "--summary-out")?;
+    let (ids, customers) = tables::customer_summary(ledger, opts);
+    let table = tables::summary_table(&ids, &customers)?;
+    let out = OutputOptions::resolve(None, Some(path.to_path_buf()), false, true, false)?;
+    output::emit(&table, &out)?;
+    note(
+        &settings.output,
+        format!(
+            "{}: the summary of {} customers (lifetimes' and PyMC-Marketing's columns, times in {})",
+            path.display(),
+            ids.len(),
+            opts.grouping.unit.name()
+        ),
+    );
+    Ok(())
 }
 
 /// One line per fitted model for stderr. `Model::Historical` stands for the Gamma-Gamma spend model.

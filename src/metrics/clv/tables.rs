@@ -61,6 +61,21 @@ pub fn customer_summary(ledger: &Ledger, opts: &ClvOptions) -> (Vec<String>, Cus
     (ids, customers)
 }
 
+/// The per-customer summary in the column names and meaning of lifetimes 0.11
+/// (`summary_data_from_transaction_data`) and PyMC-Marketing (`rfm_summary`): customer_id,
+/// frequency (repeat purchase periods), recency (first to last purchase), T (first purchase to
+/// as_of), monetary_value (mean spend of the repeat purchases, 0 without one); times in the
+/// `--period` unit. `clv --summary-in` reads it back.
+pub fn summary_table(ids: &[String], c: &Customers) -> Result<DataFrame> {
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), ids.to_vec()),
+        Column::new("frequency".into(), c.x.clone()),
+        Column::new("recency".into(), c.tx.clone()),
+        Column::new("T".into(), c.t.clone()),
+        Column::new("monetary_value".into(), c.m.clone()),
+    ])?)
+}
+
 /// Fits the count and spend models on per-customer summaries: the ledger's, or a summary made
 /// elsewhere (`clv --summary-in`, e.g. by the SQL of `crm-eval sql clv-summary`).
 pub fn fit_customers<'a>(
