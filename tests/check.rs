@@ -728,3 +728,49 @@ fn every_kpi_by_hand() {
         ("0", "missed")
     );
 }
+
+/// A period the data do not reach (it ends before the first order) is a `no data` row, and the
+/// other targets are still checked; the reason says the orders are after as_of, not that they
+/// are cancelled (issue 27).
+#[test]
+fn a_period_before_the_data_is_no_data_not_a_failed_run() {
+    let w = Workdir::new();
+    w.write(
+        "targets.toml",
+        "[[target]]\nkpi = \"churn_rate\"\nmax = 0.5\nperiod = \"last full quarter\"\n\
+         [[target]]\nkpi = \"churned_share\"\nmax = 0.9\n",
+    );
+    let orders = sample("orders.csv");
+    let out = w
+        .cmd(&[
+            "check",
+            "targets.toml",
+            "--orders",
+            &orders,
+            "--as-of",
+            "2022-02-15",
+            "-f",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let status = |k: &str| rows.iter().find(|r| r["kpi"] == k).unwrap()["status"].clone();
+    assert_eq!(status("churn_rate"), "no data");
+    assert_eq!(status("churned_share"), "ok");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("every order row is dated on or after it"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cancelled, unpaid or refunded"),
+        "{stderr}"
+    );
+}

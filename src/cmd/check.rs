@@ -101,8 +101,22 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let progress = Progress::new(1, true);
         let m = inputs.with_context(&quiet, None, |ctx| {
             Measurements::of(&ctx.since(span.from), &progress, &targets, Some(period))
-        })?;
-        measured.extend(m);
+        });
+        match m {
+            Ok(m) => measured.extend(m),
+            // The data do not reach back to the period (it ends before the first order): its
+            // targets are `no data` rows and the others are still checked, not a failed run.
+            Err(e) if crate::error::exit_code(&e) == 1 => note(
+                out,
+                format!(
+                    "period {} ({} … {}): not measured: {e:#}",
+                    period.label(),
+                    format_days(span.from),
+                    format_days(span.to - 1)
+                ),
+            ),
+            Err(e) => return Err(e),
+        }
     }
     let (table, statuses) = targets::table(&targets, &measured.kpis, as_of)?;
     let as_of = format_days(as_of);

@@ -214,8 +214,14 @@ pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
 /// rank, and an empty table is easy to mistake for a result.
 pub fn require_purchases(orders: &SourceInfo, stats: &LedgerStats, as_of: i32) -> Result<()> {
     if stats.purchases == 0 {
+        // Say why: the rows are all on or after as_of, or none of those before it is a purchase.
+        let why = if stats.rows > 0 && stats.rows_after_as_of == stats.rows {
+            "every order row is dated on or after it; pass a later --as-of or leave it out"
+        } else {
+            "every order before it is cancelled, unpaid or refunded"
+        };
         bail!(
-            "{}: no purchases before {} (every order is cancelled, unpaid or refunded)",
+            "{}: no purchases before {} ({why})",
             orders.display,
             format_days(as_of)
         );
