@@ -378,3 +378,30 @@ fn top_cuts_every_list_and_value_at_risk_adds_up_per_owner() {
     let values: Vec<i64> = owners.iter().map(|r| cents(&r["value_at_risk"])).collect();
     assert!(values.windows(2).all(|v| v[0] >= v[1]));
 }
+
+/// `lifecycle --summary --by owner` needs no customers file: each owner's stages add up to all.
+#[test]
+fn lifecycle_stages_by_owner() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let rows = records(&w.stdout(&[
+        "lifecycle",
+        &orders,
+        "--summary",
+        "--by",
+        "owner",
+        "-q",
+        "-f",
+        "csv",
+    ]));
+    let total = |pick: &dyn Fn(&str) -> bool| -> u64 {
+        rows.iter()
+            .filter(|r| pick(&r["owner"]))
+            .map(|r| r["customers"].parse::<u64>().unwrap())
+            .sum()
+    };
+    assert!(rows.iter().any(|r| r["owner"] == "李娜"));
+    assert_eq!(total(&|o| o != "all"), total(&|o| o == "all"));
+    assert_eq!(total(&|o| o == "all"), 3246);
+    w.fails(&["lifecycle", &orders, "--rates", "--by", "region"], 2);
+}

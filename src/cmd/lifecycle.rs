@@ -47,8 +47,9 @@ pub struct Args {
     pub summary: bool,
 
     /// With --summary or --rates: one table per group of these customers-file columns (role or
-    /// header, e.g. region,industry), then `all` (needs --customers).
-    #[arg(long, value_name = "COLUMN[,COLUMN]", requires = "customers")]
+    /// header, e.g. region,industry), then `all` (needs --customers; with --summary, `--by
+    /// owner` alone groups by the current owner, docs/metrics.md "Current owner", and needs none).
+    #[arg(long, value_name = "COLUMN[,COLUMN]")]
     pub by: Option<String>,
 
     /// Churn and retention rates per complete period instead of stages.
@@ -112,6 +113,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Err(usage("--by: groups a summary: pass --summary or --rates"));
     }
     if args.rates {
+        if args.by.is_some() && args.customers.is_none() {
+            return Err(usage(
+                "--rates --by: customers-file columns need --customers FILE",
+            ));
+        }
         return rates(&args, &opts, settings);
     }
     if args.dates.given() {
