@@ -448,3 +448,36 @@ fn conversion_and_recovery_over_a_range_equal_the_log_cut_by_hand() {
         assert_eq!(ranged, cut, "{command}");
     }
 }
+
+/// `cohort --range`: the cohorts whose first purchase falls in the range, followed to its end —
+/// the rows of the plain matrix as of the day after the range (its extra columns empty).
+#[test]
+fn cohort_over_a_range_is_the_cohorts_that_start_in_it() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let ranged = without_range(
+        records(&w.stdout(&[
+            "cohort", &orders, "--period", "quarter", "--range", "2023", "-q",
+        ])),
+        "2023-01-01",
+        "2023-12-31",
+    );
+    let plain = records(&w.stdout(&[
+        "cohort",
+        &orders,
+        "--period",
+        "quarter",
+        "--as-of",
+        "2024-01-01",
+        "-q",
+    ]));
+    assert_eq!(ranged.len(), 4);
+    for r in &ranged {
+        let p = plain.iter().find(|p| p["cohort"] == r["cohort"]).unwrap();
+        for (column, value) in r {
+            assert_eq!(&p[column], value, "{column} of {}", r["cohort"]);
+        }
+        assert!(p.iter().all(|(c, v)| r.contains_key(c) || v.is_empty()));
+    }
+    w.fails(&["cohort", &orders, "--range", "2030"], 1);
+}

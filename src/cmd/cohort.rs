@@ -2,9 +2,11 @@
 
 use anyhow::Result;
 
+use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
-use crate::load::{load_ledger, partitioned, require_purchases, OrdersArgs};
+use crate::load::range::{with_range_columns, RangeArgs, Ranged};
+use crate::load::{load_ledger, load_ledger_in_range, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::cohort::{self, CohortMetric};
 use crate::metrics::periods::Period;
 use crate::output::{self, note};
@@ -30,6 +32,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub groups: ByArgs,
+
+    #[command(flatten)]
+    pub dates: RangeArgs,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -40,6 +45,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         &args.input.orders,
         settings,
     )?;
+    let range = args.dates.parse()?;
+    if let Some(r) = &range {
+        if limit.is_some() || args.groups.by.is_some() {
+            return Err(usage(format!(
+                "{}: a cohort range is read in memory and without --by groups for now",
+                r.flags
+            )));
+        }
+        return ranged(&args, r, settings);
+    }
     if let Some(limit) = limit {
         // The cells of each partition of customers add up; the matrix is made once.
         let run = partitioned::each_partition(&args.input, limit, &[], settings, |ledger| {
@@ -77,6 +92,25 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return output::emit(&table, &settings.output);
     }
     emit_matrix(&result.matrix, result.as_of, settings)
+}
+
+/// The cohorts whose first purchase falls in the range (docs/metrics.md, "Periods"), followed up
+/// to its end (the analysis date), with `from` and `to` columns.
+fn ranged(args: &Args, r: &Ranged, settings: &Settings) -> Result<()> {
+    let (orders, ledger, span) = load_ledger_in_range(&args.input, &[], Some(r), settings)?;
+    let Some(span) = span else {
+        return Ok(());
+    };
+    let joined: Vec<usize> = ledger
+        .buyers()
+        .filter(|&c| ledger.first_purchase(c).is_some_and(|d| d >= span.from))
+        .collect();
+    if joined.is_empty() {
+        return Err(r.nothing_in(span, "first purchase", &orders.display));
+    }
+    let result = cohort::cohorts_of(&ledger, &joined, args.period, args.metric, None)?;
+    let matrix = with_range_columns(result.matrix, span)?;
+    emit_matrix(&matrix, result.as_of, settings)
 }
 
 fn emit_matrix(matrix: &polars::prelude::DataFrame, as_of: i32, settings: &Settings) -> Result<()> {
