@@ -10,7 +10,7 @@ use crate::input::values::format_days;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::parse_as_of;
-use crate::load::range::{with_range_columns, RangeArgs, Ranged};
+use crate::load::range::{load_in, with_range_columns, RangeArgs};
 use crate::metrics::funnel::stages::StageWords;
 use crate::metrics::funnel::{self, FunnelGroup, Outcome};
 use crate::metrics::ownership::NONE;
@@ -125,10 +125,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         args.show.clone()
     };
     let range = args.dates.parse()?;
-    let mut opts = FunnelOptions {
+    let opts = FunnelOptions {
         stages,
         words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
-        as_of: Ranged::load_as_of(range.as_ref(), parse_as_of(&args.as_of)?)?,
+        as_of: None,
         stage_from_history: false,
     };
     let files = FunnelFiles {
@@ -137,24 +137,23 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         teams: args.teams.as_deref(),
         customers: args.customers.as_deref(),
     };
-    let mut pipeline = load_pipeline(&files, &opts, settings)?;
+    let (mut pipeline, span) = load_in(
+        range.as_ref(),
+        parse_as_of(&args.as_of)?,
+        settings,
+        |as_of, settings| {
+            let opts = FunnelOptions {
+                as_of,
+                ..opts.clone()
+            };
+            load_pipeline(&files, &opts, settings)
+        },
+        |p| p.as_of,
+    )?;
     let out = &settings.output;
     // A range: the deals closed in it and those open at its end, as of the day after it.
-    let span = match &range {
-        Some(r) => {
-            let (span, again) = r.span_at(pipeline.as_of);
-            if let Some(day) = again {
-                note(
-                    out,
-                    format!(
-                        "{} ends before the data do: counted as of {}",
-                        r.flags,
-                        format_days(day)
-                    ),
-                );
-                opts.as_of = Some(day);
-                pipeline = load_pipeline(&files, &opts, &settings.quiet())?;
-            }
+    let span = match (&range, span) {
+        (Some(r), Some(span)) => {
             pipeline = pipeline.counted_from(span.from);
             // Outside the data: no deal was created or closed in it.
             let inside = |d: i32| span.from <= d && d < span.to;
@@ -167,7 +166,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             }
             Some(span)
         }
-        None => None,
+        _ => None,
     };
     if let (Some(path), false) = (&args.customers, columns.is_empty()) {
         pipeline.customer_groups = Some(account_groups(&pipeline, path, &columns, settings)?);

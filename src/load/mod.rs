@@ -135,30 +135,22 @@ pub fn load_ledger_in_range(
         let (info, ledger) = load_ledger(args, optional, settings)?;
         return Ok((info, ledger, None));
     };
-    let as_of = range::Ranged::load_as_of(Some(r), parse_as_of(&args.as_of)?)?;
+    // The file is read once; a relative range that ends earlier builds the ledger again.
     let orders = load_orders(&args.orders, optional, settings)?;
     let (df, info) = linked_orders(orders, &settings.output)?;
-    let mut ledger =
-        Ledger::build(&df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
-    let (span, again) = r.span_at(ledger.as_of);
-    if let Some(day) = again {
-        note(
-            &settings.output,
-            format!(
-                "{} ends before the data do: counted as of {}",
-                r.flags,
-                format_days(day)
-            ),
-        );
-        ledger =
-            Ledger::build(&df, Some(day)).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
-    }
+    let (ledger, span) = range::load_in(
+        Some(r),
+        parse_as_of(&args.as_of)?,
+        settings,
+        |as_of, _| Ledger::build(&df, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display)),
+        |ledger| ledger.as_of,
+    )?;
     note_after_as_of(
         &settings.output,
         ledger.stats.rows_after_as_of,
         ledger.as_of,
     );
-    Ok((info, ledger, Some(span)))
+    Ok((info, ledger, span))
 }
 
 /// Loads an orders export and builds its ledger, saying on stderr how many rows as_of left out.

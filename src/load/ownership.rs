@@ -103,28 +103,19 @@ pub fn load_in_range(
     range: Option<&crate::load::range::Ranged>,
     settings: &Settings,
 ) -> Result<(Loaded, Option<crate::metrics::periods::Span>)> {
-    let Some(r) = range else {
-        return Ok((load(files, need_events, settings)?, None));
-    };
-    let mut files = files.clone();
-    let as_of =
-        crate::load::range::Ranged::load_as_of(Some(r), crate::load::parse_as_of(&files.as_of)?)?;
-    files.as_of = as_of.map(crate::input::values::format_days);
-    let data = load(&files, need_events, settings)?;
-    let (span, again) = r.span_at(data.as_of);
-    let Some(day) = again else {
-        return Ok((data, Some(span)));
-    };
-    note(
-        &settings.output,
-        format!(
-            "{} ends before the data do: counted as of {}",
-            r.flags,
-            crate::input::values::format_days(day)
-        ),
-    );
-    files.as_of = Some(crate::input::values::format_days(day));
-    Ok((load(&files, need_events, &settings.quiet())?, Some(span)))
+    crate::load::range::load_in(
+        range,
+        crate::load::parse_as_of(&files.as_of)?,
+        settings,
+        |as_of, settings| {
+            let files = Files {
+                as_of: as_of.map(crate::input::values::format_days),
+                ..files.clone()
+            };
+            load(&files, need_events, settings)
+        },
+        |data| data.as_of,
+    )
 }
 
 /// Loads what `files` names. `need_events` makes --events required.

@@ -9,6 +9,8 @@ use polars::prelude::*;
 use crate::error::usage;
 use crate::input::values::{format_days, parse_iso_day};
 use crate::metrics::periods::{DateRange, Span};
+use crate::output::note;
+use crate::settings::Settings;
 
 /// The range flags.
 #[derive(Debug, Default, Clone, clap::Args)]
@@ -119,6 +121,36 @@ impl Ranged {
             describe(span)
         )
     }
+}
+
+/// Loads data over a date range: `load` at the range's analysis date (a fixed range's end, else
+/// `as_of`, else the data's own), then — when a relative range ends before the data do (a
+/// `last full …` period) — once more at its end, quietly, as `check` measures its periods. The
+/// days of the range come with the data. `as_of_of` reads the analysis date the data took.
+pub fn load_in<T>(
+    range: Option<&Ranged>,
+    as_of: Option<i32>,
+    settings: &Settings,
+    mut load: impl FnMut(Option<i32>, &Settings) -> Result<T>,
+    as_of_of: impl Fn(&T) -> i32,
+) -> Result<(T, Option<Span>)> {
+    let Some(r) = range else {
+        return Ok((load(as_of, settings)?, None));
+    };
+    let data = load(Ranged::load_as_of(Some(r), as_of)?, settings)?;
+    let (span, again) = r.span_at(as_of_of(&data));
+    let Some(day) = again else {
+        return Ok((data, Some(span)));
+    };
+    note(
+        &settings.output,
+        format!(
+            "{} ends before the data do: counted as of {}",
+            r.flags,
+            format_days(day)
+        ),
+    );
+    Ok((load(Some(day), &settings.quiet())?, Some(span)))
 }
 
 /// `2024-07-01 … 2024-09-30` (`… 2024-09-30` without a first day).
