@@ -100,8 +100,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         by: (!group_by.is_empty()).then(|| group_by.join(",")),
     };
     let opts = AbcOptions { basis, a, b };
-    let roles = [Role::Margin, Role::Cost, Role::Owner];
-    let mut columns = CustomerColumns::default();
+    let by_owner = group_by == [crate::load::owners::OWNER];
+    let mut columns = CustomerColumns::shown(!args.summary || by_owner);
+    let mut roles = vec![Role::Margin, Role::Cost];
+    roles.extend(columns.order_roles());
     let watch = crate::diag::Stopwatch::new();
     let (result, stats) =
         match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {

@@ -4,7 +4,6 @@
 use anyhow::Result;
 
 use crate::error::usage;
-use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::{parse_by, ByArgs, CustomerGroups};
 use crate::load::owners::{CustomerColumns, ListArgs};
@@ -129,10 +128,11 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let ids: Option<Vec<&str>> = ids_owned
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
-    let mut columns = CustomerColumns::default();
+    let by_owner = args.by.as_deref() == Some(crate::load::owners::OWNER);
+    let mut columns = CustomerColumns::shown(!args.summary || by_owner);
     let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
-            let (orders, ledger) = load_ledger(&args.input, &[Role::Owner], settings)?;
+            let (orders, ledger) = load_ledger(&args.input, columns.order_roles(), settings)?;
             columns.add_purchases(&ledger);
             // Without a purchase only a customers file gives anybody a stage (potential).
             if args.customers.is_none() {
@@ -226,12 +226,17 @@ fn partitioned_stages(
     columns: &mut CustomerColumns,
     settings: &Settings,
 ) -> Result<lifecycle::Lifecycle> {
-    let run =
-        partitioned::each_partition(&args.input, limit, &[Role::Owner], settings, |ledger| {
+    let run = partitioned::each_partition(
+        &args.input,
+        limit,
+        columns.order_roles(),
+        settings,
+        |ledger| {
             let b = ledger.buyer_summary();
             let ids: Vec<String> = b.codes.iter().map(|&c| ledger.id(c).to_string()).collect();
             Ok((ids, b.first, b.last, b.purchases))
-        })?;
+        },
+    )?;
     if args.customers.is_none() {
         require_purchases(&run.info, &run.stats, run.as_of)?;
     }

@@ -58,8 +58,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         .as_ref()
         .map(|v| v.iter().map(String::as_str).collect());
     let watch = crate::diag::Stopwatch::new();
-    let roles = [Role::Margin, Role::Cost, Role::Owner];
-    let mut columns = CustomerColumns::default();
+    let mut columns = CustomerColumns::shown(!args.summary);
+    let mut roles = vec![Role::Margin, Role::Cost];
+    roles.extend(columns.order_roles());
     let result = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
             let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;

@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use crate::error::usage;
-use crate::input::schema::Role;
 use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
 use crate::load::owners::{CustomerColumns, ListArgs};
@@ -157,11 +156,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let opts = options(&args, settings)?;
     // The orders' owner column, when there is one, gives each buyer's latest-purchase owner.
-    let roles = [Role::Owner];
-    let mut columns = CustomerColumns::default();
+    let by_owner = args.groups.by.as_deref() == Some(crate::load::owners::OWNER);
+    let mut columns = CustomerColumns::shown(!args.summary || by_owner);
+    let roles = columns.order_roles();
     let scored = match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
         None => {
-            let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
+            let (orders, ledger) = load_ledger(&args.input, roles, settings)?;
             require_purchases(&orders, &ledger.stats, ledger.as_of)?;
             let watch = crate::diag::Stopwatch::new();
             let result = rfm::rfm(&ledger, &opts)?;
@@ -172,10 +172,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         Some(limit) => {
             // A partition of customers at a time; the scores are quantiles of everyone, so
             // they are given once the summaries are put together.
-            let run =
-                partitioned::each_partition(&args.input, limit, &roles, settings, |ledger| {
-                    rfm::purchase_summary(ledger, opts.frequency)
-                })?;
+            let run = partitioned::each_partition(&args.input, limit, roles, settings, |ledger| {
+                rfm::purchase_summary(ledger, opts.frequency)
+            })?;
             require_purchases(&run.info, &run.stats, run.as_of)?;
             let summary = partitioned::by_customer(run.results)?;
             let watch = crate::diag::Stopwatch::new();

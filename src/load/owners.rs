@@ -40,6 +40,8 @@ pub struct ListArgs {
 /// The owner of every customer by the one rule, and the `--columns` asked for.
 #[derive(Debug, Default)]
 pub struct CustomerColumns {
+    /// Off for a run that prints no owner (a summary not grouped by owner): nothing is read.
+    off: bool,
     sources: OwnerSources,
     /// `--columns`: name and the cell of each customer (first row of a customer listed twice).
     extra: Vec<(String, HashMap<String, String>)>,
@@ -48,6 +50,25 @@ pub struct CustomerColumns {
 }
 
 impl CustomerColumns {
+    /// The columns of a run whose output shows owners when `shown` (a per-customer list, or a
+    /// summary by owner); otherwise nothing is read for them: no owner column of the orders,
+    /// no second reading of the customers file, no event log.
+    pub fn shown(shown: bool) -> CustomerColumns {
+        CustomerColumns {
+            off: !shown,
+            ..CustomerColumns::default()
+        }
+    }
+
+    /// The optional order roles the run reads for the owners: the orders' owner column.
+    pub fn order_roles(&self) -> &'static [Role] {
+        if self.off {
+            &[]
+        } else {
+            &[Role::Owner]
+        }
+    }
+
     /// Reads the customers file's owner and `--columns` and, with `--events`, who holds each
     /// customer at `as_of`. The purchases' owners come from the ledger ([`Self::add_purchases`]),
     /// which may be added before or after.
@@ -63,6 +84,9 @@ impl CustomerColumns {
             return Err(usage("--top 0: expected 1 or more rows"));
         }
         out.top = args.top;
+        if out.off {
+            return Ok(());
+        }
         let names = match &args.columns {
             Some(list) => parse_by(list)
                 .map_err(|_| usage(format!("--columns {list:?}: expected COLUMN[,COLUMN]")))?,
@@ -114,14 +138,14 @@ impl CustomerColumns {
     /// Adds the owner of each buyer's latest purchase (the third source), when the orders have
     /// an owner column.
     pub fn add_purchases(&mut self, ledger: &Ledger) {
-        if ledger.has_owner() {
+        if !self.off && ledger.has_owner() {
             self.sources.add_purchases(ledger);
         }
     }
 
     /// Adds latest-purchase owners gathered elsewhere (the partitions of a bounded-memory run).
     pub fn add_purchase_owners(&mut self, owners: Vec<(String, Option<String>)>) {
-        if !owners.is_empty() {
+        if !self.off && !owners.is_empty() {
             let listing = self.sources.purchases.get_or_insert_with(HashMap::new);
             listing.extend(owners);
         }
