@@ -37,8 +37,16 @@ Files:
                   driver (they stop 30-60 days before most lapsed customers' last purchase), for
                   `predict churn --followups`
 
+  subscriptions.csv
+                  a SaaS subscriptions export: customer_id, plan (basic / pro monthly, enterprise
+                  annual contracts), start_date, end_date (empty while active), mrr, owner. Each
+                  subscriber has a churn probability of their own (sBG: Beta per plan); annual
+                  contracts are a row per contract year, renewed the day after the last one
+                  ends; some lapsed monthly subscribers come back months later as a new row
+
 The pipeline files come from their own random stream (seed + 1), the invoice lines from
-seed + 2 and the account follow-ups from seed + 3, so adding them left the other files unchanged.
+seed + 2, the account follow-ups from seed + 3 and the subscriptions from seed + 4, so adding
+them left the other files unchanged.
 """
 
 import csv
@@ -265,6 +273,7 @@ def main():
     pipeline(here, [(c[0], c[3]) for c in customers])
     invoice_lines(here)
     account_followups(here, orders)
+    subscriptions(here)
 
 
 STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
@@ -438,6 +447,58 @@ def account_followups(here, orders):
         for cid, when, owner, channel in rows:
             w.writerow([cid, when.strftime("%Y-%m-%d %H:%M:%S"), owner, channel])
     print(f"account follow-ups {len(rows)}")
+
+
+# Plan → (months per contract, Beta(α, β) of the churn probability per contract, MRR).
+PLANS = {"basic": (1, 0.7, 3.0, 99), "pro": (1, 1.2, 9.0, 299), "enterprise": (12, 2.0, 6.0, 1500)}
+
+
+def subscriptions(here):
+    """Subscriptions from 2022-01 to the end of the data, each subscriber with their own churn
+    probability per contract period (shifted-beta-geometric by plan)."""
+    rng = random.Random(SEED + 4)
+
+    def add_months(d, k):
+        y, m = divmod(d.month - 1 + k, 12)
+        year, month = d.year + y, m + 1
+        last = [31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return dt.date(year, month, min(d.day, last))
+
+    rows = []
+    span = (END - START).days
+    for i in range(1500):
+        cid = f"S{10001 + i}"
+        plan = weighted(rng, [("basic", 0.5), ("pro", 0.35), ("enterprise", 0.15)])
+        months, a, b, mrr = PLANS[plan]
+        owner = rng.choice(OWNERS)
+        start = START + dt.timedelta(days=rng.randrange(span))
+        theta = rng.betavariate(a, b)
+        k = 1
+        while True:
+            period_end = add_months(start, k * months)
+            if period_end > END:
+                end = None
+                break
+            if rng.random() < theta:
+                end = period_end - dt.timedelta(days=1)
+                break
+            if months > 1:
+                # An annual contract: one row per year, the next starting the day after.
+                rows.append([cid, plan, add_months(start, (k - 1) * months), period_end - dt.timedelta(days=1), mrr, owner])
+            k += 1
+        rows.append([cid, plan, add_months(start, (k - 1) * months if months > 1 else 0), end, mrr, owner])
+        # Some lapsed monthly subscribers come back later, as a new subscription.
+        if end is not None and months == 1 and rng.random() < 0.15:
+            back = end + dt.timedelta(days=rng.randint(60, 240))
+            if back < END:
+                rows.append([cid, plan, back, None, mrr, owner])
+    rows.sort(key=lambda r: (r[2], r[0]))
+    with open(os.path.join(here, "subscriptions.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["customer_id", "plan", "start_date", "end_date", "mrr", "owner"])
+        for cid, plan, start, end, mrr, owner in rows:
+            w.writerow([cid, plan, start.isoformat(), end.isoformat() if end else "", mrr, owner])
+    print(f"subscriptions {len(rows)}")
 
 
 if __name__ == "__main__":

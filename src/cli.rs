@@ -13,7 +13,7 @@ use crate::settings::GlobalArgs;
 #[command(
     name = "crm-eval",
     version,
-    about = "Analytics for CRM exports: RFM, ABC tiers, CLV, lead conversion, recovery, pool rules, lifecycle, cohorts, rating, NPS/CSAT, the sales funnel, one report of them all, and an inspector for export files.",
+    about = "Analytics for CRM exports: RFM, ABC tiers, CLV, subscriber retention, lead conversion, recovery, pool rules, lifecycle, cohorts, rating, NPS/CSAT, the sales funnel, one report of them all, and an inspector for export files.",
     long_about = None,
     after_help = "Exit status: 0 success, 1 bad data or runtime failure, 2 usage error, 3 a target of `check` missed."
 )]
@@ -51,6 +51,8 @@ pub enum Command {
     /// Predictions with a backtest: `predict churn` (risk per customer), `predict deal` (open deals).
     #[command(subcommand)]
     Predict(cmd::predict::Predict),
+    /// Subscriber retention: churn, Kaplan–Meier curves, sBG/BdW models, who cancels next.
+    Retention(cmd::retention::Args),
     /// Every analysis in one workbook (-o report.xlsx, a sheet each) or one HTML page with charts.
     Report(cmd::report::Args),
     /// KPI targets for cron: check targets.toml against the data; exit 3 when one is missed.
@@ -127,6 +129,7 @@ fn page(command: &str) -> &'static str {
         "funnel" => include_str!("../docs/cmd/funnel.md"),
         "predict" => include_str!("../docs/cmd/predict.md"),
         "report" => include_str!("../docs/cmd/report.md"),
+        "retention" => include_str!("../docs/cmd/retention.md"),
         "check" => include_str!("../docs/cmd/check.md"),
         "sql" => include_str!("../docs/cmd/sql.md"),
         "inspect" => include_str!("../docs/cmd/inspect.md"),

@@ -21,6 +21,7 @@ mod predict;
 mod properties;
 mod ranges;
 mod report;
+mod retention;
 mod rfm;
 mod shell;
 mod sql;

@@ -268,6 +268,7 @@ fn kind_name(kind: ValueKind) -> &'static str {
         ValueKind::Number => "number",
         ValueKind::Status => "status",
         ValueKind::Flag => "yes/no",
+        ValueKind::Count => "count",
     }
 }
 

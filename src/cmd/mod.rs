@@ -14,6 +14,7 @@ pub mod predict;
 pub mod rating;
 pub mod recovery;
 pub mod report;
+pub mod retention;
 pub mod rfm;
 pub mod shell;
 pub mod sql;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Funnel(args) => funnel::run(args, &settings),
         Command::Predict(args) => predict::run(args, &settings),
         Command::Report(args) => report::run(args, &settings),
+        Command::Retention(args) => retention::run(args, &settings),
         Command::Check(args) => check::run(args, &settings),
         Command::Sql(args) => sql::run(args, &settings),
         Command::Completions(args) => shell::completions(args),

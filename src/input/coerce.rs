@@ -159,6 +159,10 @@ pub fn coerce(
             coerced.column = finish_millis(millis, kind, name.clone())?;
             coerced
         }
+        ValueKind::Count => match dtype {
+            DataType::String => parse_count_column(series.str()?, opts.decimal_comma),
+            _ => parse_count_column(series.cast(&DataType::String)?.str()?, opts.decimal_comma),
+        },
         ValueKind::Flag => match dtype {
             DataType::Boolean => Coerced::clean(series.clone().into_column()),
             DataType::String => parse_flag_column(series.str()?),
@@ -299,6 +303,17 @@ fn parse_number_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
     let (values, errors): (Float64Chunked, _) = parse_cells(ca, "is not a number", |s| {
         values::parse_money(s, decimal_comma)
     });
+    errors.into_coerced(values.into_column())
+}
+
+/// Whole numbers of periods, 0 or more (`12` and `12.0` are twelve; `12.5` and `-1` are not).
+fn parse_count_column(ca: &StringChunked, decimal_comma: bool) -> Coerced {
+    let (values, errors): (Int64Chunked, _) =
+        parse_cells(ca, "is not a whole number of periods, 0 or more", |s| {
+            values::parse_money(s, decimal_comma)
+                .filter(|v| *v >= 0.0 && v.fract() == 0.0 && *v < 1e9)
+                .map(|v| v as i64)
+        });
     errors.into_coerced(values.into_column())
 }
 

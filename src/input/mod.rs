@@ -61,11 +61,20 @@ pub struct Table {
     /// What loading decided that the user should hear (rows left out, amounts computed), for
     /// the caller to print on stderr.
     pub notes: Vec<String>,
+    /// The data row (0-based, in the file) of each row of `df` when rows without an ID were
+    /// left out; `None` when every row was kept.
+    pub kept: Option<Vec<usize>>,
 }
 
 impl Table {
     pub fn has(&self, role: Role) -> bool {
         self.bindings.iter().any(|b| b.role == role)
+    }
+
+    /// The row number to show for row `index` of `df`, counting the rows left out.
+    pub fn row_number(&self, index: usize) -> usize {
+        let row = self.kept.as_ref().map_or(index, |k| k[index]);
+        self.info.row_number(row)
     }
 }
 
@@ -81,9 +90,36 @@ pub fn load(
     optional: Option<&[Role]>,
     opts: &InputOptions,
 ) -> Result<Table> {
+    load_with_columns(path, kind, optional, &[], opts)
+}
+
+/// [`load`], also reading the columns of `headers` (names as the user wrote them, matched to the
+/// file's headers as roles are: case, spaces and punctuation aside) as trimmed text columns
+/// under those names, for grouping by a column no role stands for (`retention --by
+/// InternetService`). A name the file lacks is a usage error listing its headers.
+pub fn load_with_columns(
+    path: &str,
+    kind: TableKind,
+    optional: Option<&[Role]>,
+    headers: &[String],
+    opts: &InputOptions,
+) -> Result<Table> {
     let opts = &*opts.for_table(kind);
     if !files::is_dataset(path) {
-        return load_source(source::open(path, &opts.read)?, &[], kind, optional, opts);
+        return load_source(
+            source::open(path, &opts.read)?,
+            &[],
+            kind,
+            optional,
+            headers,
+            opts,
+        );
+    }
+    if !headers.is_empty() {
+        bail!(crate::error::usage(format!(
+            "{path}: columns by header ({}) are read from one file, not a dataset of several",
+            headers.join(", ")
+        )));
     }
     let mut tables = Vec::new();
     for_each_piece(path, None, kind, optional, opts, |table| {
@@ -114,7 +150,7 @@ pub fn for_each_piece(
             None => Box::new(std::iter::once(Ok(raw))),
         };
         for raw in sources {
-            let mut table = load_source(raw?, &file.partitions, kind, optional, opts)?;
+            let mut table = load_source(raw?, &file.partitions, kind, optional, &[], opts)?;
             let names: Vec<String> = table
                 .df
                 .get_column_names()
@@ -171,6 +207,8 @@ fn combine(display: &str, tables: Vec<Table>) -> Result<Table> {
     table.info.display = display.to_string();
     if files > 1 {
         table.notes = capped_notes(table.notes);
+        // Rows of several files have no one row number.
+        table.kept = None;
     }
     Ok(table)
 }
@@ -199,6 +237,7 @@ fn load_source(
     partitions: &[(String, Option<String>)],
     kind: TableKind,
     optional: Option<&[Role]>,
+    extra: &[String],
     opts: &InputOptions,
 ) -> Result<Table> {
     let added: Vec<&(String, Option<String>)> = partitions
@@ -221,11 +260,30 @@ fn load_source(
         }
         kind.required().contains(&b.role) || optional.is_none_or(|wanted| wanted.contains(&b.role))
     });
-    let wanted: Vec<String> = bindings
+    let mut wanted: Vec<String> = bindings
         .iter()
         .map(|b| b.header.clone())
         .filter(|h| raw.headers.contains(h))
         .collect();
+    let mut extra_headers = Vec::with_capacity(extra.len());
+    for name in extra {
+        let wanted_name = schema::normalise_header(name);
+        let Some(header) = raw
+            .headers
+            .iter()
+            .find(|h| schema::normalise_header(h) == wanted_name)
+        else {
+            bail!(crate::error::usage(format!(
+                "{name}: {} has no such column (headers: {})",
+                raw.info.display,
+                raw.headers.join(", ")
+            )));
+        };
+        if !wanted.contains(header) {
+            wanted.push(header.clone());
+        }
+        extra_headers.push((name.clone(), header.clone()));
+    }
     let typed = fast_types(&raw, &bindings, &opts.values);
     let watch = crate::diag::Stopwatch::new();
     let (mut frame, info) = raw.read(Some(&wanted), &typed, &opts.read)?;
@@ -254,13 +312,22 @@ fn load_source(
             })
             .collect()
     });
-    drop(frame);
-    let mut columns = Vec::with_capacity(bindings.len());
+    let mut columns = Vec::with_capacity(bindings.len() + extra_headers.len());
     for (binding, coerced) in bindings.iter().zip(coerced_all) {
         let coerced = coerced?;
         check_coerced(&coerced, binding, &info)?;
         columns.push(coerced.column);
     }
+    for (name, header) in &extra_headers {
+        let text = frame.column(header)?.cast(&DataType::String)?;
+        let text: StringChunked = text
+            .str()?
+            .iter()
+            .map(|v| v.map(str::trim).filter(|v| !v.is_empty()))
+            .collect();
+        columns.push(text.with_name(name.as_str().into()).into_column());
+    }
+    drop(frame);
     let mut notes = header_notes;
     for (binding, column) in bindings.iter().zip(&columns) {
         if let Some(line) = far_dates(column, binding, &info) {
@@ -315,6 +382,7 @@ fn load_source(
         info,
         bindings,
         notes,
+        kept: row_index,
     })
 }
 
@@ -710,6 +778,7 @@ pub fn expectation(kind: ValueKind) -> &'static str {
         }
         ValueKind::Money => "an amount such as 1234.50, ¥1,234.50, $1,234 or (33.52)",
         ValueKind::Number => "a number",
+        ValueKind::Count => "a whole number of periods such as 0, 12 or 72",
         ValueKind::Status => values::OrderStatus::ACCEPTED,
         ValueKind::Flag => values::FLAG_WORDS,
         ValueKind::Id | ValueKind::Text => "text",

@@ -56,6 +56,18 @@ pub enum Role {
     /// A line's discount: a fraction of quantity × unit price, or an amount (see
     /// [`crate::input::DiscountKind`]).
     Discount,
+    /// When a subscription or contract began (subscriptions file).
+    StartDate,
+    /// When a subscription ended (cancelled, churned, not renewed); empty while it is active.
+    EndDate,
+    /// How many whole periods a subscriber has been with the company (Telco's `tenure`).
+    Tenure,
+    /// Whether a subscriber has left (Telco's `Churn` Yes/No).
+    Churned,
+    /// The plan or contract type of a subscription (Telco's `Contract`).
+    Plan,
+    /// The recurring amount a subscriber pays each period (MRR for months).
+    Mrr,
 }
 
 /// How a role's cells are coerced.
@@ -77,9 +89,11 @@ pub enum ValueKind {
     Status,
     /// Yes or no (true/false, 1/0, 是/否), as polars `Boolean`.
     Flag,
+    /// A whole number of periods, 0 or more (`Int64`), such as a tenure in months.
+    Count,
 }
 
-pub const ALL_ROLES: [Role; 35] = [
+pub const ALL_ROLES: [Role; 41] = [
     Role::CustomerId,
     Role::OrderId,
     Role::OrderDate,
@@ -115,6 +129,12 @@ pub const ALL_ROLES: [Role; 35] = [
     Role::Quantity,
     Role::UnitPrice,
     Role::Discount,
+    Role::StartDate,
+    Role::EndDate,
+    Role::Tenure,
+    Role::Churned,
+    Role::Plan,
+    Role::Mrr,
 ];
 
 impl Role {
@@ -156,6 +176,12 @@ impl Role {
             Role::Quantity => "quantity",
             Role::UnitPrice => "unit_price",
             Role::Discount => "discount",
+            Role::StartDate => "start_date",
+            Role::EndDate => "end_date",
+            Role::Tenure => "tenure",
+            Role::Churned => "churned",
+            Role::Plan => "plan",
+            Role::Mrr => "mrr",
         }
     }
 
@@ -167,20 +193,26 @@ impl Role {
     pub fn kind(self) -> ValueKind {
         match self {
             Role::CustomerId | Role::OrderId | Role::Owner | Role::OpportunityId => ValueKind::Id,
-            Role::OrderDate | Role::ResponseDate | Role::ClosedAt => ValueKind::Date,
+            Role::OrderDate
+            | Role::ResponseDate
+            | Role::ClosedAt
+            | Role::StartDate
+            | Role::EndDate => ValueKind::Date,
+            Role::Tenure => ValueKind::Count,
             Role::CreatedAt
             | Role::AssignedAt
             | Role::EventTime
             | Role::FollowupTime
             | Role::EnteredAt => ValueKind::DateTime,
-            Role::Won | Role::Closed => ValueKind::Flag,
+            Role::Won | Role::Closed | Role::Churned => ValueKind::Flag,
             // Quantities are exact to 1/10,000 like money, so quantity × price is exact.
             Role::Amount
             | Role::Margin
             | Role::Cost
             | Role::Quantity
             | Role::UnitPrice
-            | Role::Discount => ValueKind::Money,
+            | Role::Discount
+            | Role::Mrr => ValueKind::Money,
             Role::Score => ValueKind::Number,
             Role::Status => ValueKind::Status,
             Role::Channel
@@ -195,7 +227,8 @@ impl Role {
             | Role::Outcome
             | Role::Product
             | Role::Team
-            | Role::Manager => ValueKind::Text,
+            | Role::Manager
+            | Role::Plan => ValueKind::Text,
         }
     }
 
@@ -576,6 +609,97 @@ impl Role {
                 "部门",
             ],
             Role::Manager => &["manager", "teamlead", "leader", "主管", "经理", "组长"],
+            Role::StartDate => &[
+                "startdate",
+                "subscriptionstart",
+                "subscriptionstartdate",
+                "contractstart",
+                "contractstartdate",
+                "startedat",
+                "signupdate",
+                "activationdate",
+                "activatedat",
+                "joindate",
+                "start",
+                "开始日期",
+                "开始时间",
+                "生效日期",
+                "合同开始日期",
+                "订阅开始时间",
+                "开通时间",
+                "入网时间",
+            ],
+            Role::EndDate => &[
+                "enddate",
+                "canceldate",
+                "cancellationdate",
+                "cancelledat",
+                "canceledat",
+                "churndate",
+                "terminationdate",
+                "subscriptionend",
+                "subscriptionenddate",
+                "contractend",
+                "contractenddate",
+                "endedat",
+                "end",
+                "结束日期",
+                "终止日期",
+                "合同结束日期",
+                "退订时间",
+                "注销时间",
+                "流失日期",
+                "流失时间",
+            ],
+            Role::Tenure => &[
+                "tenure",
+                "tenuremonths",
+                "monthsactive",
+                "lifetimemonths",
+                "在网时长",
+                "在网月数",
+                "使用月数",
+                "服务月数",
+            ],
+            Role::Churned => &[
+                "churn",
+                "churned",
+                "ischurned",
+                "churnflag",
+                "cancelled",
+                "canceled",
+                "exited",
+                "attrited",
+                "是否流失",
+                "流失",
+                "已流失",
+            ],
+            Role::Plan => &[
+                "contract",
+                "contracttype",
+                "plan",
+                "planname",
+                "subscriptionplan",
+                "subscriptiontype",
+                "package",
+                "套餐",
+                "合同类型",
+                "订阅类型",
+                "版本",
+            ],
+            Role::Mrr => &[
+                "mrr",
+                "monthlycharges",
+                "monthlycharge",
+                "monthlyfee",
+                "monthlyamount",
+                "recurringamount",
+                "recurringrevenue",
+                "月费",
+                "月租",
+                "月租费",
+                "月收入",
+            ],
             Role::Score => &[
                 "score",
                 "npsscore",
@@ -607,9 +731,11 @@ pub enum TableKind {
     Opportunities,
     StageHistory,
     Teams,
+    /// One row per subscription or contract: start and end, or tenure and a churned flag.
+    Subscriptions,
 }
 
-pub const ALL_TABLES: [TableKind; 8] = [
+pub const ALL_TABLES: [TableKind; 9] = [
     TableKind::Orders,
     TableKind::Customers,
     TableKind::Events,
@@ -618,6 +744,7 @@ pub const ALL_TABLES: [TableKind; 8] = [
     TableKind::Opportunities,
     TableKind::StageHistory,
     TableKind::Teams,
+    TableKind::Subscriptions,
 ];
 
 impl TableKind {
@@ -631,6 +758,7 @@ impl TableKind {
             TableKind::Opportunities => "opportunities",
             TableKind::StageHistory => "history",
             TableKind::Teams => "teams",
+            TableKind::Subscriptions => "subscriptions",
         }
     }
 
@@ -651,6 +779,8 @@ impl TableKind {
             TableKind::Opportunities => &[Role::OpportunityId, Role::Stage, Role::CreatedAt],
             TableKind::StageHistory => &[Role::OpportunityId, Role::Stage, Role::EnteredAt],
             TableKind::Teams => &[Role::Owner],
+            // And either a start date or a tenure (checked by `retention`).
+            TableKind::Subscriptions => &[Role::CustomerId],
         }
     }
 
@@ -709,6 +839,15 @@ impl TableKind {
             ],
             TableKind::StageHistory => &[],
             TableKind::Teams => &[Role::Team, Role::Region, Role::Manager],
+            TableKind::Subscriptions => &[
+                Role::StartDate,
+                Role::EndDate,
+                Role::Tenure,
+                Role::Churned,
+                Role::Plan,
+                Role::Mrr,
+                Role::Owner,
+            ],
         }
     }
 
@@ -716,9 +855,11 @@ impl TableKind {
     /// out with a note, or is an error under `--strict`.
     pub fn id_role(self) -> Option<Role> {
         match self {
-            TableKind::Orders | TableKind::Customers | TableKind::Events | TableKind::Followups => {
-                Some(Role::CustomerId)
-            }
+            TableKind::Orders
+            | TableKind::Customers
+            | TableKind::Events
+            | TableKind::Followups
+            | TableKind::Subscriptions => Some(Role::CustomerId),
             TableKind::Opportunities | TableKind::StageHistory => Some(Role::OpportunityId),
             TableKind::Teams => Some(Role::Owner),
             TableKind::Surveys => None,
@@ -736,6 +877,7 @@ impl TableKind {
             TableKind::Opportunities => "opportunity",
             TableKind::StageHistory => "stage history",
             TableKind::Teams => "team",
+            TableKind::Subscriptions => "subscription",
         }
     }
 
@@ -819,8 +961,8 @@ impl MapEntry {
             Some((t, r)) => {
                 let table = TableKind::from_name(t).ok_or_else(|| {
                     crate::error::usage(format!(
-                        "{via} {spec:?}: unknown table {t:?}; tables are orders, customers, events, \
-                         followups, surveys"
+                        "{via} {spec:?}: unknown table {t:?}; tables are {}",
+                        ALL_TABLES.map(|t| t.name()).join(", ")
                     ))
                 })?;
                 (Some(table), r)
@@ -1000,6 +1142,13 @@ pub fn guess_kind(headers: &[String], mappings: &[MapEntry]) -> Option<TableKind
         .filter_map(|kind| {
             resolve(kind, headers, mappings)
                 .ok()
+                // A subscriptions file is one with a start date or a tenure, not any file
+                // with customer IDs.
+                .filter(|b| {
+                    kind != TableKind::Subscriptions
+                        || b.iter()
+                            .any(|b| matches!(b.role, Role::StartDate | Role::Tenure))
+                })
                 .map(|b| (kind, b.len() * 10 + kind.required().len()))
         })
         .max_by_key(|(_, score)| *score)

@@ -16,6 +16,7 @@ pub mod pool;
 pub mod predict;
 pub mod rating;
 pub mod recovery;
+pub mod retention;
 pub mod rfm;
 pub mod stats;
 pub mod targets;
