@@ -27,15 +27,6 @@ pub struct Loaded {
     pub has_plan: bool,
 }
 
-const ROLES: &[Role] = &[
-    Role::StartDate,
-    Role::EndDate,
-    Role::Tenure,
-    Role::Churned,
-    Role::Plan,
-    Role::Mrr,
-    Role::Owner,
-];
 
 /// Reads `path` with the `--by` columns `by` (roles of the file, such as plan or owner, or
 /// headers) and makes its subscriptions.
@@ -58,7 +49,7 @@ pub fn load(
     let table = crate::input::load_with_columns(
         path,
         TableKind::Subscriptions,
-        Some(ROLES),
+        Some(TableKind::Subscriptions.optional()),
         &headers,
         &settings.input,
     )?;
