@@ -4,7 +4,7 @@ use calamine::{open_workbook, Data, Reader, Xlsx};
 
 use crate::common::{sample, Workdir};
 
-fn full_report_args<'a>(files: &'a [String; 8], out: &'a str) -> Vec<&'a str> {
+fn full_report_args<'a>(files: &'a [String; 9], out: &'a str) -> Vec<&'a str> {
     vec![
         "report",
         "--orders",
@@ -23,13 +23,15 @@ fn full_report_args<'a>(files: &'a [String; 8], out: &'a str) -> Vec<&'a str> {
         &files[6],
         "--teams",
         &files[7],
+        "--subscriptions",
+        &files[8],
         "-q",
         "-o",
         out,
     ]
 }
 
-fn sample_files() -> [String; 8] {
+fn sample_files() -> [String; 9] {
     [
         sample("orders.csv"),
         sample("customers.csv"),
@@ -39,6 +41,7 @@ fn sample_files() -> [String; 8] {
         sample("opportunities.csv"),
         sample("stage_history.csv"),
         sample("teams.csv"),
+        sample("subscriptions.csv"),
     ]
 }
 
@@ -76,6 +79,8 @@ fn workbook_has_a_sheet_per_analysis() {
             "churn_by_owner",
             "churn_backtest",
             "churn_calibration",
+            "retention",
+            "cancel_next",
             "conversion",
             "conversion_cohorts",
             "recovery",
@@ -166,6 +171,23 @@ fn workbook_has_a_sheet_per_analysis() {
         clv_params.rows().nth(1).unwrap()[..2],
         [Data::String("bg-nbd".into()), Data::String("r".into())]
     );
+    // The retention sheet is `retention --by plan` as of the report's date.
+    let retention = book.worksheet_range("retention").unwrap();
+    let alone = crate::common::records(&w.stdout(&[
+        "retention",
+        &files[8],
+        "--by",
+        "plan",
+        "--as-of",
+        "2025-01-01",
+        "-q",
+    ]));
+    assert_eq!(retention.rows().count() - 1, alone.len());
+    for (row, want) in retention.rows().skip(1).zip(&alone) {
+        assert_eq!(row[0].to_string(), want["plan"]);
+        assert_eq!(row[1], Data::Float(want["subscribers"].parse().unwrap()));
+        assert_eq!(row[3], Data::Float(want["churned"].parse().unwrap()));
+    }
     // Nothing is missing, so the notes hold only the date and the file.
     let notes = book.worksheet_range("notes").unwrap();
     assert_eq!(notes.rows().count(), 3);

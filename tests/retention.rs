@@ -286,3 +286,72 @@ fn bad_cells_are_named_with_file_row_and_column() {
     let e = w.fails(&["retention", "ends.csv", "--discount", "0"], 2);
     assert!(e.contains("--discount"), "{e}");
 }
+
+#[test]
+fn check_measures_subscriber_and_mrr_churn_over_the_file_and_a_period() {
+    // As of 2024-07-01 (the orders' day after). Active on 2024-05-31: a, b, c, d (e started in
+    // June, f ended in April). Ended in June: b (mrr 20) and c (mrr 30) → 2 of 4, MRR 50 of
+    // 10 + 20 + 30 + 40 = 100. Over the file: b, c, f cancelled of 6, MRR 20 + 30 + 60 of 210.
+    let w = Workdir::new();
+    w.write(
+        "orders.csv",
+        "customer_id,order_date,amount\nx,2024-06-30,10\n",
+    );
+    w.write(
+        "subs.csv",
+        "customer_id,start_date,end_date,mrr\n\
+         a,2024-01-01,,10\nb,2024-02-01,2024-06-10,20\nc,2024-03-01,2024-06-30,30\n\
+         d,2024-04-01,2024-07-15,40\ne,2024-06-05,,50\nf,2024-01-01,2024-04-01,60\n",
+    );
+    w.write(
+        "targets.toml",
+        "[[target]]\nkpi = \"subscriber_churn_rate\"\nmax = 0.4\n\n\
+         [[target]]\nkpi = \"subscriber_churn_rate\"\nmax = 0.4\nperiod = \"last full month\"\n\n\
+         [[target]]\nkpi = \"mrr_churn_rate\"\nmax = 0.6\nperiod = \"last full month\"\n",
+    );
+    let out = w
+        .cmd(&[
+            "check",
+            "targets.toml",
+            "--orders",
+            "orders.csv",
+            "--subscriptions",
+            "subs.csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = records(&String::from_utf8(out.stdout).unwrap());
+    let get = |kpi: &str, period: &str| {
+        rows.iter()
+            .find(|r| r["kpi"] == kpi && r["period"] == period)
+            .unwrap_or_else(|| panic!("{kpi} {period}: {rows:?}"))
+    };
+    assert_eq!(get("subscriber_churn_rate", "")["value"], "0.5");
+    assert_eq!(get("subscriber_churn_rate", "")["status"], "missed");
+    let month = get("subscriber_churn_rate", "last full month");
+    assert_eq!(
+        (month["value"].as_str(), month["status"].as_str()),
+        ("0.5", "missed")
+    );
+    assert_eq!(get("mrr_churn_rate", "last full month")["value"], "0.5");
+    // The report has the section's sheets.
+    let report = w.stdout(&[
+        "report",
+        "--orders",
+        "orders.csv",
+        "--subscriptions",
+        "subs.csv",
+        "-f",
+        "json",
+    ]);
+    assert!(
+        report.contains("\"retention\"") && report.contains("\"cancel_next\""),
+        "{report}"
+    );
+}

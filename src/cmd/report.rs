@@ -62,6 +62,10 @@ pub struct Inputs {
     #[arg(long, value_name = "FILE")]
     pub surveys: Option<String>,
 
+    /// Subscriptions or contracts export (adds subscriber retention).
+    #[arg(long, value_name = "FILE")]
+    pub subscriptions: Option<String>,
+
     /// Opportunities export (adds the sales funnel).
     #[arg(long, value_name = "FILE")]
     pub opportunities: Option<String>,
@@ -217,6 +221,7 @@ impl Inputs {
             events: self.events.as_deref(),
             followups: self.followups.as_deref(),
             surveys: self.surveys.as_deref(),
+            subscriptions: self.subscriptions.as_deref(),
             opportunities: self.opportunities.as_deref(),
             stage_history: self.stage_history.as_deref(),
             teams: self.teams.as_deref(),

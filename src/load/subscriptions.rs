@@ -27,7 +27,6 @@ pub struct Loaded {
     pub has_plan: bool,
 }
 
-
 /// Reads `path` with the `--by` columns `by` (roles of the file, such as plan or owner, or
 /// headers) and makes its subscriptions.
 pub fn load(
@@ -122,6 +121,7 @@ pub fn load(
             .collect(),
         plan: plans.as_ref().and_then(|p| p.get(row)).map(String::from),
         start,
+        end: None,
         periods,
         churned,
         mrr: mrr.as_ref().and_then(|m| m.get(row)).map(Money),
@@ -169,8 +169,9 @@ pub fn load(
             match unit.spell(c.start, c.end, as_of) {
                 Some((periods, churned)) => {
                     let mut s = make(c.latest, Some(c.start), periods, churned);
-                    // The chain's first start, with its latest row's attributes.
+                    // The chain's first start and last end, with its latest row's attributes.
                     s.start = Some(c.start);
+                    s.end = c.end;
                     loaded.subscriptions.push(s);
                 }
                 None => later += 1,

@@ -13,6 +13,7 @@ mod funnel;
 mod history;
 mod lifecycle;
 mod nps;
+mod retention;
 mod value;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub struct Context<'a> {
     pub events: Option<&'a str>,
     pub followups: Option<&'a str>,
     pub surveys: Option<&'a str>,
+    pub subscriptions: Option<&'a str>,
     pub opportunities: Option<&'a str>,
     pub stage_history: Option<&'a str>,
     pub teams: Option<&'a str>,
@@ -227,6 +229,7 @@ pub const ANALYSES: &[Analysis] = &[
     clv::CLV,
     lifecycle::LIFECYCLE,
     churn::CHURN,
+    retention::RETENTION,
     allocation::ALLOCATION,
     funnel::FUNNEL,
     nps::NPS,

@@ -165,6 +165,8 @@ pub struct Subscription {
     pub key: Vec<String>,
     pub plan: Option<String>,
     pub start: Option<i32>,
+    /// The end date of a dated subscription (None while active, or for a tenure).
+    pub end: Option<i32>,
     /// Lost in period T (`churned`), or active after n renewals.
     pub periods: u32,
     pub churned: bool,
@@ -248,6 +250,33 @@ pub fn groups(subs: &[Subscription], opts: &Options) -> Vec<Group> {
         }
     });
     fitted
+}
+
+/// Churn over the days `[from, to)` (`check`'s periods, docs/metrics.md "Retention"): of the
+/// dated subscriptions active the day before `from` (started before it, not ended before it),
+/// the share that ended in the period, by count and by recurring amount. `None` when none was
+/// active then.
+pub fn churn_between(subs: &[Subscription], from: i32, to: i32) -> Option<(f64, Option<f64>)> {
+    let mut at_start = 0usize;
+    let mut lost = 0usize;
+    let (mut mrr_start, mut mrr_lost) = (Total::default(), Total::default());
+    for s in subs {
+        let Some(start) = s.start else { continue };
+        if start >= from || s.end.is_some_and(|e| e < from) {
+            continue;
+        }
+        at_start += 1;
+        let m = s.mrr.unwrap_or(Money::ZERO);
+        mrr_start.add(m);
+        if s.end.is_some_and(|e| e < to) {
+            lost += 1;
+            mrr_lost.add(m);
+        }
+    }
+    (at_start > 0).then(|| {
+        let mrr = (mrr_start.0 != 0).then(|| mrr_lost.0 as f64 / mrr_start.0 as f64);
+        (lost as f64 / at_start as f64, mrr)
+    })
 }
 
 /// One period of the observed curve.
