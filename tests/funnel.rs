@@ -416,3 +416,23 @@ fn a_salesforce_org_export_reads_as_it_comes() {
     assert!(notes.contains("the history cannot order them"), "{notes}");
     assert_eq!(plain[0]["win_rate"], "0.6");
 }
+
+#[test]
+fn row_numbers_in_notes_count_the_rows_left_out_without_an_id() {
+    // The second data row (file row 3) has no ID and is left out; the bad outcome is on file
+    // row 4, and the note must say 4, not 3.
+    let w = Workdir::new();
+    w.write(
+        "opps.csv",
+        "opportunity_id,stage,created_at,outcome\n\
+         o1,Prospecting,2024-01-01,0\n\
+         ,Prospecting,2024-01-02,0\n\
+         o2,Prospecting,2024-01-03,bogus\n",
+    );
+    let out = w.cmd(&["funnel", "opps.csv"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 outcome cells are not one of") && stderr.contains("(rows 4)"),
+        "{stderr}"
+    );
+}

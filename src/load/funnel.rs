@@ -341,7 +341,7 @@ pub fn load_pipeline(
             let from_cell = outcome_col.as_ref().and_then(|c| c[i]).and_then(|cell| {
                 let o = Outcome::from_cell(cell);
                 if o.is_none() {
-                    unknown_outcome.add(table.info.row_number(i));
+                    unknown_outcome.add(table.row_number(i));
                 }
                 o
             });
@@ -416,7 +416,7 @@ pub fn load_pipeline(
     let (mut duplicates, mut future, mut undated) =
         (Tally::default(), Tally::default(), Tally::default());
     for (i, &code) in codes.row_code[..df.height()].iter().enumerate() {
-        let row = table.info.row_number(i);
+        let row = table.row_number(i);
         if code == NO_CODE {
             continue;
         }
@@ -665,7 +665,7 @@ pub fn load_pipeline(
         ..Pipeline::default()
     };
     for (o, &i) in kept.iter().enumerate() {
-        let row = table.info.row_number(i);
+        let row = table.row_number(i);
         let created_day = created[i].map_or(as_of, day);
         let mut outcome = base_outcome[i];
         let mut closed = closed_at.as_ref().and_then(|c| c[i]);
