@@ -48,7 +48,7 @@ pub enum Command {
     Nps(cmd::nps::Args),
     /// Sales funnel (销售漏斗) of an opportunities export: win rate, cycle, stage conversion, pipeline.
     Funnel(cmd::funnel::Args),
-    /// Predictions with a backtest: `predict churn` (risk per customer), `predict deal` (open deals).
+    /// Predictions with a backtest: `predict churn` (risk per customer), `predict deal` (open deals), `predict lead` (lead lists).
     #[command(subcommand)]
     Predict(cmd::predict::Predict),
     /// Subscriber retention: churn, Kaplan–Meier curves, sBG/BdW models, who cancels next.

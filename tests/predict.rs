@@ -375,3 +375,99 @@ fn the_driver_planted_in_sample_data_is_found() {
         );
     }
 }
+
+#[test]
+fn churn_from_a_snapshot_learns_its_columns_and_beats_both_baselines() {
+    // IBM's Telco export (5 of its columns, tests/data/README.md): tenure, Contract,
+    // MonthlyCharges. The best single column is Contract, whose AUC follows from the churn counts
+    // by contract (Yes/No: month-to-month 1655/2220, one year 166/1307, two year 48/1647):
+    // (1655·(1307 + 1647) + 166·1647 + ½(1655·2220 + 166·1307 + 48·1647)) / (1869·5174) = 0.7391.
+    let w = Workdir::new();
+    let file = crate::common::data("telco_churn_columns.csv.gz");
+    let cv = records(&w.stdout(&["predict", "churn", "--snapshot", &file, "--evaluate"]));
+    let auc = |m: &str| -> f64 {
+        cv.iter().find(|r| r["model"] == m).unwrap()["auc"]
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(cv[1]["detail"], "Contract (5 of 5 folds)");
+    assert!((auc("one_column") - 0.7391).abs() < 0.005, "{cv:?}");
+    assert_eq!(auc("base_rate"), 0.5);
+    assert!(auc("logistic") > auc("one_column") + 0.05, "{cv:?}");
+    assert_eq!(cv[0]["rows"], "7043");
+    // The list: customers not churned (5,174), likeliest first, with drivers in words.
+    let list = records(&w.stdout(&["predict", "churn", "--snapshot", &file, "-q"]));
+    assert_eq!(list.len(), 5174);
+    let p: Vec<f64> = list
+        .iter()
+        .map(|r| r["churn_probability"].parse().unwrap())
+        .collect();
+    assert!(p.windows(2).all(|w| w[0] >= w[1]));
+    assert!(
+        list[0]["driver_1"].contains("MonthlyCharges") || list[0]["driver_1"].contains("tenure")
+    );
+    // Same bytes on a rerun.
+    assert_eq!(
+        w.stdout(&["predict", "churn", "--snapshot", &file, "-q", "--top", "50"]),
+        w.stdout(&["predict", "churn", "--snapshot", &file, "-q", "--top", "50"])
+    );
+}
+
+#[test]
+fn lead_scoring_reads_placeholders_as_missing_and_names_bad_outcomes() {
+    let w = Workdir::new();
+    // 200 leads: referrals convert, cold calls do not; "Select" is no answer; the last two
+    // rows have no outcome yet and are scored.
+    let mut leads = String::from("Prospect ID,Lead Source,Visits,City,Converted\n");
+    for i in 0..200 {
+        let (source, converted) = if i % 2 == 0 {
+            ("Referral", i % 10 != 0)
+        } else {
+            ("Cold Call", i % 10 == 1)
+        };
+        let city = ["Select", "Pune", "Mumbai"][i % 3];
+        leads.push_str(&format!(
+            "L{i},{source},{},{city},{}\n",
+            i % 7,
+            u8::from(converted)
+        ));
+    }
+    leads.push_str("N1,Referral,3,Pune,\nN2,Cold Call,3,Select,\n");
+    w.write("leads.csv", &leads);
+    let out = w.cmd(&["predict", "lead", "leads.csv"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = records(&String::from_utf8(out.stdout).unwrap());
+    let of = |id: &str| list.iter().position(|r| r["lead_id"] == id).unwrap();
+    assert!(of("N1") < of("N2"), "the referral lead is called first");
+    assert_eq!(list[of("N1")]["driver_1"], "Lead Source=Referral");
+    let coef = records(&w.stdout(&[
+        "predict",
+        "lead",
+        "leads.csv",
+        "--show",
+        "coefficients",
+        "-q",
+    ]));
+    let features: Vec<&str> = coef.iter().map(|r| r["feature"].as_str()).collect();
+    assert!(
+        features.contains(&"City=(missing)") && !features.iter().any(|f| f.contains("Select")),
+        "{features:?}"
+    );
+    w.write("bad.csv", "id,Lead Source,Converted\na,x,1\nb,y,maybe\n");
+    let e = w.fails(&["predict", "lead", "bad.csv"], 1);
+    assert!(
+        e.contains("bad.csv: row 3, column \"Converted\"") && e.contains("maybe"),
+        "{e}"
+    );
+    let e = w.fails(&["predict", "lead", "leads.csv", "--label", "Outcome"], 2);
+    assert!(
+        e.contains("--label Outcome") && e.contains("headers: Prospect ID"),
+        "{e}"
+    );
+    let e = w.fails(&["predict", "churn", "leads.csv", "--folds", "3"], 2);
+    assert!(e.contains("--snapshot"), "{e}");
+}

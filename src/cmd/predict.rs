@@ -14,11 +14,12 @@ use crate::ledger::Ledger;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::signals::{self, SignalFiles};
+use crate::load::snapshot::{Outcome, SnapshotArgs};
 use crate::load::{linked_orders, load_orders, note_after_as_of, parse_as_of, require_purchases};
 use crate::metrics::funnel::stages::StageWords;
 use crate::metrics::predict::evaluate;
 use crate::metrics::predict::evaluate::Evaluation;
-use crate::metrics::predict::{churn, deal, Options};
+use crate::metrics::predict::{churn, deal, snapshot, Options};
 use crate::output::{self, note};
 use crate::settings::Settings;
 
@@ -28,6 +29,33 @@ pub enum Predict {
     Churn(ChurnArgs),
     /// Deal win probability: for each open opportunity, the chance it closes won.
     Deal(DealArgs),
+    /// Lead scoring from a labelled lead list: which leads to call first, learnt from the leads'
+    /// own columns (converted yes/no), cross-validated.
+    Lead(LeadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LeadArgs {
+    /// Lead list (CSV/TSV, xlsx, Parquet): one row per lead, a converted column and any
+    /// attributes; rows with an empty outcome are new leads to score.
+    #[arg(value_name = "LEADS")]
+    pub leads: String,
+
+    #[command(flatten)]
+    pub attributes: SnapshotArgs,
+
+    /// Only the first N leads of the list.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Print only the cross-validation (the same as --show backtest).
+    #[arg(long)]
+    pub evaluate: bool,
+
+    /// Which tables to write: predictions (default), backtest (the cross-validation),
+    /// coefficients.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub show: Vec<Show>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,8 +135,23 @@ pub enum ChurnSort {
 
 #[derive(Debug, clap::Args)]
 pub struct ChurnArgs {
+    /// Orders export (CSV/TSV, optionally .gz/.zst, Parquet, xlsx), or - for standard input.
+    #[arg(value_name = "ORDERS", required_unless_present = "snapshot")]
+    pub orders: Option<String>,
+
+    /// Analysis date, YYYY-MM-DD: orders on or after it are left out (default: the day after the
+    /// latest order date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// A labelled snapshot instead of orders: one row per customer with a churn column (yes/no)
+    /// and any attributes (IBM's Telco export); learnt from its columns, cross-validated, and the
+    /// customers not yet churned listed likeliest to churn first.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["orders", "followups", "events", "surveys", "customers", "as_of"])]
+    pub snapshot: Option<String>,
+
     #[command(flatten)]
-    pub orders: crate::load::OrdersArgs,
+    pub attributes: SnapshotArgs,
 
     /// Follow-up log (adds follow-ups in the last 30/90 days and days since the last one).
     #[arg(long, value_name = "FILE")]
@@ -159,6 +202,23 @@ pub fn run(command: Predict, settings: &Settings) -> Result<()> {
     match command {
         Predict::Churn(args) => churn(args, settings),
         Predict::Deal(args) => deal(args, settings),
+        Predict::Lead(args) => {
+            let show = if args.evaluate {
+                vec![Show::Backtest]
+            } else if args.show.is_empty() {
+                vec![Show::Predictions]
+            } else {
+                args.show.clone()
+            };
+            from_snapshot(
+                &args.leads,
+                Outcome::Lead,
+                &args.attributes,
+                &show,
+                args.top,
+                settings,
+            )
+        }
     }
 }
 
@@ -307,8 +367,28 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
     let opts = check_options(args.horizon, &args.backtest)?;
     let show = shown(&args.backtest);
     let out = &settings.output;
-    let as_of = parse_as_of(&args.orders.as_of)?;
-    let table = load_orders(&args.orders.orders, &[Role::Owner], settings)?;
+    if let Some(path) = &args.snapshot {
+        return from_snapshot(
+            path,
+            Outcome::Churn,
+            &args.attributes,
+            &show,
+            args.top,
+            settings,
+        );
+    }
+    let a = &args.attributes;
+    if a.label.is_some() || a.id.is_some() || !a.exclude.is_empty() || a.folds != 5 {
+        return Err(usage(
+            "--label, --id, --exclude and --folds are for a snapshot: predict churn --snapshot \
+             FILE (or predict lead FILE)",
+        ));
+    }
+    let Some(orders_path) = &args.orders else {
+        return Err(usage("predict churn: give ORDERS or --snapshot FILE"));
+    };
+    let as_of = parse_as_of(&args.as_of)?;
+    let table = load_orders(orders_path, &[Role::Owner], settings)?;
     let (orders, info) = linked_orders(table, out)?;
     let ledger =
         Ledger::build(&orders, as_of).map_err(|e| anyhow::anyhow!("{}: {e}", info.display))?;
@@ -401,6 +481,142 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
 
 /// What a prediction can write: its predictions, backtest (with the names of its row and rate
 /// columns), calibration, coefficients and, for churn, its training rows.
+/// `predict lead FILE`, `predict churn --snapshot FILE`: a model from a labelled snapshot's own
+/// columns (docs/metrics.md, "Snapshot models"), cross-validated; the rows without the outcome
+/// listed likeliest first.
+fn from_snapshot(
+    path: &str,
+    outcome: Outcome,
+    args: &SnapshotArgs,
+    show: &[Show],
+    top: Option<usize>,
+    settings: &Settings,
+) -> Result<()> {
+    if !(2..=20).contains(&args.folds) {
+        return Err(usage(format!(
+            "--folds {}: expected 2 to 20 folds",
+            args.folds
+        )));
+    }
+    if top == Some(0) {
+        return Err(usage("--top 0: expected 1 or more rows"));
+    }
+    if let Some(s) = show
+        .iter()
+        .find(|s| !matches!(s, Show::Predictions | Show::Backtest | Show::Coefficients))
+    {
+        return Err(usage(format!(
+            "--show {}: a snapshot model shows predictions, backtest (its cross-validation) or \
+             coefficients",
+            format!("{s:?}").to_lowercase()
+        )));
+    }
+    let snap = crate::load::snapshot::load(path, outcome, args, settings)?;
+    let watch = crate::diag::Stopwatch::new();
+    let model = snapshot::fit(&snap.columns, &snap.label, &snap.ids, args.folds)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", snap.display))?;
+    watch.lap("snapshot model and cross-validation");
+    let (id_name, p_name, rate_name, what) = match outcome {
+        Outcome::Churn => (
+            "customer_id",
+            "churn_probability",
+            "churn_rate",
+            "customers not churned",
+        ),
+        Outcome::Lead => (
+            "lead_id",
+            "conversion_probability",
+            "conversion_rate",
+            "leads not converted",
+        ),
+    };
+    let auc = |k: usize| {
+        model.cv[k]
+            .scores
+            .auc
+            .map_or("-".to_string(), |a| format!("{a:.3}"))
+    };
+    note(
+        &settings.output,
+        format!(
+            "{}: outcome {:?}, {} labelled rows ({:.1} % positive), {} columns learnt from; \
+             {}-fold cross-validated AUC: model {} · best single column {} · base rate {}",
+            snap.display,
+            snap.label_header,
+            model.labelled,
+            100.0 * model.positive_rate,
+            snap.columns.len(),
+            model.folds,
+            auc(0),
+            auc(1),
+            auc(2)
+        ),
+    );
+    // The rows still to act on: without the outcome yet (not churned, not converted, or unlabelled).
+    let mut rows: Vec<usize> = (0..snap.ids.len())
+        .filter(|&i| snap.label[i] != Some(true))
+        .collect();
+    rows.sort_by(|&a, &b| {
+        model.probability[b]
+            .total_cmp(&model.probability[a])
+            .then(a.cmp(&b))
+    });
+    if let Some(n) = top {
+        rows.truncate(n);
+    }
+    let mut drivers: [Vec<Option<String>>; 3] = Default::default();
+    for &i in &rows {
+        let d = snapshot::drivers(&model, &snap.columns, i);
+        for (k, slot) in drivers.iter_mut().enumerate() {
+            slot.push(d.get(k).cloned());
+        }
+    }
+    let [d1, d2, d3] = drivers;
+    let predictions = DataFrame::new_infer_height(vec![
+        polars::prelude::Column::new(
+            id_name.into(),
+            rows.iter()
+                .map(|&i| snap.ids[i].clone())
+                .collect::<Vec<_>>(),
+        ),
+        polars::prelude::Column::new(
+            p_name.into(),
+            rows.iter()
+                .map(|&i| crate::metrics::rfm::round_to(model.probability[i], 4))
+                .collect::<Vec<_>>(),
+        ),
+        polars::prelude::Column::new("driver_1".into(), d1),
+        polars::prelude::Column::new("driver_2".into(), d2),
+        polars::prelude::Column::new("driver_3".into(), d3),
+    ])?;
+    if show.contains(&Show::Predictions) {
+        note(
+            &settings.output,
+            format!(
+                "{} {what} listed, likeliest first (the model fitted on every labelled row)",
+                predictions.height()
+            ),
+        );
+    }
+    let mut tables: Vec<(&str, DataFrame)> = Vec::new();
+    for s in show {
+        tables.push(match s {
+            Show::Backtest => ("backtest", snapshot::cv_table(&model, rate_name)?),
+            Show::Coefficients => (
+                "coefficients",
+                crate::metrics::predict::coefficients(&model.model, &model.design.names)?,
+            ),
+            _ => ("predictions", predictions.clone()),
+        });
+    }
+    let sheets: Vec<(&str, &DataFrame)> = tables.iter().map(|(n, df)| (*n, df)).collect();
+    output::emit_sheets(
+        &sheets,
+        Some(sheets[0].0).filter(|_| sheets.len() == 1),
+        &settings.output,
+    )
+}
+
 struct Tables<'a> {
     predictions: &'a DataFrame,
     evaluations: &'a [Evaluation],

@@ -11,6 +11,7 @@ pub mod ownership;
 pub mod partitioned;
 pub mod range;
 pub mod signals;
+pub mod snapshot;
 pub mod subscriptions;
 
 use anyhow::{bail, Result};

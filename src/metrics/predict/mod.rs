@@ -5,6 +5,7 @@ pub mod churn;
 pub mod deal;
 pub mod evaluate;
 pub mod logistic;
+pub mod snapshot;
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -35,16 +36,18 @@ impl Options {
 /// A stable fold of the training rows for choosing λ: a fifth of them by a hash of their ID
 /// (FNV-1a), so reruns pick the same rows.
 pub fn holdout(ids: &[String]) -> Vec<bool> {
-    ids.iter()
-        .map(|id| {
-            let mut h: u64 = 0xcbf29ce484222325;
-            for b in id.bytes() {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x100000001b3);
-            }
-            h % 5 == 0
-        })
-        .collect()
+    ids.iter().map(|id| fnv1a(id) % 5 == 0).collect()
+}
+
+/// FNV-1a of an ID: the stable hash that places a row in a fold, the same on every run and
+/// machine.
+pub fn fnv1a(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
 }
 
 /// The three features that raise a row's probability most (positive coefficient ×
