@@ -37,6 +37,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "summary")]
     pub show: Show,
 
+    /// The model's parameters (the same as --show params, as in `crm-eval clv --params`).
+    #[arg(long, conflicts_with = "show")]
+    pub params: bool,
+
     /// Groups: the plan or owner column, or any header of the file (e.g. plan or
     /// InternetService), one table part per group and then `all`; each group gets its own fit.
     #[arg(long, value_name = "COLUMN[,COLUMN]")]
@@ -170,7 +174,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             discount
         ),
     );
-    let table = match args.show {
+    let show = if args.params { Show::Params } else { args.show };
+    let table = match show {
         Show::Summary => retention::summary(subs, &groups, &opts)?,
         Show::Curve => retention::curve(&groups, &opts)?,
         Show::Params => retention::params(&groups, &opts)?,
