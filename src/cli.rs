@@ -36,6 +36,8 @@ pub enum Command {
     Conversion(cmd::conversion::Args),
     /// Recovery (win-back) of customers recycled to the pool, or churned (--churn-days).
     Recovery(cmd::recovery::Args),
+    /// Who should get each pool customer or new lead: the owner likeliest to convert it, within the pool rules.
+    Assign(cmd::assign::Args),
     /// Pool (公海) rules as of a date: due back, owner limits, cooldown reclaims, priority, health.
     Pool(cmd::pool::Args),
     /// Cohort matrix: customers by first-purchase period, retention (or customers, revenue) after.
@@ -122,6 +124,7 @@ fn page(command: &str) -> &'static str {
         "conversion" => include_str!("../docs/cmd/conversion.md"),
         "recovery" => include_str!("../docs/cmd/recovery.md"),
         "pool" => include_str!("../docs/cmd/pool.md"),
+        "assign" => include_str!("../docs/cmd/assign.md"),
         "cohort" => include_str!("../docs/cmd/cohort.md"),
         "lifecycle" => include_str!("../docs/cmd/lifecycle.md"),
         "rating" => include_str!("../docs/cmd/rating.md"),

@@ -2,6 +2,7 @@
 
 mod abc;
 mod allocation;
+mod assign;
 mod check;
 mod clv;
 mod common;

@@ -195,3 +195,63 @@ mod ownership_properties {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// `assign` never gives an owner more than their room, never gives a customer to an owner
+    /// barred from it, gives each customer at most one owner, and leaves a customer without one
+    /// only when every owner allowed to take it is full.
+    #[test]
+    fn allocation_respects_caps_and_the_cooldown(
+        history in proptest::collection::vec((0u32..4, 0u32..3, any::<bool>()), 1..80),
+        pool in proptest::collection::vec((0u32..3, proptest::collection::vec(0u32..4, 0..3)), 0..40),
+        rooms in proptest::collection::vec(0u64..6, 4),
+    ) {
+        use crm_eval::metrics::assign::{allocate, Candidate, Case, Rates, Taker};
+        let cases: Vec<Case> = history
+            .iter()
+            .map(|&(owner, segment, converted)| Case { owner, segment, converted, start_day: 0 })
+            .collect();
+        let rates = Rates::fit(&cases);
+        let candidates: Vec<Candidate> = pool
+            .iter()
+            .enumerate()
+            .map(|(i, (segment, barred))| Candidate {
+                id: format!("c{i:03}"),
+                segment: *segment,
+                barred: barred.clone(),
+                value: 1.0,
+            })
+            .collect();
+        let takers: Vec<Taker> = rooms
+            .iter()
+            .enumerate()
+            .map(|(o, &room)| Taker { owner: o as u32, name: format!("o{o}"), holding: 0, room })
+            .collect();
+        let d = allocate(&candidates, &takers, &rates);
+        prop_assert_eq!(d.len(), candidates.len());
+        let mut given = [0u64; 4];
+        for (c, decision) in candidates.iter().zip(&d) {
+            match decision.owner {
+                Some(o) => {
+                    prop_assert!(!c.barred.contains(&o));
+                    given[o as usize] += 1;
+                }
+                None => {
+                    // Unallocated: every allowed owner is full.
+                    for t in &takers {
+                        if !c.barred.contains(&t.owner) {
+                            prop_assert!(given[t.owner as usize] == t.room || d.iter().filter(|x| x.owner == Some(t.owner)).count() as u64 == t.room);
+                        }
+                    }
+                }
+            }
+        }
+        for t in &takers {
+            prop_assert!(given[t.owner as usize] <= t.room);
+        }
+        // Deterministic: the same inputs, the same decisions.
+        prop_assert_eq!(allocate(&candidates, &takers, &rates), d);
+    }
+}

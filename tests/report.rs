@@ -90,6 +90,7 @@ fn workbook_has_a_sheet_per_analysis() {
             "pool_owners",
             "pool_reclaims",
             "pool_priority",
+            "assign",
             "funnel",
             "funnel_stages",
             "funnel_open",
@@ -187,6 +188,25 @@ fn workbook_has_a_sheet_per_analysis() {
         assert_eq!(row[0].to_string(), want["plan"]);
         assert_eq!(row[1], Data::Float(want["subscribers"].parse().unwrap()));
         assert_eq!(row[3], Data::Float(want["churned"].parse().unwrap()));
+    }
+    // The assign sheet is `assign` on the same files, its first 50 rows.
+    let sheet = book.worksheet_range("assign").unwrap();
+    let alone = crate::common::records(&w.stdout(&[
+        "assign",
+        "--events",
+        &files[2],
+        "--orders",
+        &files[0],
+        "--customers",
+        &files[1],
+        "--top",
+        "50",
+        "-q",
+    ]));
+    assert_eq!(sheet.rows().count() - 1, alone.len());
+    for (row, want) in sheet.rows().skip(1).zip(&alone) {
+        assert_eq!(row[0].to_string(), want["customer_id"]);
+        assert_eq!(row[7].to_string(), want["reason"]);
     }
     // Nothing is missing, so the notes hold only the date and the file.
     let notes = book.worksheet_range("notes").unwrap();

@@ -1,6 +1,7 @@
 //! One module per subcommand, each shaped "arguments → run".
 
 pub mod abc;
+pub mod assign;
 pub mod check;
 pub mod clv;
 pub mod cohort;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Conversion(args) => conversion::run(args, &settings),
         Command::Recovery(args) => recovery::run(args, &settings),
         Command::Pool(args) => pool::run(args, &settings),
+        Command::Assign(args) => assign::run(args, &settings),
         Command::Lifecycle(args) => lifecycle::run(args, &settings),
         Command::Rating(args) => rating::run(args, &settings),
         Command::Nps(args) => nps::run(args, &settings),

@@ -217,6 +217,7 @@ impl Inputs {
             settings,
             orders: &orders,
             customer_ids: load_customer_ids(self.customers.as_deref(), settings)?,
+            customers: self.customers.as_deref(),
             ledger,
             events: self.events.as_deref(),
             followups: self.followups.as_deref(),

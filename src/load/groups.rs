@@ -118,10 +118,32 @@ pub fn split_by<G: Copy>(
 impl CustomerGroups {
     /// Reads the `--by` columns of a customers export.
     pub fn load(path: &str, by: &[String], settings: &Settings) -> Result<CustomerGroups> {
-        let wanted: Vec<(&str, bool)> = by.iter().map(|n| (n.as_str(), true)).collect();
+        Ok(Self::load_with(path, by, true, settings)?.0)
+    }
+
+    /// [`CustomerGroups::load`]; unless `required`, a column the file lacks is `(unknown)` for
+    /// every customer and is named in the second list.
+    pub fn load_with(
+        path: &str,
+        by: &[String],
+        required: bool,
+        settings: &Settings,
+    ) -> Result<(CustomerGroups, Vec<String>)> {
+        let wanted: Vec<(&str, bool)> = by.iter().map(|n| (n.as_str(), required)).collect();
         let read = read_customer_columns(path, &wanted, "--by", settings)?;
         let ids = read.ids;
-        let columns: Vec<StringChunked> = read.columns.into_iter().flatten().collect();
+        let missing: Vec<String> = by
+            .iter()
+            .zip(&read.columns)
+            .filter(|(_, c)| c.is_none())
+            .map(|(n, _)| n.clone())
+            .collect();
+        let unknown = StringChunked::full_null("".into(), ids.len());
+        let columns: Vec<StringChunked> = read
+            .columns
+            .into_iter()
+            .map(|c| c.unwrap_or_else(|| unknown.clone()))
+            .collect();
         let info = read.info;
         let mut keys: HashMap<String, Vec<Vec<String>>> = HashMap::new();
         for (row, id) in ids.iter().enumerate() {
@@ -153,11 +175,14 @@ impl CustomerGroups {
                 }
             }
         }
-        Ok(CustomerGroups {
-            names: by.to_vec(),
-            keys,
-            file: info.display,
-        })
+        Ok((
+            CustomerGroups {
+                names: by.to_vec(),
+                keys,
+                file: info.display,
+            },
+            missing,
+        ))
     }
 
     /// One group column from a value per customer (e.g. the current owner of each), an empty
@@ -177,6 +202,13 @@ impl CustomerGroups {
             keys,
             file: described.to_string(),
         }
+    }
+
+    /// The customers of the file, in byte order.
+    pub fn customers(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.keys.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Whether the customer is in the file.

@@ -3,6 +3,7 @@
 //! and (in [`ownership`]) the ownership log with its follow-ups. Shared by every subcommand and
 //! by the report, so that a file is read and a rule applied in one place.
 
+pub mod assign;
 pub mod clv_summary;
 pub mod funnel;
 pub mod groups;

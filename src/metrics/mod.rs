@@ -1,6 +1,7 @@
 //! The metrics themselves: pure functions from DataFrames to DataFrames, no I/O.
 
 pub mod abc;
+pub mod assign;
 pub mod clv;
 pub mod cohort;
 pub mod conversion;

@@ -266,6 +266,16 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
 
 /// Per owner: customers held now against max_holding, and claims per day against
 /// max_daily_claims over the whole log.
+/// The customers each owner holds now (docs/metrics.md, "Pool rules"): their open spells, by
+/// owner code. What `max_holding` caps, here and in `assign`.
+pub fn holding_now(own: &super::ownership::Ownership) -> HashMap<u32, u64> {
+    let mut holding = HashMap::new();
+    for s in own.spells.iter().filter(|s| s.end_ms.is_none()) {
+        *holding.entry(s.owner).or_default() += 1;
+    }
+    holding
+}
+
 fn owners(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
     #[derive(Default)]
     struct Acc {
@@ -273,11 +283,10 @@ fn owners(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
         claims_by_day: HashMap<i32, u64>,
     }
     let mut by: BTreeMap<String, Acc> = BTreeMap::new();
+    let holding_of = holding_now(i.own);
     for s in &i.own.spells {
         let acc = by.entry(i.strings.name(s.owner).to_string()).or_default();
-        if s.end_ms.is_none() {
-            acc.holding += 1;
-        }
+        acc.holding = holding_of.get(&s.owner).copied().unwrap_or(0);
         if s.start == EventKind::Claim {
             *acc.claims_by_day.entry(s.start_day()).or_default() += 1;
         }

@@ -81,7 +81,57 @@ fn build(ctx: &Context) -> Result<Parts> {
             "pass --followups FILE (the no-follow-up rule needs it)".into(),
         )),
     }
+    // Who should get the pool: `assign` on the same data (a state at as_of, not a period's).
+    if ctx.since.is_none() {
+        let opts = crate::load::assign::Options {
+            by: None,
+            leads: None,
+            customers: ctx.customers,
+            events,
+            window: ctx.window,
+            per_owner: None,
+            owners: &[],
+            active_days: 90,
+            evaluate: false,
+            cutoffs: 1,
+            step: 90,
+            top: Some(ASSIGN_ROWS),
+        };
+        match crate::load::assign::recommend(&data, ctx.rules, &opts, &ctx.settings.quiet()) {
+            Ok(table) => parts.sections.push(Box::new(AssignSection { table })),
+            Err(e) => parts.missing.push(("assign", format!("{e:#}"))),
+        }
+    }
     Ok(parts)
+}
+
+/// Pool customers listed with their recommended owner.
+const ASSIGN_ROWS: usize = 50;
+
+/// `assign`: who should get the pool's customers.
+struct AssignSection {
+    table: DataFrame,
+}
+
+impl Section for AssignSection {
+    fn sheets(&self) -> Vec<(&'static str, &DataFrame)> {
+        vec![("assign", &self.table)]
+    }
+
+    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+        html::Section {
+            title: "Who should get the pool".into(),
+            notes: vec![format!(
+                "The {ASSIGN_ROWS} pool customers with the best expected gain and the owner \
+                 likeliest to convert each: the owner's conversion of leads of the same source, \
+                 shrunk toward what owner and source say apart, within the pool rules (holding \
+                 cap, daily claims, the returner's cooldown). `crm-eval assign --evaluate` \
+                 backtests it."
+            )],
+            charts: vec![],
+            tables: vec![table("", &self.table, ASSIGN_ROWS)],
+        }
+    }
 }
 
 struct ConversionSection {

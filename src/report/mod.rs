@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub ledger: Arc<Ledger>,
     /// The IDs of the `--customers` export, when given.
     pub customer_ids: Option<Vec<String>>,
+    /// The `--customers` export itself (for the segments of `assign`).
+    pub customers: Option<&'a str>,
     pub events: Option<&'a str>,
     pub followups: Option<&'a str>,
     pub surveys: Option<&'a str>,
