@@ -189,6 +189,26 @@ fn workbook_has_a_sheet_per_analysis() {
         assert_eq!(row[1], Data::Float(want["subscribers"].parse().unwrap()));
         assert_eq!(row[3], Data::Float(want["churned"].parse().unwrap()));
     }
+    // Native charts for the tables that read as pictures, a colour scale on the cohort matrix.
+    crate::common::python(
+        &w,
+        r#"
+import re, zipfile
+z = zipfile.ZipFile('report.xlsx')
+charts = sorted(n for n in z.namelist() if re.fullmatch(r'xl/charts/chart\d+\.xml', n))
+assert len(charts) == 8, charts
+text = ' '.join(z.read(n).decode() for n in charts)
+for title in ['Customers by RFM segment', 'Pareto curve', 'Lead conversion rate by owner',
+              'Win rate by owner', 'Subscriber churn by plan']:
+    assert title in text, title
+names = re.findall(r'<sheet name="([^"]+)"', z.read('xl/workbook.xml').decode())
+cohort = z.read('xl/worksheets/sheet%d.xml' % (names.index('cohort') + 1)).decode()
+assert '<colorScale>' in cohort
+# The conversion chart leaves the `all` row out: 10 owners.
+conv = [z.read(n).decode() for n in charts if 'Lead conversion' in z.read(n).decode()][0]
+assert '$A$2:$A$11' in conv, conv[:400]
+"#,
+    );
     // The assign sheet is `assign` on the same files, its first 50 rows.
     let sheet = book.worksheet_range("assign").unwrap();
     let alone = crate::common::records(&w.stdout(&[

@@ -443,6 +443,10 @@ fn backtest_table(rows: &[assign::BacktestRow]) -> Result<DataFrame> {
                 .collect::<Vec<_>>(),
         ),
         Column::new(
+            "mean_p_convert".into(),
+            rows.iter().map(|r| r4(r.mean_p)).collect::<Vec<_>>(),
+        ),
+        Column::new(
             "auc".into(),
             rows.iter().map(|r| o4(r.scores.auc)).collect::<Vec<_>>(),
         ),

@@ -187,6 +187,8 @@ pub struct BacktestRow {
     pub model: &'static str,
     pub spells: usize,
     pub conversion_rate: f64,
+    /// The mean predicted rate (calibration in the large: against `conversion_rate`).
+    pub mean_p: f64,
     pub scores: Scores,
     /// Spells whose actual owner was the model's top pick among the owners active at the cutoff,
     /// and the conversion rate of those and of the others (model row only).
@@ -251,6 +253,7 @@ pub fn backtest(cases: &[Case], cutoffs: &[i32], step: i32, window: i32) -> Vec<
                 model,
                 spells: test.len(),
                 conversion_rate: rate,
+                mean_p: p.iter().sum::<f64>() / p.len() as f64,
                 scores: scores(&p, &y),
                 top_pick: (model == "owner_x_segment")
                     .then(|| (top.0, share(top.1, top.0), share(top.3, top.2))),

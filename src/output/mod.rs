@@ -6,6 +6,7 @@ pub mod charts;
 pub mod html;
 pub mod progress;
 mod render;
+mod workbook;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};

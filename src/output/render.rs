@@ -416,7 +416,12 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
             .filter(|c| !"[]:*?/\\".contains(*c))
             .take(31)
             .collect();
-        sheet.set_name(if name.is_empty() { "sheet" } else { &name })?;
+        let name = if name.is_empty() {
+            "sheet".to_string()
+        } else {
+            name
+        };
+        sheet.set_name(&name)?;
         for (c, column) in df.columns().iter().enumerate() {
             let col = c as u16;
             sheet.write_string_with_format(0, col, column.name().as_str(), &header)?;
@@ -473,6 +478,7 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
             sheet.autofilter(0, 0, df.height() as u32, (df.width() - 1) as u16)?;
         }
         sheet.autofit();
+        super::workbook::decorate(sheet, &name, df)?;
     }
     let bytes = workbook
         .save_to_buffer()
