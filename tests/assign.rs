@@ -182,37 +182,49 @@ fn new_leads_without_attributes_fall_back_to_owner_rates_and_say_so() {
 }
 
 #[test]
-fn on_sample_data_the_backtest_beats_the_owner_only_baseline() {
-    // The sample's conversion depends on the rep and the lead's source together
-    // (sample-data/generate.py: skill × source quality), so telling sources apart must rank the
-    // spells after each cutoff better than the owner's overall rate: by at least 0.005 AUC.
+fn on_sample_data_the_planted_owner_by_source_effect_is_found_and_the_backtest_beats_owner_only() {
+    // sample-data/generate.py plants owner × source effects (AFFINITY: 吴婷 closes referral
+    // leads 2.2 times as often as her skill says, 张伟 cold calls 0.4 times, …). Telling them
+    // apart must rank the spells after each cutoff better than the owner's overall rate: by at
+    // least 0.02 AUC (measured 0.708 / 0.662 / 0.706 against 0.629 / 0.618 / 0.665).
     let w = Workdir::new();
-    let rows = records(&w.stdout(&[
-        "assign",
-        "--events",
-        &sample("events.csv"),
-        "--orders",
-        &sample("orders.csv"),
-        "--customers",
-        &sample("customers.csv"),
-        "--evaluate",
-        "-q",
-    ]));
+    let files = [
+        "--events".to_string(),
+        sample("events.csv"),
+        "--orders".to_string(),
+        sample("orders.csv"),
+        "--customers".to_string(),
+        sample("customers.csv"),
+    ];
+    let mut args: Vec<&str> = vec!["assign"];
+    args.extend(files.iter().map(String::as_str));
+    let mut evaluate = args.clone();
+    evaluate.extend(["--evaluate", "-q"]);
+    let rows = records(&w.stdout(&evaluate));
     let cutoffs: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r["cutoff"].as_str()).collect();
     assert_eq!(cutoffs.len(), 3);
     for c in cutoffs {
         let auc = |m: &str| -> f64 {
-            rows.iter()
-                .find(|r| r["cutoff"] == c && r["model"] == m)
-                .unwrap()["auc"]
+            rows.iter().find(|r| r["cutoff"] == c && r["model"] == m).unwrap()["auc"]
                 .parse()
                 .unwrap()
         };
-        assert!(
-            auc("owner_x_segment") >= auc("owner") + 0.005,
-            "{c}: {rows:?}"
-        );
+        assert!(auc("owner_x_segment") >= auc("owner") + 0.02, "{c}: {rows:?}");
         assert_eq!(auc("round_robin"), 0.5);
     }
+    // A referral lead between 吴婷 (weakest overall, strong on referrals) and 周杰 (stronger
+    // overall, weak on referrals): the interaction decides for 吴婷, where the owners' overall
+    // rates would pick 周杰.
+    w.write("lead.csv", "customer_id,source
+N1,referral
+");
+    let mut lead = args.clone();
+    lead.extend(["--leads", "lead.csv", "--owners", "吴婷,周杰", "--rules"]);
+    let rules = crate::common::data("../../examples/assign-rules.toml");
+    lead.extend([rules.as_str(), "-q"]);
+    let rows = records(&w.stdout(&lead));
+    assert_eq!(rows[0]["recommended_owner"], "吴婷", "{rows:?}");
+    assert_eq!(rows[0]["runner_up"], "周杰");
+    assert!(rows[0]["reason"].contains("吴婷 converts referral leads at 41 % (41 of 99)"), "{rows:?}");
 }

@@ -179,14 +179,14 @@ fn every_kpi_equals_the_figure_of_its_command() {
 #[test]
 fn exit_codes_and_the_interval_rule() {
     let w = Workdir::new();
-    // NPS 3.67 (−1.75 to 9.09): below 5, but the interval reaches it.
+    // NPS 6.91 (1.48 to 12.35): below 10, but the interval reaches it.
     let out = run(
         &w,
-        "[[target]]\nkpi = \"nps\"\nmin = 5\nmiss = \"interval\"\n",
+        "[[target]]\nkpi = \"nps\"\nmin = 10\nmiss = \"interval\"\n",
         &[],
     );
     assert_eq!(out.status.code(), Some(0));
-    let out = run(&w, "[[target]]\nkpi = \"nps\"\nmin = 5\n", &[]);
+    let out = run(&w, "[[target]]\nkpi = \"nps\"\nmin = 10\n", &[]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -195,7 +195,7 @@ fn exit_codes_and_the_interval_rule() {
     );
     assert!(records(&String::from_utf8_lossy(&out.stdout))[0]["status"] == "missed");
     // --quiet: the exit status alone.
-    let out = run(&w, "[[target]]\nkpi = \"nps\"\nmin = 5\n", &["-q"]);
+    let out = run(&w, "[[target]]\nkpi = \"nps\"\nmin = 10\n", &["-q"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         out.stderr.is_empty(),
@@ -369,7 +369,7 @@ fn history_trends_in_the_report_and_responses_after_as_of_left_out() {
     // Each run sees only the responses before its as_of: the NPS moves.
     assert_eq!(nps.len(), 3);
     assert_ne!(nps[0], nps[2]);
-    assert_eq!(nps[2], "3.671971");
+    assert_eq!(nps[2], "6.91358");
     w.stdout(&[
         "report",
         "--orders",

@@ -35,7 +35,7 @@ fn gbk_orders_are_detected_and_mapped() {
     assert_eq!(f["encoding"], "gb18030");
     assert_eq!(f["delimiter"], "comma");
     assert_eq!(f["table"], "orders (guessed from the headers)");
-    assert_eq!(f["status_refunded"], "484");
+    assert_eq!(f["status_refunded"], "481");
     let cols = columns(&out);
     let amount = cols.iter().find(|c| c["column"] == "实付金额").unwrap();
     assert_eq!(amount["role"], "amount (synonym)");

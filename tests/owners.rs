@@ -402,6 +402,6 @@ fn lifecycle_stages_by_owner() {
     };
     assert!(rows.iter().any(|r| r["owner"] == "李娜"));
     assert_eq!(total(&|o| o != "all"), total(&|o| o == "all"));
-    assert_eq!(total(&|o| o == "all"), 3246);
+    assert_eq!(total(&|o| o == "all"), 3175);
     w.fails(&["lifecycle", &orders, "--rates", "--by", "region"], 2);
 }

@@ -316,8 +316,8 @@ fn deals_are_scored_with_a_backtest_beside_the_stage_rate() {
         .iter()
         .all(|r| r["deals"].parse::<u64>().unwrap() > 30));
     let deals = records(&w.stdout(&["predict", "deal", &o, "--history", &h, "-q"]));
-    // Every open deal of the export (54, no close date) is scored, highest first.
-    assert_eq!(deals.len(), 54);
+    // Every open deal of the export (57, no close date) is scored, highest first.
+    assert_eq!(deals.len(), 57);
     let p: Vec<f64> = deals
         .iter()
         .map(|r| r["win_probability"].parse().unwrap())
@@ -338,7 +338,7 @@ fn deals_are_scored_with_a_backtest_beside_the_stage_rate() {
 /// sample-data/generate.py plants a churn driver in account_followups.csv (an account manager's
 /// follow-ups stop 30–60 days before most lapsed customers' last purchase): the model finds it
 /// (days since the last follow-up raises the risk) and beats both baselines by 0.05 of AUC at
-/// every cutoff (measured: 0.944 / 0.912 / 0.877 against recency's 0.783 / 0.786 / 0.749).
+/// every cutoff (measured: 0.947 / 0.909 / 0.871 against recency's 0.779 / 0.773 / 0.750).
 #[test]
 fn the_driver_planted_in_sample_data_is_found() {
     let w = Workdir::new();
