@@ -206,19 +206,22 @@ fn on_sample_data_the_planted_owner_by_source_effect_is_found_and_the_backtest_b
     assert_eq!(cutoffs.len(), 3);
     for c in cutoffs {
         let auc = |m: &str| -> f64 {
-            rows.iter().find(|r| r["cutoff"] == c && r["model"] == m).unwrap()["auc"]
+            rows.iter()
+                .find(|r| r["cutoff"] == c && r["model"] == m)
+                .unwrap()["auc"]
                 .parse()
                 .unwrap()
         };
-        assert!(auc("owner_x_segment") >= auc("owner") + 0.02, "{c}: {rows:?}");
+        assert!(
+            auc("owner_x_segment") >= auc("owner") + 0.02,
+            "{c}: {rows:?}"
+        );
         assert_eq!(auc("round_robin"), 0.5);
     }
     // A referral lead between 吴婷 (weakest overall, strong on referrals) and 周杰 (stronger
     // overall, weak on referrals): the interaction decides for 吴婷, where the owners' overall
     // rates would pick 周杰.
-    w.write("lead.csv", "customer_id,source
-N1,referral
-");
+    w.write("lead.csv", "customer_id,source\nN1,referral\n");
     let mut lead = args.clone();
     lead.extend(["--leads", "lead.csv", "--owners", "吴婷,周杰", "--rules"]);
     let rules = crate::common::data("../../examples/assign-rules.toml");
@@ -226,5 +229,8 @@ N1,referral
     let rows = records(&w.stdout(&lead));
     assert_eq!(rows[0]["recommended_owner"], "吴婷", "{rows:?}");
     assert_eq!(rows[0]["runner_up"], "周杰");
-    assert!(rows[0]["reason"].contains("吴婷 converts referral leads at 41 % (41 of 99)"), "{rows:?}");
+    assert!(
+        rows[0]["reason"].contains("吴婷 converts referral leads at 41 % (41 of 99)"),
+        "{rows:?}"
+    );
 }
