@@ -228,9 +228,42 @@ assert '$A$2:$A$11' in conv, conv[:400]
         assert_eq!(row[0].to_string(), want["customer_id"]);
         assert_eq!(row[7].to_string(), want["reason"]);
     }
-    // Nothing is missing, so the notes hold only the date and the file.
+    // The notes: as_of, every input file by its flag, nothing left out, and what the run said
+    // (the subscriptions chained; no owner with room under the built-in cap of 150).
     let notes = book.worksheet_range("notes").unwrap();
-    assert_eq!(notes.rows().count(), 3);
+    let items: Vec<(String, String)> = notes
+        .rows()
+        .skip(1)
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
+    assert_eq!(items[0], ("as_of".to_string(), "2025-01-01".to_string()));
+    let inputs: Vec<&str> = items[1..10].iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        inputs,
+        [
+            "orders",
+            "customers",
+            "events",
+            "followups",
+            "surveys",
+            "subscriptions",
+            "opportunities",
+            "stage_history",
+            "teams"
+        ]
+    );
+    assert!(!items.iter().any(|(_, v)| v.starts_with("not included")));
+    let said: Vec<&str> = items
+        .iter()
+        .filter(|(k, _)| k == "note")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|n| n.contains("rows renew an earlier subscription")),
+        "{said:?}"
+    );
+    assert!(said.iter().any(|n| n.contains("have no room")), "{said:?}");
     assert_eq!(
         book.worksheet_range("lifecycle").unwrap().rows().count(),
         5001

@@ -117,6 +117,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let progress = Progress::new(steps, out.quiet);
 
     progress.step(format!("loading {}", args.inputs.orders));
+    // The notes sheet lists every note of the run, also those of quiet steps.
+    output::record_notes();
     let report = args
         .inputs
         .with_context(settings, args.kpi_history.as_deref(), |ctx| {
@@ -141,6 +143,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         );
     }
     progress.step("writing");
+    // What the run said so far (the sections left out are rows of their own).
+    let recorded = output::recorded_notes();
     for (what, why) in &report.missing {
         note(out, format!("{what}: not included: {why}"));
     }
@@ -164,7 +168,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         return Ok(());
     }
     drop(progress);
-    let notes = report.notes()?;
+    let notes = report.notes(&args.inputs.files(), &recorded)?;
     let mut sheets: Vec<(&str, &DataFrame)> = vec![("notes", &notes)];
     sheets.extend(report.sheets());
     note(
@@ -179,6 +183,25 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
 }
 
 impl Inputs {
+    /// The input files given, by their flag's name (for the notes sheet).
+    pub fn files(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("orders", Some(self.orders.as_str())),
+            ("customers", self.customers.as_deref()),
+            ("events", self.events.as_deref()),
+            ("followups", self.followups.as_deref()),
+            ("surveys", self.surveys.as_deref()),
+            ("subscriptions", self.subscriptions.as_deref()),
+            ("opportunities", self.opportunities.as_deref()),
+            ("stage_history", self.stage_history.as_deref()),
+            ("teams", self.teams.as_deref()),
+            ("rules", self.rules.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+
     /// Usage mistakes, before any file is read.
     pub fn check(&self) -> Result<()> {
         if self.window < 1 {

@@ -301,8 +301,36 @@ pub fn write_atomically(
     Ok(())
 }
 
+/// The notes of a run being recorded for the report's notes sheet (`None`: not recording).
+static RECORDED: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+/// Starts recording every note of the run, printed or not (`report` writes them to its notes
+/// sheet: the rows left out and why, what loading decided).
+pub fn record_notes() {
+    if let Ok(mut r) = RECORDED.lock() {
+        *r = Some(Vec::new());
+    }
+}
+
+/// The notes recorded since [`record_notes`], each once, in order; recording stops.
+pub fn recorded_notes() -> Vec<String> {
+    let mut notes = RECORDED
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take())
+        .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
+    notes
+}
+
 /// Prints a note on stderr unless `--quiet` (above the progress bar, when one is showing).
 pub fn note(opts: &OutputOptions, message: impl AsRef<str>) {
+    if let Ok(mut r) = RECORDED.lock() {
+        if let Some(notes) = r.as_mut() {
+            notes.push(message.as_ref().to_string());
+        }
+    }
     if !opts.quiet {
         crate::diag::suspend(|| eprintln!("crm-eval: {}", message.as_ref()));
     }

@@ -270,14 +270,18 @@ impl Report {
         Ok(report)
     }
 
-    /// The notes sheet: as_of, the orders file, and what is not included.
-    pub fn notes(&self) -> Result<DataFrame> {
-        let mut notes: Vec<(String, String)> = vec![
-            ("as_of".into(), format_days(self.as_of)),
-            ("orders".into(), self.orders_file.clone()),
-        ];
+    /// The notes sheet: as_of, every input file, what is not included, and every note the run
+    /// said (rows left out and why, what loading decided) — `recorded`, in order.
+    pub fn notes(&self, inputs: &[(&str, &str)], recorded: &[String]) -> Result<DataFrame> {
+        let mut notes: Vec<(String, String)> = vec![("as_of".into(), format_days(self.as_of))];
+        for (flag, path) in inputs {
+            notes.push((flag.to_string(), path.to_string()));
+        }
         for (what, why) in &self.missing {
             notes.push((what.to_string(), format!("not included: {why}")));
+        }
+        for n in recorded {
+            notes.push(("note".into(), n.clone()));
         }
         Ok(DataFrame::new_infer_height(vec![
             Column::new(
