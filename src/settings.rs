@@ -120,6 +120,30 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Input", hide_short_help = true)]
     pub strict: bool,
 
+    /// A row with a cell that cannot be read (a bad date, amount, status, flag) or an empty
+    /// required cell: fail the run (default), or skip the row, count it on stderr and list it
+    /// in --rejects.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHAT",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub on_bad_rows: Option<crate::input::BadRows>,
+
+    /// Write every skipped row (file, row, column, value, reason) to FILE as CSV (implies
+    /// --on-bad-rows skip; written even when no row was skipped).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub rejects: Option<PathBuf>,
+
     /// How a line-item discount column is read when the amount is computed from quantity ×
     /// unit price: rate (0.2 = 20 % off), amount (money off), or auto (rate when every value is
     /// between 0 and 1).
@@ -186,6 +210,8 @@ pub struct Settings {
     pub input: InputOptions,
     pub output: OutputOptions,
     pub config: Config,
+    /// `--rejects FILE`: where the skipped rows are listed at the end of the run.
+    pub rejects: Option<PathBuf>,
 }
 
 impl Settings {
@@ -269,6 +295,11 @@ impl Settings {
             },
             mappings,
             strict: global.strict || cfg.strict.unwrap_or(false),
+            bad_rows: match (global.on_bad_rows, &global.rejects) {
+                (Some(b), _) => b,
+                (None, Some(_)) => crate::input::BadRows::Skip,
+                (None, None) => crate::input::BadRows::Fail,
+            },
             discount: global
                 .line_discount
                 .or(cfg.line_discount)
@@ -284,10 +315,20 @@ impl Settings {
         if let Some(p) = &output.path {
             crate::paths::will_write(p, "-o")?;
         }
+        if let Some(p) = &global.rejects {
+            if global.on_bad_rows == Some(crate::input::BadRows::Fail) {
+                return Err(usage(
+                    "--rejects lists the rows --on-bad-rows skip skips; with --on-bad-rows fail \
+                     there are none",
+                ));
+            }
+            crate::paths::will_write(p, "--rejects")?;
+        }
         Ok(Settings {
             input,
             output,
             config,
+            rejects: global.rejects.clone(),
         })
     }
 }

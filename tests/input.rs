@@ -462,3 +462,85 @@ fn cells_after_the_sampled_rows_are_still_read_exactly() {
         "{err}"
     );
 }
+
+/// `--on-bad-rows skip`: a row with an unreadable or missing required cell is left out, counted
+/// on stderr and listed in `--rejects`; what is left gives the same answer as the file without
+/// those rows (nothing else is lost), and the default still fails naming the cell.
+#[test]
+fn bad_rows_are_skipped_and_listed_when_asked() {
+    let w = Workdir::new();
+    let clean = "order_id,customer_id,order_date,amount,status\n\
+                 1,a,2024-01-05,100.00,paid\n\
+                 2,a,2024-02-05,50.00,paid\n\
+                 3,b,2024-01-20,80.00,paid\n\
+                 4,c,2024-03-01,20.00,paid\n";
+    let bad = "order_id,customer_id,order_date,amount,status\n\
+               1,a,2024-01-05,100.00,paid\n\
+               9,a,2024-02-30,999.00,paid\n\
+               2,a,2024-02-05,50.00,paid\n\
+               8,b,2024-01-21,12x,paid\n\
+               3,b,2024-01-20,80.00,paid\n\
+               7,c,,5.00,paid\n\
+               6,c,2024-03-02,5.00,maybe\n\
+               4,c,2024-03-01,20.00,paid\n";
+    w.write("clean.csv", clean);
+    w.write("bad.csv", bad);
+    let e = w.fails(&["rfm", "bad.csv"], 1);
+    assert!(e.contains("bad.csv: row 3, column \"order_date\""), "{e}");
+    let want = w.stdout(&["rfm", "clean.csv", "--as-of", "2024-04-01", "-q"]);
+    let out = w
+        .cmd(&[
+            "rfm",
+            "bad.csv",
+            "--as-of",
+            "2024-04-01",
+            "--rejects",
+            "rejects.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.csv: 4 rows skipped for a bad or missing cell"),
+        "{stderr}"
+    );
+    let rejects = records(&std::fs::read_to_string(w.path("rejects.csv")).unwrap());
+    let rows: Vec<(&str, &str, &str)> = rejects
+        .iter()
+        .map(|r| (r["row"].as_str(), r["column"].as_str(), r["value"].as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("3", "order_date", "2024-02-30"),
+            ("5", "amount", "12x"),
+            ("7", "order_date", ""),
+            ("8", "status", "maybe"),
+        ]
+    );
+    assert!(rejects[1]["reason"].contains("is not an amount; expected an amount"));
+    // No bad row: the file is still written, with its header, so a cron job can rely on it.
+    w.stdout(&["rfm", "clean.csv", "--rejects", "none.csv", "-q"]);
+    assert_eq!(
+        std::fs::read_to_string(w.path("none.csv")).unwrap(),
+        "file,row,column,value,reason\n"
+    );
+    let e = w.fails(
+        &[
+            "rfm",
+            "bad.csv",
+            "--rejects",
+            "r.csv",
+            "--on-bad-rows",
+            "fail",
+        ],
+        2,
+    );
+    assert!(e.contains("--rejects"), "{e}");
+}

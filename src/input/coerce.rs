@@ -38,6 +38,8 @@ pub struct Coerced {
     /// Cells that had a value that could not be read (they are null in `column`).
     pub invalid: usize,
     pub first_invalid: Option<BadCell>,
+    /// Every unreadable cell, in row order (for `--on-bad-rows skip`).
+    pub bad: Vec<BadCell>,
     /// When dates are written `a/b/yyyy` and nothing in the column says which is the day.
     pub ambiguous_order: Option<BadCell>,
 }
@@ -48,6 +50,7 @@ impl Coerced {
             column,
             invalid: 0,
             first_invalid: None,
+            bad: Vec::new(),
             ambiguous_order: None,
         }
     }
@@ -239,35 +242,34 @@ fn trim_text(ca: &StringChunked) -> StringChunked {
 
 struct Collector {
     invalid: usize,
-    first_invalid: Option<BadCell>,
+    /// Every unreadable cell, in row order; the first is the error's example.
+    all: Vec<BadCell>,
 }
 
 impl Collector {
     fn new() -> Self {
         Collector {
             invalid: 0,
-            first_invalid: None,
+            all: Vec::new(),
         }
     }
 
     fn bad(&mut self, index: usize, value: &str, reason: &str) {
         self.invalid += 1;
-        if self.first_invalid.is_none() {
-            self.first_invalid = Some(BadCell {
-                index,
-                value: value.to_string(),
-                reason: reason.to_string(),
-            });
-        }
+        self.all.push(BadCell {
+            index,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        });
     }
-}
 
-impl Collector {
-    fn into_coerced(self, column: Column) -> Coerced {
+    fn into_coerced(mut self, column: Column) -> Coerced {
+        self.all.sort_by_key(|b| b.index);
         Coerced {
             column,
             invalid: self.invalid,
-            first_invalid: self.first_invalid,
+            first_invalid: self.all.first().cloned(),
+            bad: self.all,
             ambiguous_order: None,
         }
     }
@@ -507,9 +509,7 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
     for chunk in chunks {
         millis.extend(chunk.millis);
         errors.invalid += chunk.errors.invalid;
-        if errors.first_invalid.is_none() {
-            errors.first_invalid = chunk.errors.first_invalid;
-        }
+        errors.all.extend(chunk.errors.all);
         ambiguous.extend(chunk.ambiguous);
         day_first = day_first.or(chunk.day_first);
         month_first = month_first.or(chunk.month_first);
@@ -555,15 +555,9 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
         });
     }
     let ca_out: Int64Chunked = millis.into_iter().collect();
-    (
-        ca_out,
-        Coerced {
-            column: Column::new_empty(PlSmallStr::EMPTY, &DataType::Null),
-            invalid: errors.invalid,
-            first_invalid: errors.first_invalid,
-            ambiguous_order,
-        },
-    )
+    let mut coerced = errors.into_coerced(Column::new_empty(PlSmallStr::EMPTY, &DataType::Null));
+    coerced.ambiguous_order = ambiguous_order;
+    (ca_out, coerced)
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub struct InputOptions {
     pub mappings: Vec<MapEntry>,
     /// Rows without an ID (guest checkouts) are an error instead of being left out (`--strict`).
     pub strict: bool,
+    /// What a row with an unreadable or missing required cell does (`--on-bad-rows`).
+    pub bad_rows: BadRows,
     /// How a line-item discount column is read (`--line-discount`).
     pub discount: lines::DiscountKind,
 }
@@ -47,6 +49,38 @@ impl InputOptions {
             None => std::borrow::Cow::Borrowed(self),
         }
     }
+}
+
+/// What a row with a cell that cannot be read does to the run (`--on-bad-rows`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BadRows {
+    /// The run fails, naming the file, row, column and what was expected.
+    #[default]
+    Fail,
+    /// The row is left out, counted on stderr and listed in `--rejects`.
+    Skip,
+}
+
+/// A row left out under `--on-bad-rows skip`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reject {
+    pub file: String,
+    /// The row number as the file shows it (header = 1).
+    pub row: usize,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Every row skipped in this run, for `--rejects` (files are read on several threads).
+static REJECTS: std::sync::Mutex<Vec<Reject>> = std::sync::Mutex::new(Vec::new());
+
+/// The rows skipped so far, in the order they were read; the list is emptied.
+pub fn take_rejects() -> Vec<Reject> {
+    REJECTS
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default()
 }
 
 /// The roles of a line-item export, read only when the orders have no amount column.
@@ -312,10 +346,30 @@ fn load_source(
             })
             .collect()
     });
+    let skip = opts.bad_rows == BadRows::Skip;
+    // Under --on-bad-rows skip: the first bad cell of each row to leave out, by data row.
+    let mut bad_rows: std::collections::BTreeMap<usize, (String, String, String)> =
+        std::collections::BTreeMap::new();
     let mut columns = Vec::with_capacity(bindings.len() + extra_headers.len());
     for (binding, coerced) in bindings.iter().zip(coerced_all) {
         let coerced = coerced?;
-        check_coerced(&coerced, binding, &info)?;
+        if skip && coerced.ambiguous_order.is_none() {
+            for b in &coerced.bad {
+                bad_rows.entry(b.index).or_insert_with(|| {
+                    (
+                        binding.header.clone(),
+                        b.value.clone(),
+                        format!(
+                            "{}; expected {}",
+                            b.reason,
+                            expectation(binding.role.kind())
+                        ),
+                    )
+                });
+            }
+        } else {
+            check_coerced(&coerced, binding, &info)?;
+        }
         columns.push(coerced.column);
     }
     for (name, header) in &extra_headers {
@@ -337,6 +391,29 @@ fn load_source(
     let mut df = DataFrame::new_infer_height(columns)
         .map_err(|e| anyhow!("{}: {}", info.display, source::polars_message(&e)))?;
     let mut row_index: Option<Vec<usize>> = None;
+    let mut rejects: Vec<Reject> = Vec::new();
+    if !bad_rows.is_empty() {
+        let keep: BooleanChunked = (0..df.height())
+            .map(|i| !bad_rows.contains_key(&i))
+            .collect();
+        df = df.filter(&keep)?;
+        row_index = Some(
+            (0..keep.len())
+                .filter(|i| !bad_rows.contains_key(i))
+                .collect(),
+        );
+        rejects.extend(
+            bad_rows
+                .into_iter()
+                .map(|(i, (column, value, reason))| Reject {
+                    file: info.display.clone(),
+                    row: info.row_number(i),
+                    column,
+                    value,
+                    reason,
+                }),
+        );
+    }
     if derive_amount {
         let amount = derive_line_amounts(&df, &bindings, opts, &info, &mut notes)?;
         df.with_column(amount.into_column())?;
@@ -344,7 +421,7 @@ fn load_source(
     if let Some(id) = kind.id_role() {
         let kept =
             leave_out_rows_without_id(&mut df, kind, id, &bindings, opts, &info, &mut notes)?;
-        row_index = kept;
+        row_index = compose(row_index, kept);
     }
     // Every other required cell must be there (for a computed amount: its quantity and price).
     for binding in &bindings {
@@ -352,6 +429,34 @@ fn load_source(
             && !kind.may_be_empty().contains(&binding.role))
             || (derive_amount && matches!(binding.role, Role::Quantity | Role::UnitPrice));
         let column = df.column(binding.role.name())?;
+        if needed && column.null_count() > 0 && skip {
+            // Skipped: every row whose required cell is empty.
+            let empty = column.is_null();
+            let why = format!(
+                "the cell is empty, and every {} row needs {} {}",
+                kind.singular(),
+                article(binding.role.name()),
+                binding.role
+            );
+            for (i, e) in empty.iter().enumerate() {
+                if e == Some(true) {
+                    rejects.push(Reject {
+                        file: info.display.clone(),
+                        row: info.row_number(row_index.as_ref().map_or(i, |k| k[i])),
+                        column: binding.header.clone(),
+                        value: String::new(),
+                        reason: why.clone(),
+                    });
+                }
+            }
+            let keep = !&empty;
+            let kept: Vec<usize> = (0..keep.len())
+                .filter(|&i| keep.get(i) == Some(true))
+                .collect();
+            df = df.filter(&keep)?;
+            row_index = compose(row_index, Some(kept));
+            continue;
+        }
         if needed && column.null_count() > 0 {
             let first = first_null(column).unwrap_or(0);
             let row = row_index.as_ref().map_or(first, |kept| kept[first]);
@@ -376,6 +481,31 @@ fn load_source(
         }
     }
     watch.lap("  load: values checked and typed");
+    if !rejects.is_empty() {
+        rejects.sort_by_key(|r| r.row);
+        let examples: Vec<String> = rejects
+            .iter()
+            .take(3)
+            .map(|r| {
+                let reason = r.reason.split("; expected").next().unwrap_or(&r.reason);
+                match r.value.as_str() {
+                    "" => format!("row {}, column {:?}: {reason}", r.row, r.column),
+                    v => format!("row {}, column {:?}: {v:?} {reason}", r.row, r.column),
+                }
+            })
+            .collect();
+        notes.push(format!(
+            "{}: {} rows skipped for a bad or missing cell (--on-bad-rows skip; --rejects FILE \
+             lists them): {}{}",
+            info.display,
+            rejects.len(),
+            examples.join("; "),
+            if rejects.len() > 3 { "; …" } else { "" }
+        ));
+        if let Ok(mut all) = REJECTS.lock() {
+            all.extend(rejects);
+        }
+    }
     Ok(Table {
         kind,
         df,
@@ -384,6 +514,16 @@ fn load_source(
         notes,
         kept: row_index,
     })
+}
+
+/// The data rows of a frame filtered twice: `inner` maps the second filter's rows into the
+/// first's, `outer` the first's into the file's.
+fn compose(outer: Option<Vec<usize>>, inner: Option<Vec<usize>>) -> Option<Vec<usize>> {
+    match (outer, inner) {
+        (None, inner) => inner,
+        (outer, None) => outer,
+        (Some(outer), Some(inner)) => Some(inner.into_iter().map(|i| outer[i]).collect()),
+    }
 }
 
 /// "a" or "an" before a role name as it is written (`an order_id`, `a customer_id`).
