@@ -603,3 +603,75 @@ fn summary_out_is_the_published_summary_and_reads_back() {
     let e = w.fails(&["clv", &cdnow, "--summary-out", "s.json"], 2);
     assert!(e.contains(".csv or .parquet"), "{e}");
 }
+
+/// `--intervals`: every customer's interval holds its point value, the total's interval holds
+/// the total and is narrower than the sum of the customers' bounds (it comes from the same
+/// draws), the parameters get Wald intervals, and reruns give the same bytes.
+#[test]
+fn intervals_hold_their_point_values_and_totals_come_from_the_same_draws() {
+    let w = Workdir::new();
+    let orders = crate::common::sample("orders.csv");
+    let args = [
+        "clv",
+        orders.as_str(),
+        "--intervals",
+        "0.9",
+        "-q",
+        "-f",
+        "csv",
+    ];
+    let out = w.stdout(&args);
+    assert_eq!(out, w.stdout(&args), "same bytes on a rerun");
+    let rows = records(&out);
+    let num =
+        |r: &std::collections::HashMap<String, String>, c: &str| -> f64 { r[c].parse().unwrap() };
+    let (mut low_sum, mut high_sum) = (0.0, 0.0);
+    for r in &rows {
+        for f in ["p_alive", "expected_purchases", "clv"] {
+            let (lo, v, hi) = (
+                num(r, &format!("{f}_low")),
+                num(r, f),
+                num(r, &format!("{f}_high")),
+            );
+            assert!(
+                lo <= v + 0.01 && v <= hi + 0.01,
+                "{f} of {}: {lo} {v} {hi}",
+                r["customer_id"]
+            );
+        }
+        low_sum += num(r, "clv_low");
+        high_sum += num(r, "clv_high");
+    }
+    let mut summary_args = args.to_vec();
+    summary_args.push("--summary");
+    let total = &records(&w.stdout(&summary_args))[0];
+    let (lo, v, hi) = (
+        num(total, "clv_low"),
+        num(total, "clv"),
+        num(total, "clv_high"),
+    );
+    assert!(lo < v && v < hi, "{lo} {v} {hi}");
+    assert!(
+        hi - lo < high_sum - low_sum,
+        "the total's interval is not the sum of the bounds"
+    );
+    let mut params_args = args.to_vec();
+    params_args.push("--params");
+    let params = records(&w.stdout(&params_args));
+    let r = params.iter().find(|p| p["parameter"] == "r").unwrap();
+    assert!(num(r, "ci_low") < num(r, "estimate") && num(r, "estimate") < num(r, "ci_high"));
+    let e = w.fails(&["clv", orders.as_str(), "--intervals", "1.5"], 2);
+    assert!(e.contains("--intervals 1.5"), "{e}");
+    let e = w.fails(
+        &[
+            "clv",
+            orders.as_str(),
+            "--intervals",
+            "0.9",
+            "--model",
+            "historical",
+        ],
+        2,
+    );
+    assert!(e.contains("historical"), "{e}");
+}

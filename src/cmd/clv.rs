@@ -101,6 +101,12 @@ pub struct Args {
     /// Validate: fit on orders before DATE, predict DATE .. as_of, compare with what happened.
     #[arg(long, value_name = "DATE")]
     pub holdout: Option<String>,
+
+    /// Intervals at this level (0.9 = 90 %): ci_low/ci_high of each parameter (--params), and
+    /// p_alive, expected_purchases and clv _low/_high per customer and on the --summary totals,
+    /// from 200 draws of the parameters' fitted uncertainty.
+    #[arg(long, value_name = "LEVEL", conflicts_with = "holdout")]
+    pub intervals: Option<f64>,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -137,6 +143,19 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
         None => None,
     };
+    if let Some(level) = args.intervals {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(usage(format!(
+                "--intervals {level}: expected a level between 0 and 1, e.g. 0.9"
+            )));
+        }
+        if args.model == Model::Historical {
+            return Err(usage(
+                "--intervals: the historical model has no fitted uncertainty; use --model bg-nbd \
+                 or pareto-nbd",
+            ));
+        }
+    }
     if args.groups.by.is_some() && !args.summary {
         return Err(usage("--by groups the summary: pass --summary"));
     }
@@ -159,9 +178,10 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         lifespan_months: args.lifespan,
         penalty: args.penalty,
         spend_penalty: args.spend_penalty,
-        standard_errors: args.params,
+        standard_errors: args.params || args.intervals.is_some(),
         as_of: parse_as_of(&args.as_of)?,
         holdout,
+        intervals: args.intervals,
     };
     let out = &settings.output;
     if let Some(path) = &args.summary_in {
@@ -304,7 +324,9 @@ fn emit_fitted(
         return output::emit(&tables::params_table(fitted, opts)?, out);
     }
     let watch = crate::diag::Stopwatch::new();
-    let table = columns.attach(tables::customer_table(fitted, opts)?.table)?;
+    let predictions = tables::customer_table(fitted, opts)?;
+    let draws = predictions.draws;
+    let table = columns.attach(predictions.table)?;
     watch.lap("predictions");
     note(
         out,
@@ -319,10 +341,23 @@ fn emit_fitted(
             args.margin
         ),
     );
+    if let (Some(level), Some(_)) = (opts.intervals, &draws) {
+        note(
+            out,
+            format!(
+                "intervals: {:.0} % of {} draws of the parameters from their fitted uncertainty \
+                 (the model's uncertainty, not the purchase process's own noise)",
+                level * 100.0,
+                crate::metrics::clv::intervals::DRAWS
+            ),
+        );
+    }
     if args.summary {
+        let with = draws.as_ref().zip(opts.intervals);
+        let summary = |df: &polars::prelude::DataFrame| tables::summary_with(df, with);
         let table = match args.groups.load(Some((columns, &table)), settings)? {
-            Some(groups) => groups.summarise(&table, settings, tables::summary_of)?,
-            None => tables::summary_of(&table)?,
+            Some(groups) => groups.summarise(&table, settings, summary)?,
+            None => summary(&table)?,
         };
         return output::emit(&table, out);
     }

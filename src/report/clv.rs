@@ -43,6 +43,7 @@ fn build(ctx: &Context) -> Result<Parts> {
         standard_errors: true,
         as_of: Some(ctx.ledger.as_of),
         holdout: None,
+        intervals: None,
     };
     let fitted = clv::fit_all(&ctx.ledger, &opts).and_then(|(_, f)| {
         Ok((

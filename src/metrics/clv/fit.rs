@@ -40,6 +40,10 @@ pub struct Fit {
     pub params: Vec<f64>,
     pub ll: f64,
     pub std_errors: Option<Vec<f64>>,
+    /// The covariance of the estimates of ln θ (the inverse observed information of the
+    /// penalised total, in log parameters): what the prediction intervals draw from. The same
+    /// under a rescaling of time, which only shifts ln α.
+    pub log_cov: Vec<Vec<f64>>,
     pub iterations: u64,
     pub customers: f64,
 }
@@ -204,7 +208,7 @@ pub fn fit(
         value: params[i],
         log_se,
     };
-    let Some(log_se) = log_cov.as_ref().and_then(|cov| {
+    let Some(log_se) = log_cov.as_ref().and_then(|cov: &Vec<Vec<f64>>| {
         (0..phi.len())
             .map(|i| {
                 let v = cov[i][i];
@@ -234,6 +238,7 @@ pub fn fit(
         std_errors,
         params,
         ll,
+        log_cov: log_cov.unwrap_or_default(),
         iterations,
         customers: model.count(),
     })

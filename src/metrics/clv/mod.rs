@@ -14,6 +14,7 @@
 pub mod bgnbd;
 pub mod fit;
 pub mod gammagamma;
+pub mod intervals;
 pub mod paretonbd;
 pub mod special;
 pub mod tables;

@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
+use super::intervals::{self, DRAWS};
 use super::{
     clv_and_expected, expected, fit_purchases, fit_spend, gammagamma::GammaGamma, p_alive,
     parallel_map, purchases, summarise, Customers, Fit, Grouping, Model, Purchases, Summary,
@@ -27,6 +28,9 @@ pub struct ClvOptions {
     pub standard_errors: bool,
     pub as_of: Option<i32>,
     pub holdout: Option<i32>,
+    /// `--intervals LEVEL`: intervals on the parameters and the predictions (docs/metrics.md,
+    /// "CLV intervals").
+    pub intervals: Option<f64>,
 }
 
 /// Fitted models and the customers they describe.
@@ -107,6 +111,15 @@ pub fn fit_customers<'a>(
 /// mean_p_alive, expected_purchases (their sum), clv (the sum of the customers' CLV, each already
 /// rounded to the cent, added as whole cents) and mean_clv.
 pub fn summary_of(customers: &DataFrame) -> Result<DataFrame> {
+    summary_with(customers, None)
+}
+
+/// [`summary_of`], with `draws` (per customer ID: the expected purchases and CLV under each
+/// parameter draw) the interval of each total over the same draws at `level`.
+pub fn summary_with(
+    customers: &DataFrame,
+    draws: Option<(&std::collections::HashMap<String, CustomerDraws>, f64)>,
+) -> Result<DataFrame> {
     let column = |name: &str| -> Result<Vec<f64>> {
         Ok(customers
             .column(name)?
@@ -124,7 +137,7 @@ pub fn summary_of(customers: &DataFrame) -> Result<DataFrame> {
     let n = customers.height();
     let cents: i64 = clv.iter().map(|v| (v * 100.0).round() as i64).sum();
     let mean = |v: &[f64]| (n > 0).then(|| round_to(v.iter().sum::<f64>() / n as f64, 4));
-    Ok(DataFrame::new_infer_height(vec![
+    let mut table = DataFrame::new_infer_height(vec![
         Column::new("customers".into(), [n as i64]),
         Column::new("mean_p_alive".into(), [mean(&alive)]),
         Column::new(
@@ -136,7 +149,41 @@ pub fn summary_of(customers: &DataFrame) -> Result<DataFrame> {
             "mean_clv".into(),
             [(n > 0).then(|| round_to(cents as f64 / 100.0 / n as f64, 2))],
         ),
-    ])?)
+    ])?;
+    if let Some((by_id, level)) = draws {
+        // The totals under each draw, then their interval: not the sum of the customers' bounds.
+        let ids = customers.column("customer_id")?.str()?.clone();
+        let mut purchases_k = vec![0.0; DRAWS];
+        let mut clv_k = vec![0.0; DRAWS];
+        for id in ids.iter().flatten() {
+            if let Some(d) = by_id.get(id) {
+                for k in 0..DRAWS {
+                    purchases_k[k] += d.purchases[k];
+                    clv_k[k] += d.clv[k];
+                }
+            }
+        }
+        let (pl, ph) = intervals::interval(&mut purchases_k, level);
+        let (cl, ch) = intervals::interval(&mut clv_k, level);
+        table.insert_column(
+            3,
+            Column::new("expected_purchases_low".into(), [round_to(pl, 2)]),
+        )?;
+        table.insert_column(
+            4,
+            Column::new("expected_purchases_high".into(), [round_to(ph, 2)]),
+        )?;
+        table.insert_column(6, Column::new("clv_low".into(), [round_to(cl, 2)]))?;
+        table.insert_column(7, Column::new("clv_high".into(), [round_to(ch, 2)]))?;
+    }
+    Ok(table)
+}
+
+/// One customer's predictions under each parameter draw.
+#[derive(Debug, Clone)]
+pub struct CustomerDraws {
+    pub purchases: Vec<f64>,
+    pub clv: Vec<f64>,
 }
 
 /// The per-customer predictions: the table, and its CLV and P(alive) columns as numbers.
@@ -149,6 +196,8 @@ pub struct Predictions {
     pub clv: Vec<f64>,
     /// P(alive) per customer, rounded to 4 decimals, in the order of `table`.
     pub p_alive: Vec<f64>,
+    /// With `--intervals`: each customer's predictions under every parameter draw, by ID.
+    pub draws: Option<std::collections::HashMap<String, CustomerDraws>>,
 }
 
 /// Predicts every fitted customer's purchases, spend and CLV over the horizon.
@@ -189,7 +238,7 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
     let name = |base: &str| format!("{base}_{}", unit.name());
     let clv = pick(&|i| clv_cents[i]);
     let p_alive = pick(&|i| round_to(rows[i].0, 4));
-    let table = DataFrame::new_infer_height(vec![
+    let mut table = DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
             order.iter().map(|&i| f.ids[i]).collect::<Vec<_>>(),
@@ -212,11 +261,98 @@ pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
         ),
         Column::new("clv".into(), clv.clone()),
     ])?;
+    let draws = match opts.intervals {
+        Some(level) => Some(customer_intervals(f, opts, level, &order, &mut table)?),
+        None => None,
+    };
     Ok(Predictions {
         table,
         clv,
         p_alive,
+        draws,
     })
+}
+
+/// The `level` intervals of every customer's P(alive), expected purchases and CLV over the
+/// parameter draws (columns added after each figure), and the draws themselves by ID.
+fn customer_intervals(
+    f: &Fitted,
+    opts: &ClvOptions,
+    level: f64,
+    order: &[usize],
+    table: &mut DataFrame,
+) -> Result<std::collections::HashMap<String, CustomerDraws>> {
+    let (Some(count), Some(spend)) = (
+        intervals::draw(&f.count_model, DRAWS, 1),
+        intervals::draw(&f.spend_model, DRAWS, 2),
+    ) else {
+        bail!(
+            "--intervals: the fit has no usable covariance (its information matrix is not \
+             positive definite), so its uncertainty cannot be drawn"
+        );
+    };
+    let c = &f.customers;
+    let unit = opts.grouping.unit;
+    let per_customer = parallel_map(c.x.len(), |i| {
+        let (x, tx, t) = (c.x[i], c.tx[i], c.t[i]);
+        let mut alive = Vec::with_capacity(DRAWS);
+        let mut purchases = Vec::with_capacity(DRAWS);
+        let mut value = Vec::with_capacity(DRAWS);
+        for k in 0..DRAWS {
+            let spend_k = GammaGamma::expected_spend(&spend[k], x, c.m[i]);
+            let (v, p) =
+                clv_and_expected(opts.model, &count[k], unit, opts.value, (x, tx, t), spend_k);
+            alive.push(p_alive(opts.model, &count[k], x, tx, t));
+            purchases.push(p);
+            value.push(v);
+        }
+        let bounds = [
+            intervals::interval(&mut alive.clone(), level),
+            intervals::interval(&mut purchases.clone(), level),
+            intervals::interval(&mut value.clone(), level),
+        ];
+        (
+            bounds,
+            CustomerDraws {
+                purchases,
+                clv: value,
+            },
+        )
+    });
+    let column = |k: usize, high: bool, decimals: i32| -> Vec<f64> {
+        order
+            .iter()
+            .map(|&i| {
+                let (lo, hi) = per_customer[i].0[k];
+                round_to(if high { hi } else { lo }, decimals)
+            })
+            .collect()
+    };
+    // After p_alive (5), expected_purchases and clv, each pair right after its figure.
+    for (after, name, k, decimals) in [
+        ("p_alive", "p_alive", 0, 4),
+        ("expected_purchases", "expected_purchases", 1, 4),
+        ("clv", "clv", 2, 2),
+    ] {
+        let at = table
+            .get_column_names()
+            .iter()
+            .position(|n| n.as_str() == after)
+            .map_or(table.width(), |p| p + 1);
+        table.insert_column(
+            at,
+            Column::new(format!("{name}_low").into(), column(k, false, decimals)),
+        )?;
+        table.insert_column(
+            at + 1,
+            Column::new(format!("{name}_high").into(), column(k, true, decimals)),
+        )?;
+    }
+    Ok(per_customer
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, d))| (f.ids[i].to_string(), d))
+        .collect())
 }
 
 /// The fitted parameters: one row each, with standard errors, then the log-likelihood and the
@@ -226,6 +362,10 @@ pub fn params_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
     let mut parameter = Vec::new();
     let mut estimate = Vec::new();
     let mut std_error: Vec<Option<f64>> = Vec::new();
+    let (mut ci_low, mut ci_high): (Vec<Option<f64>>, Vec<Option<f64>>) = (Vec::new(), Vec::new());
+    let z = opts
+        .intervals
+        .map(|level| crate::metrics::stats::normal_quantile(0.5 + level / 2.0));
     let mut unit = Vec::new();
     let time = opts.grouping.unit.name();
     for (name, fit) in [
@@ -237,6 +377,11 @@ pub fn params_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
             parameter.push(p.to_string());
             estimate.push(round_to(fit.params[k], 6));
             std_error.push(fit.std_errors.as_ref().map(|se| round_to(se[k], 6)));
+            let bounds = z
+                .zip(fit.std_errors.as_ref())
+                .map(|(z, se)| intervals::wald_log(fit.params[k], se[k], z));
+            ci_low.push(bounds.map(|b| round_to(b.0, 6)));
+            ci_high.push(bounds.map(|b| round_to(b.1, 6)));
             unit.push(match *p {
                 "alpha" | "beta" => time,
                 "gamma" => "money",
@@ -248,16 +393,23 @@ pub fn params_table(f: &Fitted, opts: &ClvOptions) -> Result<DataFrame> {
             parameter.push(p.to_string());
             estimate.push(round_to(v, 4));
             std_error.push(None);
+            ci_low.push(None);
+            ci_high.push(None);
             unit.push("");
         }
     }
-    Ok(DataFrame::new_infer_height(vec![
+    let mut columns = vec![
         Column::new("model".into(), model),
         Column::new("parameter".into(), parameter),
         Column::new("estimate".into(), estimate),
         Column::new("std_error".into(), std_error),
-        Column::new("unit".into(), unit),
-    ])?)
+    ];
+    if z.is_some() {
+        columns.push(Column::new("ci_low".into(), ci_low));
+        columns.push(Column::new("ci_high".into(), ci_high));
+    }
+    columns.push(Column::new("unit".into(), unit));
+    Ok(DataFrame::new_infer_height(columns)?)
 }
 
 /// Calibration/holdout validation: fit on purchases before `holdout`, predict the purchases from
