@@ -544,3 +544,16 @@ fn bad_rows_are_skipped_and_listed_when_asked() {
     );
     assert!(e.contains("--rejects"), "{e}");
 }
+
+/// Row numbers in errors count the rows skipped before them: --strict's missing ID after a
+/// skipped row names the file's row.
+#[test]
+fn row_numbers_after_skipped_rows_are_the_files() {
+    let w = Workdir::new();
+    w.write(
+        "s.csv",
+        "order_id,customer_id,order_date,amount\n1,a,2024-01-01,10\n2,b,bad,20\n3,,2024-02-01,5\n",
+    );
+    let e = w.fails(&["rfm", "s.csv", "--on-bad-rows", "skip", "--strict"], 1);
+    assert!(e.contains("s.csv: row 4, column \"customer_id\""), "{e}");
+}

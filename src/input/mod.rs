@@ -415,12 +415,16 @@ fn load_source(
         );
     }
     if derive_amount {
-        let amount = derive_line_amounts(&df, &bindings, opts, &info, &mut notes)?;
+        let file_row = |i: usize| row_index.as_ref().map_or(i, |k| k[i]);
+        let amount = derive_line_amounts(&df, &bindings, opts, &info, &file_row, &mut notes)?;
         df.with_column(amount.into_column())?;
     }
-    if let Some(id) = kind.id_role() {
-        let kept =
-            leave_out_rows_without_id(&mut df, kind, id, &bindings, opts, &info, &mut notes)?;
+    if kind.id_role().is_some() {
+        let skipped = row_index.clone();
+        let file_row = |i: usize| skipped.as_ref().map_or(i, |k| k[i]);
+        let kept = leave_out_rows_without_id(
+            &mut df, kind, &bindings, opts, &info, &file_row, &mut notes,
+        )?;
         row_index = compose(row_index, kept);
     }
     // Every other required cell must be there (for a computed amount: its quantity and price).
@@ -536,11 +540,13 @@ pub fn article(word: &str) -> &'static str {
 
 /// The amount of every line of a line-item export (docs/metrics.md, "Line items"), saying on
 /// stderr how it was computed.
+/// `file_row` maps a row of `df` to its data row in the file (rows skipped before count).
 fn derive_line_amounts(
     df: &DataFrame,
     bindings: &[Binding],
     opts: &InputOptions,
     info: &SourceInfo,
+    file_row: &dyn Fn(usize) -> usize,
     notes: &mut Vec<String>,
 ) -> Result<Int64Chunked> {
     let header = |role: Role| {
@@ -576,7 +582,7 @@ fn derive_line_amounts(
                 "{}: row {}: column {:?} (discount): {} is not a discount rate between 0 and 1; \
                  if the column holds money taken off, pass --line-discount amount",
                 info.display,
-                info.row_number(row),
+                info.row_number(file_row(row)),
                 header(Role::Discount).unwrap_or("discount"),
                 crate::money::Money(d.get(row).unwrap_or(0)).to_f64()
             );
@@ -588,7 +594,7 @@ fn derive_line_amounts(
         bail!(
             "{}: row {}: quantity × unit price is a trillion or more; check the {:?} and {:?} columns",
             info.display,
-            info.row_number(row),
+            info.row_number(file_row(row)),
             header(Role::Quantity).unwrap_or("quantity"),
             header(Role::UnitPrice).unwrap_or("unit_price"),
         );
@@ -622,12 +628,15 @@ fn derive_line_amounts(
 fn leave_out_rows_without_id(
     df: &mut DataFrame,
     kind: TableKind,
-    id: Role,
     bindings: &[Binding],
     opts: &InputOptions,
     info: &SourceInfo,
+    file_row: &dyn Fn(usize) -> usize,
     notes: &mut Vec<String>,
 ) -> Result<Option<Vec<usize>>> {
+    let Some(id) = kind.id_role() else {
+        return Ok(None);
+    };
     let Ok(column) = df.column(id.name()) else {
         return Ok(None);
     };
@@ -645,7 +654,7 @@ fn leave_out_rows_without_id(
             "{}: row {}, column {:?} ({}): the cell is empty, and with --strict every {} row \
              needs {} {} ({} empty cells in this column)",
             info.display,
-            info.row_number(first),
+            info.row_number(file_row(first)),
             header,
             id,
             kind.singular(),
