@@ -57,6 +57,28 @@ pub fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
     None
 }
 
+/// 2F1(a, b; c; z) summed as a plain series, for a, b > 0, −1 < c < 0 and 0 ≤ z < 1, where the
+/// terms after the first are negative and the value may be below 0 (BG/NBD's expected purchases
+/// of a customer with no repeat purchase when a + b < 1). `None` when the series has not
+/// converged after a million terms.
+pub fn hyp2f1_series(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
+    if !(0.0..1.0).contains(&z) || c == 0.0 || c <= -1.0 {
+        return None;
+    }
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for n in 0..1_000_000u32 {
+        let n = f64::from(n);
+        term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;
+        sum += term;
+        let ratio = (a + n + 1.0) * (b + n + 1.0) / ((c + n + 1.0) * (n + 2.0)) * z;
+        if ratio > 0.0 && ratio < 1.0 && term.abs() / (1.0 - ratio) <= sum.abs().max(1.0) * 1e-16 {
+            return sum.is_finite().then_some(sum);
+        }
+    }
+    None
+}
+
 /// ln 2F1(a, b; a + 1; z) for a, b > 0 and 0 ≤ z < 1: the form Pareto/NBD's likelihood uses.
 /// The power series needs about (b + 40) / (1 − z) terms; when that passes 2,000 (z near 1: a
 /// dropout rate running towards 0, or heavy buyers) it is replaced by the integral

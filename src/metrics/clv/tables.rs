@@ -40,6 +40,9 @@ pub struct Fitted<'a> {
     pub customers: Customers,
     pub count_model: Fit,
     pub spend_model: Fit,
+    /// Per customer (in the order of `customers`): P(alive), expected purchases over the
+    /// horizon, expected spend per purchase and CLV — all finite, or the fit is refused.
+    pub predicted: Vec<(f64, f64, f64, f64)>,
 }
 
 /// Loads the purchases and fits the count and spend models on every customer up to `as_of`.
@@ -99,12 +102,53 @@ pub fn fit_customers<'a>(
         opts.standard_errors,
     )?;
     watch.lap("spend model fit");
+    // One test of whether a fit is usable, for every output (--params, the predictions, the
+    // report, check): every customer's prediction is finite.
+    let predicted = predict_all(&ids, &customers, &count_model, &spend_model, opts)?;
+    watch.lap("predictions");
     Ok(Fitted {
         ids,
         customers,
         count_model,
         spend_model,
+        predicted,
     })
+}
+
+/// Every customer's P(alive), expected purchases, expected spend and CLV; an error naming the
+/// first customer whose prediction is not finite (extreme parameters the fit could not rule
+/// out).
+fn predict_all(
+    ids: &[&str],
+    c: &Customers,
+    count: &Fit,
+    spend: &Fit,
+    opts: &ClvOptions,
+) -> Result<Vec<(f64, f64, f64, f64)>> {
+    let unit = opts.grouping.unit;
+    let (cp, sp) = (&count.params, &spend.params);
+    let rows = parallel_map(c.x.len(), |i| {
+        let (x, tx, t) = (c.x[i], c.tx[i], c.t[i]);
+        let spend = GammaGamma::expected_spend(sp, x, c.m[i]);
+        let (value, purchases) =
+            clv_and_expected(opts.model, cp, unit, opts.value, (x, tx, t), spend);
+        (p_alive(opts.model, cp, x, tx, t), purchases, spend, value)
+    });
+    if let Some(i) = rows
+        .iter()
+        .position(|r| !(r.0.is_finite() && r.1.is_finite() && r.2.is_finite() && r.3.is_finite()))
+    {
+        bail!(
+            "the {} prediction is not finite for customer {} (x = {}, t_x = {}, T = {}); the fitted \
+             parameters may be extreme; try --model historical",
+            opts.model.name(),
+            ids[i],
+            c.x[i],
+            c.tx[i],
+            c.t[i]
+        );
+    }
+    Ok(rows)
 }
 
 /// Totals of some customers' predictions (rows of the per-customer table): customers,
@@ -204,29 +248,7 @@ pub struct Predictions {
 pub fn customer_table(f: &Fitted, opts: &ClvOptions) -> Result<Predictions> {
     let c = &f.customers;
     let unit = opts.grouping.unit;
-    let cp = &f.count_model.params;
-    let sp = &f.spend_model.params;
-    let rows = parallel_map(c.x.len(), |i| {
-        let (x, tx, t) = (c.x[i], c.tx[i], c.t[i]);
-        let spend = GammaGamma::expected_spend(sp, x, c.m[i]);
-        let (value, purchases) =
-            clv_and_expected(opts.model, cp, unit, opts.value, (x, tx, t), spend);
-        (p_alive(opts.model, cp, x, tx, t), purchases, spend, value)
-    });
-    if let Some(i) = rows
-        .iter()
-        .position(|r| !(r.0.is_finite() && r.1.is_finite() && r.2.is_finite() && r.3.is_finite()))
-    {
-        bail!(
-            "the {} prediction is not finite for customer {} (x = {}, t_x = {}, T = {}); the fitted \
-             parameters may be extreme; try --model historical",
-            opts.model.name(),
-            f.ids[i],
-            c.x[i],
-            c.tx[i],
-            c.t[i]
-        );
-    }
+    let rows = &f.predicted;
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let clv_cents: Vec<f64> = rows.iter().map(|r| round_to(r.3, 2)).collect();
     order.sort_by(|&a, &b| {
