@@ -330,6 +330,7 @@ fn html_page_is_self_contained_with_every_chart() {
         "cohort_retention",
         "churn_distribution",
         "churn_calibration",
+        "retention_survival",
         "conversion_by_owner",
         "funnel_stages",
         "win_rate_by_owner",
@@ -346,6 +347,8 @@ fn html_page_is_self_contained_with_every_chart() {
         "Pool rules",
         "Sales funnel",
         "NPS and CSAT",
+        "Subscriber retention",
+        "Who should get the pool",
     ] {
         assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
     }

@@ -313,6 +313,69 @@ pub fn share_curve(
     })
 }
 
+/// Survival over periods: the observed curve (solid, with its band when given) and a model's
+/// (grey, projected past the data), both from 1 at period 0, with a legend of the two.
+pub fn survival(
+    name: &str,
+    title: &str,
+    x_desc: &str,
+    observed: &[(f64, f64)],
+    band: &[(f64, f64, f64)],
+    model: &[(f64, f64)],
+    model_name: &str,
+) -> Result<Chart> {
+    let last = observed
+        .iter()
+        .chain(model)
+        .map(|p| p.0)
+        .fold(1.0, f64::max);
+    draw(name, title, 420, |root| {
+        let mut chart = frame(root, title, 56)?
+            .build_cartesian_2d(0f64..last, 0f64..1.02f64)
+            .map_err(err)?;
+        styled(&mut chart.configure_mesh())
+            .x_label_formatter(&|v: &f64| format!("{v:.0}"))
+            .y_label_formatter(&percent)
+            .x_desc(x_desc)
+            .y_desc("still subscribed")
+            .draw()
+            .map_err(err)?;
+        for &(t, lo, hi) in band {
+            chart
+                .draw_series(LineSeries::new(
+                    [(t, lo), (t, hi)],
+                    RGBColor(198, 219, 239).stroke_width(3),
+                ))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                model.iter().copied(),
+                MUTED.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(model_name.to_string())
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], MUTED.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(
+                observed.iter().copied(),
+                ACCENT.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label("observed (Kaplan–Meier)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACCENT.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(214, 214, 214))
+            .label_font((FONT, 12).into_font().color(&INK))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
 /// A KPI over successive runs: the values at their dates (equally spaced, in order), with the
 /// target as a horizontal guide when there is one.
 pub fn trend(

@@ -22,6 +22,11 @@ const TOP: usize = 25;
 struct RetentionSection {
     summary: DataFrame,
     next: DataFrame,
+    /// Over all subscriptions: the Kaplan–Meier points (period, survival, low, high) and the
+    /// model's survival over the same periods and a year past them, with its name.
+    observed: Vec<(f64, f64, f64, f64)>,
+    model: Vec<(f64, f64)>,
+    model_name: &'static str,
     /// (subscribers, churned, churn rate, MRR churn rate) over the file or the period.
     churn: f64,
     mrr_churn: Option<f64>,
@@ -112,10 +117,32 @@ fn build(ctx: &Context) -> Result<Parts> {
     };
     let groups = retention::groups(subs, &opts);
     let summary = retention::summary(subs, &groups, &opts)?;
+    // The chart: the `all` group, the last.
+    let all = groups.last();
+    let mut observed = vec![(0.0, 1.0, 1.0, 1.0)];
+    let mut model = Vec::new();
+    let mut model_name = "model";
+    if let Some(g) = all {
+        let km = retention::kaplan_meier(&g.counts, opts.level);
+        observed.extend(
+            km.iter()
+                .map(|r| (f64::from(r.period), r.survival, r.low, r.high)),
+        );
+        if let Some(f) = &g.fit {
+            model_name = f.model;
+            let last = km.len() as u32 + opts.horizon;
+            model = (0..=last)
+                .map(|t| (f64::from(t), f.curve.survival(f64::from(t))))
+                .collect();
+        }
+    }
     let next = retention::subscribers(subs, &groups, &opts)?.head(Some(TOP));
     Ok(Parts::one(RetentionSection {
         summary,
         next,
+        observed,
+        model,
+        model_name,
         churn,
         mrr_churn,
         subscribers: subs.len(),
@@ -161,7 +188,21 @@ impl Section for RetentionSection {
         }]
     }
 
-    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn charts(&self) -> Result<Vec<Chart>> {
+        let points: Vec<(f64, f64)> = self.observed.iter().map(|p| (p.0, p.1)).collect();
+        let band: Vec<(f64, f64, f64)> = self.observed.iter().map(|p| (p.0, p.2, p.3)).collect();
+        Ok(vec![crate::output::charts::survival(
+            "retention_survival",
+            "Subscribers still subscribed, by months since they started",
+            "months since the start",
+            &points,
+            &band,
+            &self.model,
+            self.model_name,
+        )?])
+    }
+
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
         html::Section {
             title: "Subscriber retention".into(),
             notes: vec![
@@ -172,7 +213,7 @@ impl Section for RetentionSection {
                  subscribers likeliest to cancel before their next renewal."
                     .into(),
             ],
-            charts: vec![],
+            charts: charts.iter().collect(),
             tables: vec![
                 table("", &self.summary, 50),
                 table("Likeliest to cancel next", &self.next, TOP),
