@@ -42,6 +42,8 @@ pub struct InputConfig {
     pub tz: Option<String>,
     pub strict: Option<bool>,
     pub line_discount: Option<crate::input::lines::DiscountKind>,
+    /// `--on-bad-rows` for every run that reads this config ("fail" or "skip").
+    pub on_bad_rows: Option<crate::input::BadRows>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -295,10 +295,11 @@ impl Settings {
             },
             mappings,
             strict: global.strict || cfg.strict.unwrap_or(false),
-            bad_rows: match (global.on_bad_rows, &global.rejects) {
-                (Some(b), _) => b,
-                (None, Some(_)) => crate::input::BadRows::Skip,
-                (None, None) => crate::input::BadRows::Fail,
+            bad_rows: match (global.on_bad_rows, &global.rejects, cfg.on_bad_rows) {
+                (Some(b), _, _) => b,
+                (None, Some(_), _) => crate::input::BadRows::Skip,
+                (None, None, Some(b)) => b,
+                (None, None, None) => crate::input::BadRows::Fail,
             },
             discount: global
                 .line_discount

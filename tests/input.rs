@@ -543,6 +543,13 @@ fn bad_rows_are_skipped_and_listed_when_asked() {
         2,
     );
     assert!(e.contains("--rejects"), "{e}");
+    // The config file says it for every run; the command line still wins.
+    w.write("crm-eval.toml", "[input]\non_bad_rows = \"skip\"\n");
+    assert_eq!(
+        w.stdout(&["rfm", "bad.csv", "--as-of", "2024-04-01", "-q"]),
+        want
+    );
+    w.fails(&["rfm", "bad.csv", "--on-bad-rows", "fail", "-q"], 1);
 }
 
 /// Row numbers in errors count the rows skipped before them: --strict's missing ID after a

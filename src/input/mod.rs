@@ -51,8 +51,10 @@ impl InputOptions {
     }
 }
 
-/// What a row with a cell that cannot be read does to the run (`--on-bad-rows`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+/// What a row with a cell that cannot be read does to the run (`--on-bad-rows`, or
+/// `on_bad_rows` under `[input]` in crm-eval.toml).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BadRows {
     /// The run fails, naming the file, row, column and what was expected.
     #[default]
