@@ -83,7 +83,9 @@ pub fn load(
             Err(_) => Ok(None),
         }
     };
-    let ids = text(Role::CustomerId.name())?.expect("customer_id is required");
+    let Some(ids) = text(Role::CustomerId.name())? else {
+        bail!("{display}: no customer_id column");
+    };
     let owners = text(Role::Owner.name())?;
     let plans = text(Role::Plan.name())?;
     let mrr: Option<Int64Chunked> = match table.df.column(Role::Mrr.name()) {

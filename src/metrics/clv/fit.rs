@@ -389,6 +389,11 @@ fn log_covariance(f: &dyn Fn(&[f64]) -> Option<f64>, phi: &[f64]) -> Option<Vec<
 
 /// Cholesky: whether a symmetric matrix is positive definite.
 fn positive_definite(m: &[Vec<f64>]) -> bool {
+    cholesky(m).is_some()
+}
+
+/// The lower Cholesky factor L (m = L·Lᵀ) of a symmetric matrix, when it is positive definite.
+pub fn cholesky(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let k = m.len();
     let mut l = vec![vec![0.0; k]; k];
     for i in 0..k {
@@ -397,7 +402,7 @@ fn positive_definite(m: &[Vec<f64>]) -> bool {
             if i == j {
                 let d = m[i][i] - sum;
                 if !(d > 0.0 && d.is_finite()) {
-                    return false;
+                    return None;
                 }
                 l[i][i] = d.sqrt();
             } else {
@@ -405,7 +410,7 @@ fn positive_definite(m: &[Vec<f64>]) -> bool {
             }
         }
     }
-    true
+    Some(l)
 }
 
 /// Gauss–Jordan inverse with partial pivoting; `None` for a singular matrix.

@@ -7,7 +7,7 @@
 //! uncertainty of the parameters, not the purchase process's own noise: they say how sure the
 //! model is of each expectation, not where a customer's actual count will fall.
 
-use super::fit::Fit;
+use super::fit::{cholesky, Fit};
 
 /// Draws of the parameters of a run (fixed seed: the same draws, the same bytes, every run).
 pub const DRAWS: usize = 200;
@@ -34,27 +34,6 @@ impl SplitMix {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
-}
-
-/// The lower Cholesky factor of a symmetric positive-definite matrix, if it is one.
-fn cholesky(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
-    let k = m.len();
-    let mut l = vec![vec![0.0; k]; k];
-    for i in 0..k {
-        for j in 0..=i {
-            let sum: f64 = (0..j).map(|p| l[i][p] * l[j][p]).sum();
-            if i == j {
-                let d = m[i][i] - sum;
-                if !(d > 0.0 && d.is_finite()) {
-                    return None;
-                }
-                l[i][i] = d.sqrt();
-            } else {
-                l[i][j] = (m[i][j] - sum) / l[j][j];
-            }
-        }
-    }
-    Some(l)
 }
 
 /// `n` parameter vectors drawn from a fit: exp(ln θ̂ + L·z), z standard normal. `None` when the
