@@ -104,14 +104,14 @@ pub fn load(
             .find_map(|s| find(&headers, s))
             .cloned()
             .ok_or_else(|| {
-                usage(format!(
+                anyhow::anyhow!(
                     "{display}: no outcome column ({}); name it with --label COLUMN (headers: {})",
                     match outcome {
                         Outcome::Churn => "churn, churned, 是否流失, …",
                         Outcome::Lead => "converted, 是否转化, …",
                     },
                     headers.join(", ")
-                ))
+                )
             })?,
     };
     let id_header = match &args.id {
