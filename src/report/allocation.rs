@@ -119,6 +119,20 @@ impl Section for AssignSection {
     }
 
     fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+        let allocated = self
+            .table
+            .column("recommended_owner")
+            .map_or(0, |c| c.len() - c.null_count());
+        let mut notes = Vec::new();
+        if allocated == 0 {
+            notes.push(
+                "No owner has room under the pool rules: every owner who takes customers holds \
+                 max_holding or more now (or the rules allow no claims a day), so nobody is allocated. \
+                 The table still shows who would be best (runner_up) for each customer; raise \
+                 the cap in the rules (--rules) or rebalance the holdings."
+                    .to_string(),
+            );
+        }
         html::Section {
             title: "Who should get the pool".into(),
             notes: vec![format!(
@@ -127,7 +141,10 @@ impl Section for AssignSection {
                  shrunk toward what owner and source say apart, within the pool rules (holding \
                  cap, daily claims, the returner's cooldown). `crm-eval assign --evaluate` \
                  backtests it."
-            )],
+            )]
+            .into_iter()
+            .chain(notes)
+            .collect(),
             charts: vec![],
             tables: vec![table("", &self.table, ASSIGN_ROWS)],
         }
