@@ -65,23 +65,25 @@ fn build(ctx: &Context) -> Result<Parts> {
         Vec::new()
     };
     let subs = &loaded.subscriptions;
+    let opts = Options {
+        model: Model::Sbg,
+        unit: Unit::Month,
+        level: 0.95,
+        horizon: 12,
+        discount: 0.01,
+        by,
+        has_mrr: loaded.has_mrr,
+        has_owner: loaded.has_owner,
+        has_plan: loaded.has_plan,
+        has_start: loaded.dated,
+    };
+    let groups = retention::groups(subs, &opts);
     let (churn, mrr_churn, period) = match ctx.since {
-        None => {
-            let churned = subs.iter().filter(|s| s.churned).count();
-            let all: i128 = subs
-                .iter()
-                .filter_map(|s| s.mrr)
-                .map(|m| i128::from(m.0))
-                .sum();
-            let lost: i128 = subs
-                .iter()
-                .filter(|s| s.churned)
-                .filter_map(|s| s.mrr)
-                .map(|m| i128::from(m.0))
-                .sum();
-            let mrr = (loaded.has_mrr && all != 0).then(|| lost as f64 / all as f64);
-            (churned as f64 / subs.len() as f64, mrr, false)
-        }
+        // Over the whole file: the `all` group's rates, as `retention`'s summary has them.
+        None => match groups.last() {
+            Some(all) => (all.churn_rate().unwrap_or(0.0), all.mrr_churn_rate(), false),
+            None => return Ok(Parts::missing("retention", "no subscription")),
+        },
         Some(from) => {
             if !loaded.dated {
                 return Ok(Parts::missing(
@@ -103,19 +105,6 @@ fn build(ctx: &Context) -> Result<Parts> {
             }
         }
     };
-    let opts = Options {
-        model: Model::Sbg,
-        unit: Unit::Month,
-        level: 0.95,
-        horizon: 12,
-        discount: 0.01,
-        by,
-        has_mrr: loaded.has_mrr,
-        has_owner: loaded.has_owner,
-        has_plan: loaded.has_plan,
-        has_start: loaded.dated,
-    };
-    let groups = retention::groups(subs, &opts);
     let summary = retention::summary(subs, &groups, &opts)?;
     // The chart: the `all` group, the last.
     let all = groups.last();

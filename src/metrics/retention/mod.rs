@@ -202,6 +202,27 @@ pub struct Group {
     pub fit: Option<Fitted>,
 }
 
+impl Group {
+    /// Churned ÷ subscriptions of the group (docs/metrics.md, "Retention"); None when empty.
+    pub fn churn_rate(&self) -> Option<f64> {
+        let total = self.counts.subscribers();
+        (total > 0.0).then(|| self.counts.churned() / total)
+    }
+
+    /// The recurring amount of the active and of the churned subscriptions.
+    pub fn mrr(&self) -> (Total, Total) {
+        let sum = |v: &[Total]| v.iter().fold(Total::default(), |a, t| Total(a.0 + t.0));
+        (sum(&self.active_mrr), sum(&self.lost_mrr))
+    }
+
+    /// Churned subscriptions' MRR ÷ all subscriptions' MRR; None without an amount.
+    pub fn mrr_churn_rate(&self) -> Option<f64> {
+        let (on, off) = self.mrr();
+        let all = on.0 + off.0;
+        (all != 0).then(|| off.0 as f64 / all as f64)
+    }
+}
+
 /// The groups of `--by` in byte order with `(unknown)` after the others, then `all`, each
 /// counted and fitted.
 pub fn groups(subs: &[Subscription], opts: &Options) -> Vec<Group> {
@@ -418,14 +439,12 @@ pub fn summary(subs: &[Subscription], groups: &[Group], opts: &Options) -> Polar
         n_subs.push(total as u64);
         churned.push(lost as u64);
         active.push((total - lost) as u64);
-        churn_rate.push((total > 0.0).then(|| rounded(lost / total, 4)));
+        churn_rate.push(g.churn_rate().map(|r| rounded(r, 4)));
         median.push(median_tenure(&kaplan_meier(&g.counts, opts.level)).map(u64::from));
-        let sum = |v: &[Total]| v.iter().fold(Total::default(), |a, t| Total(a.0 + t.0));
-        let (on, off) = (sum(&g.active_mrr), sum(&g.lost_mrr));
+        let (on, off) = g.mrr();
         mrr_active.push(cents(on));
         mrr_churned.push(cents(off));
-        let all = on.0 + off.0;
-        mrr_rate.push((all != 0).then(|| rounded(off.0 as f64 / all as f64, 4)));
+        mrr_rate.push(g.mrr_churn_rate().map(|r| rounded(r, 4)));
         model.push(g.fit.as_ref().map(|f| f.model));
         let next = g.fit.as_ref().map(|f| {
             let mut p_sum = 0.0;
