@@ -497,6 +497,28 @@ fn a_summary_made_elsewhere_gives_the_same_fit() {
         e.contains("bad.csv: row 2: column recency: expected the time of the last repeat purchase in weeks, from 0 to T (20)"),
         "{e}"
     );
+    // Values no order file could produce are refused like an order amount or count would be.
+    for (row, expected) in [
+        (
+            "A,2,15,20,1e300",
+            "column monetary: expected the mean repeat spend, 0 or more and below a trillion",
+        ),
+        (
+            "A,3e9,15,20,10",
+            "column frequency: expected a whole number of repeat purchases, from 0 to a billion",
+        ),
+        (
+            "A,2,15,1e12,10",
+            "column T: expected the customer's age in weeks, from 0 to 36525",
+        ),
+    ] {
+        w.write(
+            "huge.csv",
+            format!("customer_id,frequency,recency,T,monetary\n{row}\n"),
+        );
+        let e = w.fails(&["clv", "--summary-in", "huge.csv"], 1);
+        assert!(e.contains(&format!("huge.csv: row 2: {expected}")), "{e}");
+    }
     let e = w.fails(&["clv", "--summary-in", "bad.csv", &orders], 2);
     assert!(e.contains("--summary-in"), "{e}");
 }

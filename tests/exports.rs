@@ -51,8 +51,8 @@ fn line_items_worked_example() {
     assert!(
         stderr.contains(
             "3 cancellation rows (order IDs C + number) count as refunds: 1 netted against the \
-             order of the same number, 1 against the customer's latest earlier order of the same \
-             product, 1 unlinked"
+             order of the same number, 1 against the customer's latest order of the same product \
+             issued at or before it, 1 unlinked"
         ),
         "{stderr}"
     );
@@ -60,6 +60,46 @@ fn line_items_worked_example() {
     let out = w.stdout(&["rfm", "lines.csv", "-f", "csv", "--line-discount", "amount"]);
     let (header, rows) = parse_csv(&out);
     assert_eq!(column(&header, &rows, "monetary"), ["30.3", "3.5"]);
+}
+
+/// A cancellation is netted only against an order issued at or before it, to the time of day
+/// when the export has one: Online Retail's customer 18268 cancels a product at 11:16 and buys
+/// it at 19:13 the same day, and is a buyer (compared by day, the cancellation took the later
+/// invoice and the customer vanished from every table). Without times, the same day links.
+#[test]
+fn a_cancellation_never_nets_an_order_issued_after_it() {
+    let w = Workdir::new();
+    let lines = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n\
+                 536000,X,2,2011-12-01 09:00,5.00,17000\n\
+                 C536100,X,-3,2011-12-02 11:16,5.00,18268\n\
+                 536200,X,3,2011-12-02 19:13,5.00,18268\n\
+                 C536300,X,-1,2011-12-02 19:13,5.00,17000\n";
+    w.write("timed.csv", lines);
+    let run = |file: &str| {
+        let out = w
+            .cmd(&["rfm", file, "-f", "csv", "--as-of", "2011-12-10"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (header, rows) = parse_csv(&String::from_utf8(out.stdout).unwrap());
+        let ids = column(&header, &rows, "customer_id").join(" ");
+        let monetary = column(&header, &rows, "monetary").join(" ");
+        (ids, monetary, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // 18268 keeps the 15.00 purchase, and the unlinked 15.00 refund counts on its own date (net
+    // spend 0); 17000's cancellation at 19:13 is later than its order and joins it.
+    let (ids, monetary, stderr) = run("timed.csv");
+    assert_eq!((ids.as_str(), monetary.as_str()), ("17000 18268", "5 0"));
+    assert!(
+        stderr.contains("1 against the customer's latest order of the same product issued at or before it, 1 unlinked"),
+        "{stderr}"
+    );
+    // The same file with dates only: the same day counts as at or before, so 18268's
+    // cancellation nets the purchase away and 18268 is no buyer.
+    w.write("days.csv", lines.replace(" 09:00", "").replace(" 11:16", "").replace(" 19:13", ""));
+    let (ids, monetary, stderr) = run("days.csv");
+    assert_eq!((ids.as_str(), monetary.as_str()), ("17000", "5"));
+    assert!(stderr.contains("2 against the customer's latest order"), "{stderr}");
 }
 
 #[test]

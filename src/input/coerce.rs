@@ -42,6 +42,9 @@ pub struct Coerced {
     pub bad: Vec<BadCell>,
     /// When dates are written `a/b/yyyy` and nothing in the column says which is the day.
     pub ambiguous_order: Option<BadCell>,
+    /// A date column whose cells carry a time of day: the milliseconds since midnight of each
+    /// cell (the date column itself holds only the day). `None` when every cell is at midnight.
+    pub time_of_day: Option<Column>,
 }
 
 impl Coerced {
@@ -52,6 +55,7 @@ impl Coerced {
             first_invalid: None,
             bad: Vec::new(),
             ambiguous_order: None,
+            time_of_day: None,
         }
     }
 }
@@ -143,7 +147,10 @@ pub fn coerce(
                         .datetime()?
                         .physical()
                         .clone();
-                    return Ok(Coerced::clean(finish_millis(ms, kind, name)?));
+                    let time_of_day = times_of_day(&ms, kind);
+                    let mut coerced = Coerced::clean(finish_millis(ms, kind, name)?);
+                    coerced.time_of_day = time_of_day;
+                    return Ok(coerced);
                 }
                 dt if dt.is_primitive_numeric() => {
                     // Excel serial days stored as numbers.
@@ -159,6 +166,7 @@ pub fn coerce(
                 }
             };
             let (millis, mut coerced) = stamps;
+            coerced.time_of_day = times_of_day(&millis, kind);
             coerced.column = finish_millis(millis, kind, name.clone())?;
             coerced
         }
@@ -209,6 +217,20 @@ fn finish_dates(days: Int32Chunked, kind: ValueKind, name: PlSmallStr) -> Polars
             finish_millis(ms, kind, name)
         }
     }
+}
+
+/// The time of day (ms since midnight) of each stamp of a column read as days, when any stamp
+/// has one: what orders a cancellation against a purchase of the same day.
+fn times_of_day(ms: &Int64Chunked, kind: ValueKind) -> Option<Column> {
+    const DAY_MS: i64 = 86_400_000;
+    if kind != ValueKind::Date || !ms.iter().flatten().any(|m| m.rem_euclid(DAY_MS) != 0) {
+        return None;
+    }
+    let times: Int32Chunked = ms
+        .iter()
+        .map(|m| m.map(|m| m.rem_euclid(DAY_MS) as i32))
+        .collect();
+    Some(times.into_column())
 }
 
 fn finish_millis(ms: Int64Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsResult<Column> {
@@ -271,6 +293,7 @@ impl Collector {
             first_invalid: self.all.first().cloned(),
             bad: self.all,
             ambiguous_order: None,
+            time_of_day: None,
         }
     }
 }

@@ -352,9 +352,13 @@ fn load_source(
     // Under --on-bad-rows skip: the first bad cell of each row to leave out, by data row.
     let mut bad_rows: std::collections::BTreeMap<usize, (String, String, String)> =
         std::collections::BTreeMap::new();
-    let mut columns = Vec::with_capacity(bindings.len() + extra_headers.len());
+    let mut columns = Vec::with_capacity(bindings.len() + extra_headers.len() + 1);
+    let mut order_time = None;
     for (binding, coerced) in bindings.iter().zip(coerced_all) {
-        let coerced = coerced?;
+        let mut coerced = coerced?;
+        if binding.role == Role::OrderDate {
+            order_time = coerced.time_of_day.take();
+        }
         if skip && coerced.ambiguous_order.is_none() {
             for b in &coerced.bad {
                 bad_rows.entry(b.index).or_insert_with(|| {
@@ -382,6 +386,9 @@ fn load_source(
             .map(|v| v.map(str::trim).filter(|v| !v.is_empty()))
             .collect();
         columns.push(text.with_name(name.as_str().into()).into_column());
+    }
+    if let Some(times) = order_time {
+        columns.push(times.with_name(ORDER_TIME.into()));
     }
     drop(frame);
     let mut notes = header_notes;
@@ -898,6 +905,11 @@ pub fn resolve_or_explain(
         ))),
     })
 }
+
+/// The column beside `order_date` holding each order row's time of day in milliseconds since
+/// midnight, present only when the export's order dates carry times (it orders a cancellation
+/// against purchases of the same day).
+pub const ORDER_TIME: &str = "order_time";
 
 /// Coerces one bound column of a raw frame.
 pub fn coerce_binding(

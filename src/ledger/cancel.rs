@@ -8,8 +8,9 @@
 //!    plain numeric ones (a file whose IDs all start with `C` has no marker);
 //! 2. a cancellation row is a refund (its amount counts negative whatever its sign);
 //! 3. it is netted against the customer's order with the same number without the prefix, when
-//!    there is one; otherwise against the customer's latest order, dated on or before the
-//!    cancellation, with a positive line of the same product (when the export names products);
+//!    there is one; otherwise against the customer's latest order, issued at or before the
+//!    cancellation (to the second when the export has times of day, by day otherwise), with a
+//!    positive line of the same product (when the export names products);
 //!    otherwise it stays a refund of its own, on its own date.
 //!
 //! Linking only rewrites the row's order ID and status; the netting itself is the purchase
@@ -28,7 +29,7 @@ pub struct Cancellations {
     pub rows: usize,
     /// Netted against the order of the same number without the prefix.
     pub by_number: usize,
-    /// Netted against the customer's latest earlier order of the same product.
+    /// Netted against the customer's latest order of the same product issued at or before it.
     pub by_product: usize,
     /// Left as refunds of their own.
     pub unlinked: usize,
@@ -117,6 +118,16 @@ pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancella
     }
     let customers = df.column("customer_id")?.str()?.clone();
     let days = df.column("order_date")?.date()?.physical().clone();
+    // Order rows at their time of day when the export has one (midnight otherwise): a
+    // cancellation joins only an order issued at or before it.
+    let times = match df.column(crate::input::ORDER_TIME) {
+        Ok(c) => Some(c.i32()?.clone()),
+        Err(_) => None,
+    };
+    let when = |i: usize| -> Option<(i32, i32)> {
+        let time = times.as_ref().and_then(|t| t.get(i)).unwrap_or(0);
+        Some((days.get(i)?, time))
+    };
     let amounts = df.column("amount")?.cast(&DataType::Int64)?;
     let amounts = amounts.i64()?;
     let products = match df.column("product") {
@@ -137,7 +148,7 @@ pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancella
         mask
     };
     let mut numbers: std::collections::HashSet<(&str, &str)> = Default::default();
-    let mut bought: HashMap<(&str, &str), Vec<(i32, &str)>> = HashMap::new();
+    let mut bought: HashMap<(&str, &str), Vec<((i32, i32), &str)>> = HashMap::new();
     for (i, &cancellation) in is_cancellation.iter().enumerate() {
         if cancellation {
             continue;
@@ -149,13 +160,12 @@ pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancella
             continue;
         }
         numbers.insert((customer, order));
-        if let (Some(products), Some(day), Some(amount)) = (&products, days.get(i), amounts.get(i))
-        {
+        if let (Some(products), Some(at), Some(amount)) = (&products, when(i), amounts.get(i)) {
             if let Some(product) = products.get(i).filter(|_| amount > 0) {
                 bought
                     .entry((customer, product))
                     .or_default()
-                    .push((day, order));
+                    .push((at, order));
             }
         }
     }
@@ -178,12 +188,13 @@ pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancella
             stats.by_number += 1;
             continue;
         }
-        let earlier = match (&products, days.get(i)) {
-            (Some(products), Some(day)) => products.get(i).and_then(|product| {
+        let earlier = match (&products, when(i)) {
+            (Some(products), Some(at)) => products.get(i).and_then(|product| {
                 let orders = bought.get(&(customer, product))?;
-                // The latest order on or before the cancellation's day (the greatest
-                // (day, ID) of those: a stated tie rule).
-                let n = orders.partition_point(|&(d, _)| d <= day);
+                // The latest order issued at or before the cancellation (to the millisecond
+                // when the export has times, by day otherwise; the greatest (day, time, ID) of
+                // those: a stated tie rule).
+                let n = orders.partition_point(|&(t, _)| t <= at);
                 n.checked_sub(1).map(|k| orders[k].1)
             }),
             _ => None,

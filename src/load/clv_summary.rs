@@ -11,7 +11,11 @@ use polars::prelude::*;
 use crate::input::schema::normalise_header;
 use crate::input::source;
 use crate::metrics::clv::{Customers, TimeUnit};
+use crate::money::Money;
 use crate::settings::Settings;
+
+/// The largest age T a summary row may give: a century in days, the finest --period unit.
+const MAX_AGE: f64 = 36_525.0;
 
 /// The column of `df` named by one of `names` (headers compared as normalised).
 fn find(df: &DataFrame, names: &[String], what: &str, file: &str) -> Result<String> {
@@ -99,15 +103,15 @@ pub fn read(path: &str, unit: TimeUnit, settings: &Settings) -> Result<(Vec<Stri
             .ok_or_else(|| {
                 anyhow::anyhow!(at(
                     &x,
-                    "expected a whole number of repeat purchases, 0 or more"
+                    "expected a whole number of repeat purchases, from 0 to a billion"
                 ))
             })?;
         let tv = ts[row]
-            .filter(|v| v.is_finite() && *v >= 0.0)
+            .filter(|v| v.is_finite() && *v >= 0.0 && *v <= MAX_AGE)
             .ok_or_else(|| {
                 anyhow::anyhow!(at(
                     &t,
-                    &format!("expected the customer's age in {u}, 0 or more")
+                    &format!("expected the customer's age in {u}, from 0 to {MAX_AGE}")
                 ))
             })?;
         let txv = txs[row]
@@ -127,8 +131,14 @@ pub fn read(path: &str, unit: TimeUnit, settings: &Settings) -> Result<(Vec<Stri
             ));
         }
         let mv = ms[row]
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| anyhow::anyhow!(at(&m, "expected the mean repeat spend, 0 or more")))?;
+            .filter(|v| *v >= 0.0 && Money::from_f64(*v).is_some())
+            .ok_or_else(|| {
+                anyhow::anyhow!(at(
+                    &m,
+                    "expected the mean repeat spend, 0 or more and below a trillion (the bound \
+                     on an order amount)"
+                ))
+            })?;
         out_ids.push(id.trim().to_string());
         c.first.push(0);
         c.x.push(xv as u32);

@@ -119,8 +119,8 @@ pub fn note_cancellations(out: &OutputOptions, info: &SourceInfo, c: &Cancellati
         out,
         format!(
             "{}: {} cancellation rows (order IDs C + number) count as refunds: {} netted \
-             against the order of the same number, {} against the customer's latest earlier \
-             order of the same product, {} unlinked (refunds on their own date)",
+             against the order of the same number, {} against the customer's latest order of \
+             the same product issued at or before it, {} unlinked (refunds on their own date)",
             info.display, c.rows, c.by_number, c.by_product, c.unlinked
         ),
     );
