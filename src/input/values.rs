@@ -665,6 +665,33 @@ pub fn parse_flag(raw: &str) -> Option<bool> {
 }
 
 /// The yes and no words of [`parse_flag`] (trimmed, lower-case), also read by `crm-eval sql`.
+/// Cells that stand for "not answered" in CRM and form exports (and pandas' NaN written as
+/// text): missing, not a value — a feature's missing level, a group's `(unknown)`.
+pub const PLACEHOLDERS: &[&str] = &[
+    "",
+    "select",
+    "na",
+    "n/a",
+    "nan",
+    "null",
+    "-",
+    "?",
+    "请选择",
+    "未选择",
+];
+
+/// Whether a cell is missing (empty or a placeholder), compared trimmed and lower-cased.
+pub fn is_placeholder(cell: &str) -> bool {
+    let c = cell.trim().to_lowercase();
+    PLACEHOLDERS.contains(&c.as_str())
+}
+
+/// A grouping cell's value, trimmed; `None` (grouped as `(unknown)`) when it is empty or a
+/// placeholder such as `NaN`, `null` or `N/A`.
+pub fn group_value(cell: &str) -> Option<&str> {
+    (!is_placeholder(cell)).then(|| cell.trim())
+}
+
 pub const FLAG_TRUE: &[&str] = &["true", "t", "yes", "y", "1", "1.0", "是", "真", "√"];
 pub const FLAG_FALSE: &[&str] = &["false", "f", "no", "n", "0", "0.0", "否", "假", "×"];
 

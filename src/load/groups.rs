@@ -395,8 +395,12 @@ pub fn read_customer_columns(
     Ok(CustomerColumns { ids, columns, info })
 }
 
-/// The values of a cell: split on `;` (or `；`), trimmed; an empty cell is `(unknown)`.
+/// The values of a cell: split on `;` (or `；`), trimmed; an empty cell, or one holding only a
+/// placeholder (`NaN`, `null`, `N/A`: [`crate::input::values::group_value`]), is `(unknown)`.
 fn split_values(cell: &str) -> Vec<String> {
+    if crate::input::values::group_value(cell).is_none() {
+        return vec![UNKNOWN.to_string()];
+    }
     let mut values: Vec<String> = cell
         .split([';', '；'])
         .map(|v| v.trim().to_string())
@@ -417,6 +421,9 @@ mod tests {
     fn multi_valued_cells_split_and_empty_ones_are_unknown() {
         assert_eq!(split_values("vip; new；vip"), ["vip", "new", "vip"]);
         assert_eq!(split_values("  "), [UNKNOWN]);
+        assert_eq!(split_values(" NaN"), [UNKNOWN]);
+        assert_eq!(split_values("null"), [UNKNOWN]);
+        assert_eq!(split_values("n/a; vip"), ["n/a", "vip"]);
         assert_eq!(
             parse_by("region, industry").unwrap(),
             ["region", "industry"]

@@ -115,8 +115,7 @@ pub fn load(
             .iter()
             .map(|k| {
                 k.get(row)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
+                    .and_then(crate::input::values::group_value)
                     .unwrap_or(UNKNOWN)
                     .to_string()
             })

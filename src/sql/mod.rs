@@ -1260,7 +1260,7 @@ impl GroupSql {
 }
 
 /// `customer_keys` (customer_id, c1, c2 …): every combination of the values of each customers
-/// row's `--by` cells (split on `;` and `；`, trimmed; a blank cell is `(unknown)`), once per
+/// row's `--by` cells (split on `;` and `；`, trimmed; a blank or placeholder cell is `(unknown)`), once per
 /// customer — the input layer's `CustomerGroups`.
 fn customer_keys(d: Dialect, c: &CustomerColumns, mappings: &[MapEntry]) -> String {
     let text = d.text();
@@ -1285,7 +1285,20 @@ fn customer_keys(d: Dialect, c: &CustomerColumns, mappings: &[MapEntry]) -> Stri
         .iter()
         .chain(&[';', '；'])
         .collect();
-    let blank = |r: &str| format!("translate({r}, {}, '') = ''", quote(&blanks));
+    // A cell of only white space and separators, or a placeholder (NaN, null, N/A …), is
+    // `(unknown)`: `values::group_value`.
+    let placeholders: Vec<String> = crate::input::values::PLACEHOLDERS
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| quote(p))
+        .collect();
+    let placeholders = placeholders.join(", ");
+    let blank = |r: &str| {
+        format!(
+            "(translate({r}, {}, '') = '' OR lower(trim({r})) IN ({placeholders}))",
+            quote(&blanks)
+        )
+    };
     let mut ctes = format!(
         ",\ncustomer_cells AS (
   SELECT DISTINCT nullif(trim(CAST({id} AS {text})), '') AS customer_id{cells}

@@ -15,25 +15,7 @@ use super::fnv1a as hash;
 use super::logistic::{self, Logistic, Matrix};
 use crate::metrics::rfm::round_to;
 
-/// Cells that stand for "not answered" in CRM and form exports: missing, not a level.
-pub const PLACEHOLDERS: &[&str] = &[
-    "",
-    "select",
-    "na",
-    "n/a",
-    "nan",
-    "null",
-    "-",
-    "?",
-    "请选择",
-    "未选择",
-];
-
-/// Whether a cell is missing (empty or a placeholder), compared trimmed and lower-cased.
-pub fn is_placeholder(cell: &str) -> bool {
-    let c = cell.trim().to_lowercase();
-    PLACEHOLDERS.contains(&c.as_str())
-}
+pub use crate::input::values::is_placeholder;
 
 /// A feature column as read: numbers or words, `None` where missing.
 #[derive(Debug, Clone)]
