@@ -44,6 +44,8 @@ pub struct InputConfig {
     pub line_discount: Option<crate::input::lines::DiscountKind>,
     /// `--on-bad-rows` for every run that reads this config ("fail" or "skip").
     pub on_bad_rows: Option<crate::input::BadRows>,
+    /// `--max-rejects`: 100 (rows) or "0.5%" (of a file's rows).
+    pub max_rejects: Option<crate::input::MaxRejects>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

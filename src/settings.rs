@@ -144,6 +144,17 @@ pub struct GlobalArgs {
     )]
     pub rejects: Option<PathBuf>,
 
+    /// With --on-bad-rows skip: fail (exit 1) when one file has more skipped rows than N, or
+    /// than P% of its rows (e.g. 100 or 0.5%), instead of answering from what is left.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N|P%",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub max_rejects: Option<crate::input::MaxRejects>,
+
     /// How a line-item discount column is read when the amount is computed from quantity ×
     /// unit price: rate (0.2 = 20 % off), amount (money off), or auto (rate when every value is
     /// between 0 and 1).
@@ -301,6 +312,7 @@ impl Settings {
                 (None, None, Some(b)) => b,
                 (None, None, None) => crate::input::BadRows::Fail,
             },
+            max_rejects: global.max_rejects.or(cfg.max_rejects),
             discount: global
                 .line_discount
                 .or(cfg.line_discount)
@@ -324,6 +336,12 @@ impl Settings {
                 ));
             }
             crate::paths::will_write(p, "--rejects")?;
+        }
+        if global.max_rejects.is_some() && input.bad_rows == crate::input::BadRows::Fail {
+            return Err(usage(
+                "--max-rejects bounds the rows --on-bad-rows skip skips; add --on-bad-rows skip \
+                 (or --rejects FILE)",
+            ));
         }
         Ok(Settings {
             input,

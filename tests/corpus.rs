@@ -79,6 +79,16 @@ fn corpus() -> Vec<(&'static str, String, Result<(), &'static str>)> {
             Err("binary.csv"),
         ),
         (
+            "long_cell.csv",
+            rows(&format!("A,2024-01-01,{}\n", "x".repeat(500))),
+            Err("…\" (500 characters) is not an amount"),
+        ),
+        (
+            "orders.csv.bz2",
+            "BZh91AY&SY\u{1}\u{2}".into(),
+            Err("a bzip2-compressed file; crm-eval reads plain, gzip (.gz) and zstd (.zst)"),
+        ),
+        (
             "ragged.csv",
             rows("A,2024-01-01,10,extra\nB,2024-01-02\n"),
             Err("ragged.csv"),

@@ -80,11 +80,19 @@ fn a_cancellation_never_nets_an_order_issued_after_it() {
             .cmd(&["rfm", file, "-f", "csv", "--as-of", "2011-12-10"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let (header, rows) = parse_csv(&String::from_utf8(out.stdout).unwrap());
         let ids = column(&header, &rows, "customer_id").join(" ");
         let monetary = column(&header, &rows, "monetary").join(" ");
-        (ids, monetary, String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            ids,
+            monetary,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     // 18268 keeps the 15.00 purchase, and the unlinked 15.00 refund counts on its own date (net
     // spend 0); 17000's cancellation at 19:13 is later than its order and joins it.
@@ -96,10 +104,19 @@ fn a_cancellation_never_nets_an_order_issued_after_it() {
     );
     // The same file with dates only: the same day counts as at or before, so 18268's
     // cancellation nets the purchase away and 18268 is no buyer.
-    w.write("days.csv", lines.replace(" 09:00", "").replace(" 11:16", "").replace(" 19:13", ""));
+    w.write(
+        "days.csv",
+        lines
+            .replace(" 09:00", "")
+            .replace(" 11:16", "")
+            .replace(" 19:13", ""),
+    );
     let (ids, monetary, stderr) = run("days.csv");
     assert_eq!((ids.as_str(), monetary.as_str()), ("17000", "5"));
-    assert!(stderr.contains("2 against the customer's latest order"), "{stderr}");
+    assert!(
+        stderr.contains("2 against the customer's latest order"),
+        "{stderr}"
+    );
 }
 
 #[test]

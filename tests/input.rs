@@ -507,8 +507,52 @@ fn bad_rows_are_skipped_and_listed_when_asked() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("bad.csv: 4 rows skipped for a bad or missing cell"),
+        stderr.contains(
+            "bad.csv: skipped 4 of 8 rows (50.0 %) for a bad or missing cell (--on-bad-rows \
+             skip; --rejects FILE lists them); first at row 3, column \"order_date\""
+        ),
         "{stderr}"
+    );
+    // --max-rejects: more skipped rows than N, or than P% of the file's rows, fail the run.
+    for (max, code) in [("4", 0), ("3", 1), ("50%", 0), ("49.9%", 1)] {
+        let args = [
+            "rfm",
+            "bad.csv",
+            "--on-bad-rows",
+            "skip",
+            "--max-rejects",
+            max,
+            "-q",
+        ];
+        if code == 0 {
+            assert_eq!(
+                w.stdout(&args),
+                w.stdout(&["rfm", "bad.csv", "--on-bad-rows", "skip", "-q"])
+            );
+        } else {
+            let e = w.fails(&args, 1);
+            assert!(
+                e.contains(&format!("skipped 4 of 8 rows (50.0 %) for a bad or missing cell, more than --max-rejects {max} allows")),
+                "{e}"
+            );
+        }
+    }
+    let e = w.fails(&["rfm", "bad.csv", "--max-rejects", "3"], 2);
+    assert!(e.contains("add --on-bad-rows skip"), "{e}");
+    let e = w.fails(
+        &[
+            "rfm",
+            "bad.csv",
+            "--on-bad-rows",
+            "skip",
+            "--max-rejects",
+            "1O",
+        ],
+        2,
+    );
+    assert!(
+        e.contains("expected a number of rows (100) or a share of them (0.5%)"),
+        "{e}"
     );
     let rejects = records(&std::fs::read_to_string(w.path("rejects.csv")).unwrap());
     let rows: Vec<(&str, &str, &str)> = rejects

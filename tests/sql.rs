@@ -1349,7 +1349,10 @@ fn conversion_and_recovery_sql_by_customers_file_columns() {
             assert!(ours.len() >= 3, "{command} {by}: {ours:?}");
             // NaN and null are placeholders: D is (unknown), never a group of its own.
             let flat = format!("{ours:?}").to_lowercase();
-            assert!(!flat.contains("nan") && !flat.contains("null"), "{command} {by}: {ours:?}");
+            assert!(
+                !flat.contains("nan") && !flat.contains("null"),
+                "{command} {by}: {ours:?}"
+            );
         }
     }
 }

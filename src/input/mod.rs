@@ -28,6 +28,8 @@ pub struct InputOptions {
     pub strict: bool,
     /// What a row with an unreadable or missing required cell does (`--on-bad-rows`).
     pub bad_rows: BadRows,
+    /// Under `skip`: more skipped rows than this in one file fail the run (`--max-rejects`).
+    pub max_rejects: Option<MaxRejects>,
     /// How a line-item discount column is read (`--line-discount`).
     pub discount: lines::DiscountKind,
 }
@@ -61,6 +63,65 @@ pub enum BadRows {
     Fail,
     /// The row is left out, counted on stderr and listed in `--rejects`.
     Skip,
+}
+
+/// How many skipped rows a file may have before the run fails (`--max-rejects N|P%`, or
+/// `max_rejects` under `[input]`): a count, or a share of the file's data rows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MaxRejects {
+    Rows(usize),
+    /// Percent of the data rows, 0–100.
+    Percent(f64),
+}
+
+impl MaxRejects {
+    /// Whether `skipped` of `rows` data rows is more than allowed.
+    pub fn exceeded(self, skipped: usize, rows: usize) -> bool {
+        match self {
+            MaxRejects::Rows(n) => skipped > n,
+            MaxRejects::Percent(p) => skipped as f64 > p / 100.0 * rows as f64,
+        }
+    }
+}
+
+impl std::str::FromStr for MaxRejects {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let s = s.trim();
+        let bad = || format!("{s:?}: expected a number of rows (100) or a share of them (0.5%)");
+        match s.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => Ok(MaxRejects::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => s.parse::<usize>().map(MaxRejects::Rows).map_err(|_| bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for MaxRejects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxRejects::Rows(n) => write!(f, "{n}"),
+            MaxRejects::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MaxRejects {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Rows(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Rows(n) => Ok(MaxRejects::Rows(n as usize)),
+            Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// A row left out under `--on-bad-rows skip`.
@@ -399,6 +460,7 @@ fn load_source(
     }
     let mut df = DataFrame::new_infer_height(columns)
         .map_err(|e| anyhow!("{}: {}", info.display, source::polars_message(&e)))?;
+    let rows_read = df.height();
     let mut row_index: Option<Vec<usize>> = None;
     let mut rejects: Vec<Reject> = Vec::new();
     if !bad_rows.is_empty() {
@@ -503,15 +565,33 @@ fn load_source(
                 let reason = r.reason.split("; expected").next().unwrap_or(&r.reason);
                 match r.value.as_str() {
                     "" => format!("row {}, column {:?}: {reason}", r.row, r.column),
-                    v => format!("row {}, column {:?}: {v:?} {reason}", r.row, r.column),
+                    v => format!(
+                        "row {}, column {:?}: {} {reason}",
+                        r.row,
+                        r.column,
+                        shown(v)
+                    ),
                 }
             })
             .collect();
-        notes.push(format!(
-            "{}: {} rows skipped for a bad or missing cell (--on-bad-rows skip; --rejects FILE \
-             lists them): {}{}",
+        let skipped = format!(
+            "{}: skipped {} of {} rows ({:.1} %) for a bad or missing cell",
             info.display,
             rejects.len(),
+            rows_read,
+            100.0 * rejects.len() as f64 / rows_read.max(1) as f64,
+        );
+        if let Some(max) = opts
+            .max_rejects
+            .filter(|m| m.exceeded(rejects.len(), rows_read))
+        {
+            bail!(
+                "{skipped}, more than --max-rejects {max} allows; first at {}",
+                examples[0]
+            );
+        }
+        notes.push(format!(
+            "{skipped} (--on-bad-rows skip; --rejects FILE lists them); first at {}{}",
             examples.join("; "),
             if rejects.len() > 3 { "; …" } else { "" }
         ));
@@ -932,6 +1012,18 @@ pub fn coerce_binding(
     })
 }
 
+/// A cell's value as a message quotes it: whole when short, else its start and its length (a
+/// 5,000-character cell in an error hides the rest of the message).
+pub fn shown(value: &str) -> String {
+    const KEEP: usize = 60;
+    let length = value.chars().count();
+    if length <= KEEP + 20 {
+        return format!("{value:?}");
+    }
+    let start: String = value.chars().take(KEEP).collect();
+    format!("{:?} ({length} characters)", format!("{start}…"))
+}
+
 /// What a cell of this kind should look like, for error messages.
 pub fn expectation(kind: ValueKind) -> &'static str {
     match kind {
@@ -990,11 +1082,12 @@ fn check_coerced(coerced: &Coerced, binding: &Binding, info: &SourceInfo) -> Res
             }
         };
         bail!(
-            "{}: row {}, column {:?} ({}): {value:?} {reason}; expected {}{more}{fits}",
+            "{}: row {}, column {:?} ({}): {} {reason}; expected {}{more}{fits}",
             info.display,
             info.row_number(*index),
             binding.header,
             binding.role,
+            shown(value),
             expectation(binding.role.kind()),
         );
     }

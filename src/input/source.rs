@@ -230,6 +230,18 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         });
     }
 
+    if let Some(format) = unsupported_compression(&magic) {
+        bail!(
+            "{display}: a {format}-compressed file; crm-eval reads plain, gzip (.gz) and zstd \
+             (.zst) text: decompress it first, or pipe it in (`{unpack} | crm-eval … -`)",
+            unpack = match format {
+                "bzip2" => format!("bzcat {path}"),
+                "xz" => format!("xzcat {path}"),
+                "7-Zip" => format!("7z x -so {path}"),
+                _ => format!("lz4cat {path}"),
+            }
+        );
+    }
     // Text: maybe compressed, then decoded to UTF-8.
     let compression = if magic.starts_with(&[0x1F, 0x8B]) {
         Some("gzip")
@@ -377,6 +389,22 @@ pub(super) fn decode_text(
             }
         }
         EncodingChoice::Gbk => decode_gb18030(bytes, display),
+    }
+}
+
+/// The compressed formats told apart by their magic bytes that are not read: named in the
+/// error instead of "neither UTF-8 nor GBK".
+fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
+    if magic.len() >= 4 && magic.starts_with(b"BZh") && magic[3].is_ascii_digit() {
+        Some("bzip2")
+    } else if magic.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some("xz")
+    } else if magic.starts_with(&[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C]) {
+        Some("7-Zip")
+    } else if magic.starts_with(&[0x04, 0x22, 0x4D, 0x18]) {
+        Some("lz4")
+    } else {
+        None
     }
 }
 
