@@ -176,10 +176,13 @@ fn excel_workbook_with_date_cells_and_a_named_sheet() {
         err.contains("no sheet named") && err.contains("订单"),
         "{err}"
     );
-    // The first sheet has no order columns: the error lists what it found.
+    // The first sheet has no order columns: the error lists what it found, and the sheet that
+    // has them.
     let err = w.fails(&["rfm", "orders.xlsx"], 1);
     assert!(
-        err.contains("no column for customer_id") && err.contains("not this one"),
+        err.contains("no column for customer_id")
+            && err.contains("not this one")
+            && err.contains("sheet \"订单\" has the columns: add --sheet \"订单\""),
         "{err}"
     );
 }

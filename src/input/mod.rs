@@ -343,7 +343,7 @@ fn load_source(
         .collect();
     let mut headers = raw.headers.clone();
     headers.extend(added.iter().map(|(key, _)| key.clone()));
-    let mut bindings = resolve_or_explain(kind, &headers, opts, &raw.info.display)?;
+    let mut bindings = resolve_or_explain(kind, &headers, opts, &raw.info)?;
     let mut header_notes = Vec::new();
     if opts.read.names.is_none() && source::header_looks_like_data(&raw.headers) {
         header_notes.push(format!("{}: {}", raw.info.display, source::NO_HEADER_HINT));
@@ -933,15 +933,23 @@ pub fn resolve_or_explain(
     kind: TableKind,
     headers: &[String],
     opts: &InputOptions,
-    display: &str,
+    info: &SourceInfo,
 ) -> Result<Vec<Binding>> {
+    let display = info.display.as_str();
     schema::resolve(kind, headers, &opts.mappings).map_err(|e| match e {
         ResolveError::Missing { role } => {
+            // A workbook whose first sheet is a cover or a pivot: another sheet may have them.
+            let sheet_hint = match source::other_sheet_with(info, &|h: &[String]| {
+                schema::resolve(kind, h, &opts.mappings).is_ok()
+            }) {
+                Some(sheet) => format!("\n  sheet {sheet:?} has the columns: add --sheet {sheet:?}"),
+                None => String::new(),
+            };
             let tried: Vec<&str> = role.synonyms().iter().take(12).copied().collect();
             anyhow!(
                 "{display}: no column for {role}, which {kind} need (required: {}).\n  \
                  headers found: {}\n  names tried: {}, …\n  \
-                 name it with --map {role}=HEADER{}{}",
+                 name it with --map {role}=HEADER{}{}{}",
                 kind.required()
                     .iter()
                     .map(|r| r.name())
@@ -964,6 +972,8 @@ pub fn resolve_or_explain(
                 } else {
                     String::new()
                 }
+            ,
+                sheet_hint
             )
         }
         ResolveError::Ambiguous {

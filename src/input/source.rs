@@ -618,6 +618,33 @@ fn read_excel(
     Ok((frame, headers, name, start_row as usize + header_index + 1))
 }
 
+/// The first other sheet of the workbook `info` was read from whose header row `fits` (for the
+/// missing-column error; the file is opened again, so a stream has no hint).
+pub fn other_sheet_with(info: &SourceInfo, fits: &dyn Fn(&[String]) -> bool) -> Option<String> {
+    use calamine::{Data, Reader};
+    if info.container != Container::Excel || is_stream(&info.display) {
+        return None;
+    }
+    let mut workbook = calamine::open_workbook_auto(&info.display).ok()?;
+    let names = workbook.sheet_names();
+    names
+        .into_iter()
+        .filter(|n| Some(n) != info.sheet.as_ref())
+        .find(|name| {
+            let Ok(range) = workbook.worksheet_range(name) else {
+                return false;
+            };
+            let header = range.rows().find(|r| {
+                !r.iter()
+                    .all(|c| matches!(c, Data::Empty) || c.to_string().trim().is_empty())
+            });
+            header.is_some_and(|r| {
+                let headers: Vec<String> = r.iter().map(|c| c.to_string().trim().to_string()).collect();
+                fits(&headers)
+            })
+        })
+}
+
 /// A cell as the text our value parsers understand: dates as ISO, numbers without float noise.
 fn excel_cell_text(cell: &calamine::Data) -> Option<String> {
     use calamine::Data;

@@ -864,7 +864,7 @@ fn read_wide_history(
         TableKind::Opportunities,
         &raw.headers,
         &settings.input,
-        &raw.info.display,
+        &raw.info,
     );
     let id_header = match bindings
         .ok()

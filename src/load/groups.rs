@@ -348,7 +348,7 @@ pub fn read_customer_columns(
 ) -> Result<CustomerColumns> {
     let opts = &settings.input;
     let raw = source::open(path, &opts.read)?;
-    let bindings = resolve_or_explain(TableKind::Customers, &raw.headers, opts, &raw.info.display)?;
+    let bindings = resolve_or_explain(TableKind::Customers, &raw.headers, opts, &raw.info)?;
     let (partial, _) = schema::resolve_partial(TableKind::Customers, &raw.headers, &opts.mappings)
         .unwrap_or_default();
     let id = bindings
