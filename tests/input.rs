@@ -611,3 +611,81 @@ fn row_numbers_after_skipped_rows_are_the_files() {
     let e = w.fails(&["rfm", "s.csv", "--on-bad-rows", "skip", "--strict"], 1);
     assert!(e.contains("s.csv: row 4, column \"customer_id\""), "{e}");
 }
+
+/// The skip contract on a real export (the CDNOW sample, 6,919 order lines): corrupt twelve of
+/// its lines in every way a cell can be unreadable, and `--rejects` lists exactly those lines,
+/// while `rfm --on-bad-rows skip` gives byte for byte what `rfm` gives on the file without them.
+#[test]
+fn skipping_on_a_corrupted_real_export_equals_the_export_without_those_lines() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(crate::common::data("cdnow_sample.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // (file line, 1 = header; how the line is broken)
+    let corrupt: [(usize, fn(&str) -> String); 12] = [
+        (2, |l| l.replace("1997-01-01", "1997-02-30")),
+        (57, |l| {
+            format!("{},12,3x", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (400, |l| l.replace("1997", "19x7")),
+        (1001, |l| {
+            format!("{},1,", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (1500, |l| {
+            format!("{},1,NaN", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (2222, |l| {
+            format!("{},1,1e13", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (3000, |l| {
+            l.replacen(",1997", ",", 1).replacen(",1998", ",", 1)
+        }),
+        (4321, |l| {
+            format!("{},1,ten", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (5000, |l| l.replacen("-", "/13/", 1)),
+        (6000, |l| {
+            format!("{},1,\"1,5\"", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (6500, |l| {
+            format!("{},1,--", l.rsplitn(3, ',').last().unwrap())
+        }),
+        (lines.len(), |l| {
+            format!("{},1,∞", l.rsplitn(3, ',').last().unwrap())
+        }),
+    ];
+    let mut broken: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for (line, f) in &corrupt {
+        broken[line - 1] = f(lines[line - 1]);
+        assert_ne!(broken[line - 1], lines[line - 1], "line {line} unchanged");
+    }
+    let kept: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !corrupt.iter().any(|(l, _)| *l == i + 1))
+        .map(|(_, l)| *l)
+        .collect();
+    w.write("broken.csv", broken.join("\n") + "\n");
+    w.write("kept.csv", kept.join("\n") + "\n");
+    let want = w.stdout(&["rfm", "kept.csv", "--as-of", "1998-07-01", "-q"]);
+    let got = w.stdout(&[
+        "rfm",
+        "broken.csv",
+        "--as-of",
+        "1998-07-01",
+        "--rejects",
+        "rejects.csv",
+        "-q",
+    ]);
+    let rejects = records(&std::fs::read_to_string(w.path("rejects.csv")).unwrap());
+    let rows: Vec<usize> = rejects.iter().map(|r| r["row"].parse().unwrap()).collect();
+    let expected: Vec<usize> = corrupt.iter().map(|(l, _)| *l).collect();
+    assert_eq!(rows, expected, "{rejects:?}");
+    assert!(
+        rejects.iter().all(|r| r["file"] == "broken.csv"),
+        "{rejects:?}"
+    );
+    assert!(
+        got == want,
+        "the kept rows give another answer than the file without them"
+    );
+}

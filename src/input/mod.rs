@@ -942,7 +942,9 @@ pub fn resolve_or_explain(
             let sheet_hint = match source::other_sheet_with(info, &|h: &[String]| {
                 schema::resolve(kind, h, &opts.mappings).is_ok()
             }) {
-                Some(sheet) => format!("\n  sheet {sheet:?} has the columns: add --sheet {sheet:?}"),
+                Some(sheet) => {
+                    format!("\n  sheet {sheet:?} has the columns: add --sheet {sheet:?}")
+                }
                 None => String::new(),
             };
             let tried: Vec<&str> = role.synonyms().iter().take(12).copied().collect();
@@ -971,8 +973,7 @@ pub fn resolve_or_explain(
                     format!("\n  {}", source::NO_HEADER_HINT)
                 } else {
                     String::new()
-                }
-            ,
+                },
                 sheet_hint
             )
         }

@@ -639,7 +639,8 @@ pub fn other_sheet_with(info: &SourceInfo, fits: &dyn Fn(&[String]) -> bool) -> 
                     .all(|c| matches!(c, Data::Empty) || c.to_string().trim().is_empty())
             });
             header.is_some_and(|r| {
-                let headers: Vec<String> = r.iter().map(|c| c.to_string().trim().to_string()).collect();
+                let headers: Vec<String> =
+                    r.iter().map(|c| c.to_string().trim().to_string()).collect();
                 fits(&headers)
             })
         })
