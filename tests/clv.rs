@@ -696,4 +696,40 @@ fn intervals_hold_their_point_values_and_totals_come_from_the_same_draws() {
         2,
     );
     assert!(e.contains("historical"), "{e}");
+    // With --holdout: a predictive interval on each row of the holdout table, holding each
+    // row's prediction; the whole's interval is narrower than the rows' bounds added up.
+    let holdout = [
+        "clv",
+        orders.as_str(),
+        "--holdout",
+        "2024-07-01",
+        "--intervals",
+        "0.9",
+        "-q",
+        "-f",
+        "csv",
+    ];
+    let out = w.stdout(&holdout);
+    assert_eq!(out, w.stdout(&holdout), "same bytes on a rerun");
+    let rows = records(&out);
+    let (mut low_sum, mut high_sum) = (0.0, 0.0);
+    for r in &rows {
+        let (lo, v, hi) = (
+            num(r, "predicted_low"),
+            num(r, "predicted_purchases"),
+            num(r, "predicted_high"),
+        );
+        assert!(
+            lo < v && v < hi,
+            "{}: {lo} {v} {hi}",
+            r["calibration_frequency"]
+        );
+        if r["calibration_frequency"] != "all" {
+            low_sum += lo;
+            high_sum += hi;
+        }
+    }
+    let all = rows.last().unwrap();
+    assert_eq!(all["calibration_frequency"], "all");
+    assert!(num(all, "predicted_high") - num(all, "predicted_low") < high_sum - low_sum);
 }

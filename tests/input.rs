@@ -621,7 +621,8 @@ fn skipping_on_a_corrupted_real_export_equals_the_export_without_those_lines() {
     let text = std::fs::read_to_string(crate::common::data("cdnow_sample.csv")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     // (file line, 1 = header; how the line is broken)
-    let corrupt: [(usize, fn(&str) -> String); 12] = [
+    type Break = fn(&str) -> String;
+    let corrupt: [(usize, Break); 12] = [
         (2, |l| l.replace("1997-01-01", "1997-02-30")),
         (57, |l| {
             format!("{},12,3x", l.rsplitn(3, ',').last().unwrap())

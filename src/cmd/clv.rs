@@ -104,8 +104,9 @@ pub struct Args {
 
     /// Intervals at this level (0.9 = 90 %): ci_low/ci_high of each parameter (--params), and
     /// p_alive, expected_purchases and clv _low/_high per customer and on the --summary totals,
-    /// from 200 draws of the parameters' fitted uncertainty.
-    #[arg(long, value_name = "LEVEL", conflicts_with = "holdout")]
+    /// from 200 draws of the parameters' fitted uncertainty; with --holdout, predicted_low/high:
+    /// where the holdout's purchases should fall (the draws and the purchase process's noise).
+    #[arg(long, value_name = "LEVEL")]
     pub intervals: Option<f64>,
 }
 

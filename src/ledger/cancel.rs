@@ -23,6 +23,9 @@ use polars::prelude::*;
 
 use crate::input::values::OrderStatus;
 
+/// An order row's moment: (day, milliseconds since midnight; 0 when the export has no times).
+type Instant = (i32, i32);
+
 /// How the cancellation rows of a file were linked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cancellations {
@@ -124,7 +127,7 @@ pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancella
         Ok(c) => Some(c.i32()?.clone()),
         Err(_) => None,
     };
-    let when = |i: usize| -> Option<(i32, i32)> {
+    let when = |i: usize| -> Option<Instant> {
         let time = times.as_ref().and_then(|t| t.get(i)).unwrap_or(0);
         Some((days.get(i)?, time))
     };
@@ -148,7 +151,8 @@ pub fn link_marked(df: &mut DataFrame, marker: Marker) -> Result<Option<Cancella
         mask
     };
     let mut numbers: std::collections::HashSet<(&str, &str)> = Default::default();
-    let mut bought: HashMap<(&str, &str), Vec<((i32, i32), &str)>> = HashMap::new();
+    // (customer, product) → the orders with a positive line: (when, order ID).
+    let mut bought: HashMap<(&str, &str), Vec<(Instant, &str)>> = HashMap::new();
     for (i, &cancellation) in is_cancellation.iter().enumerate() {
         if cancellation {
             continue;

@@ -8,6 +8,7 @@
 //! model is of each expectation, not where a customer's actual count will fall.
 
 use super::fit::{cholesky, Fit};
+use super::{p_alive, parallel_map, Model};
 
 /// Draws of the parameters of a run (fixed seed: the same draws, the same bytes, every run).
 pub const DRAWS: usize = 200;
@@ -34,6 +35,109 @@ impl SplitMix {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
+
+    /// Exponential with this rate.
+    fn exponential(&mut self, rate: f64) -> f64 {
+        -self.uniform().ln() / rate
+    }
+
+    /// Gamma(shape, rate) by Marsaglia and Tsang (shape < 1 boosted by U^(1/shape)).
+    fn gamma(&mut self, shape: f64, rate: f64) -> f64 {
+        if shape < 1.0 {
+            let u = self.uniform();
+            return self.gamma(shape + 1.0, rate) * u.powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.normal();
+            let v = (1.0 + c * x).powi(3);
+            if v <= 0.0 {
+                continue;
+            }
+            let u = self.uniform();
+            if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+                return d * v / rate;
+            }
+        }
+    }
+
+    /// Beta(a, b) as a ratio of gammas.
+    fn beta(&mut self, a: f64, b: f64) -> f64 {
+        let g = self.gamma(a, 1.0);
+        g / (g + self.gamma(b, 1.0))
+    }
+}
+
+/// The predictive distribution of the purchases in a holdout of `length` periods: under each of
+/// [`DRAWS`] draws of the purchase model's parameters (so parameter uncertainty is in it), every
+/// customer's purchases are simulated from the model given their own history (so the purchase
+/// process's noise is in it): alive at T with probability P(alive | x, t_x, T), and if alive with
+/// a purchase rate and a dropout drawn from their posterior — BG/NBD: λ ~ Gamma(r + x, α + T),
+/// p ~ Beta(a, b + x), leaving after each purchase with probability p; Pareto/NBD:
+/// λ ~ Gamma(r + x, α + T), μ ~ Gamma(s, β + T), alive for an Exp(μ) time. Returns, per draw,
+/// the simulated purchases summed per group (`group[i]` < `groups`) and, last, over everyone.
+/// `None` when the fit has no usable covariance. Each draw has its own seeded stream, so the
+/// result does not depend on the threads.
+pub fn holdout_totals(
+    model: Model,
+    fit: &Fit,
+    (x, tx, t): (&[u32], &[f64], &[f64]),
+    length: f64,
+    group: &[usize],
+    groups: usize,
+) -> Option<Vec<Vec<f64>>> {
+    let params = draw(fit, DRAWS, 3)?;
+    Some(parallel_map(DRAWS, |k| {
+        let theta = &params[k];
+        let mut rng =
+            SplitMix(SEED ^ 0x0d0e ^ ((k as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f)));
+        let mut sums = vec![0.0; groups + 1];
+        for i in 0..x.len() {
+            let alive = p_alive(model, theta, x[i], tx[i], t[i]);
+            if rng.uniform() >= alive {
+                continue;
+            }
+            let xi = f64::from(x[i]);
+            let bought = match model {
+                Model::BgNbd => {
+                    let [r, alpha, a, b] = [theta[0], theta[1], theta[2], theta[3]];
+                    let lambda = rng.gamma(r + xi, alpha + t[i]);
+                    let p = rng.beta(a, b + xi);
+                    let (mut now, mut n) = (0.0, 0u32);
+                    loop {
+                        now += rng.exponential(lambda);
+                        if now > length {
+                            break;
+                        }
+                        n += 1;
+                        if rng.uniform() < p {
+                            break;
+                        }
+                    }
+                    n
+                }
+                _ => {
+                    let [r, alpha, s, beta] = [theta[0], theta[1], theta[2], theta[3]];
+                    let lambda = rng.gamma(r + xi, alpha + t[i]);
+                    let mu = rng.gamma(s, beta + t[i]);
+                    let lifetime = rng.exponential(mu).min(length);
+                    let (mut now, mut n) = (0.0, 0u32);
+                    loop {
+                        now += rng.exponential(lambda);
+                        if now > lifetime {
+                            break;
+                        }
+                        n += 1;
+                    }
+                    n
+                }
+            };
+            sums[group[i]] += f64::from(bought);
+            sums[groups] += f64::from(bought);
+        }
+        sums
+    }))
 }
 
 /// `n` parameter vectors drawn from a fit: exp(ln θ̂ + L·z), z standard normal. `None` when the
@@ -80,25 +184,8 @@ mod tests {
     use super::*;
     use crate::metrics::clv::{fit_purchases, Model, Summary};
 
-    /// Gamma(shape, rate) by Marsaglia and Tsang (shape < 1 boosted by U^(1/shape)).
     fn gamma(rng: &mut SplitMix, shape: f64, rate: f64) -> f64 {
-        if shape < 1.0 {
-            let u = rng.uniform();
-            return gamma(rng, shape + 1.0, rate) * u.powf(1.0 / shape);
-        }
-        let d = shape - 1.0 / 3.0;
-        let c = 1.0 / (9.0 * d).sqrt();
-        loop {
-            let x = rng.normal();
-            let v = (1.0 + c * x).powi(3);
-            if v <= 0.0 {
-                continue;
-            }
-            let u = rng.uniform();
-            if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
-                return d * v / rate;
-            }
-        }
+        rng.gamma(shape, rate)
     }
 
     /// Customers of a BG/NBD world over 52 weeks: λ ~ Gamma(r, α), p ~ Beta(a, b); purchases
@@ -155,6 +242,69 @@ mod tests {
         assert!(
             (64..80).contains(&hits),
             "{hits} of {total} intervals cover the truth"
+        );
+    }
+
+    /// The holdout's 90 % predictive interval of the total covers the actual count in about 90 %
+    /// of worlds: 30 worlds of 2,000 BG/NBD customers, fitted on 52 weeks and predicting the next
+    /// 26. Binomial(30, 0.9) has mean 27 and sd 1.6: fewer than 23 hits fails (too narrow), and
+    /// so does an interval wider than a third of the total (too wide to be of use). Measured: 25
+    /// of 30, the widest 21 % of the total; the interval of the expectation alone (parameter
+    /// draws without the purchase noise, what --summary gives) covers only 14 of 30.
+    #[test]
+    fn the_holdout_interval_covers_the_actual_total_about_as_often_as_it_says() {
+        let truth = [0.25, 4.0, 0.8, 2.5];
+        let (calibration, holdout) = (52.0, 26.0);
+        let mut hits = 0;
+        let mut widest: f64 = 0.0;
+        for seed in 0..30u64 {
+            let mut rng = SplitMix(7000 + seed);
+            let [r, alpha, a, b] = truth;
+            let (mut xs, mut txs, mut ts, mut actual) = (vec![], vec![], vec![], 0u32);
+            for _ in 0..2000 {
+                let lambda = gamma(&mut rng, r, alpha);
+                let p = rng.beta(a, b);
+                let (mut now, mut x, mut last) = (0.0, 0u32, 0.0);
+                loop {
+                    now += rng.exponential(lambda);
+                    if now > calibration + holdout {
+                        break;
+                    }
+                    if now > calibration {
+                        actual += 1;
+                    } else {
+                        x += 1;
+                        last = now;
+                    }
+                    if rng.uniform() < p {
+                        break;
+                    }
+                }
+                xs.push(x);
+                txs.push(last);
+                ts.push(calibration);
+            }
+            let fit =
+                fit_purchases(Model::BgNbd, &Summary::new(&xs, &txs, &ts), 0.0, true).unwrap();
+            let group = vec![0; xs.len()];
+            let totals =
+                holdout_totals(Model::BgNbd, &fit, (&xs, &txs, &ts), holdout, &group, 1).unwrap();
+            let mut all: Vec<f64> = totals.iter().map(|t| t[1]).collect();
+            assert_eq!(
+                totals,
+                holdout_totals(Model::BgNbd, &fit, (&xs, &txs, &ts), holdout, &group, 1).unwrap()
+            );
+            let (lo, hi) = interval(&mut all, 0.9);
+            hits += usize::from(lo <= f64::from(actual) && f64::from(actual) <= hi);
+            widest = widest.max((hi - lo) / f64::from(actual));
+        }
+        assert!(
+            (23..=30).contains(&hits),
+            "{hits} of 30 intervals cover the actual total"
+        );
+        assert!(
+            widest < 1.0 / 3.0,
+            "an interval {widest:.2} of the total wide"
         );
     }
 

@@ -497,6 +497,42 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
         sq += err * err;
     }
     let total_n = c.x.len();
+    // With --intervals: the predictive interval of each row's purchases (parameter uncertainty
+    // and the purchase process's noise), from simulated holdouts.
+    let predictive = match opts.intervals {
+        Some(level) => {
+            let bucket: Vec<usize> = c.x.iter().map(|&x| (x as usize).min(TOP)).collect();
+            let totals = intervals::holdout_totals(
+                opts.model,
+                &fit,
+                (&c.x, &c.tx, &c.t),
+                length,
+                &bucket,
+                TOP + 1,
+            )
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--intervals: the fit has no usable covariance (its information matrix is \
+                     not positive definite), so its uncertainty cannot be drawn"
+                )
+            })?;
+            let bounds: Vec<(f64, f64)> = (0..=TOP + 1)
+                .map(|g| {
+                    let mut values: Vec<f64> = totals.iter().map(|t| t[g]).collect();
+                    intervals::interval(&mut values, level)
+                })
+                .collect();
+            Some(bounds)
+        }
+        None => None,
+    };
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    let mut bound = |g: usize| {
+        if let Some(b) = &predictive {
+            low.push(round_to(b[g].0, 2));
+            high.push(round_to(b[g].1, 2));
+        }
+    };
     let mut label = Vec::new();
     let mut customers = Vec::new();
     let mut actual_mean = Vec::new();
@@ -527,11 +563,13 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
                 b.to_string()
             };
             push(l, n[b], act[b], pred[b]);
+            bound(b);
         }
     }
     let (a_sum, p_sum) = (act.iter().sum::<f64>(), pred.iter().sum::<f64>());
     push(crate::metrics::ALL.into(), total_n, a_sum, p_sum);
-    let table = DataFrame::new_infer_height(vec![
+    bound(TOP + 1);
+    let mut table = DataFrame::new_infer_height(vec![
         Column::new("calibration_frequency".into(), label),
         Column::new("customers".into(), customers),
         Column::new("actual_mean".into(), actual_mean),
@@ -539,6 +577,10 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
         Column::new("actual_purchases".into(), actual_total),
         Column::new("predicted_purchases".into(), predicted_total),
     ])?;
+    if predictive.is_some() {
+        table.with_column(Column::new("predicted_low".into(), low))?;
+        table.with_column(Column::new("predicted_high".into(), high))?;
+    }
     Ok(Holdout {
         table,
         fit,
