@@ -733,3 +733,111 @@ fn intervals_hold_their_point_values_and_totals_come_from_the_same_draws() {
     assert_eq!(all["calibration_frequency"], "all");
     assert!(num(all, "predicted_high") - num(all, "predicted_low") < high_sum - low_sum);
 }
+
+/// `--show tracking|histogram|alive` on CDNOW (39-week calibration), checked against Python
+/// lifetimes 0.11.3 with the same parameters: Σ_i P(X(T_i) = k) from
+/// `BetaGeoFitter.probability_of_n_purchases_up_to_time` (1407.67, 460.33, 192.46, 101.17, 59.85,
+/// 38.12, 25.55) and the cumulative expectation Σ_i `expected_number_of_purchases_up_to_time` at
+/// the calibration's last day (2493.92) and the holdout's (4160.54). The tracking's actual counts
+/// are the summary's Σ x (2,457) and the holdout table's 1,882.
+#[test]
+fn diagnostics_match_lifetimes_and_the_holdout_table() {
+    let w = Workdir::new();
+    let data = cdnow();
+    let histogram = records(&w.stdout(&[
+        "clv",
+        &data,
+        "--as-of",
+        "1997-10-01",
+        "--show",
+        "histogram",
+        "-q",
+        "-f",
+        "csv",
+    ]));
+    let customers: Vec<&str> = histogram.iter().map(|r| r["customers"].as_str()).collect();
+    assert_eq!(
+        customers,
+        ["1411", "439", "214", "100", "62", "38", "29", "64"]
+    );
+    let lifetimes = [1407.67, 460.33, 192.46, 101.17, 59.85, 38.12, 25.55];
+    for (r, want) in histogram.iter().zip(lifetimes) {
+        let got: f64 = r["expected"].parse().unwrap();
+        assert!(
+            (got - want).abs() < 0.1,
+            "{}: {got} vs {want}",
+            r["repeat_purchases"]
+        );
+    }
+    let expected_total: f64 = histogram
+        .iter()
+        .map(|r| r["expected"].parse::<f64>().unwrap())
+        .sum();
+    assert!((expected_total - 2357.0).abs() < 0.1, "{expected_total}");
+
+    let tracking = records(&w.stdout(&[
+        "clv",
+        &data,
+        "--holdout",
+        "1997-10-01",
+        "--as-of",
+        "1998-07-01",
+        "--show",
+        "tracking",
+        "-q",
+        "-f",
+        "csv",
+    ]));
+    let last_calibration = tracking
+        .iter()
+        .rposition(|r| r["phase"] == "calibration")
+        .unwrap();
+    let first_holdout = &tracking[last_calibration + 1];
+    assert_eq!(first_holdout["week_start"], "1997-10-01");
+    let at = |i: usize, c: &str| -> f64 { tracking[i][c].parse().unwrap() };
+    assert_eq!(at(last_calibration, "cumulative_actual"), 2457.0);
+    assert!((at(last_calibration, "cumulative_expected") - 2493.92).abs() < 0.2);
+    let last = tracking.len() - 1;
+    assert_eq!(
+        at(last, "cumulative_actual") - at(last_calibration, "cumulative_actual"),
+        1882.0
+    );
+    assert!((at(last, "cumulative_expected") - 4160.54).abs() < 0.2);
+    let weekly: f64 = (0..tracking.len()).map(|i| at(i, "actual")).sum();
+    assert_eq!(weekly, at(last, "cumulative_actual"));
+
+    let alive = records(&w.stdout(&[
+        "clv",
+        &data,
+        "--as-of",
+        "1997-10-01",
+        "--show",
+        "alive",
+        "-q",
+        "-f",
+        "csv",
+    ]));
+    assert_eq!(alive[0]["recency_0_weeks"], "1");
+    // More recent buyers are likelier alive: each row rises with recency.
+    for row in &alive[1..] {
+        let mut cells: Vec<(f64, f64)> = row
+            .iter()
+            .filter_map(|(k, v)| {
+                let r = k.strip_prefix("recency_")?.strip_suffix("_weeks")?;
+                Some((r.parse().ok()?, v.parse().ok()?))
+            })
+            .collect();
+        cells.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(cells.windows(2).all(|p| p[0].1 <= p[1].1), "{row:?}");
+    }
+    let e = w.fails(
+        &["clv", &data, "--model", "pareto-nbd", "--show", "histogram"],
+        2,
+    );
+    assert!(e.contains("bg-nbd only"), "{e}");
+    let e = w.fails(
+        &["clv", &data, "--model", "historical", "--show", "alive"],
+        2,
+    );
+    assert!(e.contains("--show"), "{e}");
+}

@@ -108,6 +108,48 @@ pub struct Args {
     /// where the holdout's purchases should fall (the draws and the purchase process's noise).
     #[arg(long, value_name = "LEVEL")]
     pub intervals: Option<f64>,
+
+    /// A model-fit check instead of the customers: tracking (repeat purchases per week, actual
+    /// beside expected, over the calibration and the --holdout period), histogram (customers by
+    /// repeat purchases in the calibration period, actual beside expected; BG/NBD) or alive
+    /// (P(alive) by frequency × recency at the longest age).
+    #[arg(long, value_enum, value_name = "CHECK", conflicts_with_all = ["params", "summary"])]
+    pub show: Option<Diagnostic>,
+}
+
+/// `clv --show`: the model-fit checks (docs/metrics.md, "CLV diagnostics").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Diagnostic {
+    Tracking,
+    Histogram,
+    Alive,
+}
+
+/// The `--show` table of a fit: `purchases` and the calibration end are needed for tracking.
+fn diagnostic(
+    show: Diagnostic,
+    opts: &ClvOptions,
+    fit: &Fit,
+    customers: &crate::metrics::clv::Customers,
+    purchases: Option<(&Purchases, i32)>,
+) -> Result<polars::prelude::DataFrame> {
+    use crate::metrics::clv::diagnostics;
+    match (show, purchases) {
+        (Diagnostic::Tracking, Some((p, end))) => {
+            diagnostics::tracking(p, opts.model, &fit.params, opts.grouping, end)
+        }
+        (Diagnostic::Tracking, None) => Err(usage(
+            "--show tracking follows purchases week by week: it needs the orders, not a \
+             --summary-in summary",
+        )),
+        (Diagnostic::Histogram, _) => diagnostics::histogram(opts.model, &fit.params, customers),
+        (Diagnostic::Alive, _) => diagnostics::alive_matrix(
+            opts.model,
+            &fit.params,
+            customers,
+            opts.grouping.unit.name(),
+        ),
+    }
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -157,12 +199,21 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             ));
         }
     }
+    if args.show == Some(Diagnostic::Histogram) && args.model != Model::BgNbd {
+        return Err(usage(
+            "--show histogram is computed for --model bg-nbd only (the Pareto/NBD's count \
+             distribution is not implemented); --show tracking and alive work for both",
+        ));
+    }
     if args.groups.by.is_some() && !args.summary {
         return Err(usage("--by groups the summary: pass --summary"));
     }
-    if args.model == Model::Historical && (holdout.is_some() || args.params || args.summary) {
+    if args.model == Model::Historical
+        && (holdout.is_some() || args.params || args.summary || args.show.is_some())
+    {
         return Err(usage(
-            "--holdout, --params and --summary need a fitted model: --model bg-nbd or pareto-nbd",
+            "--holdout, --params, --summary and --show need a fitted model: --model bg-nbd or \
+             pareto-nbd",
         ));
     }
     let opts = ClvOptions {
@@ -293,12 +344,35 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             ),
         );
         drop(progress);
+        if let Some(show) = args.show {
+            let table = diagnostic(
+                show,
+                &opts,
+                &h.fit,
+                &h.calibration,
+                Some((&h.purchases, day)),
+            )
+            .map_err(with_file)?;
+            return output::emit(&table, out);
+        }
         return output::emit(&h.table, out);
     }
 
     let (purchases, fitted) = tables::fit_all(&ledger, &opts).map_err(with_file)?;
     note_purchases(out, &purchases);
     drop(progress);
+    if let Some(show) = args.show {
+        note(out, describe_fit(args.model, &fitted.count_model));
+        let table = diagnostic(
+            show,
+            &opts,
+            &fitted.count_model,
+            &fitted.customers,
+            Some((&purchases, purchases.as_of)),
+        )
+        .map_err(with_file)?;
+        return output::emit(&table, out);
+    }
     emit_fitted(
         &fitted,
         &args,
@@ -320,6 +394,10 @@ fn emit_fitted(
 ) -> Result<()> {
     let out = &settings.output;
     note(out, describe_fit(args.model, &fitted.count_model));
+    if let Some(show) = args.show {
+        let table = diagnostic(show, opts, &fitted.count_model, &fitted.customers, None)?;
+        return output::emit(&table, out);
+    }
     note(out, describe_fit(Model::Historical, &fitted.spend_model));
     if args.params {
         return output::emit(&tables::params_table(fitted, opts)?, out);

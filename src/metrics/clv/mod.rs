@@ -12,6 +12,7 @@
 //!   Gamma-Gamma model requires).
 
 pub mod bgnbd;
+pub mod diagnostics;
 pub mod fit;
 pub mod gammagamma;
 pub mod intervals;

@@ -447,6 +447,8 @@ pub struct Holdout<'a> {
     pub rmse: f64,
     pub customers: usize,
     pub purchases: Purchases<'a>,
+    /// The calibration summary the fit was made on.
+    pub calibration: Customers,
 }
 
 pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Result<Holdout<'a>> {
@@ -591,6 +593,7 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
         rmse: (sq / total_n as f64).sqrt(),
         customers: total_n,
         purchases: p,
+        calibration: c,
     })
 }
 
