@@ -71,6 +71,10 @@ fn workbook_has_a_sheet_per_analysis() {
             "abc",
             "clv",
             "clv_params",
+            "clv_tracking",
+            "clv_holdout",
+            "clv_histogram",
+            "clv_alive",
             "lifecycle_stages",
             "lifecycle_rates",
             "lifecycle",
@@ -327,6 +331,9 @@ fn html_page_is_self_contained_with_every_chart() {
         "segments",
         "abc_pareto",
         "clv_distribution",
+        "clv_tracking",
+        "clv_histogram",
+        "clv_alive",
         "cohort_retention",
         "churn_distribution",
         "churn_calibration",
@@ -454,6 +461,34 @@ fn charts_into_a_file_is_a_usage_error_before_any_work() {
     assert!(!w.path("report.xlsx").exists());
 }
 
+/// The CLV section's fit checks are `clv --show` with the report's defaults: tracked over a
+/// holdout of the last 26 weeks (sample-data reaches 78 weeks back: as_of 2025-01-01, so from
+/// 2024-07-03), the holdout table, the histogram and the P(alive) matrix of the full fit.
+#[test]
+fn the_clv_fit_checks_match_clv_show() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    w.stdout(&["report", "--orders", &orders, "-q", "-o", "report.json"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("report.json")).unwrap()).unwrap();
+    let clv = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["clv", orders.as_str(), "-q", "-f", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&w.stdout(&args)).unwrap()
+    };
+    let holdout = ["--holdout", "2024-07-03"];
+    assert_eq!(
+        json["clv_tracking"],
+        clv(&[&holdout[..], &["--show", "tracking"]].concat())
+    );
+    assert_eq!(json["clv_holdout"], clv(&holdout));
+    assert_eq!(json["clv_histogram"], clv(&["--show", "histogram"]));
+    assert_eq!(json["clv_alive"], clv(&["--show", "alive"]));
+    let tracking = json["clv_tracking"].as_array().unwrap();
+    let first_holdout = tracking.iter().find(|r| r["phase"] == "holdout").unwrap();
+    assert_eq!(first_holdout["week_start"], "2024-07-03");
+}
+
 #[test]
 fn the_funnel_section_matches_the_funnel_command() {
     let w = Workdir::new();
@@ -516,8 +551,8 @@ fn the_funnel_section_matches_the_funnel_command() {
         html.contains(&format!("<div class=\"value\">{:.1}%</div>", rate * 100.0)),
         "win rate {rate}"
     );
-    // Stage funnel and win rate by owner, beside the orders' seven charts.
-    assert_eq!(html.matches("<svg").count(), 9);
+    // Stage funnel and win rate by owner, beside the orders' ten charts.
+    assert_eq!(html.matches("<svg").count(), 12);
     // Without the opportunities, the stage history alone is a usage error.
     w.fails(
         &[

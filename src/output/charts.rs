@@ -364,15 +364,7 @@ pub fn survival(
             .map_err(err)?
             .label("observed (Kaplan–Meier)")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACCENT.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(214, 214, 214))
-            .label_font((FONT, 12).into_font().color(&INK))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -662,6 +654,157 @@ fn rasterise(svg: &str, options: &resvg::usvg::Options) -> Result<Vec<u8>> {
         &mut pixmap.as_mut(),
     );
     pixmap.encode_png().map_err(err)
+}
+
+/// Cumulative counts over dated steps: what happened (solid) beside what a model expects (grey),
+/// with a dashed guide where the holdout starts (`split`, a step index) when there is one.
+pub fn tracking(
+    name: &str,
+    title: &str,
+    dates: &[String],
+    actual: &[f64],
+    model: &[f64],
+    split: Option<usize>,
+) -> Result<Chart> {
+    let n = dates.len().max(1);
+    let top = actual.iter().chain(model).fold(1.0f64, |m, &v| m.max(v)) * 1.05;
+    draw(name, title, 400, |root| {
+        let mut chart = frame(root, title, 64)?
+            .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), 0f64..top)
+            .map_err(err)?;
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < dates.len() {
+                dates[i as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        styled(&mut chart.configure_mesh())
+            .x_labels(6)
+            .x_label_formatter(&label)
+            .y_label_formatter(&|v| compact(*v))
+            .x_desc("week")
+            .y_desc("repeat purchases, cumulative")
+            .draw()
+            .map_err(err)?;
+        if let Some(k) = split {
+            let x = k as f64;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, 0.0), (x, top)],
+                    6,
+                    4,
+                    GUIDE.stroke_width(1),
+                ))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    " holdout →".to_string(),
+                    (x, top * 0.97),
+                    text_style(&GUIDE, HPos::Left, VPos::Top),
+                )))
+                .map_err(err)?;
+        }
+        let series = |values: &[f64]| -> Vec<(f64, f64)> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as f64, *v))
+                .collect()
+        };
+        chart
+            .draw_series(LineSeries::new(series(model), MUTED.stroke_width(2)))
+            .map_err(err)?
+            .label("model")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], MUTED.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(series(actual), ACCENT.stroke_width(2)))
+            .map_err(err)?
+            .label("actual")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACCENT.stroke_width(2)));
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
+}
+
+/// Columns in pairs, one pair per label left to right: what happened (blue) beside what a model
+/// expects (grey), with a legend.
+pub fn paired_columns(
+    name: &str,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    labels: &[String],
+    actual: &[f64],
+    model: &[f64],
+) -> Result<Chart> {
+    let n = labels.len() as i32;
+    let top = actual.iter().chain(model).fold(1.0f64, |m, &v| m.max(v)) * 1.12;
+    // Pixels per category, for the half-width margins of each pair.
+    let segment = (WIDTH as i32 - 64 - 24) / n.max(1);
+    let half = (segment / 2).max(2) as u32;
+    draw(name, title, 400, |root| {
+        let mut chart = frame(root, title, 64)?
+            .build_cartesian_2d((0..last_segment(n)).into_segmented(), 0f64..top)
+            .map_err(err)?;
+        let xl = segment_label(labels);
+        styled(&mut chart.configure_mesh())
+            .disable_x_mesh()
+            .x_labels(labels.len() + 1)
+            .x_label_formatter(&xl)
+            .y_label_formatter(&|v| compact(*v))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()
+            .map_err(err)?;
+        let bars = |values: &[f64], color: RGBColor, left: bool| {
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let i = i as i32;
+                    let mut r = Rectangle::new(
+                        [
+                            (SegmentValue::Exact(i), v.max(0.0)),
+                            (SegmentValue::Exact(i + 1), 0.0),
+                        ],
+                        color.filled(),
+                    );
+                    if left {
+                        r.set_margin(0, 0, 6, half);
+                    } else {
+                        r.set_margin(0, 0, half, 6);
+                    }
+                    r
+                })
+                .collect::<Vec<_>>()
+        };
+        chart
+            .draw_series(bars(actual, ACCENT, true))
+            .map_err(err)?
+            .label("actual")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ACCENT.filled()));
+        chart
+            .draw_series(bars(model, MUTED, false))
+            .map_err(err)?
+            .label("model")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], MUTED.filled()));
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+}
+
+/// The series legend every chart with two or more series shares.
+fn legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(214, 214, 214))
+        .label_font((FONT, 12).into_font().color(&INK))
+        .draw()
+        .map_err(err)
 }
 
 /// A calibration plot: observed rate against mean predicted probability per group (deciles),
