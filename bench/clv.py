@@ -152,6 +152,18 @@ def main():
     print(f"\ncrm-eval {best_crm:.2f} s, lifetimes {best_lt:.2f} s: crm-eval is {best_lt / best_crm:.1f}x faster")
     if not agree:
         sys.exit("parameters differ at 3 significant digits")
+    # --intervals beside the point run (issue 29: at most 2x): the same customers and CLV, with
+    # the _low/_high columns added.
+    iv_out = os.path.join(work, "crm_intervals.csv")
+    iv_times = [measure([args.bin, "clv", path, "--as-of", "2024-01-01", "--intervals", "0.9", "-q",
+                         "-o", iv_out])[0] for _ in range(args.runs)]
+    with_iv = {r["customer_id"]: r for r in csv.DictReader(open(iv_out))}
+    held = all(float(r["clv_low"]) <= float(r["clv"]) <= float(r["clv_high"]) for r in with_iv.values())
+    same = all(float(with_iv[k]["clv"]) == v for k, v in mine.items())
+    print(f"crm-eval --intervals 0.9 {min(iv_times):.2f} s: {min(iv_times) / best_crm:.2f}x the point run; "
+          f"same CLV: {same}, every interval holds its point: {held}")
+    if not (same and held):
+        sys.exit("--intervals changed the point values or an interval misses its point")
 
 
 if __name__ == "__main__":

@@ -104,8 +104,9 @@ pub struct Args {
 
     /// Intervals at this level (0.9 = 90 %): ci_low/ci_high of each parameter (--params), and
     /// p_alive, expected_purchases and clv _low/_high per customer and on the --summary totals,
-    /// from 200 draws of the parameters' fitted uncertainty; with --holdout, predicted_low/high:
-    /// where the holdout's purchases should fall (the draws and the purchase process's noise).
+    /// from the parameters' fitted uncertainty (delta method); with --holdout,
+    /// predicted_low/high: where the holdout's purchases should fall (parameter draws and the
+    /// purchase process's noise, simulated).
     #[arg(long, value_name = "LEVEL")]
     pub intervals: Option<f64>,
 
@@ -424,10 +425,9 @@ fn emit_fitted(
         note(
             out,
             format!(
-                "intervals: {:.0} % of {} draws of the parameters from their fitted uncertainty \
+                "intervals: {:.0} % from the parameters' fitted uncertainty by the delta method \
                  (the model's uncertainty, not the purchase process's own noise)",
                 level * 100.0,
-                crate::metrics::clv::intervals::DRAWS
             ),
         );
     }
