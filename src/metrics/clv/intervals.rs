@@ -204,11 +204,11 @@ pub fn joint_cov(a: &Fit, b: &Fit) -> Option<Delta> {
         return None;
     }
     let mut cov = vec![vec![0.0; na + nb]; na + nb];
-    for i in 0..na {
-        cov[i][..na].copy_from_slice(&a.log_cov[i]);
+    for (row, from) in cov.iter_mut().zip(&a.log_cov) {
+        row[..na].copy_from_slice(from);
     }
-    for i in 0..nb {
-        cov[na + i][na..].copy_from_slice(&b.log_cov[i]);
+    for (row, from) in cov[na..].iter_mut().zip(&b.log_cov) {
+        row[na..].copy_from_slice(from);
     }
     Some(Delta {
         by_id: Default::default(),
