@@ -164,6 +164,19 @@ def main():
           f"same CLV: {same}, every interval holds its point: {held}")
     if not (same and held):
         sys.exit("--intervals changed the point values or an interval misses its point")
+    # Data with no sign of dropout (Online Retail's shape): every model is refused, fast — the
+    # Pareto/NBD fit used to run 132 s before refusing the real file.
+    no_dropout = os.path.join(os.path.dirname(HERE), "examples", "no-dropout.csv")
+    for model in ["bg-nbd", "pareto-nbd"]:
+        start = time.perf_counter()
+        proc = subprocess.run([args.bin, "clv", no_dropout, "--model", model, "-q"],
+                              capture_output=True, text=True, timeout=10)
+        took = time.perf_counter() - start
+        refused = proc.returncode == 1 and "no sign of customers dropping out" in proc.stderr
+        print(f"no-dropout data, --model {model}: exit {proc.returncode} in {took:.2f} s "
+              f"({'refused, saying why' if refused else 'NOT REFUSED'})")
+        if not refused:
+            sys.exit(f"--model {model} did not refuse data without dropout: {proc.stderr}")
 
 
 if __name__ == "__main__":
