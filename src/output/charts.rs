@@ -21,6 +21,8 @@ pub struct Chart {
 }
 
 const FONT: &str = "sans-serif";
+// plotters writes a font of size n as n / 1.24 SVG units: 14 is the smallest size that renders
+// at 11 px or more when a chart is shown at its drawn width (the page never shows it narrower).
 const INK: RGBColor = RGBColor(51, 51, 51);
 const ACCENT: RGBColor = RGBColor(33, 102, 172);
 const MUTED: RGBColor = RGBColor(150, 150, 150);
@@ -45,19 +47,91 @@ pub fn blue(t: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-/// Draws one chart, `height` pixels tall, into SVG text: `paint` draws on the whole area.
+/// The hover text of a chart's marks: each a pixel box and what it says. Drawn as transparent
+/// rectangles with an SVG `<title>` over the chart (plotters writes no titles), so a reader
+/// pointing at a bar, cell or point sees its label and value, with no script.
+#[derive(Default)]
+struct Hovers(Vec<(i32, i32, i32, i32, String)>);
+
+impl Hovers {
+    /// The box between two corners (in any order), at least 8 px each way.
+    fn area(&mut self, a: (i32, i32), b: (i32, i32), text: String) {
+        let (mut x0, mut x1) = (a.0.min(b.0), a.0.max(b.0));
+        let (mut y0, mut y1) = (a.1.min(b.1), a.1.max(b.1));
+        if x1 - x0 < 8 {
+            let c = (x0 + x1) / 2;
+            (x0, x1) = (c - 4, c + 4);
+        }
+        if y1 - y0 < 8 {
+            let c = (y0 + y1) / 2;
+            (y0, y1) = (c - 4, c + 4);
+        }
+        self.0.push((x0, y0, x1, y1, text));
+    }
+
+    /// A 12-px box around a point.
+    fn point(&mut self, p: (i32, i32), text: String) {
+        self.area((p.0 - 6, p.1 - 6), (p.0 + 6, p.1 + 6), text);
+    }
+
+    /// The overlay, inserted before the SVG's end.
+    fn inject(&self, svg: &mut String) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut overlay = String::from("<g class=\"hover\" fill=\"transparent\">\n");
+        for (x0, y0, x1, y1, text) in &self.0 {
+            overlay.push_str(&format!(
+                "<rect x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\"><title>{}</title></rect>\n",
+                x1 - x0,
+                y1 - y0,
+                super::html::escape(text)
+            ));
+        }
+        overlay.push_str("</g>\n");
+        if let Some(end) = svg.rfind("</svg>") {
+            svg.insert_str(end, &overlay);
+        }
+    }
+}
+
+/// A diverging scale for meaning: 0 → green (good), 0.5 → amber, 1 → red (bad).
+pub fn good_to_bad(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let (good, mid, bad) = (
+        (26.0, 152.0, 80.0),
+        (230.0, 160.0, 40.0),
+        (215.0, 48.0, 39.0),
+    );
+    let (a, b, u) = if t < 0.5 {
+        (good, mid, t * 2.0)
+    } else {
+        (mid, bad, (t - 0.5) * 2.0)
+    };
+    let mix = |x: f64, y: f64| (x + (y - x) * u).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Draws one chart, `height` pixels tall, into SVG text: `paint` draws on the whole area and
+/// records the hover text of its marks.
 fn draw(
     name: &str,
     title: &str,
     height: u32,
-    paint: impl FnOnce(&Root) -> Result<()>,
+    paint: impl FnOnce(&Root, &mut Hovers) -> Result<()>,
 ) -> Result<Chart> {
     let mut svg = String::new();
+    let mut hovers = Hovers::default();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        paint(&root)?;
+        paint(&root, &mut hovers)?;
         root.present().map_err(err)?;
     }
+    hovers.inject(&mut svg);
     Ok(Chart {
         name: name.into(),
         title: title.into(),
@@ -67,7 +141,16 @@ fn draw(
 
 /// Small text in `color`, anchored at (`h`, `v`) of its position.
 fn text_style(color: &RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
-    (FONT, 11).into_font().color(color).pos(Pos::new(h, v))
+    (FONT, 14).into_font().color(color).pos(Pos::new(h, v))
+}
+
+/// A share with one decimal for hover text; `–` when not a number.
+fn pct1(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}%", v * 100.0)
+    } else {
+        "–".into()
+    }
 }
 
 /// Axis labels of a 0–1 scale as whole percentages.
@@ -84,7 +167,7 @@ fn frame<'a, 'b>(
     root.fill(&WHITE).map_err(err)?;
     let mut builder = ChartBuilder::on(root);
     builder
-        .caption(title, (FONT, 18).into_font().color(&INK))
+        .caption(title, (FONT, 20).into_font().color(&INK))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(y_label_area);
@@ -97,8 +180,8 @@ fn styled<'m, 'a, 'b, 'c, X: Ranged, Y: Ranged>(
 ) -> &'m mut MeshStyle<'a, 'b, X, Y, SVGBackend<'c>> {
     mesh.light_line_style(WHITE)
         .bold_line_style(RGBColor(230, 230, 230))
-        .label_style((FONT, 12).into_font().color(&INK))
-        .axis_desc_style((FONT, 13).into_font().color(&INK))
+        .label_style((FONT, 14).into_font().color(&INK))
+        .axis_desc_style((FONT, 15).into_font().color(&INK))
 }
 
 /// Text width estimate in pixels, counting CJK characters as wide (label areas are sized by it).
@@ -159,7 +242,7 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
     });
     let cell_h = if ny > 8 { 28 } else { 44 };
     let height = (ny as u32) * cell_h + 110;
-    draw(h.name, h.title, height, |root| {
+    draw(h.name, h.title, height, |root, hover| {
         let mut chart = frame(root, h.title, label_area(&h.rows, 12.0) + 18)?
             .build_cartesian_2d(
                 (0..last_segment(nx)).into_segmented(),
@@ -185,14 +268,24 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
                 let Some(v) = *v else { continue };
                 let x = c as i32;
                 let t = if max > 0.0 { (v / max).min(1.0) } else { 0.0 };
+                let corners = [
+                    (SegmentValue::Exact(x), SegmentValue::Exact(y + 1)),
+                    (SegmentValue::Exact(x + 1), SegmentValue::Exact(y)),
+                ];
+                hover.area(
+                    chart.backend_coord(&corners[0]),
+                    chart.backend_coord(&corners[1]),
+                    format!(
+                        "{} {}, {} {}: {}",
+                        h.y_desc,
+                        h.rows.get(r).map_or("", String::as_str),
+                        h.x_desc,
+                        h.columns.get(c).map_or("", String::as_str),
+                        (h.cell_text)(v)
+                    ),
+                );
                 chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (SegmentValue::Exact(x), SegmentValue::Exact(y + 1)),
-                            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y)),
-                        ],
-                        blue(t).filled(),
-                    )))
+                    .draw_series(std::iter::once(Rectangle::new(corners, blue(t).filled())))
                     .map_err(err)?;
                 let ink = if t > 0.55 { WHITE } else { INK };
                 let style = text_style(&ink, HPos::Center, VPos::Center);
@@ -210,6 +303,8 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
 }
 
 /// Horizontal bars, one per label, listed top to bottom, each followed by its `value_labels` entry.
+/// `tones` colours each bar by what it means, 0 (good, green) to 1 (bad, red); `None` for a bar,
+/// or for all, keeps the accent blue.
 pub fn bars(
     name: &str,
     title: &str,
@@ -217,13 +312,14 @@ pub fn bars(
     labels: &[String],
     values: &[f64],
     value_labels: &[String],
+    tones: Option<&[Option<f64>]>,
 ) -> Result<Chart> {
     let n = labels.len() as i32;
     let max = values.iter().fold(0.0f64, |m, &v| m.max(v));
     // Room on the right for the value labels.
     let top = if max > 0.0 { max * 1.45 } else { 1.0 };
     let height = (n.max(1) as u32) * 30 + 100;
-    draw(name, title, height, |root| {
+    draw(name, title, height, |root, hover| {
         let mut chart = frame(root, title, label_area(labels, 12.0))?
             .build_cartesian_2d(0f64..top, (0..last_segment(n)).into_segmented())
             .map_err(err)?;
@@ -239,14 +335,26 @@ pub fn bars(
             .map_err(err)?;
         for (i, &v) in values.iter().enumerate() {
             let y = n - 1 - i as i32;
+            let color = tones
+                .and_then(|t| t.get(i).copied().flatten())
+                .map_or(ACCENT, good_to_bad);
             let mut bar = Rectangle::new(
                 [
                     (0.0, SegmentValue::Exact(y + 1)),
                     (v.max(0.0), SegmentValue::Exact(y)),
                 ],
-                ACCENT.filled(),
+                color.filled(),
             );
             bar.set_margin(4, 4, 0, 0);
+            hover.area(
+                chart.backend_coord(&(0.0, SegmentValue::Exact(y + 1))),
+                chart.backend_coord(&(v.max(0.0), SegmentValue::Exact(y))),
+                format!(
+                    "{}: {}",
+                    labels.get(i).map_or("", String::as_str),
+                    value_labels.get(i).map_or("", String::as_str)
+                ),
+            );
             chart.draw_series(std::iter::once(bar)).map_err(err)?;
             let style = text_style(&INK, HPos::Left, VPos::Center);
             chart
@@ -270,7 +378,7 @@ pub fn share_curve(
     points: &[(f64, f64)],
     guides: &[(f64, String)],
 ) -> Result<Chart> {
-    draw(name, title, 420, |root| {
+    draw(name, title, 420, |root, hover| {
         let mut chart = frame(root, title, 56)?
             .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)
             .map_err(err)?;
@@ -309,8 +417,26 @@ pub fn share_curve(
                 ACCENT.stroke_width(2),
             ))
             .map_err(err)?;
+        for &(x, y) in thin(points, 60) {
+            hover.point(
+                chart.backend_coord(&(x, y)),
+                format!("{x_desc} {}: {y_desc} {}", pct1(x), pct1(y)),
+            );
+        }
         Ok(())
     })
+}
+
+/// At most about `n` of `points`, evenly spaced, the last always among them (hover marks on a
+/// long curve).
+fn thin<T>(points: &[T], n: usize) -> impl Iterator<Item = &T> {
+    let step = points.len().div_ceil(n.max(1)).max(1);
+    let last = points.len().saturating_sub(1);
+    points
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| i % step == 0 || *i == last)
+        .map(|(_, p)| p)
 }
 
 /// Survival over periods: the observed curve (solid, with its band when given) and a model's
@@ -329,7 +455,7 @@ pub fn survival(
         .chain(model)
         .map(|p| p.0)
         .fold(1.0, f64::max);
-    draw(name, title, 420, |root| {
+    draw(name, title, 420, |root, hover| {
         let mut chart = frame(root, title, 56)?
             .build_cartesian_2d(0f64..last, 0f64..1.02f64)
             .map_err(err)?;
@@ -364,6 +490,21 @@ pub fn survival(
             .map_err(err)?
             .label("observed (Kaplan–Meier)")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACCENT.stroke_width(2)));
+        for &(t, v) in thin(observed, 60) {
+            hover.point(
+                chart.backend_coord(&(t, v)),
+                format!("{x_desc} {t:.0}: {} still subscribed (observed)", pct1(v)),
+            );
+        }
+        for &(t, v) in thin(model, 60) {
+            hover.point(
+                chart.backend_coord(&(t, v)),
+                format!(
+                    "{x_desc} {t:.0}: {} still subscribed ({model_name})",
+                    pct1(v)
+                ),
+            );
+        }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
@@ -388,7 +529,7 @@ pub fn trend(
     }
     let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.01).max(1e-9);
     let n = dates.len().max(1);
-    draw(name, title, 300, |root| {
+    draw(name, title, 300, |root, hover| {
         let mut chart = frame(root, title, 64)?
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
             .map_err(err)?;
@@ -437,8 +578,30 @@ pub fn trend(
         chart
             .draw_series(points.iter().map(|p| Circle::new(*p, 3, ACCENT.filled())))
             .map_err(err)?;
+        for (i, p) in points.iter().enumerate() {
+            hover.point(
+                chart.backend_coord(p),
+                format!(
+                    "{}: {}",
+                    dates.get(i).map_or("", String::as_str),
+                    exact(p.1)
+                ),
+            );
+        }
         Ok(())
     })
+}
+
+/// A value for hover text: whole numbers grouped, others to two decimals (four below 1).
+fn exact(v: f64) -> String {
+    let sign = if v < 0.0 { "-" } else { "" };
+    if v.fract() == 0.0 {
+        format!("{sign}{}", super::cells::grouped(v, 0))
+    } else if v.abs() >= 1.0 {
+        format!("{sign}{}", super::cells::grouped(v, 2))
+    } else {
+        format!("{}", crate::metrics::rfm::round_to(v, 4))
+    }
 }
 
 /// Estimates with intervals on a 0–1 scale, one row per label (top to bottom), with a dashed
@@ -464,7 +627,7 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
         .fold(0.0f64, f64::max);
     let top = (hi * 1.1).clamp(0.05, 1.0);
     let height = (n.max(1) as u32) * 30 + 110;
-    draw(iv.name, iv.title, height, |root| {
+    draw(iv.name, iv.title, height, |root, hover| {
         let mut chart = frame(root, iv.title, label_area(&iv.labels, 12.0))?
             .build_cartesian_2d(0f64..top, (0..last_segment(n)).into_segmented())
             .map_err(err)?;
@@ -494,6 +657,18 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
         }
         for (i, &(est, lo, hi)) in iv.values.iter().enumerate() {
             let y = SegmentValue::CenterOf(n - 1 - i as i32);
+            let row = n - 1 - i as i32;
+            hover.area(
+                chart.backend_coord(&(0.0, SegmentValue::Exact(row + 1))),
+                chart.backend_coord(&(top, SegmentValue::Exact(row))),
+                format!(
+                    "{}: {} ({} to {})",
+                    iv.labels.get(i).map_or("", String::as_str),
+                    pct1(est),
+                    pct1(lo),
+                    pct1(hi)
+                ),
+            );
             if lo.is_finite() && hi.is_finite() {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
@@ -518,7 +693,7 @@ pub fn intervals(iv: &Intervals) -> Result<Chart> {
                 .position(SeriesLabelPosition::LowerRight)
                 .background_style(WHITE.mix(0.9))
                 .border_style(MUTED)
-                .label_font((FONT, 11).into_font().color(&INK))
+                .label_font((FONT, 14).into_font().color(&INK))
                 .draw()
                 .map_err(err)?;
         }
@@ -550,7 +725,7 @@ pub fn histogram(
         counts[b] += 1;
     }
     let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    draw(name, title, 400, |root| {
+    draw(name, title, 400, |root, hover| {
         let mut chart = frame(root, title, 60)?
             .build_cartesian_2d(lower..upper, 0f64..max * 1.08)
             .map_err(err)?;
@@ -562,6 +737,19 @@ pub fn histogram(
             .y_desc(y_desc)
             .draw()
             .map_err(err)?;
+        for (i, &c) in counts.iter().enumerate() {
+            let x0 = lower + i as f64 * width;
+            let last = if i + 1 == bins { " and above" } else { "" };
+            hover.area(
+                chart.backend_coord(&(x0, max * 1.08)),
+                chart.backend_coord(&(x0 + width, 0.0)),
+                format!(
+                    "{x_desc}: {} to {}{last}: {c} {y_desc}",
+                    compact(x0),
+                    compact(x0 + width)
+                ),
+            );
+        }
         chart
             .draw_series(counts.iter().enumerate().map(|(i, &c)| {
                 let x0 = lower + i as f64 * width;
@@ -668,7 +856,7 @@ pub fn tracking(
 ) -> Result<Chart> {
     let n = dates.len().max(1);
     let top = actual.iter().chain(model).fold(1.0f64, |m, &v| m.max(v)) * 1.05;
-    draw(name, title, 400, |root| {
+    draw(name, title, 400, |root, hover| {
         let mut chart = frame(root, title, 64)?
             .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), 0f64..top)
             .map_err(err)?;
@@ -713,6 +901,20 @@ pub fn tracking(
                 .map(|(i, v)| (i as f64, *v))
                 .collect()
         };
+        let last = (n as f64 - 1.0).max(1.0);
+        for (i, date) in dates.iter().enumerate() {
+            let x = i as f64;
+            let (a, m) = (actual.get(i).copied(), model.get(i).copied());
+            hover.area(
+                chart.backend_coord(&((x - 0.5).max(0.0), top)),
+                chart.backend_coord(&((x + 0.5).min(last), 0.0)),
+                format!(
+                    "week of {date}: {} actual, {} model (cumulative)",
+                    a.map_or("–".into(), exact),
+                    m.map_or("–".into(), exact)
+                ),
+            );
+        }
         chart
             .draw_series(LineSeries::new(series(model), MUTED.stroke_width(2)))
             .map_err(err)?
@@ -742,7 +944,7 @@ pub fn paired_columns(
     // Pixels per category, for the half-width margins of each pair.
     let segment = (WIDTH as i32 - 64 - 24) / n.max(1);
     let half = (segment / 2).max(2) as u32;
-    draw(name, title, 400, |root| {
+    draw(name, title, 400, |root, hover| {
         let mut chart = frame(root, title, 64)?
             .build_cartesian_2d((0..last_segment(n)).into_segmented(), 0f64..top)
             .map_err(err)?;
@@ -756,6 +958,18 @@ pub fn paired_columns(
             .y_desc(y_desc)
             .draw()
             .map_err(err)?;
+        for (i, label) in labels.iter().enumerate() {
+            let k = i as i32;
+            hover.area(
+                chart.backend_coord(&(SegmentValue::Exact(k), top)),
+                chart.backend_coord(&(SegmentValue::Exact(k + 1), 0.0)),
+                format!(
+                    "{x_desc} {label}: {} actual, {} model",
+                    actual.get(i).map_or("–".into(), |v| exact(*v)),
+                    model.get(i).map_or("–".into(), |v| exact(*v))
+                ),
+            );
+        }
         let bars = |values: &[f64], color: RGBColor, left: bool| {
             values
                 .iter()
@@ -802,7 +1016,7 @@ fn legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
         .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(RGBColor(214, 214, 214))
-        .label_font((FONT, 12).into_font().color(&INK))
+        .label_font((FONT, 14).into_font().color(&INK))
         .draw()
         .map_err(err)
 }
@@ -810,7 +1024,7 @@ fn legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
 /// A calibration plot: observed rate against mean predicted probability per group (deciles),
 /// both 0–1, with the diagonal a perfectly calibrated model would lie on.
 pub fn calibration(name: &str, title: &str, points: &[(f64, f64)]) -> Result<Chart> {
-    draw(name, title, 400, |root| {
+    draw(name, title, 400, |root, hover| {
         let mut chart = frame(root, title, 60)?
             .build_cartesian_2d(0f64..1f64, 0f64..1f64)
             .map_err(err)?;
@@ -836,6 +1050,12 @@ pub fn calibration(name: &str, title: &str, points: &[(f64, f64)]) -> Result<Cha
         chart
             .draw_series(points.iter().map(|p| Circle::new(*p, 4, ACCENT.filled())))
             .map_err(err)?;
+        for p in points {
+            hover.point(
+                chart.backend_coord(p),
+                format!("predicted {}, observed {}", pct1(p.0), pct1(p.1)),
+            );
+        }
         Ok(())
     })
 }
@@ -918,9 +1138,48 @@ mod tests {
         assert!(c.svg.lines().any(|l| l.trim() == "7"));
         let (w, h) = rect_size(&c.svg, "#08306B");
         assert!(w > 100.0 && h > 20.0, "cell {w} x {h}");
-        let b = bars("b", "T", "x", &["one".into()], &[3.0], &["3".into()]).unwrap();
+        let b = bars("b", "T", "x", &["one".into()], &[3.0], &["3".into()], None).unwrap();
         let (w, h) = rect_size(&b.svg, "#2166AC");
         assert!(w > 100.0 && h > 5.0, "bar {w} x {h}");
+    }
+
+    /// Every mark carries its hover text: one `<title>` per heatmap cell and bar, escaped, in a
+    /// transparent overlay before the SVG's end; the meaning scale runs green to red.
+    #[test]
+    fn marks_have_hover_titles() {
+        let h = Heatmap {
+            name: "h",
+            title: "T",
+            x_desc: "month",
+            y_desc: "cohort",
+            columns: vec!["0".into(), "1".into()],
+            rows: vec!["2024-01".into()],
+            values: vec![vec![Some(1.0), None]],
+            cell_text: &|v| format!("{v} <all>"),
+            scale_max: None,
+        };
+        let svg = heatmap(&h).unwrap().svg;
+        assert_eq!(svg.matches("<title>").count(), 1, "{svg}");
+        assert!(svg.contains("<title>cohort 2024-01, month 0: 1 &lt;all&gt;</title>"));
+        assert!(svg.trim_end().ends_with("</g>\n</svg>") || svg.trim_end().ends_with("</svg>"));
+        let tones = [Some(0.0), Some(1.0), None];
+        let b = bars(
+            "b",
+            "T",
+            "x",
+            &["a".into(), "b".into(), "c".into()],
+            &[1.0, 2.0, 3.0],
+            &["1".into(), "2".into(), "3".into()],
+            Some(&tones),
+        )
+        .unwrap();
+        assert_eq!(b.svg.matches("<title>").count(), 3);
+        assert!(b.svg.contains("<title>b: 2</title>"));
+        assert_eq!(good_to_bad(0.0), RGBColor(26, 152, 80));
+        assert_eq!(good_to_bad(1.0), RGBColor(215, 48, 39));
+        assert!(
+            b.svg.contains("#1A9850") && b.svg.contains("#D73027") && b.svg.contains("#2166AC")
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ section h2 { margin:0 0 6px; font-size:19px; }
 section h3 { margin:14px 0 6px; font-size:15px; }
 section p.note { margin:2px 0; color:var(--muted); font-size:13px; }
 .charts { display:flex; flex-wrap:wrap; gap:12px; margin:10px 0; }
-/* Charts are drawn 720 wide with 11-18 px text: never shown narrower than that unless the page is. */
+/* Charts are drawn 720 wide with 11-16 px text: never shown narrower than that unless the page is. */
 .charts figure { margin:0; flex:1 1 720px; min-width:min(720px,100%); max-width:1080px; }
 .charts svg { width:100%; height:auto; }
 .scroll { overflow-x:auto; }

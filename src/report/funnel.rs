@@ -120,6 +120,7 @@ impl Section for FunnelSection {
                 &stages,
                 &values,
                 &labels,
+                None,
             )?);
         }
         // Win rate by owner with Wilson intervals.

@@ -378,7 +378,7 @@ fn texts(df: &DataFrame, name: &str) -> Result<Vec<String>> {
 }
 
 /// A chart of a rate per owner with its 95 % interval (the table's `ci_low` and `ci_high`), rows
-/// other than `all` that have a rate, and the overall rate as the reference line.
+/// other than `all` that have a rate, highest first, and the overall rate as the reference line.
 fn owner_intervals(
     df: &DataFrame,
     rate_column: &str,
@@ -390,10 +390,16 @@ fn owner_intervals(
     let rate = floats(df, rate_column)?;
     let lo = floats(df, "ci_low")?;
     let hi = floats(df, "ci_high")?;
-    let rows: Vec<usize> = (0..owners.len())
+    let mut rows: Vec<usize> = (0..owners.len())
         .filter(|&i| owners[i] != crate::metrics::ALL && rate[i].is_some())
         .collect();
     let get = |v: &[Option<f64>], i: usize| v[i].unwrap_or(f64::NAN);
+    // Highest rate first (ties by name), so the chart reads as a ranking.
+    rows.sort_by(|&a, &b| {
+        get(&rate, b)
+            .total_cmp(&get(&rate, a))
+            .then_with(|| owners[a].cmp(&owners[b]))
+    });
     charts::intervals(&Intervals {
         name,
         title,

@@ -112,13 +112,23 @@ impl Section for RfmSection {
             .zip(&share)
             .map(|(c, s)| format!("{c:.0} · {} of revenue", pct(*s)))
             .collect();
+        // Colour by the segment's place in the built-in order, best (green) to worst (red).
+        let known = &crate::metrics::meanings::RFM_SEGMENTS;
+        let tones: Vec<Option<f64>> = names
+            .iter()
+            .map(|n| {
+                let rank = known.iter().position(|m| m.name == n.as_str())?;
+                Some(rank as f64 / (known.len() - 1) as f64)
+            })
+            .collect();
         let bars = charts::bars(
             "segments",
-            "Customers per RFM segment",
+            "Customers per RFM segment, best to worst",
             "customers (label: share of revenue)",
             &names,
             &customers,
             &labels,
+            Some(&tones),
         )?;
         Ok(vec![heatmap, bars])
     }
