@@ -1405,3 +1405,42 @@ fn pool_health_sql_by_customers_file_columns() {
         assert!(ours.len() > 5, "{by}");
     }
 }
+
+/// A mapping the SQL cannot honour is an error naming it, never ignored: the line-item roles
+/// (quantity, unit price, discount, product) have no step in the SQL, and `sql rfm` on Online
+/// Retail's invoice lines with them mapped used to give 275 other RFM codes than `crm-eval rfm`,
+/// with exit 0 (issue 28).
+#[test]
+fn a_mapping_the_sql_cannot_use_is_an_error() {
+    let w = Workdir::new();
+    for (args, named) in [
+        (
+            vec!["sql", "rfm", "--map", "quantity=Quantity"],
+            "--map quantity=Quantity",
+        ),
+        (
+            vec!["sql", "abc", "--map", "orders.unit_price=UnitPrice"],
+            "--map unit_price=UnitPrice",
+        ),
+        (
+            vec!["sql", "clv-summary", "--map", "discount=Rabatt"],
+            "--map discount=Rabatt",
+        ),
+    ] {
+        let e = w.fails(&args, 2);
+        assert!(e.contains(named) && e.contains("the SQL cannot use"), "{e}");
+    }
+    w.write(
+        "crm-eval.toml",
+        "[map]\n\"orders.product\" = \"StockCode\"\n",
+    );
+    let e = w.fails(&["sql", "rfm"], 2);
+    assert!(
+        e.contains("product = \"StockCode\" under [map] in the config"),
+        "{e}"
+    );
+    // Mappings the SQL reads still work.
+    std::fs::remove_file(w.path("crm-eval.toml")).unwrap();
+    let sql = w.stdout(&["sql", "rfm", "--map", "amount=Sales"]);
+    assert!(sql.contains("Sales"), "{sql}");
+}

@@ -274,6 +274,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     }
     let mappings = &settings.input.mappings;
+    refuse_line_item_maps(mappings)?;
     if args.by.is_some()
         && !matches!(
             args.query,
@@ -582,4 +583,37 @@ fn dedup<G: PartialEq>(groups: Vec<G>) -> Vec<G> {
         }
     }
     out
+}
+
+/// The SQL reads an orders table with an amount per row, as the purchase rule takes it: it has no
+/// line-amount step (quantity × unit price less a discount) and no invoice-cancellation step
+/// (which links by product). A `--map` (or config mapping) of those roles would be ignored and
+/// the answer differ from the command's with no word (issue 28): it is a usage error naming it.
+fn refuse_line_item_maps(mappings: &[crate::input::schema::MapEntry]) -> Result<()> {
+    use crate::input::schema::{Role, TableKind};
+    let line_roles = [
+        Role::Quantity,
+        Role::UnitPrice,
+        Role::Discount,
+        Role::Product,
+    ];
+    for m in mappings {
+        if line_roles.contains(&m.role) && m.table.is_none_or(|t| t == TableKind::Orders) {
+            let named = match m.via {
+                "--map" => format!("--map {}={}", m.role.name(), m.header),
+                via => format!(
+                    "{} = {:?} under [map] in the {via}",
+                    m.role.name(),
+                    m.header
+                ),
+            };
+            return Err(usage(format!(
+                "{named}: the SQL cannot use {} — it reads one amount per order row and has no \
+                 line-amount or invoice-cancellation step; compute the amount in a view first \
+                 (quantity × unit price), or run the command itself on the export, which does both",
+                m.role.name()
+            )));
+        }
+    }
+    Ok(())
 }
