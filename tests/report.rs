@@ -326,6 +326,20 @@ fn html_page_is_self_contained_with_every_chart() {
     for banned in ["<script", "<link", "<img", "src=", "url(", "@import"] {
         assert!(!html.contains(banned), "{banned} in the page");
     }
+    // Each tile shows its change since --window (90) days before: 2,808 customers had bought by
+    // 2024-10-03 (`rfm --as-of 2024-10-03` lists them), 3,175 by 2025-01-01; more churn is bad.
+    assert_eq!(
+        w.stdout(&["rfm", &files[0], "--as-of", "2024-10-03", "-q", "-f", "csv"])
+            .lines()
+            .count(),
+        2809
+    );
+    assert!(
+        html.contains("<div class=\"change good\">▲ 13.1 % since 2024-10-03 (2,808)</div>"),
+        "customers tile"
+    );
+    assert!(html.contains("<div class=\"change bad\">▲ 4.0 pts since 2024-10-03 (24.7%)</div>"));
+    assert!(html.matches("<div class=\"change").count() >= 9);
     let charts = [
         "rfm_heatmap",
         "segments",

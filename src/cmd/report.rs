@@ -22,7 +22,7 @@ use crate::output::charts;
 use crate::output::html;
 use crate::output::progress::Progress;
 use crate::output::{self, note, write_atomically, Format};
-use crate::report::{Context, Report, ANALYSES};
+use crate::report::{Context, Earlier, Report, ANALYSES};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -119,11 +119,24 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     progress.step(format!("loading {}", args.inputs.orders));
     // The notes sheet lists every note of the run, also those of quiet steps.
     output::record_notes();
-    let report = args
-        .inputs
-        .with_context(settings, args.kpi_history.as_deref(), |ctx| {
-            Report::build(ctx, &progress, |_| true)
-        })?;
+    let (report, first_purchase) =
+        args.inputs
+            .with_context(settings, args.kpi_history.as_deref(), |ctx| {
+                let first = ctx
+                    .ledger
+                    .buyers()
+                    .filter_map(|c| ctx.ledger.purchase_days(c).first().copied())
+                    .min();
+                Ok((Report::build(ctx, &progress, |_| true)?, first))
+            })?;
+    // The page's tiles show the change since --window days before, when the data hold a whole
+    // window before that date too (the earlier figures would otherwise be of a shorter history).
+    let earlier = match (out.format, first_purchase) {
+        (Format::Html, Some(first)) if first <= report.as_of - 2 * args.inputs.window => {
+            earlier_headlines(&args, settings, report.as_of - args.inputs.window)
+        }
+        _ => None,
+    };
 
     let charts = if need_charts {
         progress.step("drawing charts");
@@ -149,7 +162,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         note(out, format!("{what}: not included: {why}"));
     }
     if out.format == Format::Html {
-        let page = report.page(&charts);
+        let page = report.page(&charts, earlier.as_ref());
         let write = |w: &mut dyn std::io::Write| html::write_page(&page, w);
         drop(progress);
         match &out.path {
@@ -180,6 +193,25 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         ),
     );
     output::emit_sheets(&sheets, None, out)
+}
+
+/// The report's headlines as of `as_of` (the same inputs and settings, quietly), for the change
+/// on each tile; `None` when that earlier report cannot be built (no purchase by then).
+fn earlier_headlines(args: &Args, settings: &Settings, as_of: i32) -> Option<Earlier> {
+    let mut inputs = args.inputs.clone();
+    inputs.as_of = Some(format_days(as_of));
+    let mut quiet = settings.clone();
+    quiet.output.quiet = true;
+    let hidden = Progress::new(0, true);
+    let watch = crate::diag::Stopwatch::new();
+    let earlier = inputs
+        .with_context(&quiet, None, |ctx| Report::build(ctx, &hidden, |_| true))
+        .ok()?;
+    watch.lap("the earlier report, for the tiles' changes");
+    Some(Earlier {
+        as_of,
+        headlines: earlier.headlines(),
+    })
 }
 
 impl Inputs {

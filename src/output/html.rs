@@ -17,6 +17,17 @@ pub struct Card {
     pub label: String,
     pub value: String,
     pub detail: String,
+    /// The change against an earlier date, e.g. `▲ 2.1 pts since 2024-10-03 (35.0%)`, with
+    /// whether it went up (styled green or red by `good` below).
+    pub change: Option<Change>,
+}
+
+/// A headline's change against an earlier date.
+pub struct Change {
+    pub text: String,
+    /// True when the change is good news (more revenue, less churn), false when bad, None when
+    /// flat or neither.
+    pub good: Option<bool>,
 }
 
 /// A table on the page, with at most `max_rows` rows shown.
@@ -61,6 +72,8 @@ section { scroll-margin-top:48px; }
 .card .label { color:var(--muted); font-size:13px; }
 .card .value { font-size:24px; font-weight:600; color:var(--accent); }
 .card .detail { color:var(--muted); font-size:12px; }
+.card .change { font-size:13px; }
+.card .change.good { color:#1a7f37; } .card .change.bad { color:#c62828; } .card .change.flat { color:var(--muted); }
 section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:16px 20px; margin-top:16px; }
 section h2 { margin:0 0 6px; font-size:19px; }
 section h3 { margin:14px 0 6px; font-size:15px; }
@@ -179,9 +192,21 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
         for c in &page.cards {
             writeln!(
                 w,
-                "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"detail\">{}</div></div>",
+                "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{}<div class=\"detail\">{}</div></div>",
                 escape(&c.label),
                 escape(&c.value),
+                match &c.change {
+                    Some(ch) => format!(
+                        "<div class=\"change {}\">{}</div>",
+                        match ch.good {
+                            Some(true) => "good",
+                            Some(false) => "bad",
+                            None => "flat",
+                        },
+                        escape(&ch.text)
+                    ),
+                    None => String::new(),
+                },
                 escape(&c.detail)
             )?;
         }

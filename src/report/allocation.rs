@@ -214,6 +214,7 @@ impl Section for ConversionSection {
             .iter()
             .map(|e| Headline {
                 label: "Lead conversion",
+                higher_is_better: Some(true),
                 value: Figure::Share(e.value),
                 detail: format!("95% CI {} – {}", pct(e.low), pct(e.high)),
             })
@@ -305,6 +306,7 @@ impl Section for RecoverySection {
             .iter()
             .map(|e| Headline {
                 label: "Win-back from the pool",
+                higher_is_better: Some(true),
                 value: Figure::Share(e.value),
                 detail: "of matured returns recovered".into(),
             })

@@ -117,6 +117,7 @@ impl Section for ChurnSection {
         let auc = self.evaluations.first().and_then(|e| e.scores.auc);
         vec![Headline {
             label: "High churn risk",
+            higher_is_better: Some(false),
             value: Figure::Count(high),
             detail: format!(
                 "of {} customers; backtest AUC {}",

@@ -147,6 +147,7 @@ impl Section for ClvSection {
         let mean_alive = self.p_alive.iter().sum::<f64>() / self.p_alive.len().max(1) as f64;
         vec![Headline {
             label: "Expected 12-month value",
+            higher_is_better: Some(true),
             value: Figure::Money(self.clv.iter().sum()),
             detail: format!("BG/NBD; mean P(alive) {}", pct(mean_alive)),
         }]

@@ -86,6 +86,7 @@ impl Section for FunnelSection {
             .iter()
             .map(|e| Headline {
                 label: "Win rate",
+                higher_is_better: Some(true),
                 value: Figure::Share(e.value),
                 detail: format!(
                     "95% CI {} – {}; {} open deals",

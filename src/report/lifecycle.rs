@@ -85,6 +85,7 @@ impl Section for LifecycleSection {
     fn headlines(&self) -> Vec<Headline> {
         vec![Headline {
             label: "Churned",
+            higher_is_better: Some(false),
             value: Figure::Share(self.churned_share),
             detail: "of customers (lifecycle stage)".into(),
         }]

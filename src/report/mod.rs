@@ -83,6 +83,13 @@ pub enum Figure {
 }
 
 impl Figure {
+    fn number(self) -> f64 {
+        match self {
+            Figure::Count(n) => n as f64,
+            Figure::Money(v) | Figure::Share(v) | Figure::Points(v) => v,
+        }
+    }
+
     fn text(self) -> String {
         match self {
             Figure::Count(n) => grouped(n as f64, 0),
@@ -97,8 +104,54 @@ impl Figure {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Headline {
     pub label: &'static str,
+    /// Whether a rise is good news (revenue) or bad (churn); `None` when neither.
+    pub higher_is_better: Option<bool>,
     pub value: Figure,
     pub detail: String,
+}
+
+impl Headline {
+    /// The change from `before` (the same headline at `since`): `▲ 2.1 pts since 2024-10-03
+    /// (35.0%)` for shares and scores, `▲ 4.2 % since … (1,234)` for counts and money.
+    fn change(&self, before: &Headline, since: i32) -> Option<html::Change> {
+        let (now, then) = (self.value.number(), before.value.number());
+        if !(now.is_finite() && then.is_finite()) {
+            return None;
+        }
+        let diff = now - then;
+        let amount = match self.value {
+            Figure::Share(_) => format!("{:.1} pts", diff.abs() * 100.0),
+            Figure::Points(_) => format!("{:.1} pts", diff.abs()),
+            Figure::Count(_) | Figure::Money(_) if then != 0.0 => {
+                format!("{:.1} %", (diff / then).abs() * 100.0)
+            }
+            Figure::Count(_) | Figure::Money(_) => grouped(diff.abs(), 0),
+        };
+        let flat = amount.starts_with("0.0 ");
+        let arrow = if flat {
+            "="
+        } else if diff > 0.0 {
+            "▲"
+        } else {
+            "▼"
+        };
+        Some(html::Change {
+            text: format!(
+                "{arrow} {amount} since {} ({})",
+                format_days(since),
+                before.value.text()
+            ),
+            good: (!flat)
+                .then(|| self.higher_is_better.map(|up| up == (diff > 0.0)))
+                .flatten(),
+        })
+    }
+}
+
+/// The headlines of the report as of an earlier date, for the change on each tile.
+pub struct Earlier {
+    pub as_of: i32,
+    pub headlines: Vec<Headline>,
 }
 
 /// One KPI as a section measured it (docs/metrics.md, "KPI targets"): the figure `check`
@@ -270,6 +323,11 @@ impl Report {
         Ok(report)
     }
 
+    /// Every section's headlines.
+    pub fn headlines(&self) -> Vec<Headline> {
+        self.sections.iter().flat_map(|s| s.headlines()).collect()
+    }
+
     /// The notes sheet: as_of, every input file, what is not included, and every note the run
     /// said (rows left out and why, what loading decided) — `recorded`, in order.
     pub fn notes(&self, inputs: &[(&str, &str)], recorded: &[String]) -> Result<DataFrame> {
@@ -307,7 +365,7 @@ impl Report {
 
     /// The HTML page: the headline of every section, then the sections with their charts, then
     /// what is not in the report.
-    pub fn page<'a>(&'a self, charts: &'a [Vec<Chart>]) -> Page<'a> {
+    pub fn page<'a>(&'a self, charts: &'a [Vec<Chart>], earlier: Option<&Earlier>) -> Page<'a> {
         let cards = self
             .sections
             .iter()
@@ -315,6 +373,10 @@ impl Report {
             .map(|h| Card {
                 label: h.label.into(),
                 value: h.value.text(),
+                change: earlier.and_then(|e| {
+                    let before = e.headlines.iter().find(|b| b.label == h.label)?;
+                    h.change(before, e.as_of)
+                }),
                 detail: h.detail,
             })
             .collect();

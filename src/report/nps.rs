@@ -118,6 +118,7 @@ impl Section for NpsSection {
             .iter()
             .map(|s| Headline {
                 label: "NPS",
+                higher_is_better: Some(true),
                 value: Figure::Points(s.estimate.value),
                 detail: format!(
                     "95% CI {:.1} to {:.1} points",

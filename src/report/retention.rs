@@ -169,6 +169,7 @@ impl Section for RetentionSection {
         }
         vec![Headline {
             label: "Subscriber churn",
+            higher_is_better: Some(false),
             value: Figure::Share(self.churn),
             detail: format!(
                 "{} of {} subscriptions cancelled",

@@ -61,11 +61,13 @@ impl Section for RfmSection {
         vec![
             Headline {
                 label: "Customers who bought",
+                higher_is_better: Some(true),
                 value: Figure::Count(customers),
                 detail: format!("as of {}", format_days(self.as_of)),
             },
             Headline {
                 label: "Net revenue",
+                higher_is_better: Some(true),
                 value: Figure::Money(revenue),
                 detail: format!(
                     "{} per customer",
@@ -185,6 +187,7 @@ impl Section for AbcSection {
             .filter(|t| t.tier == "A")
             .map(|t| Headline {
                 label: "Tier A customers",
+                higher_is_better: None,
                 value: Figure::Share(t.customer_share),
                 detail: format!("bring {} of revenue", pct(t.value_share)),
             })
