@@ -16,6 +16,8 @@ pub const DEFAULT_CONFIG: &str = "crm-eval.toml";
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `--lang` for every report: "en" or "zh".
+    pub lang: Option<crate::i18n::Lang>,
     #[serde(default)]
     pub input: InputConfig,
     /// `role = "header"` for every table, or `[map.orders] amount = "实付金额"` for one.

@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod config;
 pub mod diag;
 pub mod error;
+pub mod i18n;
 pub mod input;
 pub mod keys;
 pub mod ledger;

@@ -192,6 +192,11 @@ pub struct GlobalArgs {
     #[arg(long, short = 'f', global = true, value_enum, help_heading = "Output")]
     pub format: Option<Format>,
 
+    /// The language of what a person reads in a report (HTML page, charts, workbook headers):
+    /// en (default) or zh (简体中文). Column names of CSV, JSON and Parquet never change.
+    #[arg(long, global = true, value_enum, help_heading = "Output")]
+    pub lang: Option<crate::i18n::Lang>,
+
     /// Write to FILE (atomically) instead of standard output.
     #[arg(
         long,
@@ -246,6 +251,7 @@ impl Settings {
         } else {
             Config::find_and_load(global.config.as_deref(), !global.quiet)?
         };
+        crate::i18n::set(global.lang.or(config.lang).unwrap_or_default());
         let cfg = &config.input;
 
         let encoding = global.encoding.or(cfg.encoding).unwrap_or_default();

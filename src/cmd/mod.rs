@@ -29,6 +29,13 @@ use crate::settings::Settings;
 pub fn run(cli: Cli) -> Result<()> {
     let settings = Settings::resolve(&cli.global)?;
     let result = dispatch(cli.command, &settings);
+    // The labels this run showed in English for want of a translation (--lang), for the table's
+    // upkeep: one per line on stderr.
+    if std::env::var_os("CRM_EVAL_I18N_MISSES").is_some() {
+        for miss in crate::i18n::misses() {
+            eprintln!("i18n miss: {miss}");
+        }
+    }
     // The rows skipped under --on-bad-rows skip, listed even when the run failed later on.
     match (&settings.rejects, result) {
         (Some(path), result) => {

@@ -85,7 +85,7 @@ impl Hovers {
                 "<rect x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\"><title>{}</title></rect>\n",
                 x1 - x0,
                 y1 - y0,
-                super::html::escape(text)
+                super::html::escape(&crate::i18n::tr_data(text))
             ));
         }
         overlay.push_str("</g>\n");
@@ -116,6 +116,37 @@ pub fn good_to_bad(t: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
+/// The SVG with the content of every `<text>` element in the reader's language.
+fn translate_texts(svg: &str) -> String {
+    let mut out = String::with_capacity(svg.len() + svg.len() / 8);
+    let mut rest = svg;
+    while let Some(open) = rest.find("<text") {
+        let Some(body) = rest[open..].find('>').map(|k| open + k + 1) else {
+            break;
+        };
+        let Some(close) = rest[body..].find("</text>").map(|k| body + k) else {
+            break;
+        };
+        out.push_str(&rest[..body]);
+        let content = &rest[body..close];
+        let trimmed = content.trim();
+        let at = content.find(trimmed).unwrap_or(0);
+        out.push_str(&content[..at]);
+        // plotters escapes the text: look it up as written, then escape it again.
+        let plain = trimmed
+            .replace("&apos;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        out.push_str(&super::html::escape(&crate::i18n::tr_data(&plain)));
+        out.push_str(&content[at + trimmed.len()..]);
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Draws one chart, `height` pixels tall, into SVG text: `paint` draws on the whole area and
 /// records the hover text of its marks.
 fn draw(
@@ -132,6 +163,12 @@ fn draw(
         root.present().map_err(err)?;
     }
     hovers.inject(&mut svg);
+    if crate::i18n::lang() != crate::i18n::Lang::En {
+        // The title is a label the table must have (a miss is recorded); the other texts
+        // (axes, legends, category names) are translated where the table knows them.
+        let _ = crate::i18n::tr(title);
+        svg = translate_texts(&svg);
+    }
     Ok(Chart {
         name: name.into(),
         title: title.into(),
@@ -276,7 +313,7 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
                     chart.backend_coord(&corners[0]),
                     chart.backend_coord(&corners[1]),
                     format!(
-                        "{} {}, {} {}: {}",
+                        "{}: {} · {}: {} · {}",
                         h.y_desc,
                         h.rows.get(r).map_or("", String::as_str),
                         h.x_desc,
@@ -420,7 +457,7 @@ pub fn share_curve(
         for &(x, y) in thin(points, 60) {
             hover.point(
                 chart.backend_coord(&(x, y)),
-                format!("{x_desc} {}: {y_desc} {}", pct1(x), pct1(y)),
+                format!("{x_desc}: {} · {y_desc}: {}", pct1(x), pct1(y)),
             );
         }
         Ok(())
@@ -493,14 +530,14 @@ pub fn survival(
         for &(t, v) in thin(observed, 60) {
             hover.point(
                 chart.backend_coord(&(t, v)),
-                format!("{x_desc} {t:.0}: {} still subscribed (observed)", pct1(v)),
+                format!("{x_desc}: {t:.0} · {} still subscribed (observed)", pct1(v)),
             );
         }
         for &(t, v) in thin(model, 60) {
             hover.point(
                 chart.backend_coord(&(t, v)),
                 format!(
-                    "{x_desc} {t:.0}: {} still subscribed ({model_name})",
+                    "{x_desc}: {t:.0} · {} still subscribed ({model_name})",
                     pct1(v)
                 ),
             );
@@ -744,7 +781,7 @@ pub fn histogram(
                 chart.backend_coord(&(x0, max * 1.08)),
                 chart.backend_coord(&(x0 + width, 0.0)),
                 format!(
-                    "{x_desc}: {} to {}{last}: {c} {y_desc}",
+                    "{x_desc}: {} to {}{last} · {y_desc}: {c}",
                     compact(x0),
                     compact(x0 + width)
                 ),
@@ -964,7 +1001,7 @@ pub fn paired_columns(
                 chart.backend_coord(&(SegmentValue::Exact(k), top)),
                 chart.backend_coord(&(SegmentValue::Exact(k + 1), 0.0)),
                 format!(
-                    "{x_desc} {label}: {} actual, {} model",
+                    "{x_desc}: {label} · {} actual, {} model",
                     actual.get(i).map_or("–".into(), |v| exact(*v)),
                     model.get(i).map_or("–".into(), |v| exact(*v))
                 ),
@@ -1160,7 +1197,7 @@ mod tests {
         };
         let svg = heatmap(&h).unwrap().svg;
         assert_eq!(svg.matches("<title>").count(), 1, "{svg}");
-        assert!(svg.contains("<title>cohort 2024-01, month 0: 1 &lt;all&gt;</title>"));
+        assert!(svg.contains("<title>cohort: 2024-01 · month: 0 · 1 &lt;all&gt;</title>"));
         assert!(svg.trim_end().ends_with("</g>\n</svg>") || svg.trim_end().ends_with("</svg>"));
         let tones = [Some(0.0), Some(1.0), None];
         let b = bars(

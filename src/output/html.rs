@@ -11,6 +11,7 @@ use super::cells::{whole_numbers, Cell};
 use super::charts::Chart;
 use super::render::columns_cells;
 use super::share_columns;
+use crate::i18n::{tr, tr_data};
 
 /// A headline figure: label, value and a line of detail.
 pub struct Card {
@@ -118,11 +119,11 @@ fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
     let df = t.df;
     let cells = columns_cells(df)?;
     if !t.title.is_empty() {
-        writeln!(w, "<h3>{}</h3>", escape(&t.title))?;
+        writeln!(w, "<h3>{}</h3>", escape(&tr(&t.title)))?;
     }
     writeln!(w, "<div class=\"scroll\"><table>\n<thead><tr>")?;
     for name in df.get_column_names() {
-        write!(w, "<th>{}</th>", escape(name))?;
+        write!(w, "<th>{}</th>", escape(&tr(name)))?;
     }
     writeln!(w, "</tr></thead>\n<tbody>")?;
     let shares = share_columns(df);
@@ -139,18 +140,17 @@ fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
                     cell.human(shares[c], whole[c])
                 )?,
                 Cell::Int(i) => write!(w, "<td class=\"num\">{}</td>", grouped(i as f64, 0))?,
-                _ => write!(w, "<td>{}</td>", escape(&cell.text()))?,
+                // Words of the data a table knows (segments, stages, `all`) in the reader's
+                // language; IDs and names as they are.
+                _ => write!(w, "<td>{}</td>", escape(&tr_data(&cell.text())))?,
             }
         }
         w.write_all(b"</tr>\n")?;
     }
     writeln!(w, "</tbody></table></div>")?;
     if shown < df.height() {
-        writeln!(
-            w,
-            "<p class=\"more\">first {shown} of {} rows</p>",
-            grouped(df.height() as f64, 0)
-        )?;
+        let more = format!("first {shown} of {} rows", grouped(df.height() as f64, 0));
+        writeln!(w, "<p class=\"more\">{}</p>", escape(&tr(&more)))?;
     }
     Ok(())
 }
@@ -159,16 +159,17 @@ fn write_table(t: &HtmlTable, w: &mut dyn Write) -> Result<()> {
 pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
     writeln!(
         w,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
-        escape(&page.title)
+        crate::i18n::lang().html(),
+        escape(&tr(&page.title))
     )?;
     writeln!(
         w,
         "<header><h1>{}</h1><p>{}</p></header>",
-        escape(&page.title),
-        escape(&page.subtitle)
+        escape(&tr(&page.title)),
+        escape(&tr(&page.subtitle))
     )?;
     // Contents: every titled section by its anchor.
     let anchors = section_anchors(&page.sections);
@@ -182,7 +183,7 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
     if linked.len() > 1 {
         write!(w, "<nav class=\"contents\" aria-label=\"Contents\">")?;
         for (title, anchor) in &linked {
-            write!(w, "<a href=\"#{anchor}\">{}</a>", escape(title))?;
+            write!(w, "<a href=\"#{anchor}\">{}</a>", escape(&tr(title)))?;
         }
         writeln!(w, "</nav>")?;
     }
@@ -193,7 +194,7 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
             writeln!(
                 w,
                 "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{}<div class=\"detail\">{}</div></div>",
-                escape(&c.label),
+                escape(&tr(&c.label)),
                 escape(&c.value),
                 match &c.change {
                     Some(ch) => format!(
@@ -203,11 +204,11 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
                             Some(false) => "bad",
                             None => "flat",
                         },
-                        escape(&ch.text)
+                        escape(&tr(&ch.text))
                     ),
                     None => String::new(),
                 },
-                escape(&c.detail)
+                escape(&tr(&c.detail))
             )?;
         }
         writeln!(w, "</div>")?;
@@ -215,10 +216,10 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
     for (s, anchor) in page.sections.iter().zip(&anchors) {
         writeln!(w, "<section id=\"{anchor}\">")?;
         if !s.title.is_empty() {
-            writeln!(w, "<h2>{}</h2>", escape(&s.title))?;
+            writeln!(w, "<h2>{}</h2>", escape(&tr(&s.title)))?;
         }
         for n in &s.notes {
-            writeln!(w, "<p class=\"note\">{}</p>", escape(n))?;
+            writeln!(w, "<p class=\"note\">{}</p>", escape(&tr(n)))?;
         }
         if !s.charts.is_empty() {
             writeln!(w, "<div class=\"charts\">")?;
@@ -226,7 +227,7 @@ pub fn write_page(page: &Page, w: &mut dyn Write) -> Result<()> {
                 writeln!(
                     w,
                     "<figure aria-label=\"{}\">{}</figure>",
-                    escape(&c.title),
+                    escape(&tr(&c.title)),
                     c.svg.trim()
                 )?;
             }

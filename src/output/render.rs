@@ -424,7 +424,9 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
         sheet.set_name(&name)?;
         for (c, column) in df.columns().iter().enumerate() {
             let col = c as u16;
-            sheet.write_string_with_format(0, col, column.name().as_str(), &header)?;
+            // The header in the reader's language (--lang); formats are decided by the name.
+            let title = crate::i18n::tr(column.name().as_str());
+            sheet.write_string_with_format(0, col, title.as_ref(), &header)?;
             // Formats by meaning, as the terminal and HTML show them: shares and probabilities
             // as %, whole numbers without decimals, other numbers with two.
             let float_format = if shares[c] {
@@ -441,7 +443,7 @@ fn write_xlsx(sheets: &[(&str, &DataFrame)], w: &mut dyn Write) -> Result<()> {
                 match *cell {
                     Cell::Null => {}
                     Cell::Text(s) => {
-                        sheet.write_string(row, col, s)?;
+                        sheet.write_string(row, col, crate::i18n::tr_data(s).as_ref())?;
                     }
                     Cell::Int(i) => {
                         sheet.write_number(row, col, i as f64)?;

@@ -112,8 +112,8 @@ pub fn decorate(sheet: &mut Worksheet, name: &str, df: &DataFrame) -> Result<()>
             .add_series()
             .set_categories((name, 1, cat, last, cat))
             .set_values((name, 1, val, last, val))
-            .set_name(spec.value);
-        chart.title().set_name(spec.title);
+            .set_name(crate::i18n::tr(spec.value).as_ref());
+        chart.title().set_name(crate::i18n::tr(spec.title).as_ref());
         chart.legend().set_hidden();
         sheet.insert_chart(1 + placed * 16, df.width() as u16 + 1, &chart)?;
         placed += 1;
