@@ -278,9 +278,13 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
             .fold(0.0f64, |m, &v| m.max(v))
     });
     let cell_h = if ny > 8 { 28 } else { 44 };
-    let height = (ny as u32) * cell_h + 110;
+    // The chart, then a strip for the colour legend.
+    const LEGEND: u32 = 34;
+    let height = (ny as u32) * cell_h + 110 + LEGEND;
     draw(h.name, h.title, height, |root, hover| {
-        let mut chart = frame(root, h.title, label_area(&h.rows, 12.0) + 18)?
+        let (area, strip) = root.split_vertically(height - LEGEND);
+        colour_legend(&strip, max, h.cell_text)?;
+        let mut chart = frame(&area, h.title, label_area(&h.rows, 12.0) + 18)?
             .build_cartesian_2d(
                 (0..last_segment(nx)).into_segmented(),
                 (0..last_segment(ny)).into_segmented(),
@@ -337,6 +341,46 @@ pub fn heatmap(h: &Heatmap) -> Result<Chart> {
         }
         Ok(())
     })
+}
+
+/// The heatmap's colour scale under it, right-aligned: "0 ▮▮▮▮▮▮▮▮▮▮ max" from light to dark.
+fn colour_legend(
+    strip: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    max: f64,
+    cell_text: &dyn Fn(f64) -> String,
+) -> Result<()> {
+    strip.fill(&WHITE).map_err(err)?;
+    const STEPS: i32 = 10;
+    const STEP_W: i32 = 18;
+    let right = WIDTH as i32 - 16 - text_width(&cell_text(max), 14.0) as i32;
+    let left = right - STEPS * STEP_W;
+    let (y0, y1) = (6, 20);
+    for k in 0..STEPS {
+        let t = (f64::from(k) + 0.5) / f64::from(STEPS);
+        let x = left + k * STEP_W;
+        strip
+            .draw(&Rectangle::new(
+                [(x, y0), (x + STEP_W, y1)],
+                blue(t).filled(),
+            ))
+            .map_err(err)?;
+    }
+    let style = |h| text_style(&INK, h, VPos::Center);
+    strip
+        .draw(&Text::new(
+            cell_text(0.0),
+            (left - 6, (y0 + y1) / 2),
+            style(HPos::Right),
+        ))
+        .map_err(err)?;
+    strip
+        .draw(&Text::new(
+            cell_text(max),
+            (right + 6, (y0 + y1) / 2),
+            style(HPos::Left),
+        ))
+        .map_err(err)?;
+    Ok(())
 }
 
 /// Horizontal bars, one per label, listed top to bottom, each followed by its `value_labels` entry.
