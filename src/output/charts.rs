@@ -1180,7 +1180,8 @@ mod tests {
         for label in ["&lt;1&gt;", "&lt;3&gt;", "&lt;2&gt;", "r1", "r2", "a", "b"] {
             assert!(c.svg.lines().any(|l| l.trim() == label), "{label} missing");
         }
-        assert!(!c.svg.contains("&lt;0&gt;"), "the empty cell stays blank");
+        // The empty cell stays blank: the one 0 is the colour legend's lower end.
+        assert_eq!(c.svg.matches("&lt;0&gt;").count(), 1, "the empty cell stays blank");
         // The largest value gets the darkest colour.
         assert!(
             c.svg.contains("#08306B"),
