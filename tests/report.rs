@@ -659,3 +659,34 @@ fn a_report_in_chinese_has_every_label_translated() {
     assert!(csv.starts_with("customer_id,"), "{}", &csv[..80]);
     assert!(csv.contains(",Champions\n"));
 }
+
+/// A report of the CDNOW sample alone (orders only): the workbook still has an autofilter on
+/// every sheet with rows and the native charts of the sections it has; the sections left out for
+/// want of inputs are named in its notes.
+#[test]
+fn a_workbook_from_orders_alone_keeps_filters_and_charts() {
+    let w = Workdir::new();
+    let cdnow = crate::common::data("cdnow_sample.csv");
+    w.stdout(&["report", "--orders", &cdnow, "-q", "-o", "cdnow.xlsx"]);
+    crate::common::python(
+        &w,
+        r#"
+import re, zipfile
+z = zipfile.ZipFile('cdnow.xlsx')
+names = re.findall(r'<sheet name="([^"]+)"', z.read('xl/workbook.xml').decode())
+assert 'rfm' in names and 'clv_tracking' in names and 'conversion' not in names, names
+for i, name in enumerate(names, 1):
+    sheet = z.read('xl/worksheets/sheet%d.xml' % i).decode()
+    rows = sheet.count('<row ')
+    if rows > 1:
+        assert '<autoFilter' in sheet, name
+charts = sorted(n for n in z.namelist() if re.fullmatch(r'xl/charts/chart\d+\.xml', n))
+text = ' '.join(z.read(n).decode() for n in charts)
+for title in ['Customers by RFM segment', 'Share of value by ABC tier', 'Pareto curve',
+              'Customers by lifecycle stage']:
+    assert title in text, title
+notes = z.read('xl/worksheets/sheet1.xml').decode() + z.read('xl/sharedStrings.xml').decode()
+assert 'not included' in notes and '--events' in notes
+"#,
+    );
+}

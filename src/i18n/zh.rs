@@ -220,6 +220,15 @@ pub const ZH: &[(&str, &str)] = &[
     ("funnel: pass --opportunities FILE", "漏斗：需要 --opportunities 文件"),
     ("nps: pass --surveys FILE", "NPS：需要 --surveys 文件"),
     ("retention: pass --subscriptions FILE", "留存：需要 --subscriptions 文件"),
+    (
+        "Where each customer stands today — potential, new, active, loyal, at risk, churned — with what each stage means and what to do (definitions: docs/metrics.md, \"Lifecycle\"); the cohort matrix shows what share of each month's new buyers bought again k months later.",
+        "每位客户当前所处的阶段——潜在、新客、活跃、忠诚、有流失风险、已流失——及各阶段的含义和建议动作（定义见 docs/metrics.md 的 \"Lifecycle\" 一节）；同期群矩阵显示每月新购买客户在第 k 个月再次购买的比例。",
+    ),
+    (
+        "Each KPI as `crm-eval check --history` recorded it, run by run, with its target as a line when it has one.",
+        "`crm-eval check --history` 每次运行记录的各项 KPI；有目标时以横线标出。",
+    ),
+    ("Latest rows", "最近的记录"),
     // Chart titles, axes and legends.
     ("Customers by recency and frequency score", "按最近购买与频次得分的客户数"),
     ("R score (higher = more recent)", "R 得分（越高越近）"),

@@ -1181,7 +1181,11 @@ mod tests {
             assert!(c.svg.lines().any(|l| l.trim() == label), "{label} missing");
         }
         // The empty cell stays blank: the one 0 is the colour legend's lower end.
-        assert_eq!(c.svg.matches("&lt;0&gt;").count(), 1, "the empty cell stays blank");
+        assert_eq!(
+            c.svg.matches("&lt;0&gt;").count(),
+            1,
+            "the empty cell stays blank"
+        );
         // The largest value gets the darkest colour.
         assert!(
             c.svg.contains("#08306B"),

@@ -123,7 +123,9 @@ impl Section for HistorySection {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         html::Section {
             title: "KPI history".into(),
-            notes: vec![],
+            notes: vec![
+                "Each KPI as `crm-eval check --history` recorded it, run by run, with its target as a line when it has one.".into(),
+            ],
             charts: pick(charts, &names),
             tables: vec![table("Latest rows", &self.rows, 30)],
         }

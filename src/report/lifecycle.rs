@@ -134,7 +134,9 @@ impl Section for LifecycleSection {
     fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
         html::Section {
             title: "Lifecycle and cohorts".into(),
-            notes: vec![],
+            notes: vec![
+                "Where each customer stands today — potential, new, active, loyal, at risk, churned — with what each stage means and what to do (definitions: docs/metrics.md, \"Lifecycle\"); the cohort matrix shows what share of each month's new buyers bought again k months later.".into(),
+            ],
             charts: pick(charts, &["cohort_retention"]),
             tables: vec![table("Lifecycle stages", &self.stages, 20)],
         }
