@@ -11,7 +11,9 @@ use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::partitioned;
 use crate::load::{build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of};
 use crate::metrics::clv::tables::{self, ClvOptions};
-use crate::metrics::clv::{Fit, Grouping, Model, Purchases, TimeUnit, Value};
+use crate::metrics::clv::{
+    Fit, Grouping, Model, Purchases, TimeUnit, Value, DEFAULT_LIFESPAN_MONTHS,
+};
 use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
 use crate::settings::Settings;
@@ -52,19 +54,19 @@ pub struct Args {
     pub group_by_period: bool,
 
     /// Months ahead that expected purchases and CLV cover.
-    #[arg(long, value_name = "MONTHS", default_value_t = 12)]
+    #[arg(long, value_name = "MONTHS", default_value_t = crate::metrics::clv::DEFAULT_VALUE.horizon_months)]
     pub horizon: u32,
 
     /// Monthly discount rate for CLV (0.01 = 1 % a month).
-    #[arg(long, value_name = "RATE", default_value_t = 0.01)]
+    #[arg(long, value_name = "RATE", default_value_t = crate::metrics::clv::DEFAULT_VALUE.discount)]
     pub discount: f64,
 
     /// Profit margin applied to spend (1 = CLV in revenue).
-    #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
+    #[arg(long, value_name = "SHARE", default_value_t = crate::metrics::clv::DEFAULT_VALUE.margin)]
     pub margin: f64,
 
     /// Historical model: expected customer lifespan in months.
-    #[arg(long, value_name = "MONTHS", default_value_t = 36.0)]
+    #[arg(long, value_name = "MONTHS", default_value_t = DEFAULT_LIFESPAN_MONTHS)]
     pub lifespan: f64,
 
     /// L2 penalty on the purchase model's parameters (as lifetimes' penalizer_coef); helps a

@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::{pct, pick, table, Analysis, Context, Figure, Headline, Measure, Parts, Section};
 use crate::metrics::clv::diagnostics;
 use crate::metrics::clv::tables::{self as clv, ClvOptions};
-use crate::metrics::clv::{Grouping, Model, TimeUnit, Value};
+use crate::metrics::clv::{Grouping, Model, TimeUnit, DEFAULT_LIFESPAN_MONTHS, DEFAULT_VALUE};
 use crate::output::charts::{self, Chart};
 use crate::output::html;
 
@@ -48,12 +48,8 @@ fn build(ctx: &Context) -> Result<Parts> {
             unit: TimeUnit::Week,
             by_period: false,
         },
-        value: Value {
-            horizon_months: 12,
-            discount: 0.01,
-            margin: 1.0,
-        },
-        lifespan_months: 36.0,
+        value: DEFAULT_VALUE,
+        lifespan_months: DEFAULT_LIFESPAN_MONTHS,
         penalty: 0.0,
         spend_penalty: 0.0,
         standard_errors: true,

@@ -593,6 +593,16 @@ pub fn expected(model: Model, params: &[f64], x: u32, tx: f64, t: f64, h: f64) -
     }
 }
 
+/// The CLV settings a run takes when nothing says otherwise — `clv`'s flag defaults and the
+/// report's section, one definition for both.
+pub const DEFAULT_VALUE: Value = Value {
+    horizon_months: 12,
+    discount: 0.01,
+    margin: 1.0,
+};
+/// The historical model's customer lifespan in months, by default.
+pub const DEFAULT_LIFESPAN_MONTHS: f64 = 36.0;
+
 /// Settings of the CLV sum.
 #[derive(Debug, Clone, Copy)]
 pub struct Value {
