@@ -1,29 +1,34 @@
 //! Integration tests: the real binary, run in a temporary directory per test, its output read back.
 
 mod abc;
-mod allocation;
 mod assign;
 mod check;
 mod clv;
+mod cohort;
 mod common;
+mod conversion;
 mod corpus;
 mod datasets;
 mod docs;
+mod event_log;
 mod exports;
 mod funnel;
 mod groups;
 mod input;
 mod inspect;
 mod ledger;
+mod lifecycle;
 mod nps;
 mod output;
 mod owners;
+mod pool;
 mod predict;
 mod properties;
 mod ranges;
+mod rating;
+mod recovery;
 mod report;
 mod retention;
 mod rfm;
 mod shell;
 mod sql;
-mod value;

@@ -467,3 +467,57 @@ fn workbooks_are_the_same_bytes_on_every_run_with_filters() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn every_value_command_gives_the_same_bytes_twice() {
+    let w = Workdir::new();
+    let orders = sample("orders.csv");
+    let customers = sample("customers.csv");
+    let events = sample("events.csv");
+    let followups = sample("followups.csv");
+    let runs: [Vec<&str>; 10] = [
+        vec!["clv", &orders],
+        vec![
+            "conversion",
+            "--events",
+            &events,
+            "--orders",
+            &orders,
+            "--followups",
+            &followups,
+        ],
+        vec![
+            "recovery",
+            "--events",
+            &events,
+            "--orders",
+            &orders,
+            "--by",
+            "reason,owner",
+        ],
+        vec![
+            "pool",
+            "--events",
+            &events,
+            "--orders",
+            &orders,
+            "--followups",
+            &followups,
+        ],
+        vec!["clv", &orders, "--model", "pareto-nbd", "--params"],
+        vec!["abc", &orders, "--by", "margin"],
+        vec!["cohort", &orders, "--metric", "revenue", "--period", "week"],
+        vec!["lifecycle", &orders, "--customers", &customers],
+        vec!["lifecycle", &orders, "--rates"],
+        vec!["rating", &orders, "--customers", &customers],
+    ];
+    for args in runs {
+        let mut args = args.clone();
+        args.push("-q");
+        // Several runs: parallel aggregation must not change a single byte.
+        let first = w.stdout(&args);
+        for _ in 0..3 {
+            assert_eq!(first, w.stdout(&args), "{args:?}");
+        }
+    }
+}

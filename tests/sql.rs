@@ -524,7 +524,7 @@ fn events_view(csv: &str) -> String {
 #[test]
 fn conversion_and_recovery_sql_in_duckdb_give_every_cell_of_the_commands() {
     let w = Workdir::new();
-    // The worked example of tests/allocation.rs (a transfer mid-window, a recycle and reclaim,
+    // The worked example of tests/event_log.rs (a transfer mid-window, a recycle and reclaim,
     // an immature spell, a refund in the window, events out of order, an unknown event type, a
     // release while nobody holds the customer).
     w.write(
