@@ -1444,3 +1444,66 @@ fn a_mapping_the_sql_cannot_use_is_an_error() {
     let sql = w.stdout(&["sql", "rfm", "--map", "amount=Sales"]);
     assert!(sql.contains("Sales"), "{sql}");
 }
+
+/// Text snapshots of every query in every dialect (tests/snapshots/sql/QUERY.DIALECT.sql), beside
+/// the execution tests: a change to the generated SQL shows as a diff to review, and a refactor
+/// that should not change it proves it did not. `CRM_EVAL_BLESS=1 cargo test --test cli
+/// sql::snapshots` rewrites them.
+#[test]
+fn snapshots_of_every_query_and_dialect() {
+    let w = Workdir::new();
+    let rules = data("rating_margin.toml");
+    let stages = "Prospecting,Qualification,Proposal,Negotiation";
+    let queries: [(&str, Vec<&str>); 13] = [
+        ("rfm", vec!["rfm"]),
+        ("clv-summary", vec!["clv-summary"]),
+        ("nps", vec!["nps", "--by-owner"]),
+        (
+            "lifecycle",
+            vec!["lifecycle", "--customers-table", "customers"],
+        ),
+        ("lifecycle-rates", vec!["lifecycle-rates"]),
+        (
+            "conversion",
+            vec!["conversion", "--followups-table", "followups"],
+        ),
+        (
+            "conversion-by",
+            vec![
+                "conversion",
+                "--by",
+                "owner,region",
+                "--customers-table",
+                "customers",
+            ],
+        ),
+        ("recovery", vec!["recovery", "--by", "reason"]),
+        ("rating", vec!["rating", "--rules", &rules]),
+        ("abc", vec!["abc"]),
+        ("cohort", vec!["cohort"]),
+        ("funnel", vec!["funnel", "--stages", stages]),
+        ("pool", vec!["pool", "--show", "health", "--by", "pool"]),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/sql");
+    let bless = std::env::var_os("CRM_EVAL_BLESS").is_some();
+    let mut differ = Vec::new();
+    for (name, args) in &queries {
+        for dialect in ["duckdb", "spark", "postgres"] {
+            let mut all = vec!["sql"];
+            all.extend(args.iter().copied());
+            all.extend(["--dialect", dialect, "-q"]);
+            let sql = w.stdout(&all);
+            let path = dir.join(format!("{name}.{dialect}.sql"));
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &sql).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(sql.as_str()) {
+                differ.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "the SQL differs from its snapshot (review, then CRM_EVAL_BLESS=1): {differ:?}"
+    );
+}

@@ -1,0 +1,124 @@
+WITH orders_in AS (SELECT customer_id, order_id, order_date, amount, CASE WHEN lower(trim(status)) IN ('paid', 'completed', 'complete', 'success', 'successful', 'succeeded', 'closed', 'won', 'closed won', 'shipped', 'delivered', 'fulfilled', 'settled', 'ok', '已付款', '已支付', '已完成', '完成', '成交', '已成交', '交易成功', '已发货', '已签收', '已收货', '支付成功', '付款成功', '已结算', '赢单') THEN 'paid' WHEN lower(trim(status)) IN ('refunded', 'refund', 'returned', 'return', 'chargeback', 'partially refunded', '已退款', '退款', '退货', '已退货', '退款成功', '退货退款') THEN 'refunded' WHEN lower(trim(status)) IN ('cancelled', 'canceled', 'cancel', 'void', 'voided', 'failed', 'rejected', 'closed lost', 'lost', '已取消', '取消', '作废', '已作废', '交易关闭', '已关闭', '关闭', '失败', '输单') THEN 'cancelled' WHEN lower(trim(status)) IN ('pending', 'unpaid', 'awaiting payment', 'open', 'draft', '待付款', '未付款', '待支付', '未支付', '待审核', '草稿') THEN 'unpaid' ELSE nullif(lower(trim(status)), '') END AS status FROM orders),
+events_in AS (SELECT customer_id, event_time, CASE WHEN lower(trim(event)) IN ('assign', 'assigned', 'assignment', 'allocate', 'allocated', 'allocation', 'distribute', '分配', '指派', '分派', '已分配', '分配客户') THEN 'assign' WHEN lower(trim(event)) IN ('claim', 'claimed', 'receive', 'received', 'pick', 'take', '领取', '认领', '抢占', '已领取', '领取客户') THEN 'claim' WHEN lower(trim(event)) IN ('transfer', 'transferred', 'reassign', 'reassigned', 'handover', '转移', '转交', '转移客户', '变更负责人', '移交') THEN 'transfer' WHEN lower(trim(event)) IN ('recycle', 'recycled', 'reclaim', 'reclaimed', 'return', 'returned', 'back', '回收', '收回', '退回公海', '自动回收', '回收公海', '放入公海') THEN 'recycle' WHEN lower(trim(event)) IN ('release', 'released', 'abandon', 'abandoned', 'give up', 'drop', '释放', '放弃', '退回', '主动退回', '放弃客户') THEN 'release' ELSE nullif(lower(trim(event)), '') END AS event, owner, pool, seq FROM events),
+followups_in AS (SELECT customer_id, followup_time FROM followups),
+as_of AS (SELECT (greatest(mo.o, coalesce(me.e, mo.o), coalesce(mf.f, mo.o)) + 1) AS d FROM (SELECT max(order_date) AS o FROM orders_in) mo CROSS JOIN (SELECT max(CAST(event_time AS DATE)) AS e FROM events_in) me CROSS JOIN (SELECT max(CAST(followup_time AS DATE)) AS f FROM followups_in) mf),
+base AS (
+  SELECT o.customer_id, o.order_id, o.order_date,
+         CASE WHEN o.status = 'refunded' AND o.amount > 0 THEN -CAST(o.amount AS DECIMAL(18, 4))
+              ELSE CAST(o.amount AS DECIMAL(18, 4)) END AS net,
+         CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END AS refunded_status,
+         CAST(NULL AS VARCHAR) AS owner
+  FROM orders_in o CROSS JOIN as_of
+  WHERE (o.status IS NULL OR o.status NOT IN ('cancelled', 'unpaid')) AND o.order_date < as_of.d
+),
+spend AS (SELECT customer_id, sum(net) AS monetary FROM base GROUP BY customer_id),
+purchases AS (
+  SELECT customer_id,
+         CASE WHEN sum(net) > 0 THEN min(CASE WHEN net > 0 THEN order_date END)
+              ELSE min(order_date) END AS order_date,
+         sum(net) AS net, order_id, CAST(NULL AS VARCHAR) AS owner
+  FROM base WHERE order_id IS NOT NULL GROUP BY customer_id, order_id
+  HAVING sum(net) > 0
+      OR (sum(net) = 0 AND max(CASE WHEN refunded_status = 1 OR net < 0 THEN 1 ELSE 0 END) = 0)
+  UNION ALL
+  SELECT customer_id, order_date, net, order_id, owner FROM base
+  WHERE order_id IS NULL AND (net > 0 OR (net = 0 AND refunded_status = 0))
+),
+ev AS (
+  SELECT e.*, CAST(e.event_time AS DATE) AS day,
+         CASE WHEN e.event IN ('assign', 'claim')
+                OR (e.event = 'transfer' AND e.owner IS NOT NULL AND trim(e.owner) <> '')
+              THEN 1 ELSE 0 END AS starts
+  FROM events_in e CROSS JOIN as_of
+  WHERE e.event IN ('assign', 'claim', 'transfer', 'recycle', 'release')
+    AND e.event_time IS NOT NULL AND CAST(e.event_time AS DATE) < as_of.d
+),
+ordered AS (
+  SELECT ev.*,
+         CASE WHEN lag(starts) OVER (PARTITION BY customer_id ORDER BY event_time, seq) = 1
+              THEN coalesce(trim(lag(owner) OVER (PARTITION BY customer_id ORDER BY event_time, seq)), '')
+              ELSE coalesce(trim(owner), '') END AS previous_owner,
+         lead(event) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_event,
+         lead(day) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_day,
+         lead(event_time) OVER (PARTITION BY customer_id ORDER BY event_time, seq) AS next_time,
+         row_number() OVER (ORDER BY customer_id, event_time, seq) AS ord
+  FROM ev
+),
+spells AS (
+  SELECT o.ord AS spell, o.customer_id, coalesce(trim(o.owner), '') AS owner, o.day AS start_day,
+         o.event_time AS start_time, o.next_time AS end_time,
+         CASE WHEN o.next_event IS NULL THEN as_of.d
+              WHEN o.next_event IN ('recycle', 'release') THEN (o.next_day + 1)
+              ELSE o.next_day END AS cover_end,
+         CASE WHEN (o.day + 90) < as_of.d THEN 1 ELSE 0 END AS matured
+  FROM ordered o CROSS JOIN as_of
+  WHERE o.starts = 1
+),
+nexts AS (
+  SELECT o.*,
+         min(CASE WHEN o.starts = 1 THEN o.ord END) OVER (
+           PARTITION BY o.customer_id ORDER BY o.event_time, o.seq
+           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_spell
+  FROM ordered o
+),
+now AS (SELECT as_of.d, (CAST((as_of.d - DATE '1970-01-01') AS BIGINT) * 86400000) AS ms FROM as_of),
+spell_rows AS (
+  SELECT o.ord AS spell, o.customer_id, coalesce(trim(o.owner), '') AS owner,
+         o.event_time AS started_at, epoch_ms(o.event_time) AS start_ms, o.day AS start_day,
+         o.event AS start_event, coalesce(trim(o.pool), '') AS pool,
+         CASE WHEN o.next_event IS NULL THEN 1 ELSE 0 END AS open
+  FROM ordered o WHERE o.starts = 1
+),
+returns AS (
+  SELECT r.ord, r.customer_id, r.event_time AS returned_at, epoch_ms(r.event_time) AS at_ms,
+         r.previous_owner, coalesce(trim(r.pool), '') AS pool, r.next_spell
+  FROM nexts r WHERE r.event IN ('recycle', 'release')
+),
+fu AS (
+  SELECT f.customer_id, f.followup_time, epoch_ms(f.followup_time) AS ms
+  FROM followups_in f CROSS JOIN now
+  WHERE f.followup_time IS NOT NULL AND f.customer_id IS NOT NULL AND epoch_ms(f.followup_time) < now.ms
+),
+spans AS (
+  SELECT spells.*,
+         CASE WHEN (start_day + 91) < cover_end THEN (start_day + 91) ELSE cover_end END AS until
+  FROM spells
+),
+firsts AS (
+  SELECT w.spell, min(p.order_date) AS first_day
+  FROM spans w JOIN purchases p ON p.customer_id = w.customer_id
+   AND p.order_date >= w.start_day AND p.order_date < w.until
+  GROUP BY w.spell
+),
+window_value AS (
+  SELECT w.spell, round(sum(b.net), 2) AS value
+  FROM spans w JOIN base b ON b.customer_id = w.customer_id
+   AND b.order_date >= w.start_day AND b.order_date < w.until
+  GROUP BY w.spell
+),
+rows_in AS (
+  SELECT s.customer_id, s.pool, 1 AS spell, 0 AS returned, 0 AS in_pool, CAST(NULL AS DOUBLE) AS wait,
+         CASE WHEN s.start_event = 'claim' AND sp.matured = 1 THEN 1 ELSE 0 END AS claim_matured,
+         CASE WHEN s.start_event = 'claim' AND sp.matured = 1 AND f.first_day IS NOT NULL
+              THEN 1 ELSE 0 END AS claim_won
+  FROM spell_rows s JOIN spans sp ON sp.spell = s.spell LEFT JOIN firsts f ON f.spell = s.spell
+  UNION ALL
+  SELECT r.customer_id, r.pool, 0, 1, CASE WHEN r.next_spell IS NULL THEN 1 ELSE 0 END,
+         CAST(n.start_ms - r.at_ms AS DOUBLE) / 86400000, 0, 0
+  FROM returns r LEFT JOIN spell_rows n ON n.spell = r.next_spell
+),
+g AS (
+  SELECT 0 AS is_all, pool, sum(spell) AS spells, sum(returned) AS returns,
+         sum(in_pool) AS in_pool_now, quantile_cont(wait, 0.5) AS median_wait,
+         sum(claim_matured) AS claims_matured, sum(claim_won) AS claims_won
+  FROM rows_in GROUP BY pool
+  UNION ALL
+  SELECT 1, 'all', sum(spell), sum(returned), sum(in_pool), quantile_cont(wait, 0.5), sum(claim_matured),
+         sum(claim_won)
+  FROM rows_in
+)
+SELECT g.pool, g.spells, g.returns,
+       CASE WHEN g.spells > 0 THEN round(CAST(CAST(g.returns AS DOUBLE) / g.spells AS DECIMAL(38, 10)), 4) END AS recycle_rate, g.in_pool_now,
+       (CAST((CASE WHEN ((g.median_wait) * 100.0) >= 0 THEN floor((g.median_wait) * 100.0) + CASE WHEN ((g.median_wait) * 100.0) - floor((g.median_wait) * 100.0) >= 0.5 THEN 1 ELSE 0 END ELSE -(floor(-((g.median_wait) * 100.0)) + CASE WHEN -((g.median_wait) * 100.0) - floor(-((g.median_wait) * 100.0)) >= 0.5 THEN 1 ELSE 0 END) END) AS DOUBLE) / 100.0) AS median_days_in_pool, g.claims_matured,
+       CASE WHEN g.claims_matured > 0 THEN round(CAST(CAST(g.claims_won AS DOUBLE) / g.claims_matured AS DECIMAL(38, 10)), 4) END AS claim_to_win_rate
+FROM g ORDER BY g.is_all, g.pool;
