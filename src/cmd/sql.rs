@@ -21,227 +21,372 @@ use crate::metrics::recovery::RecoveryGroup;
 use crate::settings::Settings;
 use crate::sql::{self, Dialect, Source};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The engine and the orders every query reads (before or after the query's name).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The engine the SQL is written for.
+    #[arg(long, value_enum, default_value = "duckdb", global = true)]
+    pub dialect: Dialect,
+
+    /// The orders table or view (customer_id, order_id, order_date DATE, amount, status).
+    #[arg(long, value_name = "NAME", default_value = "orders", global = true)]
+    pub orders_table: String,
+
+    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
+    #[arg(long, value_name = "DATE", global = true)]
+    pub as_of: Option<String>,
+
+    #[command(subcommand)]
+    pub query: Query,
+}
+
+/// Which command's table; each takes its command's own flags (`crm-eval sql rfm --help`).
+#[derive(Debug, clap::Subcommand)]
 pub enum Query {
     /// `crm-eval rfm`: one row per customer, scores and segments as the command (--bins,
     /// --frequency, --r-breaks …, the config's segments).
-    Rfm,
+    Rfm(RfmSql),
     /// The per-customer summary `crm-eval clv --summary-in` fits: customer_id, frequency,
     /// recency, T, monetary.
-    ClvSummary,
+    ClvSummary(ClvSummarySql),
     /// `crm-eval nps`: NPS and CSAT with their 95 % intervals (with --by-owner, per owner).
-    Nps,
+    Nps(NpsSql),
     /// `crm-eval lifecycle`: the stage of each customer (with --customers-table, `potential`
     /// customers too).
-    Lifecycle,
+    Lifecycle(LifecycleSql),
     /// `crm-eval lifecycle --rates`: churn and retention per complete week, month or quarter.
-    LifecycleRates,
+    LifecycleRates(LifecycleRatesSql),
     /// `crm-eval conversion`: spells, conversion and revenue per owner (or --by cohort) over an
     /// `events` table (customer_id, event_time, event, owner, seq); with --followups-table the
     /// follow-up columns too.
-    Conversion,
+    Conversion(ConversionSql),
     /// `crm-eval recovery`: win-back of the customers returned to the pool (events), or with
     /// --churn-days of churned customers (orders with an owner column), per owner or --by.
-    Recovery,
+    Recovery(RecoverySql),
     /// `crm-eval rating`: weighted score and grade per customer.
-    Rating,
+    Rating(RatingSql),
     /// `crm-eval abc` (--by revenue or margin): rank, value, shares and tier per customer.
-    Abc,
+    Abc(AbcSql),
     /// `crm-eval cohort`: the cohort matrix, with --periods N columns period_0 … period_{N−1}.
-    Cohort,
+    Cohort(CohortSql),
     /// `crm-eval funnel`: the summary, the stage table or the open opportunities (--show) of an
     /// `opportunities` table (and --history-table), by --by owner, product, source, month.
-    Funnel,
+    Funnel(FunnelSql),
     /// `crm-eval pool`: one table (--show due, owners, reclaims, priority, health) of the pool
     /// rules (--rules) over the orders, `events` (with a pool column) and `followups` tables.
-    Pool,
+    Pool(PoolSql),
 }
 
-/// The table `sql funnel` and `sql pool` write (one query, one table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SqlShow {
-    /// funnel (default): per group, counts, win rate, cycle, amounts, pipeline, velocity.
-    Summary,
-    /// funnel: per stage.
-    Stages,
-    /// funnel: the open opportunities.
-    Open,
-    /// pool (default): customers due back to the pool.
-    Due,
-    /// pool: owners against their limits.
-    Owners,
-    /// pool: reclaims inside the cooldown.
-    Reclaims,
-    /// pool: the pool ranked for re-allocation.
-    Priority,
-    /// pool: pool health per pool, then all.
-    Health,
+#[derive(Debug, clap::Args)]
+pub struct RfmSql {
+    /// The scores, as the command makes them (the config's `[rfm]` and segments too).
+    #[command(flatten)]
+    pub scores: crate::cmd::rfm::ScoreArgs,
 }
 
-/// The periods the queries know; each query takes some of them.
+/// The time unit of a clv summary's recency and T.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SqlPeriod {
+pub enum SummaryUnit {
     Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClvSummarySql {
+    /// The time unit of recency and T.
+    #[arg(long, value_enum, default_value = "week")]
+    pub period: SummaryUnit,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NpsSql {
+    /// The surveys table or view (customer_id, response_date DATE, survey, score, owner).
+    #[arg(long, value_name = "NAME", default_value = "surveys")]
+    pub surveys_table: String,
+
+    /// One row per owner and survey kind.
+    #[arg(long)]
+    pub by_owner: bool,
+}
+
+/// The customers table or view of a query that reads one.
+#[derive(Debug, clap::Args)]
+pub struct CustomersTable {
+    /// The customers table or view (customer_id, and the columns --by names): lifecycle's
+    /// customers without a purchase are `potential`, rating's score 0; conversion, recovery,
+    /// funnel and pool group by its columns.
+    #[arg(long, value_name = "NAME")]
+    pub customers_table: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LifecycleSql {
+    /// The stage thresholds.
+    #[command(flatten)]
+    pub stages: crate::cmd::lifecycle::StageArgs,
+
+    #[command(flatten)]
+    pub customers: CustomersTable,
+}
+
+/// The periods of cohorts and lifecycle rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RatePeriod {
     Week,
     Month,
     Quarter,
 }
 
-impl SqlShow {
-    fn name(self) -> String {
-        <Self as clap::ValueEnum>::to_possible_value(&self)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    }
-}
-
-impl SqlPeriod {
-    fn time_unit(self) -> Result<TimeUnit> {
+impl RatePeriod {
+    fn period(self) -> Period {
         match self {
-            SqlPeriod::Day => Ok(TimeUnit::Day),
-            SqlPeriod::Week => Ok(TimeUnit::Week),
-            SqlPeriod::Month => Ok(TimeUnit::Month),
-            SqlPeriod::Quarter => Err(usage(
-                "--period quarter: clv-summary takes day, week or month",
-            )),
-        }
-    }
-
-    fn cohort_period(self) -> Result<Period> {
-        match self {
-            SqlPeriod::Week => Ok(Period::Week),
-            SqlPeriod::Month => Ok(Period::Month),
-            SqlPeriod::Quarter => Ok(Period::Quarter),
-            SqlPeriod::Day => Err(usage(
-                "--period day: cohort and lifecycle-rates take week, month or quarter",
-            )),
+            RatePeriod::Week => Period::Week,
+            RatePeriod::Month => Period::Month,
+            RatePeriod::Quarter => Period::Quarter,
         }
     }
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Which command's table.
-    #[arg(value_enum)]
-    pub query: Query,
-
-    /// The engine the SQL is written for.
-    #[arg(long, value_enum, default_value = "duckdb")]
-    pub dialect: Dialect,
-
-    /// The orders table or view (customer_id, order_id, order_date DATE, amount, status).
-    #[arg(long, value_name = "NAME", default_value = "orders")]
-    pub orders_table: String,
-
-    /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
-
-    /// rfm: the scores, as the command makes them (the config's `[rfm]` and segments too).
-    #[command(flatten)]
-    pub scores: crate::cmd::rfm::ScoreArgs,
-
-    /// clv-summary: the time unit of recency and T (day, week, month; default week); cohort
-    /// and lifecycle-rates: the period (week, month, quarter; default month).
-    #[arg(long, value_enum)]
-    pub period: Option<SqlPeriod>,
-
-    /// cohort: what a cell holds.
-    #[arg(long, value_enum, default_value = "retention")]
-    pub metric: CohortMetric,
-
-    /// cohort: the number of period columns (the command writes one per period from the first
-    /// cohort to the one holding the day before as_of).
-    #[arg(long, value_name = "N", default_value_t = 24)]
-    pub periods: u32,
-
-    /// nps: the surveys table or view (customer_id, response_date DATE, survey, score, owner).
-    #[arg(long, value_name = "NAME", default_value = "surveys")]
-    pub surveys_table: String,
-
-    /// nps: one row per owner and survey kind.
-    #[arg(long)]
-    pub by_owner: bool,
-
-    /// abc: what is ranked, revenue (default) or margin (the orders' margin column, or amount −
-    /// cost with --map cost=HEADER); conversion: owner (default) and cohort (the month a spell
-    /// started); recovery: owner (default), previous-owner, reason, pool, month; both also
-    /// columns of --customers-table (a `a;b` cell counts in both); funnel (summary and stages):
-    /// owner, product, source, month (none by default); comma-separated.
-    #[arg(long, value_name = "BY")]
-    pub by: Option<String>,
-
-    /// abc: the tier limits.
-    #[command(flatten)]
-    pub thresholds: crate::cmd::abc::Thresholds,
-
-    /// lifecycle and lifecycle-rates: the stage thresholds (lifecycle-rates reads --churn-days);
-    /// recovery: --churn-days counts churned customers (orders with an owner column) instead
-    /// of returns to the pool (events).
+pub struct LifecycleRatesSql {
+    /// The stage thresholds (--churn-days is read).
     #[command(flatten)]
     pub stages: crate::cmd::lifecycle::StageArgs,
 
-    /// conversion and recovery: the ownership events table or view (customer_id, event_time TIMESTAMP,
-    /// event: assign|claim|transfer|recycle|release, owner, seq: the row's place in the export).
+    /// The period of the rates.
+    #[arg(long, value_enum, default_value = "month")]
+    pub period: RatePeriod,
+}
+
+/// The ownership events and the window of the queries that read them.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// The ownership events table or view (customer_id, event_time TIMESTAMP, event:
+    /// assign|claim|transfer|recycle|release, owner, seq: the row's place in the export).
     #[arg(long, value_name = "NAME", default_value = "events")]
     pub events_table: String,
 
-    /// conversion and recovery: days after a spell (or recovery) starts in which a purchase
-    /// counts; pool: the window of the claim-to-win rate.
+    /// Days after a spell (or recovery) starts in which a purchase counts; pool: the window of
+    /// the claim-to-win rate.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub window: i32,
+}
 
-    /// rating: rules (TOML; default: the built-in rules, as `crm-eval rating`); pool: the pool
-    /// rules (default: the built-in ones, as `crm-eval pool`).
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<String>,
+impl EventsArgs {
+    fn window(&self) -> Result<i32> {
+        if self.window < 1 {
+            return Err(usage("--window: expected 1 or more days"));
+        }
+        Ok(self.window)
+    }
+}
 
-    /// funnel: the opportunities table or view (opportunity_id, stage, created_at, closed_at
-    /// DATE, amount, seq: the row's place in the export; owner, customer_id, product, source
-    /// when read; outcome, won, closed when --map names them).
-    #[arg(long, value_name = "NAME", default_value = "opportunities")]
-    pub opportunities_table: String,
+#[derive(Debug, clap::Args)]
+pub struct ConversionSql {
+    #[command(flatten)]
+    pub events: EventsArgs,
 
-    /// funnel: the teams table or view (owner, team, region), for --by team and the owner's
-    /// region.
-    #[arg(long, value_name = "NAME")]
-    pub teams_table: Option<String>,
+    /// Groups: owner (default), cohort (the month a spell started), and columns of
+    /// --customers-table (a `a;b` cell counts in both); comma-separated.
+    #[arg(long, value_name = "BY", default_value = "owner")]
+    pub by: String,
 
-    /// funnel: the stage history table or view (opportunity_id, stage, entered_at TIMESTAMP,
-    /// seq); the stage order comes from it unless --stages names it.
-    #[arg(long, value_name = "NAME")]
-    pub history_table: Option<String>,
-
-    /// funnel: the open stages in funnel order (default: the config's [funnel] stages, else the
-    /// history table's order).
-    #[arg(
-        long = "stages",
-        id = "funnel_stages",
-        value_name = "A,B,C",
-        value_delimiter = ','
-    )]
-    pub funnel_stages: Option<Vec<String>>,
-
-    /// funnel: which table (summary — the default —, stages, open); pool: due (default),
-    /// owners, reclaims, priority, health.
-    #[arg(long, value_enum)]
-    pub show: Option<SqlShow>,
-
-    /// pool: the follow-ups table or view (customer_id, followup_time TIMESTAMP; default
-    /// `followups`); conversion: adds the follow-up columns, as `conversion --followups`.
+    /// The follow-ups table or view (customer_id, followup_time TIMESTAMP): adds the follow-up
+    /// columns, as `conversion --followups`.
     #[arg(long, value_name = "NAME")]
     pub followups_table: Option<String>,
 
-    /// funnel --show open: stale after this many days without a stage change (default: the
-    /// config's, else 30).
+    #[command(flatten)]
+    pub customers: CustomersTable,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RecoverySql {
+    #[command(flatten)]
+    pub events: EventsArgs,
+
+    /// Count churned customers (no purchase for DAYS; orders with an owner column) instead of
+    /// returns to the pool (events).
+    #[arg(long, value_name = "DAYS")]
+    pub churn_days: Option<i64>,
+
+    /// Groups: owner (default), previous-owner, reason, pool, month, and columns of
+    /// --customers-table; comma-separated.
+    #[arg(long, value_name = "BY", default_value = "owner")]
+    pub by: String,
+
+    #[command(flatten)]
+    pub customers: CustomersTable,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RatingSql {
+    /// Rules (TOML; default: the built-in rules, as `crm-eval rating`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+
+    #[command(flatten)]
+    pub customers: CustomersTable,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AbcSql {
+    /// What is ranked: revenue, or margin (the orders' margin column, or amount − cost with
+    /// --map cost=HEADER).
+    #[arg(long, value_enum, default_value = "revenue")]
+    pub by: AbcBasis,
+
+    /// The tier limits.
+    #[command(flatten)]
+    pub thresholds: crate::cmd::abc::Thresholds,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CohortSql {
+    /// The period of a cohort and of a column.
+    #[arg(long, value_enum, default_value = "month")]
+    pub period: RatePeriod,
+
+    /// What a cell holds.
+    #[arg(long, value_enum, default_value = "retention")]
+    pub metric: CohortMetric,
+
+    /// The number of period columns (the command writes one per period from the first cohort to
+    /// the one holding the day before as_of).
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub periods: u32,
+}
+
+/// The table `sql funnel` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FunnelTable {
+    /// Per group: counts, win rate, cycle, amounts, pipeline, velocity.
+    Summary,
+    /// Per stage.
+    Stages,
+    /// The open opportunities.
+    Open,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FunnelSql {
+    /// The opportunities table or view (opportunity_id, stage, created_at, closed_at DATE,
+    /// amount, seq: the row's place in the export; owner, customer_id, product, source when
+    /// read; outcome, won, closed when --map names them).
+    #[arg(long, value_name = "NAME", default_value = "opportunities")]
+    pub opportunities_table: String,
+
+    /// The teams table or view (owner, team, region), for --by team and the owner's region.
+    #[arg(long, value_name = "NAME")]
+    pub teams_table: Option<String>,
+
+    /// The stage history table or view (opportunity_id, stage, entered_at TIMESTAMP, seq); the
+    /// stage order comes from it unless --stages names it.
+    #[arg(long, value_name = "NAME")]
+    pub history_table: Option<String>,
+
+    /// The open stages in funnel order (default: the config's [funnel] stages, else the history
+    /// table's order).
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub stages: Option<Vec<String>>,
+
+    /// Which table.
+    #[arg(long, value_enum, default_value = "summary")]
+    pub show: FunnelTable,
+
+    /// --show open: stale after this many days without a stage change (default: the config's,
+    /// else 30).
     #[arg(long, value_name = "DAYS")]
     pub stale_days: Option<i32>,
 
-    /// lifecycle and rating: the customers table or view (customer_id): its customers without
-    /// a purchase are `potential` (lifecycle) or score 0 (rating); conversion and recovery: the
-    /// table whose columns --by names besides the command's own groups (region, 标签 …).
-    #[arg(long, value_name = "NAME")]
-    pub customers_table: Option<String>,
+    /// Groups of the summary and stage tables: owner, team, region, product, source, month, and
+    /// columns of --customers-table (none by default); comma-separated.
+    #[arg(long, value_name = "BY")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub customers: CustomersTable,
+}
+
+/// The table `sql pool` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PoolTable {
+    /// Customers due back to the pool.
+    Due,
+    /// Owners against their limits.
+    Owners,
+    /// Reclaims inside the cooldown.
+    Reclaims,
+    /// The pool ranked for re-allocation.
+    Priority,
+    /// Pool health per pool, then all.
+    Health,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PoolSql {
+    #[command(flatten)]
+    pub events: EventsArgs,
+
+    /// The pool rules (default: the built-in ones, as `crm-eval pool`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+
+    /// Which table.
+    #[arg(long, value_enum, default_value = "due")]
+    pub show: PoolTable,
+
+    /// The follow-ups table or view (customer_id, followup_time TIMESTAMP).
+    #[arg(long, value_name = "NAME", default_value = "followups")]
+    pub followups_table: String,
+
+    /// Groups of the health table: pool (default) and columns of --customers-table.
+    #[arg(long, value_name = "BY")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub customers: CustomersTable,
+}
+
+impl Query {
+    /// Every table or view name the query was given, by its flag.
+    fn tables(&self) -> Vec<(&'static str, &str)> {
+        let mut t: Vec<(&'static str, Option<&str>)> = Vec::new();
+        fn customers(c: &CustomersTable) -> (&'static str, Option<&str>) {
+            ("--customers-table", c.customers_table.as_deref())
+        }
+        match self {
+            Query::Rfm(_) | Query::ClvSummary(_) | Query::LifecycleRates(_) | Query::Abc(_) => {}
+            Query::Cohort(_) => {}
+            Query::Nps(q) => t.push(("--surveys-table", Some(&q.surveys_table))),
+            Query::Lifecycle(q) => t.push(customers(&q.customers)),
+            Query::Rating(q) => t.push(customers(&q.customers)),
+            Query::Conversion(q) => {
+                t.push(("--events-table", Some(&q.events.events_table)));
+                t.push(("--followups-table", q.followups_table.as_deref()));
+                t.push(customers(&q.customers));
+            }
+            Query::Recovery(q) => {
+                t.push(("--events-table", Some(&q.events.events_table)));
+                t.push(customers(&q.customers));
+            }
+            Query::Funnel(q) => {
+                t.push(("--opportunities-table", Some(&q.opportunities_table)));
+                t.push(("--history-table", q.history_table.as_deref()));
+                t.push(("--teams-table", q.teams_table.as_deref()));
+                t.push(customers(&q.customers));
+            }
+            Query::Pool(q) => {
+                t.push(("--events-table", Some(&q.events.events_table)));
+                t.push(("--followups-table", Some(&q.followups_table)));
+                t.push(customers(&q.customers));
+            }
+        }
+        t.into_iter()
+            .filter_map(|(flag, name)| name.map(|n| (flag, n)))
+            .collect()
+    }
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
@@ -252,17 +397,9 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )));
         }
     }
-    for (flag, name) in [
-        ("--orders-table", Some(&args.orders_table)),
-        ("--surveys-table", Some(&args.surveys_table)),
-        ("--customers-table", args.customers_table.as_ref()),
-        ("--events-table", Some(&args.events_table)),
-        ("--opportunities-table", Some(&args.opportunities_table)),
-        ("--history-table", args.history_table.as_ref()),
-        ("--followups-table", args.followups_table.as_ref()),
-        ("--teams-table", args.teams_table.as_ref()),
-    ] {
-        let Some(name) = name else { continue };
+    let mut tables = vec![("--orders-table", args.orders_table.as_str())];
+    tables.extend(args.query.tables());
+    for (flag, name) in tables {
         if name.is_empty()
             || !name
                 .chars()
@@ -275,159 +412,120 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let mappings = &settings.input.mappings;
     refuse_line_item_maps(mappings)?;
-    if args.by.is_some()
-        && !matches!(
-            args.query,
-            Query::Abc | Query::Conversion | Query::Recovery | Query::Funnel | Query::Pool
+    let source = |events: Option<&str>| {
+        Source::new(
+            args.dialect,
+            &args.orders_table,
+            events,
+            args.as_of.clone(),
+            mappings.clone(),
         )
-    {
-        return Err(usage(
-            "--by: sql abc (revenue or margin), sql conversion, sql recovery and sql funnel (their groups) take it",
-        ));
-    }
-    if args.show.is_some() && !matches!(args.query, Query::Funnel | Query::Pool) {
-        return Err(usage("--show: sql funnel and sql pool take it"));
-    }
-    if args.followups_table.is_some() && !matches!(args.query, Query::Conversion | Query::Pool) {
-        return Err(usage(
-            "--followups-table: sql conversion and sql pool read follow-ups",
-        ));
-    }
-    let churn = args.query == Query::Recovery && args.stages.churn_days.is_some();
-    let events = (matches!(
-        args.query,
-        Query::Conversion | Query::Recovery | Query::Pool
-    ) && !churn)
-        .then_some(args.events_table.as_str());
-    let source = Source::new(
-        args.dialect,
-        &args.orders_table,
-        events,
-        args.as_of.clone(),
-        mappings.clone(),
-    );
-    let text = match args.query {
-        Query::Rfm => sql::rfm(
-            &source,
-            &crate::cmd::rfm::score_options(&args.scores, None, settings)?,
+    };
+    let text = match &args.query {
+        Query::Rfm(q) => sql::rfm(
+            &source(None),
+            &crate::cmd::rfm::score_options(&q.scores, None, settings)?,
         ),
-        Query::ClvSummary => {
-            sql::clv_summary(&source, args.period.unwrap_or(SqlPeriod::Week).time_unit()?)
-        }
-        Query::Cohort => {
-            if !(1..=600).contains(&args.periods) {
+        Query::ClvSummary(q) => sql::clv_summary(
+            &source(None),
+            match q.period {
+                SummaryUnit::Day => TimeUnit::Day,
+                SummaryUnit::Week => TimeUnit::Week,
+                SummaryUnit::Month => TimeUnit::Month,
+            },
+        ),
+        Query::Cohort(q) => {
+            if !(1..=600).contains(&q.periods) {
                 return Err(usage("--periods: expected 1 to 600 columns"));
             }
-            let period = args.period.unwrap_or(SqlPeriod::Month).cohort_period()?;
-            sql::cohort(&source, period, args.metric, args.periods)
+            sql::cohort(&source(None), q.period.period(), q.metric, q.periods)
         }
-        Query::LifecycleRates => {
-            let opts = args.stages.options()?;
-            let period = args.period.unwrap_or(SqlPeriod::Month).cohort_period()?;
-            sql::lifecycle_rates(&source, period, opts.churn_days)
+        Query::LifecycleRates(q) => {
+            let opts = q.stages.options()?;
+            sql::lifecycle_rates(&source(None), q.period.period(), opts.churn_days)
         }
-        Query::Lifecycle => sql::lifecycle(
-            &source,
-            &args.stages.options()?,
-            args.customers_table.as_deref(),
+        Query::Lifecycle(q) => sql::lifecycle(
+            &source(None),
+            &q.stages.options()?,
+            q.customers.customers_table.as_deref(),
         ),
-        Query::Conversion | Query::Recovery => {
-            if args.window < 1 {
-                return Err(usage("--window: expected 1 or more days"));
-            }
-            if args.query == Query::Conversion {
-                let (by, columns) = conversion_groups(
-                    args.by.as_deref().unwrap_or("owner"),
-                    args.customers_table.is_some(),
-                )?;
-                let mut source = source.clone();
-                source.followups = args.followups_table.clone();
-                source.customer_groups = customer_columns(&args, columns);
-                sql::conversion(&source, args.window, &by)
-            } else {
-                let churn = match args.stages.churn_days {
-                    None => None,
-                    Some(days) => Some(
-                        i32::try_from(days)
-                            .ok()
-                            .filter(|d| *d >= 1)
-                            .ok_or_else(|| usage("--churn-days: expected 1 or more days"))?,
-                    ),
-                };
-                let (by, columns) = recovery_groups(
-                    args.by.as_deref().unwrap_or("owner"),
-                    args.customers_table.is_some(),
-                )?;
-                let mut source = source.clone();
-                source.customer_groups = customer_columns(&args, columns);
-                sql::recovery(&source, args.window, churn, &by)
-            }
+        Query::Conversion(q) => {
+            let window = q.events.window()?;
+            let has_customers = q.customers.customers_table.is_some();
+            let (by, columns) = conversion_groups(&q.by, has_customers)?;
+            let mut source = source(Some(&q.events.events_table));
+            source.followups = q.followups_table.clone();
+            source.customer_groups = customer_columns(&q.customers, columns);
+            sql::conversion(&source, window, &by)
         }
-        Query::Rating => {
-            let rules = crate::cmd::rating::load_rules(args.rules.as_deref())?;
-            sql::rating(&source, &rules, args.customers_table.as_deref())
-        }
-        Query::Abc => {
-            let (a, b) = args.thresholds.fractions()?;
-            let basis = match args.by.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None | Some("revenue") => AbcBasis::Revenue,
-                Some("margin") => AbcBasis::Margin,
-                Some(other) => {
-                    return Err(usage(format!(
-                        "sql abc --by {other}: expected revenue or margin (the SQL has no customers-file groups)"
-                    )))
-                }
+        Query::Recovery(q) => {
+            let window = q.events.window()?;
+            let churn = match q.churn_days {
+                None => None,
+                Some(days) => Some(
+                    i32::try_from(days)
+                        .ok()
+                        .filter(|d| *d >= 1)
+                        .ok_or_else(|| usage("--churn-days: expected 1 or more days"))?,
+                ),
             };
-            sql::abc(&source, basis, threshold_bp(a), threshold_bp(b))
+            let has_customers = q.customers.customers_table.is_some();
+            let (by, columns) = recovery_groups(&q.by, has_customers)?;
+            // With --churn-days the returns come from the orders, not the events.
+            let events = churn.is_none().then_some(q.events.events_table.as_str());
+            let mut source = source(events);
+            source.customer_groups = customer_columns(&q.customers, columns);
+            sql::recovery(&source, window, churn, &by)
         }
-        Query::Funnel => funnel(&args, settings)?,
-        Query::Pool => {
-            if args.window < 1 {
-                return Err(usage("--window: expected 1 or more days"));
-            }
+        Query::Rating(q) => {
+            let rules = crate::cmd::rating::load_rules(q.rules.as_deref())?;
+            sql::rating(
+                &source(None),
+                &rules,
+                q.customers.customers_table.as_deref(),
+            )
+        }
+        Query::Abc(q) => {
+            let (a, b) = q.thresholds.fractions()?;
+            sql::abc(&source(None), q.by, threshold_bp(a), threshold_bp(b))
+        }
+        Query::Funnel(q) => funnel(&args, q, settings)?,
+        Query::Pool(q) => {
+            let window = q.events.window()?;
             // true: the pool; false: customers-file columns (--customers-table).
             let (by, columns) = split_by(
-                args.by.as_deref().unwrap_or("pool"),
+                q.by.as_deref().unwrap_or("pool"),
                 |name| (name == "pool").then_some(true),
                 false,
                 true,
                 "",
             )?;
-            needs_customers_table("pool", &columns, args.customers_table.is_some(), "pool")?;
-            let table = match args.show.unwrap_or(SqlShow::Due) {
-                SqlShow::Due => Section::Due,
-                SqlShow::Owners => Section::Owners,
-                SqlShow::Reclaims => Section::Reclaims,
-                SqlShow::Priority => Section::Priority,
-                SqlShow::Health => Section::Health,
-                other => {
-                    return Err(usage(format!(
-                        "sql pool --show {}: expected due, owners, reclaims, priority or health",
-                        other.name()
-                    )))
-                }
+            let has_customers = q.customers.customers_table.is_some();
+            needs_customers_table("pool", &columns, has_customers, "pool")?;
+            let table = match q.show {
+                PoolTable::Due => Section::Due,
+                PoolTable::Owners => Section::Owners,
+                PoolTable::Reclaims => Section::Reclaims,
+                PoolTable::Priority => Section::Priority,
+                PoolTable::Health => Section::Health,
             };
-            if args.by.is_some() && table != Section::Health {
+            if q.by.is_some() && table != Section::Health {
                 return Err(usage(
                     "sql pool --by groups the health table: add --show health",
                 ));
             }
-            let mut source = source.clone();
-            source.followups = Some(
-                args.followups_table
-                    .clone()
-                    .unwrap_or_else(|| "followups".into()),
-            );
-            source.customer_groups = customer_columns(&args, columns);
-            let rules = crate::load::pool_rules(args.rules.as_deref())?;
-            sql::pool(&source, &rules, args.window, table, by.contains(&true))
+            let mut source = source(Some(&q.events.events_table));
+            source.followups = Some(q.followups_table.clone());
+            source.customer_groups = customer_columns(&q.customers, columns);
+            let rules = crate::load::pool_rules(q.rules.as_deref())?;
+            sql::pool(&source, &rules, window, table, by.contains(&true))
         }
-        Query::Nps => sql::nps(
+        Query::Nps(q) => sql::nps(
             args.dialect,
-            &args.surveys_table,
+            &q.surveys_table,
             mappings,
             args.as_of.as_deref(),
-            args.by_owner,
+            q.by_owner,
         ),
     };
     // Written, not println!: a reader that goes away (`| head`) is a broken pipe, not a panic.
@@ -439,21 +537,21 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
 }
 
 /// The customers-file columns of `--by`, read from --customers-table.
-fn customer_columns(args: &Args, names: Vec<String>) -> Option<sql::CustomerColumns> {
-    let table = args.customers_table.clone()?;
+fn customer_columns(c: &CustomersTable, names: Vec<String>) -> Option<sql::CustomerColumns> {
+    let table = c.customers_table.clone()?;
     (!names.is_empty()).then_some(sql::CustomerColumns { table, names })
 }
 
 /// `sql funnel`: the stage order must be known without reading the data (given, or the
 /// history table's).
-fn funnel(args: &Args, settings: &Settings) -> Result<String> {
+fn funnel(args: &Args, q: &FunnelSql, settings: &Settings) -> Result<String> {
     let cfg = &settings.config.funnel;
-    let stale_days = args.stale_days.or(cfg.stale_days).unwrap_or(30);
+    let stale_days = q.stale_days.or(cfg.stale_days).unwrap_or(30);
     if stale_days < 1 {
         return Err(usage("--stale-days: expected 1 or more days"));
     }
     let words = StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid);
-    let stages = args.funnel_stages.as_ref().or(cfg.stages.as_ref());
+    let stages = q.stages.as_ref().or(cfg.stages.as_ref());
     if let Some(list) = stages {
         if list.iter().any(|s| s.trim().is_empty()) {
             return Err(usage("--stages: a stage name is empty"));
@@ -461,12 +559,12 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
         if list.iter().all(|s| words.kind(s) != StageKind::Open) {
             return Err(usage("--stages: name at least one open stage"));
         }
-    } else if args.history_table.is_none() {
+    } else if q.history_table.is_none() {
         return Err(usage(
             "sql funnel needs the stage order: --stages A,B,C (or the config's [funnel] stages) or --history-table NAME",
         ));
     }
-    let (by, columns) = match args.by.as_deref().map(str::trim) {
+    let (by, columns) = match q.by.as_deref().map(str::trim) {
         None | Some("") => (Vec::new(), Vec::new()),
         Some(list) => split_by(
             list,
@@ -478,30 +576,29 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
     };
     let by = dedup(by);
     let own = "owner, team, region, product, source, month";
-    needs_customers_table("funnel", &columns, args.customers_table.is_some(), own)?;
-    if by.contains(&FunnelGroup::Team) && args.teams_table.is_none() {
+    needs_customers_table(
+        "funnel",
+        &columns,
+        q.customers.customers_table.is_some(),
+        own,
+    )?;
+    if by.contains(&FunnelGroup::Team) && q.teams_table.is_none() {
         return Err(usage(
             "sql funnel --by team needs --teams-table NAME (owner, team)",
         ));
     }
     if by.contains(&FunnelGroup::Region)
-        && args.teams_table.is_none()
-        && args.customers_table.is_none()
+        && q.teams_table.is_none()
+        && q.customers.customers_table.is_none()
     {
         return Err(usage(
             "sql funnel --by region needs --customers-table NAME (the account's region) or --teams-table NAME (the owner's)",
         ));
     }
-    let show = match args.show.unwrap_or(SqlShow::Summary) {
-        SqlShow::Summary => Show::Summary,
-        SqlShow::Stages => Show::Stages,
-        SqlShow::Open => Show::Open,
-        other => {
-            return Err(usage(format!(
-                "sql funnel --show {}: expected summary, stages or open",
-                other.name()
-            )))
-        }
+    let show = match q.show {
+        FunnelTable::Summary => Show::Summary,
+        FunnelTable::Stages => Show::Stages,
+        FunnelTable::Open => Show::Open,
     };
     if show == Show::Open && !by.is_empty() {
         return Err(usage(
@@ -510,8 +607,8 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
     }
     Ok(sql::FunnelQuery {
         dialect: args.dialect,
-        opportunities: &args.opportunities_table,
-        history: args.history_table.as_deref(),
+        opportunities: &q.opportunities_table,
+        history: q.history_table.as_deref(),
         stages: stages.map(Vec::as_slice),
         words: &words,
         as_of: args.as_of.as_deref(),
@@ -519,8 +616,8 @@ fn funnel(args: &Args, settings: &Settings) -> Result<String> {
         show,
         stale_days,
         mappings: &settings.input.mappings,
-        teams: args.teams_table.as_deref(),
-        customers: args.customers_table.as_deref(),
+        teams: q.teams_table.as_deref(),
+        customers: q.customers.customers_table.as_deref(),
         customer_columns: &columns,
     }
     .sql())
