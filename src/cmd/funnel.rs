@@ -18,15 +18,7 @@ use crate::metrics::GroupKeys;
 use crate::output::{self, note};
 use crate::settings::Settings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Show {
-    /// Per group: counts, win rate, cycle, amounts, weighted pipeline, velocity.
-    Summary,
-    /// Per stage: reached, advanced, conversion, open and lost there, days in stage.
-    Stages,
-    /// The open opportunities, highest weighted amount first.
-    Open,
-}
+pub use crate::metrics::funnel::Show;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

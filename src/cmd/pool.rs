@@ -14,14 +14,7 @@ use crate::metrics::pool::HealthGroups;
 use crate::output::{self, note};
 use crate::settings::Settings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Section {
-    Due,
-    Owners,
-    Reclaims,
-    Priority,
-    Health,
-}
+pub use crate::metrics::pool::Section;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -5,8 +5,6 @@
 
 use anyhow::Result;
 
-use crate::cmd::funnel::Show;
-use crate::cmd::pool::Section;
 use crate::error::usage;
 use crate::input::values::parse_iso_day;
 use crate::load::groups::split_by;
@@ -16,7 +14,9 @@ use crate::metrics::cohort::CohortMetric;
 use crate::metrics::conversion::ConversionGroup;
 use crate::metrics::funnel::stages::{StageKind, StageWords};
 use crate::metrics::funnel::FunnelGroup;
+use crate::metrics::funnel::Show;
 use crate::metrics::periods::Period;
+use crate::metrics::pool::Section;
 use crate::metrics::recovery::RecoveryGroup;
 use crate::settings::Settings;
 use crate::sql::{self, Dialect, Source};
@@ -258,17 +258,6 @@ pub struct CohortSql {
     pub periods: u32,
 }
 
-/// The table `sql funnel` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FunnelTable {
-    /// Per group: counts, win rate, cycle, amounts, pipeline, velocity.
-    Summary,
-    /// Per stage.
-    Stages,
-    /// The open opportunities.
-    Open,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct FunnelSql {
     /// The opportunities table or view (opportunity_id, stage, created_at, closed_at DATE,
@@ -293,7 +282,7 @@ pub struct FunnelSql {
 
     /// Which table.
     #[arg(long, value_enum, default_value = "summary")]
-    pub show: FunnelTable,
+    pub show: Show,
 
     /// --show open: stale after this many days without a stage change (default: the config's,
     /// else 30).
@@ -309,21 +298,6 @@ pub struct FunnelSql {
     pub customers: CustomersTable,
 }
 
-/// The table `sql pool` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PoolTable {
-    /// Customers due back to the pool.
-    Due,
-    /// Owners against their limits.
-    Owners,
-    /// Reclaims inside the cooldown.
-    Reclaims,
-    /// The pool ranked for re-allocation.
-    Priority,
-    /// Pool health per pool, then all.
-    Health,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct PoolSql {
     #[command(flatten)]
@@ -335,7 +309,7 @@ pub struct PoolSql {
 
     /// Which table.
     #[arg(long, value_enum, default_value = "due")]
-    pub show: PoolTable,
+    pub show: Section,
 
     /// The follow-ups table or view (customer_id, followup_time TIMESTAMP).
     #[arg(long, value_name = "NAME", default_value = "followups")]
@@ -502,13 +476,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )?;
             let has_customers = q.customers.customers_table.is_some();
             needs_customers_table("pool", &columns, has_customers, "pool")?;
-            let table = match q.show {
-                PoolTable::Due => Section::Due,
-                PoolTable::Owners => Section::Owners,
-                PoolTable::Reclaims => Section::Reclaims,
-                PoolTable::Priority => Section::Priority,
-                PoolTable::Health => Section::Health,
-            };
+            let table = q.show;
             if q.by.is_some() && table != Section::Health {
                 return Err(usage(
                     "sql pool --by groups the health table: add --show health",
@@ -595,11 +563,7 @@ fn funnel(args: &Args, q: &FunnelSql, settings: &Settings) -> Result<String> {
             "sql funnel --by region needs --customers-table NAME (the account's region) or --teams-table NAME (the owner's)",
         ));
     }
-    let show = match q.show {
-        FunnelTable::Summary => Show::Summary,
-        FunnelTable::Stages => Show::Stages,
-        FunnelTable::Open => Show::Open,
-    };
+    let show = q.show;
     if show == Show::Open && !by.is_empty() {
         return Err(usage(
             "sql funnel --show open: the open table has no groups",

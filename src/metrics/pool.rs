@@ -14,6 +14,21 @@ use super::rfm::round_to;
 use super::stats::median;
 use super::{GroupKeys, UNKNOWN};
 
+/// The tables of the pool rules (`pool --show`, `sql pool --show`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// Customers due back to the pool.
+    Due,
+    /// Owners against their limits.
+    Owners,
+    /// Reclaims inside the cooldown.
+    Reclaims,
+    /// The pool ranked for re-allocation.
+    Priority,
+    /// Pool health per pool, then all.
+    Health,
+}
+
 /// examples/pool-rules.toml, also the built-in default.
 pub const DEFAULT_RULES: &str = include_str!("../../examples/pool-rules.toml");
 

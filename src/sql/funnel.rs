@@ -11,13 +11,13 @@ use super::{
     customer_keys, quote, quote_ident, relation, round4, round_to, wilson_bound, wilson_columns,
     CustomerColumns, Dialect,
 };
-use crate::cmd::funnel::Show;
 use crate::input::schema::{
     mapping, normalise_header, MapEntry, Role, TableKind, HEADER_PUNCTUATION, WHITE_SPACE,
 };
 use crate::input::values::{FLAG_FALSE, FLAG_TRUE};
 use crate::metrics::funnel::stages::{Outcome, StageKind, StageWords};
 use crate::metrics::funnel::FunnelGroup;
+use crate::metrics::funnel::Show;
 use crate::metrics::periods::Period;
 
 /// What `sql funnel` writes and from which tables.

@@ -5,10 +5,10 @@
 //! command holds them, and day counts are rounded as the command rounds its floats.
 
 use super::{ledger_ctes, round4, round_to, spell_ctes, window_ctes, Dialect, GroupSql, Source};
-use crate::cmd::pool::Section;
 use crate::input::schema::Role;
 use crate::metrics::ownership::DAY_MS;
 use crate::metrics::pool::PoolRules;
+use crate::metrics::pool::Section;
 
 /// A number of days as whole milliseconds, as the command converts rule days
 /// (`(days × DAY_MS) as i64`: truncated).

@@ -136,6 +136,17 @@ impl FunnelGroup {
 
 pub use crate::metrics::stats::quantile;
 
+/// The tables of the funnel (`funnel --show`, `sql funnel --show`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Show {
+    /// Per group: counts, win rate, cycle, amounts, weighted pipeline, velocity.
+    Summary,
+    /// Per stage: reached, advanced, conversion, open and lost there, days in stage.
+    Stages,
+    /// The open opportunities, highest weighted amount first.
+    Open,
+}
+
 impl Pipeline {
     /// Reached stage k: its furthest stage is k or later (won deals reached every stage).
     fn reached(&self, o: &Opportunity, k: usize) -> bool {
