@@ -1507,3 +1507,70 @@ fn snapshots_of_every_query_and_dialect() {
         "the SQL differs from its snapshot (review, then CRM_EVAL_BLESS=1): {differ:?}"
     );
 }
+
+/// `--like FILE`: the SQL reads the orders table under the export's own headers, resolved as the
+/// command resolves them, and the optional columns the export lacks are none — on the CDNOW
+/// sample (no status, no order ID: every row an order, every row paid) and on a Superstore-shaped
+/// export (its own headers, `--map amount=Sales`, several lines per order ID, no status), every
+/// cell equals the command's in DuckDB over a view of the file as it is. An invoice-line export
+/// (amount = quantity × unit price) is refused, naming why (issue 28).
+#[test]
+fn sql_like_an_export_reads_it_as_the_command_does() {
+    let w = Workdir::new();
+    let cdnow = data("cdnow_sample.csv");
+    let views = vec![format!(
+        "CREATE VIEW orders AS SELECT * FROM read_csv('{cdnow}', header = true, types = {{'customer_id': 'VARCHAR', 'order_date': 'DATE'}})"
+    )];
+    let rows = sql_matches_command(
+        &w,
+        &views,
+        &["rfm", "--like", &cdnow, "--as-of", "1998-07-01"],
+        &["rfm", &cdnow, "--as-of", "1998-07-01"],
+        &["monetary"],
+    );
+    assert_eq!(rows.len(), 2357);
+    w.write(
+        "superstore.csv",
+        "Row ID,Order ID,Order Date,Ship Mode,Customer ID,Sales\n\
+         1,CA-1,2024-01-08,Second Class,CG-1,261.96\n\
+         2,CA-1,2024-01-08,Second Class,CG-1,731.94\n\
+         3,CA-2,2024-02-12,Standard,DV-2,14.62\n\
+         4,CA-3,2024-03-11,Standard,CG-1,957.58\n\
+         5,CA-4,2024-03-11,First Class,SO-3,22.37\n\
+         6,CA-4,2024-03-11,First Class,SO-3,-22.37\n\
+         7,CA-5,2024-04-01,Standard,DV-2,48.86\n",
+    );
+    let store = w.path("superstore.csv").display().to_string();
+    let views = vec![format!(
+        "CREATE VIEW orders AS SELECT * FROM read_csv('{store}', header = true, types = {{'Order Date': 'DATE', 'Sales': 'DECIMAL(18,4)'}})"
+    )];
+    let rows = sql_matches_command(
+        &w,
+        &views,
+        &[
+            "rfm",
+            "--like",
+            &store,
+            "--map",
+            "amount=Sales",
+            "--as-of",
+            "2024-05-01",
+        ],
+        &[
+            "rfm",
+            &store,
+            "--map",
+            "amount=Sales",
+            "--as-of",
+            "2024-05-01",
+        ],
+        &["monetary"],
+    );
+    // CG-1: orders CA-1 (993.90) and CA-3; SO-3's only order nets to 0 with a negative line: no
+    // purchase, not listed.
+    assert_eq!(rows.len(), 2);
+    let e = w.fails(&["sql", "rfm", "--like", &sample("invoice_lines.csv")], 2);
+    assert!(e.contains("the SQL has no line-amount step"), "{e}");
+    let e = w.fails(&["sql", "nps", "--like", &cdnow], 2);
+    assert!(e.contains("--like FILE describes an orders export"), "{e}");
+}

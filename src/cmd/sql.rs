@@ -36,6 +36,13 @@ pub struct Args {
     #[arg(long, value_name = "DATE", global = true)]
     pub as_of: Option<String>,
 
+    /// An orders export (CSV, Excel, Parquet) whose layout the orders table has: its header is
+    /// read as the command reads it (synonyms, --map), so the SQL uses the export's own column
+    /// names, and a status or order ID column it lacks is read as none (every row paid, each row
+    /// an order), as the command does.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub like: Option<String>,
+
     #[command(subcommand)]
     pub query: Query,
 }
@@ -384,16 +391,22 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )));
         }
     }
-    let mappings = &settings.input.mappings;
-    refuse_line_item_maps(mappings)?;
+    refuse_line_item_maps(&settings.input.mappings)?;
+    let (like_maps, absent) = match &args.like {
+        Some(path) => like_export(path, &args.query, settings)?,
+        None => (settings.input.mappings.clone(), Vec::new()),
+    };
+    let mappings = &like_maps;
     let source = |events: Option<&str>| {
-        Source::new(
+        let mut s = Source::new(
             args.dialect,
             &args.orders_table,
             events,
             args.as_of.clone(),
             mappings.clone(),
-        )
+        );
+        s.orders_absent = absent.clone();
+        s
     };
     let text = match &args.query {
         Query::Rfm(q) => sql::rfm(
@@ -677,4 +690,66 @@ fn refuse_line_item_maps(mappings: &[crate::input::schema::MapEntry]) -> Result<
         }
     }
     Ok(())
+}
+
+/// `--like FILE`: the orders table's columns as the command would read FILE — each role the SQL
+/// reads under the export's header (`--map` first, then the synonyms), and the optional order ID
+/// and status columns it lacks. An export whose amount is computed from quantity × unit price is
+/// refused: the SQL has no line-amount step.
+fn like_export(
+    path: &str,
+    query: &Query,
+    settings: &Settings,
+) -> Result<(
+    Vec<crate::input::schema::MapEntry>,
+    Vec<crate::input::schema::Role>,
+)> {
+    use crate::input::schema::{resolve_partial, MapEntry, Role, TableKind};
+    if matches!(query, Query::Nps(_) | Query::Funnel(_)) {
+        return Err(usage(
+            "--like FILE describes an orders export; sql nps and sql funnel read other tables",
+        ));
+    }
+    let opts = &settings.input;
+    let raw = crate::input::source::open(path, &opts.read)?;
+    let (bindings, _) =
+        resolve_partial(TableKind::Orders, &raw.headers, &opts.mappings).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: two columns name one role; choose with --map orders.ROLE=HEADER",
+                raw.info.display
+            )
+        })?;
+    let bound = |role: Role| bindings.iter().any(|b| b.role == role);
+    if !bound(Role::Amount) && bound(Role::Quantity) && bound(Role::UnitPrice) {
+        return Err(usage(format!(
+            "--like {path}: the export's amount is quantity × unit price, and the SQL has no \
+             line-amount step: give the SQL a view with the amount, or run the command on the file"
+        )));
+    }
+    // The required columns, with the command's own explanation when one is missing.
+    crate::input::resolve_or_explain(TableKind::Orders, &raw.headers, opts, &raw.info)?;
+    let read = [
+        Role::CustomerId,
+        Role::OrderId,
+        Role::OrderDate,
+        Role::Amount,
+        Role::Status,
+        Role::Owner,
+        Role::Margin,
+        Role::Cost,
+    ];
+    let mut maps = opts.mappings.clone();
+    for b in bindings.iter().filter(|b| read.contains(&b.role)) {
+        maps.push(MapEntry {
+            table: Some(TableKind::Orders),
+            role: b.role,
+            header: b.header.clone(),
+            via: "--like",
+        });
+    }
+    let absent = [Role::OrderId, Role::Status]
+        .into_iter()
+        .filter(|r| !bound(*r))
+        .collect();
+    Ok((maps, absent))
 }

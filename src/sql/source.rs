@@ -98,6 +98,10 @@ pub struct Source {
     pub followups: Option<String>,
     /// The `--map`/config column names.
     pub mappings: Vec<MapEntry>,
+    /// Optional orders columns the table does not have (`--like` found none): read as NULL, so
+    /// a missing status makes every row paid and a missing order ID makes each row an order,
+    /// as the command reads such an export.
+    pub orders_absent: Vec<Role>,
 }
 
 impl Source {
@@ -119,6 +123,7 @@ impl Source {
             as_of,
             events: events.map(str::to_string),
             mappings,
+            orders_absent: Vec::new(),
         }
     }
 
@@ -134,7 +139,14 @@ impl Source {
         roles.extend(self.order_owner.then_some(Role::Owner));
         roles.extend(self.order_margin.then_some(self.margin_role()));
         let (d, maps) = (self.dialect, &self.mappings);
-        relation(d, TableKind::Orders, &self.orders, &roles, &[], maps)
+        let nulls: Vec<String> = roles
+            .iter()
+            .filter(|r| self.orders_absent.contains(r))
+            .map(|r| format!("CAST(NULL AS {}) AS {}", d.text(), r.name()))
+            .collect();
+        roles.retain(|r| !self.orders_absent.contains(r));
+        let nulls: Vec<&str> = nulls.iter().map(String::as_str).collect();
+        relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps)
     }
 
     /// Where the margin comes from: the margin column, or the cost column when only that one
