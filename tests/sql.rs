@@ -1406,10 +1406,11 @@ fn pool_health_sql_by_customers_file_columns() {
     }
 }
 
-/// A mapping the SQL cannot honour is an error naming it, never ignored: the line-item roles
-/// (quantity, unit price, discount, product) have no step in the SQL, and `sql rfm` on Online
-/// Retail's invoice lines with them mapped used to give 275 other RFM codes than `crm-eval rfm`,
-/// with exit 0 (issue 28).
+/// A mapping the SQL cannot honour is an error naming it, never ignored: a quantity, unit price
+/// or discount without the line-amount step's pair (quantity and unit price, no amount), and a
+/// product (the cancellation step's, which the SQL lacks). `sql rfm` on Online Retail's invoice
+/// lines with them mapped used to give 275 other RFM codes than `crm-eval rfm`, with exit 0
+/// (issue 28).
 #[test]
 fn a_mapping_the_sql_cannot_use_is_an_error() {
     let w = Workdir::new();
@@ -1428,8 +1429,14 @@ fn a_mapping_the_sql_cannot_use_is_an_error() {
         ),
     ] {
         let e = w.fails(&args, 2);
-        assert!(e.contains(named) && e.contains("the SQL cannot use"), "{e}");
+        assert!(
+            e.contains(named) && e.contains("only when both are named and no amount column is"),
+            "{e}"
+        );
     }
+    // A product mapping: only the cancellation step reads it, and the SQL has none.
+    let e = w.fails(&["sql", "rfm", "--map", "product=StockCode"], 2);
+    assert!(e.contains("no invoice-cancellation step"), "{e}");
     w.write(
         "crm-eval.toml",
         "[map]\n\"orders.product\" = \"StockCode\"\n",
@@ -1570,7 +1577,90 @@ fn sql_like_an_export_reads_it_as_the_command_does() {
     // purchase, not listed.
     assert_eq!(rows.len(), 2);
     let e = w.fails(&["sql", "rfm", "--like", &sample("invoice_lines.csv")], 2);
-    assert!(e.contains("the SQL has no line-amount step"), "{e}");
+    assert!(
+        e.contains("the SQL has no invoice-cancellation step"),
+        "{e}"
+    );
     let e = w.fails(&["sql", "nps", "--like", &cdnow], 2);
     assert!(e.contains("--like FILE describes an orders export"), "{e}");
+}
+
+/// Invoice lines in SQL: with `--like` (or `--map quantity=… --map unit_price=…` and no amount),
+/// each line's amount is quantity × unit price less the discount — a rate when every discount
+/// lies between 0 and 1, else money off — rounded to 1/10,000 half away from zero, as the
+/// command computes it; DuckDB gives `crm-eval rfm`'s cells on sample-data's invoice lines
+/// without their cancellations (6,617 lines, guest lines among them: the SQL leaves them out as
+/// the command does) and on a file with rate discounts and an empty one. An export whose invoice numbers
+/// mark cancellations is refused: the SQL has no cancellation step.
+#[test]
+fn sql_computes_line_amounts_as_the_command_does() {
+    let w = Workdir::new();
+    let lines = std::fs::read_to_string(sample("invoice_lines.csv")).unwrap();
+    let kept: String = lines
+        .lines()
+        .filter(|l| !l.starts_with('C'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    w.write("lines.csv", kept);
+    let file = w.path("lines.csv").display().to_string();
+    let view = |file: &str, date: &str| {
+        vec![format!(
+            "CREATE VIEW orders AS SELECT * REPLACE (CAST(strptime(\"InvoiceDate\", '{date}') AS DATE) AS \"InvoiceDate\") FROM read_csv('{file}', header = true, all_varchar = true)"
+        )]
+    };
+    sql_matches_command(
+        &w,
+        &view(&file, "%m/%d/%Y %H:%M"),
+        &["rfm", "--like", &file, "--as-of", "2024-07-01"],
+        &["rfm", &file, "--as-of", "2024-07-01"],
+        &["monetary"],
+    );
+    w.write(
+        "discounts.csv",
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,Discount,CustomerID\n\
+         100,X,6,2024-01-05 10:00,2.55,0.1,A\n\
+         100,Y,2,2024-01-05 10:00,10.00,0,A\n\
+         101,Z,1,2024-02-01 11:00,0.0001,0.5,A\n\
+         102,X,3,2024-02-10 12:00,1.35,0.25,B\n\
+         103,Y,-1,2024-02-11 12:00,10.00,,B\n",
+    );
+    let file = w.path("discounts.csv").display().to_string();
+    let rows = sql_matches_command(
+        &w,
+        &view(&file, "%Y-%m-%d %H:%M"),
+        &["rfm", "--like", &file, "--as-of", "2024-03-01"],
+        &["rfm", &file, "--as-of", "2024-03-01"],
+        &["monetary"],
+    );
+    // A: 6 × 2.55 × 0.9 = 13.77, + 20 = 33.77 on 01-05, and 0.0001 × 0.5 on 02-01; B:
+    // 3 × 1.35 × 0.75 = 3.0375, then a −10 line of its own.
+    assert_eq!(rows.len(), 2);
+    let e = w.fails(&["sql", "rfm", "--like", &sample("invoice_lines.csv")], 2);
+    assert!(
+        e.contains("the SQL has no invoice-cancellation step"),
+        "{e}"
+    );
+    // Named by --map without --like: the same SQL.
+    let mapped = w.stdout(&[
+        "sql",
+        "rfm",
+        "--map",
+        "customer_id=CustomerID",
+        "--map",
+        "order_id=InvoiceNo",
+        "--map",
+        "order_date=InvoiceDate",
+        "--map",
+        "quantity=Quantity",
+        "--map",
+        "unit_price=UnitPrice",
+        "--map",
+        "discount=Discount",
+    ]);
+    assert!(
+        mapped.contains(
+            "round(CAST(li.quantity AS DECIMAL(18, 4)) * CAST(li.unit_price AS DECIMAL(18, 4)), 4)"
+        ),
+        "{mapped}"
+    );
 }

@@ -391,10 +391,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )));
         }
     }
-    refuse_line_item_maps(&settings.input.mappings)?;
-    let (like_maps, absent) = match &args.like {
+    let (like_maps, absent, lines) = match &args.like {
         Some(path) => like_export(path, &args.query, settings)?,
-        None => (settings.input.mappings.clone(), Vec::new()),
+        None => {
+            let lines = line_items_of_maps(&settings.input.mappings, settings.input.discount)?;
+            (settings.input.mappings.clone(), Vec::new(), lines)
+        }
     };
     let mappings = &like_maps;
     let source = |events: Option<&str>| {
@@ -406,6 +408,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             mappings.clone(),
         );
         s.orders_absent = absent.clone();
+        s.line_items = lines;
         s
     };
     let text = match &args.query {
@@ -659,20 +662,27 @@ fn dedup<G: PartialEq>(groups: Vec<G>) -> Vec<G> {
     out
 }
 
-/// The SQL reads an orders table with an amount per row, as the purchase rule takes it: it has no
-/// line-amount step (quantity × unit price less a discount) and no invoice-cancellation step
-/// (which links by product). A `--map` (or config mapping) of those roles would be ignored and
-/// the answer differ from the command's with no word (issue 28): it is a usage error naming it.
-fn refuse_line_item_maps(mappings: &[crate::input::schema::MapEntry]) -> Result<()> {
+/// The line items a mapping describes: `--map quantity=… --map unit_price=…` (and `discount`) with
+/// no amount column named make the SQL compute each line's amount as the command does. The SQL
+/// has no invoice-cancellation step (which links a cancellation by product): a `product`
+/// mapping, or a quantity or unit price without the other, would be ignored and the answer differ
+/// from the command's with no word (issue 28), so it is a usage error naming it.
+fn line_items_of_maps(
+    mappings: &[crate::input::schema::MapEntry],
+    discount: crate::input::lines::DiscountKind,
+) -> Result<Option<sql::LineItems>> {
     use crate::input::schema::{Role, TableKind};
-    let line_roles = [
-        Role::Quantity,
-        Role::UnitPrice,
-        Role::Discount,
-        Role::Product,
-    ];
-    for m in mappings {
-        if line_roles.contains(&m.role) && m.table.is_none_or(|t| t == TableKind::Orders) {
+    let orders =
+        |m: &&crate::input::schema::MapEntry| m.table.is_none_or(|t| t == TableKind::Orders);
+    let named = |role: Role| mappings.iter().filter(orders).any(|m| m.role == role);
+    let lines = named(Role::Quantity) && named(Role::UnitPrice) && !named(Role::Amount);
+    for m in mappings.iter().filter(orders) {
+        let refused = match m.role {
+            Role::Product => true,
+            Role::Quantity | Role::UnitPrice | Role::Discount => !lines,
+            _ => false,
+        };
+        if refused {
             let named = match m.via {
                 "--map" => format!("--map {}={}", m.role.name(), m.header),
                 via => format!(
@@ -681,15 +691,21 @@ fn refuse_line_item_maps(mappings: &[crate::input::schema::MapEntry]) -> Result<
                     m.header
                 ),
             };
+            let why = if m.role == Role::Product {
+                "the SQL has no invoice-cancellation step (which links a cancellation by product)"
+            } else {
+                "the SQL computes a line's amount from quantity × unit price only when both are \
+                 named and no amount column is"
+            };
             return Err(usage(format!(
-                "{named}: the SQL cannot use {} — it reads one amount per order row and has no \
-                 line-amount or invoice-cancellation step; compute the amount in a view first \
-                 (quantity × unit price), or run the command itself on the export, which does both",
-                m.role.name()
+                "{named}: {why}; compute the amounts in a view first, or run the command itself \
+                 on the export"
             )));
         }
     }
-    Ok(())
+    Ok(lines.then(|| sql::LineItems {
+        discount: named(Role::Discount).then_some(discount),
+    }))
 }
 
 /// `--like FILE`: the orders table's columns as the command would read FILE — each role the SQL
@@ -703,6 +719,7 @@ fn like_export(
 ) -> Result<(
     Vec<crate::input::schema::MapEntry>,
     Vec<crate::input::schema::Role>,
+    Option<sql::LineItems>,
 )> {
     use crate::input::schema::{resolve_partial, MapEntry, Role, TableKind};
     if matches!(query, Query::Nps(_) | Query::Funnel(_)) {
@@ -720,15 +737,19 @@ fn like_export(
             )
         })?;
     let bound = |role: Role| bindings.iter().any(|b| b.role == role);
-    if !bound(Role::Amount) && bound(Role::Quantity) && bound(Role::UnitPrice) {
-        return Err(usage(format!(
-            "--like {path}: the export's amount is quantity × unit price, and the SQL has no \
-             line-amount step: give the SQL a view with the amount, or run the command on the file"
-        )));
+    let lines = !bound(Role::Amount) && bound(Role::Quantity) && bound(Role::UnitPrice);
+    if let Some(b) = bindings.iter().find(|b| b.role == Role::OrderId) {
+        if cancellation_marker(&raw, &b.header, &opts.read)? {
+            return Err(usage(format!(
+                "--like {path}: its invoice numbers mark cancellations (C536379 beside 536379), and \
+                 the SQL has no invoice-cancellation step: give the SQL a view with the \
+                 cancellations netted, or run the command on the file"
+            )));
+        }
     }
     // The required columns, with the command's own explanation when one is missing.
     crate::input::resolve_or_explain(TableKind::Orders, &raw.headers, opts, &raw.info)?;
-    let read = [
+    let mut read = vec![
         Role::CustomerId,
         Role::OrderId,
         Role::OrderDate,
@@ -738,6 +759,9 @@ fn like_export(
         Role::Margin,
         Role::Cost,
     ];
+    if lines {
+        read.extend([Role::Quantity, Role::UnitPrice, Role::Discount]);
+    }
     let mut maps = opts.mappings.clone();
     for b in bindings.iter().filter(|b| read.contains(&b.role)) {
         maps.push(MapEntry {
@@ -751,5 +775,35 @@ fn like_export(
         .into_iter()
         .filter(|r| !bound(*r))
         .collect();
-    Ok((maps, absent))
+    let lines = lines.then(|| sql::LineItems {
+        discount: bound(Role::Discount).then_some(opts.discount),
+    });
+    Ok((maps, absent, lines))
+}
+
+/// Whether an export's order IDs mark cancellations (`C` + digits beside plain numbers:
+/// `ledger::cancel`'s rule), read over the whole column.
+fn cancellation_marker(
+    raw: &crate::input::source::RawSource,
+    header: &str,
+    read: &crate::input::source::ReadOptions,
+) -> Result<bool> {
+    let (frame, _) = raw.read(Some(&[header.to_string()]), &[], read)?;
+    let ids = frame
+        .column(header)?
+        .cast(&polars::prelude::DataType::String)?;
+    let (mut c_ids, mut plain) = (false, false);
+    for id in ids.str()?.iter().flatten() {
+        let id = id.trim();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match id.strip_prefix(['C', 'c']) {
+            Some(rest) if digits(rest) => c_ids = true,
+            _ if digits(id) => plain = true,
+            _ => {}
+        }
+        if c_ids && plain {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -38,7 +38,7 @@ pub use rating::rating;
 pub use recovery::recovery;
 pub use rfm::rfm;
 pub use shared::CustomerColumns;
-pub use source::{relation, Source};
+pub use source::{relation, LineItems, Source};
 
 use dialect::{quote, quote_ident, round4, round_half_away, round_to};
 use shared::{

@@ -102,6 +102,15 @@ pub struct Source {
     /// a missing status makes every row paid and a missing order ID makes each row an order,
     /// as the command reads such an export.
     pub orders_absent: Vec<Role>,
+    /// An orders table of invoice lines without an amount column: the amount is quantity × unit
+    /// price, less the discount (docs/metrics.md, "Line items"), computed in `orders_in`.
+    pub line_items: Option<LineItems>,
+}
+
+/// How an invoice-line table's amount is made: `Some(kind)` when it has a discount column.
+#[derive(Debug, Clone, Copy)]
+pub struct LineItems {
+    pub discount: Option<crate::input::lines::DiscountKind>,
 }
 
 impl Source {
@@ -124,6 +133,7 @@ impl Source {
             events: events.map(str::to_string),
             mappings,
             orders_absent: Vec::new(),
+            line_items: None,
         }
     }
 
@@ -146,7 +156,40 @@ impl Source {
             .collect();
         roles.retain(|r| !self.orders_absent.contains(r));
         let nulls: Vec<&str> = nulls.iter().map(String::as_str).collect();
-        relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps)
+        let Some(lines) = self.line_items else {
+            return relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps);
+        };
+        // Invoice lines: the amount from quantity × unit price less the discount, each product
+        // rounded to 1/10,000 half away from zero, as `input::lines::line_amounts`.
+        roles.retain(|r| *r != Role::Amount);
+        roles.extend([Role::Quantity, Role::UnitPrice]);
+        roles.extend(lines.discount.map(|_| Role::Discount));
+        let inner = relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps);
+        let dec = |c: &str| format!("CAST({c} AS DECIMAL(18, 4))");
+        let gross = format!(
+            "round({} * {}, 4)",
+            dec("li.quantity"),
+            dec("li.unit_price")
+        );
+        let off = format!("coalesce({}, 0)", dec("li.discount"));
+        let rate = format!("round({gross} * (1 - {off}), 4)");
+        let amount_off = format!("({gross} - {off})");
+        use crate::input::lines::DiscountKind;
+        let (amount, kind_join) = match lines.discount {
+            None => (gross, String::new()),
+            Some(DiscountKind::Rate) => (rate, String::new()),
+            Some(DiscountKind::Amount) => (amount_off, String::new()),
+            // A rate when every discount of the table lies between 0 and 1, an amount otherwise.
+            Some(DiscountKind::Auto) => (
+                format!("CASE WHEN dk.all_rates = 1 THEN {rate} ELSE {amount_off} END"),
+                format!(
+                    " CROSS JOIN (SELECT min(CASE WHEN discount IS NULL OR ({d} >= 0 AND \
+                     {d} <= 1) THEN 1 ELSE 0 END) AS all_rates FROM ({inner}) x) dk",
+                    d = dec("discount")
+                ),
+            ),
+        };
+        format!("SELECT li.*, {amount} AS amount FROM ({inner}) li{kind_join}")
     }
 
     /// Where the margin comes from: the margin column, or the cost column when only that one
