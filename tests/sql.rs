@@ -1434,16 +1434,16 @@ fn a_mapping_the_sql_cannot_use_is_an_error() {
             "{e}"
         );
     }
-    // A product mapping: only the cancellation step reads it, and the SQL has none.
-    let e = w.fails(&["sql", "rfm", "--map", "product=StockCode"], 2);
-    assert!(e.contains("no invoice-cancellation step"), "{e}");
-    w.write(
-        "crm-eval.toml",
-        "[map]\n\"orders.product\" = \"StockCode\"\n",
+    // A product mapping brings the cancellation step, which links by product.
+    let sql = w.stdout(&["sql", "rfm", "--map", "product=StockCode"]);
+    assert!(
+        sql.contains("\"StockCode\" AS product") && sql.contains("is_cancel"),
+        "{sql}"
     );
+    w.write("crm-eval.toml", "[map]\n\"orders.quantity\" = \"Qty\"\n");
     let e = w.fails(&["sql", "rfm"], 2);
     assert!(
-        e.contains("product = \"StockCode\" under [map] in the config"),
+        e.contains("quantity = \"Qty\" under [map] in the config"),
         "{e}"
     );
     // Mappings the SQL reads still work.
@@ -1519,8 +1519,7 @@ fn snapshots_of_every_query_and_dialect() {
 /// command resolves them, and the optional columns the export lacks are none — on the CDNOW
 /// sample (no status, no order ID: every row an order, every row paid) and on a Superstore-shaped
 /// export (its own headers, `--map amount=Sales`, several lines per order ID, no status), every
-/// cell equals the command's in DuckDB over a view of the file as it is. An invoice-line export
-/// (amount = quantity × unit price) is refused, naming why (issue 28).
+/// cell equals the command's in DuckDB over a view of the file as it is (issue 28).
 #[test]
 fn sql_like_an_export_reads_it_as_the_command_does() {
     let w = Workdir::new();
@@ -1576,11 +1575,6 @@ fn sql_like_an_export_reads_it_as_the_command_does() {
     // CG-1: orders CA-1 (993.90) and CA-3; SO-3's only order nets to 0 with a negative line: no
     // purchase, not listed.
     assert_eq!(rows.len(), 2);
-    let e = w.fails(&["sql", "rfm", "--like", &sample("invoice_lines.csv")], 2);
-    assert!(
-        e.contains("the SQL has no invoice-cancellation step"),
-        "{e}"
-    );
     let e = w.fails(&["sql", "nps", "--like", &cdnow], 2);
     assert!(e.contains("--like FILE describes an orders export"), "{e}");
 }
@@ -1590,8 +1584,7 @@ fn sql_like_an_export_reads_it_as_the_command_does() {
 /// lies between 0 and 1, else money off — rounded to 1/10,000 half away from zero, as the
 /// command computes it; DuckDB gives `crm-eval rfm`'s cells on sample-data's invoice lines
 /// without their cancellations (6,617 lines, guest lines among them: the SQL leaves them out as
-/// the command does) and on a file with rate discounts and an empty one. An export whose invoice numbers
-/// mark cancellations is refused: the SQL has no cancellation step.
+/// the command does) and on a file with rate discounts and an empty one.
 #[test]
 fn sql_computes_line_amounts_as_the_command_does() {
     let w = Workdir::new();
@@ -1635,11 +1628,6 @@ fn sql_computes_line_amounts_as_the_command_does() {
     // A: 6 × 2.55 × 0.9 = 13.77, + 20 = 33.77 on 01-05, and 0.0001 × 0.5 on 02-01; B:
     // 3 × 1.35 × 0.75 = 3.0375, then a −10 line of its own.
     assert_eq!(rows.len(), 2);
-    let e = w.fails(&["sql", "rfm", "--like", &sample("invoice_lines.csv")], 2);
-    assert!(
-        e.contains("the SQL has no invoice-cancellation step"),
-        "{e}"
-    );
     // Named by --map without --like: the same SQL.
     let mapped = w.stdout(&[
         "sql",
@@ -1663,4 +1651,58 @@ fn sql_computes_line_amounts_as_the_command_does() {
         ),
         "{mapped}"
     );
+}
+
+/// Invoice cancellations in SQL (`sql/cancel.rs`): with `--like` on an export whose invoice
+/// numbers mark cancellations, a `C` invoice joins the customer's invoice of the same number,
+/// else the latest invoice of the same stock code issued at or before it — to the minute when the
+/// table's dates are timestamps —, else stays a refund of its own. DuckDB gives `crm-eval rfm`'s
+/// cells on sample-data's invoice lines (120 cancellations: 60 by number, 60 by product) and on
+/// Online Retail's customer 18268 case (a cancellation at 11:16 before a purchase at 19:13 the same
+/// day), with timestamps and with dates only.
+#[test]
+fn sql_nets_invoice_cancellations_as_the_command_does() {
+    let w = Workdir::new();
+    let file = sample("invoice_lines.csv");
+    let timestamps = |file: &str, format: &str| {
+        vec![format!(
+            "CREATE VIEW orders AS SELECT * REPLACE (strptime(\"InvoiceDate\", '{format}') AS \"InvoiceDate\") FROM read_csv('{file}', header = true, all_varchar = true)"
+        )]
+    };
+    let rows = sql_matches_command(
+        &w,
+        &timestamps(&file, "%m/%d/%Y %H:%M"),
+        &["rfm", "--like", &file, "--as-of", "2024-07-01"],
+        &["rfm", &file, "--as-of", "2024-07-01"],
+        &["monetary"],
+    );
+    assert_eq!(rows.len(), 368);
+    let lines = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n\
+                 536000,X,2,2011-12-01 09:00,5.00,17000\n\
+                 C536100,X,-3,2011-12-02 11:16,5.00,18268\n\
+                 536200,X,3,2011-12-02 19:13,5.00,18268\n\
+                 C536300,X,-1,2011-12-02 19:13,5.00,17000\n";
+    for (name, text, format, buyers) in [
+        ("timed.csv", lines.to_string(), "%Y-%m-%d %H:%M", 2),
+        (
+            "days.csv",
+            lines
+                .replace(" 09:00", "")
+                .replace(" 11:16", "")
+                .replace(" 19:13", ""),
+            "%Y-%m-%d",
+            1,
+        ),
+    ] {
+        w.write(name, text);
+        let file = w.path(name).display().to_string();
+        let rows = sql_matches_command(
+            &w,
+            &timestamps(&file, format),
+            &["rfm", "--like", &file, "--as-of", "2011-12-10"],
+            &["rfm", &file, "--as-of", "2011-12-10"],
+            &["monetary"],
+        );
+        assert_eq!(rows.len(), buyers, "{name}");
+    }
 }

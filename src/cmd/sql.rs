@@ -391,11 +391,22 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             )));
         }
     }
-    let (like_maps, absent, lines) = match &args.like {
+    let OrdersShape {
+        maps: like_maps,
+        absent,
+        lines,
+        cancellations,
+    } = match &args.like {
         Some(path) => like_export(path, &args.query, settings)?,
         None => {
-            let lines = line_items_of_maps(&settings.input.mappings, settings.input.discount)?;
-            (settings.input.mappings.clone(), Vec::new(), lines)
+            let (lines, cancellations) =
+                line_items_of_maps(&settings.input.mappings, settings.input.discount)?;
+            OrdersShape {
+                maps: settings.input.mappings.clone(),
+                absent: Vec::new(),
+                lines,
+                cancellations,
+            }
         }
     };
     let mappings = &like_maps;
@@ -409,6 +420,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         );
         s.orders_absent = absent.clone();
         s.line_items = lines;
+        s.cancellations = cancellations;
         s
     };
     let text = match &args.query {
@@ -663,14 +675,14 @@ fn dedup<G: PartialEq>(groups: Vec<G>) -> Vec<G> {
 }
 
 /// The line items a mapping describes: `--map quantity=… --map unit_price=…` (and `discount`) with
-/// no amount column named make the SQL compute each line's amount as the command does. The SQL
-/// has no invoice-cancellation step (which links a cancellation by product): a `product`
-/// mapping, or a quantity or unit price without the other, would be ignored and the answer differ
-/// from the command's with no word (issue 28), so it is a usage error naming it.
+/// no amount column named make the SQL compute each line's amount as the command does; a
+/// `product` mapping adds the invoice-cancellation step, linking by product (`Some(true)`). A
+/// quantity or unit price without the other would be ignored and the answer differ from the
+/// command's with no word (issue 28), so it is a usage error naming it.
 fn line_items_of_maps(
     mappings: &[crate::input::schema::MapEntry],
     discount: crate::input::lines::DiscountKind,
-) -> Result<Option<sql::LineItems>> {
+) -> Result<(Option<sql::LineItems>, Option<bool>)> {
     use crate::input::schema::{Role, TableKind};
     let orders =
         |m: &&crate::input::schema::MapEntry| m.table.is_none_or(|t| t == TableKind::Orders);
@@ -678,7 +690,6 @@ fn line_items_of_maps(
     let lines = named(Role::Quantity) && named(Role::UnitPrice) && !named(Role::Amount);
     for m in mappings.iter().filter(orders) {
         let refused = match m.role {
-            Role::Product => true,
             Role::Quantity | Role::UnitPrice | Role::Discount => !lines,
             _ => false,
         };
@@ -691,36 +702,25 @@ fn line_items_of_maps(
                     m.header
                 ),
             };
-            let why = if m.role == Role::Product {
-                "the SQL has no invoice-cancellation step (which links a cancellation by product)"
-            } else {
-                "the SQL computes a line's amount from quantity × unit price only when both are \
-                 named and no amount column is"
-            };
+            let why = "the SQL computes a line's amount from quantity × unit price only when \
+                       both are named and no amount column is";
             return Err(usage(format!(
                 "{named}: {why}; compute the amounts in a view first, or run the command itself \
                  on the export"
             )));
         }
     }
-    Ok(lines.then(|| sql::LineItems {
+    let lines = lines.then(|| sql::LineItems {
         discount: named(Role::Discount).then_some(discount),
-    }))
+    });
+    Ok((lines, named(Role::Product).then_some(true)))
 }
 
 /// `--like FILE`: the orders table's columns as the command would read FILE — each role the SQL
 /// reads under the export's header (`--map` first, then the synonyms), and the optional order ID
 /// and status columns it lacks. An export whose amount is computed from quantity × unit price is
 /// refused: the SQL has no line-amount step.
-fn like_export(
-    path: &str,
-    query: &Query,
-    settings: &Settings,
-) -> Result<(
-    Vec<crate::input::schema::MapEntry>,
-    Vec<crate::input::schema::Role>,
-    Option<sql::LineItems>,
-)> {
+fn like_export(path: &str, query: &Query, settings: &Settings) -> Result<OrdersShape> {
     use crate::input::schema::{resolve_partial, MapEntry, Role, TableKind};
     if matches!(query, Query::Nps(_) | Query::Funnel(_)) {
         return Err(usage(
@@ -738,15 +738,12 @@ fn like_export(
         })?;
     let bound = |role: Role| bindings.iter().any(|b| b.role == role);
     let lines = !bound(Role::Amount) && bound(Role::Quantity) && bound(Role::UnitPrice);
-    if let Some(b) = bindings.iter().find(|b| b.role == Role::OrderId) {
-        if cancellation_marker(&raw, &b.header, &opts.read)? {
-            return Err(usage(format!(
-                "--like {path}: its invoice numbers mark cancellations (C536379 beside 536379), and \
-                 the SQL has no invoice-cancellation step: give the SQL a view with the \
-                 cancellations netted, or run the command on the file"
-            )));
-        }
-    }
+    // The cancellation step when the export's invoice numbers mark cancellations, linking by
+    // product when it names products.
+    let cancellations = match bindings.iter().find(|b| b.role == Role::OrderId) {
+        Some(b) if cancellation_marker(&raw, &b.header, &opts.read)? => Some(bound(Role::Product)),
+        _ => None,
+    };
     // The required columns, with the command's own explanation when one is missing.
     crate::input::resolve_or_explain(TableKind::Orders, &raw.headers, opts, &raw.info)?;
     let mut read = vec![
@@ -761,6 +758,9 @@ fn like_export(
     ];
     if lines {
         read.extend([Role::Quantity, Role::UnitPrice, Role::Discount]);
+    }
+    if cancellations == Some(true) {
+        read.push(Role::Product);
     }
     let mut maps = opts.mappings.clone();
     for b in bindings.iter().filter(|b| read.contains(&b.role)) {
@@ -778,7 +778,22 @@ fn like_export(
     let lines = lines.then(|| sql::LineItems {
         discount: bound(Role::Discount).then_some(opts.discount),
     });
-    Ok((maps, absent, lines))
+    Ok(OrdersShape {
+        maps,
+        absent,
+        lines,
+        cancellations,
+    })
+}
+
+/// What the SQL needs to know of the orders table besides its name: the column names, the
+/// optional columns it lacks, whether it holds invoice lines, and whether the cancellation step
+/// runs (linking by product with `Some(true)`).
+struct OrdersShape {
+    maps: Vec<crate::input::schema::MapEntry>,
+    absent: Vec<crate::input::schema::Role>,
+    lines: Option<sql::LineItems>,
+    cancellations: Option<bool>,
 }
 
 /// Whether an export's order IDs mark cancellations (`C` + digits beside plain numbers:

@@ -55,6 +55,15 @@ impl Dialect {
         }
     }
 
+    /// Whether a text expression is one or more ASCII digits and nothing else.
+    pub(super) fn all_digits(self, x: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("regexp_full_match({x}, '[0-9]+')"),
+            Dialect::Spark => format!("({x} rlike '^[0-9]+$')"),
+            Dialect::Postgres => format!("({x} ~ '^[0-9]+$')"),
+        }
+    }
+
     /// A text column in byte order (PostgreSQL otherwise sorts by the database's collation).
     pub(super) fn bytewise(self, column: &str) -> String {
         match self {

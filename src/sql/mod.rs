@@ -9,6 +9,7 @@
 //! them ([`relation`]); status, event and survey words are mapped as the input layer maps them.
 
 mod abc;
+mod cancel;
 mod clv_summary;
 mod cohort;
 mod conversion;

@@ -105,6 +105,9 @@ pub struct Source {
     /// An orders table of invoice lines without an amount column: the amount is quantity × unit
     /// price, less the discount (docs/metrics.md, "Line items"), computed in `orders_in`.
     pub line_items: Option<LineItems>,
+    /// The orders table's invoice numbers may mark cancellations (`C536379`): the step of
+    /// `ledger::cancel` runs in `orders_in`; with `true`, a product column links by product.
+    pub cancellations: Option<bool>,
 }
 
 /// How an invoice-line table's amount is made: `Some(kind)` when it has a discount column.
@@ -134,6 +137,7 @@ impl Source {
             mappings,
             orders_absent: Vec::new(),
             line_items: None,
+            cancellations: None,
         }
     }
 
@@ -156,15 +160,40 @@ impl Source {
             .collect();
         roles.retain(|r| !self.orders_absent.contains(r));
         let nulls: Vec<&str> = nulls.iter().map(String::as_str).collect();
-        let Some(lines) = self.line_items else {
-            return relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps);
+        roles.extend(self.cancellations.filter(|p| *p).map(|_| Role::Product));
+        let rows = match self.line_items {
+            None => relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps),
+            Some(lines) => line_amounts(d, &self.orders, roles.clone(), &nulls, maps, lines),
         };
-        // Invoice lines: the amount from quantity × unit price less the discount, each product
-        // rounded to 1/10,000 half away from zero, as `input::lines::line_amounts`.
+        match self.cancellations {
+            None => rows,
+            Some(by_product) => {
+                let extra: Vec<&str> = roles
+                    .iter()
+                    .filter(|r| matches!(r, Role::Owner | Role::Margin | Role::Cost))
+                    .map(|r| r.name())
+                    .collect();
+                super::cancel::linked(d, &rows, by_product, &extra)
+            }
+        }
+    }
+}
+
+/// Invoice lines: the amount from quantity × unit price less the discount, each product rounded
+/// to 1/10,000 half away from zero, as `input::lines::line_amounts`.
+fn line_amounts(
+    d: Dialect,
+    table: &str,
+    mut roles: Vec<Role>,
+    nulls: &[&str],
+    maps: &[MapEntry],
+    lines: LineItems,
+) -> String {
+    {
         roles.retain(|r| *r != Role::Amount);
         roles.extend([Role::Quantity, Role::UnitPrice]);
         roles.extend(lines.discount.map(|_| Role::Discount));
-        let inner = relation(d, TableKind::Orders, &self.orders, &roles, &nulls, maps);
+        let inner = relation(d, TableKind::Orders, table, &roles, nulls, maps);
         let dec = |c: &str| format!("CAST({c} AS DECIMAL(18, 4))");
         let gross = format!(
             "round({} * {}, 4)",
@@ -191,7 +220,9 @@ impl Source {
         };
         format!("SELECT li.*, {amount} AS amount FROM ({inner}) li{kind_join}")
     }
+}
 
+impl Source {
     /// Where the margin comes from: the margin column, or the cost column when only that one
     /// is named (the input layer's order: margin first).
     pub(super) fn margin_role(&self) -> Role {
