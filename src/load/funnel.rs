@@ -13,7 +13,7 @@ use crate::input::source::{self, SourceInfo};
 use crate::input::values::WordCache;
 use crate::input::{self, coerce};
 use crate::keys::{dense_codes, NO_CODE};
-use crate::metrics::funnel::stages::{known_order, order_from_history, StageKind, StageWords};
+use crate::metrics::funnel::stages::{stage_order, StageKind, StageOrder, StageWords};
 use crate::metrics::funnel::{Opportunity, Outcome, Pipeline, Stay};
 use crate::metrics::ownership::{intern_rows, Interner, DAY_MS, NONE};
 use crate::money::Money;
@@ -345,26 +345,15 @@ pub fn load_pipeline(
                 }
                 o
             });
-            let from_flags = || {
-                let won = won_flag.as_ref().and_then(|c| c[i]);
-                let closed = closed_flag.as_ref().and_then(|c| c[i]);
-                match (won, closed) {
-                    (Some(true), _) => Some(Outcome::Won),
-                    (_, Some(true)) => Some(Outcome::Lost),
-                    (_, Some(false)) => Some(Outcome::Open),
-                    _ => None,
-                }
-            };
-            let from_stage = || {
-                let stage = stages_col[i].unwrap_or_default();
-                match stage_kinds.get(stage, |s| opts.words.kind(s)) {
-                    StageKind::Won => Outcome::Won,
-                    StageKind::Lost => Outcome::Lost,
-                    StageKind::Invalid => Outcome::Invalid,
-                    StageKind::Open => Outcome::Open,
-                }
-            };
-            from_cell.or_else(from_flags).unwrap_or_else(from_stage)
+            Outcome::of_row(
+                from_cell,
+                won_flag.as_ref().and_then(|c| c[i]),
+                closed_flag.as_ref().and_then(|c| c[i]),
+                || {
+                    let stage = stages_col[i].unwrap_or_default();
+                    stage_kinds.get(stage, |s| opts.words.kind(s))
+                },
+            )
         })
         .collect();
 
@@ -528,73 +517,19 @@ pub fn load_pipeline(
         }
         seen
     };
-    let (order, why): (Vec<String>, String) = match &opts.stages {
-        Some(given) => (
-            given
-                .iter()
-                .filter(|s| words.kind(s) == StageKind::Open)
-                .cloned()
-                .collect(),
-            "as given".into(),
-        ),
-        None if !entries.is_empty() => {
-            let mut sequences: Vec<Vec<&str>> = Vec::new();
-            for (k, e) in entries.iter().enumerate() {
-                if k == 0 || entries[k - 1].opportunity != e.opportunity {
-                    sequences.push(Vec::new());
-                }
-                if kinds[e.stage as usize] == StageKind::Open {
-                    if let Some(seq) = sequences.last_mut() {
-                        seq.push(&stage_names[e.stage as usize]);
-                    }
-                }
-            }
-            // The history orders a stage only when some deal moved into or out of it. A history
-            // in which most deals have one row (both public Salesforce sample orgs) leaves the
-            // other stages tied at their first position, sorted by name, silently: then the
-            // built-in order, when it knows the stages, is used instead, and said.
-            let mut moved: std::collections::HashSet<String> = Default::default();
-            for seq in &sequences {
-                if seq
-                    .iter()
-                    .any(|s| normalise_header(s) != normalise_header(seq[0]))
-                {
-                    moved.extend(seq.iter().map(|s| normalise_header(s)));
-                }
-            }
-            let unordered: Vec<&String> = open_seen
-                .iter()
-                .filter(|s| !moved.contains(&normalise_header(s)))
-                .collect();
-            match (unordered.is_empty(), known_order(&open_seen)) {
-                (true, _) | (false, None) => (
-                    order_from_history(sequences.into_iter()),
-                    "from the stage history (mean order of first entry; pass --stages to set it)"
-                        .into(),
-                ),
-                (false, Some(order)) => (
-                    order,
-                    format!(
-                        "from the built-in list of common stages: no deal of the stage history \
-                         moves into or out of {}, so the history cannot order them (pass \
-                         --stages to set it)",
-                        unordered
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ),
+    let mut sequences: Vec<Vec<&str>> = Vec::new();
+    for (k, e) in entries.iter().enumerate() {
+        if k == 0 || entries[k - 1].opportunity != e.opportunity {
+            sequences.push(Vec::new());
+        }
+        if kinds[e.stage as usize] == StageKind::Open {
+            if let Some(seq) = sequences.last_mut() {
+                seq.push(&stage_names[e.stage as usize]);
             }
         }
-        None => match known_order(&open_seen) {
-            Some(order) => (
-                order,
-                "from the built-in list of common stages (pass --stages to set it)".into(),
-            ),
-            None => (Vec::new(), String::new()),
-        },
-    };
+    }
+    let StageOrder { order, why } =
+        stage_order(opts.stages.as_deref(), words, &open_seen, sequences);
     let position: HashMap<String, u16> = order
         .iter()
         .enumerate()

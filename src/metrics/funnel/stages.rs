@@ -192,6 +192,103 @@ const KNOWN_RANKS: &[(&str, u8)] = &[
     ("合同审批", 9),
 ];
 
+impl Outcome {
+    /// A row's outcome by the first rule that decides (docs/metrics.md, "Funnel"): its outcome
+    /// cell (`cell`, already read), else its won/closed flags — won when won, lost when closed,
+    /// open when not closed —, else the kind of its stage (`stage`, asked only then).
+    pub fn of_row(
+        cell: Option<Outcome>,
+        won: Option<bool>,
+        closed: Option<bool>,
+        stage: impl FnOnce() -> StageKind,
+    ) -> Outcome {
+        let from_flags = match (won, closed) {
+            (Some(true), _) => Some(Outcome::Won),
+            (_, Some(true)) => Some(Outcome::Lost),
+            (_, Some(false)) => Some(Outcome::Open),
+            _ => None,
+        };
+        cell.or(from_flags).unwrap_or_else(|| match stage() {
+            StageKind::Won => Outcome::Won,
+            StageKind::Lost => Outcome::Lost,
+            StageKind::Invalid => Outcome::Invalid,
+            StageKind::Open => Outcome::Open,
+        })
+    }
+}
+
+/// The funnel's open stages in order, and where the order came from (for the note).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageOrder {
+    pub order: Vec<String>,
+    pub why: String,
+}
+
+/// The order of the open stages (docs/metrics.md, "Funnel"): `given` (`--stages` or the config;
+/// its closing words left out), else the stage history's — `sequences`, each opportunity's open
+/// stages in time order — unless some stage seen (`open_seen`) never takes part in a move and the
+/// built-in ranks know every stage, else the built-in ranks; empty when nothing decides.
+pub fn stage_order(
+    given: Option<&[String]>,
+    words: &StageWords,
+    open_seen: &[String],
+    sequences: Vec<Vec<&str>>,
+) -> StageOrder {
+    let order = |order: Vec<String>, why: &str| StageOrder {
+        order,
+        why: why.to_string(),
+    };
+    if let Some(given) = given {
+        let open = given
+            .iter()
+            .filter(|s| words.kind(s) == StageKind::Open)
+            .cloned()
+            .collect();
+        return order(open, "as given");
+    }
+    if sequences.is_empty() {
+        return match known_order(open_seen) {
+            Some(known) => order(
+                known,
+                "from the built-in list of common stages (pass --stages to set it)",
+            ),
+            None => order(Vec::new(), ""),
+        };
+    }
+    // The history orders a stage only when some deal moved into or out of it. A history in which
+    // most deals have one row (both public Salesforce sample orgs) leaves the other stages tied
+    // at their first position, sorted by name, silently: then the built-in order, when it knows
+    // the stages, is used instead, and said.
+    let mut moved: std::collections::HashSet<String> = Default::default();
+    for seq in &sequences {
+        if seq
+            .iter()
+            .any(|s| normalise_header(s) != normalise_header(seq[0]))
+        {
+            moved.extend(seq.iter().map(|s| normalise_header(s)));
+        }
+    }
+    let unordered: Vec<&str> = open_seen
+        .iter()
+        .filter(|s| !moved.contains(&normalise_header(s)))
+        .map(String::as_str)
+        .collect();
+    match (unordered.is_empty(), known_order(open_seen)) {
+        (true, _) | (false, None) => order(
+            order_from_history(sequences.into_iter()),
+            "from the stage history (mean order of first entry; pass --stages to set it)",
+        ),
+        (false, Some(known)) => StageOrder {
+            order: known,
+            why: format!(
+                "from the built-in list of common stages: no deal of the stage history moves \
+                 into or out of {}, so the history cannot order them (pass --stages to set it)",
+                unordered.join(", ")
+            ),
+        },
+    }
+}
+
 /// The order of `stages` (display names) by the built-in ranks, when each has a distinct rank.
 pub fn known_order(stages: &[String]) -> Option<Vec<String>> {
     let rank = |s: &String| {
@@ -243,6 +340,84 @@ pub fn order_from_history<'a>(sequences: impl Iterator<Item = Vec<&'a str>>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The outcome cell decides first, then the flags, then the stage; the stage is not read
+    /// when something before it decided.
+    #[test]
+    fn a_rows_outcome_is_the_first_rule_that_decides() {
+        let never = || -> StageKind { panic!("the stage was read") };
+        assert_eq!(
+            Outcome::of_row(Some(Outcome::Lost), Some(true), None, never),
+            Outcome::Lost
+        );
+        assert_eq!(
+            Outcome::of_row(None, Some(true), Some(false), never),
+            Outcome::Won
+        );
+        assert_eq!(
+            Outcome::of_row(None, Some(false), Some(true), never),
+            Outcome::Lost
+        );
+        assert_eq!(
+            Outcome::of_row(None, None, Some(false), never),
+            Outcome::Open
+        );
+        // A won flag without a closed flag: a row not won goes on to its stage.
+        assert_eq!(
+            Outcome::of_row(None, Some(false), None, || StageKind::Lost),
+            Outcome::Lost
+        );
+        assert_eq!(
+            Outcome::of_row(None, None, None, || StageKind::Invalid),
+            Outcome::Invalid
+        );
+    }
+
+    #[test]
+    fn the_stage_order_given_then_history_then_built_in() {
+        let words = StageWords::builtin();
+        let seen: Vec<String> = ["Qualification", "Prospecting", "Proposal"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let given: Vec<String> = ["B", "Closed Won", "A"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o = stage_order(Some(&given), &words, &seen, vec![]);
+        assert_eq!(
+            (o.order, o.why.as_str()),
+            (vec!["B".to_string(), "A".to_string()], "as given")
+        );
+        // Every stage moved in some deal: the history's mean first-entry order.
+        let moves = vec![
+            vec!["Proposal", "Qualification", "Prospecting"],
+            vec!["Proposal", "Prospecting"],
+            vec!["Qualification", "Prospecting"],
+        ];
+        let o = stage_order(None, &words, &seen, moves);
+        assert_eq!(o.order, ["Proposal", "Qualification", "Prospecting"]);
+        assert!(o.why.starts_with("from the stage history"));
+        // A stage no deal moved into or out of: the built-in ranks, said why.
+        let o = stage_order(
+            None,
+            &words,
+            &seen,
+            vec![vec!["Proposal"], vec!["Prospecting", "Qualification"]],
+        );
+        assert_eq!(o.order, ["Prospecting", "Qualification", "Proposal"]);
+        assert!(
+            o.why
+                .contains("no deal of the stage history moves into or out of Proposal"),
+            "{}",
+            o.why
+        );
+        // No history: the built-in ranks, else nothing.
+        let o = stage_order(None, &words, &seen, vec![]);
+        assert_eq!(o.order, ["Prospecting", "Qualification", "Proposal"]);
+        let odd = vec!["Zeta".to_string(), "Alpha".to_string()];
+        assert!(stage_order(None, &words, &odd, vec![]).order.is_empty());
+    }
 
     #[test]
     fn closing_words_in_english_and_chinese() {
