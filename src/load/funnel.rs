@@ -14,7 +14,7 @@ use crate::input::values::WordCache;
 use crate::input::{self, coerce};
 use crate::keys::{dense_codes, NO_CODE};
 use crate::metrics::funnel::stages::{stage_order, StageKind, StageOrder, StageWords};
-use crate::metrics::funnel::{Opportunity, Outcome, Pipeline, Stay};
+use crate::metrics::funnel::{rules, Opportunity, Outcome, Pipeline, Stay};
 use crate::metrics::ownership::{intern_rows, Interner, DAY_MS, NONE};
 use crate::money::Money;
 use crate::output::{note, OutputOptions};
@@ -602,16 +602,14 @@ pub fn load_pipeline(
     for (o, &i) in kept.iter().enumerate() {
         let row = table.row_number(i);
         let created_day = created[i].map_or(as_of, day);
-        let mut outcome = base_outcome[i];
-        let mut closed = closed_at.as_ref().and_then(|c| c[i]);
-        if outcome != Outcome::Open && closed.is_some_and(|d| d >= as_of) {
-            // Closed after as_of: still open then.
-            outcome = Outcome::Open;
+        let at = rules::at_as_of(
+            base_outcome[i],
+            closed_at.as_ref().and_then(|c| c[i]),
+            as_of,
+        );
+        let (outcome, closed) = (at.outcome, at.closed);
+        if at.reopened {
             reopened.add(row);
-        }
-        if outcome == Outcome::Open {
-            // An open deal's close date is the one expected (Salesforce CloseDate).
-            closed = None;
         }
         if closed.is_some_and(|d| d < created_day) {
             closed_early.add(row);
@@ -623,23 +621,17 @@ pub fn load_pipeline(
         // History of this opportunity.
         let history = history.of(o);
         let open_stage = |code: u32| stage_pos[code as usize];
-        let furthest = if order.is_empty() {
+        let now = if opts.stage_from_history {
             None
-        } else if outcome == Outcome::Won {
-            Some(order.len() as u16 - 1)
         } else {
-            let now = if opts.stage_from_history {
-                None
-            } else {
-                open_stage(current_stage[o])
-            };
-            history
-                .iter()
-                .filter_map(|e| open_stage(e.stage))
-                .chain(now)
-                .max()
-                .or(Some(0))
+            open_stage(current_stage[o])
         };
+        let furthest = rules::furthest_stage(
+            order.len(),
+            outcome,
+            history.iter().map(|e| open_stage(e.stage)),
+            now,
+        );
         // The open stage it is in: the export's column, or (for a past cutoff) its latest
         // history row in an open stage.
         let stage_now: &String = if opts.stage_from_history && !order.is_empty() {
@@ -652,21 +644,16 @@ pub fn load_pipeline(
         } else {
             &stage_names[current_stage[o] as usize]
         };
-        for (k, e) in history.iter().enumerate() {
-            let Some(s) = open_stage(e.stage) else {
-                continue;
-            };
-            let left = match history.get(k + 1) {
-                Some(next) => Some(day(next.ms)),
-                None => closed,
-            };
-            if let Some(left) = left {
-                pipeline.stays.push(Stay {
-                    opportunity: o as u32,
-                    stage: s,
-                    days: left - day(e.ms),
-                });
-            }
+        let entered: Vec<(i32, Option<u16>)> = history
+            .iter()
+            .map(|e| (day(e.ms), open_stage(e.stage)))
+            .collect();
+        for (stage, days) in rules::stays(&entered, closed) {
+            pipeline.stays.push(Stay {
+                opportunity: o as u32,
+                stage,
+                days,
+            });
         }
         let last_change = history.last().map_or(created_day, |e| day(e.ms));
         let (team, owner_region) = team_of.get(&owner[i]).copied().unwrap_or((NONE, NONE));

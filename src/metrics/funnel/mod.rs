@@ -15,6 +15,7 @@
 //! - **Sales velocity** = open opportunities × win rate × average won amount ÷ median won cycle
 //!   days: expected money won per day.
 
+pub mod rules;
 pub mod stages;
 
 use std::collections::{BTreeMap, HashMap};

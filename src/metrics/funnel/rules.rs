@@ -1,0 +1,122 @@
+//! The funnel's rules for one opportunity at as_of (docs/metrics.md, "Funnel"), as named steps
+//! the loader calls: its outcome and close date at as_of, the furthest stage it reached, and the
+//! days it stayed in each stage.
+
+use super::stages::Outcome;
+
+/// An opportunity's outcome and close day at `as_of`: one closed on or after as_of is still
+/// open then (`reopened`); an open one's close date is the one expected, not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtAsOf {
+    pub outcome: Outcome,
+    pub closed: Option<i32>,
+    pub reopened: bool,
+}
+
+pub fn at_as_of(outcome: Outcome, closed: Option<i32>, as_of: i32) -> AtAsOf {
+    let reopened = outcome != Outcome::Open && closed.is_some_and(|d| d >= as_of);
+    let outcome = if reopened { Outcome::Open } else { outcome };
+    AtAsOf {
+        outcome,
+        closed: if outcome == Outcome::Open {
+            None
+        } else {
+            closed
+        },
+        reopened,
+    }
+}
+
+/// The furthest funnel position an opportunity reached, of `stages` positions: the last one for
+/// a won deal; else the furthest of its history's open stages and the stage it is in now
+/// (`now`); 0 when neither is an open stage of the funnel. `None` without a stage order.
+pub fn furthest_stage(
+    stages: usize,
+    outcome: Outcome,
+    history: impl Iterator<Item = Option<u16>>,
+    now: Option<u16>,
+) -> Option<u16> {
+    if stages == 0 {
+        return None;
+    }
+    if outcome == Outcome::Won {
+        return Some(stages as u16 - 1);
+    }
+    history.flatten().chain(now).max().or(Some(0))
+}
+
+/// The days an opportunity stayed in each open stage of its history: from the day it entered a
+/// stage to the day of its next change, or to its close day for the last one (none while open).
+/// `history` holds (day entered, funnel position or `None` for a stage outside the funnel) in
+/// time order; the result holds (position, days).
+pub fn stays(history: &[(i32, Option<u16>)], closed: Option<i32>) -> Vec<(u16, i32)> {
+    history
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &(entered, stage))| {
+            let stage = stage?;
+            let left = match history.get(k + 1) {
+                Some(&(next, _)) => Some(next),
+                None => closed,
+            }?;
+            Some((stage, left - entered))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_after_as_of_is_open_and_an_open_close_date_is_not_used() {
+        let a = at_as_of(Outcome::Won, Some(110), 100);
+        assert_eq!(
+            a,
+            AtAsOf {
+                outcome: Outcome::Open,
+                closed: None,
+                reopened: true
+            }
+        );
+        let a = at_as_of(Outcome::Lost, Some(90), 100);
+        assert_eq!(
+            (a.outcome, a.closed, a.reopened),
+            (Outcome::Lost, Some(90), false)
+        );
+        let a = at_as_of(Outcome::Open, Some(90), 100);
+        assert_eq!(
+            (a.outcome, a.closed, a.reopened),
+            (Outcome::Open, None, false)
+        );
+    }
+
+    #[test]
+    fn the_furthest_stage_of_won_open_and_lost_deals() {
+        assert_eq!(
+            furthest_stage(0, Outcome::Won, std::iter::empty(), None),
+            None
+        );
+        assert_eq!(
+            furthest_stage(4, Outcome::Won, std::iter::empty(), Some(1)),
+            Some(3)
+        );
+        let history = [Some(0), None, Some(2), Some(1)];
+        assert_eq!(
+            furthest_stage(4, Outcome::Lost, history.into_iter(), Some(1)),
+            Some(2)
+        );
+        assert_eq!(
+            furthest_stage(4, Outcome::Open, std::iter::empty(), None),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn days_in_each_stage_end_at_the_next_change_or_the_close() {
+        let history = [(10, Some(0)), (15, None), (20, Some(1)), (26, Some(2))];
+        assert_eq!(stays(&history, Some(30)), vec![(0, 5), (1, 6), (2, 4)]);
+        // Still open: the last stage has no end yet.
+        assert_eq!(stays(&history, None), vec![(0, 5), (1, 6)]);
+    }
+}
