@@ -371,21 +371,14 @@ pub fn load_pipeline(
     let day = |ms: i64| ms.div_euclid(DAY_MS) as i32;
     let as_of = match opts.as_of {
         Some(d) => d,
-        None => created
-            .iter()
-            .flatten()
-            .map(|&ms| day(ms))
-            // An open deal's close date is the one expected, not an event of the data.
-            .chain(closed_at.iter().flat_map(|c| {
-                c.iter()
-                    .zip(&base_outcome)
-                    .filter(|(_, o)| **o != Outcome::Open)
-                    .filter_map(|(d, _)| *d)
-            }))
-            .chain(latest_history)
-            .max()
-            .map(|d| d + 1)
-            .ok_or_else(|| anyhow::anyhow!("{file}: no dated opportunities"))?,
+        None => rules::default_as_of(
+            created.iter().flatten().map(|&ms| day(ms)),
+            closed_at
+                .iter()
+                .flat_map(|c| c.iter().copied().zip(base_outcome.iter().copied())),
+            latest_history,
+        )
+        .ok_or_else(|| anyhow::anyhow!("{file}: no dated opportunities"))?,
     };
 
     // The opportunity IDs and the history's numbered together (in parallel partitions), so that
@@ -498,25 +491,14 @@ pub fn load_pipeline(
 
     // The funnel's open stages: given, else the history's order, else the built-in ranks.
     let words = &opts.words;
-    let open_seen = {
-        let mut seen: Vec<String> = Vec::new();
-        let mut keys: Vec<String> = Vec::new();
-        let codes = current_stage.iter().chain(entries.iter().map(|e| &e.stage));
-        let mut done = vec![false; stage_names.len()];
-        for &c in codes {
-            let c = c as usize;
-            if done[c] {
-                continue;
-            }
-            done[c] = true;
-            let s = &stage_names[c];
-            if kinds[c] == StageKind::Open && !keys.contains(&normalise_header(s)) {
-                keys.push(normalise_header(s));
-                seen.push(s.clone());
-            }
-        }
-        seen
-    };
+    let open_seen = rules::open_stages_seen(
+        current_stage
+            .iter()
+            .copied()
+            .chain(entries.iter().map(|e| e.stage)),
+        &stage_names,
+        |c| kinds[c] == StageKind::Open,
+    );
     let mut sequences: Vec<Vec<&str>> = Vec::new();
     for (k, e) in entries.iter().enumerate() {
         if k == 0 || entries[k - 1].opportunity != e.opportunity {

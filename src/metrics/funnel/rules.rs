@@ -4,6 +4,50 @@
 
 use super::stages::Outcome;
 
+/// The analysis date when none is given: the day after the latest date of the data — the
+/// created dates, the close dates of closed deals (an open deal's close date is the one
+/// expected, not an event) and the stage history's latest change.
+pub fn default_as_of(
+    created: impl Iterator<Item = i32>,
+    closed: impl Iterator<Item = (Option<i32>, Outcome)>,
+    latest_history: Option<i32>,
+) -> Option<i32> {
+    created
+        .chain(
+            closed
+                .filter(|(_, o)| *o != Outcome::Open)
+                .filter_map(|(d, _)| d),
+        )
+        .chain(latest_history)
+        .max()
+        .map(|d| d + 1)
+}
+
+/// The open stages the data show (`codes`: the stage code of each opportunity, then of each
+/// history row), each once by its normalised name, in the order first seen; `names` and
+/// `open` are per code.
+pub fn open_stages_seen(
+    codes: impl Iterator<Item = u32>,
+    names: &[String],
+    open: impl Fn(usize) -> bool,
+) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut done = vec![false; names.len()];
+    for c in codes {
+        let c = c as usize;
+        if std::mem::replace(&mut done[c], true) {
+            continue;
+        }
+        let key = crate::input::schema::normalise_header(&names[c]);
+        if open(c) && !keys.contains(&key) {
+            keys.push(key);
+            seen.push(names[c].clone());
+        }
+    }
+    seen
+}
+
 /// An opportunity's outcome and close day at `as_of`: one closed on or after as_of is still
 /// open then (`reopened`); an open one's close date is the one expected, not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +111,35 @@ pub fn stays(history: &[(i32, Option<u16>)], closed: Option<i32>) -> Vec<(u16, i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn as_of_is_the_day_after_the_latest_event_of_the_data() {
+        let created = [10, 40, 20];
+        let closed = [
+            (Some(50), Outcome::Won),
+            (Some(90), Outcome::Open),
+            (None, Outcome::Lost),
+        ];
+        assert_eq!(
+            default_as_of(created.into_iter(), closed.into_iter(), Some(45)),
+            Some(51)
+        );
+        assert_eq!(
+            default_as_of(std::iter::empty(), std::iter::empty(), None),
+            None
+        );
+    }
+
+    #[test]
+    fn open_stages_are_listed_once_by_their_normalised_name() {
+        let names: Vec<String> = ["Qualify", "Closed Won", "qualify", "Propose"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let open = |c: usize| c != 1;
+        let seen = open_stages_seen([3, 1, 0, 2, 3].into_iter(), &names, open);
+        assert_eq!(seen, ["Propose", "Qualify"]);
+    }
 
     #[test]
     fn closed_after_as_of_is_open_and_an_open_close_date_is_not_used() {
