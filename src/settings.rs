@@ -358,6 +358,17 @@ impl Settings {
     }
 }
 
+/// A flag's number of days (--window, --active-days, --step): a whole number from 1 to 36,525 (a
+/// century), checked here once as clap's value parser, so a bad value is the option's own usage
+/// error (exit 2) wherever it is given.
+pub fn days(s: &str) -> std::result::Result<i32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=36_525).contains(&n) => Ok(n as i32),
+        Ok(_) => Err("expected 1 to 36525 days (a century)".into()),
+        Err(_) => Err("expected a whole number of days".into()),
+    }
+}
+
 fn parse_delimiter(d: &str) -> Result<u8> {
     match d {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
@@ -416,6 +427,17 @@ fn validate_date_format(format: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every day-count flag takes 1 to a century of days, checked by one parser.
+    #[test]
+    fn day_counts_are_checked_once() {
+        assert_eq!(days("90"), Ok(90));
+        assert_eq!(days(" 1 "), Ok(1));
+        assert_eq!(days("36525"), Ok(36_525));
+        for bad in ["0", "-5", "36526", "ninety", "1.5"] {
+            assert!(days(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn offsets() {

@@ -30,7 +30,7 @@ pub struct Args {
     pub by: Option<String>,
 
     /// Days after a spell starts in which a purchase counts as its conversion (as `conversion`).
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub window: i32,
 
     /// Most customers one owner gets in this batch (default: the rules' max_daily_claims).
@@ -43,7 +43,7 @@ pub struct Args {
     pub owners: Vec<String>,
 
     /// An owner takes customers when they started a spell in this many days before as_of.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub active_days: i32,
 
     /// Print the backtest instead: at earlier cutoffs, how well the rates ranked the spells
@@ -56,7 +56,7 @@ pub struct Args {
     pub cutoffs: usize,
 
     /// Days between backtest cutoffs, and the spells each one scores.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub step: i32,
 
     /// Only the first N customers of the list.
@@ -65,11 +65,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    if args.window < 1 || args.active_days < 1 || args.step < 1 {
-        return Err(usage(
-            "--window, --active-days and --step: expected 1 or more days",
-        ));
-    }
     if !(1..=60).contains(&args.cutoffs) {
         return Err(usage("--cutoffs: expected 1 to 60"));
     }

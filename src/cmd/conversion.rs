@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 
-use crate::error::usage;
 use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load_in_range, Files};
@@ -18,7 +17,7 @@ pub struct Args {
     pub files: Files,
 
     /// Days after a spell starts in which a purchase counts as its conversion.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub window: i32,
 
     /// Group by owner, cohort (month the spell started) and any customers-file column (role or
@@ -32,9 +31,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    if args.window < 1 {
-        return Err(usage("--window: expected 1 or more days"));
-    }
     let (by, columns) = split_by(
         &args.by,
         |name| match name {

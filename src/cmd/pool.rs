@@ -30,7 +30,7 @@ pub struct Args {
     pub show: Vec<Section>,
 
     /// Conversion window for the claim-to-win rate, in days.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub window: i32,
 
     /// Group the health table by pool and/or customers-file columns (role or header: region,
@@ -42,9 +42,6 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let rules = pool_rules(args.rules.as_deref())?;
-    if args.window < 1 {
-        return Err(usage("--window: expected 1 or more days"));
-    }
     if args.files.followups.is_none() {
         return Err(usage(
             "--followups FILE is required (the no-follow-up rule and recent activity use it)",

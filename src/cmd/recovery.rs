@@ -23,7 +23,7 @@ pub struct Args {
 
     /// Days after the recovery start (next assignment, or churn day) in which a purchase
     /// recovers the customer; also the loyalty window after it.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub window: i32,
 
     /// Without an event log: a customer churns this many days after a purchase with no next one.
@@ -40,9 +40,6 @@ pub struct Args {
 }
 
 pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
-    if args.window < 1 {
-        return Err(usage("--window: expected 1 or more days"));
-    }
     if let Some(p) = args.orders_positional.take() {
         args.files.orders = Some(p);
     }

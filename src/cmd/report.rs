@@ -83,7 +83,7 @@ pub struct Inputs {
     pub rules: Option<String>,
 
     /// Conversion and recovery window in days.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub window: i32,
 
     /// Analysis date, YYYY-MM-DD (default: the day after the latest order date).
@@ -236,9 +236,6 @@ impl Inputs {
 
     /// Usage mistakes, before any file is read.
     pub fn check(&self) -> Result<()> {
-        if self.window < 1 {
-            return Err(usage("--window: expected 1 or more days"));
-        }
         if self.opportunities.is_none() && (self.stage_history.is_some() || self.teams.is_some()) {
             return Err(usage(
                 "--stage-history and --teams describe the opportunities: pass --opportunities FILE too",

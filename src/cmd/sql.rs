@@ -176,17 +176,8 @@ pub struct EventsArgs {
 
     /// Days after a spell (or recovery) starts in which a purchase counts; pool: the window of
     /// the claim-to-win rate.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = crate::settings::days)]
     pub window: i32,
-}
-
-impl EventsArgs {
-    fn window(&self) -> Result<i32> {
-        if self.window < 1 {
-            return Err(usage("--window: expected 1 or more days"));
-        }
-        Ok(self.window)
-    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -452,7 +443,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             q.customers.customers_table.as_deref(),
         ),
         Query::Conversion(q) => {
-            let window = q.events.window()?;
+            let window = q.events.window;
             let has_customers = q.customers.customers_table.is_some();
             let (by, columns) = conversion_groups(&q.by, has_customers)?;
             let mut source = source(Some(&q.events.events_table));
@@ -461,7 +452,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             sql::conversion(&source, window, &by)
         }
         Query::Recovery(q) => {
-            let window = q.events.window()?;
+            let window = q.events.window;
             let churn = match q.churn_days {
                 None => None,
                 Some(days) => Some(
@@ -493,7 +484,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
         Query::Funnel(q) => funnel(&args, q, settings)?,
         Query::Pool(q) => {
-            let window = q.events.window()?;
+            let window = q.events.window;
             // true: the pool; false: customers-file columns (--customers-table).
             let (by, columns) = split_by(
                 q.by.as_deref().unwrap_or("pool"),
