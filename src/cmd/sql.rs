@@ -6,7 +6,6 @@
 use anyhow::Result;
 
 use crate::error::usage;
-use crate::input::values::parse_iso_day;
 use crate::load::groups::split_by;
 use crate::metrics::abc::{threshold_bp, AbcBasis};
 use crate::metrics::clv::TimeUnit;
@@ -362,13 +361,8 @@ impl Query {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    if let Some(day) = &args.as_of {
-        if parse_iso_day(day).is_none() {
-            return Err(usage(format!(
-                "--as-of {day:?}: expected a date as YYYY-MM-DD"
-            )));
-        }
-    }
+    // The one --as-of rule of every command (the SQL takes the text once it is a day).
+    crate::load::parse_as_of(&args.as_of)?;
     let mut tables = vec![("--orders-table", args.orders_table.as_str())];
     tables.extend(args.query.tables());
     for (flag, name) in tables {
