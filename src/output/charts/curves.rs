@@ -155,14 +155,7 @@ pub fn trend(
         let mut chart = frame(root, title, 64)?
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
             .map_err(err)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < dates.len() {
-                dates[i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
+        let label = |x: &f64| step_label(dates, *x);
         // Enough decimals to tell the axis labels apart (a rate moving by 0.005 included).
         let step = (hi - lo + 2.0 * pad) / 10.0;
         let decimals = (-step.log10()).ceil().clamp(0.0, 6.0) as usize;
@@ -186,11 +179,7 @@ pub fn trend(
                 ))
                 .map_err(err)?;
         }
-        let points: Vec<(f64, f64)> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as f64, *v))
-            .collect();
+        let points = indexed(values);
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
@@ -230,14 +219,7 @@ pub fn tracking(
         let mut chart = frame(root, title, 64)?
             .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), 0f64..top)
             .map_err(err)?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < dates.len() {
-                dates[i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
+        let label = |x: &f64| step_label(dates, *x);
         styled(&mut chart.configure_mesh())
             .x_labels(6)
             .x_label_formatter(&label)
@@ -264,13 +246,6 @@ pub fn tracking(
                 )))
                 .map_err(err)?;
         }
-        let series = |values: &[f64]| -> Vec<(f64, f64)> {
-            values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (i as f64, *v))
-                .collect()
-        };
         let last = (n as f64 - 1.0).max(1.0);
         for (i, date) in dates.iter().enumerate() {
             let x = i as f64;
@@ -286,12 +261,12 @@ pub fn tracking(
             );
         }
         chart
-            .draw_series(LineSeries::new(series(model), MUTED.stroke_width(2)))
+            .draw_series(LineSeries::new(indexed(model), MUTED.stroke_width(2)))
             .map_err(err)?
             .label("model")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], MUTED.stroke_width(2)));
         chart
-            .draw_series(LineSeries::new(series(actual), ACCENT.stroke_width(2)))
+            .draw_series(LineSeries::new(indexed(actual), ACCENT.stroke_width(2)))
             .map_err(err)?
             .label("actual")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACCENT.stroke_width(2)));
@@ -336,4 +311,24 @@ pub fn calibration(name: &str, title: &str, points: &[(f64, f64)]) -> Result<Cha
         }
         Ok(())
     })
+}
+
+/// The label of an x position on an axis of dated steps (0, 1, …): the step's date at a whole
+/// position, nothing between steps.
+fn step_label(dates: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < dates.len() {
+        dates[i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
+/// Values at x = 0, 1, 2, …
+fn indexed(values: &[f64]) -> Vec<(f64, f64)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64, *v))
+        .collect()
 }
