@@ -261,34 +261,49 @@ mod tests {
         rng.gamma(shape, rate)
     }
 
-    /// Customers of a BG/NBD world over 52 weeks: λ ~ Gamma(r, α), p ~ Beta(a, b); purchases
-    /// at rate λ, and after each one the customer leaves with probability p. Returns (x, t_x, T).
-    fn simulate(seed: u64, n: usize, truth: [f64; 4]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+    /// Customers of a BG/NBD world: λ ~ Gamma(r, α), p ~ Beta(a, b); purchases at rate λ, and
+    /// after each one the customer leaves with probability p. Returns (x, t_x, T) over the first
+    /// `calibration` weeks and the purchases of the `holdout` weeks after.
+    fn world(
+        seed: u64,
+        n: usize,
+        truth: [f64; 4],
+        calibration: f64,
+        holdout: f64,
+    ) -> (Vec<u32>, Vec<f64>, Vec<f64>, u32) {
         let [r, alpha, a, b] = truth;
         let mut rng = SplitMix(seed);
-        let (mut xs, mut txs, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut xs, mut txs, mut ts, mut actual) = (Vec::new(), Vec::new(), Vec::new(), 0u32);
         for _ in 0..n {
             let lambda = gamma(&mut rng, r, alpha);
-            let ga = gamma(&mut rng, a, 1.0);
-            let p = ga / (ga + gamma(&mut rng, b, 1.0));
-            let t_total = 52.0;
+            let p = rng.beta(a, b);
             let (mut now, mut x, mut last) = (0.0, 0u32, 0.0);
             loop {
-                now += -rng.uniform().ln() / lambda;
-                if now > t_total {
+                now += rng.exponential(lambda);
+                if now > calibration + holdout {
                     break;
                 }
-                x += 1;
-                last = now;
+                if now > calibration {
+                    actual += 1;
+                } else {
+                    x += 1;
+                    last = now;
+                }
                 if rng.uniform() < p {
                     break;
                 }
             }
             xs.push(x);
             txs.push(last);
-            ts.push(t_total);
+            ts.push(calibration);
         }
-        (xs, txs, ts)
+        (xs, txs, ts, actual)
+    }
+
+    /// A world observed for 52 weeks.
+    fn simulate(seed: u64, n: usize, truth: [f64; 4]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+        let (x, tx, t, _) = world(seed, n, truth, 52.0, 0.0);
+        (x, tx, t)
     }
 
     /// The 90 % Wald intervals of the BG/NBD parameters cover the true values about 90 % of the
@@ -370,32 +385,7 @@ mod tests {
         let mut hits = 0;
         let mut widest: f64 = 0.0;
         for seed in 0..30u64 {
-            let mut rng = SplitMix(7000 + seed);
-            let [r, alpha, a, b] = truth;
-            let (mut xs, mut txs, mut ts, mut actual) = (vec![], vec![], vec![], 0u32);
-            for _ in 0..2000 {
-                let lambda = gamma(&mut rng, r, alpha);
-                let p = rng.beta(a, b);
-                let (mut now, mut x, mut last) = (0.0, 0u32, 0.0);
-                loop {
-                    now += rng.exponential(lambda);
-                    if now > calibration + holdout {
-                        break;
-                    }
-                    if now > calibration {
-                        actual += 1;
-                    } else {
-                        x += 1;
-                        last = now;
-                    }
-                    if rng.uniform() < p {
-                        break;
-                    }
-                }
-                xs.push(x);
-                txs.push(last);
-                ts.push(calibration);
-            }
+            let (xs, txs, ts, actual) = world(7000 + seed, 2000, truth, calibration, holdout);
             let fit =
                 fit_purchases(Model::BgNbd, &Summary::new(&xs, &txs, &ts), 0.0, true).unwrap();
             let group = vec![0; xs.len()];
