@@ -344,7 +344,18 @@ pub(crate) fn is_share(name: &str) -> bool {
         || name.starts_with("share_")
         || name.ends_with("_pct")
         || name.ends_with("probability")
-        || name == "p_alive"
+        || is_probability(name)
+}
+
+/// `p_alive`, `p_convert`, `p_renew_next` and their bounds and runner-up (`p_alive_low`,
+/// `runner_up_p_convert`): probabilities by the `p_` of their name.
+fn is_probability(name: &str) -> bool {
+    let stem = name.strip_prefix("runner_up_").unwrap_or(name);
+    let stem = stem
+        .strip_suffix("_low")
+        .or_else(|| stem.strip_suffix("_high"))
+        .unwrap_or(stem);
+    matches!(stem, "p_alive" | "p_convert" | "p_renew_next")
 }
 
 /// Per column of `df`: does it hold fractions? The `*_share`/`*_rate` columns, and the interval
