@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod day;
 pub mod diag;
 pub mod error;
 pub mod i18n;

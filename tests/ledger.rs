@@ -369,5 +369,5 @@ fn rfm_and_clv_agree_on_cdnow() {
 }
 
 fn chrono_day(s: &str) -> i32 {
-    crm_eval::input::values::parse_iso_day(s).unwrap()
+    crm_eval::day::Day::parse(s).unwrap().days()
 }

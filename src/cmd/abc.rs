@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::Role;
-use crate::input::values::format_days;
 use crate::load::groups::{parse_by, ByArgs};
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::{load_ledger, note_without_purchase, partitioned, require_purchases, OrdersArgs};
@@ -153,7 +153,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             } else {
                 "net revenue"
             },
-            format_days(result.as_of)
+            iso(result.as_of)
         ),
     );
     note_without_purchase(out, &stats);

@@ -9,9 +9,9 @@ use anyhow::{anyhow, Result};
 use polars::prelude::*;
 
 use crate::cmd::report::Inputs;
+use crate::day::iso;
 use crate::error::{usage, TargetsMissed};
 use crate::input::source;
-use crate::input::values::format_days;
 use crate::metrics::targets::{self, Measured, MeasuredKpi, Span, Status, Target, TargetPeriod};
 use crate::output::progress::Progress;
 use crate::output::{self, note, OutputOptions};
@@ -95,7 +95,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let quiet = settings.quiet();
     for (period, span) in later {
         let inputs = Inputs {
-            as_of: Some(format_days(span.to)),
+            as_of: Some(iso(span.to)),
             ..args.inputs.clone()
         };
         let progress = Progress::new(1, true);
@@ -111,15 +111,15 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                 format!(
                     "period {} ({} … {}): not measured: {e:#}",
                     period.label(),
-                    format_days(span.from),
-                    format_days(span.to - 1)
+                    iso(span.from),
+                    iso(span.to - 1)
                 ),
             ),
             Err(e) => return Err(e),
         }
     }
     let (table, statuses) = targets::table(&targets, &measured.kpis, as_of)?;
-    let as_of = format_days(as_of);
+    let as_of = iso(as_of);
     for (what, why) in &measured.missing {
         note(out, format!("{what}: not measured: {why}"));
     }

@@ -3,9 +3,9 @@
 
 use anyhow::{anyhow, Result};
 
+use crate::day::{iso, Day};
 use crate::error::usage;
 use crate::input::schema::Role;
-use crate::input::values::{format_days, parse_iso_day};
 use crate::load::groups::ByArgs;
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::partitioned;
@@ -184,7 +184,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let holdout = match &args.holdout {
         Some(s) => Some(
-            parse_iso_day(s)
+            Day::parse(s)
+                .map(Day::days)
                 .ok_or_else(|| usage(format!("--holdout {s:?}: expected a date as YYYY-MM-DD")))?,
         ),
         None => None,
@@ -307,7 +308,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format!(
                 "historical CLV of {} customers as of {}: lifespan {} months, margin {}, {}",
                 h.table.height(),
-                format_days(h.as_of),
+                iso(h.as_of),
                 args.lifespan,
                 args.margin,
                 match h.retention {
@@ -335,8 +336,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             out,
             format!(
                 "holdout {} .. {} ({:.2} {}): {} customers, predicted {:.1} repeat purchases vs {} actual{error}; per customer MAE {:.4}, RMSE {:.4}",
-                format_days(day),
-                format_days(h.purchases.as_of - 1),
+                iso(day),
+                iso(h.purchases.as_of - 1),
                 h.length,
                 args.period.name(),
                 h.customers,
@@ -382,7 +383,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         &opts,
         &columns,
         settings,
-        &format!("as of {}", format_days(purchases.as_of)),
+        &format!("as of {}", iso(purchases.as_of)),
     )
 }
 
@@ -553,7 +554,7 @@ fn partitioned_fit(
         opts,
         &columns,
         settings,
-        &format!("as of {}", format_days(run.as_of)),
+        &format!("as of {}", iso(run.as_of)),
     )
 }
 

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
 use crate::load::range::{with_range_columns, RangeArgs, Ranged};
 use crate::load::{load_ledger, load_ledger_in_range, partitioned, require_purchases, OrdersArgs};
@@ -120,7 +120,7 @@ fn emit_matrix(matrix: &polars::prelude::DataFrame, as_of: i32, settings: &Setti
         format!(
             "{} cohorts as of {}; cells after the last observed period are empty",
             matrix.height(),
-            format_days(as_of)
+            iso(as_of)
         ),
     );
     output::emit(matrix, out)

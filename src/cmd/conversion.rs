@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load_in_range, Files};
 use crate::load::range::{with_range_columns, RangeArgs};
@@ -90,7 +90,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} ownership spells as of {}; converted = a purchase within {} days of the spell's start while held; spells younger than that are immature",
             spells.len(),
-            format_days(data.as_of),
+            iso(data.as_of),
             args.window
         ),
     );

@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::parse_as_of;
@@ -175,7 +175,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} opportunities as of {}: {} open, {} won, {} lost, {} invalid",
             pipeline.opportunities.len(),
-            format_days(pipeline.as_of),
+            iso(pipeline.as_of),
             count(Outcome::Open),
             count(Outcome::Won),
             count(Outcome::Lost),

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::groups::{parse_by, ByArgs, CustomerGroups};
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::range::{with_range_columns, RangeArgs, Ranged};
@@ -159,7 +159,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} customers as of {}",
             result.customers.height(),
-            format_days(result.as_of)
+            iso(result.as_of)
         ),
     );
     let by = ByArgs {
@@ -280,7 +280,7 @@ fn partitioned_rates(
         }
         Some(r) => crate::load::OrdersArgs {
             orders: args.input.orders.clone(),
-            as_of: Ranged::load_as_of(Some(r), parse_as_of(&args.input.as_of)?)?.map(format_days),
+            as_of: Ranged::load_as_of(Some(r), parse_as_of(&args.input.as_of)?)?.map(iso),
         },
         None => crate::load::OrdersArgs {
             orders: args.input.orders.clone(),
@@ -331,7 +331,7 @@ fn note_rates(
         format!(
             "{} complete periods as of {}; active = a purchase in the last {} days",
             table.height(),
-            format_days(as_of),
+            iso(as_of),
             churn_days
         ),
     );

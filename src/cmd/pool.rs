@@ -4,8 +4,8 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
 use crate::load::pool_rules;
@@ -91,7 +91,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         out,
         format!(
             "pool as of {} (start of day): {} due back or due within {} days, {} owners, {} reclaims inside the {}-day cooldown, {} customers in the pool",
-            format_days(data.as_of),
+            iso(data.as_of),
             report.due.height(),
             rules.recycle.warn_days,
             report.owners.height(),

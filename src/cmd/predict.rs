@@ -7,9 +7,9 @@
 use anyhow::Result;
 use polars::prelude::DataFrame;
 
+use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::Role;
-use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::owners::{CustomerColumns, ListArgs};
@@ -251,7 +251,7 @@ fn say_backtest(evaluations: &[Evaluation], settings: &Settings) {
             .collect();
         note(
             &settings.output,
-            format!("backtest {}: AUC {}", format_days(c), line.join(" · ")),
+            format!("backtest {}: AUC {}", iso(c), line.join(" · ")),
         );
     }
 }
@@ -343,10 +343,10 @@ fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
         &settings.output,
         format!(
             "win = closed won; model trained on the deals open on {} that have closed since (penalty λ = {}), scoring {} open deals as of {}",
-            format_days(result.train_cutoff),
+            iso(result.train_cutoff),
             result.model.lambda,
             result.predictions.height(),
-            format_days(run.as_of)
+            iso(run.as_of)
         ),
     );
     say_backtest(&result.evaluations, settings);
@@ -451,11 +451,11 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
             "churn = no purchase in {} days; model trained on the {} customers of {} (outcomes to {}, penalty λ = {}), listing {} customers as of {}{}",
             args.horizon,
             result.training.height(),
-            format_days(result.train_cutoff),
-            format_days(ledger.as_of),
+            iso(result.train_cutoff),
+            iso(ledger.as_of),
             result.fitted.model.lambda,
             result.predictions.height(),
-            format_days(ledger.as_of),
+            iso(ledger.as_of),
             match list.churned_after {
                 Some(days) => format!(
                     " (not those without a purchase for more than {days} days: they have left, \

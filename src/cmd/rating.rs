@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::Role;
-use crate::input::values::format_days;
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::{load_customer_ids, load_ledger, partitioned, require_purchases, OrdersArgs};
 use crate::metrics::rating::{self, RatingRules, DEFAULT_RULES};
@@ -112,7 +112,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} customers rated as of {}",
             result.customers.height(),
-            format_days(result.as_of)
+            iso(result.as_of)
         ),
     );
     if args.summary {

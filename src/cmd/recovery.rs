@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load_in_range, Files};
 use crate::load::range::{with_range_columns, RangeArgs};
@@ -112,7 +112,7 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
             } else {
                 "returns to the pool"
             },
-            format_days(data.as_of),
+            iso(data.as_of),
             args.window,
             if churn.is_some() {
                 "the churn day"

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::Role;
-use crate::input::values::format_days;
 use crate::load::ownership::ORDER_ROLES;
 use crate::load::{
     build_ledger, load_customer_ids, load_orders, note_after_as_of, parse_as_of, pool_rules,
@@ -173,7 +173,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             out,
             format!(
                 "report as of {}: {} sections, {} charts",
-                format_days(report.as_of),
+                iso(report.as_of),
                 page.sections.len(),
                 charts.iter().map(Vec::len).sum::<usize>()
             ),
@@ -188,7 +188,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         out,
         format!(
             "report as of {}: {} sheets",
-            format_days(report.as_of),
+            iso(report.as_of),
             sheets.len()
         ),
     );
@@ -199,7 +199,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
 /// on each tile; `None` when that earlier report cannot be built (no purchase by then).
 fn earlier_headlines(args: &Args, settings: &Settings, as_of: i32) -> Option<Earlier> {
     let mut inputs = args.inputs.clone();
-    inputs.as_of = Some(format_days(as_of));
+    inputs.as_of = Some(iso(as_of));
     let mut quiet = settings.clone();
     quiet.output.quiet = true;
     let hidden = Progress::new(0, true);

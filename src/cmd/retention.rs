@@ -162,7 +162,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let as_of_text = loaded
         .as_of
-        .map(|d| format!(" as of {}", crate::input::values::format_days(d)))
+        .map(|d| format!(" as of {}", crate::day::iso(d)))
         .unwrap_or_default();
     note(
         out,

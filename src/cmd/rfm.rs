@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::groups::ByArgs;
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::{
@@ -199,7 +199,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             "{} customers scored from {} order rows, as of {}",
             customers.height(),
             stats.rows,
-            format_days(as_of)
+            iso(as_of)
         ),
     );
     note_without_purchase(out, &stats);

@@ -222,7 +222,7 @@ fn finish_dates(days: Int32Chunked, kind: ValueKind, name: PlSmallStr) -> Polars
 /// The time of day (ms since midnight) of each stamp of a column read as days, when any stamp
 /// has one: what orders a cancellation against a purchase of the same day.
 fn times_of_day(ms: &Int64Chunked, kind: ValueKind) -> Option<Column> {
-    const DAY_MS: i64 = 86_400_000;
+    use crate::day::DAY_MS;
     if kind != ValueKind::Date || !ms.iter().flatten().any(|m| m.rem_euclid(DAY_MS) != 0) {
         return None;
     }

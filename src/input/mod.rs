@@ -849,7 +849,7 @@ fn far_dates(column: &Column, binding: &Binding, info: &SourceInfo) -> Option<St
         return None;
     }
     let (low, high) = (lo_in, hi_in);
-    let show = |d: i64| values::format_days(d.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+    let show = |d: i64| crate::day::iso(d.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
     let listed: Vec<String> = far
         .iter()
         .map(|&(i, d)| format!("row {} ({})", info.row_number(i), show(d)))

@@ -3,11 +3,7 @@
 //! and Chinese. Each parser works on one trimmed cell and never panics; the caller turns a failure
 //! into an error that names the file, row and column.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-
-/// Days from 0001-01-01 (chrono's "common era" day 1) to 1970-01-01, so that
-/// `num_days_from_ce() - UNIX_EPOCH_CE_DAYS` is polars' Date representation.
-pub const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 /// Which Excel date system a bare serial number counts from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,7 +40,7 @@ pub struct Stamp {
 impl Stamp {
     fn from_date(date: NaiveDate) -> Self {
         Stamp {
-            days: date.num_days_from_ce() - UNIX_EPOCH_CE_DAYS,
+            days: crate::day::Day::from_date(date).days(),
             millis: 0,
             offset_secs: None,
         }
@@ -53,7 +49,7 @@ impl Stamp {
     fn from_datetime(dt: NaiveDateTime) -> Self {
         let t = dt.time();
         Stamp {
-            days: dt.date().num_days_from_ce() - UNIX_EPOCH_CE_DAYS,
+            days: crate::day::Day::from_date(dt.date()).days(),
             millis: t.num_seconds_from_midnight() * 1000 + t.nanosecond() / 1_000_000,
             offset_secs: None,
         }
@@ -517,21 +513,6 @@ pub fn parse_with_format(raw: &str, format: &str) -> DateParse {
     }
 }
 
-/// Formats a polars Date value (days since 1970-01-01) as ISO `YYYY-MM-DD`.
-pub fn format_days(days: i32) -> String {
-    match NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_CE_DAYS) {
-        Some(d) => d.format("%Y-%m-%d").to_string(),
-        None => days.to_string(),
-    }
-}
-
-/// Parses an ISO `YYYY-MM-DD` command-line date into days since 1970-01-01.
-pub fn parse_iso_day(s: &str) -> Option<i32> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .ok()
-        .map(|d| d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS)
-}
-
 /// Parses a money amount: `1234.5`, `¥1,234.50`, `￥1234`, `$1,234`, `-$5`, `(33.52)`, `1.2万`,
 /// `RMB 100`, `100元`, and with `decimal_comma` `1.234,56`. Returns None for anything else,
 /// including NaN and infinities.
@@ -964,7 +945,7 @@ mod tests {
     }
 
     fn day(y: i32, m: u32, d: u32) -> i32 {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce() - UNIX_EPOCH_CE_DAYS
+        crate::day::Day::from_date(NaiveDate::from_ymd_opt(y, m, d).unwrap()).days()
     }
 
     fn ok_day(s: &str) -> i32 {

@@ -547,10 +547,10 @@ fn owner_codes(df: &DataFrame) -> Result<(Option<Vec<u32>>, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::values::parse_iso_day;
+    use crate::day::Day;
 
     fn day(s: &str) -> i32 {
-        parse_iso_day(s).unwrap()
+        Day::parse(s).map(Day::days).unwrap()
     }
 
     fn money(x: f64) -> i64 {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::day::iso;
 use crate::error::usage;
-use crate::input::values::format_days;
 use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::ownership::Loaded;
 use crate::metrics::assign::{self, Candidate, Case, Rates, Taker};
@@ -113,7 +113,7 @@ pub fn recommend(
              learn who converts",
             opts.events,
             opts.window,
-            format_days(as_of)
+            iso(as_of)
         ));
     }
     let step = opts.step;
@@ -189,7 +189,7 @@ pub fn recommend(
             "no owner started a spell in the {} days before {}: pass --owners or a longer \
              --active-days",
             opts.active_days,
-            format_days(as_of)
+            iso(as_of)
         ));
     }
     // Who to allocate: the pool now, or the new leads.
@@ -252,7 +252,7 @@ pub fn recommend(
     if candidates.is_empty() {
         return Err(anyhow::anyhow!(
             "nobody to allocate: the pool is empty on {}",
-            format_days(as_of)
+            iso(as_of)
         ));
     }
     let decisions = assign::allocate(&candidates, &takers, &rates);
@@ -405,7 +405,7 @@ pub fn recommend(
              each this batch, {} in all; returners barred for {} days); rates from {} matured \
              spells ({}-day window), shrunk by {} spells of evidence",
             candidates.len(),
-            format_days(as_of),
+            iso(as_of),
             takers.len(),
             per_owner,
             rules.limits.max_holding,
@@ -424,9 +424,7 @@ fn backtest_table(rows: &[assign::BacktestRow]) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(vec![
         Column::new(
             "cutoff".into(),
-            rows.iter()
-                .map(|r| format_days(r.cutoff))
-                .collect::<Vec<_>>(),
+            rows.iter().map(|r| iso(r.cutoff)).collect::<Vec<_>>(),
         ),
         Column::new(
             "model".into(),

@@ -18,10 +18,10 @@ pub mod subscriptions;
 use anyhow::{bail, Result};
 use polars::prelude::DataFrame;
 
+use crate::day::{iso, Day};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
-use crate::input::values::{format_days, parse_iso_day};
 use crate::input::{self, Table};
 use crate::ledger::cancel::Cancellations;
 use crate::ledger::{Ledger, LedgerStats};
@@ -185,7 +185,7 @@ pub fn load_customer_ids(path: Option<&str>, settings: &Settings) -> Result<Opti
 /// Parses `--as-of YYYY-MM-DD` into days since 1970-01-01.
 pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<i32>> {
     match as_of {
-        Some(s) => Ok(Some(parse_iso_day(s).ok_or_else(|| {
+        Some(s) => Ok(Some(Day::parse(s).map(Day::days).ok_or_else(|| {
             usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
         })?)),
         None => Ok(None),
@@ -199,7 +199,7 @@ pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
             out,
             format!(
                 "{rows} order rows dated on or after {} are left out",
-                format_days(as_of)
+                iso(as_of)
             ),
         );
     }
@@ -218,7 +218,7 @@ pub fn require_purchases(orders: &SourceInfo, stats: &LedgerStats, as_of: i32) -
         bail!(
             "{}: no purchases before {} ({why})",
             orders.display,
-            format_days(as_of)
+            iso(as_of)
         );
     }
     Ok(())

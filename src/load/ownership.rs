@@ -109,7 +109,7 @@ pub fn load_in_range(
         settings,
         |as_of, settings| {
             let files = Files {
-                as_of: as_of.map(crate::input::values::format_days),
+                as_of: as_of.map(crate::day::iso),
                 ..files.clone()
             };
             load(&files, need_events, settings)

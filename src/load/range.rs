@@ -6,8 +6,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::day::{iso, Day};
 use crate::error::usage;
-use crate::input::values::{format_days, parse_iso_day};
 use crate::metrics::periods::{DateRange, Span};
 use crate::output::note;
 use crate::settings::Settings;
@@ -60,7 +60,7 @@ impl RangeArgs {
         let day = |flag: &str, v: &Option<String>| -> Result<Option<i32>> {
             v.as_deref()
                 .map(|s| {
-                    parse_iso_day(s.trim()).ok_or_else(|| {
+                    Day::parse(s.trim()).map(Day::days).ok_or_else(|| {
                         usage(format!("{flag} {s:?}: expected a date as YYYY-MM-DD"))
                     })
                 })
@@ -97,9 +97,9 @@ impl Ranged {
             (Some((r, day)), Some(given)) if day != given => Err(usage(format!(
                 "{} ends on {}, so the analysis date is {}: leave out --as-of {}",
                 r.flags,
-                format_days(day - 1),
-                format_days(day),
-                format_days(given)
+                iso(day - 1),
+                iso(day),
+                iso(given)
             ))),
             (Some((_, day)), _) => Ok(Some(day)),
             (None, given) => Ok(given),
@@ -147,7 +147,7 @@ pub fn load_in<T>(
         format!(
             "{} ends before the data do: counted as of {}",
             r.flags,
-            format_days(day)
+            iso(day)
         ),
     );
     Ok((load(Some(day), &settings.quiet())?, Some(span)))
@@ -168,9 +168,9 @@ fn dates(span: Span) -> (String, String) {
     let from = if span.from == i32::MIN {
         String::new()
     } else {
-        format_days(span.from)
+        iso(span.from)
     };
-    (from, format_days(span.to - 1))
+    (from, iso(span.to - 1))
 }
 
 /// `table` with `from` and `to` columns (first and last day of the range) in front.

@@ -6,9 +6,9 @@
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
+use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
-use crate::input::values::format_days;
 use crate::input::Table;
 use crate::metrics::retention::{chain, DatedRow, Subscription, Unit};
 use crate::metrics::UNKNOWN;
@@ -183,7 +183,7 @@ pub fn load(
                 &settings.output,
                 format!(
                     "{display}: {later} subscriptions start on or after {} and are left out",
-                    format_days(as_of)
+                    iso(as_of)
                 ),
             );
         }
@@ -290,8 +290,8 @@ fn dated_rows(
                  start {} (column {:?}); expected an end on or after the start",
                 table.row_number(row),
                 header_of(table, Role::EndDate),
-                format_days(end),
-                format_days(start),
+                iso(end),
+                iso(start),
                 header_of(table, Role::StartDate),
             );
         }
@@ -326,8 +326,8 @@ fn dated_rows(
                  they count as ended before {}. If they are scheduled contract ends rather than \
                  cancellations, pass --as-of the export's date",
                 unit.name(),
-                format_days(latest_start),
-                format_days(as_of)
+                iso(latest_start),
+                iso(as_of)
             ),
         );
     }

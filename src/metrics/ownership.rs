@@ -19,7 +19,7 @@ use crate::keys::{dense_codes, NO_CODE};
 use crate::ledger::Ledger;
 use crate::money::Money;
 
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::day::DAY_MS;
 
 /// The ownership event types, after synonyms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -672,11 +672,11 @@ pub fn latest_day(columns: &[(&DataFrame, &str)]) -> Result<Option<i32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::values::parse_iso_day;
+    use crate::day::Day;
     use crate::money::Money;
 
     fn orders() -> DataFrame {
-        let day = |s: &str| parse_iso_day(s).unwrap();
+        let day = |s: &str| Day::parse(s).map(Day::days).unwrap();
         let money = |x: f64| Money::from_f64(x).unwrap().0;
         let mut df = df!(
             "customer_id" => ["A", "A", "A", "A", "B", "B", "B", "C"],
@@ -695,7 +695,7 @@ mod tests {
 
     #[test]
     fn the_spell_analyses_read_the_ledger_through_their_own_customer_numbers() {
-        let d = |s: &str| parse_iso_day(s).unwrap();
+        let d = |s: &str| Day::parse(s).map(Day::days).unwrap();
         let ledger = Ledger::build(&orders(), Some(d("2024-03-01"))).unwrap();
         let mut customers = Interner::default();
         let mut strings = Interner::default();

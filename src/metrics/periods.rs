@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::input::values::{format_days, UNIX_EPOCH_CE_DAYS};
+use crate::day::iso;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Period {
@@ -15,7 +15,7 @@ pub enum Period {
 }
 
 fn date(days: i32) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_CE_DAYS).unwrap_or_default()
+    crate::day::Day::new(days).date().unwrap_or_default()
 }
 
 impl Period {
@@ -39,7 +39,7 @@ impl Period {
     pub fn start(self, index: i32) -> i32 {
         let ymd = |y: i32, m0: i32| {
             NaiveDate::from_ymd_opt(y, m0 as u32 + 1, 1)
-                .map_or(0, |d| d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS)
+                .map_or(0, |d| crate::day::Day::from_date(d).days())
         };
         match self {
             Period::Week => index * 7 - 3,
@@ -56,7 +56,7 @@ impl Period {
     /// `2024-01` (month), `2024-Q1` (quarter), `2024-01-01` (the Monday of a week).
     pub fn label(self, index: i32) -> String {
         match self {
-            Period::Week => format_days(self.start(index)),
+            Period::Week => iso(self.start(index)),
             Period::Month => format!("{}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1),
             Period::Quarter => format!("{}-Q{}", index.div_euclid(4), index.rem_euclid(4) + 1),
         }
@@ -155,7 +155,7 @@ pub struct Span {
 impl Span {
     /// The first and the last day, as dates.
     pub fn dates(self) -> (String, String) {
-        (format_days(self.from), format_days(self.to - 1))
+        (iso(self.from), iso(self.to - 1))
     }
 }
 
@@ -236,7 +236,7 @@ fn calendar_span(t: &str) -> Option<Span> {
     if let Some(y) = year(t) {
         return Some(of(Period::Month, y * 12, 12));
     }
-    if let Some(day) = crate::input::values::parse_iso_day(t) {
+    if let Some(day) = crate::day::Day::parse(t).map(|d| d.days()) {
         return Some(Span {
             from: day,
             to: day + 1,
@@ -253,7 +253,7 @@ fn calendar_span(t: &str) -> Option<Span> {
     if let Some(w) = rest.strip_prefix('W') {
         let w = number(w, 53)?;
         let monday = NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon)?;
-        let from = monday.num_days_from_ce() - UNIX_EPOCH_CE_DAYS;
+        let from = crate::day::Day::from_date(monday).days();
         return Some(Span { from, to: from + 7 });
     }
     let m = number(rest, 12)? as i32;
@@ -263,11 +263,11 @@ fn calendar_span(t: &str) -> Option<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::values::parse_iso_day;
+    use crate::day::Day;
 
     #[test]
     fn periods_round_trip() {
-        let d = parse_iso_day("2024-02-29").unwrap();
+        let d = Day::parse("2024-02-29").map(Day::days).unwrap();
         for p in [Period::Week, Period::Month, Period::Quarter] {
             let i = p.index(d);
             assert!(p.start(i) <= d && d <= p.end(i), "{p:?}");
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn named_ranges_cover_the_days_they_name() {
-        let day = |s: &str| parse_iso_day(s).unwrap();
+        let day = |s: &str| Day::parse(s).map(Day::days).unwrap();
         let fixed = |text: &str| match DateRange::named(text).unwrap() {
             DateRange::Fixed { from, to } => (from.unwrap(), to),
             other => panic!("{text}: {other:?}"),

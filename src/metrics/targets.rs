@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 pub use super::periods::{Span, TargetPeriod};
 use super::rfm::round_to;
-use crate::input::values::format_days;
+use crate::day::iso;
 
 /// The `[[target]]` tables of a targets file.
 #[derive(Debug, Deserialize)]
@@ -235,7 +235,7 @@ pub fn table(
         .iter()
         .map(|(t, _, _)| t.period.map(|p| p.window(as_of).dates()))
         .collect();
-    let as_of = format_days(as_of);
+    let as_of = iso(as_of);
     let df = DataFrame::new_infer_height(vec![
         Column::new(
             "kpi".into(),
@@ -347,7 +347,7 @@ pub fn merge_history(
 mod tests {
     use super::*;
 
-    use crate::input::values::parse_iso_day;
+    use crate::day::Day;
 
     const CATALOGUE: &[&str] = &["csat", "churn_rate", "lead_conversion_rate"];
 
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn periods_cover_the_days_they_name() {
-        let day = |s: &str| parse_iso_day(s).unwrap();
+        let day = |s: &str| Day::parse(s).map(Day::days).unwrap();
         let span = |text: &str, as_of: &str| {
             let p = TargetPeriod::parse(text).unwrap();
             let s = p.window(day(as_of));
@@ -511,7 +511,7 @@ mod tests {
                     interval: None,
                 },
             }];
-            table(&targets, &m, parse_iso_day(as_of).unwrap())
+            table(&targets, &m, Day::parse(as_of).map(Day::days).unwrap())
                 .unwrap()
                 .0
         };

@@ -5,8 +5,6 @@ use polars::prelude::*;
 
 use chrono::Datelike;
 
-use crate::input::values::UNIX_EPOCH_CE_DAYS;
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell<'a> {
     Null,
@@ -142,7 +140,7 @@ pub fn whole_numbers(cells: &[Cell<'_>]) -> bool {
 
 fn write_days(buf: &mut String, days: i32) -> std::fmt::Result {
     use std::fmt::Write;
-    match chrono::NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_CE_DAYS) {
+    match crate::day::Day::new(days).date() {
         Some(d) => write!(buf, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
         None => write!(buf, "{days}"),
     }

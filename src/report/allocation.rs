@@ -9,7 +9,7 @@ use super::{
     owner_intervals, owner_measures, pct, pick, table, Analysis, Context, Figure, Headline,
     Measure, Parts, Section,
 };
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::load::ownership::{self, Files, Loaded};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::metrics::pool::PoolReport;
@@ -355,7 +355,7 @@ impl Section for PoolSection {
             title: "Pool rules".into(),
             notes: vec![format!(
                 "As of {}: {} customers due back (or due soon), {} reclaims inside the cooldown, {} customers in the pool.",
-                format_days(as_of),
+                iso(as_of),
                 p.due.height(),
                 p.reclaims.height(),
                 p.priority.height()

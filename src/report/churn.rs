@@ -150,7 +150,7 @@ impl Section for ChurnSection {
                 "churn_calibration",
                 &format!(
                     "Calibration at the backtest cutoff {} (deciles)",
-                    crate::input::values::format_days(e.cutoff)
+                    crate::day::iso(e.cutoff)
                 ),
                 &points,
             )?);
@@ -166,7 +166,7 @@ impl Section for ChurnSection {
         if let Some(e) = self.evaluations.first() {
             notes.push(format!(
                 "Backtest at {}: AUC {}, {} of churners in the top 10% of scores; the calibration plot compares predicted and observed churn by decile.",
-                crate::input::values::format_days(e.cutoff),
+                crate::day::iso(e.cutoff),
                 e.scores.auc.map_or("-".into(), |a| format!("{a:.3}")),
                 e.scores.capture_top10.map_or("-".into(), pct)
             ));

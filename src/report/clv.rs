@@ -199,7 +199,7 @@ impl Section for ClvSection {
                 match self.holdout {
                     Some(day) => format!(
                         "How far to trust it: the model was fitted again on the purchases before {} and asked for the 26 weeks after; the tracking chart and the holdout table set its forecast beside what happened. The histogram sets the customers' repeat purchases beside the model's, and the matrix shows who the model thinks is still a customer (recent buyers are, long-silent frequent buyers are not).",
-                        crate::input::values::format_days(day)
+                        crate::day::iso(day)
                     ),
                     None => "How far to trust it: the tracking chart sets the model's expected repeat purchases beside what happened (the data are too short for a 26-week holdout after a year of history), the histogram the customers' repeat purchases beside the model's, and the matrix shows who the model thinks is still a customer.".into(),
                 },
@@ -248,7 +248,7 @@ fn numbers(df: &DataFrame, column: &str) -> Result<Vec<f64>> {
 fn tracking_chart(t: &DataFrame, holdout: Option<i32>) -> Result<Chart> {
     let dates = text(t, "week_start")?;
     let split = holdout.and_then(|day| {
-        let first = crate::input::values::format_days(day);
+        let first = crate::day::iso(day);
         dates.iter().position(|d| *d == first)
     });
     charts::tracking(

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::day::iso;
 use crate::input::source::SourceInfo;
-use crate::input::values::format_days;
 use crate::ledger::Ledger;
 use crate::metrics::pool::PoolRules;
 use crate::output::charts::{self, Chart, Intervals};
@@ -138,7 +138,7 @@ impl Headline {
         Some(html::Change {
             text: format!(
                 "{arrow} {amount} since {} ({})",
-                format_days(since),
+                iso(since),
                 before.value.text()
             ),
             good: (!flat)
@@ -331,7 +331,7 @@ impl Report {
     /// The notes sheet: as_of, every input file, what is not included, and every note the run
     /// said (rows left out and why, what loading decided) — `recorded`, in order.
     pub fn notes(&self, inputs: &[(&str, &str)], recorded: &[String]) -> Result<DataFrame> {
-        let mut notes: Vec<(String, String)> = vec![("as_of".into(), format_days(self.as_of))];
+        let mut notes: Vec<(String, String)> = vec![("as_of".into(), iso(self.as_of))];
         for (flag, path) in inputs {
             notes.push((flag.to_string(), path.to_string()));
         }
@@ -402,7 +402,7 @@ impl Report {
             subtitle: format!(
                 "{} · as of {} · crm-eval report",
                 self.orders_file,
-                format_days(self.as_of)
+                iso(self.as_of)
             ),
             cards,
             sections,

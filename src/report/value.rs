@@ -6,7 +6,7 @@ use polars::prelude::*;
 use super::{
     floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Measure, Parts, Section,
 };
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::metrics::abc::{self, AbcOptions, TierTotal};
 use crate::metrics::rfm::{self, RfmOptions};
 use crate::money::Money;
@@ -63,7 +63,7 @@ impl Section for RfmSection {
                 label: "Customers who bought",
                 higher_is_better: Some(true),
                 value: Figure::Count(customers),
-                detail: format!("as of {}", format_days(self.as_of)),
+                detail: format!("as of {}", iso(self.as_of)),
             },
             Headline {
                 label: "Net revenue",

@@ -13,7 +13,7 @@ use polars::prelude::*;
 
 use super::special::ln_gamma;
 use super::{bgnbd::BgNbd, expected, p_alive, Customers, Grouping, Model, Purchases};
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::metrics::rfm::round_to;
 
 /// E[X(t)]: repeat purchases of a customer `t` time units after their first purchase, before
@@ -64,7 +64,7 @@ pub fn tracking(
         }
     }
     let Some((&start, _)) = firsts.first_key_value() else {
-        bail!("no customer bought before {}", format_days(end));
+        bail!("no customer bought before {}", iso(end));
     };
     // Week boundaries: back from `end` to the first purchase, forward to as_of.
     let first_week = end - 7 * (end - start + 6).div_euclid(7);
@@ -98,7 +98,7 @@ pub fn tracking(
     let (mut running, mut before) = (0u64, 0.0);
     for w in 0..weeks {
         let day = first_week + 7 * w as i32;
-        week_start.push(format_days(day));
+        week_start.push(iso(day));
         phase.push(if day < end { "calibration" } else { "holdout" });
         running += actual[w];
         cum_actual.push(running);

@@ -476,15 +476,15 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
     if holdout >= p.as_of {
         bail!(
             "--holdout {} is not before the analysis date {}: nothing left to predict",
-            crate::input::values::format_days(holdout),
-            crate::input::values::format_days(p.as_of)
+            crate::day::iso(holdout),
+            crate::day::iso(p.as_of)
         );
     }
     let (_, c, actual) = summarise(&p, opts.grouping, holdout, p.as_of);
     if c.x.is_empty() {
         bail!(
             "no customer bought before --holdout {}",
-            crate::input::values::format_days(holdout)
+            crate::day::iso(holdout)
         );
     }
     let summary = Summary::new(&c.x, &c.tx, &c.t);

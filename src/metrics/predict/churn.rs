@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::evaluate::Evaluation;
 use super::logistic::{self, Logistic, Matrix};
 use super::{coefficients, holdout, Options};
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::ledger::Ledger;
 use crate::metrics::clv::{self, Grouping, Model, TimeUnit};
 use crate::metrics::rfm::round_to;
@@ -202,7 +202,7 @@ pub fn features(ledger: &Ledger, signals: &Signals, levels: &[Vec<String>]) -> F
     }
     let watch = crate::diag::Stopwatch::new();
     let p_alive = p_alive(ledger);
-    watch.lap(&format!("P(alive) fit as of {}", format_days(cutoff)));
+    watch.lap(&format!("P(alive) fit as of {}", iso(cutoff)));
     Features {
         cutoff,
         ids,
@@ -661,10 +661,10 @@ impl Cutoffs<'_> {
                 features(self.run, self.signals, &self.levels)
             } else {
                 let ledger = Ledger::build(self.orders, Some(cutoff))?;
-                watch.lap(&format!("ledger as of {}", format_days(cutoff)));
+                watch.lap(&format!("ledger as of {}", iso(cutoff)));
                 features(&ledger, self.signals, &self.levels)
             };
-            watch.lap(&format!("features as of {}", format_days(cutoff)));
+            watch.lap(&format!("features as of {}", iso(cutoff)));
             self.built.insert(cutoff, f);
         }
         Ok(&self.built[&cutoff])
@@ -684,7 +684,7 @@ fn train_at(
         return Err(format!(
             "{} customers had bought before {}, {churned} of them churned: too few to train on",
             y.len(),
-            format_days(f.cutoff)
+            iso(f.cutoff)
         ));
     }
     train(f, &y, with_p_alive).map_err(|e| e.to_string())
@@ -733,7 +733,7 @@ pub fn run(
     let mut notes = Vec::new();
     let mut with_p_alive = true;
     for c in cutoffs_needed(opts, as_of) {
-        step(&format!("features as of {}", format_days(c)));
+        step(&format!("features as of {}", iso(c)));
         let f = cutoffs.at(c)?;
         if f.p_alive.is_none() && !f.ids.is_empty() {
             with_p_alive = false;
@@ -751,7 +751,7 @@ pub fn run(
         anyhow::anyhow!(
             "cannot train the churn model on the cutoff {} (as_of − {h} days): {why}; use a \
              shorter --horizon or more history",
-            format_days(train_cutoff)
+            iso(train_cutoff)
         )
     })?;
     watch.lap("model fit");
@@ -763,15 +763,15 @@ pub fn run(
     watch.lap("predictions");
     let mut evaluations = Vec::new();
     for &e in &tests {
-        step(&format!("backtest before {}", format_days(e)));
+        step(&format!("backtest before {}", iso(e)));
         let trained = train_at(cutoffs.at(e - h)?, ledger, h, with_p_alive);
-        watch.lap(&format!("backtest fit before {}", format_days(e)));
+        watch.lap(&format!("backtest fit before {}", iso(e)));
         let model = match trained {
             Ok(m) => m,
             Err(why) => {
                 notes.push(format!(
                     "backtest cutoff {} left out: training before it: {why}",
-                    format_days(e)
+                    iso(e)
                 ));
                 continue;
             }
@@ -793,11 +793,11 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::values::parse_iso_day;
+    use crate::day::Day;
     use crate::money::Money;
 
     fn day(s: &str) -> i32 {
-        parse_iso_day(s).unwrap()
+        Day::parse(s).map(Day::days).unwrap()
     }
 
     /// customer, order, date, amount, status

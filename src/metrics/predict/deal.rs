@@ -12,7 +12,7 @@ use polars::prelude::*;
 use super::evaluate::Evaluation;
 use super::logistic::{self, Logistic, Matrix};
 use super::{coefficients, drivers, holdout, Options};
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::metrics::funnel::{Outcome, Pipeline};
 use crate::metrics::ownership::NONE;
 use crate::metrics::rfm::round_to;
@@ -224,7 +224,7 @@ pub fn train(
         return Err(format!(
             "{} deal snapshots up to {} have closed since, {won} of them won: too few to train on",
             y.len(),
-            fs.first().map_or(String::new(), |f| format_days(f.cutoff))
+            fs.first().map_or(String::new(), |f| iso(f.cutoff))
         ));
     }
     logistic::fit_chosen(&x, &y, &holdout(&ids)).map_err(|e| e.to_string())
@@ -377,7 +377,7 @@ pub fn run(
         anyhow::anyhow!(
             "cannot train the deal model on the cutoff {} (as_of − {h} days): {why}; use a \
              longer --horizon or more history",
-            format_days(train_cutoff)
+            iso(train_cutoff)
         )
     })?;
     let predictions = predictions(&model, &built[&as_of].0)?;
@@ -390,7 +390,7 @@ pub fn run(
             Ok(m) => evaluations.extend(evaluate(&m, &built[&e].0, &built[&as_of].1)),
             Err(why) => notes.push(format!(
                 "backtest cutoff {} left out: training before it: {why}",
-                format_days(e)
+                iso(e)
             )),
         }
     }

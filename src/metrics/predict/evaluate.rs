@@ -5,7 +5,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::input::values::format_days;
+use crate::day::iso;
 use crate::metrics::rfm::round_to;
 
 /// The scores of one model on one evaluation set.
@@ -149,9 +149,7 @@ pub fn backtest_table(rows: &[Evaluation], names: (&str, &str)) -> Result<DataFr
         ),
         Column::new(
             "cutoff".into(),
-            rows.iter()
-                .map(|e| format_days(e.cutoff))
-                .collect::<Vec<_>>(),
+            rows.iter().map(|e| iso(e.cutoff)).collect::<Vec<_>>(),
         ),
         Column::new(
             names.0.into(),
@@ -180,7 +178,7 @@ pub fn calibration_table(rows: &[Evaluation], names: (&str, &str)) -> Result<Dat
     for e in rows {
         for d in &e.calibration {
             model.push(e.model);
-            cutoff.push(format_days(e.cutoff));
+            cutoff.push(iso(e.cutoff));
             decile.push(d.decile as u64);
             count.push(d.rows as u64);
             mean.push(round_to(d.mean_probability, 4));

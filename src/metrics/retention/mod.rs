@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate};
 use polars::prelude::*;
 
-use crate::input::values::{format_days, UNIX_EPOCH_CE_DAYS};
+use crate::day::iso;
 use crate::metrics::rfm::round_to;
 use crate::metrics::{ALL, UNKNOWN};
 use crate::money::{Money, Total};
@@ -87,7 +87,7 @@ impl Unit {
 }
 
 fn date(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_CE_DAYS)
+    crate::day::Day::new(days).date()
 }
 
 /// A dated row of a subscriptions file.
@@ -733,7 +733,7 @@ pub fn cohorts(subs: &[Subscription], unit: Unit, as_of: i32) -> PolarsResult<Da
         Unit::Quarter | Unit::Year => crate::metrics::periods::Period::Quarter,
     };
     let label = |start: i32| match unit {
-        Unit::Year => format_days(start)[..4].to_string(),
+        Unit::Year => iso(start)[..4].to_string(),
         _ => period.label(period.index(start)),
     };
     let mut by: BTreeMap<String, Vec<&Subscription>> = BTreeMap::new();
@@ -791,10 +791,10 @@ pub fn cohorts(subs: &[Subscription], unit: Unit, as_of: i32) -> PolarsResult<Da
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::values::parse_iso_day;
+    use crate::day::Day;
 
     fn day(s: &str) -> i32 {
-        parse_iso_day(s).unwrap()
+        Day::parse(s).map(Day::days).unwrap()
     }
 
     #[test]
