@@ -19,7 +19,7 @@ pub const DAY_MS: i64 = 86_400_000;
 pub const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
 
 /// A calendar day, as days since 1970-01-01 (polars' `Date`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(i32);
 
 impl Day {
@@ -90,6 +90,17 @@ impl fmt::Display for Day {
             None => write!(f, "{}", self.0),
         }
     }
+}
+
+/// A (fractional) number of days as whole milliseconds, truncated: how rule days (`reclaim_days =
+/// 0.5`) become a span of event time, in the commands and in their SQL alike.
+pub fn ms_of_days(days: f64) -> i64 {
+    (days * DAY_MS as f64) as i64
+}
+
+/// A span of event time in (fractional) days.
+pub fn days_of_ms(ms: i64) -> f64 {
+    ms as f64 / DAY_MS as f64
 }
 
 /// Formats a value of a polars `Date` column (days since 1970-01-01) as `YYYY-MM-DD`.

@@ -217,7 +217,7 @@ proptest! {
         // clv's summary: x = purchase days − 1, first purchase.
         let p = purchases(&ledger);
         let g = Grouping { unit: TimeUnit::Day, by_period: false };
-        let (index, c, _) = summarise(&p, g, ledger.as_of, ledger.as_of);
+        let (index, c, _) = summarise(&p, g, ledger.as_of.days(), ledger.as_of.days());
         let clv_ids: Vec<String> = index.iter().map(|&i| p.id(i).to_string()).collect();
         prop_assert_eq!(clv_ids, ids.clone());
         prop_assert_eq!(c.x.iter().map(|&x| i64::from(x) + 1).collect::<Vec<_>>(), days.clone());

@@ -91,9 +91,10 @@ mod ownership_properties {
     use crm_eval::metrics::conversion::{self, ConversionGroup, Keys};
     use std::sync::Arc;
 
+    use crm_eval::day::DAY_MS;
     use crm_eval::ledger::Ledger;
     use crm_eval::metrics::ownership::{
-        build, CustomerOrders, Event, EventIssues, EventKind, Interner, DAY_MS, NONE,
+        build, CustomerOrders, Event, EventIssues, EventKind, Interner, NONE,
     };
     use crm_eval::metrics::recovery;
     use polars::prelude::*;
@@ -140,11 +141,11 @@ mod ownership_properties {
                 row: i as u32 + 2,
             }).collect();
             let own = build(events, EventIssues::default());
-            let as_of = 19_000 + 420;
+            let as_of = crm_eval::day::Day::new(19_000 + 420);
             // No two spells of a customer overlap in time.
             let mut by_customer: std::collections::BTreeMap<u32, Vec<(i64, i64)>> = Default::default();
             for s in &own.spells {
-                let end = s.end_ms.unwrap_or(i64::from(as_of) * DAY_MS);
+                let end = s.end_ms.unwrap_or(as_of.start_ms());
                 prop_assert!(end >= s.start_ms);
                 by_customer.entry(s.customer).or_default().push((s.start_ms, end));
             }

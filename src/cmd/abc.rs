@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::load::groups::{parse_by, ByArgs};
@@ -153,7 +152,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             } else {
                 "net revenue"
             },
-            iso(result.as_of)
+            result.as_of
         ),
     );
     note_without_purchase(out, &stats);

@@ -75,7 +75,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         let mut measured = Measurements::of(ctx, &progress, &targets, None)?;
         for period in periods(&targets) {
             let span = period.window(as_of);
-            if span.to == as_of {
+            if span.to == as_of.days() {
                 measured.extend(Measurements::of(
                     &ctx.since(span.from),
                     &progress,
@@ -119,7 +119,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         }
     }
     let (table, statuses) = targets::table(&targets, &measured.kpis, as_of)?;
-    let as_of = iso(as_of);
+    let as_of = as_of.to_string();
     for (what, why) in &measured.missing {
         note(out, format!("{what}: not measured: {why}"));
     }

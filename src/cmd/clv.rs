@@ -3,13 +3,15 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::day::{iso, Day};
+use crate::day::Day;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::load::groups::ByArgs;
 use crate::load::owners::{CustomerColumns, ListArgs};
 use crate::load::partitioned;
-use crate::load::{build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of};
+use crate::load::{
+    build_ledger, clv_summary, load_orders, note_after_as_of, parse_as_of, parse_day_flag,
+};
 use crate::metrics::clv::tables::{self, ClvOptions};
 use crate::metrics::clv::{
     Fit, Grouping, Model, Purchases, TimeUnit, Value, DEFAULT_LIFESPAN_MONTHS,
@@ -134,7 +136,7 @@ fn diagnostic(
     opts: &ClvOptions,
     fit: &Fit,
     customers: &crate::metrics::clv::Customers,
-    purchases: Option<(&Purchases, i32)>,
+    purchases: Option<(&Purchases, Day)>,
 ) -> Result<polars::prelude::DataFrame> {
     use crate::metrics::clv::diagnostics;
     match (show, purchases) {
@@ -182,14 +184,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             return Err(usage(format!("{flag} {value}: expected 0 or more")));
         }
     }
-    let holdout = match &args.holdout {
-        Some(s) => Some(
-            Day::parse(s)
-                .map(Day::days)
-                .ok_or_else(|| usage(format!("--holdout {s:?}: expected a date as YYYY-MM-DD")))?,
-        ),
-        None => None,
-    };
+    let holdout = parse_day_flag("--holdout", &args.holdout)?;
     if let Some(level) = args.intervals {
         if !(level > 0.0 && level < 1.0) {
             return Err(usage(format!(
@@ -258,7 +253,12 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             ));
         }
         let mut columns = CustomerColumns::default();
-        columns.load_files(args.groups.customers.as_deref(), &args.owners, 0, settings)?;
+        columns.load_files(
+            args.groups.customers.as_deref(),
+            &args.owners,
+            Day::default(),
+            settings,
+        )?;
         return emit_fitted(&fitted, &args, &opts, &columns, settings, path);
     }
     let orders_path = args.orders.clone().unwrap_or_default();
@@ -308,7 +308,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             format!(
                 "historical CLV of {} customers as of {}: lifespan {} months, margin {}, {}",
                 h.table.height(),
-                iso(h.as_of),
+                h.as_of,
                 args.lifespan,
                 args.margin,
                 match h.retention {
@@ -336,8 +336,8 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             out,
             format!(
                 "holdout {} .. {} ({:.2} {}): {} customers, predicted {:.1} repeat purchases vs {} actual{error}; per customer MAE {:.4}, RMSE {:.4}",
-                iso(day),
-                iso(h.purchases.as_of - 1),
+                day,
+                h.purchases.as_of - 1,
                 h.length,
                 args.period.name(),
                 h.customers,
@@ -383,7 +383,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         &opts,
         &columns,
         settings,
-        &format!("as of {}", iso(purchases.as_of)),
+        &format!("as of {}", purchases.as_of),
     )
 }
 
@@ -554,7 +554,7 @@ fn partitioned_fit(
         opts,
         &columns,
         settings,
-        &format!("as of {}", iso(run.as_of)),
+        &format!("as of {}", run.as_of),
     )
 }
 

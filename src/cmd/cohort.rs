@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
+use crate::day::Day;
 use crate::error::usage;
 use crate::load::groups::ByArgs;
 use crate::load::range::{with_range_columns, RangeArgs, Ranged};
@@ -113,14 +113,14 @@ fn ranged(args: &Args, r: &Ranged, settings: &Settings) -> Result<()> {
     emit_matrix(&matrix, result.as_of, settings)
 }
 
-fn emit_matrix(matrix: &polars::prelude::DataFrame, as_of: i32, settings: &Settings) -> Result<()> {
+fn emit_matrix(matrix: &polars::prelude::DataFrame, as_of: Day, settings: &Settings) -> Result<()> {
     let out = &settings.output;
     note(
         out,
         format!(
             "{} cohorts as of {}; cells after the last observed period are empty",
             matrix.height(),
-            iso(as_of)
+            as_of
         ),
     );
     output::emit(matrix, out)

@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load_in_range, Files};
 use crate::load::range::{with_range_columns, RangeArgs};
@@ -90,7 +89,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} ownership spells as of {}; converted = a purchase within {} days of the spell's start while held; spells younger than that are immature",
             spells.len(),
-            iso(data.as_of),
+            data.as_of,
             args.window
         ),
     );

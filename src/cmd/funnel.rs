@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
 use crate::error::usage;
 use crate::load::funnel::{load_pipeline, FunnelFiles, FunnelOptions};
 use crate::load::groups::{split_by, CustomerGroups};
@@ -175,7 +174,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} opportunities as of {}: {} open, {} won, {} lost, {} invalid",
             pipeline.opportunities.len(),
-            iso(pipeline.as_of),
+            pipeline.as_of,
             count(Outcome::Open),
             count(Outcome::Won),
             count(Outcome::Lost),

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
+use crate::day::Day;
 use crate::error::usage;
 use crate::load::groups::{parse_by, ByArgs, CustomerGroups};
 use crate::load::owners::{CustomerColumns, ListArgs};
@@ -159,7 +159,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} customers as of {}",
             result.customers.height(),
-            iso(result.as_of)
+            result.as_of
         ),
     );
     let by = ByArgs {
@@ -280,14 +280,15 @@ fn partitioned_rates(
         }
         Some(r) => crate::load::OrdersArgs {
             orders: args.input.orders.clone(),
-            as_of: Ranged::load_as_of(Some(r), parse_as_of(&args.input.as_of)?)?.map(iso),
+            as_of: Ranged::load_as_of(Some(r), parse_as_of(&args.input.as_of)?)?
+                .map(|d| d.to_string()),
         },
         None => crate::load::OrdersArgs {
             orders: args.input.orders.clone(),
             as_of: args.input.as_of.clone(),
         },
     };
-    let from = range.map(|r| r.range.span(0).from);
+    let from = range.map(|r| r.range.span(Day::default()).from);
     let run = partitioned::each_partition(&input, limit, &[], settings, |ledger| {
         let buyers: Vec<usize> = ledger.buyers().collect();
         let spans = lifecycle::spans_of(ledger, &buyers, args.period, from);
@@ -322,7 +323,7 @@ fn partitioned_rates(
 
 fn note_rates(
     table: &polars::prelude::DataFrame,
-    as_of: i32,
+    as_of: Day,
     churn_days: i64,
     out: &OutputOptions,
 ) {
@@ -331,7 +332,7 @@ fn note_rates(
         format!(
             "{} complete periods as of {}; active = a purchase in the last {} days",
             table.height(),
-            iso(as_of),
+            as_of,
             churn_days
         ),
     );

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Result};
 
+use crate::day::Day;
 use crate::input::schema::{Role, TableKind};
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::range::{with_range_columns, RangeArgs, Ranged};
@@ -153,9 +154,14 @@ fn responses_in_range(
         .column(Role::ResponseDate.name())?
         .date()?
         .clone();
-    let latest = dates.physical().iter().flatten().max().map(|d| d + 1);
+    let latest = dates
+        .physical()
+        .iter()
+        .flatten()
+        .max()
+        .map(|d| Day::new(d) + 1);
     let as_of = match (r.range.fixed_as_of(), latest) {
-        (Some(day), _) => day,
+        (Some(day), _) => Day::new(day),
         (None, Some(day)) => day,
         (None, None) => bail!(
             "{display}: no dated response, so {} cannot be placed",

@@ -4,7 +4,6 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
 use crate::error::usage;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load, Files};
@@ -91,7 +90,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         out,
         format!(
             "pool as of {} (start of day): {} due back or due within {} days, {} owners, {} reclaims inside the {}-day cooldown, {} customers in the pool",
-            iso(data.as_of),
+            data.as_of,
             report.due.height(),
             rules.recycle.warn_days,
             report.owners.height(),

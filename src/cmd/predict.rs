@@ -7,7 +7,7 @@
 use anyhow::Result;
 use polars::prelude::DataFrame;
 
-use crate::day::iso;
+use crate::day::{iso, Day};
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::ledger::Ledger;
@@ -293,7 +293,7 @@ fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
         teams: None,
         customers: None,
     };
-    let options = |as_of: Option<i32>, stages: Option<Vec<String>>| FunnelOptions {
+    let options = |as_of: Option<Day>, stages: Option<Vec<String>>| FunnelOptions {
         stages,
         words: StageWords::with(&cfg.won, &cfg.lost, &cfg.invalid),
         as_of,
@@ -346,7 +346,7 @@ fn deal(args: DealArgs, settings: &Settings) -> Result<()> {
             iso(result.train_cutoff),
             result.model.lambda,
             result.predictions.height(),
-            iso(run.as_of)
+            run.as_of
         ),
     );
     say_backtest(&result.evaluations, settings);
@@ -451,11 +451,11 @@ fn churn(args: ChurnArgs, settings: &Settings) -> Result<()> {
             "churn = no purchase in {} days; model trained on the {} customers of {} (outcomes to {}, penalty λ = {}), listing {} customers as of {}{}",
             args.horizon,
             result.training.height(),
-            iso(result.train_cutoff),
-            iso(ledger.as_of),
+            result.train_cutoff,
+            ledger.as_of,
             result.fitted.model.lambda,
             result.predictions.height(),
-            iso(ledger.as_of),
+            ledger.as_of,
             match list.churned_after {
                 Some(days) => format!(
                     " (not those without a purchase for more than {days} days: they have left, \

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::load::owners::{CustomerColumns, ListArgs};
@@ -112,7 +111,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
         format!(
             "{} customers rated as of {}",
             result.customers.height(),
-            iso(result.as_of)
+            result.as_of
         ),
     );
     if args.summary {

@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
 use crate::error::usage;
 use crate::load::groups::{split_by, CustomerGroups};
 use crate::load::ownership::{load_in_range, Files};
@@ -112,7 +111,7 @@ pub fn run(mut args: Args, settings: &Settings) -> Result<()> {
             } else {
                 "returns to the pool"
             },
-            iso(data.as_of),
+            data.as_of,
             args.window,
             if churn.is_some() {
                 "the churn day"

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::day::iso;
+use crate::day::Day;
 use crate::error::usage;
 use crate::input::schema::Role;
 use crate::load::ownership::ORDER_ROLES;
@@ -132,7 +132,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     // The page's tiles show the change since --window days before, when the data hold a whole
     // window before that date too (the earlier figures would otherwise be of a shorter history).
     let earlier = match (out.format, first_purchase) {
-        (Format::Html, Some(first)) if first <= report.as_of - 2 * args.inputs.window => {
+        (Format::Html, Some(first)) if first <= (report.as_of - 2 * args.inputs.window).days() => {
             earlier_headlines(&args, settings, report.as_of - args.inputs.window)
         }
         _ => None,
@@ -173,7 +173,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             out,
             format!(
                 "report as of {}: {} sections, {} charts",
-                iso(report.as_of),
+                report.as_of,
                 page.sections.len(),
                 charts.iter().map(Vec::len).sum::<usize>()
             ),
@@ -186,20 +186,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     sheets.extend(report.sheets());
     note(
         out,
-        format!(
-            "report as of {}: {} sheets",
-            iso(report.as_of),
-            sheets.len()
-        ),
+        format!("report as of {}: {} sheets", report.as_of, sheets.len()),
     );
     output::emit_sheets(&sheets, None, out)
 }
 
 /// The report's headlines as of `as_of` (the same inputs and settings, quietly), for the change
 /// on each tile; `None` when that earlier report cannot be built (no purchase by then).
-fn earlier_headlines(args: &Args, settings: &Settings, as_of: i32) -> Option<Earlier> {
+fn earlier_headlines(args: &Args, settings: &Settings, as_of: Day) -> Option<Earlier> {
     let mut inputs = args.inputs.clone();
-    inputs.as_of = Some(iso(as_of));
+    inputs.as_of = Some(as_of.to_string());
     let mut quiet = settings.clone();
     quiet.output.quiet = true;
     let hidden = Progress::new(0, true);

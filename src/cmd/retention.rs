@@ -162,7 +162,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     }
     let as_of_text = loaded
         .as_of
-        .map(|d| format!(" as of {}", crate::day::iso(d)))
+        .map(|d| format!(" as of {d}"))
         .unwrap_or_default();
     note(
         out,

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::day::iso;
+use crate::day::Day;
 use crate::error::usage;
 use crate::load::groups::ByArgs;
 use crate::load::owners::{CustomerColumns, ListArgs};
@@ -86,7 +86,7 @@ pub fn options(args: &Args, settings: &Settings) -> Result<RfmOptions> {
 /// [`options`] from the score flags and an analysis date (for `sql rfm` too).
 pub fn score_options(
     args: &ScoreArgs,
-    as_of: Option<i32>,
+    as_of: Option<Day>,
     settings: &Settings,
 ) -> Result<RfmOptions> {
     let cfg = &settings.config.rfm;
@@ -199,7 +199,7 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             "{} customers scored from {} order rows, as of {}",
             customers.height(),
             stats.rows,
-            iso(as_of)
+            as_of
         ),
     );
     note_without_purchase(out, &stats);

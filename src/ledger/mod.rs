@@ -32,6 +32,7 @@ use anyhow::{anyhow, bail, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::day::Day;
 use crate::money::Money;
 use group::{GroupScratch, RowColumns, StatusColumn};
 use rule::{Part, RowExtras};
@@ -148,7 +149,7 @@ fn span(end: &[u32], i: usize) -> std::ops::Range<usize> {
 pub struct Ledger {
     /// Customer IDs in ascending order; the code of a customer is its position.
     ids: StringChunked,
-    pub as_of: i32,
+    pub as_of: Day,
     /// Customer `c` lives in block `c / BLOCK` at position `c % BLOCK`.
     blocks: Vec<Block>,
     has_margin: bool,
@@ -162,20 +163,20 @@ impl Ledger {
     /// Builds the ledger of an orders table with canonical columns: customer_id, order_date
     /// (Date), amount (Money units, Int64), and optionally order_id, status, margin or cost
     /// (Money units) and owner. `as_of` defaults to the day after the latest order date.
-    pub fn build(orders: &DataFrame, as_of: Option<i32>) -> Result<Ledger> {
+    pub fn build(orders: &DataFrame, as_of: Option<Day>) -> Result<Ledger> {
         Ledger::from_frame(orders.clone(), as_of)
     }
 
     /// [`Ledger::build`] that takes the rows and frees them once they are in the partitions
     /// (the ledger's peak memory is then the rows or the partitions, not both for long).
-    pub fn from_frame(orders: DataFrame, as_of: Option<i32>) -> Result<Ledger> {
+    pub fn from_frame(orders: DataFrame, as_of: Option<Day>) -> Result<Ledger> {
         let watch = crate::diag::Stopwatch::new();
         let day = orders.column("order_date")?.date()?.physical().clone();
         let as_of = match as_of {
             Some(d) => d,
             None => day
                 .max()
-                .map(|d| d + 1)
+                .map(|d| Day::new(d) + 1)
                 .ok_or_else(|| anyhow!("the orders table has no dated rows"))?,
         };
         let amount = orders
@@ -599,7 +600,7 @@ mod tests {
             ("B", Some("9"), "2024-01-10", 60.0, "refunded"), // refund-only
             ("C", Some("5"), "2024-04-01", 10.0, "paid"), // on as_of: not yet
         ]);
-        let l = Ledger::build(&df, Some(day("2024-04-01"))).unwrap();
+        let l = Ledger::build(&df, Some(Day::new(day("2024-04-01")))).unwrap();
         assert_eq!(l.len(), 3);
         assert_eq!(l.id(0), "A");
         assert_eq!(
@@ -647,7 +648,7 @@ mod tests {
         .drop("order_id")
         .unwrap();
         let l = Ledger::build(&df, None).unwrap();
-        assert_eq!(l.as_of, day("2024-01-08"));
+        assert_eq!(l.as_of.days(), day("2024-01-08"));
         assert_eq!(l.purchase_days(0), [day("2024-01-05")]);
         assert_eq!(l.net(0).to_f64(), 70.0);
         assert_eq!(l.stats.orders_not_purchases, 2);

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use super::group::{Entry, Key, NOT_ORDER, NULL_DAY, REFUNDED};
 use super::{Block, LedgerError, LedgerStats, NO_OWNER};
+use crate::day::Day;
 use crate::money::Money;
 
 /// The per-row columns the rule reads by row number (only when the orders have them).
@@ -47,7 +48,7 @@ pub(super) fn customer(
     extras: &RowExtras,
     entries: &[Entry],
     arena: &[u8],
-    as_of: i32,
+    as_of: Day,
     s: &mut Scratch,
     part: &mut Part,
 ) {
@@ -59,7 +60,7 @@ pub(super) fn customer(
             continue;
         }
         // 1. Rows on or after as_of have not happened yet.
-        if e.day >= as_of {
+        if e.day >= as_of.days() {
             part.stats.rows_after_as_of += 1;
             continue;
         }

@@ -13,7 +13,6 @@ use crate::load::groups::{parse_by, CustomerGroups};
 use crate::load::ownership::Loaded;
 use crate::metrics::assign::{self, Candidate, Case, Rates, Taker};
 use crate::metrics::conversion;
-use crate::metrics::ownership::DAY_MS;
 use crate::metrics::pool::PoolRules;
 use crate::metrics::rfm::round_to;
 use crate::output::note;
@@ -101,7 +100,7 @@ pub fn recommend(
         };
         if o.converted {
             add(&mut window_value, o.revenue.to_f64());
-            if start + 365 <= as_of {
+            if start + 365 <= as_of.days() {
                 let net = data.orders.net_between(s.customer, start, start + 365);
                 add(&mut year_value, net.to_f64());
             }
@@ -113,13 +112,13 @@ pub fn recommend(
              learn who converts",
             opts.events,
             opts.window,
-            iso(as_of)
+            as_of
         ));
     }
     let step = opts.step;
     if opts.evaluate {
         let cutoffs: Vec<i32> = (0..opts.cutoffs)
-            .map(|k| as_of - opts.window - step * (k as i32 + 1))
+            .map(|k| (as_of - opts.window - step * (k as i32 + 1)).days())
             .collect();
         let rows = assign::backtest(&cases, &cutoffs, step, opts.window);
         if rows.is_empty() {
@@ -144,11 +143,11 @@ pub fn recommend(
             .map_or(0.0, |(s, n)| s / n)
     };
     // Who takes customers, and how many more each may hold.
-    let now_ms = i64::from(as_of) * DAY_MS;
+    let now_ms = as_of.start_ms();
     let holding = crate::metrics::pool::holding_now(&data.own);
     let mut recent: HashMap<u32, bool> = HashMap::new();
     for s in &data.own.spells {
-        if s.start_day() >= as_of - opts.active_days {
+        if s.start_day() >= (as_of - opts.active_days).days() {
             recent.insert(s.owner, true);
         }
     }
@@ -189,11 +188,11 @@ pub fn recommend(
             "no owner started a spell in the {} days before {}: pass --owners or a longer \
              --active-days",
             opts.active_days,
-            iso(as_of)
+            as_of
         ));
     }
     // Who to allocate: the pool now, or the new leads.
-    let reclaim_ms = (rules.cooldown.reclaim_days * DAY_MS as f64) as i64;
+    let reclaim_ms = crate::day::ms_of_days(rules.cooldown.reclaim_days);
     let mut barred: HashMap<u32, Vec<u32>> = HashMap::new();
     for r in &data.own.returns {
         if now_ms - r.at_ms < reclaim_ms {
@@ -252,7 +251,7 @@ pub fn recommend(
     if candidates.is_empty() {
         return Err(anyhow::anyhow!(
             "nobody to allocate: the pool is empty on {}",
-            iso(as_of)
+            as_of
         ));
     }
     let decisions = assign::allocate(&candidates, &takers, &rates);
@@ -405,7 +404,7 @@ pub fn recommend(
              each this batch, {} in all; returners barred for {} days); rates from {} matured \
              spells ({}-day window), shrunk by {} spells of evidence",
             candidates.len(),
-            iso(as_of),
+            as_of,
             takers.len(),
             per_owner,
             rules.limits.max_holding,

@@ -4,6 +4,7 @@
 //! [`Pipeline`] by the rules of docs/metrics.md, "Funnel". Every oddity is counted on stderr with
 //! example rows; an open stage outside the funnel's order is an error listing the stages seen.
 
+use crate::day::Day;
 use std::collections::HashMap;
 
 use anyhow::{bail, Result};
@@ -15,7 +16,7 @@ use crate::input::{self, coerce};
 use crate::keys::{dense_codes, NO_CODE};
 use crate::metrics::funnel::stages::{stage_order, StageKind, StageOrder, StageWords};
 use crate::metrics::funnel::{rules, Opportunity, Outcome, Pipeline, Stay};
-use crate::metrics::ownership::{intern_rows, Interner, DAY_MS, NONE};
+use crate::metrics::ownership::{intern_rows, Interner, NONE};
 use crate::money::Money;
 use crate::output::{note, OutputOptions};
 use crate::settings::Settings;
@@ -28,7 +29,7 @@ pub struct FunnelOptions {
     /// The open stages in order (`--stages` or the config's `[funnel] stages`).
     pub stages: Option<Vec<String>>,
     pub words: StageWords,
-    pub as_of: Option<i32>,
+    pub as_of: Option<Day>,
     /// Take an open deal's stage, and the furthest stage it reached, from the stage history
     /// before as_of only, never from the export's stage column (which says where the deal is
     /// now): `predict deal` reads the pipeline as it stood at past cutoffs. A deal without a
@@ -150,7 +151,7 @@ fn decode_history(
     h: &HistoryFile,
     id_codes: &[u32],
     opportunity_of: &[u32],
-    as_of: i32,
+    as_of: Day,
 ) -> Vec<Decoded> {
     let n = h.ids.len();
     (0..n.div_ceil(HISTORY_BATCH))
@@ -185,7 +186,7 @@ fn decode_history(
                     batch.unknown.add(row);
                     continue;
                 }
-                if ms.div_euclid(DAY_MS) as i32 >= as_of {
+                if Day::of_ms(ms) >= as_of {
                     batch.later.add(row);
                     continue;
                 }
@@ -367,8 +368,8 @@ pub fn load_pipeline(
     let latest_history = history_rows
         .as_ref()
         .and_then(|h| h.entered.max())
-        .map(|ms| ms.div_euclid(DAY_MS) as i32);
-    let day = |ms: i64| ms.div_euclid(DAY_MS) as i32;
+        .map(|ms| Day::of_ms(ms).days());
+    let day = |ms: i64| Day::of_ms(ms).days();
     let as_of = match opts.as_of {
         Some(d) => d,
         None => rules::default_as_of(
@@ -406,7 +407,7 @@ pub fn load_pipeline(
             undated.add(row);
             continue;
         };
-        if day(c) >= as_of {
+        if day(c) >= as_of.days() {
             future.add(row);
             continue;
         }
@@ -583,7 +584,7 @@ pub fn load_pipeline(
     };
     for (o, &i) in kept.iter().enumerate() {
         let row = table.row_number(i);
-        let created_day = created[i].map_or(as_of, day);
+        let created_day = created[i].map_or(as_of.days(), day);
         let at = rules::at_as_of(
             base_outcome[i],
             closed_at.as_ref().and_then(|c| c[i]),

@@ -18,7 +18,7 @@ pub mod subscriptions;
 use anyhow::{bail, Result};
 use polars::prelude::DataFrame;
 
-use crate::day::{iso, Day};
+use crate::day::Day;
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::source::SourceInfo;
@@ -92,7 +92,7 @@ pub fn load_orders(path: &str, optional: &[Role], settings: &Settings) -> Result
 /// cancellations"), which is said on stderr.
 pub fn build_ledger(
     orders: Table,
-    as_of: Option<i32>,
+    as_of: Option<Day>,
     out: &OutputOptions,
 ) -> Result<(SourceInfo, Ledger)> {
     let watch = crate::diag::Stopwatch::new();
@@ -182,32 +182,35 @@ pub fn load_customer_ids(path: Option<&str>, settings: &Settings) -> Result<Opti
     Ok(Some(ids.into_iter().map(String::from).collect()))
 }
 
-/// Parses `--as-of YYYY-MM-DD` into days since 1970-01-01.
-pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<i32>> {
-    match as_of {
-        Some(s) => Ok(Some(Day::parse(s).map(Day::days).ok_or_else(|| {
-            usage(format!("--as-of {s:?}: expected a date as YYYY-MM-DD"))
+/// Parses `--as-of YYYY-MM-DD`.
+pub fn parse_as_of(as_of: &Option<String>) -> Result<Option<Day>> {
+    parse_day_flag("--as-of", as_of)
+}
+
+/// Parses the value of a date flag (`--as-of`, `--holdout`): `YYYY-MM-DD`, else a usage error
+/// naming the flag.
+pub fn parse_day_flag(flag: &str, value: &Option<String>) -> Result<Option<Day>> {
+    match value {
+        Some(s) => Ok(Some(Day::parse(s).ok_or_else(|| {
+            usage(format!("{flag} {s:?}: expected a date as YYYY-MM-DD"))
         })?)),
         None => Ok(None),
     }
 }
 
 /// Says on stderr how many order rows the analysis date left out, if any.
-pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: i32) {
+pub fn note_after_as_of(out: &OutputOptions, rows: usize, as_of: Day) {
     if rows > 0 {
         note(
             out,
-            format!(
-                "{rows} order rows dated on or after {} are left out",
-                iso(as_of)
-            ),
+            format!("{rows} order rows dated on or after {} are left out", as_of),
         );
     }
 }
 
 /// A data error when no order is a purchase: the per-customer commands would have nothing to
 /// rank, and an empty table is easy to mistake for a result.
-pub fn require_purchases(orders: &SourceInfo, stats: &LedgerStats, as_of: i32) -> Result<()> {
+pub fn require_purchases(orders: &SourceInfo, stats: &LedgerStats, as_of: Day) -> Result<()> {
     if stats.purchases == 0 {
         // Say why: the rows are all on or after as_of, or none of those before it is a purchase.
         let why = if stats.rows > 0 && stats.rows_after_as_of == stats.rows {
@@ -215,11 +218,7 @@ pub fn require_purchases(orders: &SourceInfo, stats: &LedgerStats, as_of: i32) -
         } else {
             "every order before it is cancelled, unpaid or refunded"
         };
-        bail!(
-            "{}: no purchases before {} ({why})",
-            orders.display,
-            iso(as_of)
-        );
+        bail!("{}: no purchases before {} ({why})", orders.display, as_of);
     }
     Ok(())
 }

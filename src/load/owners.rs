@@ -2,6 +2,7 @@
 //! reads the sources of docs/metrics.md "Current owner" and attaches the columns after
 //! `customer_id`. The rule itself is [`crate::metrics::owner`].
 
+use crate::day::Day;
 use std::collections::HashMap;
 
 use anyhow::Result;
@@ -12,7 +13,7 @@ use crate::input::schema::{Role, TableKind};
 use crate::ledger::Ledger;
 use crate::load::groups::{parse_by, read_customer_columns, CustomerGroups};
 use crate::metrics::owner::{Listing, OwnerSources};
-use crate::metrics::ownership::{self, Interner, DAY_MS, NONE};
+use crate::metrics::ownership::{self, Interner, NONE};
 use crate::output::note;
 use crate::settings::Settings;
 
@@ -76,7 +77,7 @@ impl CustomerColumns {
         &mut self,
         customers: Option<&str>,
         args: &ListArgs,
-        as_of: i32,
+        as_of: Day,
         settings: &Settings,
     ) -> Result<()> {
         let out = self;
@@ -210,17 +211,13 @@ impl CustomerColumns {
 
 /// Who holds each customer of an events export at `as_of`: the owner of the spell open then, or
 /// nobody when its latest event before as_of returned it to the pool.
-fn holders_at(path: &str, as_of: i32, settings: &Settings) -> Result<Listing> {
+fn holders_at(path: &str, as_of: Day, settings: &Settings) -> Result<Listing> {
     let table = crate::load::table(path, TableKind::Events, Some(&[Role::Owner]), settings)?;
     let mut strings = Interner::default();
     let mut customers = Interner::default();
-    let (events, issues) = ownership::events_from_frame(
-        &table.df,
-        &mut strings,
-        &mut customers,
-        i64::from(as_of) * DAY_MS,
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", table.info.display))?;
+    let (events, issues) =
+        ownership::events_from_frame(&table.df, &mut strings, &mut customers, as_of.start_ms())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", table.info.display))?;
     let mut listing: Listing = events
         .iter()
         .map(|e| (customers.name(e.customer).to_string(), None))

@@ -1,6 +1,7 @@
 //! Loading shared by `conversion`, `recovery` and `pool`: the event log, orders, follow-ups and
 //! customers, interned into one customer index, with every oddity reported on stderr.
 
+use crate::day::Day;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -12,9 +13,7 @@ use crate::input::Table;
 use crate::ledger::Ledger;
 use crate::load::{build_ledger, load_orders, note_after_as_of};
 use crate::metrics::conversion;
-use crate::metrics::ownership::{
-    self, followups_by_customer, CustomerOrders, Interner, Ownership, DAY_MS,
-};
+use crate::metrics::ownership::{self, followups_by_customer, CustomerOrders, Interner, Ownership};
 use crate::metrics::pool::{self, PoolRules};
 use crate::output::progress::Progress;
 use crate::output::{note, OutputOptions};
@@ -53,7 +52,7 @@ pub struct Loaded {
     pub strings: Interner,
     /// Source per customer index (with --customers).
     pub source: Option<HashMap<u32, String>>,
-    pub as_of: i32,
+    pub as_of: Day,
 }
 
 impl Loaded {
@@ -109,7 +108,7 @@ pub fn load_in_range(
         settings,
         |as_of, settings| {
             let files = Files {
-                as_of: as_of.map(crate::day::iso),
+                as_of: as_of.map(|d| d.to_string()),
                 ..files.clone()
             };
             load(&files, need_events, settings)
@@ -138,6 +137,7 @@ pub fn load(files: &Files, need_events: bool, settings: &Settings) -> Result<Loa
         Some(d) => d,
         None => tables
             .latest_day(&orders)?
+            .map(Day::new)
             .ok_or_else(|| anyhow::anyhow!("no dated rows in the files given"))?,
     };
     // The event rows become spells (and their frame is freed) before the ledger takes the orders:
@@ -174,7 +174,7 @@ struct EventLog {
 }
 
 impl EventLog {
-    fn read(events: Option<Table>, as_of: i32, out: &OutputOptions) -> Result<EventLog> {
+    fn read(events: Option<Table>, as_of: Day, out: &OutputOptions) -> Result<EventLog> {
         let watch = crate::diag::Stopwatch::new();
         let mut customers = Interner::default();
         let mut strings = Interner::default();
@@ -184,7 +184,7 @@ impl EventLog {
                     &t.df,
                     &mut strings,
                     &mut customers,
-                    i64::from(as_of) * DAY_MS,
+                    as_of.start_ms(),
                 )
                 .map_err(|e| anyhow::anyhow!("{}: {e}", t.info.display))?;
                 let Table { info, .. } = t;
@@ -264,7 +264,7 @@ fn spells(
         ..
     } = tables;
     let as_of = ledger.as_of;
-    let as_of_ms = i64::from(as_of) * DAY_MS;
+    let as_of_ms = as_of.start_ms();
     let EventLog {
         own,
         info: events,

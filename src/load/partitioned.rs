@@ -10,6 +10,7 @@
 //! The memory held at any time is one piece of the export or one partition with its ledger,
 //! plus the per-customer results; both are sized from the limit.
 
+use crate::day::Day;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -193,7 +194,7 @@ fn available_memory() -> Option<u64> {
 /// What a partitioned run found, beside the command's per-partition results.
 pub struct Partitioned<T> {
     pub info: SourceInfo,
-    pub as_of: i32,
+    pub as_of: Day,
     /// The counts of every partition's ledger, added up (`rows` is every order row read).
     pub stats: LedgerStats,
     /// The command's result for each partition, in partition order.
@@ -216,7 +217,7 @@ pub fn each_partition<T>(
     let out = &settings.output;
     fewer_arenas();
     let spill = Spill::write(&args.orders, limit, optional, settings)?;
-    let as_of = match as_of.or(spill.max_day.map(|d| d + 1)) {
+    let as_of = match as_of.or(spill.max_day.map(|d| Day::new(d) + 1)) {
         Some(d) => d,
         None => bail!("{}: the orders table has no dated rows", spill.info.display),
     };

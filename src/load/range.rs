@@ -89,17 +89,17 @@ impl RangeArgs {
 impl Ranged {
     /// The analysis date to load the data at: a fixed range's end, else `--as-of` (the data's own
     /// when None). A fixed range with another `--as-of` is a usage error.
-    pub fn load_as_of(range: Option<&Ranged>, as_of: Option<i32>) -> Result<Option<i32>> {
+    pub fn load_as_of(range: Option<&Ranged>, as_of: Option<Day>) -> Result<Option<Day>> {
         match (
-            range.and_then(|r| r.range.fixed_as_of().map(|d| (r, d))),
+            range.and_then(|r| r.range.fixed_as_of().map(|d| (r, Day::new(d)))),
             as_of,
         ) {
             (Some((r, day)), Some(given)) if day != given => Err(usage(format!(
                 "{} ends on {}, so the analysis date is {}: leave out --as-of {}",
                 r.flags,
-                iso(day - 1),
-                iso(day),
-                iso(given)
+                day - 1,
+                day,
+                given
             ))),
             (Some((_, day)), _) => Ok(Some(day)),
             (None, given) => Ok(given),
@@ -108,9 +108,9 @@ impl Ranged {
 
     /// The days of the range for data loaded as of `as_of`, and the analysis date to load them
     /// again at when the range ends earlier (a `last full …` period).
-    pub fn span_at(&self, as_of: i32) -> (Span, Option<i32>) {
+    pub fn span_at(&self, as_of: Day) -> (Span, Option<Day>) {
         let span = self.range.span(as_of);
-        (span, (span.to != as_of).then_some(span.to))
+        (span, (span.to != as_of.days()).then_some(Day::new(span.to)))
     }
 
     /// The data error for a range in which nothing was counted.
@@ -129,10 +129,10 @@ impl Ranged {
 /// days of the range come with the data. `as_of_of` reads the analysis date the data took.
 pub fn load_in<T>(
     range: Option<&Ranged>,
-    as_of: Option<i32>,
+    as_of: Option<Day>,
     settings: &Settings,
-    mut load: impl FnMut(Option<i32>, &Settings) -> Result<T>,
-    as_of_of: impl Fn(&T) -> i32,
+    mut load: impl FnMut(Option<Day>, &Settings) -> Result<T>,
+    as_of_of: impl Fn(&T) -> Day,
 ) -> Result<(T, Option<Span>)> {
     let Some(r) = range else {
         return Ok((load(as_of, settings)?, None));
@@ -144,11 +144,7 @@ pub fn load_in<T>(
     };
     note(
         &settings.output,
-        format!(
-            "{} ends before the data do: counted as of {}",
-            r.flags,
-            iso(day)
-        ),
+        format!("{} ends before the data do: counted as of {}", r.flags, day),
     );
     Ok((load(Some(day), &settings.quiet())?, Some(span)))
 }

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
+use crate::day::Day;
 use crate::input::schema::{Role, TableKind};
 use crate::metrics::nps::SurveyKind;
-use crate::metrics::ownership::{EventKind, DAY_MS};
+use crate::metrics::ownership::EventKind;
 use crate::metrics::predict::churn::Signals;
 use crate::settings::Settings;
 
@@ -42,7 +43,7 @@ fn days(df: &DataFrame, role: Role) -> Result<Vec<Option<i32>>> {
             .datetime()?
             .physical()
             .iter()
-            .map(|ms| ms.map(|ms| ms.div_euclid(DAY_MS) as i32))
+            .map(|ms| ms.map(|ms| Day::of_ms(ms).days()))
             .collect(),
     })
 }

@@ -6,7 +6,7 @@
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
-use crate::day::iso;
+use crate::day::{iso, Day};
 use crate::error::usage;
 use crate::input::schema::{Role, TableKind};
 use crate::input::Table;
@@ -19,7 +19,7 @@ use crate::settings::Settings;
 /// The subscriptions of a file and the analysis date they were counted at (dates only).
 pub struct Loaded {
     pub subscriptions: Vec<Subscription>,
-    pub as_of: Option<i32>,
+    pub as_of: Option<Day>,
     pub display: String,
     pub dated: bool,
     pub has_mrr: bool,
@@ -34,7 +34,7 @@ pub fn load(
     by: &[String],
     unit: Unit,
     grace: i32,
-    as_of: Option<i32>,
+    as_of: Option<Day>,
     settings: &Settings,
 ) -> Result<Loaded> {
     let is_role = |name: &str| {
@@ -182,8 +182,7 @@ pub fn load(
             note(
                 &settings.output,
                 format!(
-                    "{display}: {later} subscriptions start on or after {} and are left out",
-                    iso(as_of)
+                    "{display}: {later} subscriptions start on or after {as_of} and are left out",
                 ),
             );
         }
@@ -264,9 +263,9 @@ fn header_of(table: &Table, role: Role) -> String {
 fn dated_rows(
     table: &Table,
     unit: Unit,
-    as_of: Option<i32>,
+    as_of: Option<Day>,
     settings: &Settings,
-) -> Result<(Vec<DatedRow>, i32)> {
+) -> Result<(Vec<DatedRow>, Day)> {
     required(table, Role::StartDate)?;
     let display = &table.info.display;
     let ids = table.df.column(Role::CustomerId.name())?.str()?.clone();
@@ -308,7 +307,7 @@ fn dated_rows(
         .map(|r| r.end.unwrap_or(r.start).max(r.start))
         .max()
         .unwrap_or(0);
-    let as_of = as_of.unwrap_or(latest + 1);
+    let as_of = as_of.unwrap_or(Day::new(latest) + 1);
     // End dates far past the latest start look like scheduled contract ends, not cancellations.
     let period_after = unit.whole_periods(latest_start, latest);
     if period_after >= 1 && ends.is_some() {
@@ -327,7 +326,7 @@ fn dated_rows(
                  cancellations, pass --as-of the export's date",
                 unit.name(),
                 iso(latest_start),
-                iso(as_of)
+                as_of
             ),
         );
     }

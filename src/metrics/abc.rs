@@ -13,6 +13,7 @@
 //!   threshold (so the customer that crosses 80 % is still A), B likewise for the B threshold,
 //!   else C; customers with equal value all take the tier of the first of them.
 
+use crate::day::Day;
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
@@ -53,7 +54,7 @@ pub struct Abc {
     pub tiers: Vec<TierTotal>,
     /// Cumulative share of value up to each customer, in rank order (the Pareto curve).
     pub cumulative: Vec<f64>,
-    pub as_of: i32,
+    pub as_of: Day,
     pub after_as_of: usize,
 }
 
@@ -98,7 +99,7 @@ pub fn customer_values<'a>(
 pub fn rank(
     ids: &[&str],
     values: &[f64],
-    as_of: i32,
+    as_of: Day,
     after_as_of: usize,
     opts: &AbcOptions,
 ) -> Result<Abc> {

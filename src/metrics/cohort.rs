@@ -10,6 +10,7 @@
 //! Periods after the one containing the last day before `as_of` have not been observed, so their
 //! cells are empty (null), never zero.
 
+use crate::day::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
@@ -31,7 +32,7 @@ pub enum CohortMetric {
 pub struct Cohorts {
     /// cohort, customers, period_0 … period_K.
     pub matrix: DataFrame,
-    pub as_of: i32,
+    pub as_of: Day,
     pub after_as_of: usize,
 }
 
@@ -117,11 +118,11 @@ pub fn matrix(
     cells: CohortCells,
     period: Period,
     metric: CohortMetric,
-    as_of: i32,
+    as_of: Day,
     since: Option<i32>,
 ) -> Result<DataFrame> {
     let CohortCells { size, cells } = cells;
-    let last_period = period.index(as_of - 1);
+    let last_period = period.index(as_of.days() - 1);
     let first = since.unwrap_or_else(|| size.keys().next().copied().unwrap_or(last_period));
     let width = (last_period - first + 1).max(1) as usize;
     let mut labels = Vec::new();

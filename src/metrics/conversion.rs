@@ -11,6 +11,7 @@
 //! - Follow-ups (optional): hours from the start to the first follow-up of the customer during
 //!   the spell; the 24-hour share is over spells at least 24 hours old at as_of.
 
+use crate::day::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
@@ -20,10 +21,11 @@ use super::GroupKeys;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::nps::wilson_fraction;
-use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell, DAY_MS};
+use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell};
 use super::periods::Period;
 use super::rfm::round_to;
 use super::Estimate;
+use crate::day::DAY_MS;
 use crate::money::{Money, Total};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,9 +45,9 @@ pub fn outcomes(
     orders: &CustomerOrders,
     followups: Option<&[Vec<i64>]>,
     window: i32,
-    as_of: i32,
+    as_of: Day,
 ) -> Vec<Outcome> {
-    let as_of_ms = i64::from(as_of) * DAY_MS;
+    let as_of_ms = as_of.start_ms();
     own.spells
         .iter()
         .map(|s| outcome(s, orders, followups, window, as_of, as_of_ms))
@@ -57,12 +59,12 @@ fn outcome(
     orders: &CustomerOrders,
     followups: Option<&[Vec<i64>]>,
     window: i32,
-    as_of: i32,
+    as_of: Day,
     as_of_ms: i64,
 ) -> Outcome {
     let start = s.start_day();
     let until = (start + window + 1).min(s.cover_end(as_of));
-    let matured = start + window < as_of;
+    let matured = start + window < as_of.days();
     let first = orders.first_purchase_between(s.customer, start, until);
     let converted = matured && first.is_some();
     let revenue = if converted {

@@ -16,6 +16,7 @@
 //! but not at s − 1 (new or returning); churn_rate = churned / customers_at_start;
 //! retention_rate = retained / customers_at_start.
 
+use crate::day::Day;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
@@ -58,7 +59,7 @@ pub struct Lifecycle {
     pub customers: DataFrame,
     /// Customers per stage, in the order of [`STAGES`].
     pub stage_counts: [usize; STAGES.len()],
-    pub as_of: i32,
+    pub as_of: Day,
     pub after_as_of: usize,
 }
 
@@ -117,7 +118,7 @@ pub struct BuyerDays<'a, S> {
 /// `potential` for the known customers without a purchase; `after_as_of` is left 0.
 pub fn stage_buyers<S: AsRef<str>>(
     buyers: &BuyerDays<S>,
-    as_of: i32,
+    as_of: Day,
     known_customers: Option<&[&str]>,
     opts: &LifecycleOptions,
 ) -> Result<Lifecycle> {
@@ -134,8 +135,8 @@ pub fn stage_buyers<S: AsRef<str>>(
 
     let mut rows: BTreeMap<&str, (Option<usize>, &'static str)> = BTreeMap::new();
     for (i, id) in ids.iter().enumerate() {
-        let recency = i64::from(as_of - last[i]);
-        let tenure = i64::from(as_of - first[i]);
+        let recency = i64::from(as_of.days() - last[i]);
+        let tenure = i64::from(as_of.days() - first[i]);
         let gap = own_gap[i].unwrap_or(population_gap);
         let stage = if is_churned(recency, opts.churn_days) {
             "churned"
@@ -165,7 +166,7 @@ pub fn stage_buyers<S: AsRef<str>>(
         stage.push(s);
         out_first.push(i.map(|i| first[i]));
         out_last.push(i.map(|i| last[i]));
-        recency.push(i.map(|i| i64::from(as_of - last[i])));
+        recency.push(i.map(|i| i64::from(as_of.days() - last[i])));
         freq.push(Some(i.map_or(0, |i| frequency[i])));
         gap.push(i.map(|i| round_to(own_gap[i].unwrap_or(population_gap), 1)));
     }
@@ -277,7 +278,7 @@ pub fn spans_of(
     let mut spans = Vec::new();
     if let Some(first_day) = first_day {
         let mut p = period.index(first_day);
-        while period.end(p) < ledger.as_of {
+        while period.end(p) < ledger.as_of.days() {
             if from.is_some_and(|day| period.start(p) < day) {
                 p += 1;
                 continue;

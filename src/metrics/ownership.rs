@@ -19,7 +19,7 @@ use crate::keys::{dense_codes, NO_CODE};
 use crate::ledger::Ledger;
 use crate::money::Money;
 
-pub use crate::day::DAY_MS;
+use crate::day::Day;
 
 /// The ownership event types, after synonyms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,18 +222,16 @@ pub struct Spell {
 
 impl Spell {
     pub fn start_day(&self) -> i32 {
-        self.start_ms.div_euclid(DAY_MS) as i32
+        Day::of_ms(self.start_ms).days()
     }
     /// First day not covered: a spell ended by recycle/release still covers its last day (nobody
     /// else holds the customer that day); one ended by a hand-over leaves that day to the next
     /// owner; an open spell covers up to as_of.
-    pub fn cover_end(&self, as_of: i32) -> i32 {
+    pub fn cover_end(&self, as_of: Day) -> i32 {
         match (self.end_ms, self.end) {
-            (Some(ms), Some(EventKind::Recycle | EventKind::Release)) => {
-                ms.div_euclid(DAY_MS) as i32 + 1
-            }
-            (Some(ms), _) => ms.div_euclid(DAY_MS) as i32,
-            (None, _) => as_of,
+            (Some(ms), Some(EventKind::Recycle | EventKind::Release)) => Day::of_ms(ms).days() + 1,
+            (Some(ms), _) => Day::of_ms(ms).days(),
+            (None, _) => as_of.days(),
         }
     }
 }
@@ -661,7 +659,7 @@ pub fn latest_day(columns: &[(&DataFrame, &str)]) -> Result<Option<i32>> {
                 .datetime()?
                 .physical()
                 .max()
-                .map(|ms| ms.div_euclid(DAY_MS) as i32),
+                .map(|ms| Day::of_ms(ms).days()),
             _ => None,
         };
         best = best.max(day);
@@ -696,7 +694,7 @@ mod tests {
     #[test]
     fn the_spell_analyses_read_the_ledger_through_their_own_customer_numbers() {
         let d = |s: &str| Day::parse(s).map(Day::days).unwrap();
-        let ledger = Ledger::build(&orders(), Some(d("2024-03-01"))).unwrap();
+        let ledger = Ledger::build(&orders(), Some(Day::new(d("2024-03-01")))).unwrap();
         let mut customers = Interner::default();
         let mut strings = Interner::default();
         // B is known from an event log first, so it has number 0.

@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::day::iso;
+use crate::day::{iso, Day};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Period {
@@ -124,7 +124,8 @@ impl TargetPeriod {
 
     /// The days `[from, to)` the period covers for a run as of `as_of` (days since 1970-01-01;
     /// `to` is the analysis date the KPI is measured as of).
-    pub fn window(self, as_of: i32) -> Span {
+    pub fn window(self, as_of: Day) -> Span {
+        let as_of = as_of.days();
         match self {
             TargetPeriod::LastDays(n) => Span {
                 from: as_of - n as i32,
@@ -195,13 +196,16 @@ impl DateRange {
     }
 
     /// The days `[from, to)` for a run whose data end before `as_of`.
-    pub fn span(&self, as_of: i32) -> Span {
+    pub fn span(&self, as_of: Day) -> Span {
         match *self {
             DateRange::Fixed { from, to } => Span {
                 from: from.unwrap_or(i32::MIN),
                 to,
             },
-            DateRange::From(from) => Span { from, to: as_of },
+            DateRange::From(from) => Span {
+                from,
+                to: as_of.days(),
+            },
             DateRange::Relative(p) => p.window(as_of),
         }
     }
@@ -294,7 +298,7 @@ mod tests {
         assert_eq!(fixed("2024-07-15"), (day("2024-07-15"), day("2024-07-16")));
         // ISO week 1 of 2025 starts on Monday 2024-12-30.
         assert_eq!(fixed("2025-W01"), (day("2024-12-30"), day("2025-01-06")));
-        let as_of = day("2024-03-15");
+        let as_of = Day::new(day("2024-03-15"));
         let last_quarter = DateRange::named("last full quarter").unwrap();
         assert_eq!(
             last_quarter.span(as_of),

@@ -2,6 +2,7 @@
 //! limits, reclaims inside the cooldown, the pool ranked for re-allocation, and pool health.
 //! "Now" is the start of the `as_of` day.
 
+use crate::day::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
@@ -9,10 +10,11 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 use super::conversion::Outcome as ConversionOutcome;
-use super::ownership::{CustomerOrders, EventKind, Interner, Ownership, DAY_MS, NONE};
+use super::ownership::{CustomerOrders, EventKind, Interner, Ownership, NONE};
 use super::rfm::round_to;
 use super::stats::median;
 use super::{GroupKeys, UNKNOWN};
+use crate::day::{days_of_ms, ms_of_days};
 
 /// The tables of the pool rules (`pool --show`, `sql pool --show`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -138,7 +140,7 @@ pub struct Inputs<'a> {
     pub followups: &'a [Vec<i64>],
     /// Conversion outcomes of the spells (for the claim-to-win rate).
     pub conversion: &'a [ConversionOutcome],
-    pub as_of: i32,
+    pub as_of: Day,
 }
 
 fn datetime(ms: Vec<Option<i64>>, name: &str) -> Result<Column> {
@@ -171,9 +173,9 @@ pub fn report(i: &Inputs, rules: &PoolRules) -> Result<PoolReport> {
 
 /// Held customers due back to the pool now (`overdue`) or within warn_days (`due_soon`).
 fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
-    let now = i64::from(i.as_of) * DAY_MS;
+    let now = i.as_of.start_ms();
     let r = &rules.recycle;
-    let day = |d: f64| (d * DAY_MS as f64) as i64;
+    let day = crate::day::ms_of_days;
     struct Row {
         customer: u32,
         owner: u32,
@@ -185,7 +187,7 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
     let mut rows = Vec::new();
     for s in i.own.spells.iter().filter(|s| s.end_ms.is_none()) {
         let purchases = i.orders.purchases_of(s.customer);
-        let closed = purchases.iter().any(|&d| d < i.as_of);
+        let closed = purchases.iter().any(|&d| d < i.as_of.days());
         if r.exempt_closed && closed {
             continue;
         }
@@ -198,7 +200,9 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
         let last_followup = times[start..end].last().copied();
         let anchor = last_followup.unwrap_or(s.start_ms).max(s.start_ms);
         let no_followup_due = anchor + day(r.no_followup_days);
-        let deal = purchases.iter().any(|&d| d >= s.start_day() && d < i.as_of);
+        let deal = purchases
+            .iter()
+            .any(|&d| d >= s.start_day() && d < i.as_of.days());
         let no_deal_due = (!deal).then(|| s.start_ms + day(r.no_deal_days));
         let (rule, due_ms) = match no_deal_due {
             Some(nd) if nd < no_followup_due => ("no_deal", nd),
@@ -223,7 +227,7 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
                 .cmp(i.customers.name(b.customer))
         })
     });
-    let days = |ms: i64| round_to((now - ms) as f64 / DAY_MS as f64, 1);
+    let days = |ms: i64| round_to(days_of_ms(now - ms), 1);
     let table = DataFrame::new_infer_height(vec![
         Column::new(
             "customer_id".into(),
@@ -257,9 +261,7 @@ fn due(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
             rows.iter().map(|r| r.rule).collect::<Vec<_>>(),
         ),
         date(
-            rows.iter()
-                .map(|r| r.due_ms.div_euclid(DAY_MS) as i32)
-                .collect(),
+            rows.iter().map(|r| Day::of_ms(r.due_ms).days()).collect(),
             "due_on",
         )?,
         Column::new(
@@ -344,7 +346,7 @@ fn owners(i: &Inputs, rules: &PoolRules) -> Result<(DataFrame, usize)> {
 
 /// Claims by the owner who returned the customer, within reclaim_days of the return.
 fn reclaims(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
-    let limit = (rules.cooldown.reclaim_days * DAY_MS as f64) as i64;
+    let limit = ms_of_days(rules.cooldown.reclaim_days);
     let mut rows: Vec<(i64, u32, u32, i64)> = i
         .own
         .returns
@@ -378,7 +380,7 @@ fn reclaims(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
         Column::new(
             "days_between".into(),
             rows.iter()
-                .map(|r| round_to((r.0 - r.3) as f64 / DAY_MS as f64, 2))
+                .map(|r| round_to(days_of_ms(r.0 - r.3), 2))
                 .collect::<Vec<_>>(),
         ),
     ])?)
@@ -400,10 +402,10 @@ fn below(values: &[f64]) -> Vec<f64> {
 /// value and days in pool (each the share of pool customers with a strictly lower value); ties
 /// by customer_id.
 fn priority(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
-    let now = i64::from(i.as_of) * DAY_MS;
+    let now = i.as_of.start_ms();
     let p = &rules.priority;
-    let from_ms = now - i64::from(p.activity_days) * DAY_MS;
-    let from_day = i.as_of - p.activity_days;
+    let from_ms = (i.as_of - p.activity_days).start_ms();
+    let from_day = (i.as_of - p.activity_days).days();
     let in_pool: Vec<&super::ownership::PoolReturn> = i
         .own
         .returns
@@ -416,7 +418,9 @@ fn priority(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
             let f = i.followups.get(r.customer as usize).map_or(0, |t| {
                 t.partition_point(|&x| x < now) - t.partition_point(|&x| x < from_ms)
             });
-            let o = i.orders.order_days_between(r.customer, from_day, i.as_of);
+            let o = i
+                .orders
+                .order_days_between(r.customer, from_day, i.as_of.days());
             (f + o) as f64
         })
         .collect();
@@ -424,13 +428,13 @@ fn priority(i: &Inputs, rules: &PoolRules) -> Result<DataFrame> {
         .iter()
         .map(|r| {
             i.orders
-                .net_between(r.customer, i32::MIN, i.as_of)
+                .net_between(r.customer, i32::MIN, i.as_of.days())
                 .to_f64_cents()
         })
         .collect();
     let waited: Vec<f64> = in_pool
         .iter()
-        .map(|r| round_to((now - r.at_ms) as f64 / DAY_MS as f64, 2))
+        .map(|r| round_to(days_of_ms(now - r.at_ms), 2))
         .collect();
     let (na, nv, nw) = (below(&activity), below(&value), below(&waited));
     let score: Vec<f64> = (0..in_pool.len())
@@ -547,7 +551,7 @@ pub fn health(i: &Inputs, groups: &HealthGroups) -> Result<DataFrame> {
     for r in &i.own.returns {
         let wait = r
             .next_spell
-            .map(|s| (i.own.spells[s].start_ms - r.at_ms) as f64 / DAY_MS as f64);
+            .map(|s| days_of_ms(i.own.spells[s].start_ms - r.at_ms));
         let add = |acc: &mut Acc| {
             acc.returns += 1;
             match wait {

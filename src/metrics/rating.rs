@@ -1,6 +1,7 @@
 //! Customer rating (客户评级): a weighted score over normalised criteria, mapped to grades by
 //! explicit cut-offs from a TOML rules file (docs/metrics.md, "Rating"; `examples/rating.toml`).
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 use serde::Deserialize;
@@ -214,7 +215,7 @@ pub struct Rating {
     /// customer_id, score, grade, then `<criterion>_score` per weighted criterion; by score
     /// (highest first), then customer_id.
     pub customers: DataFrame,
-    pub as_of: i32,
+    pub as_of: Day,
 }
 
 /// Rates the customers with a purchase; `extra_customers` (the customers file) without one get
@@ -234,7 +235,7 @@ pub type RawCriteria = Vec<(Criterion, Vec<f64>)>;
 /// The buyers of a ledger (IDs) and the raw value of each weighted criterion, in the rules'
 /// order: what [`rate`] normalises (one ledger, or the partitions of one put together).
 pub fn raw_criteria(ledger: &Ledger, rules: &RatingRules) -> Result<(Vec<String>, RawCriteria)> {
-    let as_of = ledger.as_of;
+    let as_of = ledger.as_of.days();
     let needs_margin = rules.weights.iter().any(|(c, _)| *c == Criterion::Margin);
     if needs_margin && !ledger.has_margin() {
         anyhow::bail!(
@@ -279,7 +280,7 @@ pub fn raw_criteria(ledger: &Ledger, rules: &RatingRules) -> Result<(Vec<String>
 pub fn rate(
     mut ids: Vec<String>,
     raw: RawCriteria,
-    as_of: i32,
+    as_of: Day,
     extra_customers: Option<&[&str]>,
     rules: &RatingRules,
 ) -> Result<Rating> {

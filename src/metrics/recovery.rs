@@ -11,6 +11,7 @@
 //!   customer who buys again within `window` days after the recovering purchase; judged once that
 //!   window has closed (`loyalty_base`).
 
+use crate::day::Day;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
@@ -19,7 +20,7 @@ use polars::prelude::*;
 use super::GroupKeys;
 
 use super::nps::wilson_fraction;
-use super::ownership::{CustomerOrders, Interner, Ownership, DAY_MS, NONE};
+use super::ownership::{CustomerOrders, Interner, Ownership, NONE};
 use super::periods::Period;
 use super::rfm::round_to;
 use super::stats::median;
@@ -62,14 +63,14 @@ pub fn began_from(episodes: &mut Vec<Episode>, day: i32) {
 }
 
 /// Episodes from the pool returns of the event log.
-pub fn from_events(own: &Ownership, as_of: i32) -> Vec<Episode> {
+pub fn from_events(own: &Ownership, as_of: Day) -> Vec<Episode> {
     own.returns
         .iter()
         .map(|r| {
             let next = r.next_spell.map(|s| &own.spells[s]);
             Episode {
                 customer: r.customer,
-                day: r.at_ms.div_euclid(DAY_MS) as i32,
+                day: Day::of_ms(r.at_ms).days(),
                 owner: next.map_or(NONE, |s| s.owner),
                 previous_owner: r.previous_owner,
                 reason: r.reason,
@@ -85,9 +86,10 @@ pub fn from_events(own: &Ownership, as_of: i32) -> Vec<Episode> {
 pub fn from_churn(
     orders: &CustomerOrders,
     churn_days: i32,
-    as_of: i32,
+    as_of: Day,
     churned: u32,
 ) -> Vec<Episode> {
+    let as_of = as_of.days();
     let mut out = Vec::new();
     for c in orders.customers() {
         let days = orders.purchases_of(c);
@@ -115,13 +117,13 @@ pub fn outcomes(
     episodes: &[Episode],
     orders: &CustomerOrders,
     window: i32,
-    as_of: i32,
+    as_of: Day,
 ) -> Vec<Outcome> {
     episodes
         .iter()
         .map(|e| {
             let from = e.start.unwrap_or(e.day);
-            let matured = from + window < as_of;
+            let matured = from + window < as_of.days();
             let Some(start) = e.start else {
                 return Outcome {
                     matured,
@@ -140,7 +142,7 @@ pub fn outcomes(
             if let (true, Some(p)) = (recovered, first) {
                 o.days_to_recovery = Some(p - start);
                 o.value = orders.net_between(e.customer, start, until);
-                o.loyalty_judged = p + window < as_of;
+                o.loyalty_judged = p + window < as_of.days();
                 o.repurchased = o.loyalty_judged
                     && orders
                         .first_purchase_between(e.customer, p + 1, p + window + 1)

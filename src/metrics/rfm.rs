@@ -6,6 +6,7 @@
 //! - scores: see [`quantile_scores`] and [`break_scores`].
 
 use super::meanings::{self, Meaning};
+use crate::day::Day;
 use anyhow::Result;
 
 use crate::ledger::{Buyers, Ledger};
@@ -138,7 +139,7 @@ pub const UNMATCHED_SEGMENT: &str = "Other";
 #[derive(Clone, Debug)]
 pub struct RfmOptions {
     /// Days since 1970-01-01; None means the day after the latest order date in the data.
-    pub as_of: Option<i32>,
+    pub as_of: Option<Day>,
     pub frequency: FrequencyBasis,
     pub r_scoring: Scoring,
     pub f_scoring: Scoring,
@@ -167,7 +168,7 @@ impl Default for RfmOptions {
 pub struct Rfm {
     /// One row per customer with at least one purchase, sorted by customer_id.
     pub customers: DataFrame,
-    pub as_of: i32,
+    pub as_of: Day,
     /// Customers that appear in the orders but never made a purchase (only cancelled, unpaid or
     /// refunded rows); they have no recency and are left out of the scores.
     pub without_purchase: usize,
@@ -232,11 +233,11 @@ pub fn rfm(ledger: &Ledger, opts: &RfmOptions) -> Result<Rfm> {
 
 /// Adds recency, scores, codes and segments to a purchase summary.
 /// The summary is taken so that its columns are freed as they are replaced.
-pub fn score_customers(mut summary: DataFrame, as_of: i32, opts: &RfmOptions) -> Result<DataFrame> {
+pub fn score_customers(mut summary: DataFrame, as_of: Day, opts: &RfmOptions) -> Result<DataFrame> {
     let last: Vec<i32> = date_values(&summary, "last_order_date")?;
     let recency: Vec<i64> = last
         .iter()
-        .map(|&d| i64::from(as_of) - i64::from(d))
+        .map(|&d| i64::from(as_of.days()) - i64::from(d))
         .collect();
     let n = last.len();
     drop(last);

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 pub use super::periods::{Span, TargetPeriod};
 use super::rfm::round_to;
-use crate::day::iso;
+use crate::day::Day;
 
 /// The `[[target]]` tables of a targets file.
 #[derive(Debug, Deserialize)]
@@ -201,7 +201,7 @@ pub struct MeasuredKpi {
 pub fn table(
     targets: &[Target],
     measures: &[MeasuredKpi],
-    as_of: i32,
+    as_of: Day,
 ) -> PolarsResult<(DataFrame, Vec<Status>)> {
     let mut rows: Vec<(&Target, String, Option<Measured>)> = Vec::new();
     let of = |t: &Target, m: &MeasuredKpi| m.kpi == t.kpi && m.period == t.period;
@@ -235,7 +235,7 @@ pub fn table(
         .iter()
         .map(|(t, _, _)| t.period.map(|p| p.window(as_of).dates()))
         .collect();
-    let as_of = iso(as_of);
+    let as_of = as_of.to_string();
     let df = DataFrame::new_infer_height(vec![
         Column::new(
             "kpi".into(),
@@ -416,7 +416,7 @@ mod tests {
         let day = |s: &str| Day::parse(s).map(Day::days).unwrap();
         let span = |text: &str, as_of: &str| {
             let p = TargetPeriod::parse(text).unwrap();
-            let s = p.window(day(as_of));
+            let s = p.window(Day::new(day(as_of)));
             let (from, to) = s.dates();
             (p.label(), from, to)
         };
@@ -459,7 +459,7 @@ mod tests {
         assert_eq!(
             TargetPeriod::parse("last full month")
                 .unwrap()
-                .window(day("2024-04-01"))
+                .window(Day::new(day("2024-04-01")))
                 .to,
             day("2024-04-01")
         );
@@ -511,9 +511,7 @@ mod tests {
                     interval: None,
                 },
             }];
-            table(&targets, &m, Day::parse(as_of).map(Day::days).unwrap())
-                .unwrap()
-                .0
+            table(&targets, &m, Day::parse(as_of).unwrap()).unwrap().0
         };
         let first = run(0.95, "2024-01-01");
         let second = run(0.85, "2024-02-01");

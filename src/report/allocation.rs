@@ -9,7 +9,7 @@ use super::{
     owner_intervals, owner_measures, pct, pick, table, Analysis, Context, Figure, Headline,
     Measure, Parts, Section,
 };
-use crate::day::iso;
+use crate::day::Day;
 use crate::load::ownership::{self, Files, Loaded};
 use crate::metrics::conversion::{self, ConversionGroup, Keys};
 use crate::metrics::pool::PoolReport;
@@ -118,7 +118,7 @@ impl Section for AssignSection {
         vec![("assign", &self.table)]
     }
 
-    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         let allocated = self
             .table
             .column("recommended_owner")
@@ -235,7 +235,7 @@ impl Section for ConversionSection {
         )?])
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "Conversion of allocated customers".into(),
             notes: std::iter::once(
@@ -313,7 +313,7 @@ impl Section for RecoverySection {
             .collect()
     }
 
-    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "Recovery from the pool".into(),
             notes: vec!["A return to the pool is recovered when the customer buys within the window after the next assignment or claim.".into()],
@@ -349,13 +349,13 @@ impl Section for PoolSection {
         ]
     }
 
-    fn html<'a>(&'a self, _charts: &'a [Chart], as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, _charts: &'a [Chart], as_of: Day) -> html::Section<'a> {
         let p = &self.report;
         html::Section {
             title: "Pool rules".into(),
             notes: vec![format!(
                 "As of {}: {} customers due back (or due soon), {} reclaims inside the cooldown, {} customers in the pool.",
-                iso(as_of),
+                as_of,
                 p.due.height(),
                 p.reclaims.height(),
                 p.priority.height()

@@ -4,6 +4,7 @@
 //! and the calibration of the latest backtest cutoff. It re-reads the orders file, because the
 //! features of each cutoff come from a ledger of the rows before it.
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -158,7 +159,7 @@ impl Section for ChurnSection {
         Ok(out)
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         let mut notes = vec![
             "Churn = no purchase in the next 90 days. Logistic model on recency, frequency, value, tenure, spend trend, regularity and P(alive) (plus follow-ups, ownership events and surveys when given), trained 90 days ago; the drivers are what raises each customer's risk most.".to_string(),
             "Listed: the customers who have not already left (no purchase for more than 180 days), most value at risk first: churn probability × the net spend of the last 365 days. High risk: the top 10 % by probability.".to_string(),

@@ -5,6 +5,7 @@
 //! purchases and P(alive) by frequency × recency. A fit that fails on this data leaves the
 //! section out with the reason; the rest of the report is still written.
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -30,7 +31,7 @@ struct ClvSection {
     /// Weekly repeat purchases, actual and expected (`clv --show tracking`).
     tracking: Option<DataFrame>,
     /// The holdout's first day, when the tracking has one.
-    holdout: Option<i32>,
+    holdout: Option<Day>,
     /// The holdout table by calibration frequency, with its split.
     holdout_table: Option<DataFrame>,
     histogram: Option<DataFrame>,
@@ -87,11 +88,17 @@ fn fit_check(
     opts: &ClvOptions,
     purchases: &crate::metrics::clv::Purchases,
     f: &clv::Fitted,
-) -> (Option<DataFrame>, Option<i32>, Option<DataFrame>) {
+) -> (Option<DataFrame>, Option<Day>, Option<DataFrame>) {
     let as_of = ctx.ledger.as_of;
-    let first = f.customers.first.iter().copied().min().unwrap_or(as_of);
+    let first = f
+        .customers
+        .first
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(as_of.days());
     let split = as_of - 7 * HOLDOUT_WEEKS;
-    if split - first >= 7 * CALIBRATION_WEEKS {
+    if split.days() - first >= 7 * CALIBRATION_WEEKS {
         if let Ok(h) = clv::holdout(&ctx.ledger, opts, split) {
             let tracking = diagnostics::tracking(
                 &h.purchases,
@@ -191,7 +198,7 @@ impl Section for ClvSection {
         Ok(out)
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "Customer lifetime value".into(),
             notes: vec![
@@ -199,7 +206,7 @@ impl Section for ClvSection {
                 match self.holdout {
                     Some(day) => format!(
                         "How far to trust it: the model was fitted again on the purchases before {} and asked for the 26 weeks after; the tracking chart and the holdout table set its forecast beside what happened. The histogram sets the customers' repeat purchases beside the model's, and the matrix shows who the model thinks is still a customer (recent buyers are, long-silent frequent buyers are not).",
-                        crate::day::iso(day)
+                        day
                     ),
                     None => "How far to trust it: the tracking chart sets the model's expected repeat purchases beside what happened (the data are too short for a 26-week holdout after a year of history), the histogram the customers' repeat purchases beside the model's, and the matrix shows who the model thinks is still a customer.".into(),
                 },
@@ -245,10 +252,10 @@ fn numbers(df: &DataFrame, column: &str) -> Result<Vec<f64>> {
         .collect())
 }
 
-fn tracking_chart(t: &DataFrame, holdout: Option<i32>) -> Result<Chart> {
+fn tracking_chart(t: &DataFrame, holdout: Option<Day>) -> Result<Chart> {
     let dates = text(t, "week_start")?;
     let split = holdout.and_then(|day| {
-        let first = crate::day::iso(day);
+        let first = day.to_string();
         dates.iter().position(|d| *d == first)
     });
     charts::tracking(

@@ -2,6 +2,7 @@
 //! `--teams` when given): the summary by owner, the stage table and the open deals, as of the
 //! report's as_of (docs/metrics.md, "Funnel").
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -138,7 +139,7 @@ impl Section for FunnelSection {
         Ok(out)
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "Sales funnel".into(),
             notes: vec![

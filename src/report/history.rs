@@ -2,6 +2,7 @@
 //! `check --history` kept, as a sheet, and a trend chart per KPI of its overall value
 //! (docs/metrics.md, "KPI targets").
 
+use crate::day::Day;
 use anyhow::{anyhow, Result};
 use polars::prelude::*;
 
@@ -118,7 +119,7 @@ impl Section for HistorySection {
             .collect()
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         let names: Vec<String> = self.trends.iter().map(|t| chart_name(&t.kpi)).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         html::Section {

@@ -1,6 +1,7 @@
 //! The lifecycle section of the report: stages, monthly churn and retention rates, and the
 //! monthly cohort retention matrix.
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -44,7 +45,7 @@ fn build(ctx: &Context) -> Result<Parts> {
                 &[lifecycle::RateSpan {
                     label: "period".into(),
                     first,
-                    last: ctx.ledger.as_of - 1,
+                    last: ctx.ledger.as_of.days() - 1,
                 }],
                 opts.churn_days,
             )?,
@@ -131,7 +132,7 @@ impl Section for LifecycleSection {
         })?])
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "Lifecycle and cohorts".into(),
             notes: vec![

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::day::iso;
+use crate::day::Day;
 use crate::input::source::SourceInfo;
 use crate::ledger::Ledger;
 use crate::metrics::pool::PoolRules;
@@ -113,7 +113,7 @@ pub struct Headline {
 impl Headline {
     /// The change from `before` (the same headline at `since`): `▲ 2.1 pts since 2024-10-03
     /// (35.0%)` for shares and scores, `▲ 4.2 % since … (1,234)` for counts and money.
-    fn change(&self, before: &Headline, since: i32) -> Option<html::Change> {
+    fn change(&self, before: &Headline, since: Day) -> Option<html::Change> {
         let (now, then) = (self.value.number(), before.value.number());
         if !(now.is_finite() && then.is_finite()) {
             return None;
@@ -136,11 +136,7 @@ impl Headline {
             "▼"
         };
         Some(html::Change {
-            text: format!(
-                "{arrow} {amount} since {} ({})",
-                iso(since),
-                before.value.text()
-            ),
+            text: format!("{arrow} {amount} since {} ({})", since, before.value.text()),
             good: (!flat)
                 .then(|| self.higher_is_better.map(|up| up == (diff > 0.0)))
                 .flatten(),
@@ -150,7 +146,7 @@ impl Headline {
 
 /// The headlines of the report as of an earlier date, for the change on each tile.
 pub struct Earlier {
-    pub as_of: i32,
+    pub as_of: Day,
     pub headlines: Vec<Headline>,
 }
 
@@ -238,7 +234,7 @@ pub trait Section {
     }
 
     /// Its part of the page, given the charts it drew.
-    fn html<'a>(&'a self, charts: &'a [Chart], as_of: i32) -> html::Section<'a>;
+    fn html<'a>(&'a self, charts: &'a [Chart], as_of: Day) -> html::Section<'a>;
 }
 
 /// What one analysis produced: its sections, and the parts it had to leave out with the reason.
@@ -293,7 +289,7 @@ pub const ANALYSES: &[Analysis] = &[
 
 /// The built report: every section, and what is not in it and why.
 pub struct Report {
-    pub as_of: i32,
+    pub as_of: Day,
     pub orders_file: String,
     pub sections: Vec<Box<dyn Section>>,
     pub missing: Vec<(&'static str, String)>,
@@ -331,7 +327,7 @@ impl Report {
     /// The notes sheet: as_of, every input file, what is not included, and every note the run
     /// said (rows left out and why, what loading decided) — `recorded`, in order.
     pub fn notes(&self, inputs: &[(&str, &str)], recorded: &[String]) -> Result<DataFrame> {
-        let mut notes: Vec<(String, String)> = vec![("as_of".into(), iso(self.as_of))];
+        let mut notes: Vec<(String, String)> = vec![("as_of".into(), self.as_of.to_string())];
         for (flag, path) in inputs {
             notes.push((flag.to_string(), path.to_string()));
         }
@@ -401,8 +397,7 @@ impl Report {
             title: "CRM report".into(),
             subtitle: format!(
                 "{} · as of {} · crm-eval report",
-                self.orders_file,
-                iso(self.as_of)
+                self.orders_file, self.as_of
             ),
             cards,
             sections,

@@ -1,5 +1,6 @@
 //! The NPS and CSAT section of the report: overall, and by owner when the surveys name owners.
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -43,7 +44,7 @@ fn build(ctx: &Context) -> Result<Parts> {
             .column(Role::ResponseDate.name())?
             .date()?
             .clone();
-        let keep = crate::metrics::nps::counted(&dates, ctx.since, as_of);
+        let keep = crate::metrics::nps::counted(&dates, ctx.since, as_of.days());
         let dropped = keep.len() - keep.sum().unwrap_or(0) as usize;
         if dropped > 0 {
             if ctx.since.is_none() {
@@ -128,7 +129,7 @@ impl Section for NpsSection {
             .collect()
     }
 
-    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, _charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         let mut tables = vec![table("", &self.overall, 10)];
         if let Some(b) = &self.by_owner {
             tables.push(table("By owner", b, 100));

@@ -2,6 +2,7 @@
 //! the subscribers likeliest to cancel next), and the `subscriber_churn_rate` and
 //! `mrr_churn_rate` KPIs.
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -94,7 +95,7 @@ fn build(ctx: &Context) -> Result<Parts> {
                     ),
                 ));
             }
-            match retention::churn_between(subs, from, ctx.ledger.as_of) {
+            match retention::churn_between(subs, from, ctx.ledger.as_of.days()) {
                 Some((rate, mrr)) => (rate, mrr.filter(|_| loaded.has_mrr), true),
                 None => {
                     return Ok(Parts::missing(
@@ -192,7 +193,7 @@ impl Section for RetentionSection {
         )?])
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "Subscriber retention".into(),
             notes: vec![

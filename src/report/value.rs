@@ -6,7 +6,7 @@ use polars::prelude::*;
 use super::{
     floats, pct, pick, table, texts, Analysis, Context, Figure, Headline, Measure, Parts, Section,
 };
-use crate::day::iso;
+use crate::day::Day;
 use crate::metrics::abc::{self, AbcOptions, TierTotal};
 use crate::metrics::rfm::{self, RfmOptions};
 use crate::money::Money;
@@ -30,7 +30,7 @@ struct RfmSection {
     segments: DataFrame,
     /// Net revenue of the customers scored (every order row before as_of).
     revenue: Money,
-    as_of: i32,
+    as_of: Day,
 }
 
 fn rfm_section(ctx: &Context) -> Result<Parts> {
@@ -63,7 +63,7 @@ impl Section for RfmSection {
                 label: "Customers who bought",
                 higher_is_better: Some(true),
                 value: Figure::Count(customers),
-                detail: format!("as of {}", iso(self.as_of)),
+                detail: format!("as of {}", self.as_of),
             },
             Headline {
                 label: "Net revenue",
@@ -135,7 +135,7 @@ impl Section for RfmSection {
         Ok(vec![heatmap, bars])
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "RFM segments".into(),
             notes: vec![
@@ -226,7 +226,7 @@ impl Section for AbcSection {
         )?])
     }
 
-    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: i32) -> html::Section<'a> {
+    fn html<'a>(&'a self, charts: &'a [Chart], _as_of: Day) -> html::Section<'a> {
         html::Section {
             title: "ABC tiers".into(),
             notes: vec![format!(

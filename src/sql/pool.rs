@@ -5,16 +5,10 @@
 //! command holds them, and day counts are rounded as the command rounds its floats.
 
 use super::{ledger_ctes, round4, round_to, spell_ctes, window_ctes, Dialect, GroupSql, Source};
+use crate::day::{ms_of_days as rule_ms, Day, DAY_MS};
 use crate::input::schema::Role;
-use crate::metrics::ownership::DAY_MS;
 use crate::metrics::pool::PoolRules;
 use crate::metrics::pool::Section;
-
-/// A number of days as whole milliseconds, as the command converts rule days
-/// (`(days × DAY_MS) as i64`: truncated).
-fn rule_ms(days: f64) -> i64 {
-    (days * DAY_MS as f64) as i64
-}
 
 /// A weight as a DOUBLE literal.
 fn weight(d: Dialect, w: f64) -> String {
@@ -204,7 +198,7 @@ SELECT row_number() OVER (ORDER BY score DESC, {customer}) AS rank, customer_id,
        score
 FROM scored
 ORDER BY score DESC, {customer}",
-                activity_ms = i64::from(p.activity_days) * DAY_MS,
+                activity_ms = Day::new(p.activity_days).start_ms(),
                 from_day = d.plus_days("as_of.d", -p.activity_days),
                 waited = days_since("r.at_ms", 2),
                 share_activity = share("recent_activity"),

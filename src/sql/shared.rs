@@ -327,7 +327,7 @@ first_followups AS (
                 ",
          CAST(ff.first_ms - {start_ms} AS {double}) / 3600000 AS hours,
          CASE WHEN {now_ms} - {start_ms} >= {DAY_MS} THEN 1 ELSE 0 END AS day_old",
-                DAY_MS = crate::metrics::ownership::DAY_MS,
+                DAY_MS = crate::day::DAY_MS,
             ),
             join: "\n  LEFT JOIN first_followups ff ON ff.spell = sp.spell CROSS JOIN as_of".into(),
             sums: format!(

@@ -13,7 +13,7 @@ use polars::prelude::*;
 
 use super::special::ln_gamma;
 use super::{bgnbd::BgNbd, expected, p_alive, Customers, Grouping, Model, Purchases};
-use crate::day::iso;
+use crate::day::{iso, Day};
 use crate::metrics::rfm::round_to;
 
 /// E[X(t)]: repeat purchases of a customer `t` time units after their first purchase, before
@@ -42,9 +42,10 @@ pub fn tracking(
     model: Model,
     params: &[f64],
     grouping: Grouping,
-    end: i32,
+    end: Day,
 ) -> Result<DataFrame> {
-    let as_of = p.as_of;
+    let as_of = p.as_of.days();
+    let end = end.days();
     // Customers by first purchase day, and every repeat purchase's day.
     let mut firsts: BTreeMap<i32, u64> = BTreeMap::new();
     let mut repeats: Vec<i32> = Vec::new();

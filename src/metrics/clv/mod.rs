@@ -20,6 +20,7 @@ pub mod paretonbd;
 pub mod special;
 pub mod tables;
 
+use crate::day::Day;
 use anyhow::{bail, Result};
 
 use crate::ledger::Ledger;
@@ -72,7 +73,7 @@ pub struct Purchases<'a> {
     ledger: &'a Ledger,
     /// Ledger codes of the customers with a purchase, ascending (so in customer ID order).
     buyers: Vec<usize>,
-    pub as_of: i32,
+    pub as_of: Day,
     pub after_as_of: usize,
     /// Orders whose net is negative, or zero after a refund: not purchases.
     pub non_positive_orders: usize,

@@ -1,6 +1,7 @@
 //! The CLV analyses as tables: per-customer values, fitted parameters, holdout validation and the
 //! historical formulas. `crm-eval clv` and `crm-eval report` both build on these.
 
+use crate::day::Day;
 use anyhow::{bail, Result};
 use polars::prelude::*;
 
@@ -26,8 +27,8 @@ pub struct ClvOptions {
     pub spend_penalty: f64,
     /// Compute the standard errors of the parameters (for `--params`).
     pub standard_errors: bool,
-    pub as_of: Option<i32>,
-    pub holdout: Option<i32>,
+    pub as_of: Option<Day>,
+    pub holdout: Option<Day>,
     /// `--intervals LEVEL`: intervals on the parameters and the predictions (docs/metrics.md,
     /// "CLV intervals").
     pub intervals: Option<f64>,
@@ -53,7 +54,7 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<(Purchases<'
     if p.is_empty() {
         bail!("no purchases before the analysis date");
     }
-    let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
+    let (index, customers, _) = summarise(&p, opts.grouping, p.as_of.days(), p.as_of.days());
     let ids = index.iter().map(|&i| p.id(i)).collect();
     let fitted = fit_customers(ids, customers, opts)?;
     Ok((p, fitted))
@@ -63,7 +64,7 @@ pub fn fit_all<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<(Purchases<'
 /// `--memory-limit`): the customer IDs and their summary, in ledger (ID) order.
 pub fn customer_summary(ledger: &Ledger, opts: &ClvOptions) -> (Vec<String>, Customers) {
     let p = purchases(ledger);
-    let (index, customers, _) = summarise(&p, opts.grouping, p.as_of, p.as_of);
+    let (index, customers, _) = summarise(&p, opts.grouping, p.as_of.days(), p.as_of.days());
     let ids = index.iter().map(|&i| p.id(i).to_string()).collect();
     (ids, customers)
 }
@@ -471,21 +472,18 @@ pub struct Holdout<'a> {
     pub calibration: Customers,
 }
 
-pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Result<Holdout<'a>> {
+pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: Day) -> Result<Holdout<'a>> {
     let p = purchases(ledger);
     if holdout >= p.as_of {
         bail!(
             "--holdout {} is not before the analysis date {}: nothing left to predict",
-            crate::day::iso(holdout),
-            crate::day::iso(p.as_of)
+            holdout,
+            p.as_of
         );
     }
-    let (_, c, actual) = summarise(&p, opts.grouping, holdout, p.as_of);
+    let (_, c, actual) = summarise(&p, opts.grouping, holdout.days(), p.as_of.days());
     if c.x.is_empty() {
-        bail!(
-            "no customer bought before --holdout {}",
-            crate::day::iso(holdout)
-        );
+        bail!("no customer bought before --holdout {}", holdout);
     }
     let summary = Summary::new(&c.x, &c.tx, &c.t);
     let fit = fit_purchases(opts.model, &summary, opts.penalty, opts.standard_errors)?;
@@ -497,7 +495,7 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
             TimeUnit::Month => crate::metrics::periods::Period::Month.index(d),
             TimeUnit::Day => d,
         };
-        f64::from(key(p.as_of - 1) - key(holdout - 1))
+        f64::from(key(p.as_of.days() - 1) - key(holdout.days() - 1))
     } else {
         f64::from(p.as_of - holdout) / g.unit.days()
     };
@@ -626,7 +624,7 @@ pub fn holdout<'a>(ledger: &'a Ledger, opts: &ClvOptions, holdout: i32) -> Resul
 pub struct Historical<'a> {
     pub table: DataFrame,
     pub retention: Option<f64>,
-    pub as_of: i32,
+    pub as_of: Day,
     pub purchases: Purchases<'a>,
 }
 
@@ -635,7 +633,7 @@ pub fn historical<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Historica
     if p.is_empty() {
         bail!("no purchases before the analysis date");
     }
-    let as_of = p.as_of;
+    let as_of = p.as_of.days();
     let day = Grouping {
         unit: TimeUnit::Day,
         by_period: false,
@@ -707,7 +705,7 @@ pub fn historical<'a>(ledger: &'a Ledger, opts: &ClvOptions) -> Result<Historica
     Ok(Historical {
         table,
         retention,
-        as_of,
+        as_of: p.as_of,
         purchases: p,
     })
 }

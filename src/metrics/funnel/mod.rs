@@ -18,6 +18,7 @@
 pub mod rules;
 pub mod stages;
 
+use crate::day::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
@@ -66,7 +67,7 @@ pub struct Stay {
 /// The opportunities of an export with what the funnel needs to read them.
 #[derive(Default)]
 pub struct Pipeline {
-    pub as_of: i32,
+    pub as_of: Day,
     /// The open stages in funnel order; empty when the order is not known.
     pub stages: Vec<String>,
     /// The opportunity IDs, in the order of `opportunities`.
@@ -798,15 +799,18 @@ pub fn open_table(p: &Pipeline, stale_days: i32) -> Result<DataFrame> {
                 .collect::<Vec<i32>>(),
         )
         .cast(&DataType::Date)?,
-        Column::new("age_days".into(), ints(&|o| i64::from(p.as_of - o.created))),
+        Column::new(
+            "age_days".into(),
+            ints(&|o| i64::from(p.as_of.days() - o.created)),
+        ),
         Column::new(
             "days_since_change".into(),
-            ints(&|o| i64::from(p.as_of - o.last_change)),
+            ints(&|o| i64::from(p.as_of.days() - o.last_change)),
         ),
         Column::new(
             "stale".into(),
             rows.iter()
-                .map(|&(i, _)| p.as_of - opp(i).last_change > stale_days)
+                .map(|&(i, _)| p.as_of.days() - opp(i).last_change > stale_days)
                 .collect::<Vec<bool>>(),
         ),
         Column::new(

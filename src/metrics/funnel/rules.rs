@@ -3,6 +3,7 @@
 //! days it stayed in each stage.
 
 use super::stages::Outcome;
+use crate::day::Day;
 
 /// The analysis date when none is given: the day after the latest date of the data — the
 /// created dates, the close dates of closed deals (an open deal's close date is the one
@@ -11,7 +12,7 @@ pub fn default_as_of(
     created: impl Iterator<Item = i32>,
     closed: impl Iterator<Item = (Option<i32>, Outcome)>,
     latest_history: Option<i32>,
-) -> Option<i32> {
+) -> Option<Day> {
     created
         .chain(
             closed
@@ -20,7 +21,7 @@ pub fn default_as_of(
         )
         .chain(latest_history)
         .max()
-        .map(|d| d + 1)
+        .map(|d| Day::new(d) + 1)
 }
 
 /// The open stages the data show (`codes`: the stage code of each opportunity, then of each
@@ -57,8 +58,8 @@ pub struct AtAsOf {
     pub reopened: bool,
 }
 
-pub fn at_as_of(outcome: Outcome, closed: Option<i32>, as_of: i32) -> AtAsOf {
-    let reopened = outcome != Outcome::Open && closed.is_some_and(|d| d >= as_of);
+pub fn at_as_of(outcome: Outcome, closed: Option<i32>, as_of: Day) -> AtAsOf {
+    let reopened = outcome != Outcome::Open && closed.is_some_and(|d| d >= as_of.days());
     let outcome = if reopened { Outcome::Open } else { outcome };
     AtAsOf {
         outcome,
@@ -122,7 +123,7 @@ mod tests {
         ];
         assert_eq!(
             default_as_of(created.into_iter(), closed.into_iter(), Some(45)),
-            Some(51)
+            Some(Day::new(51))
         );
         assert_eq!(
             default_as_of(std::iter::empty(), std::iter::empty(), None),
@@ -143,7 +144,7 @@ mod tests {
 
     #[test]
     fn closed_after_as_of_is_open_and_an_open_close_date_is_not_used() {
-        let a = at_as_of(Outcome::Won, Some(110), 100);
+        let a = at_as_of(Outcome::Won, Some(110), Day::new(100));
         assert_eq!(
             a,
             AtAsOf {
@@ -152,12 +153,12 @@ mod tests {
                 reopened: true
             }
         );
-        let a = at_as_of(Outcome::Lost, Some(90), 100);
+        let a = at_as_of(Outcome::Lost, Some(90), Day::new(100));
         assert_eq!(
             (a.outcome, a.closed, a.reopened),
             (Outcome::Lost, Some(90), false)
         );
-        let a = at_as_of(Outcome::Open, Some(90), 100);
+        let a = at_as_of(Outcome::Open, Some(90), Day::new(100));
         assert_eq!(
             (a.outcome, a.closed, a.reopened),
             (Outcome::Open, None, false)

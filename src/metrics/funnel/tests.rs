@@ -41,7 +41,7 @@ fn example() -> Pipeline {
         region: NONE,
     };
     Pipeline {
-        as_of: 100,
+        as_of: Day::new(100),
         stages: vec!["Lead".into(), "Proposal".into(), "Negotiation".into()],
         ids: (1..=7)
             .map(|i| format!("O{i}"))

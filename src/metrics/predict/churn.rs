@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::evaluate::Evaluation;
 use super::logistic::{self, Logistic, Matrix};
 use super::{coefficients, holdout, Options};
-use crate::day::iso;
+use crate::day::{iso, Day};
 use crate::ledger::Ledger;
 use crate::metrics::clv::{self, Grouping, Model, TimeUnit};
 use crate::metrics::rfm::round_to;
@@ -101,7 +101,7 @@ fn count_between(days: &[i32], from: i32, to: i32) -> usize {
 /// The features as of `ledger.as_of` (the cutoff): the ledger holds only the rows dated before
 /// it, and every signal is read up to the day before it.
 pub fn features(ledger: &Ledger, signals: &Signals, levels: &[Vec<String>]) -> Features {
-    let cutoff = ledger.as_of;
+    let cutoff = ledger.as_of.days();
     let buyers: Vec<usize> = ledger.buyers().collect();
     let mut names: Vec<String> = [
         "recency_days",
@@ -227,7 +227,7 @@ fn p_alive(ledger: &Ledger) -> Option<Vec<f64>> {
         unit: TimeUnit::Week,
         by_period: false,
     };
-    let (_, c, _) = clv::summarise(&p, grouping, ledger.as_of, ledger.as_of);
+    let (_, c, _) = clv::summarise(&p, grouping, ledger.as_of.days(), ledger.as_of.days());
     let summary = clv::Summary::new(&c.x, &c.tx, &c.t);
     let fit = clv::fit_purchases(Model::BgNbd, &summary, P_ALIVE_PENALTY, false).ok()?;
     Some(
@@ -635,7 +635,7 @@ pub const BACKTEST: (&str, &str) = ("customers", "churn_rate");
 /// as_of, and the backtest.
 pub struct ChurnRun {
     pub fitted: Fitted,
-    pub train_cutoff: i32,
+    pub train_cutoff: Day,
     /// The training rows: customer_id, churned, then every feature of the model.
     pub training: DataFrame,
     pub predictions: DataFrame,
@@ -650,21 +650,21 @@ struct Cutoffs<'a> {
     run: &'a Ledger,
     signals: &'a Signals,
     levels: Vec<Vec<String>>,
-    built: HashMap<i32, Features>,
+    built: HashMap<Day, Features>,
 }
 
 impl Cutoffs<'_> {
-    fn at(&mut self, cutoff: i32) -> Result<&Features> {
+    fn at(&mut self, cutoff: Day) -> Result<&Features> {
         if !self.built.contains_key(&cutoff) {
             let watch = crate::diag::Stopwatch::new();
             let f = if cutoff == self.run.as_of {
                 features(self.run, self.signals, &self.levels)
             } else {
                 let ledger = Ledger::build(self.orders, Some(cutoff))?;
-                watch.lap(&format!("ledger as of {}", iso(cutoff)));
+                watch.lap(&format!("ledger as of {cutoff}"));
                 features(&ledger, self.signals, &self.levels)
             };
-            watch.lap(&format!("features as of {}", iso(cutoff)));
+            watch.lap(&format!("features as of {cutoff}"));
             self.built.insert(cutoff, f);
         }
         Ok(&self.built[&cutoff])
@@ -692,7 +692,7 @@ fn train_at(
 
 /// The cutoffs a run reads features at (as_of, the training cutoff, each backtest cutoff and its
 /// training cutoff), each once, latest first.
-fn cutoffs_needed(opts: &Options, as_of: i32) -> Vec<i32> {
+fn cutoffs_needed(opts: &Options, as_of: Day) -> Vec<Day> {
     let mut needed = vec![as_of, as_of - opts.horizon];
     for e in opts.tests(as_of) {
         needed.extend([e, e - opts.horizon]);
@@ -704,7 +704,7 @@ fn cutoffs_needed(opts: &Options, as_of: i32) -> Vec<i32> {
 
 /// How many steps [`run`] reports to its `step` callback: the features at each cutoff, the
 /// model's fit, and each backtest fit.
-pub fn step_count(opts: &Options, as_of: i32) -> usize {
+pub fn step_count(opts: &Options, as_of: Day) -> usize {
     cutoffs_needed(opts, as_of).len() + 1 + opts.cutoffs
 }
 
@@ -733,7 +733,7 @@ pub fn run(
     let mut notes = Vec::new();
     let mut with_p_alive = true;
     for c in cutoffs_needed(opts, as_of) {
-        step(&format!("features as of {}", iso(c)));
+        step(&format!("features as of {c}"));
         let f = cutoffs.at(c)?;
         if f.p_alive.is_none() && !f.ids.is_empty() {
             with_p_alive = false;
@@ -751,7 +751,7 @@ pub fn run(
         anyhow::anyhow!(
             "cannot train the churn model on the cutoff {} (as_of − {h} days): {why}; use a \
              shorter --horizon or more history",
-            iso(train_cutoff)
+            train_cutoff
         )
     })?;
     watch.lap("model fit");
@@ -763,15 +763,14 @@ pub fn run(
     watch.lap("predictions");
     let mut evaluations = Vec::new();
     for &e in &tests {
-        step(&format!("backtest before {}", iso(e)));
+        step(&format!("backtest before {e}"));
         let trained = train_at(cutoffs.at(e - h)?, ledger, h, with_p_alive);
-        watch.lap(&format!("backtest fit before {}", iso(e)));
+        watch.lap(&format!("backtest fit before {e}"));
         let model = match trained {
             Ok(m) => m,
             Err(why) => {
                 notes.push(format!(
-                    "backtest cutoff {} left out: training before it: {why}",
-                    iso(e)
+                    "backtest cutoff {e} left out: training before it: {why}"
                 ));
                 continue;
             }
@@ -878,12 +877,12 @@ mod tests {
         let truncated = frame(&before);
         let levels = vec![vec!["ads".to_string(), OTHER.to_string()]];
         let a = features(
-            &Ledger::build(&full, Some(cutoff)).unwrap(),
+            &Ledger::build(&full, Some(Day::new(cutoff))).unwrap(),
             &signals(None),
             &levels,
         );
         let b = features(
-            &Ledger::build(&truncated, Some(cutoff)).unwrap(),
+            &Ledger::build(&truncated, Some(Day::new(cutoff))).unwrap(),
             &signals(Some(cutoff)),
             &levels,
         );

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use super::evaluate::Evaluation;
 use super::logistic::{self, Logistic, Matrix};
 use super::{coefficients, drivers, holdout, Options};
-use crate::day::iso;
+use crate::day::{iso, Day};
 use crate::metrics::funnel::{Outcome, Pipeline};
 use crate::metrics::ownership::NONE;
 use crate::metrics::rfm::round_to;
@@ -65,7 +65,7 @@ pub fn features(
     sources: &[String],
     followups: Option<&HashMap<String, Vec<i32>>>,
 ) -> DealFeatures {
-    let cutoff = p.as_of;
+    let cutoff = p.as_of.days();
     // Owners' past results: deals closed before the cutoff.
     let mut record: HashMap<u32, (f64, f64)> = HashMap::new();
     for o in &p.opportunities {
@@ -335,16 +335,16 @@ impl DealRun {
 /// `run`: the one of as_of.
 pub fn run(
     run: &Pipeline,
-    mut pipeline_at: impl FnMut(i32) -> Result<Pipeline>,
+    mut pipeline_at: impl FnMut(Day) -> Result<Pipeline>,
     followups: Option<&HashMap<String, Vec<i32>>>,
     opts: &Options,
 ) -> Result<DealRun> {
     let h = opts.horizon;
-    let as_of = run.as_of;
+    let as_of = run.as_of.days();
     let stages = run.stages.clone();
     let sources = source_levels(run);
     let train_cutoff = as_of - h;
-    let tests = opts.tests(as_of);
+    let tests: Vec<i32> = opts.tests(run.as_of).iter().map(|d| d.days()).collect();
     // Every day a model reads: its features, and the outcomes known by then.
     let mut days = vec![as_of];
     days.extend(snapshots(train_cutoff));
@@ -360,7 +360,7 @@ pub fn run(
         let p = if day == as_of {
             None
         } else {
-            Some(pipeline_at(day)?)
+            Some(pipeline_at(Day::new(day))?)
         };
         let p = p.as_ref().unwrap_or(run);
         built.insert(

@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod logistic;
 pub mod snapshot;
 
+use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -26,7 +27,7 @@ pub struct Options {
 
 impl Options {
     /// The backtest's evaluation cutoffs, latest first.
-    pub fn tests(&self, as_of: i32) -> Vec<i32> {
+    pub fn tests(&self, as_of: Day) -> Vec<Day> {
         (0..self.cutoffs)
             .map(|k| as_of - self.horizon - k as i32 * self.step)
             .collect()

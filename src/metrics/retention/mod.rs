@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate};
 use polars::prelude::*;
 
-use crate::day::iso;
+use crate::day::{iso, Day};
 use crate::metrics::rfm::round_to;
 use crate::metrics::{ALL, UNKNOWN};
 use crate::money::{Money, Total};
@@ -75,7 +75,8 @@ impl Unit {
     /// The periods a subscription from `start` counts (see the module's rule): lost in period T
     /// when `end` is before `as_of`, else active after n renewals. `None` when it starts on or
     /// after `as_of`.
-    pub fn spell(self, start: i32, end: Option<i32>, as_of: i32) -> Option<(u32, bool)> {
+    pub fn spell(self, start: i32, end: Option<i32>, as_of: Day) -> Option<(u32, bool)> {
+        let as_of = as_of.days();
         if start >= as_of {
             return None;
         }
@@ -727,7 +728,7 @@ pub fn subscribers(
 
 /// Per start cohort (the period a subscription began in): subscribers, and the share still
 /// subscribed after 1, 2, … periods, blank where the cohort has not been observed that long.
-pub fn cohorts(subs: &[Subscription], unit: Unit, as_of: i32) -> PolarsResult<DataFrame> {
+pub fn cohorts(subs: &[Subscription], unit: Unit, as_of: Day) -> PolarsResult<DataFrame> {
     let period = match unit {
         Unit::Month => crate::metrics::periods::Period::Month,
         Unit::Quarter | Unit::Year => crate::metrics::periods::Period::Quarter,
@@ -745,7 +746,7 @@ pub fn cohorts(subs: &[Subscription], unit: Unit, as_of: i32) -> PolarsResult<Da
     let longest = by
         .values()
         .flatten()
-        .filter_map(|s| s.start.map(|st| unit.whole_periods(st, as_of - 1)))
+        .filter_map(|s| s.start.map(|st| unit.whole_periods(st, as_of.days() - 1)))
         .max()
         .unwrap_or(0);
     let mut names = Vec::new();
@@ -758,7 +759,7 @@ pub fn cohorts(subs: &[Subscription], unit: Unit, as_of: i32) -> PolarsResult<Da
         // around k periods: a partly observed period would undercount.
         let observed = members
             .iter()
-            .filter_map(|s| s.start.map(|st| unit.whole_periods(st, as_of - 1)))
+            .filter_map(|s| s.start.map(|st| unit.whole_periods(st, as_of.days() - 1)))
             .min()
             .unwrap_or(0);
         for k in 1..=longest {
@@ -813,7 +814,7 @@ mod tests {
             1
         );
         // Ended on any day up to the first renewal: lost in period 1.
-        let as_of = day("2025-01-01");
+        let as_of = Day::new(day("2025-01-01"));
         assert_eq!(
             m.spell(day("2024-01-15"), Some(day("2024-01-15")), as_of),
             Some((1, true))
@@ -829,10 +830,10 @@ mod tests {
         // Active: renewals observed before as_of; an end on or after as_of is still active.
         assert_eq!(m.spell(day("2024-11-15"), None, as_of), Some((1, false)));
         assert_eq!(
-            m.spell(day("2024-11-15"), Some(as_of), as_of),
+            m.spell(day("2024-11-15"), Some(as_of.days()), as_of),
             Some((1, false))
         );
-        assert_eq!(m.spell(as_of, None, as_of), None);
+        assert_eq!(m.spell(as_of.days(), None, as_of), None);
     }
 
     #[test]
