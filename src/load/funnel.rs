@@ -394,30 +394,24 @@ pub fn load_pipeline(
         None => dense_codes(id_column),
     };
     // Rows kept: created before as_of, first of their ID.
-    let mut opportunity_of = vec![NONE; codes.first_row.len()];
-    let mut kept: Vec<usize> = Vec::new();
-    let (mut duplicates, mut future, mut undated) =
-        (Tally::default(), Tally::default(), Tally::default());
-    for (i, &code) in codes.row_code[..df.height()].iter().enumerate() {
-        let row = table.row_number(i);
-        if code == NO_CODE {
-            continue;
-        }
-        let Some(c) = created[i] else {
-            undated.add(row);
-            continue;
-        };
-        if day(c) >= as_of.days() {
-            future.add(row);
-            continue;
-        }
-        if opportunity_of[code as usize] != NONE {
-            duplicates.add(row);
-            continue;
-        }
-        opportunity_of[code as usize] = kept.len() as u32;
-        kept.push(i);
-    }
+    let rules::KeptRows {
+        kept,
+        opportunity_of,
+        undated,
+        future,
+        duplicates,
+    } = rules::kept_rows(
+        &codes.row_code[..df.height()],
+        codes.first_row.len(),
+        |i| created[i].map(day),
+        as_of,
+    );
+    let tally = |rows: Vec<usize>| {
+        let mut t = Tally::default();
+        rows.into_iter().for_each(|i| t.add(table.row_number(i)));
+        t
+    };
+    let (undated, duplicates, future) = (tally(undated), tally(duplicates), tally(future));
     undated.note(
         out,
         &file,

@@ -5,6 +5,56 @@
 use super::stages::Outcome;
 use crate::day::Day;
 
+/// Which rows of an opportunities export are opportunities at as_of: each ID's first row (in
+/// file order) that has a created date before as_of. Rows are indices into the export; the
+/// others are sorted by why they were left out.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KeptRows {
+    /// The rows kept, in file order: opportunity `k` is row `kept[k]`.
+    pub kept: Vec<usize>,
+    /// For each ID code, its opportunity (an index into `kept`), or [`NOT_KEPT`].
+    pub opportunity_of: Vec<u32>,
+    /// Rows without a created date.
+    pub undated: Vec<usize>,
+    /// Rows created on or after as_of.
+    pub future: Vec<usize>,
+    /// Rows repeating an ID kept earlier.
+    pub duplicates: Vec<usize>,
+}
+
+/// An ID code without an opportunity.
+pub const NOT_KEPT: u32 = u32::MAX;
+
+/// [`KeptRows`] of an export: `codes[i]` is row i's ID code (`u32::MAX` for a row without an ID,
+/// skipped silently: the reader has said so), `codes_n` the number of codes, `created(i)` its
+/// created day.
+pub fn kept_rows(
+    codes: &[u32],
+    codes_n: usize,
+    created: impl Fn(usize) -> Option<i32>,
+    as_of: Day,
+) -> KeptRows {
+    let mut k = KeptRows {
+        opportunity_of: vec![NOT_KEPT; codes_n],
+        ..KeptRows::default()
+    };
+    for (i, &code) in codes.iter().enumerate() {
+        if code == u32::MAX {
+            continue;
+        }
+        match created(i) {
+            None => k.undated.push(i),
+            Some(c) if c >= as_of.days() => k.future.push(i),
+            Some(_) if k.opportunity_of[code as usize] != NOT_KEPT => k.duplicates.push(i),
+            Some(_) => {
+                k.opportunity_of[code as usize] = k.kept.len() as u32;
+                k.kept.push(i);
+            }
+        }
+    }
+    k
+}
+
 /// The analysis date when none is given: the day after the latest date of the data — the
 /// created dates, the close dates of closed deals (an open deal's close date is the one
 /// expected, not an event) and the stage history's latest change.
@@ -112,6 +162,30 @@ pub fn stays(history: &[(i32, Option<u16>)], closed: Option<i32>) -> Vec<(u16, i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_rows_are_the_first_dated_row_of_each_id_before_as_of() {
+        // Rows: 0 A, 1 B undated, 2 A again, 3 no ID, 4 C on as_of, 5 B dated, 6 C before.
+        let codes = [0, 1, 0, u32::MAX, 2, 1, 2];
+        let created = [Some(5), None, Some(1), Some(1), Some(10), Some(3), Some(9)];
+        let k = kept_rows(&codes, 3, |i| created[i], Day::new(10));
+        assert_eq!(
+            k.kept,
+            [0, 5, 6],
+            "B's first dated row, C's row before as_of"
+        );
+        assert_eq!(k.opportunity_of, [0, 1, 2]);
+        assert_eq!(k.undated, [1]);
+        assert_eq!(k.future, [4]);
+        assert_eq!(
+            k.duplicates,
+            [2],
+            "an earlier-dated repeat is still a repeat"
+        );
+        let none = kept_rows(&codes, 3, |_| None, Day::new(10));
+        assert_eq!(none.opportunity_of, [NOT_KEPT; 3]);
+        assert_eq!(none.undated.len(), 6);
+    }
 
     #[test]
     fn as_of_is_the_day_after_the_latest_event_of_the_data() {
