@@ -124,15 +124,48 @@ COPY (
 """
 
 
+def plain_rfm_sql(source, out):
+    """The query an analyst writes for a clean export (unique order IDs, no status, no refunds):
+    one per-customer GROUP BY and the three ranks, no order netting. On a clean file it gives
+    crm-eval's answer, so the outputs are compared as for the same-definition query."""
+    return f"""
+COPY (
+  WITH raw AS (SELECT * REPLACE (amount::DECIMAL(18, 4) AS amount) FROM {source}),
+  as_of AS (SELECT max(order_date) + 1 AS d FROM raw),
+  joined AS (
+    SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+           (SELECT d FROM as_of) - max(order_date) AS recency_days, count(*) AS frequency,
+           round(sum(amount), 2)::DOUBLE AS monetary
+    FROM raw GROUP BY customer_id
+  ),
+  n AS (SELECT count(*) AS n FROM joined),
+  scored AS (
+    SELECT joined.*,
+      (1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1) / n))::INT AS r_score,
+      (1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1) / n))::INT AS f_score,
+      (1 + floor(5 * (rank() OVER (ORDER BY monetary) - 1) / n))::INT AS m_score
+    FROM joined, n
+  ),
+  graded AS (SELECT *, (f_score + m_score + 1) // 2 AS fm FROM scored)
+  SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary,
+         r_score, f_score, m_score,
+         r_score::VARCHAR || f_score::VARCHAR || m_score::VARCHAR AS rfm_code,
+         {segment_case()} AS segment
+  FROM graded ORDER BY customer_id
+) TO '{out}' (HEADER, DELIMITER ',');
+"""
+
+
 def generate(rows, kind):
     """`unique`: one row per order, unique order IDs, statuses paid/refunded/cancelled (a refunded
     row is a refund-only order). `lines`: invoice lines, about three per order ID, with refund
     lines of earlier orders (same order ID, a later date, part or all of the line), cancelled
-    lines, zero-amount lines and half-cent amounts."""
+    lines, zero-amount lines and half-cent amounts. `clean`: what a clean export looks like —
+    one row per order, unique order IDs, positive amounts, no status column."""
     import duckdb
 
     os.makedirs(DATA, exist_ok=True)
-    suffix = "" if kind == "unique" else "_lines"
+    suffix = {"unique": "", "lines": "_lines", "clean": "_clean"}[kind]
     csv_path = os.path.join(DATA, f"orders{suffix}_{rows}.csv")
     parquet_path = os.path.join(DATA, f"orders{suffix}_{rows}.parquet")
     if os.path.exists(csv_path) and os.path.exists(parquet_path):
@@ -140,7 +173,14 @@ def generate(rows, kind):
     customers = max(1, rows // 10)
     print(f"generating {rows:,} {kind} order rows for {customers:,} customers in {DATA} ...", flush=True)
     con = duckdb.connect()
-    if kind == "unique":
+    if kind == "clean":
+        select = f"""
+        SELECT 'O' || lpad(i::VARCHAR, 10, '0') AS order_id,
+               'C' || lpad((hash(i) % {customers})::VARCHAR, 8, '0') AS customer_id,
+               DATE '2022-01-01' + (hash(i * 7 + 1) % 1096)::INT AS order_date,
+               round(10 + (hash(i * 13 + 5) % 100000) / 100.0, 2) AS amount
+        FROM range({rows}) t(i)"""
+    elif kind == "unique":
         select = f"""
         SELECT 'O' || lpad(i::VARCHAR, 10, '0') AS order_id,
                'C' || lpad((hash(i) % {customers})::VARCHAR, 8, '0') AS customer_id,
@@ -237,8 +277,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--data", default="unique,lines",
-                        help="comma-separated: unique (one row per order) and/or lines (invoice lines with refunds)")
+    parser.add_argument("--data", default="clean,unique,lines",
+                        help="comma-separated: clean (unique order IDs, no status, no refunds), unique "
+                             "(one row per order, with refunds and cancellations) and/or lines "
+                             "(invoice lines with refunds)")
     parser.add_argument("--bin", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/crm-eval-target")), "release", "crm-eval"))
     args = parser.parse_args()
@@ -247,7 +289,8 @@ def main():
 
     work = tempfile.mkdtemp(prefix="crm-eval-bench-")
     print(f"crm-eval: {args.bin}\nrows: {args.rows:,}  runs: best of {args.runs}  cores: {os.cpu_count()}\n")
-    print(f"{'data':7} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'polars s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
+    print(f"{'data':7} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'plain s':>8} {'ratio':>6} "
+          f"{'polars s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
     for kind in args.data.split(","):
         csv_path, parquet_path = generate(args.rows, kind)
         for label, path, source in [
@@ -256,11 +299,15 @@ def main():
         ]:
             crm_out = os.path.join(work, f"crm_{kind}_{label}.csv")
             duck_out = os.path.join(work, f"duck_{kind}_{label}.csv")
+            plain_out = os.path.join(work, f"plain_{kind}_{label}.csv")
             pl_out = os.path.join(work, f"polars_{kind}_{label}.csv")
             sql_path = os.path.join(work, f"rfm_{kind}_{label}.sql")
+            plain_path = os.path.join(work, f"plain_{kind}_{label}.sql")
             with open(sql_path, "w") as f:
                 f.write(rfm_sql(source, duck_out))
-            crm_times, crm_mem, duck_times, duck_mem, pl_times = [], [], [], [], []
+            with open(plain_path, "w") as f:
+                f.write(plain_rfm_sql(source, plain_out))
+            crm_times, crm_mem, duck_times, duck_mem, plain_times, pl_times = [], [], [], [], [], []
             for _ in range(args.runs):
                 t, mem, _ = measure([args.bin, "rfm", path, "-q", "-o", crm_out])
                 crm_times.append(t)
@@ -268,16 +315,26 @@ def main():
                 _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
                 duck_times.append(float(out.decode().strip().splitlines()[-1]))
                 duck_mem.append(mem)
+                _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, plain_path])
+                plain_times.append(float(out.decode().strip().splitlines()[-1]))
+                duck_mem.append(mem)
                 _, _, out = measure([sys.executable, "-c", POLARS_RUNNER, path, pl_out])
                 pl_times.append(float(out.decode().strip().splitlines()[-1]))
             total, diff = compare(crm_out, duck_out)
             verdict = f"{total:,} customers, {diff} differ"
+            if kind == "clean":
+                # On a clean file the plain query is the definition too: compare it as well.
+                _, plain_diff = compare(crm_out, plain_out)
+                verdict += f", {plain_diff} differ from the plain query"
+                diff += plain_diff
             ratio = min(crm_times) / min(duck_times)
+            plain_ratio = min(crm_times) / min(plain_times)
             pl_ratio = min(crm_times) / min(pl_times)
             print(f"{kind:7} {label:8} {min(crm_times):11.2f} {min(duck_times):9.2f} {ratio:6.2f} "
+                  f"{min(plain_times):8.2f} {plain_ratio:6.2f} "
                   f"{min(pl_times):9.2f} {pl_ratio:6.2f} {max(crm_mem):13.0f} {max(duck_mem):11.0f}  {verdict}", flush=True)
             if diff:
-                sys.exit(f"outputs differ: compare {crm_out} and {duck_out}")
+                sys.exit(f"outputs differ: compare {crm_out} and {duck_out} / {plain_out}")
         # The cost of --on-bad-rows skip on a clean file (issue 27: at most 10 % more): the same
         # run with a rejects file; same bytes out, none rejected.
         skip_out = os.path.join(work, f"crm_{kind}_skip.csv")
