@@ -304,7 +304,9 @@ def main():
             sql_path = os.path.join(work, f"rfm_{kind}_{label}.sql")
             plain_path = os.path.join(work, f"plain_{kind}_{label}.sql")
             with open(sql_path, "w") as f:
-                f.write(rfm_sql(source, duck_out))
+                # The same-definition query reads a status; a clean export has none (all paid).
+                same = f"(SELECT *, NULL::VARCHAR AS status FROM {source})" if kind == "clean" else source
+                f.write(rfm_sql(same, duck_out))
             with open(plain_path, "w") as f:
                 f.write(plain_rfm_sql(source, plain_out))
             crm_times, crm_mem, duck_times, duck_mem, plain_times, pl_times = [], [], [], [], [], []

@@ -170,6 +170,16 @@ impl Ledger {
     /// [`Ledger::build`] that takes the rows and frees them once they are in the partitions
     /// (the ledger's peak memory is then the rows or the partitions, not both for long).
     pub fn from_frame(orders: DataFrame, as_of: Option<Day>) -> Result<Ledger> {
+        Ledger::from_frame_with(orders, as_of, false)
+    }
+
+    /// [`Ledger::from_frame`]; `general_only` never takes the rule's clean-export shortcut (the
+    /// tests compare the two).
+    fn from_frame_with(
+        orders: DataFrame,
+        as_of: Option<Day>,
+        general_only: bool,
+    ) -> Result<Ledger> {
         let watch = crate::diag::Stopwatch::new();
         let day = orders.column("order_date")?.date()?.physical().clone();
         let as_of = match as_of {
@@ -220,7 +230,7 @@ impl Ledger {
         let parts: Vec<(Part, Vec<group::Key>, Vec<u8>)> = partitions
             .into_par_iter()
             .map_init(
-                || (GroupScratch::default(), rule::Scratch::default()),
+                || (GroupScratch::default(), rule::Scratch::new(general_only)),
                 |(group_scratch, rule_scratch), pieces| {
                     let grouped = group::group(pieces, group_scratch);
                     let mut part = Part::default();
@@ -583,6 +593,47 @@ mod tests {
             ),
         ])
         .unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// The clean-export shortcut and the general rule give the same ledger, on clean files
+        /// (where the shortcut is taken) and on files with repeats, refunds and negatives.
+        #[test]
+        fn the_shortcut_and_the_general_rule_agree(
+            rows in proptest::collection::vec(
+                (0u8..6, proptest::option::of(0u16..40), 0i32..60, -2i64..6, 0u8..8, 0u8..3),
+                1..120,
+            ),
+            clean in proptest::bool::ANY,
+        ) {
+            let n = rows.len();
+            let order = |i: usize, o: Option<u16>| -> Option<String> {
+                // Clean: unique IDs, some long (past the inline 12 bytes), some missing.
+                if clean { o.map(|_| format!("order-number-{i:06}")) } else { o.map(|o| o.to_string()) }
+            };
+            let df = DataFrame::new_infer_height(vec![
+                Column::new("customer_id".into(), rows.iter().map(|r| format!("C{}", r.0)).collect::<Vec<_>>()),
+                Column::new("order_id".into(), rows.iter().enumerate().map(|(i, r)| order(i, r.1)).collect::<Vec<_>>()),
+                Column::new("order_date".into(), rows.iter().map(|r| 19_000 + r.2).collect::<Vec<i32>>())
+                    .cast(&DataType::Date).unwrap(),
+                Column::new("amount".into(), rows.iter().map(|r| {
+                    let v = if clean { r.3.abs() } else { r.3 };
+                    v * 2_500
+                }).collect::<Vec<i64>>()),
+                Column::new("status".into(), rows.iter().map(|r| match (clean, r.4) {
+                    (false, 0) => "refunded",
+                    (false, 1) => "cancelled",
+                    _ => "paid",
+                }).collect::<Vec<_>>()),
+                Column::new("owner".into(), rows.iter().map(|r| format!("rep{}", r.5)).collect::<Vec<_>>()),
+            ]).unwrap();
+            proptest::prop_assert_eq!(df.height(), n);
+            let as_of = Some(Day::new(19_055));
+            let fast = Ledger::from_frame_with(df.clone(), as_of, false).unwrap();
+            let general = Ledger::from_frame_with(df, as_of, true).unwrap();
+            proptest::prop_assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+        }
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub(super) struct Scratch {
     rows: Vec<Row>,
     order: Vec<u32>,
     purchases: Vec<(i32, Money, Money, u32)>,
+    /// Always take the general path (tests compare it with the clean-export shortcut).
+    general_only: bool,
+}
+
+impl Scratch {
+    pub fn new(general_only: bool) -> Scratch {
+        Scratch {
+            general_only,
+            ..Scratch::default()
+        }
+    }
 }
 
 /// Applies the purchase rule to one customer's rows (in row order), appending the customer to
@@ -112,64 +123,19 @@ pub(super) fn customer(
     }
     b.movement_end.push(b.movement_day.len() as u32);
     b.refunded.push(Money(refunded));
-    // 4. The rows of one order ID together (rows without one each alone), in row order.
-    s.order.clear();
-    s.order.extend(0..s.rows.len() as u32);
-    let rows = &s.rows;
-    s.order.sort_unstable_by(|&a, &b| {
-        let (x, y) = (&rows[a as usize], &rows[b as usize]);
-        let by_order = if x.order.is_empty() && y.order.is_empty() {
-            Ordering::Equal
-        } else {
-            x.order.group_cmp(&y.order, arena)
-        };
-        by_order.then(x.row.cmp(&y.row))
-    });
-    let same_order = |x: &Row, y: &Row| !x.order.is_empty() && x.order.same(&y.order, arena);
     s.purchases.clear();
-    let mut start = 0;
-    while start < s.order.len() {
-        let first = &rows[s.order[start] as usize];
-        let mut end = start + 1;
-        while end < s.order.len() && same_order(first, &rows[s.order[end] as usize]) {
-            end += 1;
+    if !s.general_only && each_row_its_own_order(&s.rows, arena) {
+        // Steps 4 and 5 when they change nothing (a clean export: no refund, no negative row, no
+        // order ID twice): every row is an order of its own, and a purchase — positive, or free
+        // and never refunded — dated by its own day.
+        part.stats.orders += s.rows.len();
+        for x in &s.rows {
+            part.stats.free_purchases += usize::from(x.net == 0);
+            s.purchases
+                .push((x.day, Money(x.net), Money(x.margin), x.owner));
         }
-        let (mut net, mut margin, mut refund) = (0i64, 0i64, false);
-        let mut dated: Option<Row> = None; // earliest positive row
-        let mut earliest: Option<Row> = None;
-        for &i in &s.order[start..end] {
-            let x = rows[i as usize];
-            match net.checked_add(x.net) {
-                Some(v) => net = v,
-                None => overflow = Some(x.row as usize),
-            }
-            margin = margin.saturating_add(x.margin);
-            refund |= x.refund;
-            if x.net > 0 && dated.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
-                dated = Some(x);
-            }
-            if earliest.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
-                earliest = Some(x);
-            }
-        }
-        part.stats.orders += 1;
-        // 5. A purchase: positive net, dated by its earliest positive row; or zero net and never
-        // refunded (a free order), dated by its earliest row.
-        let purchase = if net > 0 {
-            dated
-        } else if net == 0 && !refund {
-            part.stats.free_purchases += 1;
-            earliest
-        } else {
-            None
-        };
-        match purchase {
-            Some(row) => s
-                .purchases
-                .push((row.day, Money(net), Money(margin), row.owner)),
-            None => part.stats.orders_not_purchases += 1,
-        }
-        start = end;
+    } else {
+        orders_to_purchases(s, arena, &mut part.stats, &mut overflow);
     }
     // Same-day purchases in a fixed order: by net, then margin, then owner in byte order (codes
     // are in byte order of the names), no owner last.
@@ -193,3 +159,100 @@ pub(super) fn customer(
         part.error.get_or_insert(LedgerError::Overflow { row });
     }
 }
+
+/// Steps 4 and 5 of the rule: the rows of one order ID together (rows without one each alone),
+/// netted; an order is a purchase when its net is positive (dated by its earliest positive row)
+/// or zero and never refunded (a free order, dated by its earliest row).
+fn orders_to_purchases(
+    s: &mut Scratch,
+    arena: &[u8],
+    stats: &mut LedgerStats,
+    overflow: &mut Option<usize>,
+) {
+    // 4. The rows of one order ID together (rows without one each alone), in row order.
+    s.order.clear();
+    s.order.extend(0..s.rows.len() as u32);
+    let rows = &s.rows;
+    s.order.sort_unstable_by(|&a, &b| {
+        let (x, y) = (&rows[a as usize], &rows[b as usize]);
+        let by_order = if x.order.is_empty() && y.order.is_empty() {
+            Ordering::Equal
+        } else {
+            x.order.group_cmp(&y.order, arena)
+        };
+        by_order.then(x.row.cmp(&y.row))
+    });
+    let same_order = |x: &Row, y: &Row| !x.order.is_empty() && x.order.same(&y.order, arena);
+    let mut start = 0;
+    while start < s.order.len() {
+        let first = &rows[s.order[start] as usize];
+        let mut end = start + 1;
+        while end < s.order.len() && same_order(first, &rows[s.order[end] as usize]) {
+            end += 1;
+        }
+        let (mut net, mut margin, mut refund) = (0i64, 0i64, false);
+        let mut dated: Option<Row> = None; // earliest positive row
+        let mut earliest: Option<Row> = None;
+        for &i in &s.order[start..end] {
+            let x = rows[i as usize];
+            match net.checked_add(x.net) {
+                Some(v) => net = v,
+                None => *overflow = Some(x.row as usize),
+            }
+            margin = margin.saturating_add(x.margin);
+            refund |= x.refund;
+            if x.net > 0 && dated.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
+                dated = Some(x);
+            }
+            if earliest.is_none_or(|d| (x.day, x.row) < (d.day, d.row)) {
+                earliest = Some(x);
+            }
+        }
+        stats.orders += 1;
+        // 5. A purchase: positive net, dated by its earliest positive row; or zero net and never
+        // refunded (a free order), dated by its earliest row.
+        let purchase = if net > 0 {
+            dated
+        } else if net == 0 && !refund {
+            stats.free_purchases += 1;
+            earliest
+        } else {
+            None
+        };
+        match purchase {
+            Some(row) => s
+                .purchases
+                .push((row.day, Money(net), Money(margin), row.owner)),
+            None => stats.orders_not_purchases += 1,
+        }
+        start = end;
+    }
+}
+
+/// Whether steps 4 and 5 would leave every row an order and a purchase of its own: no refund and
+/// no negative row, and no order ID on two rows (rows without one are alone anyway). Pairwise
+/// for a customer's few rows; sorted beyond [`PAIRWISE`].
+fn each_row_its_own_order(rows: &[Row], arena: &[u8]) -> bool {
+    if rows.iter().any(|x| x.refund) {
+        return false;
+    }
+    let keyed = |x: &&Row| !x.order.is_empty();
+    if rows.len() <= PAIRWISE {
+        for (i, x) in rows.iter().enumerate().filter(|(_, x)| keyed(x)) {
+            if rows[i + 1..]
+                .iter()
+                .filter(keyed)
+                .any(|y| x.order.same(&y.order, arena))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+    let mut keys: Vec<&Key> = rows.iter().filter(keyed).map(|x| &x.order).collect();
+    keys.sort_unstable_by(|a, b| a.group_cmp(b, arena));
+    keys.windows(2).all(|w| !w[0].same(w[1], arena))
+}
+
+/// Rows of one customer up to which [`each_row_its_own_order`] compares pairs.
+const PAIRWISE: usize = 32;
