@@ -26,7 +26,8 @@ impl Cell<'_> {
         s
     }
 
-    /// Appends the cell's text to `buf` without allocating (the CSV writer's hot path).
+    /// Appends the cell's text to `buf` without allocating (the CSV writer's hot path): integers,
+    /// dates and two-decimal money by hand, the rest through `fmt` — the same text either way.
     pub fn write_to(&self, buf: &mut String) {
         use std::fmt::Write;
         // Writing to a String cannot fail.
@@ -36,13 +37,21 @@ impl Cell<'_> {
                 buf.push_str(s);
                 Ok(())
             }
-            Cell::Int(i) => write!(buf, "{i}"),
+            Cell::Int(i) => {
+                push_int(buf, i);
+                Ok(())
+            }
             // Never print "-0" (the pattern matches -0.0 too); non-finite values are shown empty.
             Cell::Float(0.0) => {
                 buf.push('0');
                 Ok(())
             }
-            Cell::Float(f) if f.is_finite() => write!(buf, "{f}"),
+            Cell::Float(f) if f.is_finite() => {
+                if !push_cents(buf, f) {
+                    let _ = write!(buf, "{f}");
+                }
+                Ok(())
+            }
             Cell::Float(_) => Ok(()),
             Cell::Date(d) => write_days(buf, d),
             Cell::DateTime(ms) => {
@@ -140,10 +149,92 @@ pub fn whole_numbers(cells: &[Cell<'_>]) -> bool {
 
 fn write_days(buf: &mut String, days: i32) -> std::fmt::Result {
     use std::fmt::Write;
+    if let Some((y, m, d)) = civil(days) {
+        let text = [
+            b'0' + (y / 1000) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+            b'-',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+            b'-',
+            b'0' + (d / 10) as u8,
+            b'0' + (d % 10) as u8,
+        ];
+        buf.push_str(std::str::from_utf8(&text).unwrap_or_default());
+        return Ok(());
+    }
     match crate::day::Day::new(days).date() {
         Some(d) => write!(buf, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
         None => write!(buf, "{days}"),
     }
+}
+
+/// Year, month and day of a day since 1970-01-01 in the years 0000–9999 (proleptic Gregorian),
+/// without chrono: Howard Hinnant's `civil_from_days`. None outside those years.
+fn civil(days: i32) -> Option<(u32, u32, u32)> {
+    // 0000-03-01 .. 9999-12-31 in days since 1970-01-01.
+    if !(-719_468..=2_932_896).contains(&days) {
+        return None;
+    }
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097) as u32;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe as i32 + era * 400 + i32::from(m <= 2);
+    Some((u32::try_from(y).ok()?, m, d))
+}
+
+/// Appends an integer's decimal digits.
+fn push_int(buf: &mut String, i: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        buf.push('-');
+    }
+    buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// Appends `f` when it is a whole number of hundredths below 10^13 (money, shares to the cent):
+/// its shortest round-trip text — what `{f}` prints — is then those hundredths with trailing
+/// zeros dropped, since a decimal of at most 15 significant digits is the only such decimal of
+/// its double. Returns false, appending nothing, for any other value.
+fn push_cents(buf: &mut String, f: f64) -> bool {
+    if f.abs() >= 1e13 {
+        return false;
+    }
+    let cents = (f * 100.0).round();
+    if cents / 100.0 != f {
+        return false;
+    }
+    let cents = cents as i64;
+    if cents < 0 {
+        buf.push('-');
+    }
+    let (whole, frac) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
+    push_int(buf, whole as i64);
+    if frac != 0 {
+        buf.push('.');
+        buf.push((b'0' + (frac / 10) as u8) as char);
+        if frac % 10 != 0 {
+            buf.push((b'0' + (frac % 10) as u8) as char);
+        }
+    }
+    true
 }
 
 /// The cells of one column. Types polars can hold that crm-eval never produces fall back to their
@@ -199,6 +290,30 @@ pub fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The hand-written integers, dates and money print what `fmt` and chrono print.
+        #[test]
+        fn fast_cells_print_what_fmt_prints(
+            i in proptest::num::i64::ANY,
+            cents in -1_000_000_000_000_000i64..1_000_000_000_000_000,
+            bits in proptest::num::u64::ANY,
+            days in -800_000i32..3_000_000,
+        ) {
+            proptest::prop_assert_eq!(Cell::Int(i).text(), i.to_string());
+            let money = cents as f64 / 100.0;
+            for f in [money, f64::from_bits(bits), cents as f64 / 1000.0, cents as f64 / 7.0] {
+                if f.is_finite() && f != 0.0 {
+                    proptest::prop_assert_eq!(Cell::Float(f).text(), format!("{f}"));
+                }
+            }
+            let chrono_text = match crate::day::Day::new(days).date() {
+                Some(d) => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+                None => days.to_string(),
+            };
+            proptest::prop_assert_eq!(Cell::Date(days).text(), chrono_text);
+        }
+    }
 
     #[test]
     fn numbers_read_as_a_person_reads_them() {
