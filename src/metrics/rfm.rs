@@ -221,7 +221,9 @@ pub fn buyer_ids(ledger: &Ledger, codes: &[usize]) -> Result<Column> {
 
 /// Runs RFM on the purchase ledger.
 pub fn rfm(ledger: &Ledger, opts: &RfmOptions) -> Result<Rfm> {
+    let watch = crate::diag::Stopwatch::new();
     let summary = purchase_summary(ledger, opts.frequency)?;
+    watch.lap("  rfm: purchase summary");
     let customers = score_customers(summary, ledger.as_of, opts)?;
     Ok(Rfm {
         without_purchase: ledger.stats.customers_without_purchase,
@@ -234,6 +236,7 @@ pub fn rfm(ledger: &Ledger, opts: &RfmOptions) -> Result<Rfm> {
 /// Adds recency, scores, codes and segments to a purchase summary.
 /// The summary is taken so that its columns are freed as they are replaced.
 pub fn score_customers(mut summary: DataFrame, as_of: Day, opts: &RfmOptions) -> Result<DataFrame> {
+    let watch = crate::diag::Stopwatch::new();
     let last: Vec<i32> = date_values(&summary, "last_order_date")?;
     let recency: Vec<i64> = last
         .iter()
@@ -276,6 +279,7 @@ pub fn score_customers(mut summary: DataFrame, as_of: Day, opts: &RfmOptions) ->
         score_dimension(&freq_f, &opts.f_scoring)
     };
     let m_score = score_dimension(&monetary, &opts.m_scoring);
+    watch.lap("  rfm: scores");
 
     let to_five = |s: u32, scoring: &Scoring| -> u32 {
         if opts.default_segments {
@@ -284,42 +288,49 @@ pub fn score_customers(mut summary: DataFrame, as_of: Day, opts: &RfmOptions) ->
             s
         }
     };
-    // Each (r, f, m) code is formatted once, not once per customer.
-    let mut code_text: std::collections::HashMap<(u32, u32, u32), String> = Default::default();
-    let mut segment_of: std::collections::HashMap<(u32, u32, u32), &str> = Default::default();
+    // Each (r, f, m) code is formatted and matched to its segment once, not once per customer:
+    // in a table indexed by the three scores (each at most its scoring's levels).
+    let top = |s: &[u32]| s.iter().copied().max().unwrap_or(0) as usize + 1;
+    let (f_top, m_top) = (top(&f_score), top(&m_score));
+    let slot = |i: usize| {
+        (r_score[i] as usize * f_top + f_score[i] as usize) * m_top + m_score[i] as usize
+    };
+    let mut table: Vec<Option<(String, &str)>> = vec![None; top(&r_score) * f_top * m_top];
     for i in 0..n {
-        let key = (r_score[i], f_score[i], m_score[i]);
-        code_text
-            .entry(key)
-            .or_insert_with(|| format!("{}{}{}", key.0, key.1, key.2));
-        segment_of.entry(key).or_insert_with(|| {
+        table[slot(i)].get_or_insert_with(|| {
+            let key = (r_score[i], f_score[i], m_score[i]);
             let (r, f, m) = (
                 to_five(key.0, &opts.r_scoring),
                 to_five(key.1, &opts.f_scoring),
                 to_five(key.2, &opts.m_scoring),
             );
-            opts.segments
+            let segment = opts
+                .segments
                 .iter()
                 .find(|rule| rule.matches(r, f, m))
-                .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str())
+                .map_or(UNMATCHED_SEGMENT, |rule| rule.name.as_str());
+            (format!("{}{}{}", key.0, key.1, key.2), segment)
         });
     }
-    let segments = StringChunked::from_iter_values(
-        "segment".into(),
-        (0..n).map(|i| segment_of[&(r_score[i], f_score[i], m_score[i])]),
-    )
-    .into_column();
-    let codes = StringChunked::from_iter_values(
-        "rfm_code".into(),
-        (0..n).map(|i| code_text[&(r_score[i], f_score[i], m_score[i])].as_str()),
-    )
-    .into_column();
+    // Every slot read was filled in the loop above.
+    let entry = |i: usize| {
+        table[slot(i)]
+            .as_ref()
+            .map_or(("", UNMATCHED_SEGMENT), |(code, segment)| {
+                (code.as_str(), *segment)
+            })
+    };
+    let segments =
+        StringChunked::from_iter_values("segment".into(), (0..n).map(|i| entry(i).1)).into_column();
+    let codes = StringChunked::from_iter_values("rfm_code".into(), (0..n).map(|i| entry(i).0))
+        .into_column();
     let score_col = |name: &str, s: Vec<u32>| {
         Column::new(
             name.into(),
             s.into_iter().map(|v| v as i32).collect::<Vec<i32>>(),
         )
     };
+    watch.lap("  rfm: codes and segments");
     let df = DataFrame::new_infer_height(vec![
         summary.column("customer_id")?.clone(),
         summary.column("first_order_date")?.clone(),
@@ -351,6 +362,52 @@ fn score_dimension(values: &[f64], scoring: &Scoring) -> Vec<u32> {
 /// ⌈n / bins⌉ customers. A heavy tie (many one-time buyers) takes one score and the next value
 /// jumps to where its rank puts it, rather than splitting equal customers across scores.
 pub fn quantile_scores(values: &[f64], bins: u32) -> Vec<u32> {
+    counted_scores(values, bins).unwrap_or_else(|| sorted_scores(values, bins))
+}
+
+/// The score of a value: 1 + ⌊bins × (values strictly below it) / n⌋, at most `bins`.
+fn score_of(below: usize, n: usize, bins: u32) -> u32 {
+    (1 + (u64::from(bins) * below as u64 / n as u64) as u32).min(bins)
+}
+
+/// [`quantile_scores`] by counting, for whole numbers in a range not much wider than their count
+/// (days, order counts): no sort. None for anything else (fractions, a wide range, or zeros of
+/// both signs, which the sort orders apart).
+fn counted_scores(values: &[f64], bins: u32) -> Option<Vec<u32>> {
+    let n = values.len();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut plus_zero, mut minus_zero) = (false, false);
+    for &v in values {
+        if v.fract() != 0.0 {
+            return None; // a fraction, NaN or an infinity
+        }
+        lo = lo.min(v);
+        hi = hi.max(v);
+        plus_zero |= v == 0.0 && v.is_sign_positive();
+        minus_zero |= v == 0.0 && v.is_sign_negative();
+    }
+    let width = hi - lo + 1.0;
+    if n == 0 || (plus_zero && minus_zero) || width > (2 * n).max(1 << 16) as f64 {
+        return None;
+    }
+    let slot = |v: f64| (v - lo) as usize;
+    let mut below = vec![0usize; width as usize + 1];
+    for &v in values {
+        below[slot(v) + 1] += 1;
+    }
+    for i in 1..below.len() {
+        below[i] += below[i - 1];
+    }
+    Some(
+        values
+            .iter()
+            .map(|&v| score_of(below[slot(v)], n, bins))
+            .collect(),
+    )
+}
+
+/// [`quantile_scores`] by one sort of (value, position).
+fn sorted_scores(values: &[f64], bins: u32) -> Vec<u32> {
     let n = values.len();
     // One sort of (value, position); then each run of equal values gets the score of the number
     // of values before the run.
@@ -360,7 +417,7 @@ pub fn quantile_scores(values: &[f64], bins: u32) -> Vec<u32> {
     let mut start = 0;
     while start < n {
         let value = sorted[start].0;
-        let score = (1 + (u64::from(bins) * start as u64 / n as u64) as u32).min(bins);
+        let score = score_of(start, n, bins);
         let mut end = start;
         while end < n && sorted[end].0.total_cmp(&value).is_eq() {
             scores[sorted[end].1] = score;
@@ -495,6 +552,24 @@ pub fn segment_summary(customers: &DataFrame, rules: &[SegmentRule]) -> Result<D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Scores by counting equal scores by sorting, whenever counting applies.
+        #[test]
+        fn counted_scores_are_sorted_scores(
+            values in proptest::collection::vec(-40i32..40, 1..300),
+            scale in proptest::sample::select(vec![1.0, -1.0, 1000.0, 0.5]),
+            bins in 1u32..9,
+        ) {
+            let v: Vec<f64> = values.iter().map(|&x| f64::from(x) * scale).collect();
+            let sorted = sorted_scores(&v, bins);
+            let counted = counted_scores(&v, bins);
+            proptest::prop_assert!(scale != 1.0 || counted.is_some(), "whole numbers are counted");
+            if let Some(counted) = counted {
+                proptest::prop_assert_eq!(counted, sorted);
+            }
+        }
+    }
 
     #[test]
     fn default_grid_covers_every_cell_once_by_first_match() {
