@@ -247,12 +247,34 @@ fn finish_millis(ms: Int64Chunked, kind: ValueKind, name: PlSmallStr) -> PolarsR
     }
 }
 
+/// `f(offset, len)` over consecutive slices of `slice` rows covering `0..n` (one empty slice when
+/// `n` is 0), on every core; the results in row order.
+pub(crate) fn par_slices<T: Send>(
+    n: usize,
+    slice: usize,
+    f: impl Fn(usize, usize) -> T + Sync,
+) -> Vec<T> {
+    (0..n.div_ceil(slice).max(1))
+        .into_par_iter()
+        .map(|k| {
+            let offset = k * slice;
+            f(offset, slice.min(n - offset.min(n)))
+        })
+        .collect()
+}
+
+/// Rows per slice of the scans that [`par_slices`] spreads over the cores.
+const SCAN_SLICE: usize = 1 << 20;
+
 /// Trims surrounding whitespace; blank cells become null. Returns the column untouched (no copy)
 /// when nothing needs trimming, which is the common case.
 fn trim_text(ca: &StringChunked) -> StringChunked {
-    let needs_work = ca.iter().flatten().any(|s| {
-        s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace)
-    });
+    let needs_work = par_slices(ca.len(), SCAN_SLICE, |offset, len| {
+        ca.slice(offset as i64, len).iter().flatten().any(|s| {
+            s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace)
+        })
+    })
+    .contains(&true);
     if !needs_work {
         return ca.clone();
     }
@@ -395,35 +417,52 @@ const OUT_OF_RANGE: &str = "is not a finite amount below a trillion";
 /// A float column (Parquet, Excel, or read by polars' fast path) as Money units; NaN, ±∞ and
 /// amounts of a trillion or more are unreadable cells.
 fn money_from_floats(series: &Series) -> PolarsResult<Coerced> {
-    Ok(money_cells(series.f64()?.iter(), Money::from_f64))
+    money_cells(series.f64()?, Money::from_f64)
 }
 
 /// An integer column as whole currency units.
 fn money_from_integers(series: &Series) -> PolarsResult<Coerced> {
-    Ok(money_cells(
-        series.cast(&DataType::Int64)?.i64()?.iter(),
-        Money::from_units,
-    ))
+    money_cells(series.cast(&DataType::Int64)?.i64()?, Money::from_units)
 }
 
-/// Numbers converted to Money units, each refused value counted as an unreadable cell.
-fn money_cells<T: Copy + ToString>(
-    values: impl Iterator<Item = Option<T>>,
-    to_money: impl Fn(T) -> Option<Money>,
-) -> Coerced {
+/// Numbers converted to Money units, each refused value counted as an unreadable cell (slices
+/// of the column on every core, joined in row order).
+fn money_cells<T>(
+    values: &ChunkedArray<T>,
+    to_money: impl Fn(T::Native) -> Option<Money> + Sync,
+) -> PolarsResult<Coerced>
+where
+    T: PolarsNumericType,
+    T::Native: ToString,
+{
+    let parts = par_slices(values.len(), SCAN_SLICE, |offset, len| {
+        let mut errors = Collector::new();
+        let units: Int64Chunked = values
+            .slice(offset as i64, len)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let x = v?;
+                let m = to_money(x);
+                if m.is_none() {
+                    errors.bad(offset + i, &x.to_string(), OUT_OF_RANGE);
+                }
+                m.map(|m| m.0)
+            })
+            .collect();
+        (units, errors)
+    });
     let mut errors = Collector::new();
-    let units: Int64Chunked = values
-        .enumerate()
-        .map(|(i, v)| {
-            let x = v?;
-            let m = to_money(x);
-            if m.is_none() {
-                errors.bad(i, &x.to_string(), OUT_OF_RANGE);
-            }
-            m.map(|m| m.0)
-        })
-        .collect();
-    errors.into_coerced(units.into_column())
+    let mut units: Option<Int64Chunked> = None;
+    for (part, part_errors) in parts {
+        match &mut units {
+            None => units = Some(part),
+            Some(all) => all.append_owned(part)?,
+        }
+        errors.invalid += part_errors.invalid;
+        errors.all.extend(part_errors.all);
+    }
+    Ok(errors.into_coerced(units.unwrap_or_default().into_column()))
 }
 
 /// Yes/no cells as booleans.
@@ -516,14 +555,9 @@ fn parse_date_chunk(ca: &StringChunked, offset: usize, opts: &ValueOptions) -> D
 /// every core; their evidence and errors are merged in row order, so the outcome is the same.
 fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, Coerced) {
     let n = ca.len();
-    let chunks: Vec<DateChunk> = (0..n.div_ceil(DATE_CHUNK).max(1))
-        .into_par_iter()
-        .map(|c| {
-            let offset = c * DATE_CHUNK;
-            let len = DATE_CHUNK.min(n - offset.min(n));
-            parse_date_chunk(&ca.slice(offset as i64, len), offset, opts)
-        })
-        .collect();
+    let chunks: Vec<DateChunk> = par_slices(n, DATE_CHUNK, |offset, len| {
+        parse_date_chunk(&ca.slice(offset as i64, len), offset, opts)
+    });
     let mut millis: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut errors = Collector::new();
     let mut ambiguous: Vec<(usize, DateParse)> = Vec::new();

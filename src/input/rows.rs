@@ -183,25 +183,62 @@ const FAR_DAYS: i64 = 20 * 366;
 /// A note naming the dates of a date column that lie far outside the rest (with their rows).
 pub(super) fn far_dates(column: &Column, binding: &Binding, info: &SourceInfo) -> Option<String> {
     // Days of the cells, read twice without a copy of the column.
-    let date = match column.dtype() {
-        DataType::Date => Some(column.date().ok()?.physical().clone()),
-        DataType::Datetime(_, _) => None,
+    let Far {
+        count,
+        first: far,
+        low,
+        high,
+    } = match column.dtype() {
+        DataType::Date => {
+            let d = column.date().ok()?.physical();
+            if d.null_count() == 0 {
+                // The arrays' own values: iterating them is several times faster than `iter()`.
+                let arrays: Vec<&[i32]> =
+                    d.downcast_iter().map(|a| a.values().as_slice()).collect();
+                far_days(d.len(), || {
+                    arrays
+                        .iter()
+                        .flat_map(|a| a.iter().map(|&d| Some(i64::from(d))))
+                })?
+            } else {
+                far_days(d.len(), || d.iter().map(|d| d.map(i64::from)))?
+            }
+        }
+        DataType::Datetime(_, _) => {
+            let ms = column.datetime().ok()?.physical();
+            far_days(ms.len(), || {
+                ms.iter().map(|ms| ms.map(|ms| ms.div_euclid(86_400_000)))
+            })?
+        }
         _ => return None,
     };
-    let stamps = match column.dtype() {
-        DataType::Datetime(_, _) => Some(column.datetime().ok()?.physical().clone()),
-        _ => None,
-    };
-    let days = || -> Box<dyn Iterator<Item = Option<i64>> + '_> {
-        match (&date, &stamps) {
-            (Some(d), _) => Box::new(d.iter().map(|d| d.map(i64::from))),
-            (_, Some(ms)) => Box::new(ms.iter().map(|ms| ms.map(|ms| ms.div_euclid(86_400_000)))),
-            _ => Box::new(std::iter::empty()),
-        }
-    };
+    let show = |d: i64| crate::day::iso(d.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+    let listed: Vec<String> = far
+        .iter()
+        .map(|&(i, d)| format!("row {} ({})", info.row_number(i), show(d)))
+        .collect();
+    Some(format!(
+        "{}: {} {} value{} in {:?} {} far outside the rest ({} … {}): {}{}; \
+         the analysis date follows the latest date unless --as-of is given",
+        info.display,
+        count,
+        binding.role,
+        if count == 1 { "" } else { "s" },
+        binding.header,
+        if count == 1 { "lies" } else { "lie" },
+        show(low),
+        show(high),
+        listed.join(", "),
+        if count > 5 { ", …" } else { "" }
+    ))
+}
+
+/// The far days of a column of `n` days (see [`FAR_DAYS`]): how many, the first five with their
+/// rows, and the range of the others; None when none is far (or too few days to judge).
+fn far_days<I: Iterator<Item = Option<i64>>>(n: usize, days: impl Fn() -> I) -> Option<Far> {
     // Median and median absolute deviation of an evenly spaced sample of at most 100,000
     // values: cheap, and the same on every run.
-    let step = (column.len() / 100_000).max(1);
+    let step = (n / 100_000).max(1);
     let mut sample: Vec<i64> = days().step_by(step).flatten().collect();
     if sample.len() < 2 {
         return None;
@@ -227,29 +264,22 @@ pub(super) fn far_dates(column: &Column, binding: &Binding, info: &SourceInfo) -
             hi_in = hi_in.max(d);
         }
     }
-    if count == 0 {
-        return None;
-    }
-    let (low, high) = (lo_in, hi_in);
-    let show = |d: i64| crate::day::iso(d.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
-    let listed: Vec<String> = far
-        .iter()
-        .map(|&(i, d)| format!("row {} ({})", info.row_number(i), show(d)))
-        .collect();
-    Some(format!(
-        "{}: {} {} value{} in {:?} {} far outside the rest ({} … {}): {}{}; \
-         the analysis date follows the latest date unless --as-of is given",
-        info.display,
+    (count > 0).then_some(Far {
         count,
-        binding.role,
-        if count == 1 { "" } else { "s" },
-        binding.header,
-        if count == 1 { "lies" } else { "lie" },
-        show(low),
-        show(high),
-        listed.join(", "),
-        if count > 5 { ", …" } else { "" }
-    ))
+        first: far,
+        low: lo_in,
+        high: hi_in,
+    })
+}
+
+/// What [`far_days`] finds.
+struct Far {
+    count: usize,
+    /// The first five far days, with their positions.
+    first: Vec<(usize, i64)>,
+    /// The range of the days not far.
+    low: i64,
+    high: i64,
 }
 
 /// A share as a percentage with one decimal (`24.9%`).

@@ -60,16 +60,22 @@ impl Marker {
         let Ok(order_col) = df.column("order_id") else {
             return Ok(marker);
         };
-        for id in order_col.str()?.iter().flatten() {
-            if cancelled_number(id).is_some() {
-                marker.cancellation_ids = true;
-            } else if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-                marker.plain_numbers = true;
+        let ids = order_col.str()?;
+        let slices = crate::input::coerce::par_slices(ids.len(), 1 << 20, |offset, len| {
+            let mut m = Marker::default();
+            for id in ids.slice(offset as i64, len).iter().flatten() {
+                if cancelled_number(id).is_some() {
+                    m.cancellation_ids = true;
+                } else if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                    m.plain_numbers = true;
+                }
+                if m.marks() {
+                    break;
+                }
             }
-            if marker.marks() {
-                break;
-            }
-        }
+            m
+        });
+        slices.into_iter().for_each(|m| marker.add(m));
         Ok(marker)
     }
 

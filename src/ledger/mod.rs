@@ -504,8 +504,10 @@ fn margin_values(df: &DataFrame) -> Result<Option<Vec<i64>>> {
     if let Some(margin) = money_values(df, "margin")? {
         return Ok(Some(margin));
     }
-    let (Some(cost), Some(amount)) = (money_values(df, "cost")?, money_values(df, "amount")?)
-    else {
+    let Some(cost) = money_values(df, "cost")? else {
+        return Ok(None);
+    };
+    let Some(amount) = money_values(df, "amount")? else {
         return Ok(None);
     };
     Ok(Some(
