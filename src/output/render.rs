@@ -296,37 +296,44 @@ fn write_delimited(df: &DataFrame, delimiter: u8, w: &mut dyn Write) -> Result<(
 /// one empty field as `""`), so a file reads back the same.
 fn delimited_rows(df: &DataFrame, delimiter: u8) -> Result<Vec<u8>> {
     let cells = columns_cells(df)?;
-    let mut out = Vec::with_capacity(df.height() * 12 * cells.len());
+    let mut out = String::with_capacity(df.height() * 12 * cells.len());
     let special = |b: &u8| matches!(*b, b'"' | b'\r' | b'\n') || *b == delimiter;
+    // Numbers, dates and booleans hold only these bytes: with any other delimiter they never
+    // need quotes and are written straight into the output.
+    let plain = !b"0123456789-+.:eE truefalsTRUEFALS".contains(&delimiter);
     let mut field = String::new();
     for row in 0..df.height() {
         let start = out.len();
         for (k, column) in cells.iter().enumerate() {
             if k > 0 {
-                out.push(delimiter);
+                out.push(delimiter as char);
             }
-            field.clear();
-            column[row].write_to(&mut field);
-            let bytes = field.as_bytes();
-            if bytes.iter().any(special) {
-                out.push(b'"');
-                for &b in bytes {
-                    if b == b'"' {
-                        out.push(b'"');
-                    }
-                    out.push(b);
+            let text = match column[row] {
+                Cell::Text(s) => s,
+                cell if plain => {
+                    cell.write_to(&mut out);
+                    continue;
                 }
-                out.push(b'"');
+                cell => {
+                    field.clear();
+                    cell.write_to(&mut field);
+                    &field
+                }
+            };
+            if text.as_bytes().iter().any(special) {
+                out.push('"');
+                out.push_str(&text.replace('"', "\"\""));
+                out.push('"');
             } else {
-                out.extend_from_slice(bytes);
+                out.push_str(text);
             }
         }
         if out.len() == start {
-            out.extend_from_slice(b"\"\"");
+            out.push_str("\"\"");
         }
-        out.push(b'\n');
+        out.push('\n');
     }
-    Ok(out)
+    Ok(out.into_bytes())
 }
 
 fn json_value(cell: &Cell<'_>) -> String {
