@@ -110,6 +110,32 @@ struct Block {
 }
 
 impl Block {
+    /// An empty block with room for `customers`, their `purchases` and `movements` (margins and
+    /// owners when `like` has them).
+    fn with_capacity(
+        customers: usize,
+        purchases: usize,
+        movements: usize,
+        like: Option<&Block>,
+    ) -> Block {
+        let margin =
+            like.is_some_and(|b| !b.purchase_margin.is_empty() || !b.movement_margin.is_empty());
+        let owner = like.is_some_and(|b| !b.purchase_owner.is_empty());
+        let if_ = |yes: bool, n: usize| if yes { n } else { 0 };
+        Block {
+            purchase_end: Vec::with_capacity(customers),
+            purchase_day: Vec::with_capacity(purchases),
+            purchase_net: Vec::with_capacity(purchases),
+            purchase_margin: Vec::with_capacity(if_(margin, purchases)),
+            purchase_owner: Vec::with_capacity(if_(owner, purchases)),
+            movement_end: Vec::with_capacity(customers),
+            movement_day: Vec::with_capacity(movements),
+            movement_net: Vec::with_capacity(movements),
+            movement_margin: Vec::with_capacity(if_(margin, movements)),
+            refunded: Vec::with_capacity(customers),
+        }
+    }
+
     /// Appends customer `i` of `src` (margins and owners when `src` has them).
     fn push_customer(&mut self, src: &Block, i: usize) {
         let p = span(&src.purchase_end, i);
@@ -233,7 +259,18 @@ impl Ledger {
                 || (GroupScratch::default(), rule::Scratch::new(general_only)),
                 |(group_scratch, rule_scratch), pieces| {
                     let grouped = group::group(pieces, group_scratch);
-                    let mut part = Part::default();
+                    // At most one purchase and one movement per row: room reserved (not
+                    // touched, so not resident) instead of growing by doubling.
+                    let (customers, rows) = (grouped.customers(), grouped.rows.len());
+                    let like = Block {
+                        purchase_margin: vec![Money(0); usize::from(extras.margin.is_some())],
+                        purchase_owner: vec![0; usize::from(extras.owner.is_some())],
+                        ..Block::default()
+                    };
+                    let mut part = Part {
+                        block: Block::with_capacity(customers, rows, rows, Some(&like)),
+                        ..Part::default()
+                    };
                     let mut keys = Vec::with_capacity(grouped.customers());
                     for g in 0..grouped.customers() {
                         let rows = grouped.rows_of(g);
@@ -294,7 +331,15 @@ impl Ledger {
         let blocks: Vec<Block> = order
             .par_chunks(BLOCK)
             .map(|chunk| {
-                let mut block = Block::default();
+                // Sized once: growing ten million entries by doubling copied them again.
+                let (mut purchases, mut movements) = (0, 0);
+                for &(_, p, i) in chunk {
+                    let src = &parts[p as usize].0.block;
+                    purchases += span(&src.purchase_end, i as usize).len();
+                    movements += span(&src.movement_end, i as usize).len();
+                }
+                let src = parts.first().map(|p| &p.0.block);
+                let mut block = Block::with_capacity(chunk.len(), purchases, movements, src);
                 for &(_, p, i) in chunk {
                     block.push_customer(&parts[p as usize].0.block, i as usize);
                 }
