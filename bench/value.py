@@ -56,6 +56,31 @@ COPY (
 """
 
 
+def abc_plain_sql(source, out):
+    """abc as an analyst writes it for a clean export (unique order IDs, no status, no refunds):
+    one GROUP BY customer, no order netting; on a clean file it is the definition too."""
+    return f"""
+COPY (
+  WITH v AS (
+    SELECT customer_id, round(sum(amount::DECIMAL(18, 4)), 2)::DOUBLE AS value
+    FROM {source} GROUP BY customer_id
+  ),
+  total AS (SELECT sum(value) FILTER (WHERE value > 0) AS t FROM v),
+  ranked AS (
+    SELECT customer_id, value, CASE WHEN value > 0 THEN value / t ELSE 0 END AS share,
+           row_number() OVER (ORDER BY value DESC, customer_id) AS rank
+    FROM v, total
+  ),
+  cum AS (SELECT *, sum(share) OVER (ORDER BY rank) AS cumulative FROM ranked),
+  runs AS (SELECT *, first_value(cumulative - share) OVER (PARTITION BY value ORDER BY rank) AS before_run FROM cum)
+  SELECT rank, customer_id, value, round(share, 6) AS value_share, round(cumulative, 6) AS cumulative_share,
+         CASE WHEN value < 0 THEN 'L' WHEN value = 0 THEN 'C' WHEN before_run < 0.8 - 1e-9 THEN 'A'
+              WHEN before_run < 0.95 - 1e-9 THEN 'B' ELSE 'C' END AS tier
+  FROM runs ORDER BY rank
+) TO '{out}' (HEADER, DELIMITER ',');
+"""
+
+
 def cohort_sql(source, out):
     return f"""
 COPY (
@@ -224,16 +249,20 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--commands", default=",".join(COMMANDS))
+    parser.add_argument("--data", default="unique", choices=["unique", "clean"],
+                        help="unique: with refunds and cancellations (bench/rfm.py's); clean: unique order "
+                             "IDs, no status, no refunds, where abc is also timed beside the plain query")
     parser.add_argument("--bin", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/crm-eval-target")), "release", "crm-eval"))
     args = parser.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: run `cargo build --release` first (or pass --bin)")
-    csv_path, parquet_path = generate(args.rows, "unique")
+    csv_path, parquet_path = generate(args.rows, args.data)
     work = tempfile.mkdtemp(prefix="crm-eval-bench-")
     con = duckdb.connect()
     print(f"rows: {args.rows:,}  runs: best of {args.runs}  cores: {os.cpu_count()}\n")
-    print(f"{'command':10} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
+    print(f"{'command':10} {'input':8} {'crm-eval s':>11} {'duckdb s':>9} {'ratio':>6} {'plain s':>8} {'ratio':>6} "
+          f"{'crm-eval MiB':>13} {'duckdb MiB':>11}  outputs")
     for name in args.commands.split(","):
         sql, crm_args, compare = COMMANDS[name]
         for label, path, source in [
@@ -242,10 +271,18 @@ def main():
         ]:
             crm_out = os.path.join(work, f"crm_{name}_{label}.csv")
             duck_out = os.path.join(work, f"duck_{name}_{label}.csv")
+            plain_out = os.path.join(work, f"plain_{name}_{label}.csv")
             sql_path = os.path.join(work, f"{name}_{label}.sql")
+            plain_path = os.path.join(work, f"plain_{name}_{label}.sql")
+            # The same-definition queries read a status; a clean export has none (all paid).
+            same = f"(SELECT *, NULL::VARCHAR AS status FROM {source})" if args.data == "clean" else source
             with open(sql_path, "w") as f:
-                f.write(sql(source, duck_out))
-            crm_t, crm_m, duck_t, duck_m = [], [], [], []
+                f.write(sql(same, duck_out))
+            plain = name == "abc" and args.data == "clean"
+            if plain:
+                with open(plain_path, "w") as f:
+                    f.write(abc_plain_sql(source, plain_out))
+            crm_t, crm_m, duck_t, duck_m, plain_t = [], [], [], [], []
             for _ in range(args.runs):
                 t, mem, _ = measure([args.bin, crm_args[0], path, *crm_args[1:], "-q", "-o", crm_out])
                 crm_t.append(t)
@@ -253,9 +290,19 @@ def main():
                 _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, sql_path])
                 duck_t.append(float(out.decode().strip().splitlines()[-1]))
                 duck_m.append(mem)
+                if plain:
+                    _, mem, out = measure([sys.executable, "-c", DUCKDB_RUNNER, plain_path])
+                    plain_t.append(float(out.decode().strip().splitlines()[-1]))
+                    duck_m.append(mem)
             verdict, diff = compare(con, crm_out, duck_out)
+            if plain:
+                plain_verdict, plain_diff = compare(con, crm_out, plain_out)
+                verdict += f"; plain query: {plain_verdict}"
+                diff = diff or plain_diff
             ratio = min(crm_t) / min(duck_t)
-            print(f"{name:10} {label:8} {min(crm_t):11.2f} {min(duck_t):9.2f} {ratio:6.2f} {max(crm_m):13.0f} {max(duck_m):11.0f}  {verdict}", flush=True)
+            plain_cols = (f"{min(plain_t):8.2f} {min(crm_t) / min(plain_t):6.2f}" if plain else f"{'':8} {'':6}")
+            print(f"{name:10} {label:8} {min(crm_t):11.2f} {min(duck_t):9.2f} {ratio:6.2f} {plain_cols} "
+                  f"{max(crm_m):13.0f} {max(duck_m):11.0f}  {verdict}", flush=True)
             if diff:
                 sys.exit(f"outputs differ: compare {crm_out} and {duck_out}")
 

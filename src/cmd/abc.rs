@@ -103,15 +103,16 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let mut columns = CustomerColumns::shown(!args.summary || by_owner);
     let mut roles = vec![Role::Margin, Role::Cost];
     roles.extend(columns.order_roles());
-    let watch = crate::diag::Stopwatch::new();
     let (result, stats) =
         match partitioned::chosen_limit(args.memory_limit, &args.input.orders, settings)? {
             None => {
                 let (orders, ledger) = load_ledger(&args.input, &roles, settings)?;
                 require_purchases(&orders, &ledger.stats, ledger.as_of)?;
+                let watch = crate::diag::Stopwatch::new();
                 columns.add_purchases(&ledger);
                 let result = abc::abc(&ledger, &opts)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", orders.display))?;
+                watch.lap("abc tiers");
                 (result, ledger.stats)
             }
             Some(limit) => {
@@ -129,12 +130,13 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
                     run.results.into_iter().unzip();
                 let ids: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
                 let values: Vec<f64> = values.into_iter().flatten().collect();
+                let watch = crate::diag::Stopwatch::new();
                 let result =
                     abc::rank(&ids, &values, run.as_of, run.stats.rows_after_as_of, &opts)?;
+                watch.lap("abc tiers");
                 (result, run.stats)
             }
         };
-    watch.lap("abc tiers");
     columns.load_files(
         args.customers.as_deref(),
         &args.owners,

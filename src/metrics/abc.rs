@@ -16,6 +16,7 @@
 use crate::day::Day;
 use anyhow::{bail, Result};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::rfm::round_to;
 use crate::ledger::Ledger;
@@ -60,7 +61,9 @@ pub struct Abc {
 
 /// Ranks the customers with a purchase by net revenue or margin.
 pub fn abc(ledger: &Ledger, opts: &AbcOptions) -> Result<Abc> {
+    let watch = crate::diag::Stopwatch::new();
     let (ids, values) = customer_values(ledger, opts)?;
+    watch.lap("  abc: customer values");
     rank(
         &ids,
         &values,
@@ -103,7 +106,9 @@ pub fn rank(
     after_as_of: usize,
     opts: &AbcOptions,
 ) -> Result<Abc> {
+    let watch = crate::diag::Stopwatch::new();
     let tiers = tier_customers(ids, values, opts.a, opts.b);
+    watch.lap("  abc: ranks and tiers");
     let n = tiers.order.len();
     let mut rank = Vec::with_capacity(n);
     let mut out_ids = Vec::with_capacity(n);
@@ -149,12 +154,29 @@ pub struct Tiers {
 
 pub fn tier_customers(ids: &[&str], values: &[f64], a: f64, b: f64) -> Tiers {
     let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&x, &y| {
-        values[y]
-            .total_cmp(&values[x])
-            .then_with(|| ids[x].cmp(ids[y]))
-    });
+    // Rank order: value descending (f64 total order), then customer ID. The sort runs on
+    // (key, position) pairs in parallel; when the IDs come in ascending order (the ledger's),
+    // the position is the ID's order and no string is compared.
+    let descending = |v: f64| {
+        let bits = v.to_bits() as i64;
+        let ascending = (bits ^ (((bits >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63);
+        !ascending
+    };
+    let mut keyed: Vec<(u64, u32)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (descending(v), i as u32))
+        .collect();
+    if ids.windows(2).all(|w| w[0] <= w[1]) {
+        keyed.par_sort_unstable();
+    } else {
+        keyed.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| ids[a.1 as usize].cmp(ids[b.1 as usize]))
+                .then(a.1.cmp(&b.1))
+        });
+    }
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i as usize).collect();
     // Shares and the running total in exact cents (docs/metrics.md "ABC"): the values are
     // money rounded to cents, so the cumulative share and the tier tests do not depend on the
     // order floats are added in, and the SQL of `crm-eval sql abc` gives the same tiers.
@@ -325,6 +347,29 @@ pub fn tier_table(tiers: &[TierTotal]) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The keyed parallel sort ranks as the plain comparison does: value descending in
+        /// f64 total order (−0 below 0), then ID, then position.
+        #[test]
+        fn rank_order_is_value_then_id(
+            cells in proptest::collection::vec((-3i32..4, 0u8..20), 1..200),
+            sorted_ids in proptest::bool::ANY,
+        ) {
+            let values: Vec<f64> = cells.iter().map(|c| match c.0 {
+                3 => -0.0,
+                v => f64::from(v) * 12.5,
+            }).collect();
+            let mut ids: Vec<String> = cells.iter().map(|c| format!("id{:02}", c.1)).collect();
+            if sorted_ids {
+                ids.sort();
+            }
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut expected: Vec<usize> = (0..values.len()).collect();
+            expected.sort_by(|&x, &y| values[y].total_cmp(&values[x]).then_with(|| ids[x].cmp(ids[y])));
+            proptest::prop_assert_eq!(tier_customers(&ids, &values, 0.8, 0.95).order, expected);
+        }
+    }
 
     #[test]
     fn crossing_customer_is_a_and_ties_share_a_tier() {
