@@ -279,84 +279,30 @@ pub fn load_pipeline(
     watch.lap("loading the opportunities");
     let file = table.info.display.clone();
     let df = &table.df;
-    let text = |role: Role| -> Result<Option<Vec<Option<&str>>>> {
-        Ok(if table.has(role) {
-            Some(df.column(role.name())?.str()?.iter().collect())
-        } else {
-            None
-        })
-    };
-    let stages_col = text(Role::Stage)?.unwrap_or_default();
-    let created: Vec<Option<i64>> = df
-        .column(Role::CreatedAt.name())?
-        .datetime()?
-        .physical()
-        .iter()
-        .collect();
-    let closed_at: Option<Vec<Option<i32>>> = if table.has(Role::ClosedAt) {
-        Some(
-            df.column(Role::ClosedAt.name())?
-                .date()?
-                .physical()
-                .iter()
-                .collect(),
-        )
-    } else {
-        None
-    };
-    let amount: Option<Vec<Option<i64>>> = if table.has(Role::Amount) {
-        Some(df.column(Role::Amount.name())?.i64()?.iter().collect())
-    } else {
-        None
-    };
-    let flag = |role: Role| -> Result<Option<Vec<Option<bool>>>> {
-        Ok(if table.has(role) {
-            Some(df.column(role.name())?.bool()?.iter().collect())
-        } else {
-            None
-        })
-    };
-    let (won_flag, closed_flag) = (flag(Role::Won)?, flag(Role::Closed)?);
-    let outcome_col = text(Role::Outcome)?;
-    // Labels interned once per distinct value (owners, accounts, products, sources).
     let mut names = Interner::default();
-    let mut labels = |role: Role| -> Result<Vec<u32>> {
-        Ok(if table.has(role) {
-            intern_rows(df.column(role.name())?.str()?, &mut names)
-        } else {
-            vec![NONE; df.height()]
-        })
-    };
-    let (owner, customer, product, source_col) = (
-        labels(Role::Owner)?,
-        labels(Role::CustomerId)?,
-        labels(Role::Product)?,
-        labels(Role::Source)?,
-    );
+    let Columns {
+        stages: stages_col,
+        created,
+        closed_at,
+        amount,
+        won: won_flag,
+        closed: closed_flag,
+        outcome: outcome_col,
+        owner,
+        customer,
+        product,
+        source: source_col,
+    } = read_columns(&table, &mut names)?;
 
     // Each row's outcome by the rules of docs/metrics.md "Funnel" (before as_of is applied).
-    let mut stage_kinds = WordCache::new();
-    let mut unknown_outcome = Tally::default();
-    let base_outcome: Vec<Outcome> = (0..df.height())
-        .map(|i| {
-            let from_cell = outcome_col.as_ref().and_then(|c| c[i]).and_then(|cell| {
-                let o = Outcome::from_cell(cell);
-                if o.is_none() {
-                    unknown_outcome.add(table.row_number(i));
-                }
-                o
-            });
-            Outcome::of_row(
-                from_cell,
-                won_flag.as_ref().and_then(|c| c[i]),
-                closed_flag.as_ref().and_then(|c| c[i]),
-                || {
-                    let stage = stages_col[i].unwrap_or_default();
-                    stage_kinds.get(stage, |s| opts.words.kind(s))
-                },
-            )
-        })
-        .collect();
+    let (base_outcome, unknown_outcome) = row_outcomes(
+        &table,
+        &stages_col,
+        outcome_col.as_deref(),
+        won_flag.as_deref(),
+        closed_flag.as_deref(),
+        &opts.words,
+    );
 
     watch.lap("outcomes and labels");
     // The stage history: the --history file, else wide columns of the opportunities export.
@@ -443,131 +389,34 @@ pub fn load_pipeline(
         })
         .collect();
     let history = match history_rows {
-        Some(h) => {
-            let batches =
-                decode_history(&h, &codes.row_code[df.height()..], &opportunity_of, as_of);
-            let (mut unknown, mut later) = (Tally::default(), Tally::default());
-            // Each batch's local stage codes to the codes of `stage_names`.
-            let mut global: Vec<Vec<u32>> = Vec::with_capacity(batches.len());
-            for b in &batches {
-                unknown.merge(&b.unknown);
-                later.merge(&b.later);
-                global.push(
-                    b.names
-                        .iter()
-                        .map(|name| {
-                            stage_codes_lookup(&stage_names, name).unwrap_or_else(|| {
-                                stage_names.push(name.clone());
-                                stage_names.len() as u32 - 1
-                            })
-                        })
-                        .collect(),
-                );
-            }
-            unknown.note(
-                out,
-                &h.info.display,
-                "stage changes name an opportunity not in the export (or left out) and are ignored",
-            );
-            later.note(
-                out,
-                &h.info.display,
-                "stage changes on or after as_of are ignored",
-            );
-            // The history's rows are no longer needed once decoded.
-            drop(h);
-            group_history(batches, &global, kept.len())
-        }
+        Some(h) => kept_history(
+            h,
+            &codes.row_code[df.height()..],
+            &opportunity_of,
+            kept.len(),
+            as_of,
+            &mut stage_names,
+            out,
+        ),
         None => History::default(),
     };
     let entries = &history.entries;
     let kinds: Vec<StageKind> = stage_names.iter().map(|s| opts.words.kind(s)).collect();
     watch.lap("stage changes per opportunity");
 
-    // The funnel's open stages: given, else the history's order, else the built-in ranks.
-    let words = &opts.words;
-    let open_seen = rules::open_stages_seen(
-        current_stage
-            .iter()
-            .copied()
-            .chain(entries.iter().map(|e| e.stage)),
+    let (order, stage_pos) = funnel_order(
+        opts,
+        &current_stage,
+        entries,
         &stage_names,
-        |c| kinds[c] == StageKind::Open,
-    );
-    let mut sequences: Vec<Vec<&str>> = Vec::new();
-    for (k, e) in entries.iter().enumerate() {
-        if k == 0 || entries[k - 1].opportunity != e.opportunity {
-            sequences.push(Vec::new());
-        }
-        if kinds[e.stage as usize] == StageKind::Open {
-            if let Some(seq) = sequences.last_mut() {
-                seq.push(&stage_names[e.stage as usize]);
-            }
-        }
-    }
-    let StageOrder { order, why } =
-        stage_order(opts.stages.as_deref(), words, &open_seen, sequences);
-    let position: HashMap<String, u16> = order
-        .iter()
-        .enumerate()
-        .map(|(k, s)| (normalise_header(s), k as u16))
-        .collect();
-    // The funnel position of each stage code.
-    let stage_pos: Vec<Option<u16>> = stage_names
-        .iter()
-        .map(|s| position.get(&normalise_header(s)).copied())
-        .collect();
-    if order.is_empty() {
-        if !open_seen.is_empty() {
-            note(
-                out,
-                format!(
-                    "{file}: the order of the stages is unknown ({}); stage conversion and per-stage win probabilities need --stages A,B,C or --history",
-                    open_seen.join(", ")
-                ),
-            );
-        }
-    } else {
-        let unknown: Vec<&String> = open_seen
-            .iter()
-            .filter(|s| !position.contains_key(&normalise_header(s)))
-            .collect();
-        if !unknown.is_empty() {
-            bail!(
-                "{file}: stage {:?} is not one of the funnel's stages ({}); the stages seen are {} \
-                 (name the order with --stages, and closing stages in the config's [funnel] won/lost/invalid)",
-                unknown[0],
-                order.join(", "),
-                open_seen.join(", ")
-            );
-        }
-        note(out, format!("stage order {why}: {}", order.join(" → ")));
-    }
+        &kinds,
+        &file,
+        out,
+    )?;
 
     // Opportunities by the outcome rules, their furthest stage and their last change.
-    let (teams, regions) = (
-        load_teams(files.teams, settings)?,
-        load_regions(files.customers, settings)?,
-    );
-    // Team and region once per distinct owner and account: (team, region) codes.
-    let mut team_of: HashMap<u32, (u32, u32)> = HashMap::new();
-    let mut region_of: HashMap<u32, u32> = HashMap::new();
-    for &i in &kept {
-        if !teams.is_empty() && owner[i] != NONE && !team_of.contains_key(&owner[i]) {
-            let t = teams.get(names.name(owner[i]));
-            let (team, region) = (
-                t.and_then(|t| t.team.clone()),
-                t.and_then(|t| t.region.clone()),
-            );
-            let codes = (names.opt(team.as_deref()), names.opt(region.as_deref()));
-            team_of.insert(owner[i], codes);
-        }
-        if !regions.is_empty() && customer[i] != NONE && !region_of.contains_key(&customer[i]) {
-            let r = regions.get(names.name(customer[i])).cloned();
-            let code = names.opt(r.as_deref());
-            region_of.insert(customer[i], code);
-        }
-    }
+    let (team_of, region_of) =
+        teams_and_regions(files, settings, &kept, &owner, &customer, &mut names)?;
     let (mut closed_early, mut won_unpriced, mut reopened) =
         (Tally::default(), Tally::default(), Tally::default());
     let mut pipeline = Pipeline {
@@ -693,6 +542,288 @@ pub fn load_pipeline(
     pipeline.names = names;
     watch.lap("opportunities");
     Ok(pipeline)
+}
+
+/// The funnel's open stages — given, else the history's order, else the built-in ranks — and
+/// the funnel position of each stage code (None for a stage outside the funnel). Says on stderr
+/// which order was taken; a stage the data show outside a known order is an error.
+fn funnel_order(
+    opts: &FunnelOptions,
+    current_stage: &[u32],
+    entries: &[Entry],
+    stage_names: &[String],
+    kinds: &[StageKind],
+    file: &str,
+    out: &OutputOptions,
+) -> Result<(Vec<String>, Vec<Option<u16>>)> {
+    let words = &opts.words;
+    let open_seen = rules::open_stages_seen(
+        current_stage
+            .iter()
+            .copied()
+            .chain(entries.iter().map(|e| e.stage)),
+        stage_names,
+        |c| kinds[c] == StageKind::Open,
+    );
+    let mut sequences: Vec<Vec<&str>> = Vec::new();
+    for (k, e) in entries.iter().enumerate() {
+        if k == 0 || entries[k - 1].opportunity != e.opportunity {
+            sequences.push(Vec::new());
+        }
+        if kinds[e.stage as usize] == StageKind::Open {
+            if let Some(seq) = sequences.last_mut() {
+                seq.push(&stage_names[e.stage as usize]);
+            }
+        }
+    }
+    let StageOrder { order, why } =
+        stage_order(opts.stages.as_deref(), words, &open_seen, sequences);
+    let position: HashMap<String, u16> = order
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (normalise_header(s), k as u16))
+        .collect();
+    // The funnel position of each stage code.
+    let stage_pos: Vec<Option<u16>> = stage_names
+        .iter()
+        .map(|s| position.get(&normalise_header(s)).copied())
+        .collect();
+    if order.is_empty() {
+        if !open_seen.is_empty() {
+            note(
+                out,
+                format!(
+                    "{file}: the order of the stages is unknown ({}); stage conversion and per-stage win probabilities need --stages A,B,C or --history",
+                    open_seen.join(", ")
+                ),
+            );
+        }
+    } else {
+        let unknown: Vec<&String> = open_seen
+            .iter()
+            .filter(|s| !position.contains_key(&normalise_header(s)))
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{file}: stage {:?} is not one of the funnel's stages ({}); the stages seen are {} \
+                 (name the order with --stages, and closing stages in the config's [funnel] won/lost/invalid)",
+                unknown[0],
+                order.join(", "),
+                open_seen.join(", ")
+            );
+        }
+        note(out, format!("stage order {why}: {}", order.join(" → ")));
+    }
+
+    Ok((order, stage_pos))
+}
+
+/// An owner's team and region, as codes of the pipeline's names.
+type TeamOfOwner = (u32, u32);
+
+/// The team and region codes of the kept opportunities' owners (`--teams`) and the region codes of
+/// their accounts (`--customers`), once per distinct owner and account; names interned.
+fn teams_and_regions(
+    files: &FunnelFiles,
+    settings: &Settings,
+    kept: &[usize],
+    owner: &[u32],
+    customer: &[u32],
+    names: &mut Interner,
+) -> Result<(HashMap<u32, TeamOfOwner>, HashMap<u32, u32>)> {
+    let (teams, regions) = (
+        load_teams(files.teams, settings)?,
+        load_regions(files.customers, settings)?,
+    );
+    let mut team_of: HashMap<u32, TeamOfOwner> = HashMap::new();
+    let mut region_of: HashMap<u32, u32> = HashMap::new();
+    for &i in kept {
+        if !teams.is_empty() && owner[i] != NONE && !team_of.contains_key(&owner[i]) {
+            let t = teams.get(names.name(owner[i]));
+            let (team, region) = (
+                t.and_then(|t| t.team.clone()),
+                t.and_then(|t| t.region.clone()),
+            );
+            let codes = (names.opt(team.as_deref()), names.opt(region.as_deref()));
+            team_of.insert(owner[i], codes);
+        }
+        if !regions.is_empty() && customer[i] != NONE && !region_of.contains_key(&customer[i]) {
+            let r = regions.get(names.name(customer[i])).cloned();
+            let code = names.opt(r.as_deref());
+            region_of.insert(customer[i], code);
+        }
+    }
+    Ok((team_of, region_of))
+}
+
+/// Each row's outcome by the rules of docs/metrics.md "Funnel" ([`Outcome::of_row`]: the
+/// outcome cell, else the won/closed flags, else the stage's word), before as_of is applied;
+/// with the rows whose outcome cell was not understood.
+fn row_outcomes(
+    table: &crate::input::Table,
+    stages: &[Option<&str>],
+    outcome: Option<&[Option<&str>]>,
+    won: Option<&[Option<bool>]>,
+    closed: Option<&[Option<bool>]>,
+    words: &StageWords,
+) -> (Vec<Outcome>, Tally) {
+    let mut stage_kinds = WordCache::new();
+    let mut unknown = Tally::default();
+    let outcomes = (0..table.df.height())
+        .map(|i| {
+            let from_cell = outcome.and_then(|c| c[i]).and_then(|cell| {
+                let o = Outcome::from_cell(cell);
+                if o.is_none() {
+                    unknown.add(table.row_number(i));
+                }
+                o
+            });
+            Outcome::of_row(
+                from_cell,
+                won.and_then(|c| c[i]),
+                closed.and_then(|c| c[i]),
+                || {
+                    let stage = stages[i].unwrap_or_default();
+                    stage_kinds.get(stage, |s| words.kind(s))
+                },
+            )
+        })
+        .collect();
+    (outcomes, unknown)
+}
+
+/// The stage changes of the kept opportunities (`opportunity_of` their numbers by ID code, of
+/// `opportunities`; `row_codes` the history rows' ID codes), before as_of, in time order (file order on ties),
+/// grouped per opportunity; stage words new to `stage_names` are added to it. Says on stderr
+/// which rows were ignored. The history's rows are dropped once decoded.
+fn kept_history(
+    h: HistoryFile,
+    row_codes: &[u32],
+    opportunity_of: &[u32],
+    opportunities: usize,
+    as_of: Day,
+    stage_names: &mut Vec<String>,
+    out: &OutputOptions,
+) -> History {
+    let batches = decode_history(&h, row_codes, opportunity_of, as_of);
+    let (mut unknown, mut later) = (Tally::default(), Tally::default());
+    // Each batch's local stage codes to the codes of `stage_names`.
+    let mut global: Vec<Vec<u32>> = Vec::with_capacity(batches.len());
+    for b in &batches {
+        unknown.merge(&b.unknown);
+        later.merge(&b.later);
+        global.push(
+            b.names
+                .iter()
+                .map(|name| {
+                    stage_codes_lookup(stage_names, name).unwrap_or_else(|| {
+                        stage_names.push(name.clone());
+                        stage_names.len() as u32 - 1
+                    })
+                })
+                .collect(),
+        );
+    }
+    unknown.note(
+        out,
+        &h.info.display,
+        "stage changes name an opportunity not in the export (or left out) and are ignored",
+    );
+    later.note(
+        out,
+        &h.info.display,
+        "stage changes on or after as_of are ignored",
+    );
+    drop(h);
+    group_history(batches, &global, opportunities)
+}
+
+/// The opportunities export's columns as the funnel reads them: text, days, money, flags, and
+/// the labels (owners, accounts, products, sources) interned into `names`.
+struct Columns<'a> {
+    stages: Vec<Option<&'a str>>,
+    /// Created at, UTC milliseconds.
+    created: Vec<Option<i64>>,
+    closed_at: Option<Vec<Option<i32>>>,
+    amount: Option<Vec<Option<i64>>>,
+    won: Option<Vec<Option<bool>>>,
+    closed: Option<Vec<Option<bool>>>,
+    outcome: Option<Vec<Option<&'a str>>>,
+    owner: Vec<u32>,
+    customer: Vec<u32>,
+    product: Vec<u32>,
+    source: Vec<u32>,
+}
+
+fn read_columns<'a>(table: &'a crate::input::Table, names: &mut Interner) -> Result<Columns<'a>> {
+    let df = &table.df;
+    let text = |role: Role| -> Result<Option<Vec<Option<&str>>>> {
+        Ok(if table.has(role) {
+            Some(df.column(role.name())?.str()?.iter().collect())
+        } else {
+            None
+        })
+    };
+    let stages_col = text(Role::Stage)?.unwrap_or_default();
+    let created: Vec<Option<i64>> = df
+        .column(Role::CreatedAt.name())?
+        .datetime()?
+        .physical()
+        .iter()
+        .collect();
+    let closed_at: Option<Vec<Option<i32>>> = if table.has(Role::ClosedAt) {
+        Some(
+            df.column(Role::ClosedAt.name())?
+                .date()?
+                .physical()
+                .iter()
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let amount: Option<Vec<Option<i64>>> = if table.has(Role::Amount) {
+        Some(df.column(Role::Amount.name())?.i64()?.iter().collect())
+    } else {
+        None
+    };
+    let flag = |role: Role| -> Result<Option<Vec<Option<bool>>>> {
+        Ok(if table.has(role) {
+            Some(df.column(role.name())?.bool()?.iter().collect())
+        } else {
+            None
+        })
+    };
+    let (won_flag, closed_flag) = (flag(Role::Won)?, flag(Role::Closed)?);
+    let outcome_col = text(Role::Outcome)?;
+    // Labels interned once per distinct value (owners, accounts, products, sources).
+    let mut labels = |role: Role| -> Result<Vec<u32>> {
+        Ok(if table.has(role) {
+            intern_rows(df.column(role.name())?.str()?, names)
+        } else {
+            vec![NONE; df.height()]
+        })
+    };
+    let (owner, customer, product, source_col) = (
+        labels(Role::Owner)?,
+        labels(Role::CustomerId)?,
+        labels(Role::Product)?,
+        labels(Role::Source)?,
+    );
+
+    Ok(Columns {
+        stages: stages_col,
+        created,
+        closed_at,
+        amount,
+        won: won_flag,
+        closed: closed_flag,
+        outcome: outcome_col,
+        owner,
+        customer,
+        product,
+        source: source_col,
+    })
 }
 
 /// The code of a stage word in `names` (added on first sight).
