@@ -7,13 +7,15 @@
 use crate::day::Day;
 use std::collections::HashMap;
 
+mod history;
+
+use history::{kept_history, read_history, read_wide_history, stage_code, Entry, History};
+
 use anyhow::{bail, Result};
 
-use crate::input::schema::{normalise_header, Role, TableKind, ValueKind};
-use crate::input::source::{self, SourceInfo};
+use crate::input::schema::{normalise_header, Role, TableKind};
 use crate::input::values::WordCache;
-use crate::input::{self, coerce};
-use crate::keys::{dense_codes, NO_CODE};
+use crate::keys::dense_codes;
 use crate::metrics::funnel::stages::{stage_order, StageKind, StageOrder, StageWords};
 use crate::metrics::funnel::{rules, Opportunity, Outcome, Pipeline, Stay};
 use crate::metrics::ownership::{intern_rows, Interner, NONE};
@@ -21,7 +23,6 @@ use crate::money::Money;
 use crate::output::{note, OutputOptions};
 use crate::settings::Settings;
 use polars::prelude::*;
-use rayon::prelude::*;
 
 /// What decides the funnel besides the files.
 #[derive(Clone, Debug, Default)]
@@ -93,154 +94,10 @@ impl Tally {
     }
 }
 
-/// A stage history as read: the file and its rows' opportunity IDs, stages and entry times (ms).
-struct HistoryFile {
-    info: SourceInfo,
-    ids: StringChunked,
-    stages: StringChunked,
-    entered: Int64Chunked,
-}
-
 /// An owner's team and region, from the teams file.
 struct TeamOf {
     team: Option<String>,
     region: Option<String>,
-}
-
-/// One stage-history row: the opportunity's index, the stage (its code in the stage names) and
-/// the time entered (ms).
-#[derive(Clone, Copy, Default)]
-struct Entry {
-    opportunity: u32,
-    stage: u32,
-    ms: i64,
-}
-
-/// The stage changes of the kept opportunities, grouped by opportunity in time order (ties in
-/// file order): opportunity `o`'s are `entries[start[o]..start[o + 1]]`.
-#[derive(Default)]
-struct History {
-    entries: Vec<Entry>,
-    start: Vec<u32>,
-}
-
-impl History {
-    fn of(&self, o: usize) -> &[Entry] {
-        match (self.start.get(o), self.start.get(o + 1)) {
-            (Some(&a), Some(&b)) => &self.entries[a as usize..b as usize],
-            _ => &[],
-        }
-    }
-}
-
-/// A history file decoded: its rows before as_of with their opportunity and a stage code local
-/// to `names`, in file order, and the rows it could not use.
-struct Decoded {
-    entries: Vec<Entry>,
-    names: Vec<String>,
-    unknown: Tally,
-    later: Tally,
-}
-
-/// Rows per parallel batch of the history.
-const HISTORY_BATCH: usize = 1 << 16;
-
-/// Decodes the history rows in parallel batches, each with its own stage words (mapped to the
-/// global ones and grouped in row order by the caller, so the result is that of one pass).
-fn decode_history(
-    h: &HistoryFile,
-    id_codes: &[u32],
-    opportunity_of: &[u32],
-    as_of: Day,
-) -> Vec<Decoded> {
-    let n = h.ids.len();
-    (0..n.div_ceil(HISTORY_BATCH))
-        .into_par_iter()
-        .map(|b| {
-            let offset = b * HISTORY_BATCH;
-            let len = HISTORY_BATCH.min(n - offset);
-            let (stages, entered) = (
-                h.stages.slice(offset as i64, len),
-                h.entered.slice(offset as i64, len),
-            );
-            let ids = &id_codes[offset..offset + len];
-            let mut words = WordCache::new();
-            let mut batch = Decoded {
-                entries: Vec::with_capacity(len),
-                names: Vec::new(),
-                unknown: Tally::default(),
-                later: Tally::default(),
-            };
-            for (local, ((&code, stage), ms)) in ids
-                .iter()
-                .zip(stages.iter())
-                .zip(entered.iter())
-                .enumerate()
-            {
-                let (true, Some(stage), Some(ms)) = (code != NO_CODE, stage, ms) else {
-                    continue;
-                };
-                let row = h.info.row_number(offset + local);
-                let opportunity = opportunity_of[code as usize];
-                if opportunity == NONE {
-                    batch.unknown.add(row);
-                    continue;
-                }
-                if Day::of_ms(ms) >= as_of {
-                    batch.later.add(row);
-                    continue;
-                }
-                let stage = stage_code(&mut words, &mut batch.names, stage);
-                batch.entries.push(Entry {
-                    opportunity,
-                    stage,
-                    ms,
-                });
-            }
-            batch
-        })
-        .collect()
-}
-
-/// The position of `name` among `names` (stage words are few).
-fn stage_codes_lookup(names: &[String], name: &str) -> Option<u32> {
-    names.iter().position(|n| n == name).map(|i| i as u32)
-}
-
-/// Groups decoded batches by opportunity (a stable counting sort over the batches in order: file
-/// order kept), then each opportunity's by time (stable: ties keep file order); `global[b]` maps
-/// batch b's stage codes.
-fn group_history(batches: Vec<Decoded>, global: &[Vec<u32>], opportunities: usize) -> History {
-    let mut start = vec![0u32; opportunities + 1];
-    let total: usize = batches.iter().map(|b| b.entries.len()).sum();
-    for e in batches.iter().flat_map(|b| &b.entries) {
-        start[e.opportunity as usize + 1] += 1;
-    }
-    for o in 0..opportunities {
-        start[o + 1] += start[o];
-    }
-    let mut next = start.clone();
-    let mut sorted = vec![Entry::default(); total];
-    for (batch, global) in batches.into_iter().zip(global) {
-        for e in batch.entries {
-            let at = &mut next[e.opportunity as usize];
-            sorted[*at as usize] = Entry {
-                stage: global[e.stage as usize],
-                ..e
-            };
-            *at += 1;
-        }
-    }
-    let mut rest: &mut [Entry] = &mut sorted;
-    for o in 0..opportunities {
-        let (mine, tail) = rest.split_at_mut((start[o + 1] - start[o]) as usize);
-        mine.sort_by_key(|e| e.ms);
-        rest = tail;
-    }
-    History {
-        entries: sorted,
-        start,
-    }
 }
 
 /// Loads the files into a pipeline as of `opts.as_of` (default: the day after the latest date).
@@ -280,27 +137,15 @@ pub fn load_pipeline(
     let file = table.info.display.clone();
     let df = &table.df;
     let mut names = Interner::default();
-    let Columns {
-        stages: stages_col,
-        created,
-        closed_at,
-        amount,
-        won: won_flag,
-        closed: closed_flag,
-        outcome: outcome_col,
-        owner,
-        customer,
-        product,
-        source: source_col,
-    } = read_columns(&table, &mut names)?;
+    let cols = read_columns(&table, &mut names)?;
 
     // Each row's outcome by the rules of docs/metrics.md "Funnel" (before as_of is applied).
     let (base_outcome, unknown_outcome) = row_outcomes(
         &table,
-        &stages_col,
-        outcome_col.as_deref(),
-        won_flag.as_deref(),
-        closed_flag.as_deref(),
+        &cols.stages,
+        cols.outcome.as_deref(),
+        cols.won.as_deref(),
+        cols.closed.as_deref(),
         &opts.words,
     );
 
@@ -319,8 +164,8 @@ pub fn load_pipeline(
     let as_of = match opts.as_of {
         Some(d) => d,
         None => rules::default_as_of(
-            created.iter().flatten().map(|&ms| day(ms)),
-            closed_at
+            cols.created.iter().flatten().map(|&ms| day(ms)),
+            cols.closed_at
                 .iter()
                 .flat_map(|c| c.iter().copied().zip(base_outcome.iter().copied())),
             latest_history,
@@ -349,7 +194,7 @@ pub fn load_pipeline(
     } = rules::kept_rows(
         &codes.row_code[..df.height()],
         codes.first_row.len(),
-        |i| created[i].map(day),
+        |i| cols.created[i].map(day),
         as_of,
     );
     let tally = |rows: Vec<usize>| {
@@ -384,7 +229,7 @@ pub fn load_pipeline(
             stage_code(
                 &mut stage_codes,
                 &mut stage_names,
-                stages_col[i].unwrap_or_default(),
+                cols.stages[i].unwrap_or_default(),
             )
         })
         .collect();
@@ -415,8 +260,14 @@ pub fn load_pipeline(
     )?;
 
     // Opportunities by the outcome rules, their furthest stage and their last change.
-    let (team_of, region_of) =
-        teams_and_regions(files, settings, &kept, &owner, &customer, &mut names)?;
+    let (team_of, region_of) = teams_and_regions(
+        files,
+        settings,
+        &kept,
+        &cols.owner,
+        &cols.customer,
+        &mut names,
+    )?;
     let (mut closed_early, mut won_unpriced, mut reopened) =
         (Tally::default(), Tally::default(), Tally::default());
     let mut pipeline = Pipeline {
@@ -427,10 +278,10 @@ pub fn load_pipeline(
     };
     for (o, &i) in kept.iter().enumerate() {
         let row = table.row_number(i);
-        let created_day = created[i].map_or(as_of.days(), day);
+        let created_day = cols.created[i].map_or(as_of.days(), day);
         let at = rules::at_as_of(
             base_outcome[i],
-            closed_at.as_ref().and_then(|c| c[i]),
+            cols.closed_at.as_ref().and_then(|c| c[i]),
             as_of,
         );
         let (outcome, closed) = (at.outcome, at.closed);
@@ -440,7 +291,7 @@ pub fn load_pipeline(
         if closed.is_some_and(|d| d < created_day) {
             closed_early.add(row);
         }
-        let amount = amount.as_ref().and_then(|c| c[i]).map(Money);
+        let amount = cols.amount.as_ref().and_then(|c| c[i]).map(Money);
         if outcome == Outcome::Won && amount.is_none() && table.has(Role::Amount) {
             won_unpriced.add(row);
         }
@@ -482,9 +333,9 @@ pub fn load_pipeline(
             });
         }
         let last_change = history.last().map_or(created_day, |e| day(e.ms));
-        let (team, owner_region) = team_of.get(&owner[i]).copied().unwrap_or((NONE, NONE));
+        let (team, owner_region) = team_of.get(&cols.owner[i]).copied().unwrap_or((NONE, NONE));
         let region = region_of
-            .get(&customer[i])
+            .get(&cols.customer[i])
             .copied()
             .filter(|&r| r != NONE)
             .unwrap_or(owner_region);
@@ -504,10 +355,10 @@ pub fn load_pipeline(
             },
             amount,
             last_change,
-            owner: owner[i],
-            customer: customer[i],
-            product: product[i],
-            source: source_col[i],
+            owner: cols.owner[i],
+            customer: cols.customer[i],
+            product: cols.product[i],
+            source: cols.source[i],
             team,
             region,
         });
@@ -692,52 +543,6 @@ fn row_outcomes(
     (outcomes, unknown)
 }
 
-/// The stage changes of the kept opportunities (`opportunity_of` their numbers by ID code, of
-/// `opportunities`; `row_codes` the history rows' ID codes), before as_of, in time order (file order on ties),
-/// grouped per opportunity; stage words new to `stage_names` are added to it. Says on stderr
-/// which rows were ignored. The history's rows are dropped once decoded.
-fn kept_history(
-    h: HistoryFile,
-    row_codes: &[u32],
-    opportunity_of: &[u32],
-    opportunities: usize,
-    as_of: Day,
-    stage_names: &mut Vec<String>,
-    out: &OutputOptions,
-) -> History {
-    let batches = decode_history(&h, row_codes, opportunity_of, as_of);
-    let (mut unknown, mut later) = (Tally::default(), Tally::default());
-    // Each batch's local stage codes to the codes of `stage_names`.
-    let mut global: Vec<Vec<u32>> = Vec::with_capacity(batches.len());
-    for b in &batches {
-        unknown.merge(&b.unknown);
-        later.merge(&b.later);
-        global.push(
-            b.names
-                .iter()
-                .map(|name| {
-                    stage_codes_lookup(stage_names, name).unwrap_or_else(|| {
-                        stage_names.push(name.clone());
-                        stage_names.len() as u32 - 1
-                    })
-                })
-                .collect(),
-        );
-    }
-    unknown.note(
-        out,
-        &h.info.display,
-        "stage changes name an opportunity not in the export (or left out) and are ignored",
-    );
-    later.note(
-        out,
-        &h.info.display,
-        "stage changes on or after as_of are ignored",
-    );
-    drop(h);
-    group_history(batches, &global, opportunities)
-}
-
 /// The opportunities export's columns as the funnel reads them: text, days, money, flags, and
 /// the labels (owners, accounts, products, sources) interned into `names`.
 struct Columns<'a> {
@@ -826,135 +631,6 @@ fn read_columns<'a>(table: &'a crate::input::Table, names: &mut Interner) -> Res
     })
 }
 
-/// The code of a stage word in `names` (added on first sight).
-fn stage_code<'a>(cache: &mut WordCache<'a, u32>, names: &mut Vec<String>, stage: &'a str) -> u32 {
-    cache.get(stage, |w| {
-        names.push(w.to_string());
-        names.len() as u32 - 1
-    })
-}
-
-/// The rows of a history file: long form (opportunity_id, stage,
-/// entered_at), else HubSpot's wide columns.
-fn read_history(path: &str, settings: &Settings) -> Result<HistoryFile> {
-    if let Some(wide) = read_wide_history(path, settings, true)? {
-        return Ok(wide);
-    }
-    let table = crate::load::table(path, TableKind::StageHistory, None, settings)?;
-    let df = &table.df;
-    Ok(HistoryFile {
-        ids: df.column(Role::OpportunityId.name())?.str()?.clone(),
-        stages: df.column(Role::Stage.name())?.str()?.clone(),
-        entered: df
-            .column(Role::EnteredAt.name())?
-            .datetime()?
-            .physical()
-            .clone(),
-        info: table.info,
-    })
-}
-
-/// The stage named by a HubSpot `Date entered "Stage (Pipeline)"` header.
-fn wide_stage(header: &str) -> Option<String> {
-    let trimmed = header.trim();
-    let rest = trimmed
-        .get(..12)
-        .filter(|p| p.eq_ignore_ascii_case("date entered"))
-        .map(|_| &trimmed[12..])?;
-    let mut stage = rest
-        .trim()
-        .trim_matches(|c| c == '"' || c == '“' || c == '”')
-        .trim();
-    // "Appointment Scheduled (Sales Pipeline)": the pipeline's name in brackets.
-    if let Some(open) = stage.rfind(" (") {
-        if stage.ends_with(')') {
-            stage = &stage[..open];
-        }
-    }
-    (!stage.is_empty()).then(|| stage.to_string())
-}
-
-/// The wide `Date entered "<stage>"` columns of `path` as long rows, if it has any (and, unless
-/// `required`, an opportunity ID column).
-fn read_wide_history(
-    path: &str,
-    settings: &Settings,
-    required: bool,
-) -> Result<Option<HistoryFile>> {
-    let raw = source::open(path, &settings.input.read)?;
-    let wide: Vec<(String, String)> = raw
-        .headers
-        .iter()
-        .filter_map(|h| wide_stage(h).map(|s| (h.clone(), s)))
-        .collect();
-    if wide.is_empty() {
-        return Ok(None);
-    }
-    let bindings = input::resolve_or_explain(
-        TableKind::Opportunities,
-        &raw.headers,
-        &settings.input,
-        &raw.info,
-    );
-    let id_header = match bindings
-        .ok()
-        .and_then(|b| b.into_iter().find(|b| b.role == Role::OpportunityId))
-    {
-        Some(b) => b.header,
-        None if required => bail!(
-            "{}: the history has `Date entered` columns but no opportunity ID column (name it with --map opportunity_id=HEADER)",
-            raw.info.display
-        ),
-        None => return Ok(None),
-    };
-    let mut wanted = vec![id_header.clone()];
-    wanted.extend(wide.iter().map(|(h, _)| h.clone()));
-    let (frame, info) = raw.read(Some(&wanted), &[], &settings.input.read)?;
-    let ids = coerce::coerce(
-        frame.column(&id_header)?,
-        ValueKind::Id,
-        "opportunity_id",
-        &settings.input.values,
-    )?
-    .column;
-    let ids = ids.str()?;
-    let (mut row_ids, mut row_stages, mut row_times) = (Vec::new(), Vec::new(), Vec::new());
-    for (header, stage) in &wide {
-        let times = coerce::coerce(
-            frame.column(header)?,
-            ValueKind::DateTime,
-            "entered_at",
-            &settings.input.values,
-        )?;
-        if times.invalid > 0 {
-            if let Some(bad) = &times.first_invalid {
-                bail!(
-                    "{}: row {}, column {header:?}: {:?} {}",
-                    info.display,
-                    info.row_number(bad.index),
-                    bad.value,
-                    bad.reason
-                );
-            }
-        }
-        let times = times.column;
-        let times = times.datetime()?.physical();
-        for (id, t) in ids.iter().zip(times.iter()) {
-            if let (Some(id), Some(t)) = (id, t) {
-                row_ids.push(id);
-                row_stages.push(stage.as_str());
-                row_times.push(t);
-            }
-        }
-    }
-    Ok(Some(HistoryFile {
-        info,
-        ids: StringChunked::from_iter_values(PlSmallStr::EMPTY, row_ids.into_iter()),
-        stages: StringChunked::from_iter_values(PlSmallStr::EMPTY, row_stages.into_iter()),
-        entered: Int64Chunked::from_vec(PlSmallStr::EMPTY, row_times),
-    }))
-}
-
 /// Owner → (team, region) from a teams file.
 fn load_teams(path: Option<&str>, settings: &Settings) -> Result<HashMap<String, TeamOf>> {
     let Some(path) = path else {
@@ -1003,23 +679,4 @@ fn load_regions(path: Option<&str>, settings: &Settings) -> Result<HashMap<Strin
         .zip(regions.iter())
         .filter_map(|(id, r)| Some((id?.to_string(), r?.to_string())))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wide_stage;
-
-    #[test]
-    fn hubspot_wide_headers_name_their_stage() {
-        assert_eq!(
-            wide_stage("Date entered \"Appointment Scheduled (Sales Pipeline)\""),
-            Some("Appointment Scheduled".into())
-        );
-        assert_eq!(
-            wide_stage("date entered Contract Sent"),
-            Some("Contract Sent".into())
-        );
-        assert_eq!(wide_stage("Date exited \"Contract Sent\""), None);
-        assert_eq!(wide_stage("Deal Stage"), None);
-    }
 }
