@@ -582,7 +582,7 @@ fn from_snapshot(
         polars::prelude::Column::new(
             p_name.into(),
             rows.iter()
-                .map(|&i| crate::metrics::rfm::round_to(model.probability[i], 4))
+                .map(|&i| crate::metrics::stats::round_to(model.probability[i], 4))
                 .collect::<Vec<_>>(),
         ),
         polars::prelude::Column::new("driver_1".into(), d1),

@@ -14,7 +14,7 @@ use crate::load::ownership::Loaded;
 use crate::metrics::assign::{self, Candidate, Case, Rates, Taker};
 use crate::metrics::conversion;
 use crate::metrics::pool::PoolRules;
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 use crate::output::note;
 use crate::settings::Settings;
 

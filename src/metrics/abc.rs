@@ -18,7 +18,7 @@ use anyhow::{bail, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::rfm::round_to;
+use super::stats::round_to;
 use crate::ledger::Ledger;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -17,7 +17,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::periods::Period;
-use super::rfm::round_to;
+use super::stats::round_to;
 use crate::ledger::Ledger;
 use crate::money::Money;
 

@@ -20,10 +20,10 @@ use polars::prelude::*;
 use super::GroupKeys;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::nps::wilson_fraction;
 use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell};
 use super::periods::Period;
-use super::rfm::round_to;
+use super::stats::round_to;
+use super::stats::wilson_fraction;
 use super::Estimate;
 use crate::day::DAY_MS;
 use crate::money::{Money, Total};

@@ -23,7 +23,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::periods::Period;
-use super::rfm::round_to;
+use super::stats::round_to;
 use crate::ledger::{Buyers, Ledger};
 
 /// Churned: no purchase for more than `churn_days` (the lifecycle rule, which `predict churn`

@@ -18,7 +18,7 @@ use polars::prelude::*;
 use super::GroupKeys;
 
 use super::periods::Period;
-use super::rfm::round_to;
+use super::stats::{round_to, wilson};
 use super::Estimate;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -121,26 +121,6 @@ pub fn nps_interval(promoters: f64, detractors: f64, n: f64) -> (f64, f64, f64) 
         (100.0 * (nps - half)).max(-100.0),
         (100.0 * (nps + half)).min(100.0),
     )
-}
-
-/// Wilson 95 % score interval of a proportion, in percent.
-pub fn wilson(successes: f64, n: f64) -> (f64, f64, f64) {
-    let z = 1.96f64;
-    let p = successes / n;
-    let denom = 1.0 + z * z / n;
-    let centre = (p + z * z / (2.0 * n)) / denom;
-    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
-    (
-        100.0 * p,
-        100.0 * (centre - half).max(0.0),
-        100.0 * (centre + half).min(1.0),
-    )
-}
-
-/// [`wilson`] as fractions (0–1): rate, low, high.
-pub fn wilson_fraction(successes: f64, n: f64) -> (f64, f64, f64) {
-    let (p, lo, hi) = wilson(successes, n);
-    (p / 100.0, lo / 100.0, hi / 100.0)
 }
 
 #[derive(Default)]

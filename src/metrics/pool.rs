@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::conversion::Outcome as ConversionOutcome;
 use super::ownership::{CustomerOrders, EventKind, Interner, Ownership, NONE};
-use super::rfm::round_to;
 use super::stats::median;
+use super::stats::round_to;
 use super::{GroupKeys, UNKNOWN};
 use crate::day::{days_of_ms, ms_of_days};
 

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 use super::orders::str_values;
-use super::rfm::round_to;
+use super::stats::round_to;
 use crate::ledger::Ledger;
 
 /// The built-in rules, the same text as `examples/rating.toml`.

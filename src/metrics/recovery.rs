@@ -19,11 +19,11 @@ use polars::prelude::*;
 
 use super::GroupKeys;
 
-use super::nps::wilson_fraction;
 use super::ownership::{CustomerOrders, Interner, Ownership, NONE};
 use super::periods::Period;
-use super::rfm::round_to;
 use super::stats::median;
+use super::stats::round_to;
+use super::stats::wilson_fraction;
 use super::Estimate;
 use crate::money::{Money, Total};
 

@@ -6,6 +6,7 @@
 //! - scores: see [`quantile_scores`] and [`break_scores`].
 
 use super::meanings::{self, Meaning};
+use super::stats::round_to;
 use crate::day::Day;
 use anyhow::Result;
 
@@ -435,16 +436,6 @@ pub fn break_scores(values: &[f64], breaks: &[f64]) -> Vec<u32> {
         .iter()
         .map(|&v| 1 + breaks.iter().filter(|&&b| v > b).count() as u32)
         .collect()
-}
-
-pub fn round_to(value: f64, decimals: i32) -> f64 {
-    let factor = 10f64.powi(decimals);
-    let rounded = (value * factor).round() / factor;
-    if rounded == 0.0 {
-        0.0
-    } else {
-        rounded
-    }
 }
 
 fn date_values(df: &DataFrame, name: &str) -> Result<Vec<i32>> {

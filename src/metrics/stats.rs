@@ -82,6 +82,37 @@ pub fn normal_quantile(p: f64) -> f64 {
     x - u / (1.0 + x * u / 2.0)
 }
 
+/// Rounds to `decimals` places (half away from zero), never giving −0.
+pub fn round_to(value: f64, decimals: i32) -> f64 {
+    let factor = 10f64.powi(decimals);
+    let rounded = (value * factor).round() / factor;
+    if rounded == 0.0 {
+        0.0
+    } else {
+        rounded
+    }
+}
+
+/// Wilson 95 % score interval of a proportion, in percent.
+pub fn wilson(successes: f64, n: f64) -> (f64, f64, f64) {
+    let z = 1.96f64;
+    let p = successes / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    (
+        100.0 * p,
+        100.0 * (centre - half).max(0.0),
+        100.0 * (centre + half).min(1.0),
+    )
+}
+
+/// [`wilson`] as fractions (0–1): rate, low, high.
+pub fn wilson_fraction(successes: f64, n: f64) -> (f64, f64, f64) {
+    let (p, lo, hi) = wilson(successes, n);
+    (p / 100.0, lo / 100.0, hi / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

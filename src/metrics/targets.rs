@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 pub use super::periods::{Span, TargetPeriod};
-use super::rfm::round_to;
+use super::stats::round_to;
 use crate::day::Day;
 
 /// The `[[target]]` tables of a targets file.

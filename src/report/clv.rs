@@ -142,7 +142,7 @@ impl Section for ClvSection {
     fn measures(&self) -> Vec<Measure> {
         vec![Measure::of(
             "expected_clv_12m",
-            crate::metrics::rfm::round_to(self.clv.iter().sum(), 2),
+            crate::metrics::stats::round_to(self.clv.iter().sum(), 2),
         )]
     }
 

@@ -14,7 +14,7 @@ use polars::prelude::*;
 use super::special::ln_gamma;
 use super::{bgnbd::BgNbd, expected, p_alive, Customers, Grouping, Model, Purchases};
 use crate::day::{iso, Day};
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 
 /// E[X(t)]: repeat purchases of a customer `t` time units after their first purchase, before
 /// anything is known of them (the conditional expectation at x = 0, T = 0).

@@ -25,7 +25,7 @@ use anyhow::{bail, Result};
 
 use crate::ledger::Ledger;
 use crate::metrics::periods::Period;
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 use crate::money::Money;
 
 pub use fit::Fit;

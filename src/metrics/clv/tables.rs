@@ -12,7 +12,7 @@ use super::{
     TimeUnit, Value,
 };
 use crate::ledger::Ledger;
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ClvOptions {

@@ -24,10 +24,10 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::metrics::nps::wilson_fraction;
 use crate::metrics::ownership::{Interner, NONE};
 use crate::metrics::periods::Period;
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
+use crate::metrics::stats::wilson_fraction;
 use crate::metrics::{Estimate, GroupKeys, UNKNOWN};
 use crate::money::Money;
 pub use stages::Outcome;

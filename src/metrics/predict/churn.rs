@@ -14,7 +14,7 @@ use super::{coefficients, holdout, Options};
 use crate::day::{iso, Day};
 use crate::ledger::Ledger;
 use crate::metrics::clv::{self, Grouping, Model, TimeUnit};
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 use crate::money::Money;
 
 /// What the CRM knows besides purchases, per customer ID; every list sorted by day.

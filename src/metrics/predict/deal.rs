@@ -15,7 +15,7 @@ use super::{coefficients, drivers, holdout, Options};
 use crate::day::{iso, Day};
 use crate::metrics::funnel::{Outcome, Pipeline};
 use crate::metrics::ownership::NONE;
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 
 /// The pooled level of rare and missing sources.
 const OTHER: &str = "(other)";

@@ -6,7 +6,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::day::iso;
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 
 /// The scores of one model on one evaluation set.
 #[derive(Debug, Clone, Copy, PartialEq)]

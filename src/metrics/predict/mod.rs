@@ -11,7 +11,7 @@ use crate::day::Day;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 use logistic::Logistic;
 
 /// The horizon and the backtest's cutoffs of a prediction.

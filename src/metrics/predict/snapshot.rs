@@ -13,7 +13,7 @@ use polars::prelude::*;
 use super::evaluate::{scores, Scores};
 use super::fnv1a as hash;
 use super::logistic::{self, Logistic, Matrix};
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 
 pub use crate::input::values::is_placeholder;
 

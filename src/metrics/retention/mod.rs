@@ -18,7 +18,7 @@ use chrono::{Months, NaiveDate};
 use polars::prelude::*;
 
 use crate::day::{iso, Day};
-use crate::metrics::rfm::round_to;
+use crate::metrics::stats::round_to;
 use crate::metrics::{ALL, UNKNOWN};
 use crate::money::{Money, Total};
 use models::{Counts, Curve, Fitted, Model};

@@ -209,7 +209,7 @@ fn exact(v: f64) -> String {
     } else if v.abs() >= 1.0 {
         format!("{sign}{}", super::cells::grouped(v, 2))
     } else {
-        format!("{}", crate::metrics::rfm::round_to(v, 4))
+        format!("{}", crate::metrics::stats::round_to(v, 4))
     }
 }
 
