@@ -142,55 +142,9 @@ pub fn recommend(
             .find_map(|m| m.get(&seg).or_else(|| m.get(&u32::MAX)))
             .map_or(0.0, |(s, n)| s / n)
     };
-    // Who takes customers, and how many more each may hold.
     let now_ms = as_of.start_ms();
-    let holding = crate::metrics::pool::holding_now(&data.own);
-    let mut recent: HashMap<u32, bool> = HashMap::new();
-    for s in &data.own.spells {
-        if s.start_day() >= (as_of - opts.active_days).days() {
-            recent.insert(s.owner, true);
-        }
-    }
-    let per_owner = opts.per_owner.unwrap_or(rules.limits.max_daily_claims);
-    let mut owner_codes: Vec<u32> = if opts.owners.is_empty() {
-        recent.keys().copied().collect()
-    } else {
-        let mut codes = Vec::new();
-        for name in opts.owners {
-            match data.strings.get(name.trim()) {
-                Some(c) => codes.push(c),
-                None => {
-                    return Err(usage(format!(
-                        "--owners {name}: no spell in {} has this owner",
-                        opts.events
-                    )))
-                }
-            }
-        }
-        codes
-    };
-    owner_codes.sort_by(|a, b| data.strings.name(*a).cmp(data.strings.name(*b)));
-    owner_codes.dedup();
-    let takers: Vec<Taker> = owner_codes
-        .iter()
-        .map(|&o| {
-            let h = holding.get(&o).copied().unwrap_or(0);
-            Taker {
-                owner: o,
-                name: data.strings.name(o).to_string(),
-                holding: h,
-                room: rules.limits.max_holding.saturating_sub(h).min(per_owner),
-            }
-        })
-        .collect();
-    if takers.is_empty() {
-        return Err(anyhow::anyhow!(
-            "no owner started a spell in the {} days before {}: pass --owners or a longer \
-             --active-days",
-            opts.active_days,
-            as_of
-        ));
-    }
+    let takers = takers(data, rules, opts)?;
+    let per_owner = per_owner(rules, opts);
     // Who to allocate: the pool now, or the new leads.
     let reclaim_ms = crate::day::ms_of_days(rules.cooldown.reclaim_days);
     let mut barred: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -415,6 +369,66 @@ pub fn recommend(
         ),
     );
     Ok(table)
+}
+
+/// How many customers one owner may take in this batch: `--per-owner`, else the pool's daily
+/// claim limit.
+fn per_owner(rules: &PoolRules, opts: &Options) -> u64 {
+    opts.per_owner.unwrap_or(rules.limits.max_daily_claims)
+}
+
+/// Who takes customers — the owners given, else those who started a spell in the last
+/// `--active-days` — and how many more each may hold (the pool's holding limit, at most
+/// `--per-owner` or the daily claim limit).
+fn takers(data: &Loaded, rules: &PoolRules, opts: &Options) -> Result<Vec<Taker>> {
+    let holding = crate::metrics::pool::holding_now(&data.own);
+    let mut recent: HashMap<u32, bool> = HashMap::new();
+    for s in &data.own.spells {
+        if s.start_day() >= (data.as_of - opts.active_days).days() {
+            recent.insert(s.owner, true);
+        }
+    }
+    let per_owner = per_owner(rules, opts);
+    let mut owner_codes: Vec<u32> = if opts.owners.is_empty() {
+        recent.keys().copied().collect()
+    } else {
+        let mut codes = Vec::new();
+        for name in opts.owners {
+            match data.strings.get(name.trim()) {
+                Some(c) => codes.push(c),
+                None => {
+                    return Err(usage(format!(
+                        "--owners {name}: no spell in {} has this owner",
+                        opts.events
+                    )))
+                }
+            }
+        }
+        codes
+    };
+    owner_codes.sort_by(|a, b| data.strings.name(*a).cmp(data.strings.name(*b)));
+    owner_codes.dedup();
+    let takers: Vec<Taker> = owner_codes
+        .iter()
+        .map(|&o| {
+            let h = holding.get(&o).copied().unwrap_or(0);
+            Taker {
+                owner: o,
+                name: data.strings.name(o).to_string(),
+                holding: h,
+                room: rules.limits.max_holding.saturating_sub(h).min(per_owner),
+            }
+        })
+        .collect();
+    if takers.is_empty() {
+        return Err(anyhow::anyhow!(
+            "no owner started a spell in the {} days before {}: pass --owners or a longer \
+             --active-days",
+            opts.active_days,
+            data.as_of
+        ));
+    }
+    Ok(takers)
 }
 
 fn backtest_table(rows: &[assign::BacktestRow]) -> Result<DataFrame> {
