@@ -200,7 +200,8 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         }
     };
 
-    if magic.starts_with(b"PAR1") {
+    let sniffed = Sniffed::of(&magic);
+    if sniffed == Sniffed::Parquet {
         info.container = Container::Parquet;
         info.first_row_number = 1;
         let body = match whole {
@@ -215,7 +216,7 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
             body,
         });
     }
-    if magic.starts_with(b"PK\x03\x04") || magic.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+    if sniffed == Sniffed::Excel {
         info.container = Container::Excel;
         let bytes = read_all(whole)?;
         let (frame, headers, sheet, header_row) =
@@ -243,12 +244,10 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<RawSource> {
         );
     }
     // Text: maybe compressed, then decoded to UTF-8.
-    let compression = if magic.starts_with(&[0x1F, 0x8B]) {
-        Some("gzip")
-    } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-        Some("zstd")
-    } else {
-        None
+    let compression = match sniffed {
+        Sniffed::Gzip => Some("gzip"),
+        Sniffed::Zstd => Some("zstd"),
+        _ => None,
     };
     info.compression = compression;
     // Without a header row the names are written in front of the text: read it whole.
@@ -394,6 +393,40 @@ pub(super) fn decode_text(
 
 /// The compressed formats told apart by their magic bytes that are not read: named in the
 /// error instead of "neither UTF-8 nor GBK".
+/// What a file's first bytes say it is, whatever its name: the one place the containers are told
+/// apart (reading, and the memory estimate of `--memory-limit auto`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sniffed {
+    Parquet,
+    /// xlsx (a zip) or xls (an OLE compound file).
+    Excel,
+    Gzip,
+    Zstd,
+    /// Anything else: text, or a compression crm-eval names in its error.
+    Other,
+}
+
+impl Sniffed {
+    pub fn of(magic: &[u8]) -> Sniffed {
+        if magic.starts_with(b"PAR1") {
+            Sniffed::Parquet
+        } else if magic.starts_with(b"PK\x03\x04") || magic.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+            Sniffed::Excel
+        } else if magic.starts_with(&[0x1F, 0x8B]) {
+            Sniffed::Gzip
+        } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+            Sniffed::Zstd
+        } else {
+            Sniffed::Other
+        }
+    }
+
+    /// Whether the file is smaller than the data it holds (a memory estimate reads it so).
+    pub fn compressed(self) -> bool {
+        self != Sniffed::Other
+    }
+}
+
 fn unsupported_compression(magic: &[u8]) -> Option<&'static str> {
     if magic.len() >= 4 && magic.starts_with(b"BZh") && magic[3].is_ascii_digit() {
         Some("bzip2")
@@ -817,6 +850,22 @@ pub fn polars_message(e: &PolarsError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containers_are_told_by_their_first_bytes() {
+        assert_eq!(Sniffed::of(b"PAR1\x15\x04"), Sniffed::Parquet);
+        assert_eq!(Sniffed::of(b"PK\x03\x04\x14\x00"), Sniffed::Excel);
+        assert_eq!(Sniffed::of(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1]), Sniffed::Excel);
+        assert_eq!(Sniffed::of(&[0x1F, 0x8B, 0x08]), Sniffed::Gzip);
+        assert_eq!(Sniffed::of(&[0x28, 0xB5, 0x2F, 0xFD]), Sniffed::Zstd);
+        assert_eq!(Sniffed::of(b"customer_id,amount"), Sniffed::Other);
+        assert_eq!(
+            Sniffed::of(b"PA"),
+            Sniffed::Other,
+            "a file shorter than a magic"
+        );
+        assert!(Sniffed::Excel.compressed() && !Sniffed::Other.compressed());
+    }
 
     #[test]
     fn delimiters_are_sniffed() {

@@ -87,7 +87,7 @@ impl MemoryLimit {
 }
 
 /// Bytes of memory a whole-file run takes per byte of input on disk (measured on the 10M-order
-/// benchmark: CSV 2.6, Parquet 7.4, with room to spare; compressed CSV as Parquet).
+/// benchmark: CSV 2.6, Parquet 7.4, with room to spare; compressed CSV and workbooks as Parquet).
 const CSV_MEMORY_FACTOR: u64 = 3;
 const COMPRESSED_MEMORY_FACTOR: u64 = 8;
 
@@ -113,9 +113,7 @@ pub fn chosen_limit(
         let compressed = std::fs::File::open(&file.path)
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
             .is_ok()
-            && (magic == *b"PAR1"
-                || magic[..2] == [0x1F, 0x8B]
-                || magic == [0x28, 0xB5, 0x2F, 0xFD]);
+            && crate::input::source::Sniffed::of(&magic).compressed();
         let factor = if compressed {
             COMPRESSED_MEMORY_FACTOR
         } else {
