@@ -20,6 +20,7 @@ use polars::prelude::*;
 use super::GroupKeys;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
+use super::grouped;
 use super::ownership::{first_between, CustomerOrders, Interner, Ownership, Spell};
 use super::periods::Period;
 use super::stats::round_to;
@@ -249,7 +250,7 @@ pub fn table(
         }
     };
     // Unknown groups after the known ones, then by value; codes with one label are one group.
-    let mut groups: BTreeMap<(bool, Vec<String>), Acc> = BTreeMap::new();
+    let mut groups: grouped::Groups<Acc> = BTreeMap::new();
     for (k, acc) in by_id {
         let labels: Vec<String> = by.iter().zip(k).flat_map(|(g, id)| label(*g, id)).collect();
         let unknown = labels.iter().any(|l| l == super::UNKNOWN);
@@ -263,27 +264,7 @@ pub fn table(
             ConversionGroup::Customer => keys.customer.map_or(Vec::new(), |c| c.names.clone()),
         })
         .collect();
-    let mut labels: Vec<Vec<String>> = vec![Vec::new(); names.len()];
-    let mut rows: Vec<Acc> = Vec::new();
-    for ((_, k), acc) in groups {
-        for (i, v) in k.into_iter().enumerate() {
-            labels[i].push(v);
-        }
-        rows.push(acc);
-    }
-    if !by.is_empty() {
-        for l in labels.iter_mut() {
-            l.push(super::ALL.into());
-        }
-        rows.push(all);
-    } else {
-        rows.push(all);
-    }
-    let mut cols: Vec<Column> = names
-        .iter()
-        .zip(labels)
-        .map(|(n, l)| Column::new(n.as_str().into(), l))
-        .collect();
+    let (mut cols, mut rows) = grouped::with_all_row(&names, groups, all);
     let mut medians = Vec::new();
     let mut hours = Vec::new();
     for a in rows.iter_mut() {
@@ -291,32 +272,21 @@ pub fn table(
         hours.push(median(&mut a.hours).map(|h| round_to(h, 2)));
     }
     let u = |f: &dyn Fn(&Acc) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
-    let intervals: Vec<(f64, f64, f64)> = rows
+    let rates: Vec<Option<f64>> = rows
         .iter()
-        .map(|a| wilson_fraction(a.converted as f64, a.matured as f64))
+        .map(|a| {
+            let (rate, _, _) = wilson_fraction(a.converted as f64, a.matured as f64);
+            (a.matured > 0).then_some(round_to(rate, 4))
+        })
         .collect();
-    let rate = |k: usize| {
-        rows.iter()
-            .zip(&intervals)
-            .map(|(a, i)| {
-                (a.matured > 0).then_some(round_to(
-                    match k {
-                        0 => i.0,
-                        1 => i.1,
-                        _ => i.2,
-                    },
-                    4,
-                ))
-            })
-            .collect::<Vec<Option<f64>>>()
-    };
+    let [ci_low, ci_high] = grouped::wilson_columns(rows.iter().map(|a| (a.converted, a.matured)));
     cols.push(Column::new("spells".into(), u(&|a| a.spells)));
     cols.push(Column::new("matured".into(), u(&|a| a.matured)));
     cols.push(Column::new("immature".into(), u(&|a| a.spells - a.matured)));
     cols.push(Column::new("converted".into(), u(&|a| a.converted)));
-    cols.push(Column::new("conversion_rate".into(), rate(0)));
-    cols.push(Column::new("ci_low".into(), rate(1)));
-    cols.push(Column::new("ci_high".into(), rate(2)));
+    cols.push(Column::new("conversion_rate".into(), rates));
+    cols.push(ci_low);
+    cols.push(ci_high);
     cols.push(Column::new("median_days_to_conversion".into(), medians));
     cols.push(Column::new(
         "converted_revenue".into(),

@@ -6,6 +6,7 @@ pub mod clv;
 pub mod cohort;
 pub mod conversion;
 pub mod funnel;
+pub mod grouped;
 pub mod lifecycle;
 pub mod meanings;
 pub mod nps;

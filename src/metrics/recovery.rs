@@ -19,6 +19,7 @@ use polars::prelude::*;
 
 use super::GroupKeys;
 
+use super::grouped;
 use super::ownership::{CustomerOrders, Interner, Ownership, NONE};
 use super::periods::Period;
 use super::stats::median;
@@ -295,7 +296,7 @@ pub fn table(
         })
         .collect();
     // Unknown customer groups after the known ones.
-    let mut groups: BTreeMap<(bool, Vec<String>), Acc> = BTreeMap::new();
+    let mut groups: grouped::Groups<Acc> = BTreeMap::new();
     let mut all = Acc::default();
     for (e, o) in episodes.iter().zip(outcomes) {
         for k in keys_of(e) {
@@ -305,23 +306,7 @@ pub fn table(
         }
         all.count(o);
     }
-    let mut labels: Vec<Vec<String>> = vec![Vec::new(); names.len()];
-    let mut rows: Vec<Acc> = Vec::new();
-    for ((_, k), acc) in groups {
-        for (i, v) in k.into_iter().enumerate() {
-            labels[i].push(v);
-        }
-        rows.push(acc);
-    }
-    for l in labels.iter_mut() {
-        l.push(super::ALL.into());
-    }
-    rows.push(all);
-    let mut cols: Vec<Column> = names
-        .iter()
-        .zip(labels)
-        .map(|(n, l)| Column::new(n.as_str().into(), l))
-        .collect();
+    let (mut cols, mut rows) = grouped::with_all_row(&names, groups, all);
     let medians: Vec<Option<f64>> = rows.iter_mut().map(|a| median(&mut a.days)).collect();
     let u = |f: &dyn Fn(&Acc) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
     let ratio = |num: &dyn Fn(&Acc) -> f64, den: &dyn Fn(&Acc) -> f64| {
@@ -329,16 +314,7 @@ pub fn table(
             .map(|a| (den(a) > 0.0).then(|| round_to(num(a) / den(a), 4)))
             .collect::<Vec<Option<f64>>>()
     };
-    let ci: Vec<(f64, f64, f64)> = rows
-        .iter()
-        .map(|a| wilson_fraction(a.recovered as f64, a.matured as f64))
-        .collect();
-    let interval = |k: usize| {
-        rows.iter()
-            .zip(&ci)
-            .map(|(a, c)| (a.matured > 0).then(|| round_to(if k == 0 { c.1 } else { c.2 }, 4)))
-            .collect::<Vec<Option<f64>>>()
-    };
+    let [ci_low, ci_high] = grouped::wilson_columns(rows.iter().map(|a| (a.recovered, a.matured)));
     cols.push(Column::new("episodes".into(), u(&|a| a.episodes)));
     cols.push(Column::new("matured".into(), u(&|a| a.matured)));
     cols.push(Column::new(
@@ -353,8 +329,8 @@ pub fn table(
         "recovery_rate".into(),
         ratio(&|a| a.recovered as f64, &|a| a.matured as f64),
     ));
-    cols.push(Column::new("ci_low".into(), interval(0)));
-    cols.push(Column::new("ci_high".into(), interval(1)));
+    cols.push(ci_low);
+    cols.push(ci_high);
     cols.push(Column::new("median_days_to_recovery".into(), medians));
     cols.push(Column::new(
         "value_added".into(),
