@@ -67,6 +67,25 @@ pub(super) struct Kept<'a> {
     pub(super) stage_from_history: bool,
 }
 
+impl Kept<'_> {
+    /// The team and region codes of row `i`: its owner's team, and its account's region, else
+    /// its owner's.
+    fn team_and_region(&self, i: usize) -> (u32, u32) {
+        let (team, owner_region) = self
+            .team_of
+            .get(&self.cols.owner[i])
+            .copied()
+            .unwrap_or((NONE, NONE));
+        let region = self
+            .region_of
+            .get(&self.cols.customer[i])
+            .copied()
+            .filter(|&r| r != NONE)
+            .unwrap_or(owner_region);
+        (team, region)
+    }
+}
+
 /// Each kept opportunity by the funnel's rules at `pipeline.as_of` — its outcome and close day,
 /// furthest stage, days in each stage, the stage it is in, its last change, team and region —
 /// pushed onto `pipeline` (its stays too). Returns the rows closed before created, the won
@@ -97,11 +116,10 @@ pub(super) fn opportunities(k: &Kept, names: &mut Interner, pipeline: &mut Pipel
         // History of this opportunity.
         let history = k.history.of(o);
         let open_stage = |code: u32| k.stage_pos[code as usize];
-        let now = if k.stage_from_history {
-            None
-        } else {
-            open_stage(k.current_stage[o])
-        };
+        // The stage the export says it is in, unless the stages come from the history alone.
+        let now = (!k.stage_from_history)
+            .then(|| open_stage(k.current_stage[o]))
+            .flatten();
         let furthest = rules::furthest_stage(
             pipeline.stages.len(),
             outcome,
@@ -110,46 +128,29 @@ pub(super) fn opportunities(k: &Kept, names: &mut Interner, pipeline: &mut Pipel
         );
         // The open stage it is in: the export's column, or (for a past cutoff) its latest
         // history row in an open stage.
-        let stage_now: &String = if k.stage_from_history && !pipeline.stages.is_empty() {
-            let latest = history
-                .iter()
-                .rev()
-                .find_map(|e| open_stage(e.stage))
-                .unwrap_or(0);
-            &pipeline.stages[usize::from(latest)]
-        } else {
-            &k.stage_names[k.current_stage[o] as usize]
+        let stage_now: &String = match history.iter().rev().find_map(|e| open_stage(e.stage)) {
+            latest if k.stage_from_history && !pipeline.stages.is_empty() => {
+                &pipeline.stages[usize::from(latest.unwrap_or(0))]
+            }
+            _ => &k.stage_names[k.current_stage[o] as usize],
         };
         let entered: Vec<(i32, Option<u16>)> = history
             .iter()
             .map(|e| (day(e.ms), open_stage(e.stage)))
             .collect();
-        for (stage, days) in rules::stays(&entered, closed) {
-            pipeline.stays.push(Stay {
-                opportunity: o as u32,
-                stage,
-                days,
-            });
-        }
+        let opportunity = o as u32;
+        let stays = rules::stays(&entered, closed).into_iter();
+        pipeline.stays.extend(stays.map(|(stage, days)| Stay {
+            opportunity,
+            stage,
+            days,
+        }));
         let last_change = history.last().map_or(created_day, |e| day(e.ms));
-        let (team, owner_region) = k
-            .team_of
-            .get(&k.cols.owner[i])
-            .copied()
-            .unwrap_or((NONE, NONE));
-        let region = k
-            .region_of
-            .get(&k.cols.customer[i])
-            .copied()
-            .filter(|&r| r != NONE)
-            .unwrap_or(owner_region);
+        let (team, region) = k.team_and_region(i);
         pipeline.opportunities.push(Opportunity {
             created: created_day,
-            closed: if outcome == Outcome::Open {
-                None
-            } else {
-                closed
-            },
+            // An open deal's close date is the one expected, not an event.
+            closed: closed.filter(|_| outcome != Outcome::Open),
             outcome,
             furthest,
             stage: if outcome == Outcome::Open {
