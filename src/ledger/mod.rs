@@ -111,16 +111,14 @@ struct Block {
 
 impl Block {
     /// An empty block with room for `customers`, their `purchases` and `movements` (margins and
-    /// owners when `like` has them).
+    /// owners when the rows carry them).
     fn with_capacity(
         customers: usize,
         purchases: usize,
         movements: usize,
-        like: Option<&Block>,
+        extras: &RowExtras,
     ) -> Block {
-        let margin =
-            like.is_some_and(|b| !b.purchase_margin.is_empty() || !b.movement_margin.is_empty());
-        let owner = like.is_some_and(|b| !b.purchase_owner.is_empty());
+        let (margin, owner) = (extras.margin.is_some(), extras.owner.is_some());
         let if_ = |yes: bool, n: usize| if yes { n } else { 0 };
         Block {
             purchase_end: Vec::with_capacity(customers),
@@ -262,13 +260,8 @@ impl Ledger {
                     // At most one purchase and one movement per row: room reserved (not
                     // touched, so not resident) instead of growing by doubling.
                     let (customers, rows) = (grouped.customers(), grouped.rows.len());
-                    let like = Block {
-                        purchase_margin: vec![Money(0); usize::from(extras.margin.is_some())],
-                        purchase_owner: vec![0; usize::from(extras.owner.is_some())],
-                        ..Block::default()
-                    };
                     let mut part = Part {
-                        block: Block::with_capacity(customers, rows, rows, Some(&like)),
+                        block: Block::with_capacity(customers, rows, rows, &extras),
                         ..Part::default()
                     };
                     let mut keys = Vec::with_capacity(grouped.customers());
@@ -338,8 +331,7 @@ impl Ledger {
                     purchases += span(&src.purchase_end, i as usize).len();
                     movements += span(&src.movement_end, i as usize).len();
                 }
-                let src = parts.first().map(|p| &p.0.block);
-                let mut block = Block::with_capacity(chunk.len(), purchases, movements, src);
+                let mut block = Block::with_capacity(chunk.len(), purchases, movements, &extras);
                 for &(_, p, i) in chunk {
                     block.push_customer(&parts[p as usize].0.block, i as usize);
                 }
