@@ -92,21 +92,10 @@ def ledger_ctes(source, as_of=None):
   )"""
 
 
-def rfm_sql(source, out):
-    return f"""
-COPY (
-  WITH {ledger_ctes(source)},
-  per_customer AS (
-    SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
-           count(*) AS frequency
-    FROM purchases GROUP BY customer_id
-  ),
-  joined AS (
-    SELECT p.*, (SELECT d FROM as_of) - p.last_order_date AS recency_days,
-           round(s.monetary, 2)::DOUBLE AS monetary
-    FROM per_customer p JOIN spend s USING (customer_id)
-  ),
-  n AS (SELECT count(*) AS n FROM joined),
+def scores_sql(out):
+    """The scores, codes and segments of a `joined` CTE (customer_id, first/last order date,
+    recency_days, frequency, monetary), written to `out`: the tail both rfm queries share."""
+    return f"""  n AS (SELECT count(*) AS n FROM joined),
   scored AS (
     SELECT joined.*,
       (1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1) / n))::INT AS r_score,
@@ -122,6 +111,23 @@ COPY (
   FROM graded ORDER BY customer_id
 ) TO '{out}' (HEADER, DELIMITER ',');
 """
+
+
+def rfm_sql(source, out):
+    return f"""
+COPY (
+  WITH {ledger_ctes(source)},
+  per_customer AS (
+    SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+           count(*) AS frequency
+    FROM purchases GROUP BY customer_id
+  ),
+  joined AS (
+    SELECT p.*, (SELECT d FROM as_of) - p.last_order_date AS recency_days,
+           round(s.monetary, 2)::DOUBLE AS monetary
+    FROM per_customer p JOIN spend s USING (customer_id)
+  ),
+{scores_sql(out)}"""
 
 
 def plain_rfm_sql(source, out):
@@ -138,22 +144,7 @@ COPY (
            round(sum(amount), 2)::DOUBLE AS monetary
     FROM raw GROUP BY customer_id
   ),
-  n AS (SELECT count(*) AS n FROM joined),
-  scored AS (
-    SELECT joined.*,
-      (1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1) / n))::INT AS r_score,
-      (1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1) / n))::INT AS f_score,
-      (1 + floor(5 * (rank() OVER (ORDER BY monetary) - 1) / n))::INT AS m_score
-    FROM joined, n
-  ),
-  graded AS (SELECT *, (f_score + m_score + 1) // 2 AS fm FROM scored)
-  SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary,
-         r_score, f_score, m_score,
-         r_score::VARCHAR || f_score::VARCHAR || m_score::VARCHAR AS rfm_code,
-         {segment_case()} AS segment
-  FROM graded ORDER BY customer_id
-) TO '{out}' (HEADER, DELIMITER ',');
-"""
+{scores_sql(out)}"""
 
 
 def generate(rows, kind):

@@ -32,15 +32,10 @@ from rfm import DUCKDB_RUNNER, generate, ledger_ctes, measure  # noqa: E402
 CHURN_DAYS = 180
 
 
-def abc_sql(source, out):
-    return f"""
-COPY (
-  WITH {ledger_ctes(source)},
-  v AS (
-    SELECT customer_id, round(monetary, 2)::DOUBLE AS value
-    FROM spend WHERE customer_id IN (SELECT customer_id FROM purchases)
-  ),
-  total AS (SELECT sum(value) FILTER (WHERE value > 0) AS t FROM v),
+def abc_tiers_sql(out):
+    """Ranks, shares and tiers of a `v` CTE (customer_id, value), written to `out`: the tail both
+    abc queries share."""
+    return f"""  total AS (SELECT sum(value) FILTER (WHERE value > 0) AS t FROM v),
   ranked AS (
     SELECT customer_id, value, CASE WHEN value > 0 THEN value / t ELSE 0 END AS share,
            row_number() OVER (ORDER BY value DESC, customer_id) AS rank
@@ -52,8 +47,18 @@ COPY (
          CASE WHEN value < 0 THEN 'L' WHEN value = 0 THEN 'C' WHEN before_run < 0.8 - 1e-9 THEN 'A'
               WHEN before_run < 0.95 - 1e-9 THEN 'B' ELSE 'C' END AS tier
   FROM runs ORDER BY rank
-) TO '{out}' (HEADER, DELIMITER ',');
-"""
+) TO '{out}' (HEADER, DELIMITER ',');"""
+
+
+def abc_sql(source, out):
+    return f"""
+COPY (
+  WITH {ledger_ctes(source)},
+  v AS (
+    SELECT customer_id, round(monetary, 2)::DOUBLE AS value
+    FROM spend WHERE customer_id IN (SELECT customer_id FROM purchases)
+  ),
+{abc_tiers_sql(out)}"""
 
 
 def abc_plain_sql(source, out):
@@ -65,20 +70,7 @@ COPY (
     SELECT customer_id, round(sum(amount::DECIMAL(18, 4)), 2)::DOUBLE AS value
     FROM {source} GROUP BY customer_id
   ),
-  total AS (SELECT sum(value) FILTER (WHERE value > 0) AS t FROM v),
-  ranked AS (
-    SELECT customer_id, value, CASE WHEN value > 0 THEN value / t ELSE 0 END AS share,
-           row_number() OVER (ORDER BY value DESC, customer_id) AS rank
-    FROM v, total
-  ),
-  cum AS (SELECT *, sum(share) OVER (ORDER BY rank) AS cumulative FROM ranked),
-  runs AS (SELECT *, first_value(cumulative - share) OVER (PARTITION BY value ORDER BY rank) AS before_run FROM cum)
-  SELECT rank, customer_id, value, round(share, 6) AS value_share, round(cumulative, 6) AS cumulative_share,
-         CASE WHEN value < 0 THEN 'L' WHEN value = 0 THEN 'C' WHEN before_run < 0.8 - 1e-9 THEN 'A'
-              WHEN before_run < 0.95 - 1e-9 THEN 'B' ELSE 'C' END AS tier
-  FROM runs ORDER BY rank
-) TO '{out}' (HEADER, DELIMITER ',');
-"""
+{abc_tiers_sql(out)}"""
 
 
 def cohort_sql(source, out):
