@@ -307,6 +307,12 @@ impl Collector {
         });
     }
 
+    /// Adds the cells a later slice of the column could not read (slices absorbed in row order).
+    fn absorb(&mut self, later: Collector) {
+        self.invalid += later.invalid;
+        self.all.extend(later.all);
+    }
+
     fn into_coerced(mut self, column: Column) -> Coerced {
         self.all.sort_by_key(|b| b.index);
         Coerced {
@@ -459,8 +465,7 @@ where
             None => units = Some(part),
             Some(all) => all.append_owned(part)?,
         }
-        errors.invalid += part_errors.invalid;
-        errors.all.extend(part_errors.all);
+        errors.absorb(part_errors);
     }
     Ok(errors.into_coerced(units.unwrap_or_default().into_column()))
 }
@@ -565,8 +570,7 @@ fn parse_date_column(ca: &StringChunked, opts: &ValueOptions) -> (Int64Chunked, 
     let mut month_first: Option<(usize, String)> = None;
     for chunk in chunks {
         millis.extend(chunk.millis);
-        errors.invalid += chunk.errors.invalid;
-        errors.all.extend(chunk.errors.all);
+        errors.absorb(chunk.errors);
         ambiguous.extend(chunk.ambiguous);
         day_first = day_first.or(chunk.day_first);
         month_first = month_first.or(chunk.month_first);
